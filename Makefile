@@ -1,0 +1,54 @@
+# The map of the project: every entry point is a target here. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_STAMP := node_modules/.package-lock.json
+SCRIPTS := appliance/scripts
+
+.PHONY: help system deps build db dev test typecheck test-only bench bench-audit audit-verify realm-export config-doc clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
+
+system: ## Install missing Debian packages (PostgreSQL, Janus, ffmpeg, Chromium, fonts); needs root
+	@bash $(SCRIPTS)/install-system.sh
+
+$(NODE_STAMP): package.json package-lock.json compliance/package.json appliance/package.json web/package.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+deps: system $(NODE_STAMP) ## System packages and npm ci
+
+build: $(NODE_STAMP) ## Build compliance, appliance and the web UI
+	npm run build
+
+db: system ## Start the appliance's PostgreSQL cluster and apply migrations
+	@bash $(SCRIPTS)/pg-cluster.sh
+	@node appliance/dist/cli/migrate.js
+
+dev: deps build db ## Run the appliance with the dev IdP and demo users on this host (Ctrl-C stops)
+	@bash $(SCRIPTS)/dev.sh
+
+typecheck: $(NODE_STAMP) ## Type-check every package (tsc --noEmit, svelte-check)
+	npm run typecheck
+
+test: deps build db typecheck test-only ## Everything the tests need, then every test; ends with "N passed, N failed"
+
+test-only: ## Run the test suite only (assumes make build db)
+	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test
+
+bench: bench-audit ## Every benchmark
+
+bench-audit: deps build db ## Audit log: appends/s, verified events/s, proof size at 1M events
+	npx tsx compliance/bench/audit.bench.ts
+
+audit-verify: ## Verify the make-dev instance's audit log against its signed checkpoints
+	node compliance/dist/cli/kyc-audit.js verify --db 'postgresql://postgres@/kyc?host=/var/run/postgresql&port=5433' --checkpoints var/audit/checkpoints --verifier-key "$$(cat var/audit/verifier-key.txt)"
+
+realm-export: build ## Regenerate the Keycloak realm exports in appliance/keycloak/
+	node appliance/dist/dev-idp/export-realm.js
+
+config-doc: build ## Print the configuration table for the README
+	node appliance/dist/cli/config-doc.js
+
+clean: ## Remove build output (keeps var/ data)
+	rm -rf compliance/dist appliance/dist web/build web/.svelte-kit

@@ -1,0 +1,25 @@
+import type pg from 'pg';
+import type { AppConfig } from './config/load.js';
+import type { AuditSink } from './services/audit.js';
+import type { CaseService } from './services/case.service.js';
+import type { OidcService } from './services/oidc.js';
+
+export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
+
+/** A component /readyz reports; `required` ones make the appliance not ready when down. */
+export interface ReadinessProbe {
+  name: string;
+  required: boolean;
+  check(): Promise<ComponentStatus>;
+}
+
+/** Everything the HTTP layer needs, built once by the entry point (or a test) and passed in. */
+export interface AppContext {
+  config: AppConfig;
+  pool: pg.Pool;
+  audit: AuditSink;
+  oidc: OidcService;
+  cases: CaseService;
+  sessionKey: Buffer;
+  probes: ReadinessProbe[];
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { AppContext } from './app-context.js';
+import { installAuth } from './http/auth.js';
+import { installErrorHandler, notFoundBody } from './http/errors.js';
+import { loggerOptions } from './http/logging.js';
+import { declarePublic, installRoutePolicy, type RouteRecord } from './http/route-policy.js';
+import { installValidators } from './http/validation.js';
+import { authRoutes } from './routes/auth.js';
+import { caseRoutes } from './routes/cases.js';
+import { healthRoutes } from './routes/health.js';
+import { meRoutes } from './routes/me.js';
+
+export interface BuildOptions {
+  /** HTTPS material; tests use plain inject() and leave it out */
+  https?: { cert: string; key: string } | undefined;
+  /** override the logger (tests pass false) */
+  logger?: FastifyServerOptions['logger'];
+  /** folder of the built UI; null = no UI (API only) */
+  webRoot: string | null;
+}
+
+/** The CSP the built UI satisfies: nothing inline, nothing from another origin. */
+export const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:', 'blob:'],
+  mediaSrc: ["'self'", 'blob:'],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  upgradeInsecureRequests: [],
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeRecords: RouteRecord[];
+  }
+}
+
+export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? loggerOptions(ctx.config.logLevel),
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
+    bodyLimit: ctx.config.http.bodyLimitBytes,
+    trustProxy: ctx.config.http.trustProxy,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  });
+  app.decorate('routeRecords', installRoutePolicy(app));
+  installValidators(app);
+  installErrorHandler(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'KYC appliance API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(async (scope) => {
+    declarePublic(scope);
+    await scope.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  });
+  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  installAuth(app, {
+    pool: ctx.pool,
+    oidc: ctx.oidc,
+    sessionKey: ctx.sessionKey,
+    idleSeconds: ctx.config.session.idleSeconds,
+    publicOrigin: ctx.config.publicUrl.origin,
+  });
+
+  await app.register(healthRoutes, ctx);
+  await app.register(meRoutes);
+  await app.register(authRoutes, ctx);
+  await app.register(caseRoutes, ctx);
+
+  const indexHtml = opts.webRoot && existsSync(join(opts.webRoot, 'index.html')) ? readFileSync(join(opts.webRoot, 'index.html')) : null;
+  if (opts.webRoot && indexHtml) {
+    const root = opts.webRoot;
+    await app.register(async (scope) => {
+      declarePublic(scope);
+      await scope.register(fastifyStatic, {
+        root,
+        wildcard: false,
+        index: false,
+        cacheControl: false,
+        setHeaders(reply, path) {
+          reply.header('cache-control', path.includes('/_app/immutable/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+        },
+      });
+    });
+  }
+  // The UI is a single-page app: any other GET for a page (not the API) gets its shell.
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const isPage = request.method === 'GET' && !/^\/(api|auth|docs)(\/|$)/.test(path) && (request.headers.accept ?? '').includes('text/html');
+    if (indexHtml && isPage) return reply.code(200).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(indexHtml);
+    return reply.code(404).send(notFoundBody());
+  });
+  return app;
+}

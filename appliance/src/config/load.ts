@@ -1,0 +1,235 @@
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { CONFIG_KEYS, type ConfigKey, type KeySpec } from './schema.js';
+
+export interface AppConfig {
+  dataDir: string;
+  listen: { host: string; port: number };
+  publicUrl: URL;
+  tls: { certFile: string | null; keyFile: string | null; serverNames: string[] };
+  db: { url: string; migrateUrl: string; passwordFile: string | null; poolSize: number };
+  oidc: { issuer: URL; clientId: string; clientSecretFile: string; audience: string };
+  session: { keyFile: string; ttlSeconds: number; idleSeconds: number };
+  pii: { keyFile: string; blindIndexKeyFile: string };
+  http: { bodyLimitBytes: number; authRateLimitPerMinute: number; trustProxy: boolean };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  webRoot: string | null;
+  audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number };
+  janus: { wsUrl: URL | null; adminSecretFile: string | null; mediaInterface: string | null };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = Partial<Record<ConfigKey, string>>;
+
+/** Key names accepted in the config file: `KYC_LISTEN_PORT`, `LISTEN_PORT` or `listenPort`. */
+function fileKeyToConfigKey(key: string): ConfigKey | null {
+  const upper = key.startsWith('KYC_') ? key : `KYC_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+  return upper in CONFIG_KEYS ? (upper as ConfigKey) : null;
+}
+
+function readConfigFile(path: string, problems: string[]): Raw {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    problems.push(`KYC_CONFIG_FILE: cannot read ${path} as JSON (${(err as Error).message.split('\n')[0]})`);
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push('KYC_CONFIG_FILE: must hold a JSON object');
+    return {};
+  }
+  const raw: Raw = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    const key = fileKeyToConfigKey(k);
+    if (!key) {
+      problems.push(`${k} (config file): unknown key`);
+      continue;
+    }
+    if (typeof v === 'string') raw[key] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') raw[key] = String(v);
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) raw[key] = v.join(',');
+    else problems.push(`${key} (config file): must be a string, number, boolean or list of strings`);
+  }
+  return raw;
+}
+
+function checkSecretFile(key: string, path: string, problems: string[]): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    problems.push(`${key}: file ${path} does not exist`);
+    return;
+  }
+  if (!st.isFile()) problems.push(`${key}: ${path} is not a regular file`);
+  else if ((st.mode & 0o077) !== 0) problems.push(`${key}: ${path} must not be readable by group or others (chmod 600)`);
+}
+
+export interface LoadOptions {
+  /** the environment to read KYC_* variables from; the entry point passes process.env, tests pass their own */
+  env: Record<string, string | undefined>;
+  /** directory relative paths are resolved against */
+  cwd: string;
+  /** secret files that the appliance creates itself on first start are not required to exist yet */
+  allowMissingGeneratedSecrets?: boolean;
+}
+
+/** Secrets the appliance generates on first start when missing. */
+export const GENERATED_SECRETS: readonly ConfigKey[] = [
+  'KYC_SESSION_KEY_FILE',
+  'KYC_PII_KEY_FILE',
+  'KYC_BLIND_INDEX_KEY_FILE',
+  'KYC_AUDIT_SIGNING_KEY_FILE',
+];
+
+export function loadConfig(opts: LoadOptions): AppConfig {
+  const problems: string[] = [];
+  for (const name of Object.keys(opts.env)) {
+    if (name.startsWith('KYC_') && !(name in CONFIG_KEYS)) problems.push(`${name}: unknown variable`);
+  }
+  const fromEnv: Raw = {};
+  for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
+    const v = opts.env[key];
+    if (v !== undefined && v !== '') fromEnv[key] = v;
+  }
+  const fileRaw = fromEnv.KYC_CONFIG_FILE ? readConfigFile(resolve(opts.cwd, fromEnv.KYC_CONFIG_FILE), problems) : {};
+  const raw: Raw = { ...fileRaw, ...fromEnv };
+
+  const dataDir = resolve(opts.cwd, raw.KYC_DATA_DIR ?? CONFIG_KEYS.KYC_DATA_DIR.default);
+  const values = new Map<ConfigKey, unknown>();
+  for (const [key, spec] of Object.entries(CONFIG_KEYS) as [ConfigKey, KeySpec][]) {
+    let text = raw[key];
+    if (text === undefined) {
+      if (spec.default === undefined) {
+        problems.push(`${key}: required`);
+        continue;
+      }
+      if (spec.default === null) {
+        values.set(key, null);
+        continue;
+      }
+      text = spec.default.replace(/^\$DATA_DIR\//, `${dataDir}/`);
+    }
+    const value = parseValue(key, spec, text, opts.cwd, problems);
+    if (value === undefined) continue;
+    values.set(key, value);
+    if (spec.secretFile && typeof value === 'string') {
+      const generated = GENERATED_SECRETS.includes(key) && opts.allowMissingGeneratedSecrets;
+      let exists = true;
+      try {
+        statSync(value);
+      } catch {
+        exists = false;
+      }
+      if (exists || !generated) checkSecretFile(key, value, problems);
+    }
+  }
+  if ((values.get('KYC_TLS_CERT_FILE') === null) !== (values.get('KYC_TLS_KEY_FILE') === null)) {
+    problems.push('KYC_TLS_CERT_FILE and KYC_TLS_KEY_FILE: set both or neither');
+  }
+  const publicUrl = values.get('KYC_PUBLIC_URL') as URL | undefined;
+  if (publicUrl && publicUrl.protocol !== 'https:') problems.push('KYC_PUBLIC_URL: must be an https:// URL');
+  const janusUrl = values.get('KYC_JANUS_WS_URL') as URL | null | undefined;
+  if (janusUrl && !/^wss?:$/.test(janusUrl.protocol)) problems.push('KYC_JANUS_WS_URL: must be a ws:// or wss:// URL');
+  for (const key of ['KYC_DB_URL', 'KYC_DB_MIGRATE_URL'] as const) {
+    // libpq URLs may have an empty host (unix socket), which WHATWG URL parsing rejects: checked by pattern.
+    const u = values.get(key) as string | undefined;
+    if (u !== undefined && !/^postgres(ql)?:\/\/[^\s]*$/.test(u)) problems.push(`${key}: must be a postgresql:// URL`);
+    else if (u !== undefined && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(u)) problems.push(`${key}: must not contain a password (use KYC_DB_PASSWORD_FILE)`);
+  }
+  const issuer = values.get('KYC_OIDC_ISSUER') as URL | undefined;
+  if (issuer && !/^https?:$/.test(issuer.protocol)) problems.push('KYC_OIDC_ISSUER: must be an http(s) URL');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const v = <T>(key: ConfigKey) => values.get(key) as T;
+  return {
+    dataDir,
+    listen: { host: v('KYC_LISTEN_HOST'), port: v('KYC_LISTEN_PORT') },
+    publicUrl: v('KYC_PUBLIC_URL'),
+    tls: { certFile: v('KYC_TLS_CERT_FILE'), keyFile: v('KYC_TLS_KEY_FILE'), serverNames: v('KYC_TLS_SERVER_NAMES') },
+    db: {
+      url: v('KYC_DB_URL'),
+      migrateUrl: v('KYC_DB_MIGRATE_URL'),
+      passwordFile: v('KYC_DB_PASSWORD_FILE'),
+      poolSize: v('KYC_DB_POOL_SIZE'),
+    },
+    oidc: {
+      issuer: v('KYC_OIDC_ISSUER'),
+      clientId: v('KYC_OIDC_CLIENT_ID'),
+      clientSecretFile: v('KYC_OIDC_CLIENT_SECRET_FILE'),
+      audience: v('KYC_OIDC_AUDIENCE'),
+    },
+    session: { keyFile: v('KYC_SESSION_KEY_FILE'), ttlSeconds: v('KYC_SESSION_TTL_SECONDS'), idleSeconds: v('KYC_SESSION_IDLE_SECONDS') },
+    pii: { keyFile: v('KYC_PII_KEY_FILE'), blindIndexKeyFile: v('KYC_BLIND_INDEX_KEY_FILE') },
+    http: {
+      bodyLimitBytes: v('KYC_BODY_LIMIT_BYTES'),
+      authRateLimitPerMinute: v('KYC_AUTH_RATE_LIMIT_PER_MINUTE'),
+      trustProxy: v('KYC_TRUST_PROXY'),
+    },
+    logLevel: v('KYC_LOG_LEVEL'),
+    webRoot: v('KYC_WEB_ROOT'),
+    audit: {
+      origin: v('KYC_AUDIT_ORIGIN'),
+      signingKeyFile: v('KYC_AUDIT_SIGNING_KEY_FILE'),
+      checkpointDir: v('KYC_AUDIT_CHECKPOINT_DIR'),
+      checkpointEveryEvents: v('KYC_AUDIT_CHECKPOINT_EVERY_EVENTS'),
+      checkpointEverySeconds: v('KYC_AUDIT_CHECKPOINT_EVERY_SECONDS'),
+    },
+    janus: {
+      wsUrl: v('KYC_JANUS_WS_URL'),
+      adminSecretFile: v('KYC_JANUS_ADMIN_SECRET_FILE'),
+      mediaInterface: v('KYC_MEDIA_INTERFACE'),
+    },
+  };
+}
+
+function parseValue(key: string, spec: KeySpec, text: string, cwd: string, problems: string[]): unknown {
+  switch (spec.kind) {
+    case 'string':
+      return text;
+    case 'path':
+      return isAbsolute(text) ? text : resolve(cwd, text);
+    case 'url':
+      try {
+        return new URL(text);
+      } catch {
+        problems.push(`${key}: not a valid URL`);
+        return undefined;
+      }
+    case 'int': {
+      if (!/^-?\d+$/.test(text)) {
+        problems.push(`${key}: must be a whole number`);
+        return undefined;
+      }
+      const n = Number(text);
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+        problems.push(`${key}: must be between ${spec.min} and ${spec.max}`);
+        return undefined;
+      }
+      return n;
+    }
+    case 'bool':
+      if (/^(true|1|yes)$/i.test(text)) return true;
+      if (/^(false|0|no)$/i.test(text)) return false;
+      problems.push(`${key}: must be true or false`);
+      return undefined;
+    case 'enum':
+      if (!spec.values?.includes(text)) {
+        problems.push(`${key}: must be one of ${spec.values?.join(', ')}`);
+        return undefined;
+      }
+      return text;
+    case 'list':
+      return text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The appliance's whole configuration, declared once. Each key is read from the config file (JSON, keys as below
+ * without the `KYC_` prefix in camelCase, or exactly as the variable name) and/or from the `KYC_*` variable of the
+ * same name; the variable wins. Every bad key is reported together at start-up. The README's configuration table is
+ * generated from these declarations (`make config-doc`), so docs and code cannot drift.
+ */
+export type KeyKind = 'string' | 'url' | 'path' | 'int' | 'bool' | 'enum' | 'list';
+
+export interface KeySpec {
+  kind: KeyKind;
+  doc: string;
+  /** default value as written in the environment; `null` = optional, no default; absent = required */
+  default?: string | null;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** the value names a file holding a secret: it must exist and not be readable by group or others */
+  secretFile?: boolean;
+}
+
+export const CONFIG_KEYS = {
+  KYC_CONFIG_FILE: { kind: 'path', default: null, doc: 'Optional JSON file with any of these keys; variables override it.' },
+  KYC_DATA_DIR: { kind: 'path', default: 'var', doc: 'Runtime data: secrets, PKI, recordings, archive, checkpoints. Relative paths are resolved against the working directory.' },
+  KYC_LISTEN_HOST: { kind: 'string', default: '127.0.0.1', doc: 'Address the HTTPS server binds to (0.0.0.0 to serve the branch network).' },
+  KYC_LISTEN_PORT: { kind: 'int', default: '8443', min: 1, max: 65535, doc: 'HTTPS port.' },
+  KYC_PUBLIC_URL: { kind: 'url', default: 'https://127.0.0.1:8443', doc: 'Origin users reach the appliance at; used for OIDC redirects, CSRF origin checks and invitation links.' },
+  KYC_TLS_CERT_FILE: { kind: 'path', default: null, doc: 'Server certificate (PEM, chain allowed). Unset: the appliance creates its own CA and server certificate under DATA_DIR/pki.' },
+  KYC_TLS_KEY_FILE: { kind: 'path', default: null, secretFile: true, doc: 'Server private key (PEM, mode 0600). Required with KYC_TLS_CERT_FILE.' },
+  KYC_TLS_SERVER_NAMES: { kind: 'list', default: '', doc: 'Extra DNS names / IP addresses for the self-made server certificate (comma-separated); the public URL host, localhost and 127.0.0.1 are always included.' },
+  KYC_DB_URL: { kind: 'string', default: 'postgresql://kyc_app@/kyc?host=/var/run/postgresql&port=5433', doc: 'PostgreSQL URL for the runtime role (kyc_app). No password in the URL: use KYC_DB_PASSWORD_FILE or peer authentication.' },
+  KYC_DB_MIGRATE_URL: { kind: 'string', default: 'postgresql://kyc_owner@/kyc?host=/var/run/postgresql&port=5433', doc: 'PostgreSQL URL for the schema owner (kyc_owner), used only to apply migrations.' },
+  KYC_DB_PASSWORD_FILE: { kind: 'path', default: null, secretFile: true, doc: 'File holding the database password for both roles (mode 0600), when not using peer authentication.' },
+  KYC_DB_POOL_SIZE: { kind: 'int', default: '20', min: 2, max: 500, doc: 'Maximum database connections of one appliance process.' },
+  KYC_OIDC_ISSUER: { kind: 'url', default: 'http://127.0.0.1:8180/realms/kyc', doc: 'Keycloak realm URL (the OIDC issuer), e.g. https://idp.bank.local/realms/kyc.' },
+  KYC_OIDC_CLIENT_ID: { kind: 'string', default: 'kyc-appliance', doc: 'The appliance\'s confidential client in the realm.' },
+  KYC_OIDC_CLIENT_SECRET_FILE: { kind: 'path', default: '$DATA_DIR/secrets/oidc-client-secret', secretFile: true, doc: 'File holding the client secret (mode 0600).' },
+  KYC_OIDC_AUDIENCE: { kind: 'string', default: 'kyc-appliance', doc: 'Audience that bearer access tokens must carry (Keycloak audience mapper).' },
+  KYC_SESSION_KEY_FILE: { kind: 'path', default: '$DATA_DIR/secrets/session.key', secretFile: true, doc: 'Key that binds session cookies and CSRF tokens (created with mode 0600 on first start if missing).' },
+  KYC_SESSION_TTL_SECONDS: { kind: 'int', default: '28800', min: 60, max: 604800, doc: 'Absolute lifetime of a browser session.' },
+  KYC_SESSION_IDLE_SECONDS: { kind: 'int', default: '1800', min: 60, max: 86400, doc: 'A browser session unused for this long ends.' },
+  KYC_PII_KEY_FILE: { kind: 'path', default: '$DATA_DIR/secrets/pii.key', secretFile: true, doc: 'Key encrypting customer personal data at rest in the database (created on first start if missing; keep a backup).' },
+  KYC_BLIND_INDEX_KEY_FILE: { kind: 'path', default: '$DATA_DIR/secrets/blind-index.key', secretFile: true, doc: 'HMAC key of the blind indexes used for exact search by ID number (created on first start if missing; keep a backup).' },
+  KYC_BODY_LIMIT_BYTES: { kind: 'int', default: '1048576', min: 1024, max: 104857600, doc: 'Largest accepted request body (JSON).' },
+  KYC_AUTH_RATE_LIMIT_PER_MINUTE: { kind: 'int', default: '30', min: 1, max: 10000, doc: 'Requests per minute per client address on the sign-in endpoints.' },
+  KYC_TRUST_PROXY: { kind: 'bool', default: 'false', doc: 'Trust X-Forwarded-* from a reverse proxy in front of the appliance.' },
+  KYC_LOG_LEVEL: { kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level (JSON logs on stdout).' },
+  KYC_WEB_ROOT: { kind: 'path', default: null, doc: 'Folder of the built UI. Default: web/build beside the appliance.' },
+  KYC_AUDIT_ORIGIN: { kind: 'string', default: 'kyc-appliance.local/audit', doc: 'Origin line of the audit log\'s signed checkpoints (a name unique to this installation).' },
+  KYC_AUDIT_SIGNING_KEY_FILE: { kind: 'path', default: '$DATA_DIR/secrets/audit-signing.key', secretFile: true, doc: 'Ed25519 key signing audit checkpoints (created on first start if missing; keep it outside the database backups).' },
+  KYC_AUDIT_CHECKPOINT_DIR: { kind: 'path', default: '$DATA_DIR/audit/checkpoints', doc: 'Append-only folder of signed checkpoints, to ship to WORM storage or a SIEM.' },
+  KYC_AUDIT_CHECKPOINT_EVERY_EVENTS: { kind: 'int', default: '1000', min: 1, max: 10000000, doc: 'Write a checkpoint after this many new events...' },
+  KYC_AUDIT_CHECKPOINT_EVERY_SECONDS: { kind: 'int', default: '60', min: 1, max: 86400, doc: '...or after this many seconds with new events.' },
+  KYC_JANUS_WS_URL: { kind: 'url', default: null, doc: 'Janus WebSocket API (loopback only), e.g. ws://127.0.0.1:8288. Unset: live calls are not configured.' },
+  KYC_JANUS_ADMIN_SECRET_FILE: { kind: 'path', default: null, secretFile: true, doc: 'Janus admin API secret (mode 0600).' },
+  KYC_MEDIA_INTERFACE: { kind: 'string', default: null, doc: 'Network interface Janus gathers ICE candidates on (e.g. ens192).' },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;

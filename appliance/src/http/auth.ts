@@ -1,0 +1,119 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { sessionRepository } from '../repositories/session.repository.js';
+import { IdpUnavailableError, type OidcService, type Role } from '../services/oidc.js';
+import { AppError } from './errors.js';
+import { isUnsafeMethod, type Access } from './route-policy.js';
+
+export const SESSION_COOKIE = '__Host-kyc_session';
+export const LOGIN_COOKIE = '__Host-kyc_login';
+export const CSRF_HEADER = 'x-csrf-token';
+
+export type AuthMethod = 'session' | 'bearer';
+
+export interface Principal {
+  subject: string;
+  username: string;
+  roles: Role[];
+  auth: AuthMethod;
+  /** SHA-256 of the session id, for cookie sessions */
+  sessionIdHash: Buffer | null;
+  /** for cookie sessions: the token state-changing requests must echo in the x-csrf-token header */
+  csrfToken: string | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export interface AuthOptions {
+  pool: pg.Pool;
+  oidc: OidcService;
+  sessionKey: Buffer;
+  idleSeconds: number;
+  publicOrigin: string;
+}
+
+export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
+export const newOpaqueToken = (): string => randomBytes(32).toString('base64url');
+
+export function csrfTokenFor(sessionKey: Buffer, sessionId: string): string {
+  return createHmac('sha256', sessionKey).update(`csrf\0${sessionId}`).digest('base64url');
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function roleAllows(access: Access, principal: Principal | null): 'ok' | 'unauthenticated' | 'forbidden' {
+  if (access === 'public') return 'ok';
+  if (!principal) return 'unauthenticated';
+  if (access === 'authenticated') return 'ok';
+  return access.roles.some((r) => principal.roles.includes(r)) ? 'ok' : 'forbidden';
+}
+
+async function resolvePrincipal(request: FastifyRequest, opts: AuthOptions): Promise<Principal | null> {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+)$/.exec(header);
+    if (!m?.[1]) throw new AppError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <access token>".');
+    try {
+      const user = await opts.oidc.verifyAccessToken(m[1]);
+      return { ...user, auth: 'bearer', sessionIdHash: null, csrfToken: null };
+    } catch (err) {
+      if (err instanceof IdpUnavailableError) throw new AppError('UNAVAILABLE', 'The identity provider is unreachable.');
+      throw new AppError('UNAUTHENTICATED', 'The access token is not valid.');
+    }
+  }
+  const sessionId = request.cookies[SESSION_COOKIE];
+  if (!sessionId || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return null;
+  const idHash = hashToken(sessionId);
+  const session = await sessionRepository.findLive(opts.pool, idHash, opts.idleSeconds);
+  if (!session) return null;
+  // Sliding idle timeout; written at most once a minute per session.
+  if (Date.now() - session.lastSeenAt.getTime() > 60_000) await sessionRepository.touch(opts.pool, idHash);
+  return {
+    subject: session.subject,
+    username: session.username,
+    roles: session.roles as Role[],
+    auth: 'session',
+    sessionIdHash: idHash,
+    csrfToken: csrfTokenFor(opts.sessionKey, sessionId),
+  };
+}
+
+function checkCsrf(request: FastifyRequest, principal: Principal, publicOrigin: string): void {
+  if (principal.auth !== 'session' || !isUnsafeMethod(request.method)) return;
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== publicOrigin) throw new AppError('CSRF');
+  const sent = request.headers[CSRF_HEADER];
+  if (typeof sent !== 'string' || !principal.csrfToken || !safeEqual(sent, principal.csrfToken)) throw new AppError('CSRF');
+}
+
+/**
+ * Resolves who is calling (bearer token or session cookie) before the body is read, then enforces the route's
+ * declared access policy and CSRF protection for cookie sessions. Default deny: a route without a policy is refused.
+ */
+export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
+    const access = request.routeOptions.config.access;
+    if (!access) {
+      // Unmatched URLs reach the not-found handler; a matched route without a policy never serves.
+      if (request.routeOptions.url === undefined) return;
+      throw new AppError('FORBIDDEN');
+    }
+    request.principal = access === 'public' && request.headers.authorization === undefined && !request.cookies[SESSION_COOKIE]
+      ? null
+      : await resolvePrincipal(request, opts);
+    const verdict = roleAllows(access, request.principal);
+    if (verdict === 'unauthenticated') throw new AppError('UNAUTHENTICATED');
+    if (verdict === 'forbidden') throw new AppError('FORBIDDEN');
+    if (request.principal && access !== 'public') checkCsrf(request, request.principal, opts.publicOrigin);
+  });
+}

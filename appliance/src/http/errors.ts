@@ -1,0 +1,123 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+/** Stable error codes of the API. Clients and tests rely on them; add, never rename. */
+export const ErrorCodes = {
+  VALIDATION: { status: 400, message: 'The request is not valid.' },
+  MALFORMED_BODY: { status: 400, message: 'The request body is not valid JSON.' },
+  BAD_PARAMETER: { status: 400, message: 'A parameter is not valid.' },
+  UNAUTHENTICATED: { status: 401, message: 'Sign in first.' },
+  CSRF: { status: 403, message: 'The request lacks a valid CSRF token or comes from another origin.' },
+  FORBIDDEN: { status: 403, message: 'Your role does not allow this.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  CONFLICT: { status: 409, message: 'The resource is not in a state that allows this.' },
+  GONE: { status: 410, message: 'This link has expired or was revoked.' },
+  BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send application/json.' },
+  RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is not satisfiable.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
+  LOGIN_FAILED: { status: 400, message: 'Sign-in did not complete; start again.' },
+  INTERNAL: { status: 500, message: 'Internal error.' },
+  UNAVAILABLE: { status: 503, message: 'A required component is unavailable.' },
+} as const;
+
+export type ErrorName = keyof typeof ErrorCodes;
+export const errorCode = (name: ErrorName): string => `KYC_ERR_${name}`;
+
+export interface ErrorDetail {
+  field: string;
+  code: string;
+}
+
+/** An error the API reports to clients as `{error:{code,message,details?}}` with its status. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(
+    readonly kind: ErrorName,
+    message?: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message ?? ErrorCodes[kind].message);
+    this.name = 'AppError';
+    this.status = ErrorCodes[kind].status;
+    this.code = errorCode(kind);
+  }
+}
+
+/** JSON schema of an error response (every route declares it for its error statuses). */
+export const errorResponseSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: {
+          type: 'array',
+          items: { type: 'object', properties: { field: { type: 'string' }, code: { type: 'string' } } },
+        },
+      },
+    },
+  },
+} as const;
+
+function fromFastifyError(err: FastifyError): AppError | null {
+  if (err.validation) {
+    const details = err.validation.map((v) => ({
+      field:
+        (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.') ||
+        String((v.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ??
+          (v.params as { additionalProperty?: string }).additionalProperty ?? err.validationContext ?? ''),
+      code: v.keyword,
+    }));
+    const where = err.validationContext ?? 'request';
+    return new AppError(where === 'body' ? 'VALIDATION' : 'BAD_PARAMETER', `Invalid ${where}: ${err.message}`, details);
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('MALFORMED_BODY');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('BODY_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE');
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError && err.statusCode === 400) return new AppError('MALFORMED_BODY');
+  if (err.statusCode === 429) return new AppError('RATE_LIMITED');
+  if (err.statusCode === 404) return new AppError('NOT_FOUND');
+  if (err.statusCode === 405) return new AppError('METHOD_NOT_ALLOWED');
+  if (err.statusCode === 416) return new AppError('RANGE_NOT_SATISFIABLE');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AppError('VALIDATION', 'The request is not valid.');
+  return null;
+}
+
+/** The one place errors become responses. 5xx never carries the internal message. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const known = err instanceof AppError ? err : fromFastifyError(err);
+    if (known) {
+      if (known.status >= 500) request.log.error({ err }, 'request failed');
+      else request.log.info({ code: known.code }, 'request refused');
+      return reply
+        .code(known.status)
+        .type('application/json; charset=utf-8')
+        .send({ error: { code: known.code, message: known.message, ...(known.details ? { details: known.details } : {}) } });
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply
+      .code(500)
+      .type('application/json; charset=utf-8')
+      .send({ error: { code: errorCode('INTERNAL'), message: ErrorCodes.INTERNAL.message } });
+  });
+}
+
+export function notFoundBody(): { error: { code: string; message: string } } {
+  return { error: { code: errorCode('NOT_FOUND'), message: ErrorCodes.NOT_FOUND.message } };
+}

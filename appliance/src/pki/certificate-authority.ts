@@ -1,0 +1,123 @@
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import { readSecretFile, writeNewSecretFile } from '../lib/secret-files.js';
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  /** the appliance CA's certificate path, when the appliance made its own certificates */
+  caCertPath: string | null;
+}
+
+const CA_YEARS = 10;
+const SERVER_DAYS = 397;
+const RENEW_BEFORE_DAYS = 30;
+
+function newRsaKey(): { privatePem: string } {
+  // Key generation through OpenSSL (fast); certificates are built and signed with node-forge.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  return { privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+}
+
+function serial(): string {
+  const b = randomBytes(16);
+  b[0] = (b[0] ?? 0) & 0x7f; // positive
+  return b.toString('hex');
+}
+
+export function createCaCertificate(commonName: string, privatePem: string): string {
+  const key = forge.pki.privateKeyFromPem(privatePem);
+  const pub = forge.pki.setRsaPublicKey(key.n, key.e);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = pub;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + CA_YEARS * 365 * 86_400_000);
+  const attrs = [
+    { name: 'commonName', value: commonName },
+    { name: 'organizationName', value: 'KYC Appliance' },
+  ];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(key, forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+}
+
+export function createServerCertificate(
+  names: string[],
+  serverPrivatePem: string,
+  caCertPem: string,
+  caPrivatePem: string,
+): string {
+  const caCert = forge.pki.certificateFromPem(caCertPem);
+  const caKey = forge.pki.privateKeyFromPem(caPrivatePem);
+  const key = forge.pki.privateKeyFromPem(serverPrivatePem);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + SERVER_DAYS * 86_400_000);
+  cert.setSubject([{ name: 'commonName', value: names[0] ?? 'localhost' }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    {
+      name: 'subjectAltName',
+      altNames: names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })),
+    },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+}
+
+function needsRenewal(certPem: string, names: string[], caCertPem: string): boolean {
+  const cert = new X509Certificate(certPem);
+  if (Date.parse(cert.validTo) - Date.now() < RENEW_BEFORE_DAYS * 86_400_000) return true;
+  if (!cert.verify(new X509Certificate(caCertPem).publicKey)) return true;
+  const sans = new Set((cert.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '')));
+  return names.some((n) => !sans.has(n));
+}
+
+/**
+ * The appliance's own PKI under `<dataDir>/pki`: a CA made once (its certificate is what admins distribute to
+ * branch PCs) and a server certificate for the configured names, re-issued when it nears expiry or the names change.
+ * Keys are 0600 files; nothing is overwritten except the server certificate on renewal.
+ */
+export function ensureOwnTls(dataDir: string, names: string[]): TlsMaterial {
+  const dir = join(dataDir, 'pki');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caKeyPath = join(dir, 'ca.key');
+  const caCertPath = join(dir, 'ca.crt');
+  const keyPath = join(dir, 'server.key');
+  const certPath = join(dir, 'server.crt');
+  if (!existsSync(caKeyPath)) {
+    const { privatePem } = newRsaKey();
+    writeNewSecretFile(caKeyPath, privatePem);
+  }
+  const caKey = readSecretFile(caKeyPath).toString('utf8');
+  if (!existsSync(caCertPath)) writeFileSync(caCertPath, createCaCertificate('KYC Appliance Local CA', caKey), { mode: 0o644 });
+  const caCert = readFileSync(caCertPath, 'utf8');
+  if (!existsSync(keyPath)) writeNewSecretFile(keyPath, newRsaKey().privatePem);
+  const key = readSecretFile(keyPath).toString('utf8');
+  if (!existsSync(certPath) || needsRenewal(readFileSync(certPath, 'utf8'), names, caCert)) {
+    writeFileSync(certPath, createServerCertificate(names, key, caCert, caKey), { mode: 0o644 });
+  }
+  const cert = readFileSync(certPath, 'utf8');
+  return { cert: cert + caCert, key, caCertPath };
+}
+
+export function loadAdminTls(certFile: string, keyFile: string): TlsMaterial {
+  return { cert: readFileSync(certFile, 'utf8'), key: readSecretFile(keyFile).toString('utf8'), caCertPath: null };
+}

@@ -1,0 +1,64 @@
+import type { Queryable } from '../db/database.js';
+
+export const CASE_STATUSES = ['draft', 'invited', 'in_session', 'completed', 'approved', 'rejected'] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+
+export interface CaseRow {
+  id: string;
+  status: CaseStatus;
+  teller: string;
+  branch: string;
+  product: string;
+  customer_name_enc: Buffer;
+  customer_id_enc: Buffer;
+  customer_phone_enc: Buffer;
+  bank_card_enc: Buffer | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewCaseRow {
+  id: string;
+  teller: string;
+  branch: string;
+  product: string;
+  customerNameEnc: Buffer;
+  customerIdEnc: Buffer;
+  customerPhoneEnc: Buffer;
+  bankCardEnc: Buffer | null;
+  idNumberBidx: Buffer;
+  nameBidx: Buffer;
+}
+
+const COLUMNS = 'id, status, teller, branch, product, customer_name_enc, customer_id_enc, customer_phone_enc, bank_card_enc, created_at, updated_at';
+
+export const caseRepository = {
+  async insert(db: Queryable, c: NewCaseRow): Promise<CaseRow> {
+    const r = await db.query<CaseRow>(
+      `INSERT INTO cases (id, teller, branch, product, customer_name_enc, customer_id_enc, customer_phone_enc, bank_card_enc,
+                          id_number_bidx, name_bidx)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+      [c.id, c.teller, c.branch, c.product, c.customerNameEnc, c.customerIdEnc, c.customerPhoneEnc, c.bankCardEnc, c.idNumberBidx, c.nameBidx],
+    );
+    const row = r.rows[0];
+    if (!row) throw new Error('insert returned no row');
+    return row;
+  },
+
+  async findById(db: Queryable, id: string): Promise<CaseRow | null> {
+    const r = await db.query<CaseRow>(`SELECT ${COLUMNS} FROM cases WHERE id = $1`, [id]);
+    return r.rows[0] ?? null;
+  },
+
+  /** A teller's cases, newest first, keyset-paginated on (created_at, id). */
+  async listByTeller(db: Queryable, teller: string, limit: number, after: { createdAt: Date; id: string } | null): Promise<CaseRow[]> {
+    const r = after
+      ? await db.query<CaseRow>(
+          `SELECT ${COLUMNS} FROM cases WHERE teller = $1 AND (created_at, id) < ($2, $3)
+            ORDER BY created_at DESC, id DESC LIMIT $4`,
+          [teller, after.createdAt, after.id, limit],
+        )
+      : await db.query<CaseRow>(`SELECT ${COLUMNS} FROM cases WHERE teller = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, [teller, limit]);
+    return r.rows;
+  },
+};

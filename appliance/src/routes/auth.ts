@@ -1,0 +1,149 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../app-context.js';
+import { hashToken, LOGIN_COOKIE, newOpaqueToken, SESSION_COOKIE } from '../http/auth.js';
+import { AppError } from '../http/errors.js';
+import { sessionRepository } from '../repositories/session.repository.js';
+import { auditEvent } from '../services/audit.js';
+import { withTransaction } from '../db/database.js';
+import { IdpUnavailableError } from '../services/oidc.js';
+import { authErrors, ErrorResponse } from './schemas.js';
+
+const LOGIN_STATE_TTL_SECONDS = 600;
+
+/** Only same-origin absolute paths; anything else returns home (no open redirect). */
+export function safeReturnTo(value: string | undefined): string {
+  if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\r\n]/.test(value)) return '/';
+  return value.length > 500 ? '/' : value;
+}
+
+function cookieOptions(maxAgeSeconds: number) {
+  return { path: '/', httpOnly: true, secure: true, sameSite: 'lax' as const, maxAge: maxAgeSeconds };
+}
+
+export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const rateLimit = { max: ctx.config.http.authRateLimitPerMinute, timeWindow: '1 minute' };
+
+  r.get(
+    '/auth/login',
+    {
+      config: { access: 'public', rateLimit },
+      schema: {
+        tags: ['identity'],
+        summary: 'Start browser sign-in at the institution\'s Keycloak (authorization code + PKCE)',
+        querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 500 })) }),
+        response: { 302: Type.Null(), 429: ErrorResponse, 503: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      let login;
+      try {
+        login = await ctx.oidc.beginLogin();
+      } catch (err) {
+        if (err instanceof IdpUnavailableError) throw new AppError('UNAVAILABLE', 'The identity provider is unreachable.');
+        throw err;
+      }
+      await sessionRepository.saveLoginState(
+        ctx.pool,
+        hashToken(login.state),
+        { codeVerifier: login.codeVerifier, nonce: login.nonce, returnTo: safeReturnTo(request.query.returnTo) },
+        LOGIN_STATE_TTL_SECONDS,
+      );
+      // Binds the pending sign-in to this browser, so a callback URL planted by someone else fails.
+      reply.setCookie(LOGIN_COOKIE, login.state, cookieOptions(LOGIN_STATE_TTL_SECONDS));
+      return reply.redirect(login.url.href, 302);
+    },
+  );
+
+  r.get(
+    '/auth/callback',
+    {
+      config: { access: 'public', rateLimit },
+      schema: {
+        tags: ['identity'],
+        summary: 'Keycloak redirects here after sign-in',
+        querystring: Type.Object({
+          state: Type.Optional(Type.String({ maxLength: 200 })),
+          code: Type.Optional(Type.String({ maxLength: 4000 })),
+          session_state: Type.Optional(Type.String({ maxLength: 200 })),
+          iss: Type.Optional(Type.String({ maxLength: 500 })),
+          error: Type.Optional(Type.String({ maxLength: 200 })),
+          error_description: Type.Optional(Type.String({ maxLength: 1000 })),
+        }),
+        response: { 302: Type.Null(), 400: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const state = request.query.state;
+      const cookieState = request.cookies[LOGIN_COOKIE];
+      reply.clearCookie(LOGIN_COOKIE, { path: '/' });
+      const fail = async (reason: string) => {
+        await ctx.audit.append(
+          auditEvent(request, { action: 'auth.login', object: null, result: 'failure', reason }, { username: 'anonymous', roles: [], auth: 'anonymous' }),
+        );
+        throw new AppError('LOGIN_FAILED');
+      };
+      if (!state || !cookieState || state !== cookieState) return fail('state missing or not bound to this browser');
+      const pending = await sessionRepository.takeLoginState(ctx.pool, hashToken(state));
+      if (!pending) return fail('unknown or expired sign-in state');
+      if (request.query.error) return fail(`identity provider refused: ${request.query.error}`);
+      const callbackUrl = new URL(request.url, ctx.config.publicUrl);
+      let result;
+      try {
+        result = await ctx.oidc.completeLogin(callbackUrl, { state, codeVerifier: pending.codeVerifier, nonce: pending.nonce });
+      } catch (err) {
+        request.log.warn({ errName: (err as Error).name }, 'sign-in code exchange failed');
+        return fail('code exchange or token verification failed');
+      }
+      const { user, idToken } = result;
+      const sessionId = newOpaqueToken();
+      const ttl = ctx.config.session.ttlSeconds;
+      await withTransaction(ctx.pool, async (client) => {
+        await sessionRepository.create(client, hashToken(sessionId), {
+          subject: user.subject,
+          username: user.username,
+          roles: user.roles,
+          idToken,
+          expiresAt: new Date(Date.now() + ttl * 1000),
+        });
+        await ctx.audit.appendInTx(
+          client,
+          auditEvent(request, { action: 'auth.login', object: null, result: 'success' }, { username: user.username, roles: user.roles, auth: 'session' }),
+        );
+      });
+      reply.setCookie(SESSION_COOKIE, sessionId, cookieOptions(ttl));
+      return reply.redirect(pending.returnTo, 302);
+    },
+  );
+
+  r.post(
+    '/auth/logout',
+    {
+      config: { access: 'authenticated', audit: 'auth.logout', rateLimit },
+      schema: {
+        tags: ['identity'],
+        summary: 'End the browser session; answers where to send the browser to end the Keycloak session too',
+        response: { 200: Type.Object({ redirectTo: Type.String() }), ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const p = request.principal;
+      if (!p) throw new AppError('UNAUTHENTICATED');
+      let idToken: string | null = null;
+      await withTransaction(ctx.pool, async (client) => {
+        if (p.sessionIdHash) idToken = (await sessionRepository.remove(client, p.sessionIdHash))?.idToken ?? null;
+        await ctx.audit.appendInTx(client, auditEvent(request, { action: 'auth.logout', object: null, result: 'success' }));
+      });
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      let redirectTo = '/';
+      try {
+        redirectTo = await ctx.oidc.endSessionUrl(idToken);
+      } catch {
+        request.log.warn('identity provider unreachable at sign-out; local session ended');
+      }
+      return { redirectTo };
+    },
+  );
+}

@@ -1,0 +1,119 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../app-context.js';
+import { auditedTransaction } from '../http/audited-transaction.js';
+import { caseRepository } from '../repositories/case.repository.js';
+import { AppError } from '../http/errors.js';
+import { authErrors, CaseViewSchema, ErrorResponse } from './schemas.js';
+
+const NewCaseBody = Type.Object(
+  {
+    customerName: Type.String({ minLength: 1, maxLength: 100 }),
+    customerIdNumber: Type.String({ minLength: 15, maxLength: 20 }),
+    customerPhone: Type.String({ minLength: 11, maxLength: 20 }),
+    bankCard: Type.Optional(Type.Union([Type.String({ maxLength: 30 }), Type.Null()])),
+    product: Type.String({ minLength: 1, maxLength: 100 }),
+    branch: Type.String({ minLength: 1, maxLength: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+const CaseIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+
+const ListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$' })),
+  },
+  { additionalProperties: false },
+);
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const d = new Date(createdAt);
+    if (Number.isNaN(d.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
+    return { createdAt: d, id };
+  } catch {
+    throw new AppError('BAD_PARAMETER', 'The cursor is not valid.');
+  }
+}
+
+export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post(
+    '/api/cases',
+    {
+      config: { access: { roles: ['teller'] }, audit: 'case.create' },
+      schema: {
+        tags: ['cases'],
+        summary: 'Open a case for a customer (teller)',
+        body: NewCaseBody,
+        response: { 201: CaseViewSchema, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal;
+      if (!principal) throw new AppError('UNAUTHENTICATED');
+      const view = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
+        ctx.cases.create(client, audit, principal, request.body),
+      );
+      return reply.code(201).send(view);
+    },
+  );
+
+  r.get(
+    '/api/cases',
+    {
+      config: { access: { roles: ['teller'] } },
+      schema: {
+        tags: ['cases'],
+        summary: "The signed-in teller's cases, newest first",
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({ items: Type.Array(CaseViewSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          400: ErrorResponse,
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const principal = request.principal;
+      if (!principal) throw new AppError('UNAUTHENTICATED');
+      const limit = request.query.limit ?? 50;
+      const after = request.query.cursor ? decodeCursor(request.query.cursor) : null;
+      const rows = await caseRepository.listByTeller(ctx.pool, principal.username, limit + 1, after);
+      const page = rows.slice(0, limit).map((row) => ctx.cases.toView(row));
+      const last = page[page.length - 1];
+      return { items: page, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+    },
+  );
+
+  r.get(
+    '/api/cases/:id',
+    {
+      config: { access: { roles: ['teller', 'auditor'] }, audit: 'case.view' },
+      schema: {
+        tags: ['cases'],
+        summary: 'One case (its teller, or an auditor); opening it is audited',
+        params: CaseIdParams,
+        response: { 200: CaseViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request) => {
+      const principal = request.principal;
+      if (!principal) throw new AppError('UNAUTHENTICATED');
+      return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
+        const row = await ctx.cases.getVisible(client, principal, request.params.id);
+        await audit({ object: { type: 'case', id: row.id } });
+        return ctx.cases.toView(row);
+      });
+    },
+  );
+}

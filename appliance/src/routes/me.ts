@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError } from '../http/errors.js';
+import { authErrors, RoleSchema } from './schemas.js';
+
+export async function meRoutes(app: FastifyInstance): Promise<void> {
+  app.withTypeProvider<TypeBoxTypeProvider>().get(
+    '/api/me',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['identity'],
+        summary: 'Who is calling: user name, roles, and for browser sessions the CSRF token to echo in x-csrf-token',
+        response: {
+          200: Type.Object({
+            username: Type.String(),
+            roles: Type.Array(RoleSchema),
+            csrfToken: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const p = request.principal;
+      if (!p) throw new AppError('UNAUTHENTICATED');
+      return { username: p.username, roles: p.roles, csrfToken: p.csrfToken };
+    },
+  );
+}

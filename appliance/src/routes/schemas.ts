@@ -1,0 +1,32 @@
+import { Type } from 'typebox';
+import { errorResponseSchema } from '../http/errors.js';
+
+export const ErrorResponse = errorResponseSchema;
+
+/** Error responses every authenticated route may give. */
+export const authErrors = { 401: ErrorResponse, 403: ErrorResponse, 429: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse };
+
+export const RoleSchema = Type.Union([Type.Literal('teller'), Type.Literal('auditor'), Type.Literal('admin')]);
+
+export const CaseStatusSchema = Type.Union([
+  Type.Literal('draft'),
+  Type.Literal('invited'),
+  Type.Literal('in_session'),
+  Type.Literal('completed'),
+  Type.Literal('approved'),
+  Type.Literal('rejected'),
+]);
+
+export const CaseViewSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  status: CaseStatusSchema,
+  customerName: Type.String(),
+  customerIdNumber: Type.String(),
+  customerPhone: Type.String(),
+  bankCard: Type.Union([Type.String(), Type.Null()]),
+  product: Type.String(),
+  branch: Type.String(),
+  teller: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import {
+  isValidBankCard,
+  isValidMobile,
+  isValidResidentId,
+  maskBankCard,
+  maskMobile,
+  maskName,
+  maskResidentId,
+  normalizeDigits,
+  normalizeMobile,
+  normalizeResidentId,
+} from '../domain/customer-identity.js';
+import { AppError, type ErrorDetail } from '../http/errors.js';
+import type { PiiCipher } from '../lib/pii-cipher.js';
+import { caseRepository, type CaseRow, type CaseStatus } from '../repositories/case.repository.js';
+import type { Queryable } from '../db/database.js';
+import type { AuditWrite } from '../http/audited-transaction.js';
+import type { Principal } from '../http/auth.js';
+
+export interface NewCaseInput {
+  customerName: string;
+  customerIdNumber: string;
+  customerPhone: string;
+  bankCard?: string | null | undefined;
+  product: string;
+  branch: string;
+}
+
+/** A case as the API shows it: personal data masked. */
+export interface CaseView {
+  id: string;
+  status: CaseStatus;
+  customerName: string;
+  customerIdNumber: string;
+  customerPhone: string;
+  bankCard: string | null;
+  product: string;
+  branch: string;
+  teller: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function validateNewCase(input: NewCaseInput): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  if (input.customerName.trim().length === 0) problems.push({ field: 'customerName', code: 'required' });
+  if (!isValidResidentId(input.customerIdNumber)) problems.push({ field: 'customerIdNumber', code: 'gb11643' });
+  if (!isValidMobile(input.customerPhone)) problems.push({ field: 'customerPhone', code: 'mobile' });
+  if (input.bankCard && !isValidBankCard(input.bankCard)) problems.push({ field: 'bankCard', code: 'luhn' });
+  if (input.product.trim().length === 0) problems.push({ field: 'product', code: 'required' });
+  if (input.branch.trim().length === 0) problems.push({ field: 'branch', code: 'required' });
+  return problems;
+}
+
+export class CaseService {
+  constructor(private readonly pii: PiiCipher) {}
+
+  toView(row: CaseRow): CaseView {
+    return {
+      id: row.id,
+      status: row.status,
+      customerName: maskName(this.pii.decrypt(row.id, 'customer_name', row.customer_name_enc)),
+      customerIdNumber: maskResidentId(this.pii.decrypt(row.id, 'customer_id', row.customer_id_enc)),
+      customerPhone: maskMobile(this.pii.decrypt(row.id, 'customer_phone', row.customer_phone_enc)),
+      bankCard: row.bank_card_enc ? maskBankCard(this.pii.decrypt(row.id, 'bank_card', row.bank_card_enc)) : null,
+      product: row.product,
+      branch: row.branch,
+      teller: row.teller,
+      createdAt: row.created_at.toISOString(),
+      updatedAt: row.updated_at.toISOString(),
+    };
+  }
+
+  async create(client: pg.PoolClient, audit: AuditWrite, teller: Principal, input: NewCaseInput): Promise<CaseView> {
+    const problems = validateNewCase(input);
+    if (problems.length > 0) throw new AppError('VALIDATION', 'Some fields are not valid.', problems);
+    const id = randomUUID();
+    const idNumber = normalizeResidentId(input.customerIdNumber);
+    const name = input.customerName.trim();
+    const row = await caseRepository.insert(client, {
+      id,
+      teller: teller.username,
+      branch: input.branch.trim(),
+      product: input.product.trim(),
+      customerNameEnc: this.pii.encrypt(id, 'customer_name', name),
+      customerIdEnc: this.pii.encrypt(id, 'customer_id', idNumber),
+      customerPhoneEnc: this.pii.encrypt(id, 'customer_phone', normalizeMobile(input.customerPhone)),
+      bankCardEnc: input.bankCard ? this.pii.encrypt(id, 'bank_card', normalizeDigits(input.bankCard)) : null,
+      idNumberBidx: this.pii.blindIndex('resident_id', idNumber),
+      nameBidx: this.pii.blindIndex('name', name),
+    });
+    await audit({ object: { type: 'case', id }, details: { branch: row.branch, product: row.product } });
+    return this.toView(row);
+  }
+
+  /**
+   * A case the principal may see: its own teller or an auditor. Others get "not found", so case ids
+   * cannot be probed.
+   */
+  async getVisible(db: Queryable, principal: Principal, id: string): Promise<CaseRow> {
+    const row = await caseRepository.findById(db, id);
+    const mayView = row && (row.teller === principal.username || principal.roles.includes('auditor'));
+    if (!row || !mayView) throw new AppError('NOT_FOUND', 'No such case.');
+    return row;
+  }
+}

@@ -1,0 +1,139 @@
+import * as client from 'openid-client';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+
+export const ROLES = ['teller', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface VerifiedUser {
+  subject: string;
+  username: string;
+  roles: Role[];
+}
+
+export interface OidcOptions {
+  issuer: URL;
+  clientId: string;
+  clientSecret: string;
+  audience: string;
+  redirectUri: string;
+  postLogoutRedirectUri: string;
+}
+
+export class IdpUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('identity provider unavailable', { cause });
+    this.name = 'IdpUnavailableError';
+  }
+}
+
+/** Keycloak's token shape: roles in `realm_access.roles`, user name in `preferred_username`. */
+export function userFromClaims(claims: JWTPayload): VerifiedUser {
+  const realmAccess = claims['realm_access'] as { roles?: unknown } | undefined;
+  const roles = Array.isArray(realmAccess?.roles) ? realmAccess.roles.filter((r): r is Role => ROLES.includes(r as Role)) : [];
+  const username = typeof claims['preferred_username'] === 'string' ? claims['preferred_username'] : '';
+  if (!claims.sub || !username) throw new Error('token lacks sub or preferred_username');
+  return { subject: claims.sub, username, roles };
+}
+
+/**
+ * The appliance as an OIDC relying party of the realm: browser sign-in (authorization code + PKCE, openid-client)
+ * and bearer-token verification (jose against the realm JWKS). Discovery is lazy and retried, so the appliance
+ * starts and reports "idp down" on /readyz while Keycloak is unreachable.
+ */
+export class OidcService {
+  private configuration: client.Configuration | null = null;
+  private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
+  private pending: Promise<client.Configuration> | null = null;
+
+  constructor(private readonly opts: OidcOptions) {}
+
+  async config(): Promise<client.Configuration> {
+    if (this.configuration) return this.configuration;
+    this.pending ??= (async () => {
+      try {
+        const execute = this.opts.issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [];
+        const cfg = await client.discovery(this.opts.issuer, this.opts.clientId, this.opts.clientSecret, undefined, {
+          execute,
+          timeout: 5,
+        });
+        const jwksUri = cfg.serverMetadata().jwks_uri;
+        if (!jwksUri) throw new Error('issuer metadata lacks jwks_uri');
+        this.jwks = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: 30_000 });
+        this.configuration = cfg;
+        return cfg;
+      } catch (err) {
+        throw new IdpUnavailableError(err);
+      } finally {
+        this.pending = null;
+      }
+    })();
+    return this.pending;
+  }
+
+  /** Verifies a Keycloak access token: RS256 signature from the realm JWKS, issuer, audience, expiry. */
+  async verifyAccessToken(token: string): Promise<VerifiedUser> {
+    await this.config();
+    if (!this.jwks) throw new IdpUnavailableError(new Error('no JWKS'));
+    const { payload } = await jwtVerify(token, this.jwks, {
+      issuer: this.opts.issuer.href.replace(/\/$/, ''),
+      audience: this.opts.audience,
+      algorithms: ['RS256'],
+      clockTolerance: 5,
+    });
+    return userFromClaims(payload);
+  }
+
+  async beginLogin(): Promise<{ url: URL; state: string; codeVerifier: string; nonce: string }> {
+    const cfg = await this.config();
+    const codeVerifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const url = client.buildAuthorizationUrl(cfg, {
+      redirect_uri: this.opts.redirectUri,
+      scope: 'openid profile',
+      response_type: 'code',
+      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+    return { url, state, codeVerifier, nonce };
+  }
+
+  /** Exchanges the code; the user and roles come from the verified access token, like bearer requests. */
+  async completeLogin(
+    callbackUrl: URL,
+    checks: { state: string; codeVerifier: string; nonce: string },
+  ): Promise<{ user: VerifiedUser; idToken: string | null }> {
+    const cfg = await this.config();
+    const tokens = await client.authorizationCodeGrant(cfg, callbackUrl, {
+      pkceCodeVerifier: checks.codeVerifier,
+      expectedState: checks.state,
+      expectedNonce: checks.nonce,
+      idTokenExpected: true,
+    });
+    const user = await this.verifyAccessToken(tokens.access_token);
+    const idClaims = tokens.claims();
+    if (!idClaims || idClaims.sub !== user.subject) throw new Error('ID token subject does not match the access token');
+    return { user, idToken: tokens.id_token ?? null };
+  }
+
+  async endSessionUrl(idToken: string | null): Promise<string> {
+    const cfg = await this.config();
+    const params: Record<string, string> = { post_logout_redirect_uri: this.opts.postLogoutRedirectUri, client_id: this.opts.clientId };
+    if (idToken) params['id_token_hint'] = idToken;
+    return client.buildEndSessionUrl(cfg, params).href;
+  }
+
+  /** For /readyz: can the realm's discovery document be fetched now? */
+  async probe(): Promise<{ status: 'up' | 'down'; detail?: string }> {
+    try {
+      const res = await fetch(new URL(`${this.opts.issuer.href.replace(/\/$/, '')}/.well-known/openid-configuration`), {
+        signal: AbortSignal.timeout(3000),
+      });
+      return res.ok ? { status: 'up' } : { status: 'down', detail: `discovery answered ${res.status}` };
+    } catch {
+      return { status: 'down', detail: 'discovery unreachable' };
+    }
+  }
+}
