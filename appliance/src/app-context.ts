@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import type { AppConfig } from './config/load.js';
 import type { AuditSink } from './services/audit.js';
+import type { CallSessionService } from './services/call-session.service.js';
 import type { CaseService } from './services/case.service.js';
+import type { InvitationService } from './services/invitation.service.js';
 import type { OidcService } from './services/oidc.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
@@ -20,6 +22,10 @@ export interface AppContext {
   audit: AuditSink;
   oidc: OidcService;
   cases: CaseService;
+  invitations: InvitationService;
+  calls: CallSessionService;
+  /** after a session ended in the database: tell both parties and close the media room */
+  onSessionEnded(sessionId: string, reason: string): Promise<void>;
   sessionKey: Buffer;
   probes: ReadinessProbe[];
 }

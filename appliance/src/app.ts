@@ -17,6 +17,8 @@ import { installValidators } from './http/validation.js';
 import { authRoutes } from './routes/auth.js';
 import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
+import { joinRoutes } from './routes/join.js';
+import { liveSessionRoutes } from './routes/live-session.js';
 import { meRoutes } from './routes/me.js';
 
 export interface BuildOptions {
@@ -105,6 +107,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(meRoutes);
   await app.register(authRoutes, ctx);
   await app.register(caseRoutes, ctx);
+  await app.register(liveSessionRoutes, ctx);
+  await app.register(joinRoutes, ctx);
 
   const indexHtml = opts.webRoot && existsSync(join(opts.webRoot, 'index.html')) ? readFileSync(join(opts.webRoot, 'index.html')) : null;
   if (opts.webRoot && indexHtml) {

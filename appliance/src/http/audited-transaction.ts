@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { withTransaction } from '../db/database.js';
-import { auditEvent, type AuditRecord, type AuditSink } from '../services/audit.js';
+import { auditEvent, type AuditActor, type AuditRecord, type AuditSink } from '../services/audit.js';
 import { isUnsafeMethod } from './route-policy.js';
 
 export type AuditWrite = (record: Omit<AuditRecord, 'action' | 'result'> & Partial<Pick<AuditRecord, 'action' | 'result'>>) => Promise<void>;
@@ -16,6 +16,8 @@ export async function auditedTransaction<T>(
   audit: AuditSink,
   request: FastifyRequest,
   fn: (client: pg.PoolClient, write: AuditWrite) => Promise<T>,
+  /** who acts when the request has no signed-in principal (a customer holding an invitation) */
+  actor?: AuditActor,
 ): Promise<T> {
   const declared = request.routeOptions.config.audit;
   return withTransaction(pool, async (client) => {
@@ -23,7 +25,7 @@ export async function auditedTransaction<T>(
     const write: AuditWrite = async (record) => {
       const action = record.action ?? declared;
       if (!action) throw new Error('audit action missing');
-      await audit.appendInTx(client, auditEvent(request, { ...record, action, result: record.result ?? 'success' }));
+      await audit.appendInTx(client, auditEvent(request, { ...record, action, result: record.result ?? 'success' }, actor));
       written++;
     };
     const result = await fn(client, write);

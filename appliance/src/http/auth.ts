@@ -108,6 +108,9 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
       if (request.routeOptions.url === undefined) return;
       throw new AppError('FORBIDDEN');
     }
+    // Browsers always send Origin on cross-origin writes: refuse those for every route, signed in or not.
+    const origin = request.headers.origin;
+    if (isUnsafeMethod(request.method) && origin !== undefined && origin !== opts.publicOrigin) throw new AppError('CSRF');
     request.principal = access === 'public' && request.headers.authorization === undefined && !request.cookies[SESSION_COOKIE]
       ? null
       : await resolvePrincipal(request, opts);

@@ -1,0 +1,70 @@
+import type { Queryable } from '../db/database.js';
+
+export interface CallSessionRow {
+  id: string;
+  case_id: string;
+  invitation_id: string;
+  teller: string;
+  state: 'live' | 'ended';
+  room_id: string;
+  admitted_at: Date;
+  ended_at: Date | null;
+  end_reason: string | null;
+}
+
+const COLUMNS = 'id, case_id, invitation_id, teller, state, room_id, admitted_at, ended_at, end_reason';
+
+export const callSessionRepository = {
+  async insert(db: Queryable, s: { id: string; caseId: string; invitationId: string; teller: string; roomId: number }): Promise<CallSessionRow> {
+    const r = await db.query<CallSessionRow>(
+      `INSERT INTO call_sessions (id, case_id, invitation_id, teller, state, room_id) VALUES ($1, $2, $3, $4, 'live', $5) RETURNING ${COLUMNS}`,
+      [s.id, s.caseId, s.invitationId, s.teller, s.roomId],
+    );
+    const row = r.rows[0];
+    if (!row) throw new Error('insert returned no row');
+    return row;
+  },
+
+  async findById(db: Queryable, id: string): Promise<CallSessionRow | null> {
+    const r = await db.query<CallSessionRow>(`SELECT ${COLUMNS} FROM call_sessions WHERE id = $1`, [id]);
+    return r.rows[0] ?? null;
+  },
+
+  async findByIdForUpdate(db: Queryable, id: string): Promise<CallSessionRow | null> {
+    const r = await db.query<CallSessionRow>(`SELECT ${COLUMNS} FROM call_sessions WHERE id = $1 FOR UPDATE`, [id]);
+    return r.rows[0] ?? null;
+  },
+
+  async latestForInvitation(db: Queryable, invitationId: string): Promise<CallSessionRow | null> {
+    const r = await db.query<CallSessionRow>(
+      `SELECT ${COLUMNS} FROM call_sessions WHERE invitation_id = $1 ORDER BY admitted_at DESC LIMIT 1`,
+      [invitationId],
+    );
+    return r.rows[0] ?? null;
+  },
+
+  async listForCase(db: Queryable, caseId: string): Promise<CallSessionRow[]> {
+    const r = await db.query<CallSessionRow>(`SELECT ${COLUMNS} FROM call_sessions WHERE case_id = $1 ORDER BY admitted_at`, [caseId]);
+    return r.rows;
+  },
+
+  async listLive(db: Queryable): Promise<CallSessionRow[]> {
+    const r = await db.query<CallSessionRow>(`SELECT ${COLUMNS} FROM call_sessions WHERE state = 'live'`);
+    return r.rows;
+  },
+
+  async end(db: Queryable, id: string, reason: string): Promise<void> {
+    await db.query(`UPDATE call_sessions SET state = 'ended', ended_at = now(), end_reason = $2 WHERE id = $1 AND state = 'live'`, [id, reason]);
+  },
+
+  async addEvent(
+    db: Queryable,
+    e: { sessionId: string; party: 'teller' | 'customer' | 'system'; kind: string; data?: Record<string, unknown>; textEnc?: Buffer | null },
+  ): Promise<string> {
+    const r = await db.query<{ id: string }>(
+      `INSERT INTO session_events (session_id, party, kind, data, text_enc) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [e.sessionId, e.party, e.kind, JSON.stringify(e.data ?? {}), e.textEnc ?? null],
+    );
+    return r.rows[0]?.id ?? '';
+  },
+};

@@ -1,0 +1,133 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../app-context.js';
+import { auditedTransaction } from '../http/audited-transaction.js';
+import { AppError } from '../http/errors.js';
+import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { caseRepository } from '../repositories/case.repository.js';
+import { callSessionView, type CallSessionService } from '../services/call-session.service.js';
+import { JOIN_STEPS, type InvitationService, type JoinStep } from '../services/invitation.service.js';
+import { authErrors, ErrorResponse } from './schemas.js';
+
+const CaseParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const InvitationParams = Type.Object({ id: Type.String({ format: 'uuid' }), invitationId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+
+const InvitationSchema = Type.Object({
+  id: Type.String(),
+  caseId: Type.String(),
+  url: Type.String(),
+  code: Type.String(),
+  createdAt: Type.String(),
+  expiresAt: Type.String(),
+  step: Type.Unsafe<JoinStep>({ type: 'string', enum: [...JOIN_STEPS] }),
+  opened: Type.Boolean(),
+  deviceChecked: Type.Boolean(),
+  consent: Type.Union([Type.Literal('accepted'), Type.Literal('declined'), Type.Null()]),
+  codeAttempts: Type.Integer(),
+  sessionId: Type.Union([Type.String(), Type.Null()]),
+});
+const SessionSchema = Type.Object({
+  id: Type.String(),
+  caseId: Type.String(),
+  state: Type.Union([Type.Literal('live'), Type.Literal('ended')]),
+  admittedAt: Type.String(),
+  endedAt: Type.Union([Type.String(), Type.Null()]),
+  endReason: Type.Union([Type.String(), Type.Null()]),
+});
+const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors };
+
+export interface LiveSessionDeps {
+  invitations: InvitationService;
+  calls: CallSessionService;
+  /** called after a session ended (commit done): tells both parties and closes the media room */
+  onSessionEnded(sessionId: string, reason: string): Promise<void>;
+}
+
+/** The teller's side: invite, watch the customer's progress, admit, hang up. */
+export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & LiveSessionDeps): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const teller = { roles: ['teller'] as const };
+  const me = (p: { username: string } | null) => {
+    if (!p) throw new AppError('UNAUTHENTICATED');
+    return p.username;
+  };
+
+  r.post(
+    '/api/cases/:id/invitations',
+    {
+      config: { access: teller, audit: 'invitation.create' },
+      schema: { tags: ['live'], summary: 'Invite the customer: a one-time link and a 6-digit code', params: CaseParams, response: { 201: InvitationSchema, ...errors } },
+    },
+    async (request, reply) => {
+      const username = me(request.principal);
+      const view = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => ctx.invitations.create(client, audit, request.params.id, username));
+      return reply.code(201).send(view);
+    },
+  );
+
+  r.post(
+    '/api/cases/:id/invitations/:invitationId/revoke',
+    {
+      config: { access: teller, audit: 'invitation.revoke' },
+      schema: { tags: ['live'], summary: 'Withdraw an invitation link', params: InvitationParams, response: { 200: InvitationSchema, ...errors } },
+    },
+    async (request) => {
+      const username = me(request.principal);
+      return auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
+        ctx.invitations.revoke(client, audit, request.params.id, request.params.invitationId, username),
+      );
+    },
+  );
+
+  r.get(
+    '/api/cases/:id/live',
+    {
+      config: { access: teller },
+      schema: {
+        tags: ['live'],
+        summary: "The case's current invitation (customer's step) and session",
+        params: CaseParams,
+        response: { 200: Type.Object({ invitation: Type.Union([InvitationSchema, Type.Null()]), session: Type.Union([SessionSchema, Type.Null()]) }), ...errors },
+      },
+    },
+    async (request) => {
+      const username = me(request.principal);
+      const c = await caseRepository.findById(ctx.pool, request.params.id);
+      if (!c || c.teller !== username) throw new AppError('NOT_FOUND', 'No such case.');
+      const invitation = await ctx.invitations.current(ctx.pool, request.params.id);
+      const session = invitation?.sessionId ? await callSessionRepository.findById(ctx.pool, invitation.sessionId) : null;
+      return { invitation, session: session ? callSessionView(session) : null };
+    },
+  );
+
+  r.post(
+    '/api/cases/:id/admit',
+    {
+      config: { access: teller, audit: 'session.admit' },
+      schema: { tags: ['live'], summary: 'Admit the waiting customer into the video session', params: CaseParams, response: { 200: SessionSchema, ...errors } },
+    },
+    async (request) => {
+      const username = me(request.principal);
+      const s = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => ctx.calls.admit(client, audit, request.params.id, username));
+      return callSessionView(s);
+    },
+  );
+
+  r.post(
+    '/api/sessions/:id/hangup',
+    {
+      config: { access: teller, audit: 'session.hangup' },
+      schema: { tags: ['live'], summary: 'End the session for both parties', params: SessionParams, response: { 200: SessionSchema, ...errors } },
+    },
+    async (request) => {
+      const username = me(request.principal);
+      const s = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
+        ctx.calls.end(client, audit, request.params.id, { party: 'teller', username }, 'teller hung up'),
+      );
+      await ctx.onSessionEnded(s.id, 'teller hung up');
+      return callSessionView(s);
+    },
+  );
+}

@@ -1,0 +1,130 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { createTestDatabase, type TestDatabase } from '@kyc/compliance/testing';
+import { buildApp } from '../../src/app.js';
+import { createRuntime, type Runtime } from '../../src/bootstrap.js';
+import { loadConfig, type AppConfig } from '../../src/config/load.js';
+import { startDevIdp, type DevIdp } from '../../src/dev-idp/server.js';
+import { allMigrations } from '../../src/migrations-dir.js';
+import { ensureOwnTls } from '../../src/pki/certificate-authority.js';
+
+export const WEB_BUILD = fileURLToPath(new URL('../../../web/build/', import.meta.url));
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestAppliance {
+  app: FastifyInstance;
+  db: TestDatabase;
+  idp: DevIdp;
+  config: AppConfig;
+  runtime: Runtime;
+  /** base URL when started with `listen: true` */
+  baseUrl: string;
+  caCertPath: string | null;
+  /** an access token for a demo user from the dev IdP's password grant (client kyc-cli) */
+  tokenFor(username: string): Promise<string>;
+}
+
+export interface TestApplianceOptions {
+  /** listen on HTTPS on a free port (browser tests); otherwise use inject() */
+  listen?: boolean;
+  webRoot?: string | null;
+  env?: Record<string, string>;
+}
+
+/**
+ * A real appliance for a test: its own database (all migrations), the real dev IdP on a free port, secrets in a
+ * temporary data dir. Everything is torn down with the test.
+ */
+export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions = {}): Promise<TestAppliance> {
+  const db = await createTestDatabase(allMigrations);
+  t.teardown(() => db.drop());
+  const dataDir = mkdtempSync(join(tmpdir(), 'kyc-appliance-'));
+  const secretFile = join(dataDir, 'oidc-client-secret');
+  const clientSecret = `test-secret-${Math.random().toString(36).slice(2)}`;
+  writeFileSync(secretFile, clientSecret, { mode: 0o600 });
+  const port = opts.listen ? await freePort() : 8443;
+  const publicUrl = `https://127.0.0.1:${port}`;
+  const idp = await startDevIdp({ port: 0, publicBaseUrl: publicUrl, clientSecret, onError: () => undefined });
+  t.teardown(() => idp.close());
+  const config = loadConfig({
+    env: {
+      KYC_DATA_DIR: dataDir,
+      KYC_DB_URL: db.appUrl,
+      KYC_DB_MIGRATE_URL: db.ownerUrl,
+      KYC_OIDC_ISSUER: idp.issuer,
+      KYC_OIDC_CLIENT_SECRET_FILE: secretFile,
+      KYC_PUBLIC_URL: publicUrl,
+      KYC_LISTEN_PORT: String(port),
+      KYC_LOG_LEVEL: 'silent',
+      ...opts.env,
+    },
+    cwd: dataDir,
+    allowMissingGeneratedSecrets: true,
+  });
+  const runtime = await createRuntime(config);
+  const tls = opts.listen ? ensureOwnTls(dataDir, ['127.0.0.1', 'localhost']) : null;
+  const app = await buildApp(runtime.ctx, {
+    logger: false,
+    webRoot: opts.webRoot === undefined ? null : opts.webRoot,
+    https: tls ? { cert: tls.cert, key: tls.key } : undefined,
+  });
+  app.addHook('onClose', async () => runtime.close());
+  t.teardown(() => app.close());
+  if (opts.listen) await app.listen({ host: '127.0.0.1', port });
+  else await app.ready();
+  const tokens = new Map<string, string>();
+  return {
+    app,
+    db,
+    idp,
+    config,
+    runtime,
+    baseUrl: publicUrl,
+    caCertPath: tls?.caCertPath ?? null,
+    async tokenFor(username: string) {
+      const cached = tokens.get(username);
+      if (cached) return cached;
+      const res = await fetch(`${idp.issuer}/protocol/openid-connect/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'password', client_id: 'kyc-cli', username, password: username, scope: 'openid' }),
+      });
+      if (!res.ok) throw new Error(`password grant for ${username} failed: ${res.status} ${await res.text()}`);
+      const token = ((await res.json()) as { access_token: string }).access_token;
+      tokens.set(username, token);
+      return token;
+    },
+  };
+}
+
+/** A valid new-case body (test data: the GB 11643 worked example, a test mobile number, a Luhn-valid card). */
+export function newCaseBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    customerName: '张三',
+    customerIdNumber: '11010519491231002X',
+    customerPhone: '13812345678',
+    bankCard: '4111111111111111',
+    product: '个人养老金账户',
+    branch: '北京分行营业部',
+    ...overrides,
+  };
+}

@@ -1,0 +1,79 @@
+import t from 'tap';
+import type { InjectOptions } from 'fastify';
+import { newCaseBody, startTestAppliance } from '../helpers/appliance.js';
+import type { Access } from '../../src/http/route-policy.js';
+
+/**
+ * Every route × anonymous, teller, auditor, admin. A route missing from `calls` fails this test, so a new route
+ * cannot ship without its place in the matrix.
+ */
+const SOME_UUID = '00000000-0000-4000-8000-000000000000';
+const calls: Record<string, () => InjectOptions> = {
+  'GET /api/me': () => ({ method: 'GET', url: '/api/me' }),
+  'GET /api/cases': () => ({ method: 'GET', url: '/api/cases' }),
+  'POST /api/cases': () => ({ method: 'POST', url: '/api/cases', payload: newCaseBody() }),
+  'GET /api/cases/:id': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}` }),
+  'POST /auth/logout': () => ({ method: 'POST', url: '/auth/logout' }),
+  'POST /api/cases/:id/invitations': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/invitations` }),
+  'POST /api/cases/:id/invitations/:invitationId/revoke': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/invitations/${SOME_UUID}/revoke` }),
+  'GET /api/cases/:id/live': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/live` }),
+  'POST /api/cases/:id/admit': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/admit` }),
+  'POST /api/sessions/:id/hangup': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/hangup` }),
+};
+/** Public routes, by exact URL or prefix: reachable by anyone. */
+const PUBLIC = ['/healthz', '/readyz', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join'];
+
+const identities = ['anonymous', 'teller1', 'auditor1', 'admin1'] as const;
+const rolesOf: Record<string, string> = { teller1: 'teller', auditor1: 'auditor', admin1: 'admin' };
+
+function expected(access: Access, identity: (typeof identities)[number]): 'allowed' | 401 | 403 {
+  if (access === 'public') return 'allowed';
+  if (identity === 'anonymous') return 401;
+  if (access === 'authenticated') return 'allowed';
+  return access.roles.includes(rolesOf[identity] as never) ? 'allowed' : 403;
+}
+
+t.test('authorization matrix over every route', async (t) => {
+  const a = await startTestAppliance(t);
+  const tokens: Record<string, string> = {};
+  for (const id of identities) if (id !== 'anonymous') tokens[id] = await a.tokenFor(id);
+
+  for (const route of a.app.routeRecords) {
+    const key = `${route.method} ${route.url}`;
+    if (route.method === 'HEAD' || route.method === 'OPTIONS') continue;
+    if (route.access === 'public') {
+      t.ok(PUBLIC.some((p) => route.url === p || route.url.startsWith(`${p}/`)), `${key} is meant to be public`);
+      continue;
+    }
+    const call = calls[key];
+    t.ok(call, `${key} has a row in the matrix`);
+    if (!call || !route.access) continue;
+    for (const identity of identities) {
+      const opts = call();
+      const headers = identity === 'anonymous' ? {} : { authorization: `Bearer ${tokens[identity]}` };
+      const res = await a.app.inject({ ...opts, headers: { ...(opts.headers ?? {}), ...headers } });
+      const want = expected(route.access, identity);
+      if (want === 'allowed') t.notOk([401, 403].includes(res.statusCode), `${key} as ${identity}: allowed (got ${res.statusCode})`);
+      else t.equal(res.statusCode, want, `${key} as ${identity}: ${want}`);
+      if (res.statusCode >= 400) t.match(res.json(), { error: { code: /^KYC_ERR_/ } }, `${key} as ${identity}: coded error`);
+    }
+  }
+});
+
+t.test('routes without an access policy or audit action are refused at start-up', async (t) => {
+  const Fastify = (await import('fastify')).default;
+  const { installRoutePolicy } = await import('../../src/http/route-policy.js');
+  const noAccess = Fastify();
+  installRoutePolicy(noAccess);
+  noAccess.get('/x', async () => 'x');
+  await t.rejects(() => noAccess.ready().then(() => undefined), /declares no access policy/);
+  const noAudit = Fastify();
+  installRoutePolicy(noAudit);
+  noAudit.post('/y', { config: { access: 'authenticated' } }, async () => 'y');
+  await t.rejects(() => noAudit.ready().then(() => undefined), /declares no audit action/);
+  const ok = Fastify();
+  installRoutePolicy(ok);
+  ok.post('/z', { config: { access: 'authenticated', audit: 'thing.change' } }, async () => 'z');
+  await t.resolves(() => ok.ready().then(() => undefined));
+  for (const f of [noAccess, noAudit, ok]) await f.close().catch(() => undefined);
+});
