@@ -1,0 +1,181 @@
+import { fileURLToPath } from 'node:url';
+import type { RealmClient, RealmDefinition, DevUser } from './realm.js';
+
+/** The parts of Keycloak's RealmRepresentation (Keycloak 26 import format) that the `kyc` realm sets. */
+export interface KeycloakRealmExport {
+  realm: string;
+  enabled: true;
+  sslRequired: 'external';
+  registrationAllowed: false;
+  resetPasswordAllowed: false;
+  rememberMe: false;
+  bruteForceProtected: true;
+  defaultSignatureAlgorithm: 'RS256';
+  accessTokenLifespan: number;
+  accessCodeLifespan: number;
+  accessCodeLifespanLogin: number;
+  ssoSessionIdleTimeout: number;
+  ssoSessionMaxLifespan: number;
+  roles: { realm: KeycloakRole[] };
+  clients: KeycloakClient[];
+  users?: KeycloakUser[];
+}
+
+export interface KeycloakRole {
+  name: string;
+  description: string;
+  composite: false;
+  clientRole: false;
+}
+
+export interface KeycloakProtocolMapper {
+  name: string;
+  protocol: 'openid-connect';
+  protocolMapper: 'oidc-audience-mapper';
+  consentRequired: false;
+  config: Record<string, string>;
+}
+
+export interface KeycloakClient {
+  clientId: string;
+  name: string;
+  description: string;
+  enabled: true;
+  protocol: 'openid-connect';
+  publicClient: boolean;
+  clientAuthenticatorType?: 'client-secret';
+  standardFlowEnabled: boolean;
+  implicitFlowEnabled: false;
+  directAccessGrantsEnabled: boolean;
+  serviceAccountsEnabled: false;
+  consentRequired: false;
+  frontchannelLogout: false;
+  redirectUris: string[];
+  webOrigins: string[];
+  attributes: Record<string, string>;
+  protocolMappers: KeycloakProtocolMapper[];
+}
+
+export interface KeycloakUser {
+  id: string;
+  username: string;
+  enabled: true;
+  emailVerified: true;
+  firstName: string;
+  lastName: string;
+  email: string;
+  realmRoles: string[];
+  credentials: { type: 'password'; value: string; temporary: false }[];
+}
+
+export interface RealmExportOptions {
+  /** Test realms: adds the `kyc-cli` client and the development users with their passwords. */
+  includeTestClient: boolean;
+}
+
+/** Keycloak stores several post-logout redirect URIs in one client attribute, separated by `##`. */
+const KEYCLOAK_URI_LIST_SEPARATOR = '##';
+
+function audienceMapper(audience: string): KeycloakProtocolMapper {
+  return {
+    name: `audience ${audience}`,
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-audience-mapper',
+    consentRequired: false,
+    config: {
+      'included.client.audience': audience,
+      'id.token.claim': 'false',
+      'access.token.claim': 'true',
+      'introspection.token.claim': 'true',
+    },
+  };
+}
+
+function exportClient(client: RealmClient): KeycloakClient {
+  const attributes: Record<string, string> = {};
+  if (client.pkce) attributes['pkce.code.challenge.method'] = client.pkce;
+  if (client.postLogoutRedirectUris.length > 0) {
+    attributes['post.logout.redirect.uris'] = client.postLogoutRedirectUris.join(KEYCLOAK_URI_LIST_SEPARATOR);
+  }
+  return {
+    clientId: client.clientId,
+    name: client.name,
+    description: client.description,
+    enabled: true,
+    protocol: 'openid-connect',
+    publicClient: client.publicClient,
+    ...(client.publicClient ? {} : { clientAuthenticatorType: 'client-secret' as const }),
+    standardFlowEnabled: client.standardFlow,
+    implicitFlowEnabled: false,
+    directAccessGrantsEnabled: client.directAccessGrants,
+    serviceAccountsEnabled: false,
+    consentRequired: false,
+    frontchannelLogout: false,
+    redirectUris: [...client.redirectUris],
+    webOrigins: [],
+    attributes,
+    protocolMappers: client.accessTokenAudiences.map(audienceMapper),
+  };
+}
+
+function exportUser(user: DevUser): KeycloakUser {
+  return {
+    id: user.id,
+    username: user.username,
+    enabled: true,
+    // Keycloak 26's user profile requires these; without them the first sign-in stops at "update profile".
+    emailVerified: true,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    email: user.email,
+    realmRoles: [...user.roles],
+    credentials: [{ type: 'password', value: user.password, temporary: false }],
+  };
+}
+
+/**
+ * The realm as JSON for Keycloak 26 (`kc.sh import` or the admin console's "Create realm" upload).
+ * The production variant has no users and no test client; the confidential client's secret is left out
+ * so that Keycloak generates one on import.
+ */
+export function keycloakRealmExport(realm: RealmDefinition, options: RealmExportOptions): KeycloakRealmExport {
+  const clients = realm.clients.filter((c) => options.includeTestClient || !c.testOnly).map(exportClient);
+  return {
+    realm: realm.name,
+    enabled: true,
+    sslRequired: 'external',
+    registrationAllowed: false,
+    resetPasswordAllowed: false,
+    rememberMe: false,
+    bruteForceProtected: true,
+    defaultSignatureAlgorithm: 'RS256',
+    ...realm.lifespans,
+    roles: {
+      realm: realm.roles.map((r) => ({ name: r.name, description: r.description, composite: false, clientRole: false })),
+    },
+    clients,
+    ...(options.includeTestClient ? { users: realm.users.map(exportUser) } : {}),
+  };
+}
+
+/** The file form: stable key order, two-space indent, trailing newline (what is committed). */
+export function serialiseRealmExport(realmExport: KeycloakRealmExport): string {
+  return `${JSON.stringify(realmExport, null, 2)}\n`;
+}
+
+/** appliance/keycloak/, reached the same way from src/dev-idp/ and from dist/dev-idp/. */
+export const COMMITTED_EXPORT_DIR = fileURLToPath(new URL('../../keycloak/', import.meta.url));
+
+export interface RealmExportFile {
+  /** file name inside appliance/keycloak/ */
+  name: string;
+  content: string;
+}
+
+/** Both committed exports: `realm-kyc.json` (production) and `realm-kyc-test.json` (test realms). */
+export function realmExportFiles(realm: RealmDefinition): RealmExportFile[] {
+  return [
+    { name: 'realm-kyc.json', content: serialiseRealmExport(keycloakRealmExport(realm, { includeTestClient: false })) },
+    { name: 'realm-kyc-test.json', content: serialiseRealmExport(keycloakRealmExport(realm, { includeTestClient: true })) },
+  ];
+}
