@@ -67,6 +67,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   });
   app.decorate('routeRecords', installRoutePolicy(app));
   installValidators(app);
+  // The API speaks JSON only: anything else is 415, not a string body that fails validation later.
+  app.removeContentTypeParser('text/plain');
   installErrorHandler(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { AuditLog } from '@kyc/compliance';
+import { existsSync, mkdirSync } from 'node:fs';
+import { AuditLog, createSigningKeyFile, loadSigningKey } from '@kyc/compliance';
 import type { AppConfig } from './config/load.js';
 import type { AppContext, ReadinessProbe } from './app-context.js';
 import { createPool } from './db/database.js';
@@ -18,18 +18,23 @@ export interface Runtime {
 }
 
 /** Builds the appliance's long-lived parts from validated configuration. */
-export async function createRuntime(config: AppConfig): Promise<Runtime> {
+export async function createRuntime(
+  config: AppConfig,
+  onBackgroundError: (what: string, err: unknown) => void = () => undefined,
+): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sessionKey = ensureKeyFile(config.session.keyFile);
   const pii = new PiiCipher(ensureKeyFile(config.pii.keyFile), ensureKeyFile(config.pii.blindIndexKeyFile));
   const pool = createPool({ url: config.db.url, passwordFile: config.db.passwordFile, max: config.db.poolSize, applicationName: 'kyc-appliance' });
-  const auditLog = await AuditLog.open({
-    pool,
-    origin: config.audit.origin,
-    signingKeyFile: config.audit.signingKeyFile,
-    checkpointDir: config.audit.checkpointDir,
-    checkpointEveryEvents: config.audit.checkpointEveryEvents,
-    checkpointEverySeconds: config.audit.checkpointEverySeconds,
+  if (!existsSync(config.audit.signingKeyFile)) await createSigningKeyFile(config.audit.signingKeyFile, config.audit.origin);
+  const signer = await loadSigningKey(config.audit.signingKeyFile);
+  const auditLog = new AuditLog({ pool, signer, origin: config.audit.origin });
+  auditLog.startSequencer({ onError: (err) => onBackgroundError('audit sequencer', err) });
+  await auditLog.startCheckpointer({
+    dir: config.audit.checkpointDir,
+    everyEvents: config.audit.checkpointEveryEvents,
+    everyMs: config.audit.checkpointEverySeconds * 1000,
+    onError: (err) => onBackgroundError('audit checkpointer', err),
   });
   const oidc = new OidcService({
     issuer: config.oidc.issuer,

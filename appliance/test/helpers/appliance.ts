@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import type { AuditEvent } from '@kyc/compliance';
 import { createTestDatabase, type TestDatabase } from '@kyc/compliance/testing';
 import { buildApp } from '../../src/app.js';
 import { createRuntime, type Runtime } from '../../src/bootstrap.js';
@@ -41,6 +42,8 @@ export interface TestAppliance {
   caCertPath: string | null;
   /** an access token for a demo user from the dev IdP's password grant (client kyc-cli) */
   tokenFor(username: string): Promise<string>;
+  /** every audit event written so far, in log order (sequences what is committed first) */
+  auditEvents(): Promise<AuditEvent[]>;
 }
 
 export interface TestApplianceOptions {
@@ -64,7 +67,7 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
   const port = opts.listen ? await freePort() : 8443;
   const publicUrl = `https://127.0.0.1:${port}`;
   const idp = await startDevIdp({ port: 0, publicBaseUrl: publicUrl, clientSecret, onError: () => undefined });
-  t.teardown(() => idp.close());
+  t.teardown(() => idp.close().catch(() => undefined));
   const config = loadConfig({
     env: {
       KYC_DATA_DIR: dataDir,
@@ -100,6 +103,17 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
     runtime,
     baseUrl: publicUrl,
     caCertPath: tls?.caCertPath ?? null,
+    async auditEvents() {
+      await runtime.auditLog.sequence();
+      const all: AuditEvent[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await runtime.auditLog.listEvents({}, cursor, 1000);
+        all.push(...page.events.map((e) => e.event));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return all;
+    },
     async tokenFor(username: string) {
       const cached = tokens.get(username);
       if (cached) return cached;

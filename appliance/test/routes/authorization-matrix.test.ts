@@ -66,14 +66,14 @@ t.test('routes without an access policy or audit action are refused at start-up'
   const noAccess = Fastify();
   installRoutePolicy(noAccess);
   noAccess.get('/x', async () => 'x');
-  await t.rejects(() => noAccess.ready().then(() => undefined), /declares no access policy/);
+  await t.rejects(async () => { await noAccess.ready(); }, /declares no access policy/);
   const noAudit = Fastify();
   installRoutePolicy(noAudit);
   noAudit.post('/y', { config: { access: 'authenticated' } }, async () => 'y');
-  await t.rejects(() => noAudit.ready().then(() => undefined), /declares no audit action/);
+  await t.rejects(async () => { await noAudit.ready(); }, /declares no audit action/);
   const ok = Fastify();
   installRoutePolicy(ok);
   ok.post('/z', { config: { access: 'authenticated', audit: 'thing.change' } }, async () => 'z');
-  await t.resolves(() => ok.ready().then(() => undefined));
+  await t.resolves(async () => { await ok.ready(); });
   for (const f of [noAccess, noAudit, ok]) await f.close().catch(() => undefined);
 });
