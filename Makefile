@@ -34,7 +34,7 @@ typecheck: $(NODE_STAMP) ## Type-check every package (tsc --noEmit, svelte-check
 test: deps build db typecheck test-only ## Everything the tests need, then every test; ends with "N passed, N failed"
 
 test-only: ## Run the test suite only (assumes make build db)
-	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test
+	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test
 
 bench: bench-audit ## Every benchmark
 

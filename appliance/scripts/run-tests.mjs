@@ -2,8 +2,18 @@
 // Runs the whole tap suite with TAP output and ends with the plain line "N passed, N failed[, N skipped]"
 // taken from tap's own closing summary (leaf assertions), so any CI can read the result.
 import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
-const args = ['tap', '--reporter=tap', ...process.argv.slice(2)];
+// Folders are expanded to their *.test.ts files: helpers and harness modules beside them are not test files.
+function testFiles(path) {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .sort()
+    .flatMap((name) => (statSync(join(path, name)).isDirectory() ? testFiles(join(path, name)) : name.endsWith('.test.ts') ? [join(path, name)] : []));
+}
+
+const args = ['tap', '--reporter=tap', ...process.argv.slice(2).flatMap(testFiles)];
 const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'] });
 let tail = '';
 child.stdout.on('data', (chunk) => {

@@ -1,0 +1,186 @@
+// The one place the UI talks to the appliance's API (same origin, session cookie).
+
+export type Role = 'teller' | 'auditor' | 'admin';
+
+export interface Me {
+  username: string;
+  roles: Role[];
+  csrfToken: string | null;
+}
+
+export type CaseStatus = 'draft' | 'invited' | 'in_session' | 'completed' | 'approved' | 'rejected';
+
+/** A case as the server shows it: PII already masked for the caller's role. */
+export interface CaseView {
+  id: string;
+  status: CaseStatus;
+  customerName: string;
+  customerIdNumber: string;
+  customerPhone: string;
+  bankCard: string | null;
+  product: string;
+  branch: string;
+  teller: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewCase {
+  customerName: string;
+  customerIdNumber: string;
+  customerPhone: string;
+  bankCard?: string;
+  product: string;
+  branch: string;
+}
+
+export type NewCaseField = keyof NewCase;
+
+export interface FieldError {
+  field: string;
+  code: string;
+}
+
+export type ComponentState = 'up' | 'down' | 'not_configured';
+
+export interface ComponentStatus {
+  status: ComponentState;
+  /** false: the appliance reports ready without it (e.g. Janus before media is set up). */
+  required?: boolean;
+  detail?: string;
+}
+
+export interface Readiness {
+  status: 'ready' | 'not_ready';
+  components: Record<string, ComponentStatus>;
+}
+
+/** Codes the client raises itself, when there is no API answer to take one from. */
+export const CLIENT_ERROR_CODES = {
+  network: 'KYC_ERR_NETWORK',
+  unexpectedResponse: 'KYC_ERR_UNEXPECTED_RESPONSE',
+} as const;
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    /** HTTP status, 0 when no response arrived. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: FieldError[] = [],
+  ) {
+    super(message);
+  }
+}
+
+type Fetch = typeof fetch;
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+// Set from GET /api/me; the server refuses state-changing requests without it.
+let csrfToken: string | null = null;
+
+interface RequestOptions {
+  fetch?: Fetch;
+  body?: unknown;
+  /** Non-2xx statuses whose JSON body is an answer rather than an error (e.g. 503 from /readyz). */
+  acceptStatuses?: readonly number[];
+}
+
+async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+  const fetchFn = options.fetch ?? fetch;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken !== null) headers['x-csrf-token'] = csrfToken;
+
+  let response: Response;
+  try {
+    response = await fetchFn(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: options.body === undefined ? null : JSON.stringify(options.body),
+    });
+  } catch {
+    throw new ApiError(0, CLIENT_ERROR_CODES.network, `${method} ${path}: no response`);
+  }
+
+  const payload: unknown = await readJson(response);
+  if (response.ok || options.acceptStatuses?.includes(response.status)) {
+    if (payload === undefined) {
+      throw new ApiError(response.status, CLIENT_ERROR_CODES.unexpectedResponse, `${method} ${path}: no JSON body`);
+    }
+    return payload as T;
+  }
+  throw toApiError(response.status, payload, `${method} ${path}`);
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  if (!(response.headers.get('content-type') ?? '').includes('json')) return undefined;
+  try {
+    return await response.json();
+  } catch {
+    return undefined;
+  }
+}
+
+function toApiError(status: number, payload: unknown, what: string): ApiError {
+  const error = isRecord(payload) && isRecord(payload['error']) ? payload['error'] : undefined;
+  const code = typeof error?.['code'] === 'string' ? error['code'] : CLIENT_ERROR_CODES.unexpectedResponse;
+  const message = typeof error?.['message'] === 'string' ? error['message'] : `${what}: HTTP ${status}`;
+  const details = Array.isArray(error?.['details']) ? error['details'].filter(isFieldError) : [];
+  return new ApiError(status, code, message, details);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isFieldError(value: unknown): value is FieldError {
+  return isRecord(value) && typeof value['field'] === 'string' && typeof value['code'] === 'string';
+}
+
+/** The signed-in user, or null when there is no session (401). */
+export async function getMe(fetchFn?: Fetch): Promise<Me | null> {
+  try {
+    const me = await request<Me>('GET', '/api/me', { fetch: fetchFn });
+    csrfToken = me.csrfToken;
+    return me;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      csrfToken = null;
+      return null;
+    }
+    throw err;
+  }
+}
+
+/** Where the browser goes to start the IdP login, coming back to `returnTo` (a same-origin path). */
+export function loginUrl(returnTo: string): string {
+  return `/auth/login?returnTo=${encodeURIComponent(returnTo)}`;
+}
+
+/** Ends the appliance session; the caller then sends the browser to the IdP's logout at `redirectTo`. */
+export async function logout(): Promise<{ redirectTo: string }> {
+  const result = await request<{ redirectTo: string }>('POST', '/auth/logout');
+  csrfToken = null;
+  return result;
+}
+
+export async function listCases(fetchFn?: Fetch): Promise<CaseView[]> {
+  const { items } = await request<{ items: CaseView[] }>('GET', '/api/cases', { fetch: fetchFn });
+  return items;
+}
+
+export function getCase(id: string, fetchFn?: Fetch): Promise<CaseView> {
+  return request<CaseView>('GET', `/api/cases/${encodeURIComponent(id)}`, { fetch: fetchFn });
+}
+
+export function createCase(input: NewCase): Promise<CaseView> {
+  return request<CaseView>('POST', '/api/cases', { body: input });
+}
+
+export function getReadiness(fetchFn?: Fetch): Promise<Readiness> {
+  return request<Readiness>('GET', '/readyz', { fetch: fetchFn, acceptStatuses: [503] });
+}

@@ -1,0 +1,111 @@
+// Words for the API's enumerations and errors. Called while rendering, so they follow a language switch.
+import { m } from '$lib/paraglide/messages.js';
+import { ApiError, CLIENT_ERROR_CODES, type CaseStatus, type ComponentState, type NewCaseField, type Role } from '$lib/api.js';
+
+export function roleLabel(role: Role): string {
+  switch (role) {
+    case 'teller':
+      return m.role_teller();
+    case 'auditor':
+      return m.role_auditor();
+    case 'admin':
+      return m.role_admin();
+  }
+}
+
+export function caseStatusLabel(status: CaseStatus): string {
+  switch (status) {
+    case 'draft':
+      return m.case_status_draft();
+    case 'invited':
+      return m.case_status_invited();
+    case 'in_session':
+      return m.case_status_in_session();
+    case 'completed':
+      return m.case_status_completed();
+    case 'approved':
+      return m.case_status_approved();
+    case 'rejected':
+      return m.case_status_rejected();
+  }
+}
+
+/** Component names come from the server; one it adds later is shown by its key until it gets a label. */
+export function componentLabel(name: string): string {
+  switch (name) {
+    case 'db':
+      return m.component_db();
+    case 'idp':
+      return m.component_idp();
+    case 'janus':
+      return m.component_janus();
+    default:
+      return name;
+  }
+}
+
+export function componentStateLabel(state: ComponentState): string {
+  switch (state) {
+    case 'up':
+      return m.component_state_up();
+    case 'down':
+      return m.component_state_down();
+    case 'not_configured':
+      return m.component_state_not_configured();
+  }
+}
+
+export function fieldLabel(field: NewCaseField): string {
+  switch (field) {
+    case 'customerName':
+      return m.field_customer_name();
+    case 'customerIdNumber':
+      return m.field_customer_id();
+    case 'customerPhone':
+      return m.field_customer_phone();
+    case 'bankCard':
+      return m.field_bank_card();
+    case 'product':
+      return m.field_product();
+    case 'branch':
+      return m.field_branch();
+  }
+}
+
+/**
+ * The message shown next to an input the server refused. The server's per-field codes say what failed
+ * (`required`, schema keywords such as `minLength`, `gb11643`, `mobile`, `luhn`); the field itself says best
+ * what the user should enter. An empty input refused for its length was simply left out.
+ */
+export function fieldErrorMessage(field: NewCaseField, code: string, submittedEmpty: boolean): string {
+  if (code === 'required' || (submittedEmpty && code === 'minLength')) return m.field_error_required();
+  switch (field) {
+    case 'customerName':
+      return m.field_error_customer_name();
+    case 'customerIdNumber':
+      return m.field_error_customer_id();
+    case 'customerPhone':
+      return m.field_error_customer_phone();
+    case 'bankCard':
+      return m.field_error_bank_card();
+    case 'product':
+    case 'branch':
+      return m.field_error_invalid();
+  }
+}
+
+/** A sentence for an error, chosen by HTTP status; the code is shown beside it for support. */
+export function errorMessage(error: { status: number; code?: string | undefined }): string {
+  if (error.code === CLIENT_ERROR_CODES.network || error.status === 0) return m.error_network();
+  if (error.status === 401) return m.error_session_expired();
+  if (error.status === 403) return m.error_forbidden();
+  if (error.status === 404) return m.error_not_found();
+  if (error.status === 409) return m.error_conflict();
+  if (error.status >= 400 && error.status < 500) return m.error_validation();
+  return m.error_server();
+}
+
+export function errorOf(err: unknown): { status: number; code: string } {
+  if (err instanceof ApiError) return { status: err.status, code: err.code };
+  return { status: 500, code: CLIENT_ERROR_CODES.unexpectedResponse };
+}

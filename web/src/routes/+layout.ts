@@ -1,0 +1,16 @@
+import { getMe } from '$lib/api.js';
+import { errorOf } from '$lib/labels.js';
+import type { LayoutLoad } from './$types';
+
+// Client-only SPA served as static files by the appliance; there is no server rendering.
+export const ssr = false;
+export const prerender = false;
+
+// Never throws: a failure here would leave no layout to show the error in, so the layout shows it itself.
+export const load: LayoutLoad = async ({ fetch }) => {
+  try {
+    return { me: await getMe(fetch), sessionError: null };
+  } catch (err) {
+    return { me: null, sessionError: errorOf(err) };
+  }
+};
