@@ -5,6 +5,7 @@ import type { CallSessionService } from './services/call-session.service.js';
 import type { CaseService } from './services/case.service.js';
 import type { InvitationService } from './services/invitation.service.js';
 import type { OidcService } from './services/oidc.js';
+import type { PiiCipher } from './lib/pii-cipher.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -22,6 +23,7 @@ export interface AppContext {
   audit: AuditSink;
   oidc: OidcService;
   cases: CaseService;
+  pii: PiiCipher;
   invitations: InvitationService;
   calls: CallSessionService;
   /** after a session ended in the database: tell both parties and close the media room */

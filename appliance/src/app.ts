@@ -17,9 +17,11 @@ import { installValidators } from './http/validation.js';
 import { authRoutes } from './routes/auth.js';
 import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
+import { fileRoutes } from './routes/files.js';
 import { joinRoutes } from './routes/join.js';
 import { liveSessionRoutes } from './routes/live-session.js';
 import { meRoutes } from './routes/me.js';
+import { recordingRoutes } from './routes/recordings.js';
 
 export interface BuildOptions {
   /** HTTPS material; tests use plain inject() and leave it out */
@@ -111,6 +113,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(caseRoutes, ctx);
   await app.register(liveSessionRoutes, ctx);
   await app.register(joinRoutes, ctx);
+  await app.register(fileRoutes, ctx);
+  await app.register(recordingRoutes, ctx);
 
   const indexHtml = opts.webRoot && existsSync(join(opts.webRoot, 'index.html')) ? readFileSync(join(opts.webRoot, 'index.html')) : null;
   if (opts.webRoot && indexHtml) {

@@ -72,6 +72,7 @@ export async function createRuntime(
     audit: auditLog,
     oidc,
     cases: new CaseService(pii),
+    pii,
     invitations,
     calls: new CallSessionService(),
     onSessionEnded: async () => undefined,

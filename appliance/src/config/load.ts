@@ -17,6 +17,13 @@ export interface AppConfig {
   audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number };
   invitations: { ttlMinutes: number; codeAttempts: number };
   janus: { wsUrl: URL | null; adminSecretFile: string | null; mediaInterface: string | null };
+  recording: {
+    dir: string;
+    archiveDir: string;
+    kekDir: string;
+    tools: { ffmpeg: string; ffprobe: string; janusPpRec: string };
+    seal: { concurrency: number; retryLimit: number; retryDelaySeconds: number; settleSeconds: number; reconcileSeconds: number; orphanSeconds: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -188,6 +195,20 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       wsUrl: v('KYC_JANUS_WS_URL'),
       adminSecretFile: v('KYC_JANUS_ADMIN_SECRET_FILE'),
       mediaInterface: v('KYC_MEDIA_INTERFACE'),
+    },
+    recording: {
+      dir: v('KYC_RECORDINGS_DIR'),
+      archiveDir: v('KYC_ARCHIVE_DIR'),
+      kekDir: v('KYC_KEK_DIR'),
+      tools: { ffmpeg: v('KYC_FFMPEG_PATH'), ffprobe: v('KYC_FFPROBE_PATH'), janusPpRec: v('KYC_JANUS_PP_REC_PATH') },
+      seal: {
+        concurrency: v('KYC_SEAL_CONCURRENCY'),
+        retryLimit: v('KYC_SEAL_RETRY_LIMIT'),
+        retryDelaySeconds: v('KYC_SEAL_RETRY_DELAY_SECONDS'),
+        settleSeconds: v('KYC_RECORDING_SETTLE_SECONDS'),
+        reconcileSeconds: v('KYC_SEAL_RECONCILE_SECONDS'),
+        orphanSeconds: v('KYC_SEAL_ORPHAN_SECONDS'),
+      },
     },
   };
 }

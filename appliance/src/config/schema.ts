@@ -55,6 +55,18 @@ export const CONFIG_KEYS = {
   KYC_JANUS_WS_URL: { kind: 'url', default: null, doc: 'Janus WebSocket API (loopback only), e.g. ws://127.0.0.1:8288. Unset: live calls are not configured.' },
   KYC_JANUS_ADMIN_SECRET_FILE: { kind: 'path', default: null, secretFile: true, doc: 'Janus admin API secret (mode 0600).' },
   KYC_MEDIA_INTERFACE: { kind: 'string', default: null, doc: 'Network interface Janus gathers ICE candidates on (e.g. ens192).' },
+  KYC_RECORDINGS_DIR: { kind: 'path', default: '$DATA_DIR/recordings', doc: 'Where Janus writes each session\'s .mjr files (<dir>/<sessionId>/); private to the appliance\'s user (0700) and on the same filesystem as the archive.' },
+  KYC_ARCHIVE_DIR: { kind: 'path', default: '$DATA_DIR/archive', doc: 'Sealed recordings: one folder per recording with encrypted media, the encrypted manifest and the wrapped data key.' },
+  KYC_KEK_DIR: { kind: 'path', default: '$DATA_DIR/secrets/kek', doc: 'Key-encryption keys (<kid>.kek, 0600) and `current`; created with a first KEK on first start. Rotate with `kyc-archive rotate-kek`, then `kyc-archive rewrap`; keep a backup offline.' },
+  KYC_FFMPEG_PATH: { kind: 'string', default: '/usr/bin/ffmpeg', doc: 'ffmpeg binary (Debian\'s).' },
+  KYC_FFPROBE_PATH: { kind: 'string', default: '/usr/bin/ffprobe', doc: 'ffprobe binary (Debian\'s).' },
+  KYC_JANUS_PP_REC_PATH: { kind: 'string', default: '/usr/bin/janus-pp-rec', doc: 'janus-pp-rec binary (Debian package janus-tools).' },
+  KYC_SEAL_CONCURRENCY: { kind: 'int', default: '1', min: 1, max: 16, doc: 'Recordings one worker process seals at the same time.' },
+  KYC_SEAL_RETRY_LIMIT: { kind: 'int', default: '8', min: 0, max: 100, doc: 'Retries of a failed seal job before it stays failed (shown on the admin status page).' },
+  KYC_SEAL_RETRY_DELAY_SECONDS: { kind: 'int', default: '30', min: 1, max: 86400, doc: 'First retry delay of a failed seal job; it doubles with each retry.' },
+  KYC_SEAL_RECONCILE_SECONDS: { kind: 'int', default: '30', min: 1, max: 3600, doc: 'How often a worker looks for ended sessions without a seal job and for jobs of workers that died.' },
+  KYC_SEAL_ORPHAN_SECONDS: { kind: 'int', default: '20', min: 1, max: 3600, doc: 'A running seal job whose worker holds no lock for this long is taken as orphaned (worker killed) and retried.' },
+  KYC_RECORDING_SETTLE_SECONDS: { kind: 'int', default: '15', min: 0, max: 600, doc: 'How long a seal waits for Janus to close a recording still being written (.mjr.tmp) before sealing it as it is and flagging it.' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

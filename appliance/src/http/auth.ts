@@ -50,8 +50,9 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function roleAllows(access: Access, principal: Principal | null): 'ok' | 'unauthenticated' | 'forbidden' {
+export function roleAllows(access: Access, principal: Principal | null, hasInvitation = false): 'ok' | 'unauthenticated' | 'forbidden' {
   if (access === 'public') return 'ok';
+  if (typeof access === 'object' && access.invitation && hasInvitation && !principal) return 'ok';
   if (!principal) return 'unauthenticated';
   if (access === 'authenticated') return 'ok';
   return access.roles.some((r) => principal.roles.includes(r)) ? 'ok' : 'forbidden';
@@ -114,7 +115,8 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
     request.principal = access === 'public' && request.headers.authorization === undefined && !request.cookies[SESSION_COOKIE]
       ? null
       : await resolvePrincipal(request, opts);
-    const verdict = roleAllows(access, request.principal);
+    const invitation = (request.query as Record<string, unknown> | undefined)?.['invitation'];
+    const verdict = roleAllows(access, request.principal, typeof invitation === 'string' && invitation.length > 0);
     if (verdict === 'unauthenticated') throw new AppError('UNAUTHENTICATED');
     if (verdict === 'forbidden') throw new AppError('FORBIDDEN');
     if (request.principal && access !== 'public') checkCsrf(request, request.principal, opts.publicOrigin);

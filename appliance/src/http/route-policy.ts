@@ -7,8 +7,10 @@ import type { Role } from '../services/oidc.js';
  * - 'public': anyone (health, sign-in endpoints, the UI's static files)
  * - 'authenticated': any signed-in user
  * - { roles }: a signed-in user holding at least one of these roles
+ * - { roles, invitation: true }: such a user, or a customer presenting `?invitation=<token>`; the handler then
+ *   checks the link and the browser it is bound to
  */
-export type Access = 'public' | 'authenticated' | { roles: readonly Role[] };
+export type Access = 'public' | 'authenticated' | { roles: readonly Role[]; invitation?: true };
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -130,6 +130,23 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
   };
 }
 
+/** A 1×1 PNG. */
+export const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1b3f1e40000000049454e44ae426082',
+  'hex',
+);
+
+/** A multipart/form-data body with one `file` field, for inject(). */
+export function multipartFile(filename: string, content: Buffer, type = 'application/octet-stream'): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = `----kyc${Math.random().toString(16).slice(2)}`;
+  const payload = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`),
+    content,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return { payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
 /** A valid new-case body (test data: the GB 11643 worked example, a test mobile number, a Luhn-valid card). */
 export function newCaseBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { InjectOptions } from 'fastify';
-import { newCaseBody, startTestAppliance } from '../helpers/appliance.js';
+import { multipartFile, newCaseBody, PNG, startTestAppliance } from '../helpers/appliance.js';
 import type { Access } from '../../src/http/route-policy.js';
 
 /**
@@ -19,6 +19,11 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/cases/:id/live': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/live` }),
   'POST /api/cases/:id/admit': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/admit` }),
   'POST /api/sessions/:id/hangup': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/hangup` }),
+  'POST /api/sessions/:id/files': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/files`, ...multipartFile('a.png', PNG) }),
+  'GET /api/sessions/:id/files': () => ({ method: 'GET', url: `/api/sessions/${SOME_UUID}/files` }),
+  'GET /api/files/:id': () => ({ method: 'GET', url: `/api/files/${SOME_UUID}` }),
+  'GET /api/cases/:id/sessions': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/sessions` }),
+  'GET /api/sessions/:id/recording': () => ({ method: 'GET', url: `/api/sessions/${SOME_UUID}/recording` }),
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
 const PUBLIC = ['/healthz', '/readyz', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join'];

@@ -1,7 +1,7 @@
 import t from 'tap';
 import pg from 'pg';
 import type { LightMyRequestResponse } from 'fastify';
-import { newCaseBody, startTestAppliance } from '../helpers/appliance.js';
+import { multipartFile, newCaseBody, PNG, startTestAppliance } from '../helpers/appliance.js';
 
 function deviceCookie(res: LightMyRequestResponse): string {
   const c = res.cookies.find((x) => x.name === '__Host-kyc_device');
@@ -79,6 +79,34 @@ t.test('invitation → code → device check → consent → admit → hang-up, 
   t.equal((await a.app.inject({ method: 'GET', url: `/api/join/${token}`, cookies })).json().sessionId, sessionId);
   t.equal((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}`, headers: teller1 })).json().status, 'in_session');
 
+  await t.test('files exchanged in the session', async (t) => {
+    const up = multipartFile('../../etc/身份证<script>.png', PNG, 'text/html');
+    const teller = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/files`, headers: { ...teller1, ...up.headers }, payload: up.payload });
+    t.equal(teller.statusCode, 201);
+    t.match(teller.json(), { name: '身份证script.png', mediaType: 'image/png', size: PNG.length, from: 'teller' });
+    const cust = multipartFile('scan.pdf', Buffer.from('%PDF-1.4\n%%EOF\n'));
+    const customer = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/files?invitation=${token}`, cookies, headers: cust.headers, payload: cust.payload });
+    t.equal(customer.statusCode, 201);
+    t.equal(customer.json().from, 'customer');
+    const html = multipartFile('x.png', Buffer.from('<html><script>alert(1)</script></html>'));
+    const refused = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/files`, headers: { ...teller1, ...html.headers }, payload: html.payload });
+    t.equal(refused.statusCode, 415, 'content that is not an image or PDF is refused whatever its name');
+    const stranger = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/files?invitation=${token}`, headers: cust.headers, payload: cust.payload });
+    t.equal(stranger.statusCode, 404, 'the link without its browser gets nothing');
+    const list = await a.app.inject({ method: 'GET', url: `/api/sessions/${sessionId}/files?invitation=${token}`, cookies });
+    t.equal(list.json().items.length, 2);
+    const auditor = { authorization: `Bearer ${await a.tokenFor('auditor1')}` };
+    const dl = await a.app.inject({ method: 'GET', url: `/api/files/${teller.json().id}`, headers: auditor });
+    t.equal(dl.statusCode, 200);
+    t.same(dl.rawPayload, PNG, 'the same bytes come back');
+    t.match(String(dl.headers['content-disposition']), /^attachment;/);
+    t.match(String(dl.headers['content-security-policy']), /sandbox/);
+    const other = await a.app.inject({ method: 'GET', url: `/api/files/${teller.json().id}`, headers: teller2 });
+    t.equal(other.statusCode, 404);
+    const stored = (await su.query('SELECT content_enc FROM case_files WHERE id = $1', [teller.json().id])).rows[0].content_enc as Buffer;
+    t.notOk(stored.includes(PNG.subarray(0, 8)), 'stored encrypted');
+  });
+
   const hangOther = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/hangup`, headers: teller2 });
   t.equal(hangOther.statusCode, 404);
   const hang = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/hangup`, headers: teller1 });
@@ -89,7 +117,7 @@ t.test('invitation → code → device check → consent → admit → hang-up, 
   t.equal(after.json().error.code, 'KYC_ERR_INVITATION_CLOSED');
 
   const actions = (await a.auditEvents()).map((e) => e.action);
-  for (const action of ['invitation.create', 'invitation.open', 'invitation.refused', 'invitation.code_failed', 'invitation.code_verified', 'invitation.device_checked', 'consent.given', 'session.admit', 'session.hangup']) {
+  for (const action of ['file.upload', 'file.download', 'invitation.create', 'invitation.open', 'invitation.refused', 'invitation.code_failed', 'invitation.code_verified', 'invitation.device_checked', 'consent.given', 'session.admit', 'session.hangup']) {
     t.ok(actions.includes(action), `${action} audited`);
   }
 });

@@ -1,0 +1,141 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import multipart from '@fastify/multipart';
+import { Type } from 'typebox';
+import type { AppContext } from '../app-context.js';
+import { MAX_FILE_BYTES, sanitizeFileName, sniffFileType } from '../domain/file-types.js';
+import { auditedTransaction } from '../http/audited-transaction.js';
+import { AppError } from '../http/errors.js';
+import { caseFileRepository, type CaseFileRow } from '../repositories/case-file.repository.js';
+import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { resolveSessionParty } from '../services/session-access.js';
+import { authErrors, ErrorResponse } from './schemas.js';
+
+const FileSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  mediaType: Type.String(),
+  size: Type.Integer(),
+  sha256: Type.String(),
+  from: Type.Union([Type.Literal('teller'), Type.Literal('customer')]),
+  at: Type.String(),
+});
+const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
+const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
+
+function fileView(f: CaseFileRow) {
+  return { id: f.id, name: f.name, mediaType: f.media_type, size: f.size, sha256: f.sha256.toString('hex'), from: f.party, at: f.created_at.toISOString() };
+}
+
+/** Images and PDFs exchanged during a session: checked by content, stored encrypted with the case, audited. */
+export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  await app.register(multipart, { limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 0, parts: 1, headerPairs: 50 } });
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const access = { roles: ['teller', 'auditor'] as const, invitation: true as const };
+
+  r.post(
+    '/api/sessions/:id/files',
+    {
+      config: { access: { roles: ['teller'], invitation: true }, audit: 'file.upload' },
+      schema: {
+        tags: ['live'],
+        summary: 'Send an image or PDF in the session (teller, or the customer with ?invitation=)',
+        consumes: ['multipart/form-data'],
+        params: SessionParams,
+        querystring: InvitationQuery,
+        response: { 201: FileSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'write');
+      if (who.party === 'auditor' || who.session.state !== 'live') throw new AppError('CONFLICT', 'Files can only be sent during the session.');
+      if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data.');
+      const part = await request.file();
+      if (!part) throw new AppError('VALIDATION', 'No file in the request.', [{ field: 'file', code: 'required' }]);
+      const content = await part.toBuffer().catch((err: { code?: string }) => {
+        if (err.code === 'FST_REQ_FILE_TOO_LARGE') throw new AppError('BODY_TOO_LARGE', `Files may be at most ${MAX_FILE_BYTES / 1024 / 1024} MB.`);
+        throw err;
+      });
+      const type = sniffFileType(content.subarray(0, 16));
+      if (!type) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Only PNG, JPEG, WebP images and PDF documents can be sent.');
+      if (content.length === 0) throw new AppError('VALIDATION', 'The file is empty.', [{ field: 'file', code: 'empty' }]);
+      const id = randomUUID();
+      const party = who.party;
+      const row = await auditedTransaction(
+        ctx.pool,
+        ctx.audit,
+        request,
+        async (client, audit) => {
+          const f = await caseFileRepository.insert(client, {
+            id,
+            case_id: who.session.case_id,
+            session_id: who.session.id,
+            party,
+            name: sanitizeFileName(part.filename, type),
+            media_type: type,
+            size: content.length,
+            sha256: createHash('sha256').update(content).digest(),
+            contentEnc: ctx.pii.encrypt(id, 'case_file', content),
+          });
+          await callSessionRepository.addEvent(client, { sessionId: who.session.id, party, kind: 'file', data: { fileId: id, mediaType: type, size: content.length } });
+          await audit({ object: { type: 'file', id }, details: { sessionId: who.session.id, caseId: who.session.case_id, mediaType: type, size: content.length, party } });
+          return f;
+        },
+        who.actor,
+      );
+      return reply.code(201).send(fileView(row));
+    },
+  );
+
+  r.get(
+    '/api/sessions/:id/files',
+    {
+      config: { access },
+      schema: { tags: ['live'], summary: "The session's files", params: SessionParams, querystring: InvitationQuery, response: { 200: Type.Object({ items: Type.Array(FileSchema) }), ...errors } },
+    },
+    async (request) => {
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'read');
+      return { items: (await caseFileRepository.listForSession(ctx.pool, who.session.id)).map(fileView) };
+    },
+  );
+
+  r.get(
+    '/api/files/:id',
+    {
+      config: { access, audit: 'file.download' },
+      schema: {
+        tags: ['live'],
+        summary: 'Download a file (its session\'s parties, or an auditor); audited',
+        params: SessionParams,
+        querystring: InvitationQuery,
+        response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const file = await caseFileRepository.findWithContent(ctx.pool, request.params.id);
+      if (!file?.session_id) throw new AppError('NOT_FOUND', 'No such file.');
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, file.session_id, 'read').catch(() => {
+        throw new AppError('NOT_FOUND', 'No such file.');
+      });
+      const content = await auditedTransaction(
+        ctx.pool,
+        ctx.audit,
+        request,
+        async (_client, audit) => {
+          await audit({ object: { type: 'file', id: file.id }, details: { caseId: file.case_id, party: who.party } });
+          return ctx.pii.decryptBytes(file.id, 'case_file', file.content_enc);
+        },
+        who.actor,
+      );
+      // Served as a download in a sandbox: never rendered as a page of this origin.
+      return reply
+        .header('content-type', file.media_type)
+        .header('content-disposition', `attachment; filename="${file.name.replace(/[^\x20-\x7e]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.name)}`)
+        .header('content-security-policy', "sandbox; default-src 'none'")
+        .header('x-content-type-options', 'nosniff')
+        .send(content);
+    },
+  );
+}
