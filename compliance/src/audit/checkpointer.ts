@@ -1,0 +1,162 @@
+import { open, readdir, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AuditLog } from './audit-log.js';
+import { signCheckpoint, type NoteSigner } from './checkpoint.js';
+import { AuditError } from './errors.js';
+
+/**
+ * Writes signed checkpoints of the audit log every N events or T ms, and a final one at close, as append-only
+ * files meant for WORM storage or a SIEM:
+ *
+ *   <dir>/<size, 12 digits>-<UTC time, YYYYMMDDTHHMMSSmmmZ>.checkpoint   the signed note (C2SP tlog-checkpoint)
+ *   <dir>/<from, 12 digits>-<to, 12 digits>.leaves                        raw leaf hashes [from, to), 32 bytes each
+ *   <dir>/verifier-key.txt                                              the note verifier key (written once)
+ *
+ * Files are created with O_EXCL and fsynced; nothing is ever rewritten. The `.leaves` files let the verifier
+ * name the exact first altered leaf even when an attacker recomputed every hash stored in the database.
+ * Each checkpoint is also inserted into audit_checkpoint so the API can serve the latest.
+ */
+
+export interface CheckpointerOptions {
+  log: AuditLog;
+  signer: NoteSigner;
+  origin: string;
+  dir: string;
+  /** write when at least this many new events were sequenced (default 1000) */
+  everyEvents?: number;
+  /** write when this much time passed and anything new was sequenced (default 60 s) */
+  everyMs?: number;
+  /** how often to look at the tree size (default 250 ms) */
+  pollMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+export interface WrittenCheckpoint {
+  size: number;
+  file: string;
+  note: string;
+}
+
+export const CHECKPOINT_FILE = /^(\d{12,})-(\d{8}T\d{9}Z)\.checkpoint$/;
+export const LEAVES_FILE = /^(\d{12,})-(\d{12,})\.leaves$/;
+export const VERIFIER_KEY_FILE = 'verifier-key.txt';
+
+export function pad12(n: number): string {
+  return String(n).padStart(12, '0');
+}
+
+export function checkpointTimestamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('.', '');
+}
+
+async function writeExclusive(path: string, data: string | Buffer): Promise<void> {
+  const fh = await open(path, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } catch {
+    // some filesystems refuse fsync on directories; the files themselves are synced
+  } finally {
+    await fh.close();
+  }
+}
+
+export class Checkpointer {
+  private readonly o: Required<Omit<CheckpointerOptions, 'onError'>> & { onError: (err: unknown) => void };
+  private lastSize = 0;
+  private lastTime = 0;
+  private leavesUpTo = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+
+  constructor(options: CheckpointerOptions) {
+    this.o = {
+      everyEvents: 1000,
+      everyMs: 60_000,
+      pollMs: 250,
+      onError: () => undefined,
+      ...options,
+    };
+    if (!(this.o.everyEvents >= 1) || !(this.o.everyMs >= 1)) {
+      throw new AuditError('KYC_ERR_AUDIT_CHECKPOINT', 'everyEvents and everyMs must be positive');
+    }
+  }
+
+  /** Reads what the directory already holds and starts the timer. */
+  async start(): Promise<void> {
+    await mkdir(this.o.dir, { recursive: true, mode: 0o750 });
+    const names = await readdir(this.o.dir);
+    for (const name of names) {
+      const c = CHECKPOINT_FILE.exec(name);
+      if (c) this.lastSize = Math.max(this.lastSize, Number(c[1]));
+      const l = LEAVES_FILE.exec(name);
+      if (l) this.leavesUpTo = Math.max(this.leavesUpTo, Number(l[2]));
+    }
+    if (!names.includes(VERIFIER_KEY_FILE)) {
+      await writeExclusive(join(this.o.dir, VERIFIER_KEY_FILE), `${this.o.signer.verifierKey}\n`);
+    }
+    this.lastTime = Date.now();
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.tick()
+        .catch((err) => this.o.onError(err))
+        .finally(() => {
+          this.running = null;
+        });
+    }, this.o.pollMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    const head = await this.o.log.treeHead();
+    const due =
+      head.size - this.lastSize >= this.o.everyEvents ||
+      (head.size > this.lastSize && Date.now() - this.lastTime >= this.o.everyMs);
+    if (due) await this.checkpointNow();
+  }
+
+  /** Writes a checkpoint of the current tree head if it grew since the last one; returns it, or null. */
+  async checkpointNow(): Promise<WrittenCheckpoint | null> {
+    const { log, signer, origin, dir } = this.o;
+    const head = await log.treeHead();
+    if (head.size <= this.lastSize) return null;
+    const note = signCheckpoint({ origin, size: head.size, rootHash: head.rootHash }, signer);
+    if (this.leavesUpTo < head.size) {
+      const r = await log.pool.query<{ leaf_hash: Buffer }>(
+        'SELECT leaf_hash FROM audit_leaf WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index',
+        [this.leavesUpTo, head.size],
+      );
+      if (r.rows.length === head.size - this.leavesUpTo) {
+        await writeExclusive(
+          join(dir, `${pad12(this.leavesUpTo)}-${pad12(head.size)}.leaves`),
+          Buffer.concat(r.rows.map((x) => x.leaf_hash)),
+        );
+        this.leavesUpTo = head.size;
+      }
+    }
+    const file = join(dir, `${pad12(head.size)}-${checkpointTimestamp(new Date())}.checkpoint`);
+    await writeExclusive(file, note);
+    await syncDir(dir);
+    await log.pool.query('INSERT INTO audit_checkpoint (tree_size, note) VALUES ($1, $2)', [head.size, note]);
+    this.lastSize = head.size;
+    this.lastTime = Date.now();
+    return { size: head.size, file, note };
+  }
+
+  /** Stops the timer and writes a final checkpoint of everything sequenced so far. */
+  async close(): Promise<WrittenCheckpoint | null> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    while (this.running) await this.running;
+    return this.checkpointNow();
+  }
+}

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './streaming-aead.js';
+export * from './keys.js';
+export * from './archive-check.js';

@@ -1,0 +1,211 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DATA_KEY_SIZE } from './streaming-aead.js';
+import { SealedMediaError } from './errors.js';
+
+/**
+ * Key-encryption keys (KEKs) and per-recording data keys.
+ *
+ * A KEK directory (0700) holds one file per KEK, `<kid>.kek` (0600, JSON: v, kid, alg, key in base64,
+ * createdAt), and `current`, the kid new data keys are wrapped with. Rotation adds a KEK and points `current`
+ * at it; older KEKs stay and still unwrap what they wrapped until `rewrap` has moved every data key to the
+ * current one, after which an old KEK file can be destroyed (crypto-shredding whatever it alone still wraps).
+ *
+ * A data key is wrapped with AES-256-GCM under the KEK, bound to the kid and to the recording id, so a wrapped
+ * key copied onto another recording does not unwrap. The `KeyWrapper` interface is what a PKCS#11 HSM will
+ * implement later (the KEK then never leaves the device).
+ */
+
+export const KEK_FILE_SUFFIX = '.kek';
+export const CURRENT_FILE = 'current';
+const KEK_FILE_VERSION = 1;
+const WRAP_VERSION = 1;
+const WRAP_NONCE = 12;
+const WRAP_TAG = 16;
+/** version ‖ nonce ‖ wrapped key ‖ tag */
+export const WRAPPED_KEY_SIZE = 1 + WRAP_NONCE + DATA_KEY_SIZE + WRAP_TAG;
+const KID = /^kek-[0-9]{8}-[0-9a-f]{8}$/;
+
+export interface WrappedKey {
+  kid: string;
+  wrapped: Buffer;
+}
+
+export interface KeyWrapper {
+  /** the kid new data keys are wrapped with */
+  currentKeyId(): string;
+  wrap(dataKey: Buffer, context: string): Promise<WrappedKey>;
+  unwrap(key: WrappedKey, context: string): Promise<Buffer>;
+}
+
+interface KekFile {
+  v: number;
+  kid: string;
+  alg: 'A256GCMKW';
+  key: string;
+  createdAt: string;
+}
+
+function wrapAad(kid: string, context: string): Buffer {
+  return Buffer.from(`kyc-data-key/v1 ${kid} ${context}`, 'utf8');
+}
+
+export function wrapDataKey(kek: Buffer, kid: string, dataKey: Buffer, context: string): Buffer {
+  if (dataKey.length !== DATA_KEY_SIZE) throw new SealedMediaError('KYC_ERR_SEALED_KEY', 'a data key is 32 bytes');
+  const nonce = randomBytes(WRAP_NONCE);
+  const c = createCipheriv('aes-256-gcm', kek, nonce, { authTagLength: WRAP_TAG });
+  c.setAAD(wrapAad(kid, context));
+  const body = Buffer.concat([c.update(dataKey), c.final()]);
+  return Buffer.concat([Buffer.from([WRAP_VERSION]), nonce, body, c.getAuthTag()]);
+}
+
+export function unwrapDataKey(kek: Buffer, kid: string, wrapped: Buffer, context: string): Buffer {
+  if (wrapped.length !== WRAPPED_KEY_SIZE || wrapped[0] !== WRAP_VERSION) {
+    throw new SealedMediaError('KYC_ERR_SEALED_KEY', 'wrapped data key has an unknown format');
+  }
+  const d = createDecipheriv('aes-256-gcm', kek, wrapped.subarray(1, 1 + WRAP_NONCE), { authTagLength: WRAP_TAG });
+  d.setAAD(wrapAad(kid, context));
+  d.setAuthTag(wrapped.subarray(wrapped.length - WRAP_TAG));
+  const body = d.update(wrapped.subarray(1 + WRAP_NONCE, wrapped.length - WRAP_TAG));
+  try {
+    d.final();
+  } catch (err) {
+    throw new SealedMediaError('KYC_ERR_SEALED_KEY', `data key does not unwrap with KEK ${kid} (wrong KEK, or wrapped for another recording)`, { cause: err });
+  }
+  return body;
+}
+
+function newKid(now: Date): string {
+  const d = now.toISOString().slice(0, 10).replace(/-/g, '');
+  return `kek-${d}-${randomBytes(4).toString('hex')}`;
+}
+
+async function writeSecretFile(path: string, content: string, exclusive: boolean): Promise<void> {
+  const tmp = exclusive ? path : `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, exclusive ? 'wx' : 'w', 0o600);
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  if (!exclusive) await rename(tmp, path);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Creates a new KEK in `dir` (made 0700 if missing) and makes it current. Returns its kid. */
+export async function createKek(dir: string, now: Date = new Date()): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const kid = newKid(now);
+  const file: KekFile = { v: KEK_FILE_VERSION, kid, alg: 'A256GCMKW', key: randomBytes(32).toString('base64'), createdAt: now.toISOString() };
+  await writeSecretFile(join(dir, `${kid}${KEK_FILE_SUFFIX}`), `${JSON.stringify(file)}\n`, true);
+  await writeSecretFile(join(dir, CURRENT_FILE), `${kid}\n`, false);
+  await syncDir(dir);
+  return kid;
+}
+
+async function checkPrivate(path: string, what: string): Promise<void> {
+  const st = await stat(path);
+  if ((st.mode & 0o077) !== 0) throw new SealedMediaError('KYC_ERR_SEALED_KEY', `${what} ${path} must not be accessible by group or others (chmod ${st.isDirectory() ? '700' : '600'})`);
+}
+
+/** The file-based keyring: every KEK of a directory, `current` for wrapping. */
+export class FileKeyring implements KeyWrapper {
+  private constructor(
+    readonly dir: string,
+    private readonly keks: Map<string, Buffer>,
+    private readonly current: string,
+  ) {}
+
+  /** Loads a KEK directory; refuses group/other-readable files, malformed KEKs and a `current` that is missing. */
+  static async open(dir: string): Promise<FileKeyring> {
+    try {
+      await checkPrivate(dir, 'KEK directory');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SealedMediaError('KYC_ERR_SEALED_KEY', `KEK directory ${dir} does not exist`);
+      throw err;
+    }
+    const keks = new Map<string, Buffer>();
+    for (const name of (await readdir(dir)).sort()) {
+      if (!name.endsWith(KEK_FILE_SUFFIX)) continue;
+      const path = join(dir, name);
+      await checkPrivate(path, 'KEK file');
+      let parsed: KekFile;
+      try {
+        parsed = JSON.parse(await readFile(path, 'utf8')) as KekFile;
+      } catch {
+        throw new SealedMediaError('KYC_ERR_SEALED_KEY', `KEK file ${path} is not JSON`);
+      }
+      const key = typeof parsed.key === 'string' ? Buffer.from(parsed.key, 'base64') : Buffer.alloc(0);
+      if (parsed.v !== KEK_FILE_VERSION || parsed.alg !== 'A256GCMKW' || !KID.test(parsed.kid) || `${parsed.kid}${KEK_FILE_SUFFIX}` !== name || key.length !== 32) {
+        throw new SealedMediaError('KYC_ERR_SEALED_KEY', `KEK file ${path} is malformed`);
+      }
+      keks.set(parsed.kid, key);
+    }
+    let current: string;
+    try {
+      current = (await readFile(join(dir, CURRENT_FILE), 'utf8')).trim();
+    } catch {
+      throw new SealedMediaError('KYC_ERR_SEALED_KEY', `KEK directory ${dir} has no ${CURRENT_FILE} file`);
+    }
+    if (!keks.has(current)) throw new SealedMediaError('KYC_ERR_SEALED_KEY', `current KEK ${current} has no key file in ${dir}`);
+    return new FileKeyring(dir, keks, current);
+  }
+
+  /** Opens the directory, creating it with a first KEK when it holds none. */
+  static async openOrCreate(dir: string): Promise<{ keyring: FileKeyring; created: string | null }> {
+    let created: string | null = null;
+    let names: string[] = [];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (!names.some((n) => n.endsWith(KEK_FILE_SUFFIX))) created = await createKek(dir);
+    return { keyring: await FileKeyring.open(dir), created };
+  }
+
+  keyIds(): string[] {
+    return [...this.keks.keys()];
+  }
+
+  currentKeyId(): string {
+    return this.current;
+  }
+
+  async wrap(dataKey: Buffer, context: string): Promise<WrappedKey> {
+    return { kid: this.current, wrapped: wrapDataKey(this.keks.get(this.current)!, this.current, dataKey, context) };
+  }
+
+  async unwrap(key: WrappedKey, context: string): Promise<Buffer> {
+    const kek = this.keks.get(key.kid);
+    if (!kek) throw new SealedMediaError('KYC_ERR_SEALED_KEY', `KEK ${key.kid} is not in ${this.dir} (destroyed, or another installation's)`);
+    return unwrapDataKey(kek, key.kid, key.wrapped, context);
+  }
+}
+
+/** A fresh random data key for one recording. */
+export function newDataKey(): Buffer {
+  return randomBytes(DATA_KEY_SIZE);
+}
+
+/** Moves a wrapped data key to the keyring's current KEK (no-op result when it is already there). */
+export async function rewrapDataKey(keyring: KeyWrapper, key: WrappedKey, context: string): Promise<WrappedKey | null> {
+  if (key.kid === keyring.currentKeyId()) return null;
+  const dataKey = await keyring.unwrap(key, context);
+  try {
+    return await keyring.wrap(dataKey, context);
+  } finally {
+    dataKey.fill(0);
+  }
+}

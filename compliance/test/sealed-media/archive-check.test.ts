@@ -1,0 +1,102 @@
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createTestDatabase } from '../../src/testing/pg.js';
+import { complianceMigrations } from '../../src/db/migrations-dir.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { Checkpointer } from '../../src/audit/checkpointer.js';
+import { generateSigningKey, parseSigningKey } from '../../src/audit/checkpoint.js';
+import { verifyDatabase } from '../../src/audit/verifier.js';
+import { checkSealedRecording, parseSealedFileDetails, sealedFileDetails } from '../../src/sealed-media/archive-check.js';
+import { encryptFile, recordingAad } from '../../src/sealed-media/streaming-aead.js';
+
+const ORIGIN = 'kyc-appliance.test/audit';
+const RECORDING = '6f1c2a3b-0000-4000-8000-000000000001';
+
+type T = Parameters<Parameters<typeof t.test>[0]>[0];
+
+async function sealedFolder(t: T) {
+  const base = await mkdtemp(join(tmpdir(), 'kyc-archive-'));
+  t.teardown(() => rm(base, { recursive: true, force: true }));
+  const archive = join(base, 'archive');
+  await mkdir(join(archive, RECORDING), { recursive: true });
+  const key = randomBytes(32);
+  const files = [];
+  for (const name of ['teller-s01.webm', 'manifest.json']) {
+    await writeFile(join(base, name), randomBytes(200_000));
+    const r = await encryptFile(join(base, name), join(archive, RECORDING, `${name}.kseal`), key, recordingAad(RECORDING, name));
+    files.push({ name: `${name}.kseal`, bytes: r.ciphertextBytes, sha256: r.ciphertextSha256 });
+  }
+  return { archive, files };
+}
+
+t.test('details round trip; malformed entries are reported', async (t) => {
+  const d = sealedFileDetails([{ name: 'a.kseal', bytes: 5, sha256: 'ab'.repeat(32) }]);
+  t.same(d, { 'file.a.kseal': `5:${'ab'.repeat(32)}` });
+  t.same(parseSealedFileDetails({ ...d, caseId: 'x' }).files, [{ name: 'a.kseal', bytes: 5, sha256: 'ab'.repeat(32) }]);
+  t.same(parseSealedFileDetails({ 'file.b': '12:nothex', 'file.../x': `1:${'0'.repeat(64)}` }).malformed.sort(), ['file.../x', 'file.b']);
+  t.throws(() => sealedFileDetails([{ name: '../evil', bytes: 1, sha256: '0'.repeat(64) }]));
+});
+
+t.test('a folder matches its event; altered, truncated, missing files do not', async (t) => {
+  const { archive, files } = await sealedFolder(t);
+  const details = sealedFileDetails(files);
+  t.same((await checkSealedRecording(archive, RECORDING, details)).problems, []);
+  const p = join(archive, RECORDING, 'teller-s01.webm.kseal');
+  const original = await readFile(p);
+  const flipped = Buffer.from(original);
+  flipped[1000]! ^= 1;
+  await writeFile(p, flipped);
+  t.match((await checkSealedRecording(archive, RECORDING, details)).problems, [{ file: 'teller-s01.webm.kseal', reason: /SHA-256 differs/ }]);
+  await writeFile(p, original.subarray(0, original.length - 100));
+  t.match((await checkSealedRecording(archive, RECORDING, details)).problems, [{ reason: /size/ }]);
+  await unlink(p);
+  t.match((await checkSealedRecording(archive, RECORDING, details)).problems, [{ reason: /missing/ }]);
+});
+
+t.test('kyc-audit verify --archive: sealed recordings checked against their recording.sealed events', async (t) => {
+  const db = await createTestDatabase([complianceMigrations]);
+  const pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
+  pool.on('error', () => undefined);
+  const signer = parseSigningKey(generateSigningKey(ORIGIN).signingKey);
+  const log = new AuditLog({ pool, signer, origin: ORIGIN });
+  const dir = await mkdtemp(join(tmpdir(), 'kyc-audit-cp-'));
+  const cp = new Checkpointer({ log, signer, origin: ORIGIN, dir, everyEvents: 1_000_000, everyMs: 3_600_000 });
+  await cp.start();
+  t.teardown(async () => {
+    await cp.close().catch(() => undefined);
+    await pool.end();
+    await db.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const { archive, files } = await sealedFolder(t);
+  await log.append({ actor: { username: 'system', roles: [], auth: 'system' }, action: 'case.create', object: { type: 'case', id: 'c1' }, result: 'success' });
+  await log.append({
+    actor: { username: 'system', roles: [], auth: 'system' },
+    action: 'recording.sealed',
+    object: { type: 'recording', id: RECORDING },
+    result: 'success',
+    details: { manifestSha256: '0'.repeat(64), ...sealedFileDetails(files) },
+  });
+  await log.sequence();
+  await cp.checkpointNow();
+  const opts = { db: db.superUrl, checkpointsDir: dir, verifierKey: signer.verifierKey, archiveDir: archive };
+  const good = await verifyDatabase(opts);
+  t.equal(good.ok, true, good.reason ?? 'verifies');
+  t.same(good.recordings, { checked: 1, files: 2, bad: 0 });
+  const withoutArchive = await verifyDatabase({ ...opts, archiveDir: undefined });
+  t.equal(withoutArchive.recordings, undefined, 'no archive given: not checked');
+
+  const p = join(archive, RECORDING, 'manifest.json.kseal');
+  const bytes = await readFile(p);
+  bytes[bytes.length - 1]! ^= 0x80;
+  await writeFile(p, bytes);
+  const bad = await verifyDatabase(opts);
+  t.equal(bad.ok, false);
+  t.equal(bad.firstBadIndex, 1, 'the leaf of the recording.sealed event');
+  t.match(bad.reason, /manifest\.json\.kseal: SHA-256 differs/);
+  t.same(bad.recordings, { checked: 1, files: 2, bad: 1 });
+});
