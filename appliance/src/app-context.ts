@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { AuditLog } from '@kyc/compliance';
 import type { AppConfig } from './config/load.js';
 import type { AuditSink } from './services/audit.js';
 import type { CallSessionService } from './services/call-session.service.js';
@@ -21,6 +22,8 @@ export interface AppContext {
   config: AppConfig;
   pool: pg.Pool;
   audit: AuditSink;
+  /** the same log, for its read side (checkpoints, proofs, listing) */
+  auditLog: AuditLog;
   oidc: OidcService;
   cases: CaseService;
   pii: PiiCipher;

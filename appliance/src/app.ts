@@ -15,6 +15,7 @@ import { loggerOptions } from './http/logging.js';
 import { declarePublic, installRoutePolicy, type RouteRecord } from './http/route-policy.js';
 import { installValidators } from './http/validation.js';
 import { authRoutes } from './routes/auth.js';
+import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
 import { fileRoutes } from './routes/files.js';
@@ -114,6 +115,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(liveSessionRoutes, ctx);
   await app.register(joinRoutes, ctx);
   await app.register(fileRoutes, ctx);
+  await app.register(auditRoutes, ctx);
   await app.register(recordingRoutes, ctx);
 
   const indexHtml = opts.webRoot && existsSync(join(opts.webRoot, 'index.html')) ? readFileSync(join(opts.webRoot, 'index.html')) : null;

@@ -70,6 +70,7 @@ export async function createRuntime(
     config,
     pool,
     audit: auditLog,
+    auditLog,
     oidc,
     cases: new CaseService(pii),
     pii,

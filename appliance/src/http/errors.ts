@@ -5,6 +5,8 @@ export const ErrorCodes = {
   VALIDATION: { status: 400, message: 'The request is not valid.' },
   MALFORMED_BODY: { status: 400, message: 'The request body is not valid JSON.' },
   BAD_PARAMETER: { status: 400, message: 'A parameter is not valid.' },
+  PROOF_RANGE: { status: 400, message: 'The proof parameters do not fit the tree.' },
+  AUDIT_QUERY_INVALID: { status: 400, message: 'The audit query is not valid.' },
   UNAUTHENTICATED: { status: 401, message: 'Sign in first.' },
   CSRF: { status: 403, message: 'The request lacks a valid CSRF token or comes from another origin.' },
   FORBIDDEN: { status: 403, message: 'Your role does not allow this.' },

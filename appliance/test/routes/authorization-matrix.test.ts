@@ -22,6 +22,11 @@ const calls: Record<string, () => InjectOptions> = {
   'POST /api/sessions/:id/files': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/files`, ...multipartFile('a.png', PNG) }),
   'GET /api/sessions/:id/files': () => ({ method: 'GET', url: `/api/sessions/${SOME_UUID}/files` }),
   'GET /api/files/:id': () => ({ method: 'GET', url: `/api/files/${SOME_UUID}` }),
+  'GET /api/audit/checkpoint': () => ({ method: 'GET', url: '/api/audit/checkpoint' }),
+  'GET /api/audit/verifier-key': () => ({ method: 'GET', url: '/api/audit/verifier-key' }),
+  'GET /api/audit/proof/inclusion': () => ({ method: 'GET', url: '/api/audit/proof/inclusion?index=0&size=1' }),
+  'GET /api/audit/proof/consistency': () => ({ method: 'GET', url: '/api/audit/proof/consistency?from=0&to=0' }),
+  'GET /api/audit/events': () => ({ method: 'GET', url: '/api/audit/events' }),
   'GET /api/cases/:id/sessions': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/sessions` }),
   'GET /api/sessions/:id/recording': () => ({ method: 'GET', url: `/api/sessions/${SOME_UUID}/recording` }),
 };

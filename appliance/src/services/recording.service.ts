@@ -1,0 +1,108 @@
+import type { Queryable } from '../db/database.js';
+import { AppError } from '../http/errors.js';
+import { callSessionRepository, type CallSessionRow } from '../repositories/call-session.repository.js';
+import { caseRepository } from '../repositories/case.repository.js';
+import { recordingRepository, type RecordingFileRow, type RecordingRow } from '../repositories/recording.repository.js';
+import type { Principal } from '../http/auth.js';
+
+/** What the API says about a session's recording. Never key material, never archive paths. */
+export interface RecordingView {
+  /** the recording's id; null while the session is still being recorded */
+  id: string | null;
+  sessionId: string;
+  caseId: string;
+  status: 'recording' | 'processing' | 'sealed' | 'failed';
+  /** 0..1 while processing */
+  progress: number | null;
+  step: string | null;
+  /** why the last attempt failed (status failed) */
+  reason: string | null;
+  willRetry: boolean | null;
+  attempts: number;
+  complete: boolean | null;
+  issues: Array<{ code: string; severity: string; message: string }>;
+  sealedAt: string | null;
+  plaintextRemoved: boolean;
+  manifestSha256: string | null;
+  parties: Array<{ party: 'teller' | 'customer'; segment: number; durationMs: number; bytes: number; sha256: string }>;
+}
+
+export interface SessionListItem {
+  id: string;
+  state: 'live' | 'ended';
+  admittedAt: string;
+  endedAt: string | null;
+  endReason: string | null;
+  recording: { id: string | null; status: RecordingView['status'] };
+}
+
+function statusOf(session: CallSessionRow, rec: RecordingRow | null): RecordingView['status'] {
+  if (!rec) return session.state === 'live' ? 'recording' : 'processing';
+  return rec.status === 'queued' ? 'processing' : rec.status;
+}
+
+export function recordingView(session: CallSessionRow, rec: RecordingRow | null, files: RecordingFileRow[]): RecordingView {
+  const status = statusOf(session, rec);
+  return {
+    id: rec?.id ?? null,
+    sessionId: session.id,
+    caseId: session.case_id,
+    status,
+    progress: status === 'processing' ? (rec?.progress ?? 0) : null,
+    step: status === 'processing' ? (rec?.step ?? 'queued') : null,
+    reason: status === 'failed' ? (rec?.failure_reason ?? null) : null,
+    willRetry: status === 'failed' ? (rec?.will_retry ?? false) : null,
+    attempts: rec?.attempts ?? 0,
+    complete: rec?.complete ?? null,
+    issues: ((rec?.issues ?? []) as RecordingView['issues']).map((i) => ({ code: i.code, severity: i.severity, message: i.message })),
+    sealedAt: rec?.sealed_at?.toISOString() ?? null,
+    plaintextRemoved: rec?.plaintext_removed_at != null,
+    manifestSha256: rec?.manifest_sha256?.toString('hex') ?? null,
+    parties: files
+      .filter((f) => f.kind === 'media' && f.party !== null)
+      .map((f) => ({
+        party: f.party!,
+        segment: f.segment ?? 1,
+        durationMs: f.duration_ms ?? 0,
+        bytes: Number(f.plaintext_bytes),
+        sha256: f.plaintext_sha256.toString('hex'),
+      })),
+  };
+}
+
+/** Tellers see their own cases' sessions; auditors and admins see every case. Others get "not found". */
+async function checkCaseAccess(db: Queryable, caseId: string, who: Principal): Promise<void> {
+  const c = await caseRepository.findById(db, caseId);
+  const mayRead = c && (who.roles.includes('auditor') || who.roles.includes('admin') || c.teller === who.username);
+  if (!mayRead) throw new AppError('NOT_FOUND', 'No such case.');
+}
+
+export class RecordingService {
+  async sessionsOfCase(db: Queryable, caseId: string, who: Principal): Promise<SessionListItem[]> {
+    await checkCaseAccess(db, caseId, who);
+    const sessions = await callSessionRepository.listForCase(db, caseId);
+    const recs = new Map((await recordingRepository.listForSessions(db, sessions.map((s) => s.id))).map((r) => [r.session_id, r]));
+    return sessions.map((s) => {
+      const rec = recs.get(s.id) ?? null;
+      return {
+        id: s.id,
+        state: s.state,
+        admittedAt: s.admitted_at.toISOString(),
+        endedAt: s.ended_at?.toISOString() ?? null,
+        endReason: s.end_reason,
+        recording: { id: rec?.id ?? null, status: statusOf(s, rec) },
+      };
+    });
+  }
+
+  async recordingOfSession(db: Queryable, sessionId: string, who: Principal): Promise<RecordingView> {
+    const session = await callSessionRepository.findById(db, sessionId);
+    if (!session) throw new AppError('NOT_FOUND', 'No such session.');
+    await checkCaseAccess(db, session.case_id, who).catch(() => {
+      throw new AppError('NOT_FOUND', 'No such session.');
+    });
+    const rec = await recordingRepository.findBySession(db, sessionId);
+    const files = rec?.status === 'sealed' ? await recordingRepository.files(db, rec.id) : [];
+    return recordingView(session, rec, files);
+  }
+}
