@@ -6,7 +6,7 @@ import { allMigrations } from '../migrations-dir.js';
 
 /** Applies pending schema migrations as the schema owner (KYC_DB_MIGRATE_URL). */
 async function main(): Promise<void> {
-  const config = loadConfig({ env: process.env, cwd: process.cwd(), allowMissingGeneratedSecrets: true });
+  const config = loadConfig({ env: process.env, cwd: process.cwd(), allowMissingSecrets: true });
   const pool = createPool({ url: config.db.migrateUrl, passwordFile: config.db.passwordFile, max: 1, applicationName: 'kyc-migrate' });
   try {
     const applied = await applyMigrations(pool, allMigrations);

@@ -87,6 +87,8 @@ export interface LoadOptions {
   cwd: string;
   /** secret files that the appliance creates itself on first start are not required to exist yet */
   allowMissingGeneratedSecrets?: boolean;
+  /** tools that use no secrets (migrations) accept any missing secret file; present ones are still checked */
+  allowMissingSecrets?: boolean;
 }
 
 /** Secrets the appliance generates on first start when missing. */
@@ -129,7 +131,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     if (value === undefined) continue;
     values.set(key, value);
     if (spec.secretFile && typeof value === 'string') {
-      const generated = GENERATED_SECRETS.includes(key) && opts.allowMissingGeneratedSecrets;
+      const generated = (GENERATED_SECRETS.includes(key) && opts.allowMissingGeneratedSecrets) || opts.allowMissingSecrets;
       let exists = true;
       try {
         statSync(value);

@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+/**
+ * kyc-archive — administration of sealed recordings on the appliance host (needs read access to the KEKs).
+ *
+ *   kyc-archive decrypt --recording ID --out DIR [--offline]
+ *       Restores a sealed recording's plaintext (media, raw files, manifest.json) into DIR for disaster recovery.
+ *       Every file is authenticated and checked against the manifest; the manifest against the database's hash.
+ *       --offline: use only the archive folder and the KEKs (key.json), when the database is lost.
+ *   kyc-archive rotate-kek
+ *       Creates a new key-encryption key and makes it current (new recordings are wrapped with it).
+ *   kyc-archive rewrap
+ *       Re-wraps every recording's data key under the current KEK (database and archive key.json); afterwards
+ *       older KEK files may be destroyed.
+ *
+ * Configuration as for the appliance (KYC_* variables / KYC_CONFIG_FILE). Prints one JSON line. Exit 0 on
+ * success, 1 when a recording fails verification, 2 on usage or operational errors. Each action is audited
+ * when the database is reachable.
+ */
+import { open, rename } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type pg from 'pg';
+import { AuditLog, FileKeyring, createKek, isSealedMediaError, rewrapDataKey } from '@kyc/compliance';
+import { loadConfig, type AppConfig } from '../config/load.js';
+import { createPool, withTransaction } from '../db/database.js';
+import { decryptRecording, readKeyFile } from '../recording/archive-reader.js';
+import { KEY_FILE } from '../recording/recording-layout.js';
+import { recordingRepository } from '../repositories/recording.repository.js';
+import type { AuditActor, AuditEvent } from '../services/audit.js';
+
+const USAGE = `usage:
+  kyc-archive decrypt --recording ID --out DIR [--offline]
+  kyc-archive rotate-kek
+  kyc-archive rewrap`;
+
+class UsageError extends Error {}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function print(obj: unknown): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+function actor(): AuditActor {
+  return { username: `host:${userInfo().username}`, roles: ['admin'], auth: 'system' };
+}
+
+function event(action: string, object: AuditEvent['object'], details: AuditEvent['details'], result: AuditEvent['result'] = 'success', reason?: string): AuditEvent {
+  return { v: 1, time: new Date().toISOString(), actor: actor(), action, object, result, ...(reason ? { reason } : {}), ...(details ? { details } : {}) };
+}
+
+async function withDb<T>(config: AppConfig, fn: (pool: pg.Pool, audit: AuditLog) => Promise<T>): Promise<T> {
+  const pool = createPool({ url: config.db.url, passwordFile: config.db.passwordFile, max: 2, applicationName: 'kyc-archive' });
+  const audit = new AuditLog({ pool, origin: config.audit.origin });
+  try {
+    return await fn(pool, audit);
+  } finally {
+    await audit.close().catch(() => undefined);
+    await pool.end();
+  }
+}
+
+async function writeKeyFileAtomically(folder: string, content: string): Promise<void> {
+  const tmp = join(folder, `${KEY_FILE}.tmp`);
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(folder, KEY_FILE));
+}
+
+async function decrypt(config: AppConfig, recordingId: string, out: string, offline: boolean): Promise<number> {
+  const keyring = await FileKeyring.open(config.recording.kekDir);
+  if (offline) {
+    const r = await decryptRecording({ archiveDir: config.recording.archiveDir, recordingId, keyring, outDir: out });
+    print({ ok: true, recordingId, out, offline: true, manifestSha256: r.manifestSha256, files: r.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })) });
+    return 0;
+  }
+  return withDb(config, async (pool, audit) => {
+    const rec = await recordingRepository.findById(pool, recordingId);
+    if (!rec) throw new UsageError(`no recording ${recordingId}`);
+    if (rec.status !== 'sealed' || !rec.wrapped_key || !rec.kek_id) throw new UsageError(`recording ${recordingId} is not sealed (status ${rec.status})`);
+    try {
+      const r = await decryptRecording({
+        archiveDir: config.recording.archiveDir,
+        recordingId,
+        keyring,
+        outDir: out,
+        known: { kid: rec.kek_id, wrapped: rec.wrapped_key, manifestSha256: rec.manifest_sha256?.toString('hex') ?? null },
+      });
+      await audit.append(event('recording.decrypt', { type: 'recording', id: recordingId }, { files: r.files.length, manifestSha256: r.manifestSha256 }));
+      print({ ok: true, recordingId, out, manifestSha256: r.manifestSha256, files: r.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })) });
+      return 0;
+    } catch (err) {
+      if (!isSealedMediaError(err)) throw err;
+      await audit.append(event('recording.decrypt', { type: 'recording', id: recordingId }, { code: err.code }, 'failure', err.message));
+      print({ ok: false, recordingId, code: err.code, error: err.message });
+      return 1;
+    }
+  });
+}
+
+async function rotate(config: AppConfig): Promise<number> {
+  const kid = await createKek(config.recording.kekDir);
+  await withDb(config, (_pool, audit) => audit.append(event('kek.rotate', { type: 'kek', id: kid }, { kekDir: config.recording.kekDir })));
+  print({ ok: true, currentKid: kid, next: 'run `kyc-archive rewrap`, then back up the KEK directory' });
+  return 0;
+}
+
+async function rewrap(config: AppConfig): Promise<number> {
+  const keyring = await FileKeyring.open(config.recording.kekDir);
+  const current = keyring.currentKeyId();
+  return withDb(config, async (pool, audit) => {
+    let moved = 0;
+    const failed: Array<{ recordingId: string; error: string }> = [];
+    for (;;) {
+      const batch = (await recordingRepository.wrappedNotUnder(pool, current)).filter((r) => !failed.some((f) => f.recordingId === r.id));
+      if (batch.length === 0) break;
+      for (const r of batch) {
+        try {
+          const next = await rewrapDataKey(keyring, { kid: r.kek_id, wrapped: r.wrapped_key }, r.id);
+          if (!next) continue;
+          const folder = join(config.recording.archiveDir, r.id);
+          let keyFile: Awaited<ReturnType<typeof readKeyFile>> | null = null;
+          try {
+            keyFile = await readKeyFile(folder, r.id);
+          } catch {
+            // not sealed yet (no archive folder): only the database holds the wrapped key
+          }
+          await withTransaction(pool, async (client) => {
+            if (!(await recordingRepository.replaceKey(client, r.id, r.kek_id, next))) return;
+            await audit.appendInTx(client, event('recording.key_rewrap', { type: 'recording', id: r.id }, { fromKid: r.kek_id, toKid: next.kid }));
+            // The old key.json stays valid (its KEK still exists) until this rename: a crash in between loses nothing.
+            if (keyFile) await writeKeyFileAtomically(folder, `${JSON.stringify({ ...keyFile, kid: next.kid, wrappedKey: next.wrapped.toString('base64') })}\n`);
+          });
+          moved += 1;
+        } catch (err) {
+          failed.push({ recordingId: r.id, error: (err as Error).message });
+        }
+      }
+    }
+    print({ ok: failed.length === 0, currentKid: current, rewrapped: moved, failed });
+    return failed.length === 0 ? 0 : 1;
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { recording: { type: 'string' }, out: { type: 'string' }, offline: { type: 'boolean' } },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  const config = loadConfig({ env: process.env, cwd: process.cwd(), allowMissingGeneratedSecrets: true });
+  switch (command) {
+    case 'decrypt': {
+      const id = values.recording;
+      if (!id || !UUID.test(id)) throw new UsageError('--recording must be a recording id (UUID)');
+      if (!values.out) throw new UsageError('--out is required');
+      return decrypt(config, id, values.out, values.offline === true);
+    }
+    case 'rotate-kek':
+      return rotate(config);
+    case 'rewrap':
+      return rewrap(config);
+    default:
+      throw new UsageError(command ? `unknown command ${command}` : 'no command');
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err as Error & { code?: string };
+    print({ ok: false, error: e.message, ...(e.code ? { code: e.code } : {}) });
+    if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '@kyc/compliance';
+import { hasMedia, isComplete, type InspectedSegment, type RecordingIssue } from './completeness.js';
+import type { Party } from './recording-layout.js';
+
+/**
+ * The manifest of a sealed recording: who, when, what was recorded, how the streams align, what each file
+ * holds (with the plaintext's SHA-256), markers of the session, and every completeness issue. Serialised as
+ * RFC 8785 canonical JSON; its SHA-256 goes into the `recording.sealed` audit event. Sealed like the media.
+ */
+
+export const MANIFEST_FORMAT = 'kyc-recording-manifest/1';
+
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
+}
+
+export interface MediaEntry {
+  name: string;
+  party: Party;
+  segment: number;
+  container: 'webm';
+  codecs: { video: string | null; audio: string | null };
+  /** wall-clock start of the segment (its earlier stream), ISO-8601 with microseconds */
+  startedAt: string;
+  /** start relative to the recording's time base (the earliest stream of the session) */
+  offsetMs: number;
+  /** start of the audio relative to the video in this file (positive: audio later) */
+  avOffsetMs: number | null;
+  durationMs: number;
+  plaintext: FileDigest;
+  ciphertext: FileDigest & { name: string };
+}
+
+export interface RawEntry {
+  /** the original file name in the recording folder */
+  source: string;
+  reason: string;
+  plaintext: FileDigest;
+  ciphertext: FileDigest & { name: string };
+}
+
+export interface Marker {
+  at: string;
+  /** relative to the recording's time base */
+  offsetMs: number;
+  party: 'teller' | 'customer' | 'system';
+  kind: string;
+  data: Record<string, unknown>;
+}
+
+export interface ManifestInput {
+  recordingId: string;
+  sessionId: string;
+  caseId: string;
+  teller: string;
+  session: { admittedAt: Date; endedAt: Date | null; endReason: string | null };
+  segments: readonly InspectedSegment[];
+  media: readonly MediaEntry[];
+  raw: readonly RawEntry[];
+  markers: ReadonlyArray<{ at: Date; party: Marker['party']; kind: string; data: Record<string, unknown> }>;
+  issues: readonly RecordingIssue[];
+  encryption: { format: string; segmentSize: number; kid: string };
+  sealedAt: Date;
+}
+
+/** ISO-8601 UTC with microseconds from µs since the epoch (the .mjr headers' resolution). */
+export function isoMicros(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const micro = String(Math.round(us - ms * 1000)).padStart(3, '0');
+  return new Date(ms).toISOString().replace('Z', `${micro}Z`);
+}
+
+/** The earliest first-packet time of any stream, or the session start when nothing was recorded. */
+export function timeBaseUs(segments: readonly InspectedSegment[], fallback: Date): number {
+  const starts = segments.flatMap((s) => [s.audio, s.video]).filter(hasMedia).map((s) => s.info.firstPacketUs);
+  return starts.length ? Math.min(...starts) : fallback.getTime() * 1000;
+}
+
+export function buildManifest(i: ManifestInput): Record<string, unknown> {
+  const base = timeBaseUs(i.segments, i.session.admittedAt);
+  const streams = i.segments.flatMap((seg) =>
+    [seg.audio, seg.video, ...seg.extra]
+      .filter((s): s is NonNullable<typeof s> => s !== null)
+      .map((s) => ({
+        party: seg.party,
+        segment: seg.segment,
+        kind: s.file.kind,
+        source: s.file.name,
+        closed: !s.file.open,
+        bytes: s.bytes,
+        codec: s.info?.codec ?? null,
+        createdAt: s.info ? isoMicros(s.info.createdUs) : null,
+        startedAt: s.info && s.info.packets > 0 ? isoMicros(s.info.firstPacketUs) : null,
+        offsetMs: s.info && s.info.packets > 0 ? Math.round((s.info.firstPacketUs - base) / 1000) : null,
+        packets: s.info?.packets ?? 0,
+        durationMs: s.info?.durationMs ?? 0,
+      })),
+  );
+  return {
+    format: MANIFEST_FORMAT,
+    recordingId: i.recordingId,
+    sessionId: i.sessionId,
+    caseId: i.caseId,
+    parties: [
+      { party: 'teller', username: i.teller },
+      { party: 'customer', username: null },
+    ],
+    session: {
+      admittedAt: i.session.admittedAt.toISOString(),
+      endedAt: i.session.endedAt?.toISOString() ?? null,
+      endReason: i.session.endReason,
+      durationMs: i.session.endedAt ? i.session.endedAt.getTime() - i.session.admittedAt.getTime() : null,
+    },
+    timeBase: isoMicros(base),
+    streams,
+    files: i.media,
+    raw: i.raw,
+    markers: i.markers.map((m) => ({
+      at: m.at.toISOString(),
+      offsetMs: Math.round(m.at.getTime() - base / 1000),
+      party: m.party,
+      kind: m.kind,
+      data: m.data,
+    })),
+    issues: i.issues,
+    complete: isComplete(i.issues),
+    encryption: i.encryption,
+    sealedAt: i.sealedAt.toISOString(),
+  };
+}
+
+/** The manifest's exact bytes (canonical JSON, UTF-8) and their SHA-256. */
+export function encodeManifest(manifest: Record<string, unknown>): { bytes: Buffer; sha256: string } {
+  const bytes = Buffer.from(canonicalJson(manifest), 'utf8');
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+}

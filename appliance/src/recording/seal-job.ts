@@ -1,0 +1,482 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type pg from 'pg';
+import {
+  DEFAULT_SEGMENT_SIZE,
+  FORMAT_VERSION,
+  encryptFile,
+  newDataKey,
+  recordingAad,
+  sealedFileDetails,
+  type EncryptResult,
+  type KeyWrapper,
+} from '@kyc/compliance';
+import { withTransaction } from '../db/database.js';
+import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { recordingRepository, type NewRecordingFile, type RecordingRow } from '../repositories/recording.repository.js';
+import { auditEvent, type AuditSink } from '../services/audit.js';
+import { checkCompleteness, hasMedia, isComplete, type InspectedSegment, type InspectedStream, type RecordingIssue } from './completeness.js';
+import { depacketisedExtension } from './media-commands.js';
+import { MediaToolError, type MediaTools } from './media-tools.js';
+import { buildManifest, encodeManifest, timeBaseUs, type MediaEntry, type RawEntry } from './manifest.js';
+import { KEY_FILE, MANIFEST_FILE, SEALED_SUFFIX, groupStreams, mediaFileName, segmentLabel, type StreamFile } from './recording-layout.js';
+
+/**
+ * Seals one session's recording. Every step is idempotent, and the durable record of where it stands is the
+ * recording row (status, step, wrapped key) plus what exists on disk:
+ *
+ *   key      a fresh data key, wrapped by the current KEK, stored once (a retry unwraps the same key)
+ *   inspect  list the session folder, read each .mjr header, check completeness
+ *   convert  janus-pp-rec per stream, ffmpeg stream-copy merge per party segment (outputs renamed into place
+ *            only when complete, so a resumed attempt skips what is done) — in a private work folder inside
+ *            the session folder
+ *   encrypt  every media file, every .mjr that could not be merged, and the manifest into a staging folder in
+ *            the archive
+ *   commit   rename staging → <archive>/<recordingId> (atomic, same filesystem), then one transaction: the
+ *            file rows, status sealed, and the `recording.sealed` audit event with every ciphertext hash and the
+ *            manifest's hash
+ *   cleanup  remove the session folder (.mjr files and the plaintext work files), check that it is gone, and
+ *            record that with a `recording.plaintext_removed` event
+ *
+ * A crash anywhere leaves either the plaintext in the private session folder (nothing sealed yet: the next
+ * attempt redoes the work; an uncommitted archive folder is replaced) or a committed sealed copy (the next
+ * attempt only cleans up). One attempt at a time per recording: a session-level advisory lock, released by
+ * PostgreSQL when the worker's connection dies.
+ */
+
+const LOCK_NAMESPACE = 0x6b79_6373; // pg_try_advisory_lock(int, int) first key: "kycs"
+export const ENCRYPTION_FORMAT = `KYC-SEAL/${FORMAT_VERSION}`;
+/** a depacketised or merged file may be this much shorter than its .mjr says (packetisation, last frame) */
+const TRUNCATION_TOLERANCE_MS = 1_000;
+
+export interface SealContext {
+  pool: pg.Pool;
+  audit: AuditSink;
+  keyring: KeyWrapper;
+  tools: MediaTools;
+  recordingsDir: string;
+  archiveDir: string;
+  /** how long to wait for Janus to close files it is still writing */
+  settleMs: number;
+  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  now?: () => Date;
+}
+
+/** Another attempt holds the recording's lock: try again later, nothing to record. */
+export class SealBusyError extends Error {
+  constructor() {
+    super('another worker is sealing this recording');
+    this.name = 'SealBusyError';
+  }
+}
+
+/** Why an attempt failed, in words fit for the status page and the audit log (no keys, no paths beyond names). */
+export function failureReason(err: unknown): string {
+  if (err instanceof MediaToolError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOSPC') return `disk full (ENOSPC)${e.syscall ? ` during ${e.syscall}` : ''}`;
+  if (e?.code === 'EACCES' || e?.code === 'EPERM') return `permission denied (${e.code})${e.syscall ? ` during ${e.syscall}` : ''}`;
+  if (e?.code === 'EROFS') return 'the filesystem is read-only (EROFS)';
+  if (e?.code === 'EDQUOT') return 'disk quota exceeded (EDQUOT)';
+  if (typeof e?.code === 'string' && e.code.startsWith('KYC_ERR_')) return `${e.code}: ${e.message}`;
+  if (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) return `file system error ${e.code}${e.syscall ? ` during ${e.syscall}` : ''}`;
+  return 'internal error while sealing (see the worker log)';
+}
+
+export const SEAL_LOCK_NAMESPACE = LOCK_NAMESPACE;
+
+/** Runs (or resumes) the seal of one recording under its advisory lock. */
+export async function sealRecording(ctx: SealContext, recordingId: string): Promise<'sealed' | 'cleaned'> {
+  const lock = await ctx.pool.connect();
+  let broken = false;
+  try {
+    const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_NAMESPACE, recordingId]);
+    if (!got.rows[0]?.ok) throw new SealBusyError();
+    try {
+      return await runSeal(ctx, recordingId);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE, recordingId]).catch(() => {
+        broken = true;
+      });
+    }
+  } finally {
+    lock.release(broken);
+  }
+}
+
+async function runSeal(ctx: SealContext, recordingId: string): Promise<'sealed' | 'cleaned'> {
+  const rec = await recordingRepository.findById(ctx.pool, recordingId);
+  if (!rec) throw new Error(`recording ${recordingId} does not exist`);
+  const sessionDir = join(ctx.recordingsDir, rec.session_id);
+  let result: 'sealed' | 'cleaned' = 'cleaned';
+  if (rec.status !== 'sealed') {
+    await recordingRepository.startAttempt(ctx.pool, rec.id);
+    await seal(ctx, rec, sessionDir);
+    result = 'sealed';
+  }
+  await cleanup(ctx, rec, sessionDir);
+  return result;
+}
+
+async function step(ctx: SealContext, id: string, name: string, progress: number): Promise<void> {
+  await recordingRepository.setStep(ctx.pool, id, name, progress);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+async function listSessionDir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((n) => !n.startsWith('.'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Waits (up to settleMs) while Janus still writes a file (.mjr.tmp) that changed recently. */
+async function waitForClosedFiles(dir: string, settleMs: number): Promise<void> {
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    const open = (await listSessionDir(dir)).filter((n) => n.endsWith('.tmp'));
+    if (open.length === 0) return;
+    let recent = false;
+    for (const n of open) {
+      const st = await stat(join(dir, n)).catch(() => null);
+      if (st && Date.now() - st.mtimeMs < settleMs) recent = true;
+    }
+    if (!recent || Date.now() >= deadline) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function privateDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  await chmod(path, 0o700);
+}
+
+/** Produces `out` via `make(partial)` unless it exists already: an output exists only once complete. */
+async function produce(out: string, partial: string, make: (partial: string) => Promise<void>): Promise<void> {
+  if (await exists(out)) return;
+  await rm(partial, { force: true });
+  await make(partial);
+  await rename(partial, out);
+}
+
+async function obtainDataKey(ctx: SealContext, rec: RecordingRow): Promise<{ key: Buffer; kid: string }> {
+  if (rec.wrapped_key && rec.kek_id) {
+    return { key: await ctx.keyring.unwrap({ kid: rec.kek_id, wrapped: rec.wrapped_key }, rec.id), kid: rec.kek_id };
+  }
+  const fresh = newDataKey();
+  const wrapped = await ctx.keyring.wrap(fresh, rec.id);
+  fresh.fill(0);
+  const stored = await recordingRepository.setKeyOnce(ctx.pool, rec.id, wrapped.kid, wrapped.wrapped);
+  return { key: await ctx.keyring.unwrap({ kid: stored.kek_id, wrapped: stored.wrapped_key }, rec.id), kid: stored.kek_id };
+}
+
+async function inspect(ctx: SealContext, dir: string, f: StreamFile): Promise<InspectedStream> {
+  const path = join(dir, f.name);
+  const { size } = await stat(path);
+  // 8 bytes = the bare "MJR00002" magic Janus writes before any media arrives: no header to read
+  const info = size > 10 ? await ctx.tools.mjrInfo(path) : null;
+  return { file: f, bytes: size, info };
+}
+
+interface Converted {
+  label: string;
+  segment: InspectedSegment;
+  path: string;
+  entry: Omit<MediaEntry, 'plaintext' | 'ciphertext'>;
+}
+
+/** Below this much free space, a failure on the recordings/archive filesystem is reported as a full disk. */
+const LOW_SPACE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Some tools report a full disk only indirectly (janus-pp-rec exits 0 with a short file; the next tool then
+ * fails to read it): after any failure, a nearly full filesystem is named as the reason.
+ */
+async function explainFailure(err: unknown, dir: string): Promise<never> {
+  if ((err as NodeJS.ErrnoException)?.code === 'ENOSPC' || /disk full/.test(String((err as Error)?.message))) throw err;
+  const fs = await statfs(dir).catch(() => null);
+  if (fs && fs.bavail * fs.bsize < LOW_SPACE_BYTES) {
+    throw new MediaToolError(`disk full (${Math.floor((fs.bavail * fs.bsize) / 1024)} KiB free for recordings and archive): ${failureReason(err)}`);
+  }
+  throw err;
+}
+
+async function seal(ctx: SealContext, rec: RecordingRow, sessionDir: string): Promise<void> {
+  try {
+    await sealSteps(ctx, rec, sessionDir);
+  } catch (err) {
+    await explainFailure(err, ctx.archiveDir);
+  }
+}
+
+async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string): Promise<void> {
+  const now = ctx.now ?? (() => new Date());
+  const session = await callSessionRepository.findById(ctx.pool, rec.session_id);
+  if (!session) throw new Error(`session ${rec.session_id} does not exist`);
+
+  await step(ctx, rec.id, 'key', 0.02);
+  const { key, kid } = await obtainDataKey(ctx, rec);
+  try {
+    await step(ctx, rec.id, 'inspect', 0.05);
+    await waitForClosedFiles(sessionDir, ctx.settleMs);
+    const { segments: grouped, unknown } = groupStreams(await listSessionDir(sessionDir));
+    const segments: InspectedSegment[] = [];
+    for (const g of grouped) {
+      segments.push({
+        party: g.party,
+        segment: g.segment,
+        audio: g.audio ? await inspect(ctx, sessionDir, g.audio) : null,
+        video: g.video ? await inspect(ctx, sessionDir, g.video) : null,
+        extra: await Promise.all(g.extra.map((x) => inspect(ctx, sessionDir, x))),
+      });
+    }
+    const sessionEnd = session.ended_at ?? now();
+    const issues: RecordingIssue[] = checkCompleteness({ sessionStart: session.admitted_at, sessionEnd, segments, unknownFiles: unknown });
+
+    await step(ctx, rec.id, 'convert', 0.1);
+    const work = join(sessionDir, `.seal-${rec.id}`);
+    await privateDir(work);
+    const base = timeBaseUs(segments, session.admitted_at);
+    const converted: Converted[] = [];
+    const rawSources: Array<{ source: string; reason: string }> = unknown.map((n) => ({ source: n, reason: 'unexpected file' }));
+    for (const [i, seg] of segments.entries()) {
+      const label = segmentLabel(seg.party, seg.segment);
+      for (const x of seg.extra) rawSources.push({ source: x.file.name, reason: 'additional stream' });
+      const parts: { audio: string | null; video: string | null } = { audio: null, video: null };
+      for (const kind of ['audio', 'video'] as const) {
+        const s = seg[kind];
+        if (!s) continue;
+        const ext = s.info ? depacketisedExtension(s.info.codec) : null;
+        if (!hasMedia(s) || s.info.kind !== kind || !ext) {
+          rawSources.push({ source: s.file.name, reason: hasMedia(s) ? `codec ${s.info.codec} is not supported for ${kind}` : 'no media' });
+          if (hasMedia(s) && !ext) {
+            issues.push({ code: 'stream_unusable', severity: 'error', party: seg.party, segment: seg.segment, file: s.file.name, message: `${label}: codec ${s.info.codec} cannot be remuxed; sealed as it is` });
+          }
+          continue;
+        }
+        const out = join(work, `${label}-${kind}.${ext}`);
+        await produce(out, join(work, `${label}-${kind}.partial.${ext}`), async (p) => {
+          await ctx.tools.depacketise(join(sessionDir, s.file.name), p);
+          // janus-pp-rec reports some write failures (a full disk) only as a short file: compare with the .mjr
+          const got = await ctx.tools.probe(p);
+          if (got.durationMs < s.info.durationMs - TRUNCATION_TOLERANCE_MS) {
+            throw new MediaToolError(`janus-pp-rec wrote ${got.durationMs} ms of the ${s.info.durationMs} ms in ${s.file.name} (disk full or damaged input)`);
+          }
+        });
+        parts[kind] = out;
+      }
+      if (!parts.audio && !parts.video) continue;
+      const a = parts.audio ? seg.audio!.info!.firstPacketUs : null;
+      const v = parts.video ? seg.video!.info!.firstPacketUs : null;
+      const start = Math.min(...[a, v].filter((x): x is number => x !== null));
+      const name = mediaFileName(seg.party, seg.segment);
+      const merged = join(work, name);
+      const expectMs = Math.max(...[seg.audio, seg.video].filter((x) => x && parts[x.file.kind]).map((x) => x!.info!.durationMs));
+      await produce(merged, join(work, `${label}.partial.webm`), async (p) => {
+        await ctx.tools.merge({
+          video: parts.video ? { path: parts.video, offsetUs: v! - start } : null,
+          audio: parts.audio ? { path: parts.audio, offsetUs: a! - start } : null,
+          out: p,
+        });
+        const got = await ctx.tools.probe(p);
+        if (got.durationMs < expectMs - TRUNCATION_TOLERANCE_MS) throw new MediaToolError(`ffmpeg wrote ${got.durationMs} ms of ${expectMs} ms for ${name} (disk full or damaged input)`);
+      });
+      const probe = await ctx.tools.probe(merged);
+      const videoCodec = probe.streams.find((s) => s.type === 'video')?.codec ?? null;
+      const audioCodec = probe.streams.find((s) => s.type === 'audio')?.codec ?? null;
+      if ((parts.video && !videoCodec) || (parts.audio && !audioCodec)) throw new MediaToolError(`ffmpeg wrote ${name} without its ${parts.video && !videoCodec ? 'video' : 'audio'}`);
+      converted.push({
+        label,
+        segment: seg,
+        path: merged,
+        entry: {
+          name,
+          party: seg.party,
+          segment: seg.segment,
+          container: 'webm',
+          codecs: { video: videoCodec, audio: audioCodec },
+          startedAt: new Date(start / 1000).toISOString(),
+          offsetMs: Math.round((start - base) / 1000),
+          avOffsetMs: a !== null && v !== null ? Math.round((a - v) / 1000) : null,
+          durationMs: probe.durationMs,
+        },
+      });
+      await step(ctx, rec.id, 'convert', 0.1 + (0.4 * (i + 1)) / segments.length);
+    }
+
+    await step(ctx, rec.id, 'encrypt', 0.5);
+    const staging = join(ctx.archiveDir, `.staging-${rec.id}`);
+    await rm(staging, { recursive: true, force: true });
+    await privateDir(staging);
+    const seal1 = (src: string, name: string): Promise<EncryptResult> =>
+      encryptFile(src, join(staging, `${name}${SEALED_SUFFIX}`), key, recordingAad(rec.id, name), { segmentSize: DEFAULT_SEGMENT_SIZE });
+    const files: NewRecordingFile[] = [];
+    const media: MediaEntry[] = [];
+    for (const c of converted) {
+      const r = await seal1(c.path, c.entry.name);
+      media.push({
+        ...c.entry,
+        plaintext: { bytes: r.plaintextBytes, sha256: r.plaintextSha256 },
+        ciphertext: { name: `${c.entry.name}${SEALED_SUFFIX}`, bytes: r.ciphertextBytes, sha256: r.ciphertextSha256 },
+      });
+      files.push(fileRow(`${c.entry.name}${SEALED_SUFFIX}`, 'media', c.segment.party, c.segment.segment, c.entry.durationMs, r));
+    }
+    const raw: RawEntry[] = [];
+    for (const [i, r0] of rawSources.entries()) {
+      const name = `raw-${String(i + 1).padStart(2, '0')}.bin`;
+      const r = await seal1(join(sessionDir, r0.source), name);
+      raw.push({
+        source: r0.source,
+        reason: r0.reason,
+        plaintext: { bytes: r.plaintextBytes, sha256: r.plaintextSha256 },
+        ciphertext: { name: `${name}${SEALED_SUFFIX}`, bytes: r.ciphertextBytes, sha256: r.ciphertextSha256 },
+      });
+      files.push(fileRow(`${name}${SEALED_SUFFIX}`, 'media', null, null, null, r));
+    }
+    const events = await ctx.pool.query<{ at: Date; party: 'teller' | 'customer' | 'system'; kind: string; data: Record<string, unknown> }>(
+      'SELECT at, party, kind, data FROM session_events WHERE session_id = $1 ORDER BY at, id',
+      [rec.session_id],
+    );
+    const manifest = buildManifest({
+      recordingId: rec.id,
+      sessionId: rec.session_id,
+      caseId: rec.case_id,
+      teller: session.teller,
+      session: { admittedAt: session.admitted_at, endedAt: session.ended_at, endReason: session.end_reason },
+      segments,
+      media,
+      raw,
+      markers: events.rows,
+      issues,
+      encryption: { format: ENCRYPTION_FORMAT, segmentSize: DEFAULT_SEGMENT_SIZE, kid },
+      sealedAt: now(),
+    });
+    const encoded = encodeManifest(manifest);
+    const manifestPath = join(work, MANIFEST_FILE);
+    await writeFile(manifestPath, encoded.bytes, { mode: 0o600 });
+    const m = await seal1(manifestPath, MANIFEST_FILE);
+    if (m.plaintextSha256 !== encoded.sha256) throw new Error('manifest changed while it was sealed');
+    files.push(fileRow(`${MANIFEST_FILE}${SEALED_SUFFIX}`, 'manifest', null, null, null, m));
+    const stored = await recordingRepository.findById(ctx.pool, rec.id);
+    await writeFile(
+      join(staging, KEY_FILE),
+      `${JSON.stringify({ v: 1, recordingId: rec.id, kid: stored!.kek_id, wrappedKey: stored!.wrapped_key!.toString('base64'), alg: 'A256GCMKW' })}\n`,
+      { mode: 0o600 },
+    );
+    await syncDir(staging);
+
+    await step(ctx, rec.id, 'commit', 0.9);
+    const final = join(ctx.archiveDir, rec.id);
+    // Not sealed in the database, so a folder already there is an earlier attempt's uncommitted copy.
+    await rm(final, { recursive: true, force: true });
+    await rename(staging, final);
+    await syncDir(ctx.archiveDir);
+    await withTransaction(ctx.pool, async (client) => {
+      const locked = await recordingRepository.findByIdForUpdate(client, rec.id);
+      if (!locked || locked.status === 'sealed') return;
+      await recordingRepository.replaceFiles(client, rec.id, files);
+      await recordingRepository.markSealed(client, rec.id, { manifest, manifestSha256: encoded.sha256, complete: isComplete(issues), issues });
+      await ctx.audit.appendInTx(client, auditEvent(null, sealedEvent(rec, encoded.sha256, kid, files, issues)));
+    });
+    ctx.log?.info({ recordingId: rec.id, files: files.length, complete: isComplete(issues) }, 'recording sealed');
+  } finally {
+    key.fill(0);
+  }
+}
+
+function fileRow(name: string, kind: 'media' | 'manifest', party: 'teller' | 'customer' | null, segment: number | null, durationMs: number | null, r: EncryptResult): NewRecordingFile {
+  return {
+    name,
+    kind,
+    party,
+    segment,
+    durationMs,
+    plaintextBytes: r.plaintextBytes,
+    plaintextSha256: r.plaintextSha256,
+    ciphertextBytes: r.ciphertextBytes,
+    ciphertextSha256: r.ciphertextSha256,
+  };
+}
+
+/** the audit event's details hold at most 32 keys: 8 are the recording's own */
+const MAX_FILE_DETAILS = 24;
+
+function sealedEvent(rec: RecordingRow, manifestSha256: string, kid: string, files: NewRecordingFile[], issues: RecordingIssue[]) {
+  if (files.length > MAX_FILE_DETAILS) throw new Error(`a recording of ${files.length} files does not fit one audit event`);
+  const details: Record<string, string | number | boolean | null> = {
+    sessionId: rec.session_id,
+    caseId: rec.case_id,
+    format: ENCRYPTION_FORMAT,
+    kid,
+    manifestSha256,
+    files: files.length,
+    complete: isComplete(issues),
+    issues: issues.filter((i) => i.severity !== 'info').length,
+    issueCodes: [...new Set(issues.filter((i) => i.severity !== 'info').map((i) => i.code))].join(','),
+  };
+  Object.assign(details, sealedFileDetails(files.map((f) => ({ name: f.name, bytes: f.ciphertextBytes, sha256: f.ciphertextSha256 }))));
+  return { action: 'recording.sealed', object: { type: 'recording', id: rec.id }, result: 'success' as const, details };
+}
+
+/** Removes the session folder (the .mjr files and the plaintext work files) and checks that it is gone. */
+async function cleanup(ctx: SealContext, rec: RecordingRow, sessionDir: string): Promise<void> {
+  const fresh = await recordingRepository.findById(ctx.pool, rec.id);
+  if (!fresh || fresh.status !== 'sealed') throw new Error('cleanup before the recording was sealed');
+  if (fresh.plaintext_removed_at) return;
+  await step(ctx, rec.id, 'cleanup', 1);
+  await rm(sessionDir, { recursive: true, force: true });
+  if (await exists(sessionDir)) throw new Error('the recording folder is still there after removal');
+  await rm(join(ctx.archiveDir, `.staging-${rec.id}`), { recursive: true, force: true });
+  await withTransaction(ctx.pool, async (client) => {
+    if (await recordingRepository.markPlaintextRemoved(client, rec.id)) {
+      await ctx.audit.appendInTx(
+        client,
+        auditEvent(null, { action: 'recording.plaintext_removed', object: { type: 'recording', id: rec.id }, result: 'success', details: { sessionId: rec.session_id } }),
+      );
+    }
+  });
+}
+
+/** Records a failed attempt on the row and in the audit log (same transaction). */
+export async function recordFailure(ctx: Pick<SealContext, 'pool' | 'audit'>, recordingId: string, reason: string, willRetry: boolean): Promise<void> {
+  await withTransaction(ctx.pool, async (client) => {
+    const rec = await recordingRepository.findByIdForUpdate(client, recordingId);
+    if (!rec || rec.status === 'sealed') return;
+    await recordingRepository.markFailed(client, recordingId, reason, willRetry);
+    await ctx.audit.appendInTx(
+      client,
+      auditEvent(null, {
+        action: 'recording.seal_failed',
+        object: { type: 'recording', id: recordingId },
+        result: 'failure',
+        reason,
+        details: { sessionId: rec.session_id, attempt: rec.attempts, willRetry },
+      }),
+    );
+  });
+}
+
+export function newRecordingId(): string {
+  return randomUUID();
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+import { mkdir, chmod, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import type PgBoss from 'pg-boss';
+import pino from 'pino';
+import { AuditLog, FileKeyring } from '@kyc/compliance';
+import { ConfigError, loadConfig, type AppConfig } from './config/load.js';
+import { createPool } from './db/database.js';
+import { MediaTools } from './recording/media-tools.js';
+import { SealBusyError, failureReason, recordFailure, sealRecording, type SealContext } from './recording/seal-job.js';
+import { SEAL_QUEUE, createJobBoss, reconcileSeals, type SealJobData } from './recording/seal-queue.js';
+import type { AuditSink } from './services/audit.js';
+
+/**
+ * The worker: pg-boss jobs of the appliance (today: sealing recordings). Runs as its own process (`kyc-worker`,
+ * possibly on other hosts) or inside the appliance on a single-host install, through `startWorker`.
+ */
+
+export interface WorkerLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface WorkerOptions {
+  pool: pg.Pool;
+  config: AppConfig;
+  audit: AuditSink;
+  log: WorkerLog;
+  /** pg-boss polling interval (default 2 s) */
+  pollingIntervalSeconds?: number;
+}
+
+export interface RunningWorker {
+  /** seals now instead of waiting for the next reconcile round (tests, admin retry) */
+  reconcile(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function privateDir(path: string): Promise<number> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  await chmod(path, 0o700);
+  return (await stat(path)).dev;
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  const { pool, config, audit, log } = opts;
+  const rec = config.recording;
+  const devRecordings = await privateDir(rec.dir);
+  const devArchive = await privateDir(rec.archiveDir);
+  if (devRecordings !== devArchive) {
+    throw new Error('KYC_RECORDINGS_DIR and KYC_ARCHIVE_DIR must be on the same filesystem (a seal must never copy plaintext across devices)');
+  }
+  const { keyring, created } = await FileKeyring.openOrCreate(rec.kekDir);
+  if (created) log.warn({ kid: created, kekDir: rec.kekDir }, 'created the first key-encryption key: back it up offline; without it sealed recordings cannot be decrypted');
+
+  const ctx: SealContext = {
+    pool,
+    audit,
+    keyring,
+    tools: new MediaTools(rec.tools),
+    recordingsDir: rec.dir,
+    archiveDir: rec.archiveDir,
+    settleMs: rec.seal.settleSeconds * 1000,
+    log,
+  };
+  const policy = { retryLimit: rec.seal.retryLimit, retryDelaySeconds: rec.seal.retryDelaySeconds };
+  const boss: PgBoss = createJobBoss(pool, { supervise: true });
+  boss.on('error', (err) => log.error({ err: err.message }, 'job queue error'));
+  await boss.start();
+
+  const handle = async (job: PgBoss.JobWithMetadata<SealJobData>): Promise<void> => {
+    const id = job.data.recordingId;
+    try {
+      const r = await sealRecording(ctx, id);
+      log.info({ recordingId: id, result: r, attempt: job.retryCount + 1 }, 'seal job done');
+    } catch (err) {
+      if (err instanceof SealBusyError) throw err;
+      const reason = failureReason(err);
+      const willRetry = job.retryCount < job.retryLimit;
+      log.error({ recordingId: id, reason, attempt: job.retryCount + 1, willRetry, err: (err as Error).message }, 'seal job failed');
+      await recordFailure(ctx, id, reason, willRetry).catch((e: unknown) => log.error({ err: (e as Error).message }, 'could not record the failure'));
+      throw new Error(reason);
+    }
+  };
+  const workerIds: string[] = [];
+  for (let i = 0; i < rec.seal.concurrency; i++) {
+    workerIds.push(
+      await boss.work<SealJobData>(
+        SEAL_QUEUE,
+        { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 2 },
+        async ([job]) => {
+          if (job) await handle(job);
+        },
+      ),
+    );
+  }
+
+  let reconciling: Promise<void> | null = null;
+  const reconcile = (): Promise<void> => {
+    reconciling ??= reconcileSeals(pool, { boss, audit, policy, orphanAfterSeconds: rec.seal.orphanSeconds })
+      .then((r) => {
+        if (r.requested || r.orphansFailed || r.requeued) log.info(r, 'seal reconcile');
+      })
+      .catch((err: unknown) => log.error({ err: (err as Error).message }, 'seal reconcile failed'))
+      .finally(() => {
+        reconciling = null;
+      });
+    return reconciling;
+  };
+  await reconcile();
+  const timer = setInterval(() => void reconcile(), rec.seal.reconcileSeconds * 1000);
+  timer.unref();
+
+  return {
+    reconcile,
+    async stop() {
+      clearInterval(timer);
+      await reconciling;
+      for (const id of workerIds) await boss.offWork({ id });
+      await boss.stop({ graceful: true, wait: true, close: false, timeout: 30_000 });
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig({ env: process.env, cwd: process.cwd(), allowMissingGeneratedSecrets: true });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({ level: config.logLevel, base: { service: 'kyc-worker' } });
+  const pool = createPool({ url: config.db.url, passwordFile: config.db.passwordFile, max: Math.max(4, config.recording.seal.concurrency * 2 + 2), applicationName: 'kyc-worker' });
+  const auditLog = new AuditLog({ pool, origin: config.audit.origin });
+  auditLog.startSequencer({ onError: (err) => log.error({ err: (err as Error).message }, 'audit sequencer error') });
+  const worker = await startWorker({ pool, config, audit: auditLog, log });
+  log.info({ queue: SEAL_QUEUE, concurrency: config.recording.seal.concurrency }, 'worker started');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'worker stopping');
+    const force = setTimeout(() => process.exit(1), 40_000);
+    force.unref();
+    worker
+      .stop()
+      .then(() => auditLog.close())
+      .then(() => pool.end())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err: (err as Error).message }, 'error while stopping');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`worker failed to start: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
