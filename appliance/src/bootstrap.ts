@@ -5,7 +5,9 @@ import type { AppContext, ReadinessProbe } from './app-context.js';
 import { createPool } from './db/database.js';
 import { PiiCipher } from './lib/pii-cipher.js';
 import { ensureKeyFile, readSecretText } from './lib/secret-files.js';
+import { createJobBoss, requestSeal } from './recording/seal-queue.js';
 import { CallSessionService } from './services/call-session.service.js';
+import { startWorker, type RunningWorker, type WorkerLog } from './worker.js';
 import { CaseService } from './services/case.service.js';
 import { InvitationService } from './services/invitation.service.js';
 import { OidcService } from './services/oidc.js';
@@ -13,6 +15,8 @@ import { OidcService } from './services/oidc.js';
 export interface Runtime {
   ctx: AppContext;
   auditLog: AuditLog;
+  /** the in-process worker, when KYC_WORKER_IN_PROCESS */
+  worker: RunningWorker | null;
   /** stops background work (audit sequencer, final checkpoint) and closes the database pool */
   close(): Promise<void>;
 }
@@ -21,6 +25,7 @@ export interface Runtime {
 export async function createRuntime(
   config: AppConfig,
   onBackgroundError: (what: string, err: unknown) => void = () => undefined,
+  workerLog: WorkerLog = { info: () => undefined, warn: () => undefined, error: (obj, msg) => onBackgroundError(msg, obj) },
 ): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sessionKey = ensureKeyFile(config.session.keyFile);
@@ -60,6 +65,11 @@ export async function createRuntime(
     { name: 'idp', required: true, check: () => oidc.probe() },
     { name: 'janus', required: false, check: async () => ({ status: 'not_configured' }) },
   ];
+  // Jobs are enqueued in the same transaction as the change that needs them (hang-up → seal).
+  const boss = createJobBoss(pool, { supervise: false });
+  await boss.start();
+  const sealPolicy = { retryLimit: config.recording.seal.retryLimit, retryDelaySeconds: config.recording.seal.retryDelaySeconds };
+  const worker = config.workerInProcess ? await startWorker({ pool, config, audit: auditLog, log: workerLog }) : null;
   const invitations = new InvitationService(pii, {
     publicUrl: config.publicUrl,
     ttlMinutes: config.invitations.ttlMinutes,
@@ -75,7 +85,7 @@ export async function createRuntime(
     cases: new CaseService(pii),
     pii,
     invitations,
-    calls: new CallSessionService(),
+    calls: new CallSessionService((client, s) => requestSeal(client, { boss, audit: auditLog, policy: sealPolicy }, { id: s.id, caseId: s.case_id })),
     onSessionEnded: async () => undefined,
     sessionKey,
     probes,
@@ -83,7 +93,10 @@ export async function createRuntime(
   return {
     ctx,
     auditLog,
+    worker,
     async close() {
+      await worker?.stop();
+      await boss.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
       await auditLog.close();
       await pool.end();
     },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import pino from 'pino';
 import { buildApp } from './app.js';
 import { createRuntime } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/load.js';
@@ -24,7 +25,16 @@ async function main(): Promise<void> {
     config.tls.certFile && config.tls.keyFile
       ? loadAdminTls(config.tls.certFile, config.tls.keyFile)
       : ensureOwnTls(config.dataDir, [...new Set(names)]);
-  const runtime = await createRuntime(config);
+  const log = pino({ level: config.logLevel, base: { service: 'kyc-appliance' } });
+  const runtime = await createRuntime(
+    config,
+    (what, err) => log.error({ what, err: err instanceof Error ? err.message : String(err) }, 'background task failed'),
+    {
+      info: (obj, msg) => log.info(obj, msg),
+      warn: (obj, msg) => log.warn(obj, msg),
+      error: (obj, msg) => log.error(obj, msg),
+    },
+  );
   const bundledWeb = fileURLToPath(new URL('../../web/build/', import.meta.url));
   const webRoot = config.webRoot ?? (existsSync(bundledWeb) ? bundledWeb : null);
   const app = await buildApp(runtime.ctx, { https: { cert: tls.cert, key: tls.key }, webRoot });

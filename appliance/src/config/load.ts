@@ -16,6 +16,7 @@ export interface AppConfig {
   webRoot: string | null;
   audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number };
   invitations: { ttlMinutes: number; codeAttempts: number };
+  workerInProcess: boolean;
   janus: { wsUrl: URL | null; adminSecretFile: string | null; mediaInterface: string | null };
   recording: {
     dir: string;
@@ -192,6 +193,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       checkpointEveryEvents: v('KYC_AUDIT_CHECKPOINT_EVERY_EVENTS'),
       checkpointEverySeconds: v('KYC_AUDIT_CHECKPOINT_EVERY_SECONDS'),
     },
+    workerInProcess: v('KYC_WORKER_IN_PROCESS'),
     invitations: { ttlMinutes: v('KYC_INVITATION_TTL_MINUTES'), codeAttempts: v('KYC_INVITATION_CODE_ATTEMPTS') },
     janus: {
       wsUrl: v('KYC_JANUS_WS_URL'),

@@ -52,6 +52,7 @@ export const CONFIG_KEYS = {
   KYC_AUDIT_CHECKPOINT_EVERY_SECONDS: { kind: 'int', default: '60', min: 1, max: 86400, doc: '...or after this many seconds with new events.' },
   KYC_INVITATION_TTL_MINUTES: { kind: 'int', default: '30', min: 1, max: 10080, doc: 'How long an invitation link stays valid.' },
   KYC_INVITATION_CODE_ATTEMPTS: { kind: 'int', default: '5', min: 1, max: 20, doc: 'Wrong 6-digit codes allowed before an invitation locks.' },
+  KYC_WORKER_IN_PROCESS: { kind: 'bool', default: 'true', doc: 'Run the background worker (sealing recordings) inside the appliance process; set false when kyc-worker runs as its own service.' },
   KYC_JANUS_WS_URL: { kind: 'url', default: null, doc: 'Janus WebSocket API (loopback only), e.g. ws://127.0.0.1:8288. Unset: live calls are not configured.' },
   KYC_JANUS_ADMIN_SECRET_FILE: { kind: 'path', default: null, secretFile: true, doc: 'Janus admin API secret (mode 0600).' },
   KYC_MEDIA_INTERFACE: { kind: 'string', default: null, doc: 'Network interface Janus gathers ICE candidates on (e.g. ens192).' },

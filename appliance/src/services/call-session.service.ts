@@ -27,8 +27,13 @@ export function callSessionView(s: CallSessionRow): CallSessionView {
   };
 }
 
+/** Work that belongs to a session's end, in the same transaction (requesting the recording's seal). */
+export type SessionEndedHook = (client: pg.PoolClient, session: CallSessionRow) => Promise<unknown>;
+
 /** Admit and hang-up: the session's life in the database. Rooms and media follow it (signaling). */
 export class CallSessionService {
+  constructor(private readonly onEnded: SessionEndedHook = async () => undefined) {}
+
   /** The teller admits the waiting customer: a live session (one per case) with its own room id. */
   async admit(client: pg.PoolClient, audit: AuditWrite, caseId: string, teller: string): Promise<CallSessionRow> {
     const c = await caseRepository.findById(client, caseId);
@@ -72,6 +77,7 @@ export class CallSessionService {
     await audit({ action: 'session.hangup', object: { type: 'session', id: s.id }, details: { caseId: s.case_id, party: by.party, reason } });
     const ended = await callSessionRepository.findById(client, s.id);
     if (!ended) throw new Error('session vanished');
+    await this.onEnded(client, ended);
     return ended;
   }
 }
