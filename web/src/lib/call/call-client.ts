@@ -85,7 +85,7 @@ export interface CallClientOptions {
   reconnectDelaysMs?: number[];
   /** how long ICE may stay "disconnected" before an ICE restart; default 2 s */
   iceGraceMs?: number;
-  /** how long an ICE restart may take before another attempt (the third starts the connection over); default 5 s */
+  /** how long an ICE restart may take before another attempt (the third starts the connection over); default 3 s */
   iceRestartTimeoutMs?: number;
   /** uplink loss reports within 10 s that switch to audio only; default 3, 0 = never */
   audioOnlyAfterSlowlinks?: number;
@@ -504,7 +504,7 @@ export class CallClient extends Emitter<CallEvents> {
       ref.restarting = false;
       const s = ref.pc.iceConnectionState;
       if (s !== 'connected' && s !== 'completed') void this.#restartIce(ref);
-    }, this.#opts.iceRestartTimeoutMs ?? 5000);
+    }, this.#opts.iceRestartTimeoutMs ?? 3000);
   }
 
   /** A fresh peer connection instead of the one ICE restarts could not revive. */

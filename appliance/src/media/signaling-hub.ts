@@ -1,0 +1,756 @@
+// The relay between browsers and Janus: one record per call session (its room and the two parties), one per
+// WebSocket connection (its subscriptions). Browsers only ever see this protocol; Janus handle ids, room
+// secrets and pins stay here. Every action a party takes is first reported through `onEvent`, which may refuse
+// it (the app writes its audit event there, fail-closed).
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdir, readdir } from 'node:fs/promises';
+import type { WebSocket } from 'ws';
+import { JanusRequestError, VIDEOROOM_ERROR, type GatewayLogger, type JanusGateway, type Publisher, type Subscriber } from './janus-gateway.js';
+import {
+  CLOSE_CODES,
+  otherParty,
+  parseClientMessage,
+  PARTIES,
+  PUBLISHER_PC,
+  SIGNALING_ERRORS,
+  type ClientMessage,
+  type IceServer,
+  type Party,
+  type PeerState,
+  type ServerMessage,
+  type SignalingErrorCode,
+} from './protocol.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** Who is behind a socket, as the app's authenticate() established it. */
+export interface SignalingIdentity {
+  /** the call session (one Janus room) */
+  sessionId: string;
+  party: Party;
+  /** for the audit trail, e.g. { kind: 'teller', username } or { kind: 'invitation', invitationId } */
+  actor: Record<string, string>;
+}
+
+/**
+ * What happened, for the app to persist and audit. Actions a party asks for ('join', 'reconnect', 'publish',
+ * 'chat', 'media-state', 'screen-share-start', 'screen-share-stop', 'leave') are refused when the promise rejects.
+ * Facts ('media-up', 'disconnect', 'timeout') cannot be refused; a rejection is only logged.
+ */
+export type SignalingEventType =
+  | 'join'
+  | 'reconnect'
+  | 'publish'
+  | 'media-up'
+  | 'chat'
+  | 'media-state'
+  | 'screen-share-start'
+  | 'screen-share-stop'
+  | 'leave'
+  | 'disconnect'
+  | 'timeout';
+
+export interface SignalingEvent {
+  sessionId: string;
+  party: Party;
+  actor: Record<string, string>;
+  type: SignalingEventType;
+  data: Record<string, unknown>;
+  at: Date;
+}
+
+export interface SignalingHubOptions {
+  gateway: JanusGateway;
+  /** folder Janus records this session's .mjr files into; created 0700 before the room */
+  recordingDir(sessionId: string): string;
+  onEvent?(event: SignalingEvent): Promise<void>;
+  /** handed to browsers in `joined` (TURN for customers behind NAT); default none */
+  iceServers?: IceServer[];
+  /** how long a party whose socket dropped stays `reconnecting` before it counts as left; default 60 s */
+  reconnectGraceMs?: number;
+  /** frames per connection: `burst` at once, refilled at `ratePerSec`; default 50 and 20 */
+  rateLimit?: { burst: number; ratePerSec: number };
+  /** WebSocket ping interval; a socket that misses one pong is closed. Default 10 s. */
+  heartbeatMs?: number;
+  log?: GatewayLogger;
+}
+
+interface Room {
+  id: number;
+  secret: string;
+  pin: string;
+  recDir: string;
+}
+
+interface PartySlot {
+  party: Party;
+  state: PeerState;
+  conn: Connection | null;
+  actor: Record<string, string>;
+  joins: number;
+  /** publish count: every (re)publish starts a new recording segment */
+  segment: number;
+  publisher: Publisher | null;
+  publisherUp: boolean;
+  media: { audio: boolean; video: boolean; screen: boolean };
+  graceTimer: NodeJS.Timeout | null;
+}
+
+interface CallSession {
+  id: string;
+  room: Room;
+  roomReady: boolean;
+  roomPending: Promise<void> | null;
+  parties: Record<Party, PartySlot>;
+  chatSeq: number;
+  ended: boolean;
+}
+
+interface Subscription {
+  subscriber: Subscriber;
+  /** whose publisher it receives */
+  source: Publisher;
+}
+
+interface Connection {
+  id: number;
+  ws: WebSocket;
+  identity: SignalingIdentity;
+  session: CallSession | null;
+  /** replaced by a newer socket of the same party, or left: its close changes nothing */
+  retired: boolean;
+  closed: boolean;
+  bucket: TokenBucket;
+  queue: Promise<void>;
+  subscriptions: Map<string, Subscription>;
+  subscribing: Set<Publisher>;
+  subSeq: number;
+}
+
+class Refused extends Error {
+  constructor(
+    readonly code: SignalingErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const WS_OPEN = 1;
+/** A socket that cannot keep up with this much queued output is dropped. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+export class SignalingHub {
+  readonly #opts: SignalingHubOptions;
+  readonly #sessions = new Map<string, CallSession>();
+  readonly #connections = new Set<Connection>();
+  /** recently ended sessions: a stale credential must not open a fresh room for them */
+  readonly #ended = new Set<string>();
+  #connSeq = 0;
+  #closed = false;
+
+  constructor(opts: SignalingHubOptions) {
+    this.#opts = opts;
+    opts.gateway.on('down', () => this.#janusDown());
+    opts.gateway.on('up', () => void this.#janusUp());
+  }
+
+  // ---- the app's side ------------------------------------------------------------------------------------
+
+  /**
+   * Creates the session's room now (e.g. when the teller admits) rather than at the first join. `roomId` lets
+   * the app choose the Janus room id it stored; otherwise a random one is used. Rejects when Janus is down.
+   */
+  async ensureRoom(sessionId: string, opts: { roomId?: number } = {}): Promise<void> {
+    const session = this.#session(sessionId, opts.roomId);
+    await this.#ensureRoom(session);
+  }
+
+  /** The session is over (hang-up): both parties get `ended`, sockets close (4002), the room is destroyed. */
+  async endSession(sessionId: string, reason: string): Promise<void> {
+    const session = this.#sessions.get(sessionId);
+    this.#markEnded(sessionId);
+    if (!session || session.ended) return;
+    session.ended = true;
+    this.#sessions.delete(sessionId);
+    for (const slot of Object.values(session.parties)) {
+      if (slot.graceTimer) clearTimeout(slot.graceTimer);
+      slot.graceTimer = null;
+      const conn = slot.conn;
+      slot.conn = null;
+      if (conn) {
+        this.#send(conn, { type: 'ended', reason });
+        this.#retire(conn, CLOSE_CODES.ENDED, 'session ended');
+      }
+      this.#dropPublisher(session, slot);
+      slot.state = 'left';
+    }
+    await this.#destroyRoom(session);
+  }
+
+  /** A snapshot for operators and tests: who is where, without secrets. */
+  describe(sessionId: string): { roomId: number; roomReady: boolean; parties: Record<Party, { state: PeerState; connected: boolean; publishing: boolean; segment: number }> } | null {
+    const s = this.#sessions.get(sessionId);
+    if (!s) return null;
+    const part = (p: PartySlot) => ({ state: p.state, connected: p.conn !== null, publishing: p.publisherUp, segment: p.segment });
+    return { roomId: s.room.id, roomReady: s.roomReady, parties: { teller: part(s.parties.teller), customer: part(s.parties.customer) } };
+  }
+
+  /** Appliance shutdown: sockets close with 1001 (browsers reconnect to the next instance), rooms are destroyed. */
+  async shutdown(): Promise<void> {
+    this.#closed = true;
+    for (const conn of [...this.#connections]) this.#retire(conn, CLOSE_CODES.GOING_AWAY, 'server shutting down');
+    await Promise.all(
+      [...this.#sessions.values()].map(async (s) => {
+        for (const slot of Object.values(s.parties)) this.#dropPublisher(s, slot);
+        await this.#destroyRoom(s);
+      }),
+    );
+    this.#sessions.clear();
+  }
+
+  // ---- sockets ---------------------------------------------------------------------------------------------
+
+  /** Takes over an authenticated WebSocket. Listeners are attached synchronously, so no frame is lost. */
+  attach(ws: WebSocket, identity: SignalingIdentity): void {
+    const rate = this.#opts.rateLimit ?? { burst: 50, ratePerSec: 20 };
+    const conn: Connection = {
+      id: ++this.#connSeq,
+      ws,
+      identity,
+      session: null,
+      retired: false,
+      closed: false,
+      bucket: new TokenBucket(rate.burst, rate.ratePerSec),
+      queue: Promise.resolve(),
+      subscriptions: new Map(),
+      subscribing: new Set(),
+      subSeq: 0,
+    };
+    this.#connections.add(conn);
+    let alive = true;
+    const heartbeat = setInterval(() => {
+      if (!alive) {
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+    }, this.#opts.heartbeatMs ?? 10_000);
+    ws.on('pong', () => {
+      alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      alive = true;
+      this.#receive(conn, data as Buffer | ArrayBuffer | Buffer[], isBinary);
+    });
+    ws.on('error', (err) => this.#opts.log?.warn({ conn: conn.id, err: err.message }, 'signaling socket error'));
+    ws.once('close', () => {
+      clearInterval(heartbeat);
+      this.#onClose(conn);
+    });
+    if (this.#closed) this.#retire(conn, CLOSE_CODES.GOING_AWAY, 'server shutting down');
+  }
+
+  #receive(conn: Connection, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (conn.closed || conn.retired) return;
+    if (!conn.bucket.take()) {
+      this.#error(conn, SIGNALING_ERRORS.RATE_LIMITED, 'too many messages');
+      // Not retired: the party may reconnect (a flooding bug in one tab should not end the call).
+      this.#close(conn, CLOSE_CODES.POLICY, 'rate limit');
+      return;
+    }
+    if (isBinary) {
+      this.#error(conn, SIGNALING_ERRORS.MALFORMED, 'binary frames are not part of the protocol');
+      return;
+    }
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const parsed = parseClientMessage(buf.byteLength > 1024 * 1024 ? '' : buf.toString('utf8'), buf.byteLength);
+    if (!parsed.ok) {
+      this.#error(conn, parsed.code, parsed.message, parsed.rid);
+      return;
+    }
+    const msg = parsed.message;
+    // One message at a time per socket: publish must be answered before its trickles are relayed.
+    conn.queue = conn.queue.then(async () => {
+      if (conn.closed || conn.retired) return;
+      try {
+        await this.#handle(conn, msg);
+      } catch (err) {
+        const rid = 'rid' in msg ? msg.rid : undefined;
+        if (err instanceof Refused) this.#error(conn, err.code, err.message, rid);
+        else if (err instanceof JanusRequestError) {
+          this.#opts.log?.warn({ conn: conn.id, type: msg.type, err: err.message }, 'janus refused a request');
+          this.#error(conn, this.#opts.gateway.isUp() ? SIGNALING_ERRORS.MEDIA_FAILED : SIGNALING_ERRORS.MEDIA_UNAVAILABLE, this.#opts.gateway.isUp() ? `the media server refused the ${msg.type}` : 'the media server is unavailable', rid);
+        } else {
+          this.#opts.log?.error({ conn: conn.id, type: msg.type, err }, 'signaling handler failed');
+          this.#error(conn, SIGNALING_ERRORS.INTERNAL, 'internal error', rid);
+        }
+      }
+    });
+  }
+
+  async #handle(conn: Connection, msg: ClientMessage): Promise<void> {
+    if (msg.type === 'ping') {
+      this.#send(conn, { type: 'pong', ...rid(msg) });
+      return;
+    }
+    if (msg.type === 'join') {
+      await this.#join(conn, msg.rid);
+      return;
+    }
+    const session = conn.session;
+    if (!session) throw new Refused(SIGNALING_ERRORS.WRONG_STATE, 'join first');
+    const slot = session.parties[conn.identity.party];
+    switch (msg.type) {
+      case 'publish':
+        await this.#publish(conn, session, slot, msg);
+        return;
+      case 'subscribe': {
+        const source = session.parties[otherParty(slot.party)];
+        if (!source.publisher || !source.publisherUp) throw new Refused(SIGNALING_ERRORS.WRONG_STATE, 'the other party is not sending media');
+        for (const [id, sub] of conn.subscriptions) {
+          if (sub.source === source.publisher) this.#endSubscription(conn, id);
+        }
+        await this.#offerFeed(session, conn, source, msg.rid);
+        return;
+      }
+      case 'answer': {
+        const sub = conn.subscriptions.get(msg.subscription);
+        if (!sub) throw new Refused(SIGNALING_ERRORS.UNKNOWN_HANDLE, 'no such subscription');
+        await sub.subscriber.start(msg.jsep);
+        return;
+      }
+      case 'trickle': {
+        const handle = msg.pc === PUBLISHER_PC ? slot.publisher : conn.subscriptions.get(msg.pc)?.subscriber;
+        if (!handle || (msg.pc === PUBLISHER_PC && slot.conn !== conn)) throw new Refused(SIGNALING_ERRORS.UNKNOWN_HANDLE, `no peer connection "${msg.pc}"`);
+        await handle.trickle(msg.candidate);
+        return;
+      }
+      case 'restart-ice': {
+        if (msg.pc === PUBLISHER_PC) {
+          if (!slot.publisher || !msg.jsep) throw new Refused(SIGNALING_ERRORS.UNKNOWN_HANDLE, 'nothing published');
+          const answer = await slot.publisher.renegotiate(msg.jsep);
+          this.#send(conn, { type: 'published', ...rid(msg), jsep: { type: 'answer', sdp: answer.sdp } });
+          return;
+        }
+        const sub = conn.subscriptions.get(msg.pc);
+        if (!sub) throw new Refused(SIGNALING_ERRORS.UNKNOWN_HANDLE, 'no such subscription');
+        const offer = await sub.subscriber.restartIce();
+        this.#send(conn, { type: 'remote-offer', ...rid(msg), subscription: msg.pc, party: otherParty(slot.party), jsep: { type: 'offer', sdp: offer.sdp }, restart: true });
+        return;
+      }
+      case 'chat': {
+        // Taken before the await so that both parties' messages get distinct numbers; a refused one leaves a gap.
+        const seq = ++session.chatSeq;
+        await this.#action(conn, 'chat', { seq, text: msg.text });
+        const at = new Date().toISOString();
+        for (const p of PARTIES) {
+          const c = session.parties[p].conn;
+          if (c) this.#send(c, { type: 'chat', ...(c === conn ? rid(msg) : {}), seq, from: slot.party, text: msg.text, at });
+        }
+        return;
+      }
+      case 'media-state': {
+        const before = slot.media;
+        const type = msg.screen && !before.screen ? 'screen-share-start' : !msg.screen && before.screen ? 'screen-share-stop' : 'media-state';
+        const media = { audio: msg.audio, video: msg.video, screen: msg.screen };
+        await this.#action(conn, type, media);
+        slot.media = media;
+        const other = session.parties[otherParty(slot.party)].conn;
+        if (other) this.#send(other, { type: 'media-state', party: slot.party, ...media });
+        return;
+      }
+      case 'leave': {
+        try {
+          await this.#action(conn, 'leave', { reason: 'left' });
+        } catch (err) {
+          // Leaving cannot be refused: the person is gone either way.
+          this.#opts.log?.error({ session: session.id, party: slot.party, err }, 'leave event not recorded');
+        }
+        this.#partyLeft(session, slot);
+        this.#retire(conn, CLOSE_CODES.NORMAL, 'left');
+        return;
+      }
+    }
+  }
+
+  async #join(conn: Connection, requestId: number | undefined): Promise<void> {
+    if (conn.session) throw new Refused(SIGNALING_ERRORS.WRONG_STATE, 'already joined');
+    const { sessionId, party } = conn.identity;
+    if (this.#ended.has(sessionId)) {
+      this.#send(conn, { type: 'ended', reason: 'the session has ended' });
+      this.#retire(conn, CLOSE_CODES.ENDED, 'session ended');
+      return;
+    }
+    const session = this.#session(sessionId);
+    const slot = session.parties[party];
+    const reconnect = slot.joins > 0;
+    await this.#action(conn, reconnect ? 'reconnect' : 'join', { previous: slot.state });
+    if (conn.closed || session.ended) return;
+    const previous = slot.conn;
+    if (previous && previous !== conn) {
+      // The same party on a new socket (a reconnect, or a second tab): the newer one wins.
+      slot.conn = null;
+      this.#retire(previous, CLOSE_CODES.REPLACED, 'replaced by a newer connection');
+    }
+    this.#dropPublisher(session, slot);
+    if (slot.graceTimer) clearTimeout(slot.graceTimer);
+    slot.graceTimer = null;
+    slot.conn = conn;
+    slot.actor = conn.identity.actor;
+    slot.joins += 1;
+    conn.session = session;
+    const other = session.parties[otherParty(party)];
+    this.#setState(session, slot, 'joined');
+    if (this.#opts.gateway.isUp()) {
+      await this.#ensureRoom(session).catch((err) => this.#opts.log?.warn({ session: session.id, err: (err as Error).message }, 'room not ready at join'));
+    }
+    this.#send(conn, {
+      type: 'joined',
+      ...(requestId !== undefined ? { rid: requestId } : {}),
+      party,
+      peer: { party: other.party, state: other.state },
+      janus: this.#opts.gateway.isUp() ? 'up' : 'down',
+      iceServers: this.#opts.iceServers ?? [],
+      reconnected: reconnect,
+    });
+    if (other.publisher && other.publisherUp) void this.#offerFeed(session, conn, other);
+  }
+
+  async #publish(conn: Connection, session: CallSession, slot: PartySlot, msg: Extract<ClientMessage, { type: 'publish' }>): Promise<void> {
+    if (slot.conn !== conn) throw new Refused(SIGNALING_ERRORS.WRONG_STATE, 'not the party\'s current connection');
+    if (!this.#opts.gateway.isUp()) throw new Refused(SIGNALING_ERRORS.MEDIA_UNAVAILABLE, 'the media server is unavailable');
+    await this.#ensureRoom(session);
+    // Every publish is a new, numbered segment; numbers already on disk (from before an appliance restart) are
+    // skipped so that Janus never overwrites a recording.
+    const segment = Math.max(slot.segment, await highestSegment(session.room.recDir, slot.party)) + 1;
+    const recording = recordingBaseName(slot.party, segment);
+    await this.#action(conn, 'publish', { segment, recording, recordingDir: session.room.recDir, audio: msg.audio, video: msg.video });
+    if (conn.closed || slot.conn !== conn) return;
+    this.#dropPublisher(session, slot);
+    slot.segment = segment;
+    const { publisher, answer } = await this.#opts.gateway.publish({
+      room: session.room.id,
+      pin: session.room.pin,
+      display: slot.party,
+      offer: msg.jsep,
+      audio: msg.audio,
+      video: msg.video,
+      filename: recording,
+      onHandle: (p) => this.#wirePublisher(session, slot, conn, p),
+    });
+    if (conn.closed || slot.conn !== conn || session.ended) {
+      await publisher.detach();
+      return;
+    }
+    slot.publisher = publisher;
+    slot.publisherUp = false;
+    this.#send(conn, { type: 'published', ...rid(msg), jsep: { type: 'answer', sdp: answer.sdp } });
+  }
+
+  #wirePublisher(session: CallSession, slot: PartySlot, conn: Connection, publisher: Publisher): void {
+    publisher.on('trickle', (candidate) => this.#send(conn, { type: 'trickle', pc: PUBLISHER_PC, candidate }));
+    publisher.on('slowlink', (info) => this.#send(conn, { type: 'network', pc: PUBLISHER_PC, uplink: info.uplink, lost: info.lost }));
+    publisher.on('webrtcup', () => {
+      if (slot.publisher !== publisher) return;
+      slot.publisherUp = true;
+      this.#setState(session, slot, 'media-up');
+      this.#fact(session, slot, 'media-up', { segment: slot.segment });
+      const viewer = session.parties[otherParty(slot.party)].conn;
+      if (viewer) void this.#offerFeed(session, viewer, slot);
+    });
+    // Janus stops receiving audio when the browser's network drops: the other side sees "reconnecting".
+    publisher.on('media', ({ type, receiving }) => {
+      if (slot.publisher !== publisher || type !== 'audio') return;
+      if (!receiving && slot.state === 'media-up') this.#setState(session, slot, 'reconnecting');
+      else if (receiving && slot.state === 'reconnecting' && slot.conn === conn) this.#setState(session, slot, 'media-up');
+    });
+    const gone = () => {
+      if (slot.publisher !== publisher) return;
+      this.#dropPublisher(session, slot);
+      if (slot.conn === conn && slot.state === 'media-up') this.#setState(session, slot, 'joined');
+    };
+    publisher.on('hangup', gone);
+    publisher.on('detached', gone);
+  }
+
+  /** Subscribes `conn` to `source`'s publisher and sends the offer. */
+  async #offerFeed(session: CallSession, conn: Connection, source: PartySlot, requestId?: number): Promise<void> {
+    const publisher = source.publisher;
+    if (!publisher || conn.closed || conn.retired || !this.#opts.gateway.isUp()) return;
+    if (conn.subscribing.has(publisher) || [...conn.subscriptions.values()].some((s) => s.source === publisher)) return;
+    conn.subscribing.add(publisher);
+    const id = `s${++conn.subSeq}`;
+    try {
+      const { subscriber, offer } = await this.#opts.gateway.subscribe({
+        room: session.room.id,
+        pin: session.room.pin,
+        feed: publisher.feed,
+        privateId: publisher.privateId,
+        onHandle: (sub) => {
+          sub.on('trickle', (candidate) => this.#send(conn, { type: 'trickle', pc: id, candidate }));
+          sub.on('detached', () => {
+            if (conn.subscriptions.get(id)?.subscriber === sub) this.#endSubscription(conn, id);
+          });
+        },
+      });
+      if (conn.closed || conn.retired || source.publisher !== publisher) {
+        await subscriber.detach();
+        return;
+      }
+      conn.subscriptions.set(id, { subscriber, source: publisher });
+      this.#send(conn, { type: 'remote-offer', ...(requestId !== undefined ? { rid: requestId } : {}), subscription: id, party: source.party, jsep: { type: 'offer', sdp: offer.sdp }, restart: false });
+    } catch (err) {
+      const e = err as JanusRequestError;
+      // The feed vanished meanwhile (the other party reconnects): its next webrtcup offers it again.
+      if (e.code !== VIDEOROOM_ERROR.NO_SUCH_FEED) this.#opts.log?.warn({ session: session.id, err: e.message }, 'subscription failed');
+      if (requestId !== undefined) throw err;
+    } finally {
+      conn.subscribing.delete(publisher);
+    }
+  }
+
+  #endSubscription(conn: Connection, id: string): void {
+    const sub = conn.subscriptions.get(id);
+    if (!sub) return;
+    conn.subscriptions.delete(id);
+    void sub.subscriber.detach();
+    this.#send(conn, { type: 'remote-ended', subscription: id });
+  }
+
+  /** Releases a party's publisher and every subscription to it. */
+  #dropPublisher(session: CallSession, slot: PartySlot): void {
+    const publisher = slot.publisher;
+    if (!publisher) return;
+    slot.publisher = null;
+    slot.publisherUp = false;
+    const viewer = session.parties[otherParty(slot.party)].conn;
+    if (viewer) {
+      for (const [id, sub] of viewer.subscriptions) if (sub.source === publisher) this.#endSubscription(viewer, id);
+    }
+    void publisher.detach();
+  }
+
+  /** Idempotent: runs when we close a socket and again when its close event arrives. */
+  #onClose(conn: Connection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.#connections.delete(conn);
+    for (const id of [...conn.subscriptions.keys()]) {
+      const sub = conn.subscriptions.get(id);
+      conn.subscriptions.delete(id);
+      void sub?.subscriber.detach();
+    }
+    const session = conn.session;
+    if (!session || conn.retired) return;
+    const slot = session.parties[conn.identity.party];
+    if (slot.conn !== conn) return;
+    // The socket dropped without a leave: the party may come back with the same credentials.
+    slot.conn = null;
+    this.#dropPublisher(session, slot);
+    this.#setState(session, slot, 'reconnecting');
+    this.#fact(session, slot, 'disconnect', {});
+    slot.graceTimer = setTimeout(() => {
+      slot.graceTimer = null;
+      if (slot.conn || session.ended || slot.state !== 'reconnecting') return;
+      this.#fact(session, slot, 'timeout', {});
+      this.#partyLeft(session, slot);
+    }, this.#opts.reconnectGraceMs ?? 60_000);
+    slot.graceTimer.unref();
+  }
+
+  #partyLeft(session: CallSession, slot: PartySlot): void {
+    if (slot.graceTimer) clearTimeout(slot.graceTimer);
+    slot.graceTimer = null;
+    const conn = slot.conn;
+    slot.conn = null;
+    if (conn) {
+      conn.retired = true;
+      this.#onClose(conn);
+    }
+    this.#dropPublisher(session, slot);
+    this.#setState(session, slot, 'left');
+    const anyoneLeft = PARTIES.some((p) => ['joined', 'reconnecting', 'media-up'].includes(session.parties[p].state));
+    if (!anyoneLeft) {
+      this.#sessions.delete(session.id);
+      void this.#destroyRoom(session);
+    }
+  }
+
+  /** Closes a socket whose party is accounted for elsewhere (replaced, left, ended): nothing else changes. */
+  #retire(conn: Connection, code: number, reason: string): void {
+    conn.retired = true;
+    this.#close(conn, code, reason);
+  }
+
+  /** Closes a socket now; unless retired, its party becomes `reconnecting` as if the network had dropped. */
+  #close(conn: Connection, code: number, reason: string): void {
+    this.#onClose(conn);
+    try {
+      conn.ws.close(code, reason);
+    } catch {
+      conn.ws.terminate();
+    }
+  }
+
+  // ---- Janus going away and coming back ----------------------------------------------------------------
+
+  #janusDown(): void {
+    for (const session of this.#sessions.values()) {
+      session.roomReady = false;
+      session.roomPending = null;
+      for (const slot of Object.values(session.parties)) {
+        // The handles died with the connection; only our records remain to be cleared.
+        const conn = slot.conn;
+        slot.publisher = null;
+        slot.publisherUp = false;
+        if (conn) {
+          conn.subscriptions.clear();
+          if (slot.state === 'media-up') slot.state = 'joined';
+        }
+      }
+    }
+    for (const conn of this.#connections) this.#send(conn, { type: 'janus-state', state: 'down' });
+  }
+
+  async #janusUp(): Promise<void> {
+    await Promise.all(
+      [...this.#sessions.values()].map(async (session) => {
+        if (PARTIES.some((p) => session.parties[p].conn)) {
+          await this.#ensureRoom(session).catch((err) => this.#opts.log?.error({ session: session.id, err: (err as Error).message }, 'room not recreated'));
+        }
+      }),
+    );
+    for (const conn of this.#connections) this.#send(conn, { type: 'janus-state', state: 'up' });
+  }
+
+  #markEnded(sessionId: string): void {
+    this.#ended.add(sessionId);
+    // Bounded: the app's authenticate() is the real gate; this only catches a race with the hang-up.
+    if (this.#ended.size > 10_000) this.#ended.delete(this.#ended.values().next().value as string);
+  }
+
+  // ---- rooms ---------------------------------------------------------------------------------------------
+
+  #session(sessionId: string, roomId?: number): CallSession {
+    let s = this.#sessions.get(sessionId);
+    if (s) return s;
+    const slot = (party: Party): PartySlot => ({
+      party,
+      state: 'absent',
+      conn: null,
+      actor: {},
+      joins: 0,
+      segment: 0,
+      publisher: null,
+      publisherUp: false,
+      media: { audio: true, video: true, screen: false },
+      graceTimer: null,
+    });
+    s = {
+      id: sessionId,
+      room: {
+        // Room ids are numbers in Janus; random so that one cannot be guessed from another.
+        id: roomId ?? randomInt(1, 2 ** 47),
+        secret: randomBytes(24).toString('base64url'),
+        pin: randomBytes(24).toString('base64url'),
+        recDir: this.#opts.recordingDir(sessionId),
+      },
+      roomReady: false,
+      roomPending: null,
+      parties: { teller: slot('teller'), customer: slot('customer') },
+      chatSeq: 0,
+      ended: false,
+    };
+    this.#sessions.set(sessionId, s);
+    return s;
+  }
+
+  #ensureRoom(session: CallSession): Promise<void> {
+    if (session.roomReady) return Promise.resolve();
+    session.roomPending ??= (async () => {
+      try {
+        await mkdir(session.room.recDir, { recursive: true, mode: 0o700 });
+        await this.#opts.gateway.createRoom({ room: session.room.id, secret: session.room.secret, pin: session.room.pin, recDir: session.room.recDir, record: true });
+        session.roomReady = true;
+      } finally {
+        session.roomPending = null;
+      }
+    })();
+    return session.roomPending;
+  }
+
+  async #destroyRoom(session: CallSession): Promise<void> {
+    const wasReady = session.roomReady;
+    session.roomReady = false;
+    if (!wasReady || !this.#opts.gateway.isUp()) return;
+    try {
+      await this.#opts.gateway.destroyRoom(session.room.id, session.room.secret);
+    } catch (err) {
+      this.#opts.log?.warn({ session: session.id, err: (err as Error).message }, 'room not destroyed');
+    }
+  }
+
+  // ---- output ----------------------------------------------------------------------------------------------
+
+  #setState(session: CallSession, slot: PartySlot, state: PeerState): void {
+    slot.state = state;
+    const other = session.parties[otherParty(slot.party)].conn;
+    if (other) this.#send(other, { type: 'peer-state', party: slot.party, state });
+  }
+
+  async #action(conn: Connection, type: SignalingEventType, data: Record<string, unknown>): Promise<void> {
+    if (!this.#opts.onEvent) return;
+    const { sessionId, party, actor } = conn.identity;
+    try {
+      await this.#opts.onEvent({ sessionId, party, actor, type, data, at: new Date() });
+    } catch (err) {
+      this.#opts.log?.warn({ session: sessionId, party, type, err: (err as Error).message }, 'signaling action refused');
+      throw new Refused(SIGNALING_ERRORS.REFUSED, `the ${type} could not be recorded`);
+    }
+  }
+
+  #fact(session: CallSession, slot: PartySlot, type: SignalingEventType, data: Record<string, unknown>): void {
+    if (!this.#opts.onEvent) return;
+    this.#opts
+      .onEvent({ sessionId: session.id, party: slot.party, actor: slot.actor, type, data, at: new Date() })
+      .catch((err) => this.#opts.log?.error({ session: session.id, party: slot.party, type, err }, 'signaling event not recorded'));
+  }
+
+  #send(conn: Connection, msg: ServerMessage): void {
+    const ws = conn.ws;
+    if (ws.readyState !== WS_OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      ws.terminate();
+      return;
+    }
+    ws.send(JSON.stringify(msg));
+  }
+
+  #error(conn: Connection, code: SignalingErrorCode, message: string, requestId?: number): void {
+    this.#send(conn, { type: 'error', ...(requestId !== undefined ? { rid: requestId } : {}), code, message });
+  }
+}
+
+/**
+ * Janus writes `<base>-<audio|video>-<mid>.mjr` (`.mjr.tmp` while open) into the room's folder; the base is
+ * `<party>-s<NN>`, NN the segment (01, then one more per reconnect or media server restart).
+ */
+export function recordingBaseName(party: Party, segment: number): string {
+  return `${party}-s${String(segment).padStart(2, '0')}`;
+}
+
+async function highestSegment(dir: string, party: Party): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  const re = new RegExp(`^${party}-s(\\d+)-`);
+  return names.reduce((max, name) => Math.max(max, Number(re.exec(name)?.[1] ?? 0)), 0);
+}
+
+function rid(msg: { rid?: number }): { rid?: number } {
+  return msg.rid !== undefined ? { rid: msg.rid } : {};
+}
