@@ -7,6 +7,7 @@ import type { CaseService } from './services/case.service.js';
 import type { InvitationService } from './services/invitation.service.js';
 import type { OidcService } from './services/oidc.js';
 import type { PiiCipher } from './lib/pii-cipher.js';
+import type { LiveMedia } from './services/live-media.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -32,5 +33,7 @@ export interface AppContext {
   /** after a session ended in the database: tell both parties and close the media room */
   onSessionEnded(sessionId: string, reason: string): Promise<void>;
   sessionKey: Buffer;
+  /** Janus and the signaling hub; null when KYC_JANUS_WS_URL is not set (live calls not configured) */
+  live: LiveMedia | null;
   probes: ReadinessProbe[];
 }

@@ -8,12 +8,14 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import type { AppContext } from './app-context.js';
 import { installAuth } from './http/auth.js';
 import { installErrorHandler, notFoundBody } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { declarePublic, installRoutePolicy, type RouteRecord } from './http/route-policy.js';
 import { installValidators } from './http/validation.js';
+import { SIGNALING_WEBSOCKET_OPTIONS, signalingRoutes } from './media/signaling.js';
 import { authRoutes } from './routes/auth.js';
 import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
@@ -116,6 +118,17 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(joinRoutes, ctx);
   await app.register(fileRoutes, ctx);
   await app.register(auditRoutes, ctx);
+  if (ctx.live) {
+    const live = ctx.live;
+    await app.register(websocket, { options: SIGNALING_WEBSOCKET_OPTIONS });
+    await app.register(signalingRoutes, {
+      hub: live.hub,
+      authenticate: (request) => live.authenticate(request),
+      allowedOrigins: [ctx.config.publicUrl.origin],
+      // Who may connect is decided per socket by authenticate(): a teller's own live session or the invited customer.
+      routeConfig: { access: 'public' },
+    });
+  }
   await app.register(recordingRoutes, ctx);
 
   const indexHtml = opts.webRoot && existsSync(join(opts.webRoot, 'index.html')) ? readFileSync(join(opts.webRoot, 'index.html')) : null;

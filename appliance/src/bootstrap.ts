@@ -7,6 +7,7 @@ import { PiiCipher } from './lib/pii-cipher.js';
 import { ensureKeyFile, readSecretText } from './lib/secret-files.js';
 import { createJobBoss, requestSeal } from './recording/seal-queue.js';
 import { CallSessionService } from './services/call-session.service.js';
+import { LiveMedia } from './services/live-media.js';
 import { startWorker, type RunningWorker, type WorkerLog } from './worker.js';
 import { CaseService } from './services/case.service.js';
 import { InvitationService } from './services/invitation.service.js';
@@ -63,7 +64,6 @@ export async function createRuntime(
       },
     },
     { name: 'idp', required: true, check: () => oidc.probe() },
-    { name: 'janus', required: false, check: async () => ({ status: 'not_configured' }) },
   ];
   // Jobs are enqueued in the same transaction as the change that needs them (hang-up → seal).
   const boss = createJobBoss(pool, { supervise: false });
@@ -76,6 +76,18 @@ export async function createRuntime(
     codeAttempts: config.invitations.codeAttempts,
     secret: sessionKey,
   });
+  const calls = new CallSessionService((client, s) => requestSeal(client, { boss, audit: auditLog, policy: sealPolicy }, { id: s.id, caseId: s.case_id }));
+  const live = LiveMedia.fromConfig({ config, pool, audit: auditLog, pii, invitations, calls, log: workerLog });
+  live?.start();
+  probes.push({
+    name: 'janus',
+    required: false,
+    check: async () => {
+      if (!live) return { status: 'not_configured' };
+      const h = await live.gateway.health();
+      return h.status === 'up' ? { status: 'up' } : { status: 'down', detail: 'Janus unreachable' };
+    },
+  });
   const ctx: AppContext = {
     config,
     pool,
@@ -85,8 +97,11 @@ export async function createRuntime(
     cases: new CaseService(pii),
     pii,
     invitations,
-    calls: new CallSessionService((client, s) => requestSeal(client, { boss, audit: auditLog, policy: sealPolicy }, { id: s.id, caseId: s.case_id })),
-    onSessionEnded: async () => undefined,
+    calls,
+    onSessionEnded: async (sessionId, reason) => {
+      await live?.hub.endSession(sessionId, reason);
+    },
+    live,
     sessionKey,
     probes,
   };
@@ -95,6 +110,7 @@ export async function createRuntime(
     auditLog,
     worker,
     async close() {
+      await live?.stop();
       await worker?.stop();
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
       await auditLog.close();

@@ -17,7 +17,7 @@ export interface AppConfig {
   audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number };
   invitations: { ttlMinutes: number; codeAttempts: number };
   workerInProcess: boolean;
-  janus: { wsUrl: URL | null; adminSecretFile: string | null; mediaInterface: string | null };
+  janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; mediaInterface: string | null };
   recording: {
     dir: string;
     archiveDir: string;
@@ -148,7 +148,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
   const publicUrl = values.get('KYC_PUBLIC_URL') as URL | undefined;
   if (publicUrl && publicUrl.protocol !== 'https:') problems.push('KYC_PUBLIC_URL: must be an https:// URL');
   const janusUrl = values.get('KYC_JANUS_WS_URL') as URL | null | undefined;
-  if (janusUrl && !/^wss?:$/.test(janusUrl.protocol)) problems.push('KYC_JANUS_WS_URL: must be a ws:// or wss:// URL');
+  if (janusUrl && !/^(wss?|ws\+unix):$/.test(janusUrl.protocol)) problems.push('KYC_JANUS_WS_URL: must be a ws://, wss:// or ws+unix:<socket>:/ URL');
   for (const key of ['KYC_DB_URL', 'KYC_DB_MIGRATE_URL'] as const) {
     // libpq URLs may have an empty host (unix socket), which WHATWG URL parsing rejects: checked by pattern.
     const u = values.get(key) as string | undefined;
@@ -198,6 +198,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     janus: {
       wsUrl: v('KYC_JANUS_WS_URL'),
       adminSecretFile: v('KYC_JANUS_ADMIN_SECRET_FILE'),
+      roomKeyFile: v('KYC_JANUS_ROOM_KEY_FILE'),
       mediaInterface: v('KYC_MEDIA_INTERFACE'),
     },
     recording: {

@@ -55,6 +55,7 @@ export const CONFIG_KEYS = {
   KYC_WORKER_IN_PROCESS: { kind: 'bool', default: 'true', doc: 'Run the background worker (sealing recordings) inside the appliance process; set false when kyc-worker runs as its own service.' },
   KYC_JANUS_WS_URL: { kind: 'url', default: null, doc: 'Janus WebSocket API (loopback only), e.g. ws://127.0.0.1:8288. Unset: live calls are not configured.' },
   KYC_JANUS_ADMIN_SECRET_FILE: { kind: 'path', default: null, secretFile: true, doc: 'Janus admin API secret (mode 0600).' },
+  KYC_JANUS_ROOM_KEY_FILE: { kind: 'path', default: null, secretFile: true, doc: 'The VideoRoom admin key (mode 0600) the appliance creates rooms with; the same file renders Janus\'s config.' },
   KYC_MEDIA_INTERFACE: { kind: 'string', default: null, doc: 'Network interface Janus gathers ICE candidates on (e.g. ens192).' },
   KYC_RECORDINGS_DIR: { kind: 'path', default: '$DATA_DIR/recordings', doc: 'Where Janus writes each session\'s .mjr files (<dir>/<sessionId>/); private to the appliance\'s user (0700) and on the same filesystem as the archive.' },
   KYC_ARCHIVE_DIR: { kind: 'path', default: '$DATA_DIR/archive', doc: 'Sealed recordings: one folder per recording with encrypted media, the encrypted manifest and the wrapped data key.' },

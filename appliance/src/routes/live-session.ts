@@ -111,6 +111,10 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
     async (request) => {
       const username = me(request.principal);
       const s = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => ctx.calls.admit(client, audit, request.params.id, username));
+      // The room is made now so both parties join at once; if Janus is down it is made at the first join instead.
+      await ctx.live?.hub.ensureRoom(s.id, { roomId: Number(s.room_id) }).catch((err: unknown) => {
+        request.log.warn({ err }, 'room not created at admit; it will be at the first join');
+      });
       return callSessionView(s);
     },
   );

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +12,29 @@ import { loadConfig, type AppConfig } from '../../src/config/load.js';
 import { startDevIdp, type DevIdp } from '../../src/dev-idp/server.js';
 import { allMigrations } from '../../src/migrations-dir.js';
 import { ensureOwnTls } from '../../src/pki/certificate-authority.js';
+import type { Netns } from '../harness/netns.js';
 
 export const WEB_BUILD = fileURLToPath(new URL('../../../web/build/', import.meta.url));
 
 interface Teardown {
   teardown(fn: () => unknown): void;
+}
+
+/** Connections to host:port inside the namespace are piped to the same address in this process's namespace. */
+async function relayIntoNetns(ns: Netns, port: number): Promise<Server> {
+  const { handle } = await ns.listen(port, '127.0.0.1');
+  const relay = createServer((inside) => {
+    const outside = connect(port, '127.0.0.1');
+    inside.pipe(outside).pipe(inside);
+    const end = () => {
+      inside.destroy();
+      outside.destroy();
+    };
+    inside.on('error', end);
+    outside.on('error', end);
+  });
+  await new Promise<void>((resolve) => relay.listen(handle, () => resolve()));
+  return relay;
 }
 
 export async function freePort(): Promise<number> {
@@ -49,6 +67,11 @@ export interface TestAppliance {
 export interface TestApplianceOptions {
   /** listen on HTTPS on a free port (browser tests); otherwise use inject() */
   listen?: boolean;
+  /**
+   * Serve inside this network namespace instead (live-call tests): the appliance listens there, and the dev IdP,
+   * which runs in this process, is reachable there at the same address as here through an in-process relay.
+   */
+  netns?: Netns;
   webRoot?: string | null;
   env?: Record<string, string>;
 }
@@ -64,10 +87,16 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
   const secretFile = join(dataDir, 'oidc-client-secret');
   const clientSecret = `test-secret-${Math.random().toString(36).slice(2)}`;
   writeFileSync(secretFile, clientSecret, { mode: 0o600 });
-  const port = opts.listen ? await freePort() : 8443;
+  const listening = opts.listen || opts.netns !== undefined;
+  const port = listening ? await freePort() : 8443;
   const publicUrl = `https://127.0.0.1:${port}`;
   const idp = await startDevIdp({ port: 0, publicBaseUrl: publicUrl, clientSecret, onError: () => undefined });
   t.teardown(() => idp.close().catch(() => undefined));
+  if (opts.netns) {
+    const idpPort = Number(new URL(idp.issuer).port);
+    const relay = await relayIntoNetns(opts.netns, idpPort);
+    t.teardown(() => new Promise<void>((r) => relay.close(() => r())));
+  }
   const config = loadConfig({
     env: {
       KYC_DATA_DIR: dataDir,
@@ -84,7 +113,7 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
     allowMissingGeneratedSecrets: true,
   });
   const runtime = await createRuntime(config);
-  const tls = opts.listen ? ensureOwnTls(dataDir, ['127.0.0.1', 'localhost']) : null;
+  const tls = listening ? ensureOwnTls(dataDir, ['127.0.0.1', 'localhost']) : null;
   const app = await buildApp(runtime.ctx, {
     logger: false,
     webRoot: opts.webRoot === undefined ? null : opts.webRoot,
@@ -92,7 +121,14 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
   });
   app.addHook('onClose', async () => runtime.close());
   t.teardown(() => app.close());
-  if (opts.listen) await app.listen({ host: '127.0.0.1', port });
+  if (opts.netns) {
+    const { handle } = await opts.netns.listen(port, '127.0.0.1');
+    await app.ready();
+    await new Promise<void>((resolve, reject) => {
+      app.server.once('error', reject);
+      app.server.listen(handle, () => resolve());
+    });
+  } else if (opts.listen) await app.listen({ host: '127.0.0.1', port });
   else await app.ready();
   const tokens = new Map<string, string>();
   return {

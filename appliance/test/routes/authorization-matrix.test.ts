@@ -31,7 +31,7 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/sessions/:id/recording': () => ({ method: 'GET', url: `/api/sessions/${SOME_UUID}/recording` }),
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
-const PUBLIC = ['/healthz', '/readyz', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join'];
+const PUBLIC = ['/healthz', '/readyz', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];
 
 const identities = ['anonymous', 'teller1', 'auditor1', 'admin1'] as const;
 const rolesOf: Record<string, string> = { teller1: 'teller', auditor1: 'auditor', admin1: 'admin' };

@@ -1,0 +1,158 @@
+import { join } from 'node:path';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import type { AppConfig } from '../config/load.js';
+import { withTransaction } from '../db/database.js';
+import type { PiiCipher } from '../lib/pii-cipher.js';
+import { readSecretText } from '../lib/secret-files.js';
+import { JanusGateway } from '../media/janus-gateway.js';
+import { SignalingHub, type SignalingEvent, type SignalingIdentity } from '../media/signaling-hub.js';
+import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { auditEvent, type AuditActor, type AuditSink } from './audit.js';
+import type { CallSessionService } from './call-session.service.js';
+import { DEVICE_COOKIE, type InvitationService } from './invitation.service.js';
+import { CUSTOMER_ACTOR } from './session-access.js';
+
+/** Audit action of each signaling event. Every one is persisted and audited in one transaction. */
+const ACTIONS: Record<SignalingEvent['type'], string> = {
+  join: 'session.join',
+  reconnect: 'session.reconnect',
+  publish: 'recording.segment',
+  'media-up': 'session.media_up',
+  chat: 'chat.send',
+  'media-state': 'session.media_state',
+  'screen-share-start': 'session.screen_share_start',
+  'screen-share-stop': 'session.screen_share_stop',
+  leave: 'session.leave',
+  disconnect: 'session.disconnect',
+  timeout: 'session.timeout',
+};
+
+function scalars(data: Record<string, unknown>): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (k === 'text') continue;
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = typeof v === 'string' ? v.slice(0, 200) : v;
+  }
+  return out;
+}
+
+function actorFor(identity: Record<string, string>): AuditActor {
+  return identity['kind'] === 'teller' && identity['username']
+    ? { username: identity['username'], roles: ['teller'], auth: 'session' }
+    : CUSTOMER_ACTOR;
+}
+
+export interface LiveMediaDeps {
+  config: AppConfig;
+  pool: pg.Pool;
+  audit: AuditSink;
+  pii: PiiCipher;
+  invitations: InvitationService;
+  calls: CallSessionService;
+  log: FastifyBaseLogger | { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void; debug?(o: object, m: string): void };
+}
+
+/**
+ * The live part of a session: the Janus gateway, the signaling hub, who may join which session, and what every
+ * signaling event leaves in the database and the audit log.
+ */
+export class LiveMedia {
+  readonly gateway: JanusGateway;
+  readonly hub: SignalingHub;
+
+  constructor(
+    private readonly deps: LiveMediaDeps,
+    wsUrl: URL,
+    roomAdminKey: string,
+  ) {
+    const log = deps.log as never;
+    this.gateway = new JanusGateway({ url: wsUrl.href, roomAdminKey, log });
+    this.hub = new SignalingHub({
+      gateway: this.gateway,
+      recordingDir: (sessionId) => join(deps.config.recording.dir, sessionId),
+      onEvent: (e) => this.persist(e),
+      iceServers: [],
+      log,
+    });
+  }
+
+  static fromConfig(deps: LiveMediaDeps): LiveMedia | null {
+    const { wsUrl, roomKeyFile } = deps.config.janus;
+    if (!wsUrl || !roomKeyFile) return null;
+    return new LiveMedia(deps, wsUrl, readSecretText(roomKeyFile));
+  }
+
+  start(): void {
+    this.gateway.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.hub.shutdown();
+    await this.gateway.stop();
+  }
+
+  /**
+   * The signaling socket's credentials: a signed-in teller naming their live session (`?session=`), or the customer
+   * of a live session (`?invitation=` from the browser the link is bound to).
+   */
+  async authenticate(request: FastifyRequest): Promise<SignalingIdentity | null> {
+    const q = request.query as { session?: string; invitation?: string };
+    if (typeof q.invitation === 'string' && /^[A-Za-z0-9_-]{43}$/.test(q.invitation)) {
+      const live = await this.deps.invitations.liveSessionForCustomer(this.deps.pool, q.invitation, request.cookies[DEVICE_COOKIE]);
+      return live ? { sessionId: live.session.id, party: 'customer', actor: { kind: 'customer', invitationId: live.invitation.id } } : null;
+    }
+    const p = request.principal;
+    if (!p || !p.roles.includes('teller') || typeof q.session !== 'string' || !/^[0-9a-f-]{36}$/.test(q.session)) return null;
+    const session = await callSessionRepository.findById(this.deps.pool, q.session);
+    if (!session || session.state !== 'live' || session.teller !== p.username) return null;
+    return { sessionId: session.id, party: 'teller', actor: { kind: 'teller', username: p.username } };
+  }
+
+  /** Persists and audits a signaling event in one transaction; a failure refuses the action (fail closed). */
+  private async persist(e: SignalingEvent): Promise<void> {
+    const actor = actorFor(e.actor);
+    const text = typeof e.data['text'] === 'string' ? e.data['text'] : null;
+    await withTransaction(this.deps.pool, async (client) => {
+      await callSessionRepository.addEvent(client, {
+        sessionId: e.sessionId,
+        party: e.party,
+        kind: e.type,
+        data: scalars(e.data),
+        textEnc: text !== null ? this.deps.pii.encrypt(e.sessionId, 'chat', text) : null,
+      });
+      await this.deps.audit.appendInTx(
+        client,
+        auditEvent(
+          null,
+          {
+            action: ACTIONS[e.type],
+            object: { type: 'session', id: e.sessionId },
+            result: 'success',
+            details: { party: e.party, ...scalars(e.data), ...(text !== null ? { textLength: text.length } : {}) },
+          },
+          actor,
+        ),
+      );
+    });
+    if (e.type === 'timeout') await this.endIfAbandoned(e.sessionId);
+  }
+
+  /** Both parties gone past the reconnect grace: the session is abandoned (and its recording sealed). */
+  private async endIfAbandoned(sessionId: string): Promise<void> {
+    const state = this.hub.describe(sessionId);
+    if (state && (state.parties.teller.connected || state.parties.customer.connected)) return;
+    await withTransaction(this.deps.pool, (client) =>
+      this.deps.calls.end(
+        client,
+        async (rec) => {
+          await this.deps.audit.appendInTx(client, auditEvent(null, { ...rec, action: rec.action ?? 'session.hangup', result: rec.result ?? 'success' }));
+        },
+        sessionId,
+        { party: 'system', username: 'system' },
+        'abandoned: both parties left',
+      ),
+    );
+    await this.hub.endSession(sessionId, 'abandoned');
+  }
+}
