@@ -48,7 +48,7 @@ bench-join: deps build ## Join → both parties decoding video: p50/p95 over 12 
 	npx tsx appliance/bench/join.bench.ts
 
 audit-verify: ## Verify the make-dev instance's audit log against its signed checkpoints
-	node compliance/dist/cli/kyc-audit.js verify --db 'postgresql://postgres@/kyc?host=/var/run/postgresql&port=5433' --checkpoints var/audit/checkpoints --verifier-key "$$(cat var/audit/verifier-key.txt)"
+	node compliance/dist/cli/kyc-audit.js verify --db "postgresql://postgres@/kyc?host=/var/run/postgresql&port=5433" --checkpoints var/audit/checkpoints --verifier-key "$$(cat var/audit/checkpoints/verifier-key.txt)" --archive var/archive
 
 realm-export: build ## Regenerate the Keycloak realm exports in appliance/keycloak/
 	node appliance/dist/dev-idp/export-realm.js

@@ -31,7 +31,19 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 
-export KYC_DATA_DIR="$data" KYC_OIDC_CLIENT_SECRET_FILE="$secret"
+# The appliance's own Janus (its own config folder and ports, never Debian's /etc/janus service).
+media_args=()
+[ -n "${KYC_MEDIA_INTERFACE:-}" ] && media_args=(--media-interface "$KYC_MEDIA_INTERFACE")
+node appliance/dist/cli/kyc-janus.js run --config-dir "$data/janus" --room-key-file "$data/secrets/janus-room-key" \
+  --admin-secret-file "$data/secrets/janus-admin-secret" "${media_args[@]}" > "$data/janus-run.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do
+  [ -f "$data/secrets/janus-room-key" ] && break
+  sleep 0.2
+done
+
+export KYC_DATA_DIR="$data" KYC_OIDC_CLIENT_SECRET_FILE="$secret" \
+  KYC_JANUS_WS_URL=ws://127.0.0.1:8288 KYC_JANUS_ROOM_KEY_FILE="$data/secrets/janus-room-key"
 node appliance/dist/server.js > >(tee -a "$data/appliance.log") 2>&1 &
 pids+=($!)
 
@@ -51,7 +63,7 @@ cat <<INFO
   demo users:      teller1, teller2, auditor1, admin1 — each password equals the user name (dev only)
   token for scripts: curl -s -d grant_type=password -d client_id=kyc-cli -d username=teller1 -d password=teller1 \\
                      http://127.0.0.1:8180/realms/kyc/protocol/openid-connect/token
-  logs:            $data/appliance.log, $data/dev-idp.log
+  logs:            $data/appliance.log, $data/dev-idp.log, $data/janus-run.log
   Ctrl-C stops everything.
 
 INFO
