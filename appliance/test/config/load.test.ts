@@ -71,3 +71,10 @@ t.test('missing generated secrets are an error unless the appliance may create t
     /KYC_SESSION_KEY_FILE/,
   );
 });
+
+t.test('the README documents every configuration key', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { CONFIG_KEYS } = await import('../../src/config/schema.js');
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  for (const key of Object.keys(CONFIG_KEYS)) t.ok(readme.includes(`| \`${key}\` |`), `${key} in the README`);
+});
