@@ -4,22 +4,13 @@ import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { buildApp } from './app.js';
 import { createRuntime } from './bootstrap.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import { loadConfigOrExit } from './config/load.js';
 import { ensureOwnTls, loadAdminTls } from './pki/certificate-authority.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig({ env: process.env, cwd: process.cwd(), allowMissingGeneratedSecrets: true });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit({ allowMissingGeneratedSecrets: true });
   const names = ['127.0.0.1', 'localhost', config.publicUrl.hostname, ...config.tls.serverNames];
   const tls =
     config.tls.certFile && config.tls.keyFile

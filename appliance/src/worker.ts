@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type PgBoss from 'pg-boss';
 import pino from 'pino';
 import { AuditLog, FileKeyring } from '@kyc/compliance';
-import { ConfigError, loadConfig, type AppConfig } from './config/load.js';
+import { loadConfigOrExit, type AppConfig } from './config/load.js';
 import { createPool } from './db/database.js';
 import { MediaTools } from './recording/media-tools.js';
 import { SealBusyError, failureReason, recordFailure, sealRecording, type SealContext } from './recording/seal-job.js';
@@ -125,16 +125,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 }
 
 async function main(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = loadConfig({ env: process.env, cwd: process.cwd(), allowMissingGeneratedSecrets: true });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit({ allowMissingGeneratedSecrets: true });
   const log = pino({ level: config.logLevel, base: { service: 'kyc-worker' } });
   const pool = createPool({ url: config.db.url, passwordFile: config.db.passwordFile, max: Math.max(4, config.recording.seal.concurrency * 2 + 2), applicationName: 'kyc-worker' });
   const auditLog = new AuditLog({ pool, origin: config.audit.origin });

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { AuditLog, FileKeyring, createKek, isSealedMediaError, rewrapDataKey } from '@kyc/compliance';
-import { loadConfig, type AppConfig } from '../config/load.js';
+import { loadConfigOrExit, type AppConfig } from '../config/load.js';
 import { createPool, withTransaction } from '../db/database.js';
 import { decryptRecording, readKeyFile } from '../recording/archive-reader.js';
 import { KEY_FILE } from '../recording/recording-layout.js';
@@ -156,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
     options: { recording: { type: 'string' }, out: { type: 'string' }, offline: { type: 'boolean' } },
   });
   if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
-  const config = loadConfig({ env: process.env, cwd: process.cwd(), allowMissingGeneratedSecrets: true });
+  const config = loadConfigOrExit({ allowMissingGeneratedSecrets: true });
   switch (command) {
     case 'decrypt': {
       const id = values.recording;

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { applyMigrations } from '@kyc/compliance';
-import { loadConfig } from '../config/load.js';
+import { loadConfigOrExit } from '../config/load.js';
 import { createPool } from '../db/database.js';
 import { allMigrations } from '../migrations-dir.js';
 
 /** Applies pending schema migrations as the schema owner (KYC_DB_MIGRATE_URL). */
 async function main(): Promise<void> {
-  const config = loadConfig({ env: process.env, cwd: process.cwd(), allowMissingSecrets: true });
+  const config = loadConfigOrExit({ allowMissingSecrets: true });
   const pool = createPool({ url: config.db.migrateUrl, passwordFile: config.db.passwordFile, max: 1, applicationName: 'kyc-migrate' });
   try {
     const applied = await applyMigrations(pool, allMigrations);

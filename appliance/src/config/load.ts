@@ -261,3 +261,19 @@ function parseValue(key: string, spec: KeySpec, text: string, cwd: string, probl
         .filter((s) => s.length > 0);
   }
 }
+
+/**
+ * For entry points: the process's configuration, or a report of every problem on stderr and exit code 2. The one
+ * place that hands process.env to the loader.
+ */
+export function loadConfigOrExit(opts: Omit<LoadOptions, 'env' | 'cwd'> = {}): AppConfig {
+  try {
+    return loadConfig({ env: process.env, cwd: process.cwd(), ...opts });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
