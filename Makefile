@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.package-lock.json
 SCRIPTS := appliance/scripts
 
-.PHONY: help system deps build db dev test typecheck test-only bench bench-audit bench-seal bench-join audit-verify realm-export config-doc clean
+.PHONY: help system deps build db dev test typecheck test-only bench bench-audit bench-seal bench-join bench-search bench-range audit-verify realm-export config-doc clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ test: deps build db typecheck test-only ## Everything the tests need, then every
 test-only: ## Run the test suite only (assumes make build db)
 	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test
 
-bench: bench-audit bench-seal bench-join ## Every benchmark
+bench: bench-audit bench-seal bench-join bench-search bench-range ## Every benchmark
 
 bench-audit: deps build db ## Audit log: appends/s, verified events/s, proof size at 1M events
 	npx tsx compliance/bench/audit.bench.ts
@@ -46,6 +46,12 @@ bench-seal: deps build db ## Seal a 2×10-minute dual recording: × real time, e
 
 bench-join: deps build ## Join → both parties decoding video: p50/p95 over 12 runs (root: network namespace)
 	npx tsx appliance/bench/join.bench.ts
+
+bench-search: deps build db ## Archive search over 1M synthetic cases: p50/p95 (page + exact total)
+	npx tsx appliance/bench/search.bench.ts
+
+bench-range: deps build db ## Encrypted Range replay vs @fastify/static plaintext: TTFB and throughput ratios
+	npx tsx appliance/bench/range.bench.ts
 
 audit-verify: ## Verify the make-dev instance's audit log against its signed checkpoints
 	node compliance/dist/cli/kyc-audit.js verify --db "postgresql://postgres@/kyc?host=/var/run/postgresql&port=5433" --checkpoints var/audit/checkpoints --verifier-key "$$(cat var/audit/checkpoints/verifier-key.txt)" --archive var/archive

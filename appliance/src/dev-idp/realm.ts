@@ -133,6 +133,16 @@ const DEV_USERS: readonly DevUser[] = [
     email: 'admin1@kyc.example',
     roles: ['admin'],
   },
+  {
+    // holds both roles, so maker-checker is tested against a person rather than a role
+    id: '5b0e8f3c-6d2a-4f1e-9c7b-2a4d8e6f1b39',
+    username: 'teller_auditor1',
+    password: 'teller_auditor1',
+    firstName: 'Tao',
+    lastName: 'Dual',
+    email: 'teller_auditor1@kyc.example',
+    roles: ['teller', 'auditor'],
+  },
 ];
 
 /** The appliance URL without a trailing slash; rejects anything that is not an absolute http(s) origin. */

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
+import { archiveRepository } from '../repositories/archive.repository.js';
 import { caseRepository } from '../repositories/case.repository.js';
 import { AppError } from '../http/errors.js';
 import { authErrors, CaseViewSchema, ErrorResponse } from './schemas.js';
@@ -89,7 +90,9 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
       const limit = request.query.limit ?? 50;
       const after = request.query.cursor ? decodeCursor(request.query.cursor) : null;
       const rows = await caseRepository.listByTeller(ctx.pool, principal.username, limit + 1, after);
-      const page = rows.slice(0, limit).map((row) => ctx.cases.toView(row));
+      const pageRows = rows.slice(0, limit);
+      const reviews = await archiveRepository.reviewsOf(ctx.pool, pageRows.map((row) => row.id));
+      const page = pageRows.map((row) => ctx.cases.toView(row, reviews.get(row.id) ?? null));
       const last = page[page.length - 1];
       return { items: page, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
     },
@@ -112,7 +115,8 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
       return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const row = await ctx.cases.getVisible(client, principal, request.params.id);
         await audit({ object: { type: 'case', id: row.id } });
-        return ctx.cases.toView(row);
+        const reviews = await archiveRepository.reviewsOf(client, [row.id]);
+        return ctx.cases.toView(row, reviews.get(row.id) ?? null);
       });
     },
   );

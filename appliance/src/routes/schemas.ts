@@ -29,4 +29,13 @@ export const CaseViewSchema = Type.Object({
   teller: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
+  review: Type.Union([
+    Type.Object({
+      decision: Type.Union([Type.Literal('approved'), Type.Literal('rejected')]),
+      comment: Type.String(),
+      reviewer: Type.String(),
+      at: Type.String({ format: 'date-time' }),
+    }),
+    Type.Null(),
+  ]),
 });

@@ -15,6 +15,7 @@ import {
 import { AppError, type ErrorDetail } from '../http/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { caseRepository, type CaseRow, type CaseStatus } from '../repositories/case.repository.js';
+import type { CaseReviewRow } from '../repositories/archive.repository.js';
 import type { Queryable } from '../db/database.js';
 import type { AuditWrite } from '../http/audited-transaction.js';
 import type { Principal } from '../http/auth.js';
@@ -41,6 +42,15 @@ export interface CaseView {
   teller: string;
   createdAt: string;
   updatedAt: string;
+  /** the auditor's decision once the case was reviewed (maker-checker): the teller sees outcome and comment */
+  review: CaseReviewView | null;
+}
+
+export interface CaseReviewView {
+  decision: 'approved' | 'rejected';
+  comment: string;
+  reviewer: string;
+  at: string;
 }
 
 export function validateNewCase(input: NewCaseInput): ErrorDetail[] {
@@ -57,7 +67,7 @@ export function validateNewCase(input: NewCaseInput): ErrorDetail[] {
 export class CaseService {
   constructor(private readonly pii: PiiCipher) {}
 
-  toView(row: CaseRow): CaseView {
+  toView(row: CaseRow, review: CaseReviewRow | null = null): CaseView {
     return {
       id: row.id,
       status: row.status,
@@ -70,6 +80,7 @@ export class CaseService {
       teller: row.teller,
       createdAt: row.created_at.toISOString(),
       updatedAt: row.updated_at.toISOString(),
+      review: review ? { decision: review.decision, comment: review.comment, reviewer: review.reviewer, at: review.at.toISOString() } : null,
     };
   }
 

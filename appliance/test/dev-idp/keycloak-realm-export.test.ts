@@ -64,6 +64,7 @@ t.test('test export adds kyc-cli (public, direct access) and the users with role
       ['teller2', ['teller'], 'teller2', true, true],
       ['auditor1', ['auditor'], 'auditor1', true, true],
       ['admin1', ['admin'], 'admin1', true, true],
+      ['teller_auditor1', ['teller', 'auditor'], 'teller_auditor1', true, true],
     ],
   );
   t.ok(out.users?.every((u) => u.firstName && u.lastName && u.email), 'complete profiles: no "update profile" step at first sign-in');

@@ -67,7 +67,8 @@ export function verifyConsistency(first: number, second: number, firstRoot: Buff
 
 /** Verifies a signed note with the Ed25519 key from a verifier string; returns the checkpoint it carries. */
 export function openSignedCheckpoint(note: string, verifierKey: string): { origin: string; size: number; root: Buffer } {
-  const [name, keyHex, keyB64] = verifierKey.trim().split('+');
+  // The base64 key may itself contain '+': only the first two separate fields.
+  const [, name, keyHex, keyB64] = /^([^+]+)\+([0-9a-f]{8})\+(.+)$/.exec(verifierKey.trim()) ?? [];
   if (!name || !keyHex || !keyB64) throw new Error('bad verifier key');
   const raw = Buffer.from(keyB64, 'base64');
   if (raw[0] !== 0x01 || raw.length !== 33) throw new Error('not an Ed25519 verifier key');

@@ -29,6 +29,13 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/audit/events': () => ({ method: 'GET', url: '/api/audit/events' }),
   'GET /api/cases/:id/sessions': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/sessions` }),
   'GET /api/sessions/:id/recording': () => ({ method: 'GET', url: `/api/sessions/${SOME_UUID}/recording` }),
+  'GET /api/archive/search': () => ({ method: 'GET', url: '/api/archive/search' }),
+  'GET /api/cases/:id/timeline': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/timeline` }),
+  'POST /api/recordings/:id/replay': () => ({ method: 'POST', url: `/api/recordings/${SOME_UUID}/replay` }),
+  'GET /api/recordings/:id/media/:party': () => ({ method: 'GET', url: `/api/recordings/${SOME_UUID}/media/teller?grant=x` }),
+  'POST /api/cases/:id/complete': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/complete` }),
+  'POST /api/cases/:id/review': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/review`, payload: { decision: 'approved', comment: 'ok' } }),
+  'POST /api/cases/:id/reveal': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/reveal`, payload: { field: 'customerName', reason: 'check' } }),
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
 const PUBLIC = ['/healthz', '/readyz', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];

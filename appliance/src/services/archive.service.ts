@@ -1,0 +1,249 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { join } from 'node:path';
+import { FileKeyring, openSealedFile, recordingAad, SealedMediaError, type KeyWrapper, type SealedFileReader } from '@kyc/compliance';
+import { isValidResidentId, normalizeResidentId } from '../domain/customer-identity.js';
+import { AppError } from '../http/errors.js';
+import type { PiiCipher } from '../lib/pii-cipher.js';
+import { archiveRepository, type ArchiveFilter, type ArchiveKey, type ArchiveRow, type ArchiveSort, type IntegrityFlag } from '../repositories/archive.repository.js';
+import type { CaseStatus } from '../repositories/case.repository.js';
+import { recordingRepository, type RecordingFileRow, type RecordingRow, type RecordingStatus } from '../repositories/recording.repository.js';
+import { SEALED_SUFFIX } from '../recording/recording-layout.js';
+import type { Queryable } from '../db/database.js';
+import type { CaseService } from './case.service.js';
+
+/** The search as the API receives it: personal data in clear, turned into blind indexes here and nowhere else. */
+export interface ArchiveQuery {
+  idNumber?: string | undefined;
+  name?: string | undefined;
+  teller?: string | undefined;
+  branch?: string | undefined;
+  product?: string | undefined;
+  status?: CaseStatus | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  recordingStatus?: RecordingStatus | undefined;
+  flag?: IntegrityFlag | undefined;
+  sort?: ArchiveSort | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface ArchiveItem {
+  caseId: string;
+  status: CaseStatus;
+  customerName: string;
+  customerIdNumber: string;
+  teller: string;
+  branch: string;
+  product: string;
+  createdAt: string;
+  session: { id: string; state: 'live' | 'ended' } | null;
+  recording: { id: string; status: RecordingStatus; complete: boolean | null; issueCount: number } | null;
+  flags: IntegrityFlag[];
+}
+
+export interface ArchivePage {
+  items: ArchiveItem[];
+  nextCursor: string | null;
+  total: number;
+}
+
+function encodeKey(k: ArchiveKey, sort: ArchiveSort): string {
+  return Buffer.from(JSON.stringify([sort, k.createdKey, k.id])).toString('base64url');
+}
+
+function decodeKey(cursor: string, sort: ArchiveSort): ArchiveKey {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(v) || v.length !== 3) throw new Error('shape');
+    const [s, createdKey, id] = v as [unknown, unknown, unknown];
+    if (s !== sort || typeof createdKey !== 'string' || typeof id !== 'string') throw new Error('shape');
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(createdKey) || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error('value');
+    return { createdKey, id };
+  } catch {
+    throw new AppError('BAD_PARAMETER', 'The cursor is not valid (or belongs to another sort order).', [{ field: 'cursor', code: 'cursor' }]);
+  }
+}
+
+function parseTime(value: string | undefined, field: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new AppError('BAD_PARAMETER', `${field} is not a date.`, [{ field, code: 'date' }]);
+  return d;
+}
+
+/** Search, keyed and masked: the repository sees blind indexes, the caller sees masked values. */
+export async function searchArchive(
+  db: Queryable,
+  deps: { pii: PiiCipher; cases: CaseService },
+  q: ArchiveQuery,
+): Promise<ArchivePage & { filter: ArchiveFilter }> {
+  const filter: ArchiveFilter = {
+    teller: q.teller,
+    branch: q.branch,
+    product: q.product,
+    status: q.status,
+    from: parseTime(q.from, 'from'),
+    to: parseTime(q.to, 'to'),
+    recordingStatus: q.recordingStatus,
+    flag: q.flag,
+  };
+  if (q.idNumber !== undefined) {
+    if (!isValidResidentId(q.idNumber)) throw new AppError('BAD_PARAMETER', 'idNumber is not a valid resident ID number.', [{ field: 'idNumber', code: 'gb11643' }]);
+    filter.idNumberBidx = deps.pii.blindIndex('resident_id', normalizeResidentId(q.idNumber));
+  }
+  if (q.name !== undefined) {
+    const name = q.name.trim();
+    if (name.length === 0) throw new AppError('BAD_PARAMETER', 'name is empty.', [{ field: 'name', code: 'required' }]);
+    filter.nameBidx = deps.pii.blindIndex('name', name);
+  }
+  if (filter.from && filter.to && filter.from >= filter.to) throw new AppError('BAD_PARAMETER', 'from must be before to.', [{ field: 'from', code: 'range' }]);
+  const sort = q.sort ?? 'created_desc';
+  const limit = q.limit ?? 50;
+  const after = q.cursor ? decodeKey(q.cursor, sort) : null;
+  const [rows, total] = await Promise.all([archiveRepository.search(db, filter, sort, after, limit + 1), archiveRepository.count(db, filter)]);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((row) => archiveItem(row, deps.cases)),
+    nextCursor: rows.length > limit && last ? encodeKey({ createdKey: last.created_key, id: last.id }, sort) : null,
+    total,
+    filter,
+  };
+}
+
+function archiveItem(row: ArchiveRow, cases: CaseService): ArchiveItem {
+  const view = cases.toView(row);
+  const flags: IntegrityFlag[] = [];
+  if (row.recording_complete === false) flags.push('incomplete');
+  if ((row.recording_issue_count ?? 0) > 0) flags.push('issues');
+  return {
+    caseId: row.id,
+    status: row.status,
+    customerName: view.customerName,
+    customerIdNumber: view.customerIdNumber,
+    teller: row.teller,
+    branch: row.branch,
+    product: row.product,
+    createdAt: view.createdAt,
+    session: row.session_id && row.session_state ? { id: row.session_id, state: row.session_state } : null,
+    recording:
+      row.recording_id && row.recording_status
+        ? { id: row.recording_id, status: row.recording_status, complete: row.recording_complete, issueCount: row.recording_issue_count ?? 0 }
+        : null,
+    flags,
+  };
+}
+
+/** Audit details of a search: what was asked, with personal data only as blind-index hex. */
+export function searchAuditDetails(f: ArchiveFilter, q: ArchiveQuery, total: number): Record<string, string | number | boolean | null> {
+  return {
+    idNumberBidx: f.idNumberBidx?.toString('hex') ?? null,
+    nameBidx: f.nameBidx?.toString('hex') ?? null,
+    teller: f.teller ?? null,
+    branch: f.branch ?? null,
+    product: f.product ?? null,
+    status: f.status ?? null,
+    from: f.from?.toISOString() ?? null,
+    to: f.to?.toISOString() ?? null,
+    recordingStatus: f.recordingStatus ?? null,
+    flag: f.flag ?? null,
+    sort: q.sort ?? 'created_desc',
+    page: q.cursor ? 'next' : 'first',
+    total,
+  };
+}
+
+/**
+ * Short-lived replay authorizations: `<recordingId>.<username>.<expiresUnix>.<mac>`, MAC = HMAC-SHA256 under a key
+ * derived from the appliance's session key. Stateless: nothing to store or clean up, and a grant cannot be moved
+ * to another recording or user; it cannot be revoked before it expires, which is why it lives minutes.
+ */
+export class ReplayGrants {
+  private readonly key: Buffer;
+
+  constructor(
+    sessionKey: Buffer,
+    readonly ttlSeconds = 15 * 60,
+  ) {
+    this.key = createHmac('sha256', sessionKey).update('kyc replay grant v1').digest();
+  }
+
+  private mac(payload: string): string {
+    return createHmac('sha256', this.key).update(payload).digest('base64url');
+  }
+
+  issue(recordingId: string, username: string, now = new Date()): { grant: string; expiresAt: Date } {
+    const exp = Math.floor(now.getTime() / 1000) + this.ttlSeconds;
+    const payload = `${recordingId}.${Buffer.from(username, 'utf8').toString('base64url')}.${exp}`;
+    return { grant: `${payload}.${this.mac(payload)}`, expiresAt: new Date(exp * 1000) };
+  }
+
+  /** True when the grant was issued by this appliance for this recording and user and has not expired. */
+  check(grant: string | undefined, recordingId: string, username: string, now = new Date()): boolean {
+    if (!grant) return false;
+    const parts = grant.split('.');
+    if (parts.length !== 4) return false;
+    const [rid, user, exp, mac] = parts as [string, string, string, string];
+    const expected = Buffer.from(this.mac(`${rid}.${user}.${exp}`));
+    const given = Buffer.from(mac);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+    if (rid !== recordingId || Buffer.from(user, 'base64url').toString('utf8') !== username) return false;
+    return /^\d{1,12}$/.test(exp) && Number(exp) * 1000 > now.getTime();
+  }
+}
+
+/** A party's sealed media file, opened for ranges (the data key is unwrapped, used and wiped here). */
+export interface OpenedMedia {
+  file: RecordingFileRow;
+  reader: SealedFileReader;
+}
+
+/**
+ * Opens sealed media of the archive for replay. The KEK directory is read once and again only when a recording
+ * names a KEK it does not hold yet (after a rotation).
+ */
+export class ArchiveMedia {
+  private keyring: Promise<KeyWrapper> | null = null;
+
+  constructor(private readonly o: { archiveDir: string; kekDir: string }) {}
+
+  private async unwrap(rec: RecordingRow): Promise<Buffer> {
+    const wrapped = { kid: rec.kek_id!, wrapped: rec.wrapped_key! };
+    this.keyring ??= FileKeyring.open(this.o.kekDir);
+    let keyring = await this.keyring.catch((err: unknown) => {
+      this.keyring = null;
+      throw err;
+    });
+    try {
+      return await keyring.unwrap(wrapped, rec.id);
+    } catch (err) {
+      if (!(err instanceof SealedMediaError) || !(keyring instanceof FileKeyring) || keyring.keyIds().includes(wrapped.kid)) throw err;
+      this.keyring = FileKeyring.open(this.o.kekDir);
+      keyring = await this.keyring;
+      return keyring.unwrap(wrapped, rec.id);
+    }
+  }
+
+  async open(rec: RecordingRow, file: RecordingFileRow): Promise<OpenedMedia> {
+    if (!file.name.endsWith(SEALED_SUFFIX)) throw new Error(`recording file ${file.name} is not sealed media`);
+    const dataKey = await this.unwrap(rec);
+    try {
+      const reader = await openSealedFile(join(this.o.archiveDir, rec.id, file.name), dataKey, recordingAad(rec.id, file.name.slice(0, -SEALED_SUFFIX.length)), {
+        expectedCiphertextSize: Number(file.ciphertext_bytes),
+      });
+      return { file, reader };
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+}
+
+/** A sealed recording and its media files, or 404 / 409 as the API reports them. */
+export async function sealedRecording(db: Queryable, id: string): Promise<{ rec: RecordingRow; media: RecordingFileRow[] }> {
+  const rec = await recordingRepository.findById(db, id);
+  if (!rec) throw new AppError('NOT_FOUND', 'No such recording.');
+  if (rec.status !== 'sealed' || !rec.wrapped_key || !rec.kek_id) throw new AppError('CONFLICT', 'The recording is not sealed yet.');
+  const media = (await recordingRepository.files(db, id)).filter((f) => f.kind === 'media' && f.party !== null && f.segment !== null);
+  return { rec, media };
+}
