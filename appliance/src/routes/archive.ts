@@ -10,7 +10,7 @@ import { archiveRepository } from '../repositories/archive.repository.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { recordingRepository } from '../repositories/recording.repository.js';
 import { stepOf } from '../services/invitation.service.js';
-import { ArchiveMedia, ReplayGrants, searchArchive, searchAuditDetails, sealedRecording } from '../services/archive.service.js';
+import { ArchiveMedia, ReplayGrants, SealedRecordingCache, searchArchive, searchAuditDetails, sealedRecording } from '../services/archive.service.js';
 import { authErrors, CaseStatusSchema, CaseViewSchema, ErrorResponse } from './schemas.js';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -191,6 +191,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
   const auditor = { roles: ['auditor'] } as const;
   const grants = new ReplayGrants(ctx.sessionKey);
   const media = new ArchiveMedia({ archiveDir: ctx.config.recording.archiveDir, kekDir: ctx.config.recording.kekDir });
+  const sealedRecordings = new SealedRecordingCache(ctx.pool);
 
   r.get(
     '/api/archive/search',
@@ -400,7 +401,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       const principal = request.principal;
       if (!principal) throw new AppError('UNAUTHENTICATED');
       const { id, party } = request.params;
-      const { rec, media: files } = await sealedRecording(ctx.pool, id);
+      const { rec, media: files } = await sealedRecordings.get(id);
       if (!grants.check(request.query.grant, id, principal.username)) throw new AppError('REPLAY_GRANT');
       const download = request.query.download === '1';
       if (download && !request.query.reason) throw new AppError('BAD_PARAMETER', 'A download needs a reason.', [{ field: 'reason', code: 'required' }]);

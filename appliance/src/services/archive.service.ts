@@ -205,6 +205,14 @@ export interface OpenedMedia {
  */
 export class ArchiveMedia {
   private keyring: Promise<KeyWrapper> | null = null;
+  /**
+   * Readers opened recently: a replay asks for many ranges of the same file, and opening one (unwrapping the data
+   * key, deriving the file key, reading the header) costs more than serving a small range. Bounded in number and
+   * time; sealed files never change.
+   */
+  private readonly readers = new Map<string, { opened: Promise<OpenedMedia>; expires: number }>();
+  private static readonly READER_TTL_MS = 5 * 60_000;
+  private static readonly MAX_READERS = 32;
 
   constructor(private readonly o: { archiveDir: string; kekDir: string }) {}
 
@@ -226,6 +234,19 @@ export class ArchiveMedia {
   }
 
   async open(rec: RecordingRow, file: RecordingFileRow): Promise<OpenedMedia> {
+    const key = `${rec.id}/${file.name}/${rec.kek_id}`;
+    const now = Date.now();
+    const hit = this.readers.get(key);
+    if (hit && hit.expires > now) return hit.opened;
+    for (const [k, v] of this.readers) if (v.expires <= now) this.readers.delete(k);
+    while (this.readers.size >= ArchiveMedia.MAX_READERS) this.readers.delete(this.readers.keys().next().value as string);
+    const opened = this.openUncached(rec, file);
+    this.readers.set(key, { opened, expires: now + ArchiveMedia.READER_TTL_MS });
+    opened.catch(() => this.readers.delete(key));
+    return opened;
+  }
+
+  private async openUncached(rec: RecordingRow, file: RecordingFileRow): Promise<OpenedMedia> {
     if (!file.name.endsWith(SEALED_SUFFIX)) throw new Error(`recording file ${file.name} is not sealed media`);
     const dataKey = await this.unwrap(rec);
     try {
@@ -246,4 +267,27 @@ export async function sealedRecording(db: Queryable, id: string): Promise<{ rec:
   if (rec.status !== 'sealed' || !rec.wrapped_key || !rec.kek_id) throw new AppError('CONFLICT', 'The recording is not sealed yet.');
   const media = (await recordingRepository.files(db, id)).filter((f) => f.kind === 'media' && f.party !== null && f.segment !== null);
   return { rec, media };
+}
+
+/**
+ * Sealed recordings looked up by the media route, kept for a minute: a replay sends many range requests for the same
+ * recording, and a sealed recording's row and files do not change. Only successful lookups are kept.
+ */
+export class SealedRecordingCache {
+  private readonly entries = new Map<string, { value: Promise<{ rec: RecordingRow; media: RecordingFileRow[] }>; expires: number }>();
+  private static readonly TTL_MS = 60_000;
+  private static readonly MAX = 256;
+
+  constructor(private readonly db: Queryable) {}
+
+  get(id: string): Promise<{ rec: RecordingRow; media: RecordingFileRow[] }> {
+    const now = Date.now();
+    const hit = this.entries.get(id);
+    if (hit && hit.expires > now) return hit.value;
+    if (this.entries.size >= SealedRecordingCache.MAX) this.entries.clear();
+    const value = sealedRecording(this.db, id);
+    this.entries.set(id, { value, expires: now + SealedRecordingCache.TTL_MS });
+    value.catch(() => this.entries.delete(id));
+    return value;
+  }
 }
