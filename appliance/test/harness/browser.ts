@@ -41,6 +41,11 @@ export interface BrowserOptions {
   screenshotDir?: string;
   /** Default for every Playwright action and navigation, in milliseconds. */
   timeoutMs?: number;
+  /**
+   * Leave camera and microphone requests unanswered instead of allowing them: headless Chromium then refuses
+   * them as a user who blocks them would, until the test allows them with `context.grantPermissions()`.
+   */
+  refuseMediaPrompts?: boolean;
 }
 
 export interface TestBrowser {
@@ -67,7 +72,8 @@ export async function launchBrowser(options: BrowserOptions = {}): Promise<TestB
   const userDataDir = await mkdtemp(join(tmpdir(), 'kyc-chromium-'));
   const screenshotDir = options.screenshotDir ?? join(tmpdir(), 'kyc-screenshots');
   const trusted = options.trustedSpkiHashes ?? [];
-  const args = [...CHROMIUM_ARGS, ...(options.extraArgs ?? [])];
+  const baseArgs = options.refuseMediaPrompts ? CHROMIUM_ARGS.filter((arg) => arg !== '--use-fake-ui-for-media-stream') : CHROMIUM_ARGS;
+  const args = [...baseArgs, ...(options.extraArgs ?? [])];
   if (trusted.length > 0) args.push(`--ignore-certificate-errors-spki-list=${trusted.join(',')}`);
 
   let context: BrowserContext;

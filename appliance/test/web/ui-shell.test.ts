@@ -1,52 +1,18 @@
 // The built UI (web/build) in real Chromium against a real appliance and dev IdP, under the appliance's CSP.
 // Needs `npm run build -w web` first.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
-import type { Page } from 'playwright-core';
-import { startTestAppliance, WEB_BUILD, type TestAppliance } from '../helpers/appliance.js';
-import { launchBrowser, signInThroughIdp, signOutThroughIdp, spkiHash, type BrowserOptions, type TestBrowser } from '../harness/browser.js';
+import t from 'tap';
+import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
+import { openBrowser, watchPage } from '../helpers/ui-browser.js';
+import { signInThroughIdp, signOutThroughIdp } from '../harness/browser.js';
 
 // GB 11643-1999's worked example (check character X) and the same number with a wrong check character.
 const VALID_ID = '11010519491231002X';
 const WRONG_CHECK_ID = '110105194912310021';
 
-async function openBrowser(t: Test, a: TestAppliance, options: BrowserOptions = {}): Promise<TestBrowser> {
-  const browser = await launchBrowser({
-    trustedSpkiHashes: [spkiHash(readFileSync(a.caCertPath ?? '', 'utf8'))],
-    ...options,
-  });
-  t.teardown(() => browser.close());
-  // Report every CSP refusal as a console error, which watchPage() collects.
-  await browser.context.addInitScript(
-    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))",
-  );
-  return browser;
-}
-
 // Before sign-in the UI asks who is signed in and shows its landing page on 401.
 const SIGNED_OUT = '401 GET /api/me';
-
-/**
- * What went wrong in a page: console errors (CSP violations among them), uncaught exceptions and failed
- * requests to the appliance, except those the UI expects and handles (`expected`, "STATUS METHOD PATH").
- */
-function watchPage(page: Page, baseUrl: string, expected: readonly string[]): string[] {
-  const appOrigin = new URL(baseUrl).origin;
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    // Failed requests are reported with their URL below; the IdP's own (a favicon) are not the UI's.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
-  page.on('response', (response) => {
-    const url = new URL(response.url());
-    if (response.status() < 400 || url.origin !== appOrigin) return;
-    const what = `${response.status()} ${response.request().method()} ${url.pathname}`;
-    if (!expected.includes(what)) problems.push(what);
-  });
-  return problems;
-}
 
 t.before(() => {
   if (!existsSync(join(WEB_BUILD, 'index.html'))) throw new Error(`no UI build in ${WEB_BUILD}: run npm run build -w web`);
@@ -56,7 +22,7 @@ t.test('teller: sign in, open a case with field errors first, switch language, s
   const a = await startTestAppliance(t, { listen: true, webRoot: WEB_BUILD });
   const browser = await openBrowser(t, a);
   const page = await browser.newPage();
-  const problems = watchPage(page, a.baseUrl, [SIGNED_OUT, '400 POST /api/cases']);
+  const problems = watchPage(page, a.baseUrl, { expected: [SIGNED_OUT, '400 POST /api/cases'] });
 
   const response = await page.goto(`${a.baseUrl}/cases/new`);
   const csp = response?.headers()['content-security-policy'] ?? '';
@@ -127,7 +93,7 @@ t.test('admin on a phone: component status; auditor: archive placeholder', async
 
   const phone = await openBrowser(t, a, { viewport: { width: 390, height: 844 } });
   const page = await phone.newPage();
-  const problems = watchPage(page, a.baseUrl, [SIGNED_OUT]);
+  const problems = watchPage(page, a.baseUrl, { expected: [SIGNED_OUT] });
   await signInThroughIdp(page, a.baseUrl, 'admin1', 'admin1');
   await page.getByTestId('readyz-table').waitFor();
   t.equal(await page.getByTestId('home-teller').count(), 0);
@@ -148,11 +114,11 @@ t.test('admin on a phone: component status; auditor: archive placeholder', async
 
   const desktop = await openBrowser(t, a);
   const auditor = await desktop.newPage();
-  const auditorProblems = watchPage(auditor, a.baseUrl, [SIGNED_OUT]);
+  const auditorProblems = watchPage(auditor, a.baseUrl, { expected: [SIGNED_OUT] });
   await signInThroughIdp(auditor, a.baseUrl, 'auditor1', 'auditor1');
   await auditor.getByTestId('home-auditor').waitFor();
   await auditor.getByTestId('nav-archive').click();
-  await auditor.getByTestId('archive-placeholder').waitFor();
+  await auditor.getByTestId('archive-search-input').waitFor();
   await auditor.goto(`${a.baseUrl}/admin`);
   await auditor.getByTestId('forbidden').waitFor();
   t.equal(await auditor.getByTestId('readyz-table').count(), 0, 'no status table for an auditor');

@@ -23,6 +23,15 @@ export interface CaseView {
   teller: string;
   createdAt: string;
   updatedAt: string;
+  /** the auditor's decision once the completed case is reviewed */
+  review?: CaseReview | null;
+}
+
+export interface CaseReview {
+  decision: 'approved' | 'rejected';
+  comment: string;
+  reviewer: string;
+  at: string;
 }
 
 export interface NewCase {
@@ -83,15 +92,19 @@ let csrfToken: string | null = null;
 
 interface RequestOptions {
   fetch?: Fetch;
+  /** sent as JSON, or as multipart when it is a FormData */
   body?: unknown;
   /** Non-2xx statuses whose JSON body is an answer rather than an error (e.g. 503 from /readyz). */
   acceptStatuses?: readonly number[];
 }
 
-async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+/** JSON request to the appliance, with the CSRF header on state-changing methods; throws ApiError. */
+export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
   const fetchFn = options.fetch ?? fetch;
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const form = options.body instanceof FormData ? options.body : null;
+  // A FormData body gets its multipart content type (with the boundary) from fetch itself.
+  if (options.body !== undefined && !form) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken !== null) headers['x-csrf-token'] = csrfToken;
 
   let response: Response;
@@ -100,7 +113,7 @@ async function request<T>(method: Method, path: string, options: RequestOptions 
       method,
       headers,
       credentials: 'same-origin',
-      body: options.body === undefined ? null : JSON.stringify(options.body),
+      body: form ?? (options.body === undefined ? null : JSON.stringify(options.body)),
     });
   } catch {
     throw new ApiError(0, CLIENT_ERROR_CODES.network, `${method} ${path}: no response`);
@@ -183,4 +196,135 @@ export function createCase(input: NewCase): Promise<CaseView> {
 
 export function getReadiness(fetchFn?: Fetch): Promise<Readiness> {
   return request<Readiness>('GET', '/readyz', { fetch: fetchFn, acceptStatuses: [503] });
+}
+
+// ---- the customer's invitation link (no sign-in: the link token and the browser it was first opened on) ----
+
+/** Where the customer stands; the join page shows the screen for it, the teller's console shows it live. */
+export type JoinStep = 'code' | 'device' | 'consent' | 'waiting' | 'in_call' | 'ended' | 'declined' | 'expired' | 'revoked' | 'locked';
+
+export interface JoinView {
+  step: JoinStep;
+  expiresAt: string;
+  product: string;
+  branch: string;
+  attemptsLeft: number;
+  /** set while the customer is admitted to a live session */
+  sessionId: string | null;
+}
+
+/** The version of the consent text the customer is shown; recorded with the answer. */
+export const CONSENT_VERSION = '2026-11';
+
+const joinPath = (token: string, tail = '') => `/api/join/${encodeURIComponent(token)}${tail}`;
+
+/** Opens the link; the first browser to do so gets the device cookie and owns it. */
+export function openJoin(token: string): Promise<JoinView> {
+  return request<JoinView>('POST', joinPath(token, '/open'));
+}
+
+export function getJoin(token: string): Promise<JoinView> {
+  return request<JoinView>('GET', joinPath(token));
+}
+
+export function submitJoinCode(token: string, code: string): Promise<JoinView> {
+  return request<JoinView>('POST', joinPath(token, '/code'), { body: { code } });
+}
+
+export function submitDeviceCheck(token: string, result: { camera: boolean; microphone: boolean }): Promise<JoinView> {
+  return request<JoinView>('POST', joinPath(token, '/device-check'), { body: result });
+}
+
+export function submitConsent(token: string, accept: boolean): Promise<JoinView> {
+  return request<JoinView>('POST', joinPath(token, '/consent'), { body: { accept, consentVersion: CONSENT_VERSION } });
+}
+
+// ---- the teller's side of the live session ----
+
+export interface InvitationView {
+  id: string;
+  caseId: string;
+  url: string;
+  code: string;
+  createdAt: string;
+  expiresAt: string;
+  step: JoinStep;
+  opened: boolean;
+  deviceChecked: boolean;
+  consent: 'accepted' | 'declined' | null;
+  codeAttempts: number;
+  sessionId: string | null;
+}
+
+export interface CallSessionView {
+  id: string;
+  caseId: string;
+  state: 'live' | 'ended';
+  admittedAt: string;
+  endedAt: string | null;
+  endReason: string | null;
+}
+
+export interface LiveView {
+  invitation: InvitationView | null;
+  session: CallSessionView | null;
+}
+
+const casePath = (caseId: string, tail: string) => `/api/cases/${encodeURIComponent(caseId)}${tail}`;
+
+/** A new link and code for the case; any older link stops working. */
+export function createInvitation(caseId: string): Promise<InvitationView> {
+  return request<InvitationView>('POST', casePath(caseId, '/invitations'));
+}
+
+export function revokeInvitation(caseId: string, invitationId: string): Promise<InvitationView> {
+  return request<InvitationView>('POST', casePath(caseId, `/invitations/${encodeURIComponent(invitationId)}/revoke`));
+}
+
+export function getLive(caseId: string): Promise<LiveView> {
+  return request<LiveView>('GET', casePath(caseId, '/live'));
+}
+
+export function admitCustomer(caseId: string): Promise<CallSessionView> {
+  return request<CallSessionView>('POST', casePath(caseId, '/admit'));
+}
+
+export function hangUp(sessionId: string): Promise<CallSessionView> {
+  return request<CallSessionView>('POST', `/api/sessions/${encodeURIComponent(sessionId)}/hangup`);
+}
+
+// ---- files exchanged during a session (stored with the case) ----
+
+export interface SessionFile {
+  id: string;
+  name: string;
+  mediaType: string;
+  size: number;
+  /** hex SHA-256 of the content as stored */
+  sha256: string;
+  from: 'teller' | 'customer';
+  at: string;
+}
+
+/** The teller is known by the session cookie; the customer names the invitation link. */
+export type SessionParty = { kind: 'teller' } | { kind: 'customer'; token: string };
+
+function withParty(path: string, party: SessionParty): string {
+  return party.kind === 'customer' ? `${path}?invitation=${encodeURIComponent(party.token)}` : path;
+}
+
+export async function listSessionFiles(sessionId: string, party: SessionParty): Promise<SessionFile[]> {
+  const { items } = await request<{ items: SessionFile[] }>('GET', withParty(`/api/sessions/${encodeURIComponent(sessionId)}/files`, party));
+  return items;
+}
+
+export function uploadSessionFile(sessionId: string, party: SessionParty, file: File): Promise<SessionFile> {
+  const form = new FormData();
+  form.append('file', file, file.name);
+  return request<SessionFile>('POST', withParty(`/api/sessions/${encodeURIComponent(sessionId)}/files`, party), { body: form });
+}
+
+/** Where the browser downloads (or shows) a file. */
+export function sessionFileUrl(fileId: string, party: SessionParty): string {
+  return withParty(`/api/files/${encodeURIComponent(fileId)}`, party);
 }

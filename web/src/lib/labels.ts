@@ -1,6 +1,6 @@
 // Words for the API's enumerations and errors. Called while rendering, so they follow a language switch.
 import { m } from '$lib/paraglide/messages.js';
-import { ApiError, CLIENT_ERROR_CODES, type CaseStatus, type ComponentState, type NewCaseField, type Role } from '$lib/api.js';
+import { ApiError, CLIENT_ERROR_CODES, type CaseStatus, type ComponentState, type JoinStep, type NewCaseField, type Role } from '$lib/api.js';
 
 export function roleLabel(role: Role): string {
   switch (role) {
@@ -27,6 +27,45 @@ export function caseStatusLabel(status: CaseStatus): string {
       return m.case_status_approved();
     case 'rejected':
       return m.case_status_rejected();
+  }
+}
+
+/** The customer's step, as the teller's console shows it. */
+export function joinStepLabel(step: JoinStep): string {
+  switch (step) {
+    case 'code':
+      return m.join_step_code();
+    case 'device':
+      return m.join_step_device();
+    case 'consent':
+      return m.join_step_consent();
+    case 'waiting':
+      return m.join_step_waiting();
+    case 'in_call':
+      return m.join_step_in_call();
+    case 'ended':
+      return m.join_step_ended();
+    case 'declined':
+      return m.join_step_declined();
+    case 'expired':
+      return m.join_step_expired();
+    case 'revoked':
+      return m.join_step_revoked();
+    case 'locked':
+      return m.join_step_locked();
+  }
+}
+
+/** Why a session ended; a reason the server adds later is shown as it comes. */
+export function sessionEndLabel(reason: string): string {
+  switch (reason) {
+    case 'teller hung up':
+      return m.session_end_teller();
+    case 'left':
+    case 'customer left':
+      return m.session_end_customer();
+    default:
+      return reason;
   }
 }
 

@@ -1,0 +1,136 @@
+// The product's core path, end to end with real parts inside a network namespace made by the test: a real Janus,
+// the appliance (serving the built UI), the dev IdP, and two headless Chromium — the teller signed in through the
+// IdP's login page, the customer from the invitation link. Both decode each other's video (getStats framesDecoded
+// rising), chat both ways, hang up; the recording is then sealed. Needs root (ip netns) and `npm run build -w web`.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import type { Page } from 'playwright-core';
+import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
+import { openBrowser } from '../helpers/ui-browser.js';
+import { signInThroughIdp } from '../harness/browser.js';
+import { createNetns } from '../harness/netns.js';
+import { startTestJanus } from '../harness/janus.js';
+
+// Keeps the page's peer connections reachable for getStats(); the product code is unchanged.
+const TRACK_PEER_CONNECTIONS = `
+  window.__kycPcs = [];
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__kycPcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Native.prototype;`;
+
+const FRAMES_DECODED = `(async () => {
+  let frames = 0;
+  for (const pc of window.__kycPcs) {
+    if (pc.connectionState === 'closed') continue;
+    const stats = await pc.getStats();
+    stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0; });
+  }
+  return frames;
+})()`;
+
+async function decoding(page: Page): Promise<number> {
+  return (await page.evaluate(FRAMES_DECODED)) as number;
+}
+
+/** Waits until the page's decoded-frame count has risen twice (remote video is really arriving). */
+async function waitDecodingRises(page: Page, timeoutMs = 30_000): Promise<[number, number]> {
+  const deadline = Date.now() + timeoutMs;
+  let first = 0;
+  while (Date.now() < deadline) {
+    first = await decoding(page);
+    if (first > 0) break;
+    await page.waitForTimeout(250);
+  }
+  await page.waitForTimeout(1500);
+  return [first, await decoding(page)];
+}
+
+t.test('a recorded 1:1 video session through the real UI, Janus and appliance', { timeout: 240_000 }, async (t) => {
+  const ns = await createNetns(t);
+  const janus = await startTestJanus(ns);
+  t.teardown(() => janus.stop());
+  const roomKeyFile = join(ns.dir, 'janus-room-key');
+  writeFileSync(roomKeyFile, janus.roomAdminKey, { mode: 0o600 });
+  const a = await startTestAppliance(t, {
+    netns: ns,
+    webRoot: WEB_BUILD,
+    env: { KYC_JANUS_WS_URL: janus.url, KYC_JANUS_ROOM_KEY_FILE: roomKeyFile, KYC_RECORDING_SETTLE_SECONDS: '1', KYC_SEAL_RECONCILE_SECONDS: '2' },
+  });
+  const chromium = await ns.wrapper('/usr/bin/chromium');
+
+  const tellerBrowser = await openBrowser(t, a, { executablePath: chromium });
+  await tellerBrowser.context.addInitScript(TRACK_PEER_CONNECTIONS);
+  const teller = await tellerBrowser.newPage();
+  await teller.goto(`${a.baseUrl}/cases/new`);
+  await signInThroughIdp(teller, a.baseUrl, 'teller1', 'teller1');
+  await teller.getByTestId('case-customer-name').fill('张三');
+  await teller.getByTestId('case-customer-id').fill('11010519491231002X');
+  await teller.getByTestId('case-customer-phone').fill('13812345678');
+  await teller.getByTestId('case-product').fill('个人养老金账户');
+  await teller.getByTestId('case-branch').fill('北京分行营业部');
+  await teller.getByTestId('case-save').click();
+  await teller.getByTestId('case-detail').waitFor();
+  const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';
+  await teller.getByTestId('invite-create').click();
+  const link = (await teller.getByTestId('invite-link').innerText()).trim();
+  const code = (await teller.getByTestId('invite-code').innerText()).replace(/\D/g, '');
+  t.match(link, /\/join\/[A-Za-z0-9_-]{43}$/);
+  t.match(code, /^\d{6}$/);
+
+  const customerBrowser = await openBrowser(t, a, { executablePath: chromium, viewport: { width: 390, height: 844 } });
+  await customerBrowser.context.addInitScript(TRACK_PEER_CONNECTIONS);
+  const customer = await customerBrowser.newPage();
+  await customer.goto(link);
+  await customer.getByTestId('join-code-input').fill(code);
+  await customer.getByTestId('join-code-submit').click();
+  await customer.getByTestId('device-check-ok').click({ timeout: 30_000 });
+  await customer.getByTestId('consent-accept').click();
+  await customer.getByTestId('waiting-room').waitFor();
+
+  await teller.getByTestId('admit-button').click({ timeout: 30_000 });
+  await teller.getByTestId('remote-video').waitFor({ timeout: 30_000 });
+  await customer.getByTestId('remote-video').waitFor({ timeout: 30_000 });
+
+  const [tFirst, tLater] = await waitDecodingRises(teller);
+  const [cFirst, cLater] = await waitDecodingRises(customer);
+  t.ok(tFirst > 0 && tLater > tFirst, `teller decodes the customer's video (${tFirst} → ${tLater} frames)`);
+  t.ok(cFirst > 0 && cLater > cFirst, `customer decodes the teller's video (${cFirst} → ${cLater} frames)`);
+  await tellerBrowser.screenshot(teller, 'e2e-teller-call');
+  await customerBrowser.screenshot(customer, 'e2e-customer-call');
+
+  await teller.getByTestId('chat-input').fill('您好，请出示身份证');
+  await teller.getByTestId('chat-send').click();
+  await customer.getByTestId('chat-message').filter({ hasText: '您好，请出示身份证' }).waitFor({ timeout: 10_000 });
+  await customer.getByTestId('chat-input').fill('好的');
+  await customer.getByTestId('chat-send').click();
+  await teller.getByTestId('chat-message').filter({ hasText: '好的' }).waitFor({ timeout: 10_000 });
+  t.pass('chat both ways');
+
+  // A recording of a few seconds more, then hang up.
+  await teller.waitForTimeout(4000);
+  await teller.getByTestId('hangup-button').click();
+  await teller.getByTestId('session-ended').waitFor({ timeout: 15_000 });
+  await customer.locator('[data-testid="join-refusal"][data-reason="ended"]').waitFor({ timeout: 15_000 });
+  t.pass('both sides see the end');
+
+  const headers = { authorization: `Bearer ${await a.tokenFor('teller1')}` };
+  const sessions = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/sessions`, headers })).json();
+  const sessionId = (sessions.items ?? sessions)[0]?.id as string;
+  t.ok(sessionId, 'the session is listed');
+  let rec: { status: string; parties: { party: string; durationMs: number; bytes: number; sha256: string }[]; failureReason?: string } = { status: '', parties: [] };
+  for (let i = 0; i < 180 && rec.status !== 'sealed' && rec.status !== 'failed'; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    rec = (await a.app.inject({ method: 'GET', url: `/api/sessions/${sessionId}/recording`, headers })).json();
+  }
+  t.equal(rec.status, 'sealed', `the recording is sealed${rec.failureReason ? ` (${rec.failureReason})` : ''}`);
+  for (const party of ['teller', 'customer']) {
+    const p = rec.parties.find((x) => x.party === party);
+    t.ok(p && p.durationMs > 3000 && p.bytes > 10_000, `${party}: ${p?.durationMs} ms, ${p?.bytes} bytes sealed`);
+  }
+
+  const actions = (await a.auditEvents()).map((e) => e.action);
+  for (const action of ['invitation.create', 'consent.given', 'session.admit', 'session.join', 'chat.send', 'session.hangup', 'recording.sealed']) {
+    t.ok(actions.includes(action), `${action} audited`);
+  }
+});

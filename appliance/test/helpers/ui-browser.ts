@@ -1,0 +1,56 @@
+// Chromium for the built UI's tests: trusts exactly the test appliance's certificate and reports what went
+// wrong in a page (CSP refusals, script errors, failed requests).
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { launchBrowser, spkiHash, type BrowserOptions, type TestBrowser } from '../harness/browser.js';
+import type { TestAppliance } from './appliance.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export async function openBrowser(t: Teardown, a: TestAppliance, options: BrowserOptions = {}): Promise<TestBrowser> {
+  const browser = await launchBrowser({
+    trustedSpkiHashes: [spkiHash(readFileSync(a.caCertPath ?? '', 'utf8'))],
+    ...options,
+  });
+  t.teardown(() => browser.close());
+  // Report every CSP refusal as a console error, which watchPage() collects.
+  await browser.context.addInitScript(
+    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))",
+  );
+  return browser;
+}
+
+export interface WatchOptions {
+  /** failed requests to the appliance that the UI expects and handles: "STATUS METHOD PATH" or a pattern */
+  expected?: readonly (string | RegExp)[];
+  /** console errors that belong to the situation under test rather than to the UI */
+  allowedConsole?: readonly RegExp[];
+}
+
+/**
+ * What went wrong in a page: console errors (CSP violations among them), uncaught exceptions and failed
+ * requests to the appliance, except those the UI expects and handles.
+ */
+export function watchPage(page: Page, baseUrl: string, options: WatchOptions = {}): string[] {
+  const appOrigin = new URL(baseUrl).origin;
+  const expected = options.expected ?? [];
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = message.text();
+    // Failed requests are reported with their URL below; the IdP's own (a favicon) are not the UI's.
+    if (text.startsWith('Failed to load resource')) return;
+    if (options.allowedConsole?.some((pattern) => pattern.test(text))) return;
+    problems.push(text);
+  });
+  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    if (response.status() < 400 || url.origin !== appOrigin) return;
+    const what = `${response.status()} ${response.request().method()} ${url.pathname}`;
+    if (!expected.some((e) => (typeof e === 'string' ? e === what : e.test(what)))) problems.push(what);
+  });
+  return problems;
+}
