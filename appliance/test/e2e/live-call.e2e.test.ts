@@ -29,6 +29,17 @@ const FRAMES_DECODED = `(async () => {
   return frames;
 })()`;
 
+const VIDEOS = `[...document.querySelectorAll('[data-testid^="replay-video-"]')]`;
+
+/** Polls an expression in the page (Playwright's waitForFunction evaluates strings with eval, which the CSP refuses). */
+async function until(page: Page, expression: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(`Boolean(${expression})`))) {
+    if (Date.now() > deadline) throw new Error(`still false after ${timeoutMs} ms: ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function decoding(page: Page): Promise<number> {
   return (await page.evaluate(FRAMES_DECODED)) as number;
 }
@@ -55,7 +66,14 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
   const a = await startTestAppliance(t, {
     netns: ns,
     webRoot: WEB_BUILD,
-    env: { KYC_JANUS_WS_URL: janus.url, KYC_JANUS_ROOM_KEY_FILE: roomKeyFile, KYC_RECORDING_SETTLE_SECONDS: '1', KYC_SEAL_RECONCILE_SECONDS: '2' },
+    env: {
+      KYC_JANUS_WS_URL: janus.url,
+      KYC_JANUS_ROOM_KEY_FILE: roomKeyFile,
+      KYC_RECORDING_SETTLE_SECONDS: '1',
+      KYC_SEAL_RECONCILE_SECONDS: '2',
+      KYC_AUDIT_CHECKPOINT_EVERY_EVENTS: '1',
+      KYC_AUDIT_CHECKPOINT_EVERY_SECONDS: '1',
+    },
   });
   const chromium = await ns.wrapper('/usr/bin/chromium');
 
@@ -129,8 +147,43 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
     t.ok(p && p.durationMs > 3000 && p.bytes > 10_000, `${party}: ${p?.durationMs} ms, ${p?.bytes} bytes sealed`);
   }
 
-  const actions = (await a.auditEvents()).map((e) => e.action);
-  for (const action of ['invitation.create', 'consent.given', 'session.admit', 'session.join', 'chat.send', 'session.hangup', 'recording.sealed']) {
+  // The teller marks the case completed; an auditor finds it, replays both parties with seeking and approves it.
+  await teller.reload();
+  await teller.getByTestId('case-complete').click({ timeout: 30_000 });
+  await teller.locator('[data-testid="case-status"][data-status="completed"]').waitFor();
+  const auditorBrowser = await openBrowser(t, a, { executablePath: chromium });
+  const auditor = await auditorBrowser.newPage();
+  await auditor.goto(`${a.baseUrl}/archive`);
+  await signInThroughIdp(auditor, a.baseUrl, 'auditor1', 'auditor1');
+  await auditor.getByTestId('archive-search-input').fill('11010519491231002X');
+  await auditor.getByTestId('archive-search-submit').click();
+  await auditor.locator(`[data-testid="archive-result-row"][data-case-id="${caseId}"]`).click();
+  await auditor.getByTestId('timeline-event').first().waitFor();
+  await until(auditor, `(() => { const rows = [...document.querySelectorAll('[data-testid="audit-event"]')]; return rows.length > 0 && rows.every((r) => r.dataset.verified !== 'checking'); })()`);
+  t.equal(await auditor.locator('[data-testid="audit-event"][data-verified="failed"]').count(), 0, 'no audit event of the case fails its inclusion proof');
+  t.ok((await auditor.locator('[data-testid="audit-event"][data-verified="verified"]').count()) > 0, 'the case\'s audit events verify against the signed checkpoint');
+  await auditor.getByTestId('replay-open').click();
+  await until(auditor, `${VIDEOS}.length === 2 && ${VIDEOS}.every((v) => v.readyState >= 1)`);
+  await auditor.getByTestId('replay-play').click();
+  await until(auditor, `Number(document.querySelector('[data-testid="replay-time"]').dataset.t) > 0.5`);
+  const duration = Number(await auditor.getByTestId('replay').getAttribute('data-duration'));
+  const target = Math.round(duration * 0.6 * 10) / 10;
+  await auditor.getByTestId('replay-seek').fill(target.toFixed(1));
+  await until(auditor, `${VIDEOS}.every((v) => !v.paused && v.currentTime >= ${target} - Number(v.dataset.offset) - 0.2)`);
+  const jumped = (await auditor.evaluate(`${VIDEOS}.map((v) => v.currentTime)`)) as number[];
+  await until(auditor, `${VIDEOS}.every((v, i) => v.currentTime > ${JSON.stringify(jumped)}[i] + 0.3)`);
+  t.pass(`both recorded parties play on from the seek point (${target} s of ${duration.toFixed(1)} s)`);
+  await auditorBrowser.screenshot(auditor, 'e2e-auditor-replay');
+  await auditor.getByTestId('replay-play').click();
+  await auditor.getByTestId('case-comment').fill('双录完整，同意开户。');
+  await auditor.getByTestId('case-approve').click();
+  await auditor.locator('[data-testid="case-status"][data-status="approved"]').waitFor();
+  t.pass('approved by the auditor');
+
+  const events = await a.auditEvents();
+  const actions = events.map((e) => e.action);
+  for (const action of ['invitation.create', 'consent.given', 'session.admit', 'session.join', 'chat.send', 'session.hangup', 'recording.sealed', 'case.complete', 'recording.replay_open', 'case.approve']) {
     t.ok(actions.includes(action), `${action} audited`);
   }
+  t.ok(events.some((e) => e.action === 'recording.replay_open' && e.actor.username === 'auditor1'), 'the replay is audited with the auditor\'s identity');
 });

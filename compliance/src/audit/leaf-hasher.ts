@@ -3,8 +3,8 @@ import { hash } from 'node:crypto';
 import { HASH_SIZE, hashChildren } from './merkle.js';
 
 /**
- * Hashes leaves on a worker thread, in batches of BATCH_ROWS (a power of two), and also folds each full batch
- * into its subtree root, so that the verifier's main thread only parses rows and appends one subtree per batch.
+ * Hashes leaves on a worker thread, in batches of BATCH_ROWS (a power of two); each full batch is folded into
+ * all its complete subtrees (see FOLD_TO for who folds), so that the verifier appends one subtree per batch.
  * PostgreSQL, the row parser and the hashing then run side by side on the machine's cores.
  * Batches come back in order (one worker, FIFO).
  */
@@ -25,8 +25,11 @@ export interface HashedBatch {
   flags: Uint8Array;
   /** rows with a stored hash */
   storedCount: number;
-  /** MTH of the batch's leaves when count = BATCH_ROWS and every row has leaf bytes */
-  root: Buffer | null;
+  /**
+   * When count = BATCH_ROWS and every row has leaf bytes: every complete subtree of the batch, levels[L] holding
+   * the 2^(BATCH_LEVEL - L) hashes of level L (levels[0] = hashes, levels[BATCH_LEVEL] = the batch root).
+   */
+  levels: Buffer[] | null;
 }
 
 export type BatchSink = (batch: HashedBatch) => void;
@@ -46,11 +49,12 @@ parentPort.on('message', (m) => {
     if (b > a) hash('sha256', data.subarray(a, b), 'buffer').copy(out, i * 32);
     else complete = false;
   }
-  let root = null;
+  let tree = null;
   if (complete) {
-    // fold the ${BATCH_ROWS} leaf hashes level by level (RFC 6962 interior nodes)
-    let level = Buffer.from(out.subarray(0, m.count * 32));
+    // fold the leaf hashes level by level (RFC 6962 interior nodes) down to foldTo nodes; every level is sent back
+    let level = out.subarray(0, m.count * 32);
     let n = m.count;
+    const parts = [];
     node[0] = 1;
     while (n > m.foldTo) {
       const next = Buffer.allocUnsafe((n / 2) * 32);
@@ -58,13 +62,15 @@ parentPort.on('message', (m) => {
         level.copy(node, 1, i * 32, i * 32 + 64);
         hash('sha256', node, 'buffer').copy(next, (i / 2) * 32);
       }
+      parts.push(next);
       level = next;
       n /= 2;
     }
-    root = level.buffer.slice(level.byteOffset, level.byteOffset + n * 32);
+    const all = Buffer.concat(parts);
+    tree = all.buffer.slice(all.byteOffset, all.byteOffset + all.length);
   }
-  m.root = root;
-  parentPort.postMessage(m, root ? [m.data, m.offsets, m.hashes, root] : [m.data, m.offsets, m.hashes]);
+  m.tree = tree;
+  parentPort.postMessage(m, tree ? [m.data, m.offsets, m.hashes, tree] : [m.data, m.offsets, m.hashes]);
 });
 `;
 
@@ -98,20 +104,25 @@ function newBatch(bytes = 2 << 20): Batch {
 
 /**
  * The worker folds each full batch down to FOLD_TO subtree hashes and the main thread folds those to the batch
- * root: this splits the hashing between the two threads (the main thread also parses the rows).
+ * root. Measured on this 2-core machine with PostgreSQL on the same cores, the main thread (parsing rows) idles
+ * most: so by default the worker hashes the leaves only and the main thread folds every interior node.
+ * Lower it (a power of two) to move folding onto the worker.
  */
-const FOLD_TO = 16;
+const FOLD_TO = BATCH_ROWS;
 
-function foldTop(level: Buffer): Buffer {
+/** Folds the remaining top levels on this thread; returns them (the last one is the batch root). */
+function foldTop(level: Buffer): Buffer[] {
+  const out: Buffer[] = [];
   let cur = level;
   while (cur.length > HASH_SIZE) {
     const next = Buffer.allocUnsafe(cur.length / 2);
     for (let i = 0; i < cur.length; i += 2 * HASH_SIZE) {
       hashChildren(cur.subarray(i, i + HASH_SIZE), cur.subarray(i + HASH_SIZE, i + 2 * HASH_SIZE)).copy(next, i / 2);
     }
+    out.push(next);
     cur = next;
   }
-  return cur;
+  return out;
 }
 
 interface Returned {
@@ -119,7 +130,7 @@ interface Returned {
   data: ArrayBuffer;
   offsets: ArrayBuffer;
   hashes: ArrayBuffer;
-  root: ArrayBuffer | null;
+  tree: ArrayBuffer | null;
 }
 
 export class LeafHasher {
@@ -226,7 +237,7 @@ export class LeafHasher {
     b.offsets = m.offsets;
     b.hashes = m.hashes;
     try {
-      if (!this.failure) this.emit(b, m.root ? foldTop(Buffer.from(m.root)) : null);
+      if (!this.failure) this.emit(b, m.tree ? Buffer.from(m.tree) : null);
     } catch (err) {
       this.failure = err;
     }
@@ -235,16 +246,27 @@ export class LeafHasher {
     if (this.inFlight.size === 0) this.drained?.();
   }
 
-  private emit(b: Batch, root: Buffer | null): void {
+  private emit(b: Batch, tree: Buffer | null): void {
+    // copied: the frontier and the proof memo keep references to these hashes
+    const hashes = Buffer.from(b.hashes.slice(0, b.count * HASH_SIZE));
+    let levels: Buffer[] | null = null;
+    if (tree) {
+      levels = [hashes];
+      let off = 0;
+      for (let n = b.count / 2; n >= FOLD_TO; n /= 2) {
+        levels.push(tree.subarray(off, off + n * HASH_SIZE));
+        off += n * HASH_SIZE;
+      }
+      levels.push(...foldTop(levels[levels.length - 1]!));
+    }
     this.sink({
       count: b.count,
       indexes: b.indexes,
-      // copied: the frontier and the proof memo keep references to these hashes
-      hashes: Buffer.from(b.hashes.slice(0, b.count * HASH_SIZE)),
+      hashes,
       stored: b.stored,
       flags: b.flags,
       storedCount: b.storedCount,
-      root,
+      levels,
     });
   }
 

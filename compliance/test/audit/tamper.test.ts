@@ -21,16 +21,18 @@ const ORIGIN = 'kyc-appliance.local/audit';
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = join(root, 'dist/cli/kyc-audit.js');
 
-/** Builds the CLI when dist is missing or older than any source file. */
-function ensureBuilt(): void {
+/**
+ * The real CLI: the built one when it is up to date (as after `make build`), else the same source run through tsx
+ * (never rebuilding dist here: other test files may be importing it in parallel).
+ */
+function cliCommand(): string[] {
   const newest = (dir: string): number =>
     Math.max(...readdirSync(dir, { withFileTypes: true }).map((e) =>
       e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs));
-  if (!existsSync(cli) || statSync(cli).mtimeMs < newest(join(root, 'src'))) {
-    execFileSync('npx', ['tsc', '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-  }
+  if (existsSync(cli) && statSync(cli).mtimeMs >= newest(join(root, 'src'))) return [cli];
+  return ['--import', 'tsx', join(root, 'src/cli/kyc-audit.ts')];
 }
-ensureBuilt();
+const cliArgs = cliCommand();
 
 interface CliResult {
   code: number;
@@ -40,7 +42,7 @@ interface CliResult {
 
 function kycAudit(args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { maxBuffer: 1 << 24 }, (err, stdout) => {
+    execFile(process.execPath, [...cliArgs, ...args], { maxBuffer: 1 << 24 }, (err, stdout) => {
       const lines = stdout.trim().split('\n');
       resolve({
         code: err ? ((err as { code?: number }).code ?? 1) : 0,
