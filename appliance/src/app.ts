@@ -20,6 +20,7 @@ import { archiveRoutes } from './routes/archive.js';
 import { authRoutes } from './routes/auth.js';
 import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
+import { exportRoutes } from './routes/exports.js';
 import { healthRoutes } from './routes/health.js';
 import { fileRoutes } from './routes/files.js';
 import { joinRoutes } from './routes/join.js';
@@ -132,6 +133,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   }
   await app.register(recordingRoutes, ctx);
   await app.register(archiveRoutes, ctx);
+  await app.register(exportRoutes, ctx);
 
   const indexHtml = opts.webRoot && existsSync(join(opts.webRoot, 'index.html')) ? readFileSync(join(opts.webRoot, 'index.html')) : null;
   if (opts.webRoot && indexHtml) {

@@ -16,13 +16,13 @@ const CA_YEARS = 10;
 const SERVER_DAYS = 397;
 const RENEW_BEFORE_DAYS = 30;
 
-function newRsaKey(): { privatePem: string } {
+export function newRsaKey(): { privatePem: string } {
   // Key generation through OpenSSL (fast); certificates are built and signed with node-forge.
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
   return { privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
-function serial(): string {
+export function serial(): string {
   const b = randomBytes(16);
   b[0] = (b[0] ?? 0) & 0x7f; // positive
   return b.toString('hex');
@@ -90,25 +90,27 @@ function needsRenewal(certPem: string, names: string[], caCertPem: string): bool
   return names.some((n) => !sans.has(n));
 }
 
+/** The appliance CA under `<dataDir>/pki` (made once; its key a 0600 file), shared by TLS and document signing. */
+export function ensureOwnCa(dataDir: string): { dir: string; caKey: string; caCert: string; caCertPath: string } {
+  const dir = join(dataDir, 'pki');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caKeyPath = join(dir, 'ca.key');
+  const caCertPath = join(dir, 'ca.crt');
+  if (!existsSync(caKeyPath)) writeNewSecretFile(caKeyPath, newRsaKey().privatePem);
+  const caKey = readSecretFile(caKeyPath).toString('utf8');
+  if (!existsSync(caCertPath)) writeFileSync(caCertPath, createCaCertificate('KYC Appliance Local CA', caKey), { mode: 0o644 });
+  return { dir, caKey, caCert: readFileSync(caCertPath, 'utf8'), caCertPath };
+}
+
 /**
  * The appliance's own PKI under `<dataDir>/pki`: a CA made once (its certificate is what admins distribute to
  * branch PCs) and a server certificate for the configured names, re-issued when it nears expiry or the names change.
  * Keys are 0600 files; nothing is overwritten except the server certificate on renewal.
  */
 export function ensureOwnTls(dataDir: string, names: string[]): TlsMaterial {
-  const dir = join(dataDir, 'pki');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const caKeyPath = join(dir, 'ca.key');
-  const caCertPath = join(dir, 'ca.crt');
+  const { dir, caKey, caCert, caCertPath } = ensureOwnCa(dataDir);
   const keyPath = join(dir, 'server.key');
   const certPath = join(dir, 'server.crt');
-  if (!existsSync(caKeyPath)) {
-    const { privatePem } = newRsaKey();
-    writeNewSecretFile(caKeyPath, privatePem);
-  }
-  const caKey = readSecretFile(caKeyPath).toString('utf8');
-  if (!existsSync(caCertPath)) writeFileSync(caCertPath, createCaCertificate('KYC Appliance Local CA', caKey), { mode: 0o644 });
-  const caCert = readFileSync(caCertPath, 'utf8');
   if (!existsSync(keyPath)) writeNewSecretFile(keyPath, newRsaKey().privatePem);
   const key = readSecretFile(keyPath).toString('utf8');
   if (!existsSync(certPath) || needsRenewal(readFileSync(certPath, 'utf8'), names, caCert)) {

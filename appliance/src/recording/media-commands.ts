@@ -127,3 +127,130 @@ export function toolFailureReason(tool: string, code: number | null, signal: str
   const disk = /no space left on device/i.test(stderr) ? 'disk full: ' : '';
   return `${disk}${tool} failed (${how})${clean ? `: ${clean}` : ''}`;
 }
+
+export interface CompositeSegment {
+  /** the segment's merged WebM */
+  path: string;
+  /** start of the segment (its earlier stream) on the recording's timeline, in ms */
+  startMs: number;
+  durationMs: number;
+  /** start of each stream within the segment (ms after `startMs`); null when the segment lacks that stream */
+  videoDelayMs: number | null;
+  audioDelayMs: number | null;
+}
+
+export interface CompositeParty {
+  /** burned in under the party's picture; plain words only (it is written into the filter graph) */
+  label: string;
+  segments: readonly CompositeSegment[];
+}
+
+export interface CompositeOptions {
+  left: CompositeParty;
+  right: CompositeParty;
+  /** length of the export (the recording's timeline), in ms */
+  totalMs: number;
+  /** wall-clock time of the timeline's origin, in seconds since the epoch */
+  epochSeconds: number;
+  /** drawtext text files: the clock (expanded), and the watermark (shown verbatim, so user text cannot inject) */
+  clockTextFile: string;
+  watermarkTextFile: string;
+  fontFile: string;
+  out: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+}
+
+const ms2s = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(3);
+
+/** The text of the clock file: UTC wall-clock time of each frame, from the timeline origin. */
+export function compositeClockText(epochSeconds: number): string {
+  return `%{pts:gmtime:${epochSeconds.toFixed(3)}:%Y-%m-%d %H\\:%M\\:%S} UTC`;
+}
+
+/**
+ * Both parties side by side in sync, on the recording's timeline: each party's segments are placed at their offsets
+ * (black picture / silence in the gaps, e.g. before a reconnect), scaled into equal tiles, labelled and stacked;
+ * a wall-clock overlay and a watermark on top; audio of both mixed without normalisation. H.264 + AAC in an MP4
+ * with the index in front (faststart); progress as key=value lines on stdout.
+ */
+export function compositeExportArgs(o: CompositeOptions): string[] {
+  const w = o.width ?? 640;
+  const h = o.height ?? 480;
+  const fps = o.fps ?? 15;
+  const total = ms2s(o.totalMs);
+  if (!/^[A-Za-z0-9 ]{1,40}$/.test(o.left.label) || !/^[A-Za-z0-9 ]{1,40}$/.test(o.right.label)) throw new Error('party labels are plain words');
+  const inputs: string[] = [];
+  const graph: string[] = [];
+  const font = `fontfile=${o.fontFile}`;
+  const audioOuts: string[] = [];
+  [o.left, o.right].forEach((party, p) => {
+    const vParts: string[] = [];
+    const aParts: string[] = [];
+    let vEnd = 0;
+    let aEnd = 0;
+    for (const seg of [...party.segments].sort((a, b) => a.startMs - b.startMs)) {
+      const i = inputs.length / 2;
+      inputs.push('-i', seg.path);
+      const end = seg.startMs + seg.durationMs;
+      if (seg.videoDelayMs !== null) {
+        const at = seg.startMs + seg.videoDelayMs;
+        const label = `v${p}_${vParts.length}`;
+        graph.push(
+          `[${i}:v:0]setpts=PTS-STARTPTS,fps=${fps},scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,` +
+            `tpad=start_duration=${ms2s(at - vEnd)}:color=black[${label}]`,
+        );
+        vParts.push(`[${label}]`);
+        vEnd = Math.max(vEnd, end);
+      }
+      if (seg.audioDelayMs !== null) {
+        const at = seg.startMs + seg.audioDelayMs;
+        const label = `a${p}_${aParts.length}`;
+        graph.push(
+          `[${i}:a:0]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,` +
+            `adelay=delays=${Math.round(Math.max(0, at - aEnd))}:all=1[${label}]`,
+        );
+        aParts.push(`[${label}]`);
+        aEnd = Math.max(aEnd, end);
+      }
+    }
+    const tile = `drawtext=${font}:text=${party.label}:fontsize=24:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=6:x=10:y=h-th-16`;
+    if (vParts.length === 0) graph.push(`color=c=black:s=${w}x${h}:r=${fps}:d=${total},format=yuv420p,${tile}[tile${p}]`);
+    else {
+      const joined = vParts.length === 1 ? vParts[0]! : `${vParts.join('')}concat=n=${vParts.length}:v=1:a=0,`;
+      graph.push(`${joined}tpad=stop=-1:color=black,trim=duration=${total},${tile}[tile${p}]`);
+    }
+    if (aParts.length > 0) {
+      graph.push(`${aParts.join('')}${aParts.length === 1 ? 'anull' : `concat=n=${aParts.length}:v=0:a=1`}[aud${p}]`);
+      audioOuts.push(`[aud${p}]`);
+    }
+  });
+  graph.push(
+    `[tile0][tile1]hstack=inputs=2,` +
+      `drawtext=${font}:textfile=${o.clockTextFile}:expansion=normal:fontsize=24:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=6:x=10:y=10,` +
+      `drawtext=${font}:textfile=${o.watermarkTextFile}:expansion=none:fontsize=18:fontcolor=white@0.85:box=1:boxcolor=black@0.4:boxborderw=6:x=10:y=50[vout]`,
+  );
+  if (audioOuts.length === 2) graph.push(`${audioOuts.join('')}amix=inputs=2:normalize=0:duration=longest,apad,atrim=duration=${total}[aout]`);
+  else if (audioOuts.length === 1) graph.push(`${audioOuts[0]}apad,atrim=duration=${total}[aout]`);
+  else graph.push(`anullsrc=r=48000:cl=stereo,atrim=duration=${total}[aout]`);
+  return [
+    '-nostdin', '-hide_banner', '-loglevel', 'error', '-nostats', '-y',
+    ...inputs,
+    '-filter_complex', graph.join(';'),
+    '-map', '[vout]', '-map', '[aout]',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-r', String(fps),
+    '-c:a', 'aac', '-b:a', '128k',
+    '-t', total,
+    '-movflags', '+faststart',
+    '-progress', 'pipe:1',
+    '-f', 'mp4', o.out,
+  ];
+}
+
+/** Fraction done from ffmpeg's `-progress` output (`out_time_ms` is in microseconds despite its name). */
+export function progressFraction(line: string, totalMs: number): number | null {
+  const m = /^out_time_(?:ms|us)=(\d+)$/.exec(line.trim());
+  if (!m || totalMs <= 0) return null;
+  return Math.min(1, Number(m[1]) / 1000 / totalMs);
+}

@@ -17,13 +17,21 @@ export interface MediaToolPaths {
 
 const STDERR_KEEP = 16 * 1024;
 
-function runTool(tool: string, bin: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+function runTool(tool: string, bin: string, args: string[], timeoutMs: number, onLine?: (line: string) => void): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let partial = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
+      if (!onLine) {
+        stdout += d;
+        return;
+      }
+      // A long-running tool's stdout is a stream of lines consumed as they come, not kept.
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) onLine(l);
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr = (stderr + d).slice(-STDERR_KEEP);
@@ -62,6 +70,11 @@ export class MediaTools {
 
   async merge(o: { video: MergeInput | null; audio: MergeInput | null; out: string }): Promise<void> {
     await runTool('ffmpeg', this.paths.ffmpeg, mergeArgs(o), this.timeoutMs);
+  }
+
+  /** ffmpeg with `-progress pipe:1` among `args`: each progress line goes to `onLine` as it is printed. */
+  async ffmpegWithProgress(args: string[], onLine: (line: string) => void): Promise<void> {
+    await runTool('ffmpeg', this.paths.ffmpeg, args, this.timeoutMs, onLine);
   }
 
   async probe(path: string): Promise<ProbeResult> {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { depacketisedExtension, ffprobeArgs, mergeArgs, mjrConvertArgs, mjrInfoArgs, parseFfprobe, parseMjrInfo, toolFailureReason } from '../../src/recording/media-commands.js';
+import { compositeClockText, compositeExportArgs, depacketisedExtension, ffprobeArgs, progressFraction, mergeArgs, mjrConvertArgs, mjrInfoArgs, parseFfprobe, parseMjrInfo, toolFailureReason } from '../../src/recording/media-commands.js';
 import { groupStreams, mediaFileName, parseStreamFileName } from '../../src/recording/recording-layout.js';
 
 t.test('janus-pp-rec arguments and header parsing', async (t) => {
@@ -71,4 +71,53 @@ t.test('recording folder layout', async (t) => {
   ], 'teller first, by segment; a closed file wins over its leftover .tmp; a second video is extra');
   t.same(g.unknown, ['notes.txt']);
   t.equal(mediaFileName('customer', 3), 'customer-s03.webm');
+});
+
+t.test('composite export arguments: parties on the timeline, gaps, mix, faststart, progress', async (t) => {
+  const args = compositeExportArgs({
+    left: {
+      label: 'Teller',
+      segments: [
+        { path: '/w/t2.webm', startMs: 3000, durationMs: 1000, videoDelayMs: 0, audioDelayMs: 40 },
+        { path: '/w/t1.webm', startMs: 0, durationMs: 2000, videoDelayMs: 20, audioDelayMs: 0 },
+      ],
+    },
+    right: { label: 'Customer', segments: [{ path: '/w/c1.webm', startMs: 500, durationMs: 3500, videoDelayMs: 0, audioDelayMs: null }] },
+    totalMs: 4000,
+    epochSeconds: 1795391495.2,
+    clockTextFile: '/w/clock.txt',
+    watermarkTextFile: '/w/wm.txt',
+    fontFile: '/f.ttf',
+    out: '/w/out.mp4',
+  });
+  const inputs = args.flatMap((a, i) => (a === '-i' ? [args[i + 1]] : []));
+  t.same(inputs, ['/w/t1.webm', '/w/t2.webm', '/w/c1.webm'], 'segments in timeline order, left party first');
+  const graph = args[args.indexOf('-filter_complex') + 1]!;
+  t.match(graph, /\[0:v:0\]setpts=PTS-STARTPTS,fps=15,scale=640:480.*tpad=start_duration=0\.020:color=black\[v0_0\]/, 'first teller segment delayed by its video start');
+  t.match(graph, /\[1:v:0\][^;]*tpad=start_duration=1\.000:/, 'the gap before the reconnect is black');
+  t.match(graph, /\[1:a:0\][^;]*adelay=delays=1040:all=1\[a0_1\]/, 'the gap before the reconnect is silent');
+  t.match(graph, /\[v0_0\]\[v0_1\]concat=n=2:v=1:a=0,tpad=stop=-1:color=black,trim=duration=4\.000,drawtext=fontfile=\/f\.ttf:text=Teller/);
+  t.match(graph, /\[2:v:0\][^;]*tpad=start_duration=0\.500:/, 'the customer starts 500 ms later');
+  t.notMatch(graph, /\[2:a/, 'a segment without audio adds no audio input');
+  t.match(graph, /\[tile0\]\[tile1\]hstack=inputs=2,drawtext=fontfile=\/f\.ttf:textfile=\/w\/clock\.txt:expansion=normal[^;]*,drawtext=[^;]*textfile=\/w\/wm\.txt:expansion=none/);
+  t.match(graph, /\[aud0\]apad,atrim=duration=4\.000\[aout\]/, 'one party with audio: no mix');
+  t.same(args.slice(args.indexOf('-movflags'), args.indexOf('-movflags') + 2), ['-movflags', '+faststart']);
+  t.ok(args.includes('libx264') && args.includes('aac'));
+  t.same(args.slice(args.indexOf('-progress'), args.indexOf('-progress') + 2), ['-progress', 'pipe:1']);
+  t.equal(args.at(-1), '/w/out.mp4');
+  t.throws(() => compositeExportArgs({ left: { label: 'x:y', segments: [] }, right: { label: 'C', segments: [] }, totalMs: 1, epochSeconds: 0, clockTextFile: 'a', watermarkTextFile: 'b', fontFile: 'f', out: 'o' }), 'labels cannot carry filter syntax');
+
+  const both = compositeExportArgs({
+    left: { label: 'Teller', segments: [{ path: '/a', startMs: 0, durationMs: 1000, videoDelayMs: 0, audioDelayMs: 0 }] },
+    right: { label: 'Customer', segments: [{ path: '/b', startMs: 0, durationMs: 1000, videoDelayMs: null, audioDelayMs: 0 }] },
+    totalMs: 1000, epochSeconds: 0, clockTextFile: 'c', watermarkTextFile: 'w', fontFile: 'f', out: 'o',
+  });
+  const g2 = both[both.indexOf('-filter_complex') + 1]!;
+  t.match(g2, /\[aud0\]\[aud1\]amix=inputs=2:normalize=0/);
+  t.match(g2, /color=c=black:s=640x480:r=15:d=1\.000,format=yuv420p,drawtext=[^;]*text=Customer[^;]*\[tile1\]/, 'a party without video is a black tile');
+
+  t.equal(compositeClockText(1795391495.2), '%{pts:gmtime:1795391495.200:%Y-%m-%d %H\\:%M\\:%S} UTC');
+  t.equal(progressFraction('out_time_ms=2000000', 4000), 0.5);
+  t.equal(progressFraction('out_time_us=8000000', 4000), 1, 'clamped');
+  t.equal(progressFraction('progress=continue', 4000), null);
 });

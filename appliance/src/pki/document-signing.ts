@@ -1,0 +1,93 @@
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import { readSecretFile, writeNewSecretFile } from '../lib/secret-files.js';
+import { ensureOwnCa, newRsaKey, serial } from './certificate-authority.js';
+
+/**
+ * Documents the appliance hands out (composite exports) carry a detached CMS (PKCS#7) signature by a certificate
+ * of the appliance CA, so that a regulator holding only `ca.crt` can check them with
+ * `openssl cms -verify -binary -inform DER -in x.p7s -content x.mp4 -CAfile ca.crt -purpose any`.
+ */
+
+export interface DocumentSigner {
+  certPem: string;
+  keyPem: string;
+  caCertPath: string;
+}
+
+const SIGNING_DAYS = 2 * 365;
+const RENEW_BEFORE_DAYS = 30;
+
+export function createSigningCertificate(commonName: string, keyPem: string, caCertPem: string, caKeyPem: string): string {
+  const caCert = forge.pki.certificateFromPem(caCertPem);
+  const caKey = forge.pki.privateKeyFromPem(caKeyPem);
+  const key = forge.pki.privateKeyFromPem(keyPem);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + SIGNING_DAYS * 86_400_000);
+  cert.setSubject([
+    { name: 'commonName', value: commonName },
+    { name: 'organizationName', value: 'KYC Appliance' },
+  ]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true },
+    { name: 'extKeyUsage', emailProtection: true, codeSigning: true },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+}
+
+function needsRenewal(certPem: string, caCertPem: string): boolean {
+  const cert = new X509Certificate(certPem);
+  if (Date.parse(cert.validTo) - Date.now() < RENEW_BEFORE_DAYS * 86_400_000) return true;
+  return !cert.verify(new X509Certificate(caCertPem).publicKey);
+}
+
+/**
+ * The document-signing certificate under `<dataDir>/pki` (signing.key 0600, signing.crt), issued by the appliance
+ * CA and re-issued with the same key when it nears expiry or the CA changed.
+ */
+export function ensureDocumentSigner(dataDir: string): DocumentSigner {
+  const { dir, caKey, caCert, caCertPath } = ensureOwnCa(dataDir);
+  const keyPath = join(dir, 'signing.key');
+  const certPath = join(dir, 'signing.crt');
+  if (!existsSync(keyPath)) writeNewSecretFile(keyPath, newRsaKey().privatePem);
+  const keyPem = readSecretFile(keyPath).toString('utf8');
+  if (!existsSync(certPath) || needsRenewal(readFileSync(certPath, 'utf8'), caCert)) {
+    writeFileSync(certPath, createSigningCertificate('KYC Appliance Document Signing', keyPem, caCert, caKey), { mode: 0o644 });
+  }
+  return { certPem: readFileSync(certPath, 'utf8'), keyPem, caCertPath };
+}
+
+/**
+ * A DER-encoded detached CMS SignedData over `content` (SHA-256, with contentType, messageDigest and signingTime
+ * as signed attributes). node-forge digests only content it holds in memory, so the whole document is passed in:
+ * fine for exports of a few minutes (tens of MB); longer ones would want a streaming digest.
+ */
+export function signDetached(content: Buffer, signer: Pick<DocumentSigner, 'certPem' | 'keyPem'>, signingTime = new Date()): Buffer {
+  const cert = forge.pki.certificateFromPem(signer.certPem);
+  const key = forge.pki.privateKeyFromPem(signer.keyPem);
+  const p7 = forge.pkcs7.createSignedData();
+  p7.content = forge.util.createBuffer(content.toString('binary'));
+  p7.addCertificate(cert);
+  p7.addSigner({
+    key,
+    certificate: cert,
+    digestAlgorithm: forge.pki.oids.sha256!,
+    authenticatedAttributes: [
+      { type: forge.pki.oids.contentType!, value: forge.pki.oids.data! },
+      { type: forge.pki.oids.messageDigest! },
+      { type: forge.pki.oids.signingTime!, value: signingTime as unknown as string },
+    ],
+  });
+  p7.sign({ detached: true });
+  return Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), 'binary');
+}

@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { encryptFile, newDataKey, recordingAad, type KeyWrapper } from '@kyc/compliance';
+import { withTransaction } from '../db/database.js';
+import { signDetached, type DocumentSigner } from '../pki/document-signing.js';
+import { exportRepository } from '../repositories/export.repository.js';
+import { auditEvent, type AuditSink } from '../services/audit.js';
+import { sealedRecording, type ArchiveMedia } from '../services/archive.service.js';
+import { compositeClockText, compositeExportArgs, progressFraction, type CompositeSegment } from './media-commands.js';
+import { MediaToolError, type MediaTools } from './media-tools.js';
+import { SEALED_SUFFIX } from './recording-layout.js';
+
+/**
+ * The composite export of a sealed recording: both parties' media are decrypted into a private scratch folder
+ * (0700, under the exports folder, removed whatever happens), composed by ffmpeg, signed (detached CMS) and sealed
+ * at rest with a data key of its own wrapped by the archive's KEK — an export is as sensitive as the recording, so
+ * it never rests in clear. Runs inside the appliance process, one export at a time (ffmpeg uses both cores).
+ */
+
+export const EXPORT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+const EXPORT_FILE = 'composite.mp4';
+
+export interface ExportJobContext {
+  pool: pg.Pool;
+  audit: AuditSink;
+  media: ArchiveMedia;
+  keyring: () => Promise<KeyWrapper>;
+  tools: MediaTools;
+  signer: () => DocumentSigner;
+  /** `<dataDir>/exports`: sealed exports and the scratch folders of running ones */
+  exportsDir: string;
+  fontFile?: string;
+  log?: { error(obj: object, msg: string): void };
+}
+
+export function exportAad(exportId: string): Buffer {
+  return recordingAad(exportId, EXPORT_FILE);
+}
+
+export function exportKeyContext(exportId: string): string {
+  return `export:${exportId}`;
+}
+
+export function sealedExportPath(exportsDir: string, exportId: string): string {
+  return join(exportsDir, `${exportId}.mp4${SEALED_SUFFIX}`);
+}
+
+interface ManifestFile {
+  party: string;
+  segment: number;
+  offsetMs: number;
+  avOffsetMs: number | null;
+  durationMs: number;
+  codecs: { video: string | null; audio: string | null };
+}
+
+/** Trims ISO-8601 to milliseconds (the manifest carries microseconds) and gives seconds since the epoch. */
+function epochSeconds(iso: string): number {
+  const t = Date.parse(iso.replace(/(\.\d{3})\d+Z$/, '$1Z'));
+  if (!Number.isFinite(t)) throw new Error('the manifest has no valid time base');
+  return t / 1000;
+}
+
+function segmentOf(f: ManifestFile, path: string): CompositeSegment {
+  const av = f.avOffsetMs ?? 0;
+  return {
+    path,
+    startMs: f.offsetMs,
+    durationMs: f.durationMs,
+    videoDelayMs: f.codecs.video ? Math.max(0, -av) : null,
+    audioDelayMs: f.codecs.audio ? Math.max(0, av) : null,
+  };
+}
+
+async function audited(ctx: ExportJobContext, exportId: string, recordingId: string, change: (c: pg.PoolClient) => Promise<boolean>, action: string, details: Record<string, string | number>): Promise<boolean> {
+  return withTransaction(ctx.pool, async (client) => {
+    if (!(await change(client))) return false;
+    await ctx.audit.appendInTx(client, auditEvent(null, { action, object: { type: 'recording', id: recordingId }, result: action.endsWith('failed') ? 'failure' : 'success', details: { exportId, ...details } }));
+    return true;
+  });
+}
+
+/** Runs one queued export to `done` or `failed`; 'skipped' when it was not queued (taken or finished already). */
+export async function runExport(ctx: ExportJobContext, exportId: string): Promise<'done' | 'failed' | 'skipped'> {
+  const row = await exportRepository.findById(ctx.pool, exportId);
+  if (!row || !(await exportRepository.start(ctx.pool, exportId))) return 'skipped';
+  await mkdir(ctx.exportsDir, { recursive: true, mode: 0o700 });
+  await chmod(ctx.exportsDir, 0o700);
+  const scratch = await mkdtemp(join(ctx.exportsDir, `.work-${exportId}-`));
+  const sealedPath = sealedExportPath(ctx.exportsDir, exportId);
+  try {
+    await chmod(scratch, 0o700);
+    const { rec, media } = await sealedRecording(ctx.pool, row.recording_id);
+    const m = (await ctx.pool.query<{ manifest: { timeBase?: string; files?: ManifestFile[] } | null }>('SELECT manifest FROM recordings WHERE id = $1', [rec.id])).rows[0]?.manifest;
+    if (!m?.timeBase || !m.files?.length) throw new MediaToolError('the recording has no media to export');
+    const segments: Record<'teller' | 'customer', CompositeSegment[]> = { teller: [], customer: [] };
+    let totalMs = 0;
+    for (const file of media) {
+      const entry = m.files.find((f) => f.party === file.party && f.segment === file.segment);
+      if (!entry || (file.party !== 'teller' && file.party !== 'customer')) continue;
+      const path = join(scratch, file.name.slice(0, -SEALED_SUFFIX.length));
+      const { reader } = await ctx.media.open(rec, file);
+      if (reader.plaintextSize === 0) continue;
+      await pipeline(Readable.from(reader.readRange(0, reader.plaintextSize - 1)), createWriteStream(path, { mode: 0o600, flags: 'wx' }));
+      segments[file.party].push(segmentOf(entry, path));
+      totalMs = Math.max(totalMs, entry.offsetMs + entry.durationMs);
+    }
+    if (totalMs <= 0) throw new MediaToolError('the recording has no media to export');
+
+    const clock = join(scratch, 'clock.txt');
+    const watermark = join(scratch, 'watermark.txt');
+    await writeFile(clock, compositeClockText(epochSeconds(m.timeBase)), { mode: 0o600 });
+    await writeFile(watermark, `Case ${rec.case_id} | exported by ${row.requested_by} | ${new Date().toISOString().slice(0, 19)}Z`, { mode: 0o600 });
+    const out = join(scratch, EXPORT_FILE);
+    const args = compositeExportArgs({
+      left: { label: 'Teller', segments: segments.teller },
+      right: { label: 'Customer', segments: segments.customer },
+      totalMs,
+      epochSeconds: epochSeconds(m.timeBase),
+      clockTextFile: clock,
+      watermarkTextFile: watermark,
+      fontFile: ctx.fontFile ?? EXPORT_FONT,
+      out,
+    });
+    // Progress is written at most every 2 %, one write at a time, so a fast encode does not flood the database.
+    let shown = 0;
+    let writing: Promise<void> = Promise.resolve();
+    await ctx.tools.ffmpegWithProgress(args, (line) => {
+      const f = progressFraction(line, totalMs);
+      if (f === null || f < shown + 0.02 || f >= 1) return;
+      shown = f;
+      writing = writing.then(() => exportRepository.setProgress(ctx.pool, exportId, Math.round(f * 1000) / 1000)).catch(() => undefined);
+    });
+    await writing;
+
+    const bytes = await readFile(out);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const signature = signDetached(bytes, ctx.signer());
+    const keyring = await ctx.keyring();
+    const dataKey = newDataKey();
+    let wrapped;
+    try {
+      await encryptFile(out, sealedPath, dataKey, exportAad(exportId));
+      wrapped = await keyring.wrap(dataKey, exportKeyContext(exportId));
+    } finally {
+      dataKey.fill(0);
+    }
+    const done = await audited(
+      ctx,
+      exportId,
+      rec.id,
+      (c) => exportRepository.markDone(c, exportId, { sha256, bytes: bytes.length, kekId: wrapped.kid, wrappedKey: wrapped.wrapped, signature }),
+      'recording.export_done',
+      { caseId: rec.case_id, sha256, bytes: bytes.length },
+    );
+    if (!done) {
+      await rm(sealedPath, { force: true });
+      return 'skipped';
+    }
+    return 'done';
+  } catch (err) {
+    await rm(sealedPath, { force: true });
+    const reason = err instanceof MediaToolError ? err.message : 'the export failed (internal error)';
+    ctx.log?.error({ exportId, err: (err as Error).message }, 'export failed');
+    await audited(ctx, exportId, row.recording_id, (c) => exportRepository.markFailed(c, exportId, reason), 'recording.export_failed', { reason });
+    return 'failed';
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Fails the exports a stopped appliance left queued or running (they are not resumed), and their scratch folders. */
+export async function failInterruptedExports(ctx: ExportJobContext): Promise<number> {
+  let n = 0;
+  for (const e of await exportRepository.unfinished(ctx.pool)) {
+    const reason = 'the appliance stopped while the export was pending';
+    if (await audited(ctx, e.id, e.recording_id, (c) => exportRepository.markFailed(c, e.id, reason), 'recording.export_failed', { reason })) n += 1;
+    await rm(sealedExportPath(ctx.exportsDir, e.id), { force: true });
+  }
+  const left = await readdir(ctx.exportsDir).catch(() => [] as string[]);
+  for (const name of left.filter((x) => x.startsWith('.work-'))) await rm(join(ctx.exportsDir, name), { recursive: true, force: true });
+  return n;
+}
+
+/** One export at a time, in request order, on the appliance's event loop. */
+export class ExportRunner {
+  private queue: string[] = [];
+  private current: Promise<void> | null = null;
+
+  constructor(private readonly ctx: ExportJobContext) {}
+
+  enqueue(exportId: string): void {
+    this.queue.push(exportId);
+    this.current ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    for (let id = this.queue.shift(); id !== undefined; id = this.queue.shift()) {
+      await runExport(this.ctx, id).catch((err: unknown) => this.ctx.log?.error({ exportId: id, err: (err as Error).message }, 'export run failed'));
+    }
+    this.current = null;
+  }
+
+  /** Resolves when nothing is running (shutdown waits for the export under way). */
+  async idle(): Promise<void> {
+    while (this.current) await this.current;
+  }
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { FileKeyring, openSealedFile, type KeyWrapper } from '@kyc/compliance';
+import type { AppContext } from '../app-context.js';
+import { auditedTransaction } from '../http/audited-transaction.js';
+import { AppError } from '../http/errors.js';
+import { ensureDocumentSigner, type DocumentSigner } from '../pki/document-signing.js';
+import { ExportRunner, exportAad, exportKeyContext, failInterruptedExports, sealedExportPath, type ExportJobContext } from '../recording/export-job.js';
+import { MediaTools } from '../recording/media-tools.js';
+import { exportRepository, type ExportRow } from '../repositories/export.repository.js';
+import { ArchiveMedia, sealedRecording } from '../services/archive.service.js';
+import { authErrors, ErrorResponse } from './schemas.js';
+
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const ExportBody = Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false });
+const StatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]);
+const ExportViewSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  recordingId: Type.String({ format: 'uuid' }),
+  requestedBy: Type.String(),
+  status: StatusSchema,
+  progress: Type.Number({ minimum: 0, maximum: 1 }),
+  failureReason: Type.Union([Type.String(), Type.Null()]),
+  sha256: Type.Union([Type.String({ pattern: '^[0-9a-f]{64}$' }), Type.Null()]),
+  bytes: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+function view(e: ExportRow) {
+  return {
+    id: e.id,
+    recordingId: e.recording_id,
+    requestedBy: e.requested_by,
+    status: e.status,
+    progress: e.progress,
+    failureReason: e.failure_reason,
+    sha256: e.sha256?.toString('hex') ?? null,
+    bytes: e.bytes === null ? null : Number(e.bytes),
+    createdAt: e.created_at.toISOString(),
+    finishedAt: e.finished_at?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Signed composite exports of sealed recordings (auditor or admin): request with a reason, follow the job's
+ * progress, download the MP4 and its detached CMS signature. Every request and download is audited.
+ */
+export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const access = { roles: ['auditor', 'admin'] } as const;
+  const rec = ctx.config.recording;
+  let keyring: Promise<KeyWrapper> | null = null;
+  const openKeyring = (): Promise<KeyWrapper> => {
+    keyring ??= FileKeyring.open(rec.kekDir).catch((err: unknown) => {
+      keyring = null;
+      throw err;
+    });
+    return keyring;
+  };
+  let signer: DocumentSigner | null = null;
+  const jobs: ExportJobContext = {
+    pool: ctx.pool,
+    audit: ctx.audit,
+    media: new ArchiveMedia({ archiveDir: rec.archiveDir, kekDir: rec.kekDir }),
+    keyring: openKeyring,
+    tools: new MediaTools(rec.tools),
+    signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir)),
+    exportsDir: join(ctx.config.dataDir, 'exports'),
+    log: app.log,
+  };
+  const runner = new ExportRunner(jobs);
+  app.addHook('onReady', async () => {
+    await failInterruptedExports(jobs);
+  });
+  app.addHook('onClose', async () => {
+    await runner.idle();
+  });
+
+  const doneExport = async (id: string): Promise<ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string }> => {
+    const e = await exportRepository.findById(ctx.pool, id);
+    if (!e) throw new AppError('NOT_FOUND', 'No such export.');
+    if (e.status !== 'done' || !e.wrapped_key || !e.kek_id || !e.signature || e.bytes === null) throw new AppError('CONFLICT', 'The export is not done.');
+    return e as ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string };
+  };
+
+  r.post(
+    '/api/recordings/:id/exports',
+    {
+      config: { access, audit: 'recording.export_requested' },
+      schema: {
+        tags: ['exports'],
+        summary: 'Request a signed composite MP4 of a sealed recording (both parties side by side), with a reason; audited',
+        params: IdParams,
+        body: ExportBody,
+        response: { 202: Type.Object({ id: Type.String({ format: 'uuid' }), status: StatusSchema }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal;
+      if (!principal) throw new AppError('UNAUTHENTICATED');
+      const reason = request.body.reason.trim();
+      if (reason.length < 3) throw new AppError('VALIDATION', 'Give a reason.', [{ field: 'reason', code: 'required' }]);
+      const row = await auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
+        const { rec: recording } = await sealedRecording(client, request.params.id);
+        const e = await exportRepository.create(client, { id: randomUUID(), recordingId: recording.id, requestedBy: principal.username, reason });
+        await audit({ object: { type: 'recording', id: recording.id }, reason, details: { caseId: recording.case_id, exportId: e.id } });
+        return e;
+      });
+      runner.enqueue(row.id);
+      return reply.code(202).send({ id: row.id, status: row.status });
+    },
+  );
+
+  r.get(
+    '/api/exports/:id',
+    {
+      config: { access },
+      schema: { tags: ['exports'], summary: "An export's status and progress", params: IdParams, response: { 200: ExportViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors } },
+    },
+    async (request) => {
+      const e = await exportRepository.findById(ctx.pool, request.params.id);
+      if (!e) throw new AppError('NOT_FOUND', 'No such export.');
+      return view(e);
+    },
+  );
+
+  r.get(
+    '/api/exports/:id/file',
+    {
+      config: { access, audit: 'recording.export_download' },
+      schema: {
+        tags: ['exports'],
+        summary: 'The composite MP4 of a finished export (decrypted as it is sent); audited',
+        params: IdParams,
+        response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const e = await doneExport(request.params.id);
+      const dataKey = await (await openKeyring()).unwrap({ kid: e.kek_id, wrapped: e.wrapped_key }, exportKeyContext(e.id));
+      let reader;
+      try {
+        reader = await openSealedFile(sealedExportPath(jobs.exportsDir, e.id), dataKey, exportAad(e.id));
+      } finally {
+        dataKey.fill(0);
+      }
+      if (reader.plaintextSize !== Number(e.bytes)) throw new Error(`export ${e.id}: sealed size differs from the recorded one`);
+      await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
+        await audit({ object: { type: 'recording', id: e.recording_id }, reason: e.reason, details: { exportId: e.id, part: 'file', sha256: e.sha256!.toString('hex') } });
+      });
+      return reply
+        .header('content-type', 'video/mp4')
+        .header('content-length', String(reader.plaintextSize))
+        .header('content-disposition', `attachment; filename="export-${e.id}.mp4"`)
+        .send(Readable.from(reader.readRange(0, reader.plaintextSize - 1), { objectMode: false, highWaterMark: 1 << 20 }));
+    },
+  );
+
+  r.get(
+    '/api/exports/:id/signature',
+    {
+      config: { access, audit: 'recording.export_download' },
+      schema: {
+        tags: ['exports'],
+        summary: "The export's detached CMS signature (DER; check with openssl cms -verify against the appliance CA); audited",
+        params: IdParams,
+        response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const e = await doneExport(request.params.id);
+      await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
+        await audit({ object: { type: 'recording', id: e.recording_id }, reason: e.reason, details: { exportId: e.id, part: 'signature' } });
+      });
+      return reply
+        .header('content-type', 'application/pkcs7-signature')
+        .header('content-disposition', `attachment; filename="export-${e.id}.mp4.p7s"`)
+        .send(e.signature);
+    },
+  );
+}

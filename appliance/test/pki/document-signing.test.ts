@@ -1,0 +1,39 @@
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureOwnTls } from '../../src/pki/certificate-authority.js';
+import { ensureDocumentSigner, signDetached } from '../../src/pki/document-signing.js';
+
+const run = promisify(execFile);
+
+t.test('document-signing certificate from the appliance CA; detached CMS that openssl verifies', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kyc-signing-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  ensureOwnTls(dir, ['localhost']);
+  const caBefore = readFileSync(join(dir, 'pki/ca.crt'), 'utf8');
+  const signer = ensureDocumentSigner(dir);
+  t.equal(readFileSync(join(dir, 'pki/ca.crt'), 'utf8'), caBefore, 'the existing CA is reused');
+  t.equal(statSync(join(dir, 'pki/signing.key')).mode & 0o777, 0o600, 'signing key is 0600');
+  const cert = new X509Certificate(signer.certPem);
+  t.ok(cert.verify(new X509Certificate(caBefore).publicKey), 'issued by the appliance CA');
+  t.notOk(cert.ca);
+  t.equal(ensureDocumentSigner(dir).certPem, signer.certPem, 'kept while valid');
+
+  const content = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
+  writeFileSync(join(dir, 'doc.bin'), content);
+  writeFileSync(join(dir, 'doc.p7s'), signDetached(content, signer));
+  const verify = (file: string) =>
+    run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', join(dir, 'doc.p7s'), '-content', join(dir, file), '-CAfile', signer.caCertPath, '-purpose', 'any', '-out', '/dev/null']);
+  await t.resolves(verify('doc.bin'), 'openssl cms -verify accepts it');
+  const printed = (await run('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', join(dir, 'doc.p7s')])).stdout;
+  t.match(printed, /eContent: <ABSENT>/, 'detached');
+  t.match(printed, /signingTime/);
+  t.match(printed, /sha256/);
+  content[123] = (content[123] ?? 0) ^ 0xff;
+  writeFileSync(join(dir, 'changed.bin'), content);
+  await t.rejects(verify('changed.bin'), 'a changed byte fails verification');
+});
