@@ -12,6 +12,7 @@ import pg from 'pg';
 import { createTestDatabase } from '@kyc/compliance/testing';
 import { allMigrations } from '../src/migrations-dir.js';
 import { archiveRepository, type ArchiveFilter, type ArchiveKey, type ArchiveSort } from '../src/repositories/archive.repository.js';
+import { ARCHIVE_TOTAL_CAP } from '../src/services/archive.service.js';
 
 const { values } = parseArgs({ options: { cases: { type: 'string', default: '1000000' }, queries: { type: 'string', default: '200' } } });
 const N = Number(values.cases);
@@ -87,7 +88,9 @@ try {
   const timings = new Map<string, number[]>();
   const all: number[] = [];
   const run = async (f: ArchiveFilter, sort: ArchiveSort, after: ArchiveKey | null) => {
-    const [rows] = await Promise.all([archiveRepository.search(pool, f, sort, after, 51), archiveRepository.count(pool, f)]);
+    // As the search service does it: the page, then the total (exact up to ARCHIVE_TOTAL_CAP).
+    const rows = await archiveRepository.search(pool, f, sort, after, 51);
+    await archiveRepository.count(pool, f, ARCHIVE_TOTAL_CAP);
     return rows;
   };
   // warm-up: one of each
@@ -112,7 +115,7 @@ try {
     return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
   };
   for (const [name, xs] of timings) console.log(`${name.padEnd(34)} n=${xs.length}  p50 ${pct(xs, 50).toFixed(1)} ms  p95 ${pct(xs, 95).toFixed(1)} ms`);
-  console.log(`all ${all.length} queries (page + exact total): p50 ${pct(all, 50).toFixed(1)} ms, p95 ${pct(all, 95).toFixed(1)} ms`);
+  console.log(`all ${all.length} queries (page + total, exact up to 10,000): p50 ${pct(all, 50).toFixed(1)} ms, p95 ${pct(all, 95).toFixed(1)} ms`);
   console.log(JSON.stringify({ search_p50_ms: Number(pct(all, 50).toFixed(2)), search_p95_ms: Number(pct(all, 95).toFixed(2)), cases: Number(counts.c) }));
 } finally {
   await owner.end();

@@ -124,11 +124,20 @@ export const archiveRepository = {
     return r.rows;
   },
 
-  async count(db: Queryable, f: ArchiveFilter): Promise<number> {
+  /**
+   * How many cases match, counted exactly up to `cap`; beyond it the answer is "more than cap". Counting a broad
+   * filter (every case awaiting review) exactly would cost a scan of everything it matches on every search.
+   */
+  async count(db: Queryable, f: ArchiveFilter, cap: number): Promise<{ total: number; exact: boolean }> {
     const params: unknown[] = [];
     const where = whereOf(f, params);
-    const r = await db.query<{ n: string }>(`SELECT count(*) AS n FROM cases c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`, params);
-    return Number(r.rows[0]?.n ?? 0);
+    params.push(cap + 1);
+    const r = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM cases c ${where.length ? `WHERE ${where.join(' AND ')}` : ''} LIMIT $${params.length}) matching`,
+      params,
+    );
+    const n = Number(r.rows[0]?.n ?? 0);
+    return n > cap ? { total: cap, exact: false } : { total: n, exact: true };
   },
 
   async invitationsOfCase(db: Queryable, caseId: string): Promise<InvitationRow[]> {

@@ -199,9 +199,9 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       config: { access: auditor, audit: 'archive.search' },
       schema: {
         tags: ['archive'],
-        summary: 'Search cases (auditor): filters, exact ID number or name through the blind indexes, keyset pages, exact total; audited',
+        summary: 'Search cases (auditor): filters, exact ID number or name through the blind indexes, keyset pages, total (exact up to 10,000); audited',
         querystring: SearchQuery,
-        response: { 200: Type.Object({ items: Type.Array(ArchiveItemSchema), nextCursor: Nullable(Type.String()), total: Type.Integer() }), 400: ErrorResponse, ...authErrors },
+        response: { 200: Type.Object({ items: Type.Array(ArchiveItemSchema), nextCursor: Nullable(Type.String()), total: Type.Integer(), totalExact: Type.Boolean() }), 400: ErrorResponse, ...authErrors },
       },
     },
     async (request) =>

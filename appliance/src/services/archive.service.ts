@@ -46,6 +46,8 @@ export interface ArchivePage {
   items: ArchiveItem[];
   nextCursor: string | null;
   total: number;
+  /** false when more than ARCHIVE_TOTAL_CAP cases match: `total` is then the cap, shown as "10000+" */
+  totalExact: boolean;
 }
 
 function encodeKey(k: ArchiveKey, sort: ArchiveSort): string {
@@ -73,6 +75,9 @@ function parseTime(value: string | undefined, field: string): Date | undefined {
 }
 
 /** Search, keyed and masked: the repository sees blind indexes, the caller sees masked values. */
+/** Totals are exact up to this many matching cases. */
+export const ARCHIVE_TOTAL_CAP = 10_000;
+
 export async function searchArchive(
   db: Queryable,
   deps: { pii: PiiCipher; cases: CaseService },
@@ -101,13 +106,16 @@ export async function searchArchive(
   const sort = q.sort ?? 'created_desc';
   const limit = q.limit ?? 50;
   const after = q.cursor ? decodeKey(q.cursor, sort) : null;
-  const [rows, total] = await Promise.all([archiveRepository.search(db, filter, sort, after, limit + 1), archiveRepository.count(db, filter)]);
+  // One query after the other: `db` may be a transaction's client, which runs one query at a time.
+  const rows = await archiveRepository.search(db, filter, sort, after, limit + 1);
+  const { total, exact } = await archiveRepository.count(db, filter, ARCHIVE_TOTAL_CAP);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
     items: page.map((row) => archiveItem(row, deps.cases)),
     nextCursor: rows.length > limit && last ? encodeKey({ createdKey: last.created_key, id: last.id }, sort) : null,
     total,
+    totalExact: exact,
     filter,
   };
 }

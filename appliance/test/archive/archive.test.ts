@@ -1,4 +1,5 @@
 import t from 'tap';
+import { archiveRepository } from '../../src/repositories/archive.repository.js';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { newCaseBody, startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
@@ -57,7 +58,7 @@ t.test('search: filters, exact ID number and name through blind indexes, keyset 
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?name=${encodeURIComponent(` ${created[4]!.name} `)}`);
   t.same(res.json().items.map((x: { caseId: string }) => x.caseId), [created[4]!.id], 'exact name, trimmed');
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?idNumber=${residentId(999)}`);
-  t.same(res.json(), { items: [], nextCursor: null, total: 0 });
+  t.same(res.json(), { items: [], nextCursor: null, total: 0, totalExact: true });
   res = await api(a, 'auditor1', 'GET', '/api/archive/search?idNumber=110105199001011234');
   t.equal(res.statusCode, 400, 'an impossible ID number is a bad parameter');
 
@@ -66,6 +67,9 @@ t.test('search: filters, exact ID number and name through blind indexes, keyset 
   t.same(res.json().items.map((x: { caseId: string }) => x.caseId), want, 'teller + branch, newest first');
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?product=${encodeURIComponent('理财')}&status=draft`);
   t.equal(res.json().total, created.filter((c) => c.product === '理财').length);
+  const capped = await archiveRepository.count(a.runtime.ctx.pool, { product: '理财' }, 1);
+  t.same(capped, { total: 1, exact: false }, 'beyond the cap the total says "more than"');
+  t.same(await archiveRepository.count(a.runtime.ctx.pool, { product: '理财' }, 1000), { total: created.filter((c) => c.product === '理财').length, exact: true });
   res = await api(a, 'auditor1', 'GET', '/api/archive/search?status=approved');
   t.equal(res.json().total, 0);
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?to=${encodeURIComponent(new Date(Date.now() - 3600_000).toISOString())}`);

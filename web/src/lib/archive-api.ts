@@ -44,6 +44,8 @@ export interface ArchivePage {
   items: ArchiveItem[];
   nextCursor: string | null;
   total: number;
+  /** false when more cases match than the server counts exactly: show total as "total+" */
+  totalExact: boolean;
 }
 
 export interface RecordingIssue {
