@@ -16,6 +16,7 @@ import { loggerOptions } from './http/logging.js';
 import { declarePublic, installRoutePolicy, type RouteRecord } from './http/route-policy.js';
 import { installValidators } from './http/validation.js';
 import { SIGNALING_WEBSOCKET_OPTIONS, signalingRoutes } from './media/signaling.js';
+import { adminRoutes } from './routes/admin.js';
 import { archiveRoutes } from './routes/archive.js';
 import { authRoutes } from './routes/auth.js';
 import { auditRoutes } from './routes/audit.js';
@@ -134,6 +135,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(recordingRoutes, ctx);
   await app.register(archiveRoutes, ctx);
   await app.register(exportRoutes, ctx);
+  await app.register(adminRoutes, ctx);
 
   const indexHtml = opts.webRoot && existsSync(join(opts.webRoot, 'index.html')) ? readFileSync(join(opts.webRoot, 'index.html')) : null;
   if (opts.webRoot && indexHtml) {

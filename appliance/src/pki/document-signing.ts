@@ -8,7 +8,7 @@ import { ensureOwnCa, newRsaKey, serial } from './certificate-authority.js';
 /**
  * Documents the appliance hands out (composite exports) carry a detached CMS (PKCS#7) signature by a certificate
  * of the appliance CA, so that a regulator holding only `ca.crt` can check them with
- * `openssl cms -verify -binary -inform DER -in x.p7s -content x.mp4 -CAfile ca.crt -purpose any`.
+ * `openssl cms -verify -binary -inform DER -in x.p7s -content x.mp4 -CAfile ca.crt`.
  */
 
 export interface DocumentSigner {

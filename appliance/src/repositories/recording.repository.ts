@@ -191,6 +191,22 @@ export const recordingRepository = {
     return r.rows;
   },
 
+  /**
+   * The admin status list, newest first: one status, or (none given) every recording the pipeline still owes
+   * something: not sealed, or sealed with its plaintext not yet removed.
+   */
+  async listForStatus(db: Queryable, status: Exclude<RecordingStatus, 'sealed'> | null, limit = 100): Promise<RecordingRow[]> {
+    // Two statements rather than one with a CASE, so the default list can use the partial index recordings_open_idx.
+    const r =
+      status === null
+        ? await db.query<RecordingRow>(
+            `SELECT ${COLUMNS} FROM recordings WHERE status <> 'sealed' OR plaintext_removed_at IS NULL ORDER BY created_at DESC, id LIMIT $1`,
+            [limit],
+          )
+        : await db.query<RecordingRow>(`SELECT ${COLUMNS} FROM recordings WHERE status = $1 ORDER BY created_at DESC, id LIMIT $2`, [status, limit]);
+    return r.rows;
+  },
+
   async wrappedNotUnder(db: Queryable, kid: string, limit = 500): Promise<Array<{ id: string; kek_id: string; wrapped_key: Buffer }>> {
     const r = await db.query<{ id: string; kek_id: string; wrapped_key: Buffer }>(
       `SELECT id, kek_id, wrapped_key FROM recordings WHERE wrapped_key IS NOT NULL AND kek_id <> $1 ORDER BY created_at LIMIT $2`,

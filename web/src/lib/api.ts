@@ -328,3 +328,27 @@ export function uploadSessionFile(sessionId: string, party: SessionParty, file: 
 export function sessionFileUrl(fileId: string, party: SessionParty): string {
   return withParty(`/api/files/${encodeURIComponent(fileId)}`, party);
 }
+
+/** A recording in the seal pipeline, as the admin status page lists it. */
+export interface PipelineRecording {
+  id: string;
+  sessionId: string;
+  caseId: string;
+  status: 'queued' | 'processing' | 'sealed' | 'failed';
+  step: string;
+  progress: number;
+  attempts: number;
+  failureReason: string | null;
+  failedAt: string | null;
+  willRetry: boolean;
+  complete: boolean | null;
+  issueCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Recordings not yet sealed, or sealed with plaintext still on disk; newest first. */
+export async function listPipelineRecordings(fetchFn?: Fetch): Promise<PipelineRecording[]> {
+  const { items } = await request<{ items: PipelineRecording[] }>('GET', '/api/admin/recordings', { fetch: fetchFn });
+  return items;
+}

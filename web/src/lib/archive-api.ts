@@ -197,6 +197,40 @@ export function revealField(caseId: string, field: MaskedField, reason: string):
   return request<Revealed>('POST', caseTail(caseId, '/reveal'), { body: { field, reason } });
 }
 
+export type ExportStatus = 'queued' | 'running' | 'done' | 'failed';
+
+export interface ExportView {
+  id: string;
+  recordingId: string;
+  requestedBy: string;
+  status: ExportStatus;
+  progress: number;
+  failureReason: string | null;
+  sha256: string | null;
+  bytes: number | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+const exportPath = (id: string, tail = '') => `/api/exports/${encodeURIComponent(id)}${tail}`;
+
+export function requestExport(recordingId: string, reason: string): Promise<{ id: string; status: ExportStatus }> {
+  return request('POST', `/api/recordings/${encodeURIComponent(recordingId)}/exports`, { body: { reason } });
+}
+
+export function getExport(id: string): Promise<ExportView> {
+  return request<ExportView>('GET', exportPath(id));
+}
+
+/** Download URLs of a finished export (each download is audited by the server). */
+export function exportFileUrl(id: string): string {
+  return exportPath(id, '/file');
+}
+
+export function exportSignatureUrl(id: string): string {
+  return exportPath(id, '/signature');
+}
+
 /** Plain-text answers (the signed note, the verifier key); a 404 means there is none yet. */
 async function getText(path: string): Promise<string | null> {
   let response: Response;

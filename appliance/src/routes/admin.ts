@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../app-context.js';
+import { recordingRepository, type RecordingRow } from '../repositories/recording.repository.js';
+import { authErrors, ErrorResponse } from './schemas.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+const RecordingsQuery = Type.Object(
+  { status: Type.Optional(Type.Union([Type.Literal('failed'), Type.Literal('processing'), Type.Literal('queued')])) },
+  { additionalProperties: false },
+);
+
+const PipelineItemSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  sessionId: Type.String({ format: 'uuid' }),
+  caseId: Type.String({ format: 'uuid' }),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('processing'), Type.Literal('sealed'), Type.Literal('failed')]),
+  step: Type.String(),
+  progress: Type.Number({ minimum: 0, maximum: 1 }),
+  attempts: Type.Integer({ minimum: 0 }),
+  failureReason: Nullable(Type.String()),
+  failedAt: Nullable(Type.String({ format: 'date-time' })),
+  willRetry: Type.Boolean(),
+  complete: Nullable(Type.Boolean()),
+  issueCount: Type.Integer({ minimum: 0 }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+// Only status fields: the wrapped key and its KEK id stay out of the answer.
+function pipelineItem(r: RecordingRow) {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    caseId: r.case_id,
+    status: r.status,
+    step: r.step,
+    progress: r.progress,
+    attempts: r.attempts,
+    failureReason: r.failure_reason,
+    failedAt: r.failed_at?.toISOString() ?? null,
+    willRetry: r.will_retry,
+    complete: r.complete,
+    issueCount: Array.isArray(r.issues) ? r.issues.length : 0,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+/** The administrator's view of the appliance's pipelines (read only, so not audited). */
+export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.get(
+    '/api/admin/recordings',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        tags: ['admin'],
+        summary: 'Recordings in the seal pipeline, newest first (at most 100): by status, or by default every one not yet sealed or whose plaintext is not yet removed; failed ones carry the reason and whether they will be retried',
+        querystring: RecordingsQuery,
+        response: { 200: Type.Object({ items: Type.Array(PipelineItemSchema) }), 400: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request) => {
+      const rows = await recordingRepository.listForStatus(ctx.pool, request.query.status ?? null, 100);
+      return { items: rows.map(pipelineItem) };
+    },
+  );
+}
