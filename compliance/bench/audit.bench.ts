@@ -10,9 +10,10 @@
  *  3. inclusion-proof size at 1,000,000 events: the hashes (32 bytes each) and the JSON response.
  *
  * Last line: {"append_events_per_s":…,"verify_events_per_s":…,"inclusion_proof_bytes_at_1m":…}
- * Environment: KYC_BENCH_EVENTS (default 1000000), KYC_BENCH_SECONDS (default 10).
+ * Options: --events N (default 1000000), --seconds S (default 10).
  */
 import pg from 'pg';
+import { parseArgs } from 'node:util';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,8 +28,9 @@ import { generateSigningKey, parseSigningKey } from '../src/audit/checkpoint.js'
 import { encodeEvent, type AuditEventInput } from '../src/audit/event.js';
 import { verifyInclusion } from '../src/audit/merkle.js';
 
-const TOTAL = Number(process.env.KYC_BENCH_EVENTS ?? 1_000_000);
-const SECONDS = Number(process.env.KYC_BENCH_SECONDS ?? 10);
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, seconds: { type: 'string', default: '10' } } });
+const TOTAL = Number(args.events);
+const SECONDS = Number(args.seconds);
 const ORIGIN = 'kyc-appliance.local/audit';
 const cli = join(dirname(fileURLToPath(import.meta.url)), '../dist/cli/kyc-audit.js');
 
