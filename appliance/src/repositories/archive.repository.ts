@@ -3,8 +3,10 @@ import type { CaseRow, CaseStatus } from './case.repository.js';
 import type { InvitationRow } from './invitation.repository.js';
 import type { RecordingStatus } from './recording.repository.js';
 
-export const INTEGRITY_FLAGS = ['incomplete', 'issues'] as const;
-export type IntegrityFlag = (typeof INTEGRITY_FLAGS)[number];
+import { INTEGRITY_FLAGS, type IntegrityFlag } from '../api-types.js';
+
+export { INTEGRITY_FLAGS };
+export type { IntegrityFlag };
 
 /** What an auditor searches by. Personal data only ever arrives as blind indexes. */
 export interface ArchiveFilter {

@@ -1,7 +1,9 @@
 import type { Queryable } from '../db/database.js';
 
-export const CASE_STATUSES = ['draft', 'invited', 'in_session', 'completed', 'approved', 'rejected'] as const;
-export type CaseStatus = (typeof CASE_STATUSES)[number];
+import { CASE_STATUSES, type CaseStatus } from '../api-types.js';
+
+export { CASE_STATUSES };
+export type { CaseStatus };
 
 export interface CaseRow {
   id: string;

@@ -1,6 +1,8 @@
 import type { Queryable } from '../db/database.js';
 
-export type RecordingStatus = 'queued' | 'processing' | 'sealed' | 'failed';
+import type { RecordingStatus } from '../api-types.js';
+
+export type { RecordingStatus };
 
 export interface RecordingRow {
   id: string;

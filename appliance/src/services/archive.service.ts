@@ -10,6 +10,7 @@ import { recordingRepository, type RecordingFileRow, type RecordingRow, type Rec
 import { SEALED_SUFFIX } from '../recording/recording-layout.js';
 import type { Queryable } from '../db/database.js';
 import type { CaseService } from './case.service.js';
+import type { ArchiveItem, ArchivePage } from '../api-types.js';
 
 /** The search as the API receives it: personal data in clear, turned into blind indexes here and nowhere else. */
 export interface ArchiveQuery {
@@ -28,27 +29,7 @@ export interface ArchiveQuery {
   limit?: number | undefined;
 }
 
-export interface ArchiveItem {
-  caseId: string;
-  status: CaseStatus;
-  customerName: string;
-  customerIdNumber: string;
-  teller: string;
-  branch: string;
-  product: string;
-  createdAt: string;
-  session: { id: string; state: 'live' | 'ended' } | null;
-  recording: { id: string; status: RecordingStatus; complete: boolean | null; issueCount: number } | null;
-  flags: IntegrityFlag[];
-}
-
-export interface ArchivePage {
-  items: ArchiveItem[];
-  nextCursor: string | null;
-  total: number;
-  /** false when more than ARCHIVE_TOTAL_CAP cases match: `total` is then the cap, shown as "10000+" */
-  totalExact: boolean;
-}
+export type { ArchiveItem, ArchivePage };
 
 function encodeKey(k: ArchiveKey, sort: ArchiveSort): string {
   return Buffer.from(JSON.stringify([sort, k.createdKey, k.id])).toString('base64url');

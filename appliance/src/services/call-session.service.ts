@@ -6,15 +6,9 @@ import { callSessionRepository, type CallSessionRow } from '../repositories/call
 import { caseRepository } from '../repositories/case.repository.js';
 import { invitationRepository } from '../repositories/invitation.repository.js';
 import { stepOf } from './invitation.service.js';
+import type { CallSessionView } from '../api-types.js';
 
-export interface CallSessionView {
-  id: string;
-  caseId: string;
-  state: 'live' | 'ended';
-  admittedAt: string;
-  endedAt: string | null;
-  endReason: string | null;
-}
+export type { CallSessionView };
 
 export function callSessionView(s: CallSessionRow): CallSessionView {
   return {

@@ -19,6 +19,7 @@ import type { CaseReviewRow } from '../repositories/archive.repository.js';
 import type { Queryable } from '../db/database.js';
 import type { AuditWrite } from '../http/audited-transaction.js';
 import type { Principal } from '../http/auth.js';
+import type { CaseView } from '../api-types.js';
 
 export interface NewCaseInput {
   customerName: string;
@@ -29,29 +30,7 @@ export interface NewCaseInput {
   branch: string;
 }
 
-/** A case as the API shows it: personal data masked. */
-export interface CaseView {
-  id: string;
-  status: CaseStatus;
-  customerName: string;
-  customerIdNumber: string;
-  customerPhone: string;
-  bankCard: string | null;
-  product: string;
-  branch: string;
-  teller: string;
-  createdAt: string;
-  updatedAt: string;
-  /** the auditor's decision once the case was reviewed (maker-checker): the teller sees outcome and comment */
-  review: CaseReviewView | null;
-}
-
-export interface CaseReviewView {
-  decision: 'approved' | 'rejected';
-  comment: string;
-  reviewer: string;
-  at: string;
-}
+export type { CaseView };
 
 export function validateNewCase(input: NewCaseInput): ErrorDetail[] {
   const problems: ErrorDetail[] = [];

@@ -8,34 +8,11 @@ import type { PiiCipher } from '../lib/pii-cipher.js';
 import { callSessionRepository, type CallSessionRow } from '../repositories/call-session.repository.js';
 import { caseRepository } from '../repositories/case.repository.js';
 import { invitationRepository, type InvitationRow } from '../repositories/invitation.repository.js';
+import { JOIN_STEPS, type InvitationView, type JoinStep, type JoinView } from '../api-types.js';
 
-/** Where the customer stands. The join page shows the screen for the step; the teller's console shows it live. */
-export const JOIN_STEPS = ['code', 'device', 'consent', 'waiting', 'in_call', 'ended', 'declined', 'expired', 'revoked', 'locked'] as const;
-export type JoinStep = (typeof JOIN_STEPS)[number];
+export { JOIN_STEPS };
+export type { InvitationView, JoinStep, JoinView };
 
-export interface InvitationView {
-  id: string;
-  caseId: string;
-  url: string;
-  code: string;
-  createdAt: string;
-  expiresAt: string;
-  step: JoinStep;
-  opened: boolean;
-  deviceChecked: boolean;
-  consent: 'accepted' | 'declined' | null;
-  codeAttempts: number;
-  sessionId: string | null;
-}
-
-export interface JoinView {
-  step: JoinStep;
-  expiresAt: string;
-  product: string;
-  branch: string;
-  attemptsLeft: number;
-  sessionId: string | null;
-}
 
 export interface InvitationSettings {
   publicUrl: URL;

@@ -1,4 +1,7 @@
 // The one place the UI talks to the appliance's API (same origin, session cookie).
+// The API's answers are typed once, by the appliance (appliance/src/api-types.ts).
+import type { CallSessionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView } from '../../../appliance/src/api-types.js';
+export type { CallSessionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView };
 
 export type Role = 'teller' | 'auditor' | 'admin';
 
@@ -8,31 +11,6 @@ export interface Me {
   csrfToken: string | null;
 }
 
-export type CaseStatus = 'draft' | 'invited' | 'in_session' | 'completed' | 'approved' | 'rejected';
-
-/** A case as the server shows it: PII already masked for the caller's role. */
-export interface CaseView {
-  id: string;
-  status: CaseStatus;
-  customerName: string;
-  customerIdNumber: string;
-  customerPhone: string;
-  bankCard: string | null;
-  product: string;
-  branch: string;
-  teller: string;
-  createdAt: string;
-  updatedAt: string;
-  /** the auditor's decision once the completed case is reviewed */
-  review?: CaseReview | null;
-}
-
-export interface CaseReview {
-  decision: 'approved' | 'rejected';
-  comment: string;
-  reviewer: string;
-  at: string;
-}
 
 export interface NewCase {
   customerName: string;
@@ -201,18 +179,6 @@ export function getReadiness(fetchFn?: Fetch): Promise<Readiness> {
 // ---- the customer's invitation link (no sign-in: the link token and the browser it was first opened on) ----
 
 /** Where the customer stands; the join page shows the screen for it, the teller's console shows it live. */
-export type JoinStep = 'code' | 'device' | 'consent' | 'waiting' | 'in_call' | 'ended' | 'declined' | 'expired' | 'revoked' | 'locked';
-
-export interface JoinView {
-  step: JoinStep;
-  expiresAt: string;
-  product: string;
-  branch: string;
-  attemptsLeft: number;
-  /** set while the customer is admitted to a live session */
-  sessionId: string | null;
-}
-
 /** The version of the consent text the customer is shown; recorded with the answer. */
 export const CONSENT_VERSION = '2026-11';
 
@@ -240,30 +206,6 @@ export function submitConsent(token: string, accept: boolean): Promise<JoinView>
 }
 
 // ---- the teller's side of the live session ----
-
-export interface InvitationView {
-  id: string;
-  caseId: string;
-  url: string;
-  code: string;
-  createdAt: string;
-  expiresAt: string;
-  step: JoinStep;
-  opened: boolean;
-  deviceChecked: boolean;
-  consent: 'accepted' | 'declined' | null;
-  codeAttempts: number;
-  sessionId: string | null;
-}
-
-export interface CallSessionView {
-  id: string;
-  caseId: string;
-  state: 'live' | 'ended';
-  admittedAt: string;
-  endedAt: string | null;
-  endReason: string | null;
-}
 
 export interface LiveView {
   invitation: InvitationView | null;

@@ -1,11 +1,11 @@
 // The auditor's archive API: search, a case's timeline, replay grants, review, reveal; and the audit log's
 // checkpoint and proofs the timeline verifies in the browser.
 import { ApiError, CLIENT_ERROR_CODES, request, type CaseStatus, type CaseView } from '$lib/api.js';
+import type { ArchiveItem, ArchivePage, IntegrityFlag as ArchiveFlag, RecordingStatus } from '../../../appliance/src/api-types.js';
+export type { ArchiveFlag, ArchiveItem, ArchivePage, RecordingStatus };
 
 type Fetch = typeof fetch;
 
-export type RecordingStatus = 'queued' | 'processing' | 'sealed' | 'failed';
-export type ArchiveFlag = 'incomplete' | 'issues';
 export type ArchiveSort = 'created_desc' | 'created_asc';
 export type MaskedField = 'customerName' | 'customerIdNumber' | 'customerPhone' | 'bankCard';
 
@@ -24,28 +24,6 @@ export interface ArchiveQuery {
   sort?: ArchiveSort;
   cursor?: string;
   limit?: number;
-}
-
-export interface ArchiveItem {
-  caseId: string;
-  status: CaseStatus;
-  customerName: string;
-  customerIdNumber: string;
-  teller: string;
-  branch: string;
-  product: string;
-  createdAt: string;
-  session: { id: string; state: 'live' | 'ended' } | null;
-  recording: { id: string; status: RecordingStatus; complete: boolean | null; issueCount: number } | null;
-  flags: ArchiveFlag[];
-}
-
-export interface ArchivePage {
-  items: ArchiveItem[];
-  nextCursor: string | null;
-  total: number;
-  /** false when more cases match than the server counts exactly: show total as "total+" */
-  totalExact: boolean;
 }
 
 export interface RecordingIssue {

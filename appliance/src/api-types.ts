@@ -1,0 +1,95 @@
+// The shapes the API answers with, declared once: the appliance's services build them and the web UI reads them
+// (it imports this file by relative path, like the signaling protocol). Pure TypeScript without imports.
+
+export const CASE_STATUSES = ['draft', 'invited', 'in_session', 'completed', 'approved', 'rejected'] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+
+/** The auditor's decision on a completed case (maker-checker). */
+export interface CaseReview {
+  decision: 'approved' | 'rejected';
+  comment: string;
+  reviewer: string;
+  at: string;
+}
+
+/** A case as the API shows it: personal data masked for the caller's role. */
+export interface CaseView {
+  id: string;
+  status: CaseStatus;
+  customerName: string;
+  customerIdNumber: string;
+  customerPhone: string;
+  bankCard: string | null;
+  product: string;
+  branch: string;
+  teller: string;
+  createdAt: string;
+  updatedAt: string;
+  /** the auditor's decision once the case was reviewed: the teller sees outcome and comment */
+  review: CaseReview | null;
+}
+
+/** Where the customer stands. The join page shows the screen for the step; the teller's console shows it live. */
+export const JOIN_STEPS = ['code', 'device', 'consent', 'waiting', 'in_call', 'ended', 'declined', 'expired', 'revoked', 'locked'] as const;
+export type JoinStep = (typeof JOIN_STEPS)[number];
+
+export interface JoinView {
+  step: JoinStep;
+  expiresAt: string;
+  product: string;
+  branch: string;
+  attemptsLeft: number;
+  /** set while the customer is admitted to a live session */
+  sessionId: string | null;
+}
+
+export interface InvitationView {
+  id: string;
+  caseId: string;
+  url: string;
+  code: string;
+  createdAt: string;
+  expiresAt: string;
+  step: JoinStep;
+  opened: boolean;
+  deviceChecked: boolean;
+  consent: 'accepted' | 'declined' | null;
+  codeAttempts: number;
+  sessionId: string | null;
+}
+
+export interface CallSessionView {
+  id: string;
+  caseId: string;
+  state: 'live' | 'ended';
+  admittedAt: string;
+  endedAt: string | null;
+  endReason: string | null;
+}
+
+export type RecordingStatus = 'queued' | 'processing' | 'sealed' | 'failed';
+export const INTEGRITY_FLAGS = ['incomplete', 'issues'] as const;
+export type IntegrityFlag = (typeof INTEGRITY_FLAGS)[number];
+
+/** One archive search result. */
+export interface ArchiveItem {
+  caseId: string;
+  status: CaseStatus;
+  customerName: string;
+  customerIdNumber: string;
+  teller: string;
+  branch: string;
+  product: string;
+  createdAt: string;
+  session: { id: string; state: 'live' | 'ended' } | null;
+  recording: { id: string; status: RecordingStatus; complete: boolean | null; issueCount: number } | null;
+  flags: IntegrityFlag[];
+}
+
+export interface ArchivePage {
+  items: ArchiveItem[];
+  nextCursor: string | null;
+  total: number;
+  /** false when more cases match than are counted exactly: `total` is then the cap ("more than total") */
+  totalExact: boolean;
+}
