@@ -1,19 +1,13 @@
 import t from 'tap';
-import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { FileKeyring } from '@kyc/compliance';
 import { startTestAppliance } from '../helpers/appliance.js';
-import { RECONNECT_FIXTURE, copyFixture, findPlaintextMedia, fixtureStart, insertSession } from '../helpers/recording-fixtures.js';
-import { MediaTools } from '../../src/recording/media-tools.js';
-import { sealRecording } from '../../src/recording/seal-job.js';
+import { findPlaintextMedia, fixtureCallTimes, insertSession, sealFixtureRecording } from '../helpers/recording-fixtures.js';
 import { decryptRecording } from '../../src/recording/archive-reader.js';
-import { recordingRepository } from '../../src/repositories/recording.repository.js';
 import { ReplayGrants } from '../../src/services/archive.service.js';
 
-const TOOLS = { ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe', janusPpRec: '/usr/bin/janus-pp-rec' };
 const SEGMENT = 64 * 1024;
 
 t.test('replay of a really sealed recording: grants, HTTP Range edge cases, byte-exact plaintext, audited download', async (t) => {
@@ -21,22 +15,9 @@ t.test('replay of a really sealed recording: grants, HTTP Range edge cases, byte
   const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 4 });
   t.teardown(() => pool.end());
   const rec = a.config.recording;
-  for (const d of [rec.dir, rec.archiveDir]) {
-    await mkdir(d, { recursive: true, mode: 0o700 });
-    await chmod(d, 0o700);
-  }
-  const { keyring } = await FileKeyring.openOrCreate(rec.kekDir);
-
-  const start = await fixtureStart(RECONNECT_FIXTURE);
-  const { caseId, sessionId } = await insertSession(pool, { admittedAt: new Date(start.getTime() - 300), endedAt: new Date(start.getTime() + 4800) });
-  await copyFixture(RECONNECT_FIXTURE, join(rec.dir, sessionId));
-  const row = await recordingRepository.createForSession(pool, { id: randomUUID(), sessionId, caseId });
-  const recordingId = row!.id;
-  const sealed = await sealRecording(
-    { pool, audit: a.runtime.auditLog, keyring, tools: new MediaTools(TOOLS), recordingsDir: rec.dir, archiveDir: rec.archiveDir, settleMs: 0 },
-    recordingId,
-  );
-  t.equal(sealed, 'sealed');
+  const { caseId, sessionId } = await insertSession(pool, await fixtureCallTimes());
+  const { recordingId, keyring, status } = await sealFixtureRecording(a, pool, { caseId, sessionId });
+  t.equal(status, 'sealed');
 
   // The reference plaintext, decrypted by the archive reader (disaster-recovery path) into a scratch folder.
   const out = await mkdtemp(join(tmpdir(), 'kyc-replay-ref-'));

@@ -6,6 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { FileKeyring, type AuditLog } from '@kyc/compliance';
+import type { AppConfig } from '../../src/config/load.js';
+import { newCaseBody, type TestAppliance } from './appliance.js';
+import { MediaTools } from '../../src/recording/media-tools.js';
+import { sealRecording } from '../../src/recording/seal-job.js';
+import { recordingRepository } from '../../src/repositories/recording.repository.js';
+
+/** Debian's media tools, as the appliance's defaults name them. */
+export const SYSTEM_TOOLS = { ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe', janusPpRec: '/usr/bin/janus-pp-rec' };
 
 export const RECONNECT_FIXTURE = fileURLToPath(new URL('../fixtures/recording-reconnect/', import.meta.url));
 
@@ -109,4 +118,62 @@ export async function findPlaintextMedia(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return found;
+}
+
+/** When the fixture's call was admitted and hung up: 0.3 s before its first packet, 4.8 s after. */
+export async function fixtureCallTimes(): Promise<{ admittedAt: Date; endedAt: Date }> {
+  const start = await fixtureStart(RECONNECT_FIXTURE);
+  return { admittedAt: new Date(start.getTime() - 300), endedAt: new Date(start.getTime() + 4800) };
+}
+
+/**
+ * Seals the committed Janus fixture as the recording of an ended session, with the real seal job, in a test
+ * appliance's recording folders and key-encryption keys. Returns the recording id and the keyring.
+ */
+export async function sealFixtureRecording(
+  a: { config: AppConfig; runtime: { auditLog: AuditLog } },
+  pool: pg.Pool,
+  session: { caseId: string; sessionId: string },
+): Promise<{ recordingId: string; keyring: FileKeyring; status: string }> {
+  const rec = a.config.recording;
+  for (const d of [rec.dir, rec.archiveDir]) {
+    await mkdir(d, { recursive: true, mode: 0o700 });
+    await chmod(d, 0o700);
+  }
+  const { keyring } = await FileKeyring.openOrCreate(rec.kekDir);
+  await copyFixture(RECONNECT_FIXTURE, join(rec.dir, session.sessionId));
+  const row = await recordingRepository.createForSession(pool, { id: randomUUID(), sessionId: session.sessionId, caseId: session.caseId });
+  if (!row) throw new Error('no recording row');
+  const status = await sealRecording(
+    { pool, audit: a.runtime.auditLog, keyring, tools: new MediaTools(SYSTEM_TOOLS), recordingsDir: rec.dir, archiveDir: rec.archiveDir, settleMs: 0 },
+    row.id,
+  );
+  return { recordingId: row.id, keyring, status };
+}
+
+/**
+ * A case made through the API (so its personal data decrypts) with an invitation and an ended call in the database,
+ * as the live-call flow leaves it; that flow has its own tests.
+ */
+export async function caseWithEndedCall(a: TestAppliance, pool: pg.Pool, teller: string, window: { admittedAt: Date; endedAt: Date }) {
+  const res = await a.app.inject({
+    method: 'POST',
+    url: '/api/cases',
+    headers: { authorization: `Bearer ${await a.tokenFor(teller)}` },
+    payload: newCaseBody(),
+  });
+  if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`create case: ${res.statusCode} ${res.body}`);
+  const caseId: string = res.json().id;
+  const inv = await a.app.inject({ method: 'POST', url: `/api/cases/${caseId}/invitations`, headers: { authorization: `Bearer ${await a.tokenFor(teller)}` } });
+  if (inv.statusCode !== 201 && inv.statusCode !== 200) throw new Error(`invite: ${inv.statusCode} ${inv.body}`);
+  const invitationId: string = inv.json().id;
+  const sessionId = randomUUID();
+  // The call as the live-call flow leaves it; that flow has its own tests.
+  await pool.query(`UPDATE cases SET status = 'in_session' WHERE id = $1`, [caseId]);
+  await pool.query(
+    `INSERT INTO call_sessions (id, case_id, invitation_id, teller, state, room_id, admitted_at, ended_at, end_reason)
+     VALUES ($1, $2, $3, $4, 'ended', $5, $6, $7, 'hangup')`,
+    [sessionId, caseId, invitationId, teller, randomInt(1, 2 ** 47), window.admittedAt, window.endedAt],
+  );
+  return { caseId, sessionId };
 }

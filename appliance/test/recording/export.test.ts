@@ -1,20 +1,15 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { FileKeyring } from '@kyc/compliance';
 import { startTestAppliance } from '../helpers/appliance.js';
-import { RECONNECT_FIXTURE, copyFixture, findPlaintextMedia, fixtureStart, insertSession } from '../helpers/recording-fixtures.js';
-import { MediaTools } from '../../src/recording/media-tools.js';
-import { sealRecording } from '../../src/recording/seal-job.js';
-import { recordingRepository } from '../../src/repositories/recording.repository.js';
+import { findPlaintextMedia, fixtureCallTimes, insertSession, sealFixtureRecording } from '../helpers/recording-fixtures.js';
 
 const run = promisify(execFile);
-const TOOLS = { ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe', janusPpRec: '/usr/bin/janus-pp-rec' };
 
 /** Top-level MP4 boxes in file order. */
 function topBoxes(mp4: Buffer): string[] {
@@ -43,21 +38,10 @@ t.test('signed composite export of a really sealed recording', async (t) => {
   const a = await startTestAppliance(t, { env: { KYC_WORKER_IN_PROCESS: 'false' } });
   const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 4 });
   t.teardown(() => pool.end());
-  const rec = a.config.recording;
-  for (const d of [rec.dir, rec.archiveDir]) {
-    await mkdir(d, { recursive: true, mode: 0o700 });
-    await chmod(d, 0o700);
-  }
-  const { keyring } = await FileKeyring.openOrCreate(rec.kekDir);
-  const start = await fixtureStart(RECONNECT_FIXTURE);
-  const { caseId, sessionId } = await insertSession(pool, { admittedAt: new Date(start.getTime() - 300), endedAt: new Date(start.getTime() + 4800) });
-  await copyFixture(RECONNECT_FIXTURE, join(rec.dir, sessionId));
-  const recordingId = (await recordingRepository.createForSession(pool, { id: randomUUID(), sessionId, caseId }))!.id;
-  const sealed = await sealRecording(
-    { pool, audit: a.runtime.auditLog, keyring, tools: new MediaTools(TOOLS), recordingsDir: rec.dir, archiveDir: rec.archiveDir, settleMs: 0 },
-    recordingId,
-  );
-  t.equal(sealed, 'sealed');
+  const { caseId, sessionId } = await insertSession(pool, await fixtureCallTimes());
+  const sealed = await sealFixtureRecording(a, pool, { caseId, sessionId });
+  const recordingId = sealed.recordingId;
+  t.equal(sealed.status, 'sealed');
 
   const auth = async (user: string) => ({ authorization: `Bearer ${await a.tokenFor(user)}` });
   const url = `/api/recordings/${recordingId}/exports`;

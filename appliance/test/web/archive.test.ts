@@ -2,23 +2,16 @@
 // events' proofs verified in the browser, synchronized replay of a really sealed recording with seeking, and
 // maker-checker. Needs `npm run build -w web` first.
 import { existsSync } from 'node:fs';
-import { randomInt, randomUUID } from 'node:crypto';
-import { chmod, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import pg from 'pg';
 import type { Page } from 'playwright-core';
-import { FileKeyring } from '@kyc/compliance';
-import { newCaseBody, startTestAppliance, WEB_BUILD, type TestAppliance } from '../helpers/appliance.js';
+import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
 import { openBrowser, watchPage } from '../helpers/ui-browser.js';
 import { signInThroughIdp } from '../harness/browser.js';
-import { RECONNECT_FIXTURE, copyFixture, fixtureStart } from '../helpers/recording-fixtures.js';
-import { MediaTools } from '../../src/recording/media-tools.js';
-import { sealRecording } from '../../src/recording/seal-job.js';
-import { recordingRepository } from '../../src/repositories/recording.repository.js';
+import { caseWithEndedCall, fixtureCallTimes, sealFixtureRecording } from '../helpers/recording-fixtures.js';
 
-const TOOLS = { ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe', janusPpRec: '/usr/bin/janus-pp-rec' };
 const ID_NUMBER = '11010519491231002X';
 const SIGNED_OUT = '401 GET /api/me';
 // Kept for looking at after the run.
@@ -29,29 +22,6 @@ t.before(() => {
 });
 
 /** A case created through the API (real PII encryption and blind indexes) with one ended call. */
-async function caseWithEndedCall(a: TestAppliance, pool: pg.Pool, teller: string, window: { admittedAt: Date; endedAt: Date }) {
-  const res = await a.app.inject({
-    method: 'POST',
-    url: '/api/cases',
-    headers: { authorization: `Bearer ${await a.tokenFor(teller)}` },
-    payload: newCaseBody(),
-  });
-  if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`create case: ${res.statusCode} ${res.body}`);
-  const caseId: string = res.json().id;
-  const inv = await a.app.inject({ method: 'POST', url: `/api/cases/${caseId}/invitations`, headers: { authorization: `Bearer ${await a.tokenFor(teller)}` } });
-  if (inv.statusCode !== 201 && inv.statusCode !== 200) throw new Error(`invite: ${inv.statusCode} ${inv.body}`);
-  const invitationId: string = inv.json().id;
-  const sessionId = randomUUID();
-  // The call as the live-call flow leaves it; that flow has its own tests.
-  await pool.query(`UPDATE cases SET status = 'in_session' WHERE id = $1`, [caseId]);
-  await pool.query(
-    `INSERT INTO call_sessions (id, case_id, invitation_id, teller, state, room_id, admitted_at, ended_at, end_reason)
-     VALUES ($1, $2, $3, $4, 'ended', $5, $6, $7, 'hangup')`,
-    [sessionId, caseId, invitationId, teller, randomInt(1, 2 ** 47), window.admittedAt, window.endedAt],
-  );
-  return { caseId, sessionId };
-}
-
 interface VideoTime {
   party: string;
   currentTime: number;
@@ -83,21 +53,9 @@ t.test('auditor: search, verified timeline, synchronized replay with seeking, ap
   });
   const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 4 });
   t.teardown(() => pool.end());
-  const rec = a.config.recording;
-  for (const d of [rec.dir, rec.archiveDir]) {
-    await mkdir(d, { recursive: true, mode: 0o700 });
-    await chmod(d, 0o700);
-  }
-  const { keyring } = await FileKeyring.openOrCreate(rec.kekDir);
-  const start = await fixtureStart(RECONNECT_FIXTURE);
-  const { caseId, sessionId } = await caseWithEndedCall(a, pool, 'teller1', { admittedAt: new Date(start.getTime() - 300), endedAt: new Date(start.getTime() + 4800) });
-  await copyFixture(RECONNECT_FIXTURE, join(rec.dir, sessionId));
-  const row = await recordingRepository.createForSession(pool, { id: randomUUID(), sessionId, caseId });
-  const sealed = await sealRecording(
-    { pool, audit: a.runtime.auditLog, keyring, tools: new MediaTools(TOOLS), recordingsDir: rec.dir, archiveDir: rec.archiveDir, settleMs: 0 },
-    row!.id,
-  );
-  t.equal(sealed, 'sealed');
+  const { caseId, sessionId } = await caseWithEndedCall(a, pool, 'teller1', await fixtureCallTimes());
+  const { status } = await sealFixtureRecording(a, pool, { caseId, sessionId });
+  t.equal(status, 'sealed');
 
   // The teller completes the case on their case page.
   const tellerBrowser = await openBrowser(t, a, { screenshotDir: SHOTS });

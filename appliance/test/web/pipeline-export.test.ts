@@ -2,24 +2,20 @@
 // dev IdP, ffmpeg). Needs `npm run build -w web` first.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { randomInt, randomUUID } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import pg from 'pg';
-import { FileKeyring } from '@kyc/compliance';
-import { newCaseBody, startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
+import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
 import { openBrowser, watchPage } from '../helpers/ui-browser.js';
 import { signInThroughIdp } from '../harness/browser.js';
-import { RECONNECT_FIXTURE, copyFixture, fixtureStart, insertSession } from '../helpers/recording-fixtures.js';
-import { MediaTools } from '../../src/recording/media-tools.js';
-import { sealRecording } from '../../src/recording/seal-job.js';
+import { caseWithEndedCall, fixtureCallTimes, insertSession, sealFixtureRecording } from '../helpers/recording-fixtures.js';
 import { recordingRepository } from '../../src/repositories/recording.repository.js';
 
 const run = promisify(execFile);
-const TOOLS = { ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe', janusPpRec: '/usr/bin/janus-pp-rec' };
 const SIGNED_OUT = '401 GET /api/me';
 
 t.before(() => {
@@ -69,34 +65,10 @@ t.test('auditor: export with a reason, progress, then the MP4 and its signature,
   const a = await startTestAppliance(t, { listen: true, webRoot: WEB_BUILD, env: { KYC_WORKER_IN_PROCESS: 'false' } });
   const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 4 });
   t.teardown(() => pool.end());
-  const rec = a.config.recording;
-  for (const d of [rec.dir, rec.archiveDir]) {
-    await mkdir(d, { recursive: true, mode: 0o700 });
-    await chmod(d, 0o700);
-  }
-  const { keyring } = await FileKeyring.openOrCreate(rec.kekDir);
-  const start = await fixtureStart(RECONNECT_FIXTURE);
-  // The case page decrypts the case's PII, so the case is made through the API; the ended call as the live-call flow leaves it.
-  const headers = { authorization: `Bearer ${await a.tokenFor('teller1')}` };
-  const created = await a.app.inject({ method: 'POST', url: '/api/cases', headers, payload: newCaseBody() });
-  t.equal(created.statusCode, 201, created.body);
-  const caseId: string = created.json().id;
-  const invitation = await a.app.inject({ method: 'POST', url: `/api/cases/${caseId}/invitations`, headers });
-  t.equal(invitation.statusCode, 201, invitation.body);
-  const sessionId = randomUUID();
-  await pool.query(`UPDATE cases SET status = 'in_session' WHERE id = $1`, [caseId]);
-  await pool.query(
-    `INSERT INTO call_sessions (id, case_id, invitation_id, teller, state, room_id, admitted_at, ended_at, end_reason)
-     VALUES ($1, $2, $3, 'teller1', 'ended', $4, $5, $6, 'hangup')`,
-    [sessionId, caseId, invitation.json().id, randomInt(1, 2 ** 47), new Date(start.getTime() - 300), new Date(start.getTime() + 4800)],
-  );
-  await copyFixture(RECONNECT_FIXTURE, join(rec.dir, sessionId));
-  const recordingId = (await recordingRepository.createForSession(pool, { id: randomUUID(), sessionId, caseId }))!.id;
-  const sealed = await sealRecording(
-    { pool, audit: a.runtime.auditLog, keyring, tools: new MediaTools(TOOLS), recordingsDir: rec.dir, archiveDir: rec.archiveDir, settleMs: 0 },
-    recordingId,
-  );
-  t.equal(sealed, 'sealed');
+  const { caseId, sessionId } = await caseWithEndedCall(a, pool, 'teller1', await fixtureCallTimes());
+  const sealed = await sealFixtureRecording(a, pool, { caseId, sessionId });
+  const recordingId = sealed.recordingId;
+  t.equal(sealed.status, 'sealed');
 
   const browser = await openBrowser(t, a);
   const page = await browser.newPage();
