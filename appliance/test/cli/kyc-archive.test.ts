@@ -4,28 +4,17 @@ import { randomUUID } from 'node:crypto';
 import { readFile, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { AuditLog, FileKeyring } from '@kyc/compliance';
-import { createTestDatabase } from '@kyc/compliance/testing';
-import { allMigrations } from '../../src/migrations-dir.js';
+import { FileKeyring } from '@kyc/compliance';
 import { MediaTools } from '../../src/recording/media-tools.js';
 import { sealRecording } from '../../src/recording/seal-job.js';
 import { recordingRepository } from '../../src/repositories/recording.repository.js';
-import { RECONNECT_FIXTURE, copyFixture, fixtureStart, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
+import { RECONNECT_FIXTURE, auditedTestDatabase, copyFixture, fixtureStart, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/kyc-archive.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
 t.test('kyc-archive: rotate-kek, rewrap, decrypt after the old KEK is destroyed, offline decrypt', async (t) => {
-  const db = await createTestDatabase(allMigrations);
-  const pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
-  pool.on('error', () => undefined);
-  const audit = new AuditLog({ pool });
-  t.teardown(async () => {
-    await audit.close().catch(() => undefined);
-    await pool.end();
-    await db.drop();
-  });
+  const { db, pool, audit } = await auditedTestDatabase(t);
   const dirs = await makeDataDirs(t);
   const secret = join(dirs.dataDir, 'oidc-client-secret');
   await writeFile(secret, 'unused', { mode: 0o600 });

@@ -5,8 +5,12 @@ import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readFile, rm } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
-import { FileKeyring, type AuditLog } from '@kyc/compliance';
+import pg from 'pg';
+
+const PgPool = pg.Pool;
+import { AuditLog, FileKeyring } from '@kyc/compliance';
+import { createTestDatabase, type TestDatabase } from '@kyc/compliance/testing';
+import { allMigrations } from '../../src/migrations-dir.js';
 import type { AppConfig } from '../../src/config/load.js';
 import { newCaseBody, type TestAppliance } from './appliance.js';
 import { MediaTools } from '../../src/recording/media-tools.js';
@@ -176,4 +180,18 @@ export async function caseWithEndedCall(a: TestAppliance, pool: pg.Pool, teller:
     [sessionId, caseId, invitationId, teller, randomInt(1, 2 ** 47), window.admittedAt, window.endedAt],
   );
   return { caseId, sessionId };
+}
+
+/** A fresh database with every migration, a pool on it as kyc_app and an audit log; all torn down with `t`. */
+export async function auditedTestDatabase(t: { teardown(fn: () => unknown): void }, poolSize = 4): Promise<{ db: TestDatabase; pool: pg.Pool; audit: AuditLog }> {
+  const db = await createTestDatabase(allMigrations);
+  const pool = new PgPool({ connectionString: db.appUrl, max: poolSize });
+  pool.on('error', () => undefined);
+  const audit = new AuditLog({ pool });
+  t.teardown(async () => {
+    await audit.close().catch(() => undefined);
+    await pool.end();
+    await db.drop();
+  });
+  return { db, pool, audit };
 }

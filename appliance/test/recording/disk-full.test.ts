@@ -4,28 +4,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
-import { AuditLog, FileKeyring } from '@kyc/compliance';
-import { createTestDatabase } from '@kyc/compliance/testing';
-import { allMigrations } from '../../src/migrations-dir.js';
+import { FileKeyring } from '@kyc/compliance';
 import { MediaTools } from '../../src/recording/media-tools.js';
 import { failureReason, recordFailure, sealRecording, type SealContext } from '../../src/recording/seal-job.js';
 import { recordingRepository } from '../../src/repositories/recording.repository.js';
-import { RECONNECT_FIXTURE, copyFixture, findPlaintextMedia, fixtureStart, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
+import { RECONNECT_FIXTURE, auditedTestDatabase, copyFixture, findPlaintextMedia, fixtureStart, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
 
 // A real full disk: recordings and archive on a small tmpfs (same filesystem, as in production).
 const run = promisify(execFile);
 
 t.test('disk full: the attempt fails with the reason, inputs are kept, and it seals once there is room', async (t) => {
-  const db = await createTestDatabase(allMigrations);
-  const pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
-  pool.on('error', () => undefined);
-  const audit = new AuditLog({ pool });
-  t.teardown(async () => {
-    await audit.close().catch(() => undefined);
-    await pool.end();
-    await db.drop();
-  });
+  const { pool, audit } = await auditedTestDatabase(t);
   const dirs = await makeDataDirs(t);
   const vol = join(dirs.dataDir, 'vol');
   await mkdir(vol, { mode: 0o700 });

@@ -6,18 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
-import { AuditLog, FileKeyring, openSealedFile, recordingAad } from '@kyc/compliance';
-import { createTestDatabase } from '@kyc/compliance/testing';
+import { FileKeyring, openSealedFile, recordingAad } from '@kyc/compliance';
 import { loadConfig } from '../../src/config/load.js';
 import { withTransaction } from '../../src/db/database.js';
-import { allMigrations } from '../../src/migrations-dir.js';
 import { createJobBoss, requestSeal } from '../../src/recording/seal-queue.js';
 import { recordingRepository } from '../../src/repositories/recording.repository.js';
 import { startWorker } from '../../src/worker.js';
 import { launchBrowser } from '../harness/browser.js';
 import { createNetns, launchBrowserInNetns, recordCall, startJanus } from '../helpers/recorded-call.js';
-import { findPlaintextMedia, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
+import { auditedTestDatabase, findPlaintextMedia, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
 
 // End to end with real components: a ~10 s call between two Chromium publishers recorded by a real Janus, the
 // seal requested in the hang-up transaction, sealed by the worker through pg-boss, restored with
@@ -41,15 +38,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined |
 }
 
 t.test('a real recorded call: sealed, restored, both parties audio+video, seekable from the ciphertext', async (t) => {
-  const db = await createTestDatabase(allMigrations);
-  const pool = new pg.Pool({ connectionString: db.appUrl, max: 10 });
-  pool.on('error', () => undefined);
-  const audit = new AuditLog({ pool });
-  t.teardown(async () => {
-    await audit.close().catch(() => undefined);
-    await pool.end();
-    await db.drop();
-  });
+  const { db, pool, audit } = await auditedTestDatabase(t, 10);
   const dirs = await makeDataDirs(t);
   const secret = join(dirs.dataDir, 'oidc-client-secret');
   await writeFile(secret, 'unused', { mode: 0o600 });

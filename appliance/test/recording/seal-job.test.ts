@@ -5,29 +5,19 @@ import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { AuditLog, FileKeyring } from '@kyc/compliance';
-import { createTestDatabase } from '@kyc/compliance/testing';
-import { allMigrations } from '../../src/migrations-dir.js';
+import { FileKeyring } from '@kyc/compliance';
 import { MediaTools } from '../../src/recording/media-tools.js';
 import { decryptRecording } from '../../src/recording/archive-reader.js';
 import { recordFailure, failureReason, sealRecording, type SealContext } from '../../src/recording/seal-job.js';
 import { recordingRepository } from '../../src/repositories/recording.repository.js';
-import { RECONNECT_FIXTURE, copyFixture, findPlaintextMedia, fixtureStart, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
+import { RECONNECT_FIXTURE, auditedTestDatabase, copyFixture, findPlaintextMedia, fixtureStart, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
 
 const run = promisify(execFile);
 const TOOLS = { ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe', janusPpRec: '/usr/bin/janus-pp-rec' };
 type T = Parameters<Parameters<typeof t.test>[0]>[0];
 
 async function setup(t: T) {
-  const db = await createTestDatabase(allMigrations);
-  const pool = new pg.Pool({ connectionString: db.appUrl, max: 10 });
-  pool.on('error', () => undefined);
-  const audit = new AuditLog({ pool });
-  t.teardown(async () => {
-    await audit.close().catch(() => undefined);
-    await pool.end();
-    await db.drop();
-  });
+  const { db, pool, audit } = await auditedTestDatabase(t, 10);
   const dirs = await makeDataDirs(t);
   const { keyring } = await FileKeyring.openOrCreate(dirs.kekDir);
   const ctx: SealContext = {
