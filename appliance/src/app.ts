@@ -106,10 +106,9 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   installAuth(app, {
-    pool: ctx.pool,
     oidc: ctx.oidc,
+    sessions: ctx.sessions,
     sessionKey: ctx.sessionKey,
-    idleSeconds: ctx.config.session.idleSeconds,
     publicOrigin: ctx.config.publicUrl.origin,
   });
 

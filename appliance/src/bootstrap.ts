@@ -12,6 +12,7 @@ import { startWorker, type RunningWorker, type WorkerLog } from './worker.js';
 import { CaseService } from './services/case.service.js';
 import { InvitationService } from './services/invitation.service.js';
 import { OidcService } from './services/oidc.js';
+import { LiveSessions } from './services/live-sessions.js';
 
 export interface Runtime {
   ctx: AppContext;
@@ -103,6 +104,7 @@ export async function createRuntime(
     },
     live,
     sessionKey,
+    sessions: new LiveSessions(pool, config.session.idleSeconds),
     probes,
   };
   return {

@@ -1,7 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type pg from 'pg';
-import { sessionRepository } from '../repositories/session.repository.js';
+import type { LiveSessions } from '../services/live-sessions.js';
 import { IdpUnavailableError, type OidcService, type Role } from '../services/oidc.js';
 import { AppError } from './errors.js';
 import { isUnsafeMethod, type Access } from './route-policy.js';
@@ -30,10 +29,9 @@ declare module 'fastify' {
 }
 
 export interface AuthOptions {
-  pool: pg.Pool;
   oidc: OidcService;
+  sessions: LiveSessions;
   sessionKey: Buffer;
-  idleSeconds: number;
   publicOrigin: string;
 }
 
@@ -74,10 +72,9 @@ async function resolvePrincipal(request: FastifyRequest, opts: AuthOptions): Pro
   const sessionId = request.cookies[SESSION_COOKIE];
   if (!sessionId || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return null;
   const idHash = hashToken(sessionId);
-  const session = await sessionRepository.findLive(opts.pool, idHash, opts.idleSeconds);
+  const session = await opts.sessions.find(idHash);
   if (!session) return null;
-  // Sliding idle timeout; written at most once a minute per session.
-  if (Date.now() - session.lastSeenAt.getTime() > 60_000) await sessionRepository.touch(opts.pool, idHash);
+  await opts.sessions.touchIfDue(idHash, session);
   return {
     subject: session.subject,
     username: session.username,

@@ -192,6 +192,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
   const grants = new ReplayGrants(ctx.sessionKey);
   const media = new ArchiveMedia({ archiveDir: ctx.config.recording.archiveDir, kekDir: ctx.config.recording.kekDir });
   const sealedRecordings = new SealedRecordingCache(ctx.pool);
+  app.addHook('onClose', async () => media.close());
 
   r.get(
     '/api/archive/search',

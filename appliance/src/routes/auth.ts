@@ -136,6 +136,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         if (p.sessionIdHash) idToken = (await sessionRepository.remove(client, p.sessionIdHash))?.idToken ?? null;
         await ctx.audit.appendInTx(client, auditEvent(request, { action: 'auth.logout', object: null, result: 'success' }));
       });
+      if (p.sessionIdHash) ctx.sessions.forget(p.sessionIdHash);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       let redirectTo = '/';
       try {

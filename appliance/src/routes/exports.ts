@@ -79,6 +79,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
   });
   app.addHook('onClose', async () => {
     await runner.idle();
+    await jobs.media.close();
   });
 
   const doneExport = async (id: string): Promise<ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string }> => {
@@ -149,15 +150,22 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
       } finally {
         dataKey.fill(0);
       }
-      if (reader.plaintextSize !== Number(e.bytes)) throw new Error(`export ${e.id}: sealed size differs from the recorded one`);
-      await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
-        await audit({ object: { type: 'recording', id: e.recording_id }, reason: e.reason, details: { exportId: e.id, part: 'file', sha256: e.sha256!.toString('hex') } });
-      });
+      let body: AsyncIterable<Buffer>;
+      try {
+        if (reader.plaintextSize !== Number(e.bytes)) throw new Error(`export ${e.id}: sealed size differs from the recorded one`);
+        await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
+          await audit({ object: { type: 'recording', id: e.recording_id }, reason: e.reason, details: { exportId: e.id, part: 'file', sha256: e.sha256!.toString('hex') } });
+        });
+        body = reader.readRange(0, reader.plaintextSize - 1);
+      } finally {
+        // closes once the file has been read (or at once when nothing will be)
+        void reader.close();
+      }
       return reply
         .header('content-type', 'video/mp4')
         .header('content-length', String(reader.plaintextSize))
         .header('content-disposition', `attachment; filename="export-${e.id}.mp4"`)
-        .send(Readable.from(reader.readRange(0, reader.plaintextSize - 1), { objectMode: false, highWaterMark: 1 << 20 }));
+        .send(Readable.from(body, { objectMode: false, highWaterMark: 1 << 20 }));
     },
   );
 

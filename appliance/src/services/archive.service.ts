@@ -227,12 +227,28 @@ export class ArchiveMedia {
     const now = Date.now();
     const hit = this.readers.get(key);
     if (hit && hit.expires > now) return hit.opened;
-    for (const [k, v] of this.readers) if (v.expires <= now) this.readers.delete(k);
-    while (this.readers.size >= ArchiveMedia.MAX_READERS) this.readers.delete(this.readers.keys().next().value as string);
+    for (const [k, v] of this.readers) if (v.expires <= now) this.evict(k, v.opened);
+    while (this.readers.size >= ArchiveMedia.MAX_READERS) {
+      const [k, v] = this.readers.entries().next().value as [string, { opened: Promise<OpenedMedia> }];
+      this.evict(k, v.opened);
+    }
     const opened = this.openUncached(rec, file);
     this.readers.set(key, { opened, expires: now + ArchiveMedia.READER_TTL_MS });
     opened.catch(() => this.readers.delete(key));
     return opened;
+  }
+
+  /** Drops a reader; its file closes once the ranges being served from it have ended. */
+  private evict(key: string, opened: Promise<OpenedMedia>): void {
+    this.readers.delete(key);
+    opened.then((m) => m.reader.close()).catch(() => undefined);
+  }
+
+  /** Closes every cached reader (at shutdown). */
+  async close(): Promise<void> {
+    const all = [...this.readers.values()].map((v) => v.opened);
+    this.readers.clear();
+    await Promise.all(all.map((o) => o.then((m) => m.reader.close()).catch(() => undefined)));
   }
 
   private async openUncached(rec: RecordingRow, file: RecordingFileRow): Promise<OpenedMedia> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 
@@ -44,6 +45,15 @@ export class OidcService {
   private configuration: client.Configuration | null = null;
   private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
   private pending: Promise<client.Configuration> | null = null;
+  /**
+   * Access tokens verified recently, by SHA-256 of the token: a replay sends a range request every few hundred
+   * milliseconds with the same token, and an RS256 verification costs more than serving a small range. Kept until
+   * the token's own expiry but at most VERIFIED_TTL_MS (a key withdrawn from the JWKS stops counting within that
+   * time); failures are never kept.
+   */
+  private readonly verified = new Map<string, { user: VerifiedUser; until: number }>();
+  private static readonly VERIFIED_TTL_MS = 60_000;
+  private static readonly MAX_VERIFIED = 10_000;
 
   constructor(private readonly opts: OidcOptions) {}
 
@@ -72,6 +82,23 @@ export class OidcService {
 
   /** Verifies a Keycloak access token: RS256 signature from the realm JWKS, issuer, audience, expiry. */
   async verifyAccessToken(token: string): Promise<VerifiedUser> {
+    const key = createHash('sha256').update(token).digest('base64');
+    const now = Date.now();
+    const hit = this.verified.get(key);
+    if (hit && hit.until > now) return hit.user;
+    if (hit) this.verified.delete(key);
+    const { user, exp } = await this.verifyUncached(token);
+    if (exp !== undefined) {
+      if (this.verified.size >= OidcService.MAX_VERIFIED) {
+        for (const [k, v] of this.verified) if (v.until <= now) this.verified.delete(k);
+        while (this.verified.size >= OidcService.MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value as string);
+      }
+      this.verified.set(key, { user, until: Math.min(exp * 1000, now + OidcService.VERIFIED_TTL_MS) });
+    }
+    return user;
+  }
+
+  private async verifyUncached(token: string): Promise<{ user: VerifiedUser; exp: number | undefined }> {
     await this.config();
     if (!this.jwks) throw new IdpUnavailableError(new Error('no JWKS'));
     const { payload } = await jwtVerify(token, this.jwks, {
@@ -80,7 +107,7 @@ export class OidcService {
       algorithms: ['RS256'],
       clockTolerance: 5,
     });
-    return userFromClaims(payload);
+    return { user: userFromClaims(payload), exp: payload.exp };
   }
 
   async beginLogin(): Promise<{ url: URL; state: string; codeVerifier: string; nonce: string }> {

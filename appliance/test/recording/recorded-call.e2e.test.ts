@@ -103,6 +103,7 @@ t.test('a real recorded call: sealed, restored, both parties audio+video, seekab
   const dataKey = await keyring.unwrap({ kid: rec.kek_id!, wrapped: rec.wrapped_key! }, rec.id);
   const sealedPath = join(config.recording.archiveDir, rec.id, 'teller-s01.webm.kseal');
   const reader = await openSealedFile(sealedPath, dataKey, recordingAad(rec.id, 'teller-s01.webm'));
+  t.teardown(() => reader.close());
   const ranges: string[] = [];
   const server: Server = createServer((req, res) => {
     const size = reader.plaintextSize;

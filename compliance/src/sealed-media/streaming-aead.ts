@@ -321,6 +321,11 @@ export interface SealedFileReader {
    * nothing to disk. Throws KYC_ERR_SEALED_AUTH at the first segment that does not authenticate.
    */
   readRange(start: number, endInclusive: number): AsyncIterable<Buffer>;
+  /**
+   * Closes the file once the ranges being read have ended (ranges may not start after this). Every reader must be
+   * closed: it keeps its file open between ranges, so that a replay's many small ranges skip the open and close.
+   */
+  close(): Promise<void>;
 }
 
 export interface OpenSealedFileOptions {
@@ -328,21 +333,31 @@ export interface OpenSealedFileOptions {
   expectedCiphertextSize?: number;
 }
 
-/** Opens a sealed file for random access. The file is opened again for each range (no handle to close). */
+/** Opens a sealed file for random access; the file stays open until `close()` (positional reads, so ranges may overlap in time). */
 export async function openSealedFile(path: string, dataKey: Buffer, aad: Buffer, opts: OpenSealedFileOptions = {}): Promise<SealedFileReader> {
   const fh = await open(path, 'r');
   let header: SealedHeader;
   let layout: SegmentLayout;
+  let dec: SegmentDecryptor;
   try {
     ({ header, layout } = await readLayout(fh));
-  } finally {
+    if (opts.expectedCiphertextSize !== undefined && opts.expectedCiphertextSize !== layout.ciphertextSize) {
+      throw new SealedMediaError('KYC_ERR_SEALED_FORMAT', `sealed file is ${layout.ciphertextSize} bytes, expected ${opts.expectedCiphertextSize}`);
+    }
+    dec = new SegmentDecryptor(dataKey, aad, header);
+  } catch (err) {
     await fh.close();
+    throw err;
   }
-  if (opts.expectedCiphertextSize !== undefined && opts.expectedCiphertextSize !== layout.ciphertextSize) {
-    throw new SealedMediaError('KYC_ERR_SEALED_FORMAT', `sealed file is ${layout.ciphertextSize} bytes, expected ${opts.expectedCiphertextSize}`);
-  }
-  const dec = new SegmentDecryptor(dataKey, aad, header);
   const full = layout.segmentSize + TAG_SIZE;
+  const batch = Math.max(1, Math.floor((1 << 20) / full));
+  let active = 0;
+  let closing: Promise<void> | null = null;
+  let closed: (() => void) | null = null;
+  const release = (): void => {
+    active -= 1;
+    if (active === 0 && closed) closed();
+  };
   return {
     plaintextSize: layout.plaintextSize,
     segmentSize: layout.segmentSize,
@@ -352,18 +367,26 @@ export async function openSealedFile(path: string, dataKey: Buffer, aad: Buffer,
       if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endInclusive) || start < 0 || endInclusive < start || endInclusive >= layout.plaintextSize) {
         throw new SealedMediaError('KYC_ERR_SEALED_RANGE', `range ${start}-${endInclusive} is outside the plaintext (0-${layout.plaintextSize - 1})`);
       }
-      return (async function* () {
-        const first = Math.floor(start / layout.segmentSize);
-        const lastSeg = Math.floor(endInclusive / layout.segmentSize);
-        const rh = await open(path, 'r');
+      if (closing) throw new SealedMediaError('KYC_ERR_SEALED_RANGE', 'the sealed file reader is closed');
+      // counted from now, so that close() waits for it; released when it ends, fails or is returned early
+      active += 1;
+      let released = false;
+      const done = (): void => {
+        if (released) return;
+        released = true;
+        release();
+      };
+      const gen = (async function* () {
         try {
-          const batch = Math.max(1, Math.floor((1 << 20) / full));
-          for (let s = first; s <= lastSeg; s += batch) {
-            const upto = Math.min(lastSeg, s + batch - 1);
+          const first = Math.floor(start / layout.segmentSize);
+          const lastSeg = Math.floor(endInclusive / layout.segmentSize);
+          // the first segment is read alone (its bytes go out first), then up to 1 MiB at a time
+          for (let s = first, n = 1; s <= lastSeg; s += n, n = batch) {
+            const upto = Math.min(lastSeg, s + n - 1);
             const from = HEADER_SIZE + s * full;
             const to = Math.min(layout.ciphertextSize, HEADER_SIZE + (upto + 1) * full);
             const ct = Buffer.allocUnsafe(to - from);
-            if ((await readFull(rh, ct, 0, from)) !== ct.length) throw new SealedMediaError('KYC_ERR_SEALED_FORMAT', 'sealed file shrank while being read');
+            if ((await readFull(fh, ct, 0, from)) !== ct.length) throw new SealedMediaError('KYC_ERR_SEALED_FORMAT', 'sealed file shrank while being read');
             for (let i = s; i <= upto; i++) {
               const off = (i - s) * full;
               const plain = dec.decryptSegment(ct.subarray(off, Math.min(ct.length, off + full)), i, i === layout.segmentCount - 1);
@@ -374,9 +397,31 @@ export async function openSealedFile(path: string, dataKey: Buffer, aad: Buffer,
             }
           }
         } finally {
-          await rh.close();
+          done();
         }
       })();
+      const iterator: AsyncIterableIterator<Buffer> = {
+        next: () => gen.next(),
+        // a generator returned before its first step never enters its try block: release here too
+        return: async (value?: unknown) => {
+          try {
+            return await gen.return(value as undefined);
+          } finally {
+            done();
+          }
+        },
+        [Symbol.asyncIterator]() {
+          return iterator;
+        },
+      };
+      return iterator;
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        if (active > 0) await new Promise<void>((resolve) => (closed = resolve));
+        await fh.close();
+      })();
+      return closing;
     },
   };
 }

@@ -88,6 +88,30 @@ t.test('random access decrypts exactly the requested range', async (t) => {
   for (const [a, b] of cases) t.same(await collect(reader.readRange(a, b)), plain.subarray(a, b + 1), `range ${a}-${b}`);
   t.throws(() => reader.readRange(0, plain.length), { name: 'SealedMediaError', code: 'KYC_ERR_SEALED_RANGE' }, 'a range past the end is refused');
   t.throws(() => reader.readRange(10, 5), { name: 'SealedMediaError', code: 'KYC_ERR_SEALED_RANGE' });
+  await reader.close();
+});
+
+t.test('a reader keeps its file open until closed, and closing waits for the ranges being read', async (t) => {
+  const plain = randomBytes(40 * SEG + 3);
+  const { path, key, aad } = await sealed(t, plain);
+  const reader = await openSealedFile(path, key, aad);
+  const inFlight = reader.readRange(0, plain.length - 1)[Symbol.asyncIterator]();
+  const first = await inFlight.next();
+  t.same(first.value, plain.subarray(0, SEG), 'the first segment comes alone');
+  const never = reader.readRange(5, 10)[Symbol.asyncIterator](); // asked for, then given up before its first step
+  let closed = false;
+  const closing = reader.close().then(() => (closed = true));
+  t.throws(() => reader.readRange(0, 1), { name: 'SealedMediaError', code: 'KYC_ERR_SEALED_RANGE' }, 'no new range once closing');
+  await new Promise((r) => setTimeout(r, 20));
+  t.notOk(closed, 'not closed while a range is being read');
+  const rest: Buffer[] = [first.value as Buffer];
+  for (let r = await inFlight.next(); !r.done; r = await inFlight.next()) rest.push(r.value);
+  t.same(Buffer.concat(rest), plain, 'the range being read completes after close() was called');
+  await new Promise((r) => setTimeout(r, 20));
+  t.notOk(closed, 'still open: a range that was asked for has not ended');
+  await never.return!();
+  await closing;
+  t.ok(closed, 'closed once every range ended');
 });
 
 t.test('a flipped bit anywhere fails loudly: header, ciphertext, tag', async (t) => {
@@ -109,6 +133,7 @@ t.test('a flipped bit anywhere fails loudly: header, ciphertext, tag', async (t)
   const reader = await openSealedFile(join(dir, 'flip-range'), key, aad);
   await expectAuthFailure(t, () => collect(reader.readRange(3 * SEG, 3 * SEG + 10)), 'KYC_ERR_SEALED_AUTH', 'range over the altered segment fails');
   t.same(await collect(reader.readRange(0, 100)), plain.subarray(0, 101), 'an untouched segment still reads');
+  await reader.close();
 });
 
 t.test('swapped or duplicated segments fail', async (t) => {
@@ -141,6 +166,7 @@ t.test('truncation fails: at a segment boundary, mid-segment, header only', asyn
   await expectAuthFailure(t, () => collect(decryptStream(boundary2, key, aad)), 'KYC_ERR_SEALED_AUTH', 'five segments dropped at a boundary');
   const reader = await openSealedFile(boundary2, key, aad);
   await expectAuthFailure(t, () => collect(reader.readRange(reader.plaintextSize - 1, reader.plaintextSize - 1)), 'KYC_ERR_SEALED_AUTH', 'a range reaching the new end fails');
+  await reader.close();
   await t.rejects(openSealedFile(boundary2, key, aad, { expectedCiphertextSize: f.length }), { name: 'SealedMediaError', code: 'KYC_ERR_SEALED_FORMAT' }, 'the archive\'s known size catches it up front');
   const mid = await cut('mid', HEADER_SIZE + 2 * (SEG + TAG_SIZE) + 7);
   await expectAuthFailure(t, () => collect(decryptStream(mid, key, aad)), 'KYC_ERR_SEALED_FORMAT', 'partial segment at the end');
@@ -194,6 +220,7 @@ t.test('the default 64 KiB segments over a few MiB', async (t) => {
   t.equal(result.segmentCount, 49);
   const reader = await openSealedFile(path, key, aad);
   t.same(await collect(reader.readRange(1_000_000, 2_000_000)), plain.subarray(1_000_000, 2_000_001));
+  await reader.close();
   await truncate(path, (await stat(path)).size - 1);
   await expectAuthFailure(t, () => collect(decryptStream(path, key, aad)), 'KYC_ERR_SEALED_AUTH', 'one byte cut from the last tag');
 });

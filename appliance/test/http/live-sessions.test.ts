@@ -1,0 +1,55 @@
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createTestDatabase } from '@kyc/compliance/testing';
+import { allMigrations } from '../../src/migrations-dir.js';
+import { sessionRepository } from '../../src/repositories/session.repository.js';
+import { LiveSessions } from '../../src/services/live-sessions.js';
+
+const IDLE_SECONDS = 1800;
+
+t.test('browser sessions are cached briefly, never past expiry, and forgotten at sign-out', async (t) => {
+  const db = await createTestDatabase(allMigrations);
+  t.teardown(() => db.drop());
+  const pool = new pg.Pool({ connectionString: db.appUrl, max: 2 });
+  t.teardown(() => pool.end());
+  const sessions = new LiveSessions(pool, IDLE_SECONDS);
+  const newSession = async (expiresInMs: number): Promise<Buffer> => {
+    const id = randomBytes(32);
+    await sessionRepository.create(pool, id, { subject: 's-1', username: 'auditor1', roles: ['auditor'], idToken: null, expiresAt: new Date(Date.now() + expiresInMs) });
+    return id;
+  };
+  const removeRow = (id: Buffer) => pool.query('DELETE FROM web_sessions WHERE id_hash = $1', [id]);
+
+  t.test('a live session is found, then served from the cache until forgotten', async (t) => {
+    const id = await newSession(3600_000);
+    t.equal((await sessions.find(id))?.username, 'auditor1');
+    await removeRow(id);
+    t.equal((await sessions.find(id))?.username, 'auditor1', `kept up to ${LiveSessions.TTL_MS} ms after the row went`);
+    sessions.forget(id);
+    t.equal(await sessions.find(id), null, 'gone at once after forget()');
+  });
+
+  t.test('a lookup under way when the session is forgotten is not kept', async (t) => {
+    const id = await newSession(3600_000);
+    const pending = sessions.find(id);
+    sessions.forget(id);
+    t.equal((await pending)?.username, 'auditor1', 'the row still existed when it was read');
+    await removeRow(id);
+    t.equal(await sessions.find(id), null, 'the next request reads the database again');
+  });
+
+  t.test('a cached session is not used past its expiry', async (t) => {
+    const id = await newSession(400);
+    t.ok(await sessions.find(id));
+    await new Promise((r) => setTimeout(r, 500));
+    t.equal(await sessions.find(id), null);
+  });
+
+  t.test('unknown sessions are not cached', async (t) => {
+    const id = randomBytes(32);
+    t.equal(await sessions.find(id), null);
+    await sessionRepository.create(pool, id, { subject: 's-2', username: 'auditor2', roles: ['auditor'], idToken: null, expiresAt: new Date(Date.now() + 3600_000) });
+    t.equal((await sessions.find(id))?.username, 'auditor2');
+  });
+});
