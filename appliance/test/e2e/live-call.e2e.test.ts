@@ -131,6 +131,8 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
   await teller.getByTestId('session-ended').waitFor({ timeout: 15_000 });
   await customer.locator('[data-testid="join-refusal"][data-reason="ended"]').waitFor({ timeout: 15_000 });
   t.pass('both sides see the end');
+  await teller.getByTestId('case-complete').waitFor({ timeout: 15_000 });
+  t.pass('the teller can mark the case completed as soon as the call ends, without reloading');
 
   const headers = { authorization: `Bearer ${await a.tokenFor('teller1')}` };
   const sessions = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/sessions`, headers })).json();
@@ -148,8 +150,7 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
   }
 
   // The teller marks the case completed; an auditor finds it, replays both parties with seeking and approves it.
-  await teller.reload();
-  await teller.getByTestId('case-complete').click({ timeout: 30_000 });
+  await teller.getByTestId('case-complete').click();
   await teller.locator('[data-testid="case-status"][data-status="completed"]').waitFor();
   const auditorBrowser = await openBrowser(t, a, { executablePath: chromium });
   const auditor = await auditorBrowser.newPage();
