@@ -127,6 +127,14 @@ t.test('auditor: search, verified timeline, synchronized replay with seeking, ap
   t.equal(await page.getByTestId('review-comment').innerText(), '身份核验与双录内容完整，同意。');
   await browser.screenshot(page, 'archive-timeline');
 
+  // Back to the search: the same search is there again, asked afresh (the case now shows as approved).
+  await page.goBack();
+  await page.locator(`[data-testid="archive-result-row"][data-case-id="${caseId}"]`).waitFor();
+  t.equal(await page.getByTestId('archive-search-input').inputValue(), ID_NUMBER, 'the search text is restored');
+  t.equal(await page.locator(`[data-testid="archive-result-row"][data-case-id="${caseId}"] [data-status]`).getAttribute('data-status'), 'approved', 'results are fresh');
+  await page.goForward();
+  await page.getByTestId('archive-case').waitFor();
+
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${a.baseUrl}/archive`);
   await page.getByTestId('archive-search-input').fill(ID_NUMBER);
