@@ -58,11 +58,27 @@ export interface SignalingEvent {
   at: Date;
 }
 
+export interface ChatEntry {
+  seq: number;
+  from: Party;
+  text: string;
+  at: string;
+}
+
+/** messages kept per session for parties that (re)join; older ones are still in the session's record */
+const MAX_CHAT_HISTORY = 500;
+
 export interface SignalingHubOptions {
   gateway: JanusGateway;
   /** folder Janus records this session's .mjr files into; created 0700 before the room */
   recordingDir(sessionId: string): string;
   onEvent?(event: SignalingEvent): Promise<void>;
+  /**
+   * The session's chat so far, from where `onEvent` stored it: read once per session by this process (a session
+   * that outlived an appliance restart keeps its messages and numbering), then kept here and sent to every party
+   * that joins or rejoins.
+   */
+  chatHistory?(sessionId: string): Promise<ChatEntry[]>;
   /** handed to browsers in `joined` (TURN for customers behind NAT); default none */
   iceServers?: IceServer[];
   /** how long a party whose socket dropped stays `reconnecting` before it counts as left; default 60 s */
@@ -102,6 +118,9 @@ interface CallSession {
   roomPending: Promise<void> | null;
   parties: Record<Party, PartySlot>;
   chatSeq: number;
+  /** the chat so far (bounded), loaded once from `chatHistory` */
+  chat: ChatEntry[];
+  chatLoaded: Promise<void> | null;
   ended: boolean;
 }
 
@@ -344,6 +363,8 @@ export class SignalingHub {
         const seq = ++session.chatSeq;
         await this.#action(conn, 'chat', { seq, text: msg.text });
         const at = new Date().toISOString();
+        session.chat.push({ seq, from: slot.party, text: msg.text, at });
+        if (session.chat.length > MAX_CHAT_HISTORY) session.chat.splice(0, session.chat.length - MAX_CHAT_HISTORY);
         for (const p of PARTIES) {
           const c = session.parties[p].conn;
           if (c) this.#send(c, { type: 'chat', ...(c === conn ? rid(msg) : {}), seq, from: slot.party, text: msg.text, at });
@@ -405,6 +426,7 @@ export class SignalingHub {
     if (this.#opts.gateway.isUp()) {
       await this.#ensureRoom(session).catch((err) => this.#opts.log?.warn({ session: session.id, err: (err as Error).message }, 'room not ready at join'));
     }
+    await this.#loadChat(session);
     this.#send(conn, {
       type: 'joined',
       ...(requestId !== undefined ? { rid: requestId } : {}),
@@ -414,7 +436,25 @@ export class SignalingHub {
       iceServers: this.#opts.iceServers ?? [],
       reconnected: reconnect,
     });
+    // the conversation so far (a party that reloads or reconnects sees it again; clients keep one copy per number)
+    for (const c of session.chat) this.#send(conn, { type: 'chat', ...c });
     if (other.publisher && other.publisherUp) void this.#offerFeed(session, conn, other);
+  }
+
+  /** Reads the session's stored chat once; a failure leaves the history empty (the call goes on) and is logged. */
+  #loadChat(session: CallSession): Promise<void> {
+    const source = this.#opts.chatHistory;
+    if (!source) return Promise.resolve();
+    session.chatLoaded ??= source(session.id).then(
+      (stored) => {
+        const live = session.chat;
+        const seen = new Set(live.map((c) => c.seq));
+        session.chat = [...stored.filter((c) => !seen.has(c.seq)), ...live].sort((a, b) => a.seq - b.seq).slice(-MAX_CHAT_HISTORY);
+        session.chatSeq = stored.reduce((max, c) => Math.max(max, c.seq), session.chatSeq);
+      },
+      (err: unknown) => this.#opts.log?.warn({ session: session.id, err: (err as Error).message }, 'chat history not loaded'),
+    );
+    return session.chatLoaded;
   }
 
   async #publish(conn: Connection, session: CallSession, slot: PartySlot, msg: Extract<ClientMessage, { type: 'publish' }>): Promise<void> {
@@ -660,6 +700,8 @@ export class SignalingHub {
       roomPending: null,
       parties: { teller: slot('teller'), customer: slot('customer') },
       chatSeq: 0,
+      chat: [],
+      chatLoaded: null,
       ended: false,
     };
     this.#sessions.set(sessionId, s);

@@ -67,4 +67,14 @@ export const callSessionRepository = {
     );
     return r.rows[0]?.id ?? '';
   },
+
+  /** A session's chat messages in order: sequence number, sender, time and the encrypted text. */
+  async chatMessages(db: Queryable, sessionId: string): Promise<Array<{ seq: number; party: 'teller' | 'customer'; at: Date; textEnc: Buffer }>> {
+    const r = await db.query<{ seq: number | null; party: 'teller' | 'customer'; at: Date; text_enc: Buffer | null }>(
+      `SELECT (data->>'seq')::int AS seq, party, at, text_enc FROM session_events
+        WHERE session_id = $1 AND kind = 'chat' AND party IN ('teller', 'customer') ORDER BY id`,
+      [sessionId],
+    );
+    return r.rows.filter((row) => row.seq !== null && row.text_enc !== null).map((row) => ({ seq: row.seq!, party: row.party, at: row.at, textEnc: row.text_enc! }));
+  },
 };

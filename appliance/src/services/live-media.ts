@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { AppConfig } from '../config/load.js';
-import { withTransaction } from '../db/database.js';
+import { withTransaction, type Queryable } from '../db/database.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { readSecretText } from '../lib/secret-files.js';
 import { JanusGateway } from '../media/janus-gateway.js';
-import { SignalingHub, type SignalingEvent, type SignalingIdentity } from '../media/signaling-hub.js';
+import { SignalingHub, type ChatEntry, type SignalingEvent, type SignalingIdentity } from '../media/signaling-hub.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { auditEvent, type AuditActor, type AuditSink } from './audit.js';
 import type { CallSessionService } from './call-session.service.js';
@@ -57,6 +57,16 @@ export interface LiveMediaDeps {
  * The live part of a session: the Janus gateway, the signaling hub, who may join which session, and what every
  * signaling event leaves in the database and the audit log.
  */
+/** A session's chat as stored with its signaling events (decrypted), for parties that join after a restart. */
+export async function storedChat(db: Queryable, pii: PiiCipher, sessionId: string): Promise<ChatEntry[]> {
+  return (await callSessionRepository.chatMessages(db, sessionId)).map((c) => ({
+    seq: c.seq,
+    from: c.party,
+    text: pii.decrypt(sessionId, 'chat', c.textEnc),
+    at: c.at.toISOString(),
+  }));
+}
+
 export class LiveMedia {
   readonly gateway: JanusGateway;
   readonly hub: SignalingHub;
@@ -72,6 +82,7 @@ export class LiveMedia {
       gateway: this.gateway,
       recordingDir: (sessionId) => join(deps.config.recording.dir, sessionId),
       onEvent: (e) => this.persist(e),
+      chatHistory: (sessionId) => storedChat(deps.pool, deps.pii, sessionId),
       iceServers: [],
       log,
     });

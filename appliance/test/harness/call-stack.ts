@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { JanusGateway } from '../../src/media/janus-gateway.js';
 import type { JanusProcess } from '../../src/media/janus-process.js';
 import type { Party } from '../../src/media/protocol.js';
-import { SignalingHub, signalingRoutes, SIGNALING_WEBSOCKET_OPTIONS, type SignalingEvent, type SignalingIdentity } from '../../src/media/signaling.js';
+import { SignalingHub, signalingRoutes, SIGNALING_WEBSOCKET_OPTIONS, type SignalingEvent, type SignalingHubOptions, type SignalingIdentity } from '../../src/media/signaling.js';
 import { launchBrowser, type TestBrowser } from './browser.js';
 import { startTestJanus } from './janus.js';
 import { createNetns, type Netns } from './netns.js';
@@ -73,6 +73,8 @@ const CALL_PAGE = `<!doctype html>
 export interface CallStackOptions {
   /** also called for every signaling event (after it is recorded in `events`); reject to refuse */
   onEvent?: (e: SignalingEvent) => Promise<void>;
+  /** the stored chat of a session the hub has not seen yet (as after an appliance restart) */
+  chatHistory?: SignalingHubOptions['chatHistory'];
   reconnectGraceMs?: number;
   rateLimit?: { burst: number; ratePerSec: number };
 }
@@ -137,6 +139,7 @@ export async function startCallStack(t: Teardown, opts: CallStackOptions = {}): 
       events.push(e);
       await opts.onEvent?.(e);
     },
+    ...(opts.chatHistory ? { chatHistory: opts.chatHistory } : {}),
     ...(opts.reconnectGraceMs !== undefined ? { reconnectGraceMs: opts.reconnectGraceMs } : {}),
     ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
   });

@@ -47,11 +47,20 @@ function eventsOf(page: Page, name: string): Promise<{ name: string; at: number;
 
 t.test('a recorded 1:1 call through Janus between two browsers', async (t) => {
   const refuseChat = 'please refuse this';
+  const restarted = 'session-restarted';
   const stack: CallStack = await startCallStack(t, {
     // The app refuses an action when it cannot audit it: here, a chat line it is told to refuse.
     onEvent: async (e) => {
       if (e.type === 'chat' && e.data.text === refuseChat) throw new Error('audit log unavailable');
     },
+    // What the appliance stored for a session before it restarted (the hub starts with no memory of it).
+    chatHistory: async (sessionId) =>
+      sessionId === restarted
+        ? [
+            { seq: 1, from: 'teller', text: 'before the restart', at: '2026-11-23T01:00:00.000Z' },
+            { seq: 4, from: 'customer', text: 'me too', at: '2026-11-23T01:00:05.000Z' },
+          ]
+        : [],
   });
   t.same(stack.janus().info.plugins, ['janus.plugin.videoroom'], 'Janus loaded only the VideoRoom plugin');
   t.same(stack.janus().info.transports, ['janus.transport.websockets'], 'and only the WebSocket transport');
@@ -200,6 +209,10 @@ t.test('a recorded 1:1 call through Janus between two browsers', async (t) => {
     t.ok(after.includes('disconnect') && after.includes('reconnect'), 'disconnect and reconnect are reported');
     const segment = stack.events.filter((e) => e.party === 'customer' && e.type === 'publish').at(-1);
     t.match(segment?.data, { segment: 2, recording: 'customer-s02' }, 'the reconnect starts recording segment 2');
+    await waitEvent(customer, `e.name === 'chat' && e.data.text === 'Good morning, please hold your ID card up.' && e.at > ${cut}`);
+    await waitEvent(customer, `e.name === 'chat' && e.data.text === 'after the refusal' && e.at > ${cut}`);
+    const again = (await eventsOf(customer, 'chat')).filter((e) => e.at > cut).map((e) => (e.data as { text: string }).text);
+    t.notOk(again.includes(refuseChat), 'the conversation is sent again on rejoin, without the refused line');
   });
 
   await t.test('the network under the media drops for a few seconds: ICE recovers on the same call', async (t) => {
@@ -277,5 +290,20 @@ t.test('a recorded 1:1 call through Janus between two browsers', async (t) => {
     t.equal(await readFile(join(dir, 'teller-s07-audio-0.mjr'), 'utf8'), 'leftover', 'the older recording is untouched');
     const { stdout } = await run('janus-pp-rec', ['-j', join(dir, mjr.find((f) => f.startsWith('customer-s01-video-')) ?? '')]);
     t.match(stdout, /"c":\s*"vp8"/, 'the video recording is VP8, readable by janus-pp-rec');
+  });
+
+  await t.test('a session the hub meets after an appliance restart keeps its chat and its numbering', async (t) => {
+    const origin = stack.baseUrl;
+    const customerAgain = await RawSignalingClient.open(stack.signalingUrlFromHost(stack.credential(restarted, 'customer')), origin);
+    t.match(await customerAgain.request({ type: 'join' }, 1), { type: 'joined', party: 'customer' });
+    t.match(await customerAgain.next('chat'), { seq: 1, from: 'teller', text: 'before the restart' });
+    t.match(await customerAgain.next('chat'), { seq: 4, from: 'customer', text: 'me too' });
+    t.match(await customerAgain.request({ type: 'chat', text: 'after the restart' }, 2), { type: 'chat', seq: 5, from: 'customer' }, 'new messages number on from the stored ones');
+    const tellerAgain = await RawSignalingClient.open(stack.signalingUrlFromHost(stack.credential(restarted, 'teller')), origin);
+    t.match(await tellerAgain.request({ type: 'join' }, 1), { type: 'joined', party: 'teller' });
+    const seen = [await tellerAgain.next('chat'), await tellerAgain.next('chat'), await tellerAgain.next('chat')].map((m) => `${m.seq}:${m.text}`);
+    t.same(seen, ['1:before the restart', '4:me too', '5:after the restart'], 'the teller joining later gets all of it, in order');
+    customerAgain.close();
+    tellerAgain.close();
   });
 });
