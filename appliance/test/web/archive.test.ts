@@ -92,6 +92,21 @@ t.test('auditor: search, verified timeline, synchronized replay with seeking, ap
   t.same(verdicts.filter(([, v]) => v === 'failed'), [], 'no audit event fails its proof');
   t.ok(verdicts.find(([action, v]) => action === 'case.create' && v === 'verified'), 'the case creation is verified against the signed checkpoint');
   t.ok(verdicts.find(([action, v]) => action === 'case.complete' && v === 'verified'), 'the completion is verified');
+  t.equal(await page.getByTestId('audit-key-pin').getAttribute('data-pin'), 'first-use', 'the browser pins the verifier key at first use');
+
+  // The appliance presenting another key than the pinned one (a rewritten log re-signed with a new key) fails
+  // every event until the auditor deliberately trusts the new key.
+  const pinned = JSON.parse((await page.evaluate(`localStorage.getItem('kyc.audit.verifierKey')`)) as string) as { key: string };
+  const otherKey = `kyc-appliance.local/audit+00000000+${Buffer.concat([Buffer.from([1]), Buffer.alloc(32, 7)]).toString('base64')}`;
+  await page.evaluate(`localStorage.setItem('kyc.audit.verifierKey', ${JSON.stringify(JSON.stringify({ key: otherKey, since: '2026-01-01T00:00:00.000Z' }))})`);
+  await page.reload();
+  await page.getByTestId('audit-key-changed').waitFor();
+  const failedAll: string[] = await page.evaluate(`[...document.querySelectorAll('[data-testid="audit-event"]')].map((r) => r.dataset.verified)`);
+  t.ok(failedAll.length > 0 && failedAll.every((v) => v === 'failed'), 'with another key pinned, no event shows as verified');
+  await page.getByTestId('audit-key-trust-new').click();
+  await until(page, `(() => { const rows = [...document.querySelectorAll('[data-testid="audit-event"]')]; return rows.length > 0 && rows.every((r) => r.dataset.verified === 'verified' || r.dataset.verified === 'pending'); })()`);
+  t.ok(await page.locator('[data-testid="audit-event"][data-action="case.create"][data-verified="verified"]').count(), 'after trusting the key, events verify again');
+  t.equal(JSON.parse((await page.evaluate(`localStorage.getItem('kyc.audit.verifierKey')`)) as string).key, pinned.key, 'trusting the served key pins it again');
 
   await page.getByTestId('replay-open').click();
   await page.getByTestId('replay-video-teller').waitFor();
