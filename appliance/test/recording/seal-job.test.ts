@@ -5,7 +5,7 @@ import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { FileKeyring } from '@kyc/compliance';
+import { FileKeyring, parseSealedFileDetails } from '@kyc/compliance';
 import { MediaTools } from '../../src/recording/media-tools.js';
 import { decryptRecording } from '../../src/recording/archive-reader.js';
 import { recordFailure, failureReason, sealRecording, type SealContext } from '../../src/recording/seal-job.js';
@@ -84,9 +84,12 @@ t.test('seals a real Janus recording with a reconnect: encrypted, hashed, audite
   t.equal(sealed?.details.sessionId, sessionId);
   t.equal(sealed?.details.caseId, caseId);
   t.equal(sealed?.details.manifestSha256, rec?.manifest_sha256?.toString('hex'));
+  const listed = parseSealedFileDetails(sealed?.details);
+  t.same(listed.malformed, []);
+  t.equal(sealed?.details.files, listed.files.length, 'the file count matches the listed files');
   for (const n of names.filter((x) => x.endsWith('.kseal'))) {
     const st = await stat(join(folder, n));
-    t.equal(sealed?.details[`file.${n}`], `${st.size}:${await sha256(join(folder, n))}`, `${n}: size and SHA-256 in the audit event`);
+    t.same(listed.files.find((f) => f.name === n), { name: n, bytes: st.size, sha256: await sha256(join(folder, n)) }, `${n}: size and SHA-256 in the audit event`);
   }
   t.equal((await auditEvents(s.pool, 'recording.plaintext_removed')).length, 1);
 
@@ -183,7 +186,10 @@ t.test('an uncommitted archive copy from a crashed attempt is replaced, never du
   await writeFile(join(stale, 'teller-s01.webm.kseal'), 'left by a crash before the commit');
   await sealRecording(s.ctx, recordingId);
   const [sealed] = await auditEvents(s.pool, 'recording.sealed');
-  t.equal(sealed?.details['file.teller-s01.webm.kseal'], `${(await stat(join(stale, 'teller-s01.webm.kseal'))).size}:${await sha256(join(stale, 'teller-s01.webm.kseal'))}`);
+  t.same(
+    parseSealedFileDetails(sealed?.details).files.find((f) => f.name === 'teller-s01.webm.kseal'),
+    { name: 'teller-s01.webm.kseal', bytes: (await stat(join(stale, 'teller-s01.webm.kseal'))).size, sha256: await sha256(join(stale, 'teller-s01.webm.kseal')) },
+  );
   t.notMatch(await readFile(join(stale, 'teller-s01.webm.kseal'), 'utf8').catch(() => ''), /left by a crash/);
 });
 

@@ -2,14 +2,19 @@ import { join } from 'node:path';
 import { sha256File } from './streaming-aead.js';
 
 /**
- * The link between the audit log and the archive: a `recording.sealed` event carries, for every sealed file of
- * the recording, a detail `file.<name>` = `<bytes>:<sha256 hex>` of the ciphertext. Anyone holding the audit
- * log and the archive can check the files without any key.
+ * The link between the audit log and the archive: a `recording.sealed` event lists, for every sealed file of the
+ * recording, its name, size and SHA-256 of the ciphertext, packed into details `files.1`, `files.2`, … (each value
+ * `<name>:<bytes>:<sha256 hex>` entries separated by spaces, at most MAX_DETAIL_CHARS long). Anyone holding the
+ * audit log and the archive can check the files without any key.
  */
 
 export const SEALED_EVENT_ACTION = 'recording.sealed';
-export const SEALED_FILE_DETAIL_PREFIX = 'file.';
+export const SEALED_FILE_DETAIL_PREFIX = 'files.';
 const NAME = /^[a-z0-9][a-z0-9.-]*$/;
+/** an audit detail string holds at most 1,024 characters */
+const MAX_DETAIL_CHARS = 1024;
+/** detail keys the sealer may use for files (the event holds 32 keys; the recording's own take the rest) */
+export const MAX_SEALED_FILE_DETAILS = 22;
 
 export interface SealedFileDigest {
   name: string;
@@ -17,26 +22,48 @@ export interface SealedFileDigest {
   sha256: string;
 }
 
-/** The audit details of sealed files (merged into the event's details by the sealer). */
+/**
+ * The audit details of sealed files (merged into the event's details by the sealer). About nine files fit one
+ * detail, so a recording of up to ~200 files (a call with dozens of reconnections) fits one event.
+ */
 export function sealedFileDetails(files: readonly SealedFileDigest[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  const values: string[] = [];
+  let current = '';
   for (const f of files) {
     if (!NAME.test(f.name)) throw new RangeError(`bad sealed file name ${f.name}`);
-    out[`${SEALED_FILE_DETAIL_PREFIX}${f.name}`] = `${f.bytes}:${f.sha256}`;
+    if (!Number.isSafeInteger(f.bytes) || f.bytes < 0 || !/^[0-9a-f]{64}$/.test(f.sha256)) throw new RangeError(`bad size or hash for ${f.name}`);
+    const entry = `${f.name}:${f.bytes}:${f.sha256}`;
+    if (entry.length > MAX_DETAIL_CHARS) throw new RangeError(`sealed file name ${f.name} is too long`);
+    if (current && current.length + 1 + entry.length > MAX_DETAIL_CHARS) {
+      values.push(current);
+      current = '';
+    }
+    current = current ? `${current} ${entry}` : entry;
   }
-  return out;
+  if (current) values.push(current);
+  if (values.length > MAX_SEALED_FILE_DETAILS) throw new RangeError(`${files.length} sealed files do not fit one audit event`);
+  return Object.fromEntries(values.map((v, i) => [`${SEALED_FILE_DETAIL_PREFIX}${i + 1}`, v]));
 }
 
 /** Reads the sealed files back from an event's details; malformed entries are returned as problems. */
 export function parseSealedFileDetails(details: Record<string, unknown> | undefined): { files: SealedFileDigest[]; malformed: string[] } {
   const files: SealedFileDigest[] = [];
   const malformed: string[] = [];
+  const seen = new Set<string>();
   for (const [k, v] of Object.entries(details ?? {})) {
     if (!k.startsWith(SEALED_FILE_DETAIL_PREFIX)) continue;
-    const name = k.slice(SEALED_FILE_DETAIL_PREFIX.length);
-    const m = typeof v === 'string' ? /^(\d+):([0-9a-f]{64})$/.exec(v) : null;
-    if (!m || !NAME.test(name)) malformed.push(k);
-    else files.push({ name, bytes: Number(m[1]), sha256: m[2]! });
+    if (typeof v !== 'string' || !/^[1-9]\d*$/.test(k.slice(SEALED_FILE_DETAIL_PREFIX.length))) {
+      malformed.push(k);
+      continue;
+    }
+    for (const entry of v.split(' ')) {
+      const m = /^([a-z0-9][a-z0-9.-]*):(\d+):([0-9a-f]{64})$/.exec(entry);
+      if (!m || seen.has(m[1]!)) malformed.push(`${k}: ${entry.slice(0, 80)}`);
+      else {
+        seen.add(m[1]!);
+        files.push({ name: m[1]!, bytes: Number(m[2]), sha256: m[3]! });
+      }
+    }
   }
   return { files, malformed };
 }
@@ -54,6 +81,8 @@ export async function checkSealedRecording(archiveDir: string, recordingId: stri
   const { files, malformed } = parseSealedFileDetails(details);
   for (const k of malformed) problems.push({ recordingId, file: k, reason: `malformed detail ${k}` });
   if (files.length === 0) problems.push({ recordingId, file: null, reason: 'the event lists no sealed files' });
+  const count = details?.['files'];
+  if (typeof count === 'number' && count !== files.length) problems.push({ recordingId, file: null, reason: `the event says ${count} files but lists ${files.length}` });
   for (const f of files) {
     let got: { sha256: string; bytes: number };
     try {

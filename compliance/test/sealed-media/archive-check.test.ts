@@ -1,5 +1,5 @@
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,10 +35,25 @@ async function sealedFolder(t: T) {
 
 t.test('details round trip; malformed entries are reported', async (t) => {
   const d = sealedFileDetails([{ name: 'a.kseal', bytes: 5, sha256: 'ab'.repeat(32) }]);
-  t.same(d, { 'file.a.kseal': `5:${'ab'.repeat(32)}` });
+  t.same(d, { 'files.1': `a.kseal:5:${'ab'.repeat(32)}` });
   t.same(parseSealedFileDetails({ ...d, caseId: 'x' }).files, [{ name: 'a.kseal', bytes: 5, sha256: 'ab'.repeat(32) }]);
-  t.same(parseSealedFileDetails({ 'file.b': '12:nothex', 'file.../x': `1:${'0'.repeat(64)}` }).malformed.sort(), ['file.../x', 'file.b']);
+  const ok = `c.kseal:1:${'0'.repeat(64)}`;
+  const bad = parseSealedFileDetails({ 'files.1': `b:12:nothex ${ok} ../x:1:${'0'.repeat(64)}`, 'files.x': ok, 'files.2': 7, 'files.3': ok });
+  t.same(bad.files.map((f) => f.name), ['c.kseal'], 'the good entry is read');
+  t.equal(bad.malformed.length, 5, 'a bad hash, a path, a bad key, a non-string and a duplicate are reported');
   t.throws(() => sealedFileDetails([{ name: '../evil', bytes: 1, sha256: '0'.repeat(64) }]));
+  t.throws(() => sealedFileDetails([{ name: 'a', bytes: -1, sha256: '0'.repeat(64) }]));
+});
+
+t.test('a call with many reconnections: a couple of hundred files fit one event, more are refused', async (t) => {
+  const many = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ name: `${i % 2 ? 'customer' : 'teller'}-s${String(Math.floor(i / 2) + 1).padStart(2, '0')}.webm.kseal`, bytes: 123_456_789 + i, sha256: createHash('sha256').update(String(i)).digest('hex') }));
+  const files = many(180);
+  const d = sealedFileDetails(files);
+  t.ok(Object.keys(d).length <= 22, `${Object.keys(d).length} details`);
+  t.ok(Object.values(d).every((v) => v.length <= 1024), 'each within the audit detail limit');
+  t.same(parseSealedFileDetails(d), { files, malformed: [] }, 'read back exactly, in order');
+  t.throws(() => sealedFileDetails(many(400)), /do not fit/);
 });
 
 t.test('a folder matches its event; altered, truncated, missing files do not', async (t) => {
