@@ -65,6 +65,12 @@ export interface ChatEntry {
   at: string;
 }
 
+export interface StoredChat {
+  messages: ChatEntry[];
+  /** the highest number given so far (also of messages that could not be read back) */
+  lastSeq: number;
+}
+
 /** messages kept per session for parties that (re)join; older ones are still in the session's record */
 const MAX_CHAT_HISTORY = 500;
 
@@ -78,7 +84,7 @@ export interface SignalingHubOptions {
    * that outlived an appliance restart keeps its messages and numbering), then kept here and sent to every party
    * that joins or rejoins.
    */
-  chatHistory?(sessionId: string): Promise<ChatEntry[]>;
+  chatHistory?(sessionId: string): Promise<StoredChat>;
   /** handed to browsers in `joined` (TURN for customers behind NAT); default none */
   iceServers?: IceServer[];
   /** how long a party whose socket dropped stays `reconnecting` before it counts as left; default 60 s */
@@ -120,7 +126,7 @@ interface CallSession {
   chatSeq: number;
   /** the chat so far (bounded), loaded once from `chatHistory` */
   chat: ChatEntry[];
-  chatLoaded: Promise<void> | null;
+  chatLoaded: Promise<boolean> | null;
   ended: boolean;
 }
 
@@ -359,11 +365,18 @@ export class SignalingHub {
         return;
       }
       case 'chat': {
+        // Numbers go on from the stored conversation; without it (not readable now) the chat is refused rather than
+        // numbered again from 1, which the browsers would drop as duplicates.
+        if (!(await this.#loadChat(session))) throw new Refused(SIGNALING_ERRORS.REFUSED, 'the conversation so far could not be read; try again');
         // Taken before the await so that both parties' messages get distinct numbers; a refused one leaves a gap.
         const seq = ++session.chatSeq;
         await this.#action(conn, 'chat', { seq, text: msg.text });
         const at = new Date().toISOString();
-        session.chat.push({ seq, from: slot.party, text: msg.text, at });
+        const entry = { seq, from: slot.party, text: msg.text, at };
+        // in number order (the two parties' messages may be recorded in either order)
+        let i = session.chat.length;
+        while (i > 0 && session.chat[i - 1]!.seq > seq) i -= 1;
+        session.chat.splice(i, 0, entry);
         if (session.chat.length > MAX_CHAT_HISTORY) session.chat.splice(0, session.chat.length - MAX_CHAT_HISTORY);
         for (const p of PARTIES) {
           const c = session.parties[p].conn;
@@ -441,18 +454,25 @@ export class SignalingHub {
     if (other.publisher && other.publisherUp) void this.#offerFeed(session, conn, other);
   }
 
-  /** Reads the session's stored chat once; a failure leaves the history empty (the call goes on) and is logged. */
-  #loadChat(session: CallSession): Promise<void> {
+  /**
+   * Reads the session's stored chat once (true when it is known). A failure is logged and tried again at the next
+   * join or message; meanwhile the call goes on and the joining party simply gets no history.
+   */
+  #loadChat(session: CallSession): Promise<boolean> {
     const source = this.#opts.chatHistory;
-    if (!source) return Promise.resolve();
+    if (!source) return Promise.resolve(true);
     session.chatLoaded ??= source(session.id).then(
       (stored) => {
-        const live = session.chat;
-        const seen = new Set(live.map((c) => c.seq));
-        session.chat = [...stored.filter((c) => !seen.has(c.seq)), ...live].sort((a, b) => a.seq - b.seq).slice(-MAX_CHAT_HISTORY);
-        session.chatSeq = stored.reduce((max, c) => Math.max(max, c.seq), session.chatSeq);
+        const seen = new Set(session.chat.map((c) => c.seq));
+        session.chat = [...stored.messages.filter((c) => !seen.has(c.seq)), ...session.chat].sort((a, b) => a.seq - b.seq).slice(-MAX_CHAT_HISTORY);
+        session.chatSeq = Math.max(session.chatSeq, stored.lastSeq);
+        return true;
       },
-      (err: unknown) => this.#opts.log?.warn({ session: session.id, err: (err as Error).message }, 'chat history not loaded'),
+      (err: unknown) => {
+        this.#opts.log?.warn({ session: session.id, err: (err as Error).message }, 'chat history not loaded');
+        session.chatLoaded = null;
+        return false;
+      },
     );
     return session.chatLoaded;
   }

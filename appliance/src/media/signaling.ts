@@ -6,7 +6,7 @@ import type {} from '@fastify/websocket';
 import { CLOSE_CODES, SIGNALING_ERRORS, SIGNALING_LIMITS, SIGNALING_PATH } from './protocol.js';
 import type { SignalingHub, SignalingIdentity } from './signaling-hub.js';
 
-export type { ChatEntry, SignalingEvent, SignalingEventType, SignalingHubOptions, SignalingIdentity } from './signaling-hub.js';
+export type { ChatEntry, SignalingEvent, StoredChat, SignalingEventType, SignalingHubOptions, SignalingIdentity } from './signaling-hub.js';
 export { SignalingHub } from './signaling-hub.js';
 
 export interface SignalingRouteOptions {

@@ -106,7 +106,7 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
       const path = join(scratch, file.name.slice(0, -SEALED_SUFFIX.length));
       const { reader } = await ctx.media.open(rec, file);
       if (reader.plaintextSize === 0) continue;
-      await pipeline(Readable.from(reader.readRange(0, reader.plaintextSize - 1)), createWriteStream(path, { mode: 0o600, flags: 'wx' }));
+      await pipeline(Readable.from(await ctx.media.range(rec, file, 0, reader.plaintextSize - 1)), createWriteStream(path, { mode: 0o600, flags: 'wx' }));
       segments[file.party].push(segmentOf(entry, path));
       totalMs = Math.max(totalMs, entry.offsetMs + entry.durationMs);
     }

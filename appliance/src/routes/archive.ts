@@ -421,20 +421,26 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
           .type('application/json; charset=utf-8')
           .send({ error: { code: errorCode('RANGE_NOT_SATISFIABLE'), message: ErrorCodes.RANGE_NOT_SATISFIABLE.message } });
       }
-      if (download) {
-        await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
-          await audit({ object: { type: 'recording', id: rec.id }, reason: request.query.reason!, details: { caseId: rec.case_id, party, segment, bytes: size } });
-        });
-        reply.header('content-disposition', `attachment; filename="${rec.id}-${file.name.replace(/\.kseal$/, '')}"`);
-      }
       const start = range.kind === 'range' ? range.start : 0;
       const end = range.kind === 'range' ? range.end : size - 1;
-      if (range.kind === 'range') reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
       // Decrypted segment by segment as the client reads; a segment that fails authentication aborts the response.
+      const body = await media.range(rec, file, start, end);
+      if (download) {
+        try {
+          await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
+            await audit({ object: { type: 'recording', id: rec.id }, reason: request.query.reason!, details: { caseId: rec.case_id, party, segment, bytes: size } });
+          });
+        } catch (err) {
+          await body.return?.();
+          throw err;
+        }
+        reply.header('content-disposition', `attachment; filename="${rec.id}-${file.name.replace(/\.kseal$/, '')}"`);
+      }
+      if (range.kind === 'range') reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
       return reply
         .header('content-type', 'video/webm')
         .header('content-length', String(end - start + 1))
-        .send(Readable.from(reader.readRange(start, end), { objectMode: false, highWaterMark: 1 << 20 }));
+        .send(Readable.from(body, { objectMode: false, highWaterMark: 1 << 20 }));
     },
   );
 

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
-import { FileKeyring, openSealedFile, recordingAad, SealedMediaError, type KeyWrapper, type SealedFileReader } from '@kyc/compliance';
+import { FileKeyring, isSealedMediaError, openSealedFile, recordingAad, SealedMediaError, type KeyWrapper, type SealedFileReader } from '@kyc/compliance';
 import { isValidResidentId, normalizeResidentId } from '../domain/customer-identity.js';
 import { AppError } from '../http/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
@@ -222,12 +222,16 @@ export class ArchiveMedia {
     }
   }
 
+  private keyOf(rec: RecordingRow, file: RecordingFileRow): string {
+    return `${rec.id}/${file.name}/${rec.kek_id}`;
+  }
+
   async open(rec: RecordingRow, file: RecordingFileRow): Promise<OpenedMedia> {
-    const key = `${rec.id}/${file.name}/${rec.kek_id}`;
+    const key = this.keyOf(rec, file);
     const now = Date.now();
     const hit = this.readers.get(key);
     if (hit && hit.expires > now) return hit.opened;
-    for (const [k, v] of this.readers) if (v.expires <= now) this.evict(k, v.opened);
+    this.sweep(now);
     while (this.readers.size >= ArchiveMedia.MAX_READERS) {
       const [k, v] = this.readers.entries().next().value as [string, { opened: Promise<OpenedMedia> }];
       this.evict(k, v.opened);
@@ -235,7 +239,34 @@ export class ArchiveMedia {
     const opened = this.openUncached(rec, file);
     this.readers.set(key, { opened, expires: now + ArchiveMedia.READER_TTL_MS });
     opened.catch(() => this.readers.delete(key));
+    // expired readers close within a TTL even when no request comes to evict them
+    this.sweeper ??= setInterval(() => this.sweep(Date.now()), ArchiveMedia.READER_TTL_MS).unref();
     return opened;
+  }
+
+  /**
+   * The plaintext bytes [start, end] of a sealed media file, from a cached reader. A reader evicted (and so closing)
+   * between the lookup and the start of the range is opened again once.
+   */
+  async range(rec: RecordingRow, file: RecordingFileRow, start: number, end: number): Promise<AsyncIterableIterator<Buffer>> {
+    for (let attempt = 0; ; attempt++) {
+      const opened = await this.open(rec, file);
+      try {
+        return opened.reader.readRange(start, end) as AsyncIterableIterator<Buffer>;
+      } catch (err) {
+        if (attempt > 0 || !isSealedMediaError(err, 'KYC_ERR_SEALED_CLOSED')) throw err;
+        // still cached (closed by someone else): drop it, unless another reader took its place meanwhile
+        const key = this.keyOf(rec, file);
+        const current = this.readers.get(key);
+        if (current && (await current.opened.catch(() => null)) === opened) this.readers.delete(key);
+      }
+    }
+  }
+
+  private sweeper: NodeJS.Timeout | null = null;
+
+  private sweep(now: number): void {
+    for (const [k, v] of this.readers) if (v.expires <= now) this.evict(k, v.opened);
   }
 
   /** Drops a reader; its file closes once the ranges being served from it have ended. */
@@ -246,6 +277,8 @@ export class ArchiveMedia {
 
   /** Closes every cached reader (at shutdown). */
   async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     const all = [...this.readers.values()].map((v) => v.opened);
     this.readers.clear();
     await Promise.all(all.map((o) => o.then((m) => m.reader.close()).catch(() => undefined)));

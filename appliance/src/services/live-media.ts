@@ -6,7 +6,7 @@ import { withTransaction, type Queryable } from '../db/database.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { readSecretText } from '../lib/secret-files.js';
 import { JanusGateway } from '../media/janus-gateway.js';
-import { SignalingHub, type ChatEntry, type SignalingEvent, type SignalingIdentity } from '../media/signaling-hub.js';
+import { SignalingHub, type ChatEntry, type SignalingEvent, type SignalingIdentity, type StoredChat } from '../media/signaling-hub.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { auditEvent, type AuditActor, type AuditSink } from './audit.js';
 import type { CallSessionService } from './call-session.service.js';
@@ -57,14 +57,22 @@ export interface LiveMediaDeps {
  * The live part of a session: the Janus gateway, the signaling hub, who may join which session, and what every
  * signaling event leaves in the database and the audit log.
  */
-/** A session's chat as stored with its signaling events (decrypted), for parties that join after a restart. */
-export async function storedChat(db: Queryable, pii: PiiCipher, sessionId: string): Promise<ChatEntry[]> {
-  return (await callSessionRepository.chatMessages(db, sessionId)).map((c) => ({
-    seq: c.seq,
-    from: c.party,
-    text: pii.decrypt(sessionId, 'chat', c.textEnc),
-    at: c.at.toISOString(),
-  }));
+/**
+ * A session's chat as stored with its signaling events (decrypted), for parties that join after a restart. A message
+ * that cannot be decrypted is left out (and logged without its content) but still counts for the numbering.
+ */
+export async function storedChat(db: Queryable, pii: PiiCipher, sessionId: string, log?: { warn(o: object, msg: string): void }): Promise<StoredChat> {
+  const messages: ChatEntry[] = [];
+  let lastSeq = 0;
+  for (const c of await callSessionRepository.chatMessages(db, sessionId)) {
+    lastSeq = Math.max(lastSeq, c.seq);
+    try {
+      messages.push({ seq: c.seq, from: c.party, text: pii.decrypt(sessionId, 'chat', c.textEnc), at: c.at.toISOString() });
+    } catch {
+      log?.warn({ session: sessionId, seq: c.seq }, 'stored chat message cannot be decrypted');
+    }
+  }
+  return { messages, lastSeq };
 }
 
 export class LiveMedia {
@@ -82,7 +90,7 @@ export class LiveMedia {
       gateway: this.gateway,
       recordingDir: (sessionId) => join(deps.config.recording.dir, sessionId),
       onEvent: (e) => this.persist(e),
-      chatHistory: (sessionId) => storedChat(deps.pool, deps.pii, sessionId),
+      chatHistory: (sessionId) => storedChat(deps.pool, deps.pii, sessionId, deps.log),
       iceServers: [],
       log,
     });

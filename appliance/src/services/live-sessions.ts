@@ -11,8 +11,10 @@ export class LiveSessions {
   static readonly TTL_MS = 10_000;
   private static readonly MAX = 10_000;
   private readonly cache = new Map<string, { session: StoredSession; until: number }>();
-  /** when each session was last forgotten (kept for TTL_MS): lookups that started earlier are not cached */
-  private readonly forgotten = new Map<string, number>();
+  /** counts sign-outs: a lookup is cached only if its session was not forgotten since the lookup began */
+  private epoch = 0;
+  /** the epoch at which each session was last forgotten, and when (kept for TTL_MS) */
+  private readonly forgotten = new Map<string, { epoch: number; at: number }>();
 
   constructor(
     private readonly db: Queryable,
@@ -26,9 +28,10 @@ export class LiveSessions {
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.session;
     if (hit) this.cache.delete(key);
+    const began = this.epoch;
     const session = await sessionRepository.findLive(this.db, idHash, this.idleSeconds);
-    const lastForgotten = this.forgotten.get(key);
-    if (session && (lastForgotten === undefined || lastForgotten < now)) this.remember(key, session, now);
+    const forgotten = this.forgotten.get(key);
+    if (session && (forgotten === undefined || forgotten.epoch <= began)) this.remember(key, session, Date.now());
     return session;
   }
 
@@ -47,9 +50,11 @@ export class LiveSessions {
     const key = idHash.toString('base64');
     const now = Date.now();
     this.cache.delete(key);
-    this.forgotten.set(key, now);
-    for (const [k, at] of this.forgotten) {
-      if (at > now - LiveSessions.TTL_MS) break;
+    this.epoch += 1;
+    this.forgotten.delete(key); // re-inserted last: the map stays in forgetting order
+    this.forgotten.set(key, { epoch: this.epoch, at: now });
+    for (const [k, f] of this.forgotten) {
+      if (f.at > now - LiveSessions.TTL_MS) break;
       this.forgotten.delete(k);
     }
   }

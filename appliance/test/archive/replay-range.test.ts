@@ -6,7 +6,7 @@ import pg from 'pg';
 import { startTestAppliance } from '../helpers/appliance.js';
 import { findPlaintextMedia, fixtureCallTimes, insertSession, sealFixtureRecording } from '../helpers/recording-fixtures.js';
 import { decryptRecording } from '../../src/recording/archive-reader.js';
-import { ReplayGrants } from '../../src/services/archive.service.js';
+import { ArchiveMedia, ReplayGrants, sealedRecording } from '../../src/services/archive.service.js';
 
 const SEGMENT = 64 * 1024;
 
@@ -111,4 +111,17 @@ t.test('replay of a really sealed recording: grants, HTTP Range edge cases, byte
   t.match(downloads[0], { actor: { username: 'auditor1' }, reason: 'complaint 2026-17', details: { party: 'teller', segment: 1 } });
 
   t.same(await findPlaintextMedia(a.config.dataDir), [], 'no plaintext media anywhere in the data dir after replay');
+
+  // The reader cache: a reader closed (evicted) between the lookup and the range is opened again, not reported.
+  const media = new ArchiveMedia({ archiveDir: rec.archiveDir, kekDir: rec.kekDir });
+  t.teardown(() => media.close());
+  const { rec: row, media: files } = await sealedRecording(pool, recordingId);
+  const tellerFile = files.find((f) => f.party === 'teller' && f.segment === 1)!;
+  const first = await media.open(row, tellerFile);
+  t.equal(await media.open(row, tellerFile), first, 'a second request reuses the open reader');
+  await first.reader.close();
+  const chunks: Buffer[] = [];
+  for await (const c of await media.range(row, tellerFile, 1000, 70_000)) chunks.push(c);
+  t.ok(Buffer.concat(chunks).equals(plain.subarray(1000, 70_001)), 'a closed cached reader is replaced and the range served');
+  t.not(await media.open(row, tellerFile), first, 'the closed reader left the cache')
 });

@@ -48,19 +48,26 @@ function eventsOf(page: Page, name: string): Promise<{ name: string; at: number;
 t.test('a recorded 1:1 call through Janus between two browsers', async (t) => {
   const refuseChat = 'please refuse this';
   const restarted = 'session-restarted';
+  const unreadable = 'session-unreadable';
+  let unreadableFails = 2;
   const stack: CallStack = await startCallStack(t, {
     // The app refuses an action when it cannot audit it: here, a chat line it is told to refuse.
     onEvent: async (e) => {
       if (e.type === 'chat' && e.data.text === refuseChat) throw new Error('audit log unavailable');
     },
     // What the appliance stored for a session before it restarted (the hub starts with no memory of it).
-    chatHistory: async (sessionId) =>
-      sessionId === restarted
-        ? [
-            { seq: 1, from: 'teller', text: 'before the restart', at: '2026-11-23T01:00:00.000Z' },
-            { seq: 4, from: 'customer', text: 'me too', at: '2026-11-23T01:00:05.000Z' },
-          ]
-        : [],
+    chatHistory: async (sessionId) => {
+      if (sessionId === unreadable && unreadableFails-- > 0) throw new Error('database unavailable');
+      return sessionId === restarted
+        ? {
+            messages: [
+              { seq: 1, from: 'teller', text: 'before the restart', at: '2026-11-23T01:00:00.000Z' },
+              { seq: 4, from: 'customer', text: 'me too', at: '2026-11-23T01:00:05.000Z' },
+            ],
+            lastSeq: 6, // a sixth message that could not be read back
+          }
+        : { messages: [], lastSeq: sessionId === unreadable ? 9 : 0 };
+    },
   });
   t.same(stack.janus().info.plugins, ['janus.plugin.videoroom'], 'Janus loaded only the VideoRoom plugin');
   t.same(stack.janus().info.transports, ['janus.transport.websockets'], 'and only the WebSocket transport');
@@ -298,12 +305,19 @@ t.test('a recorded 1:1 call through Janus between two browsers', async (t) => {
     t.match(await customerAgain.request({ type: 'join' }, 1), { type: 'joined', party: 'customer' });
     t.match(await customerAgain.next('chat'), { seq: 1, from: 'teller', text: 'before the restart' });
     t.match(await customerAgain.next('chat'), { seq: 4, from: 'customer', text: 'me too' });
-    t.match(await customerAgain.request({ type: 'chat', text: 'after the restart' }, 2), { type: 'chat', seq: 5, from: 'customer' }, 'new messages number on from the stored ones');
+    t.match(await customerAgain.request({ type: 'chat', text: 'after the restart' }, 2), { type: 'chat', seq: 7, from: 'customer' }, 'new messages number on from the stored ones');
     const tellerAgain = await RawSignalingClient.open(stack.signalingUrlFromHost(stack.credential(restarted, 'teller')), origin);
     t.match(await tellerAgain.request({ type: 'join' }, 1), { type: 'joined', party: 'teller' });
     const seen = [await tellerAgain.next('chat'), await tellerAgain.next('chat'), await tellerAgain.next('chat')].map((m) => `${m.seq}:${m.text}`);
-    t.same(seen, ['1:before the restart', '4:me too', '5:after the restart'], 'the teller joining later gets all of it, in order');
+    t.same(seen, ['1:before the restart', '4:me too', '7:after the restart'], 'the teller joining later gets all of it, in order');
     customerAgain.close();
     tellerAgain.close();
+
+    // The stored chat cannot be read (database down): the party joins all the same, chat is refused until it can.
+    const late = await RawSignalingClient.open(stack.signalingUrlFromHost(stack.credential(unreadable, 'customer')), origin);
+    t.match(await late.request({ type: 'join' }, 1), { type: 'joined', party: 'customer' }, 'joins without the history');
+    t.match(await late.request({ type: 'chat', text: 'hello?' }, 2), { type: 'error', code: SIGNALING_ERRORS.REFUSED }, 'not numbered from 1 again');
+    t.match(await late.request({ type: 'chat', text: 'hello again' }, 3), { type: 'chat', seq: 10 }, 'read on the next try: numbered on');
+    late.close();
   });
 });

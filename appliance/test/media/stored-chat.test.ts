@@ -19,8 +19,12 @@ t.test("a session's stored chat comes back decrypted, in order, without the othe
   await chat(sessionId, 'customer', 3, 'OK');
 
   const got = await storedChat(pool, pii, sessionId);
-  t.same(got.map((c) => [c.seq, c.from, c.text]), [[1, 'teller', '请出示身份证'], [3, 'customer', 'OK']]);
-  t.ok(got.every((c) => !Number.isNaN(Date.parse(c.at))), 'with the time each was stored');
-  t.same(await storedChat(pool, pii, (await insertSession(pool, { admittedAt: new Date(), endedAt: null })).sessionId), [], 'a session without chat');
-  await t.rejects(storedChat(pool, new PiiCipher(randomBytes(32), randomBytes(32)), sessionId), 'another key cannot read it');
+  t.same(got.messages.map((c) => [c.seq, c.from, c.text]), [[1, 'teller', '请出示身份证'], [3, 'customer', 'OK']]);
+  t.equal(got.lastSeq, 3);
+  t.ok(got.messages.every((c) => !Number.isNaN(Date.parse(c.at))), 'with the time each was stored');
+  t.same(await storedChat(pool, pii, (await insertSession(pool, { admittedAt: new Date(), endedAt: null })).sessionId), { messages: [], lastSeq: 0 }, 'a session without chat');
+  const warnings: object[] = [];
+  const unreadable = await storedChat(pool, new PiiCipher(randomBytes(32), randomBytes(32)), sessionId, { warn: (o) => warnings.push(o) });
+  t.same(unreadable, { messages: [], lastSeq: 3 }, 'messages another key cannot read are left out but still count for the numbering');
+  t.same(warnings, [{ session: sessionId, seq: 1 }, { session: sessionId, seq: 3 }], 'logged without their content');
 });

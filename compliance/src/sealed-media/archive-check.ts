@@ -10,6 +10,8 @@ import { sha256File } from './streaming-aead.js';
 
 export const SEALED_EVENT_ACTION = 'recording.sealed';
 export const SEALED_FILE_DETAIL_PREFIX = 'files.';
+/** the first format (one detail `file.<name>` = `<bytes>:<sha256 hex>` per file): events in the log keep it forever */
+const LEGACY_FILE_DETAIL_PREFIX = 'file.';
 const NAME = /^[a-z0-9][a-z0-9.-]*$/;
 /** an audit detail string holds at most 1,024 characters */
 const MAX_DETAIL_CHARS = 1024;
@@ -50,7 +52,21 @@ export function parseSealedFileDetails(details: Record<string, unknown> | undefi
   const files: SealedFileDigest[] = [];
   const malformed: string[] = [];
   const seen = new Set<string>();
+  const add = (name: string, bytes: string, sha256: string, k: string): void => {
+    if (seen.has(name)) malformed.push(`${k}: ${name} listed twice`);
+    else {
+      seen.add(name);
+      files.push({ name, bytes: Number(bytes), sha256 });
+    }
+  };
   for (const [k, v] of Object.entries(details ?? {})) {
+    if (k.startsWith(LEGACY_FILE_DETAIL_PREFIX)) {
+      const name = k.slice(LEGACY_FILE_DETAIL_PREFIX.length);
+      const m = typeof v === 'string' ? /^(\d+):([0-9a-f]{64})$/.exec(v) : null;
+      if (!m || !NAME.test(name)) malformed.push(k);
+      else add(name, m[1]!, m[2]!, k);
+      continue;
+    }
     if (!k.startsWith(SEALED_FILE_DETAIL_PREFIX)) continue;
     if (typeof v !== 'string' || !/^[1-9]\d*$/.test(k.slice(SEALED_FILE_DETAIL_PREFIX.length))) {
       malformed.push(k);
@@ -58,11 +74,8 @@ export function parseSealedFileDetails(details: Record<string, unknown> | undefi
     }
     for (const entry of v.split(' ')) {
       const m = /^([a-z0-9][a-z0-9.-]*):(\d+):([0-9a-f]{64})$/.exec(entry);
-      if (!m || seen.has(m[1]!)) malformed.push(`${k}: ${entry.slice(0, 80)}`);
-      else {
-        seen.add(m[1]!);
-        files.push({ name: m[1]!, bytes: Number(m[2]), sha256: m[3]! });
-      }
+      if (!m) malformed.push(`${k}: ${entry.slice(0, 80)}`);
+      else add(m[1]!, m[2]!, m[3]!, k);
     }
   }
   return { files, malformed };

@@ -9,6 +9,8 @@ export type SealedMediaErrorCode =
   | 'KYC_ERR_SEALED_AUTH'
   /** a range outside the plaintext */
   | 'KYC_ERR_SEALED_RANGE'
+  /** a range asked of a reader that was closed (open the file again) */
+  | 'KYC_ERR_SEALED_CLOSED'
   /** key-encryption key missing, malformed, or a wrapped data key that does not unwrap */
   | 'KYC_ERR_SEALED_KEY';
 

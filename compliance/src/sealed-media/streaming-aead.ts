@@ -367,7 +367,7 @@ export async function openSealedFile(path: string, dataKey: Buffer, aad: Buffer,
       if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endInclusive) || start < 0 || endInclusive < start || endInclusive >= layout.plaintextSize) {
         throw new SealedMediaError('KYC_ERR_SEALED_RANGE', `range ${start}-${endInclusive} is outside the plaintext (0-${layout.plaintextSize - 1})`);
       }
-      if (closing) throw new SealedMediaError('KYC_ERR_SEALED_RANGE', 'the sealed file reader is closed');
+      if (closing) throw new SealedMediaError('KYC_ERR_SEALED_CLOSED', 'the sealed file reader is closed');
       // counted from now, so that close() waits for it; released when it ends, fails or is returned early
       active += 1;
       let released = false;

@@ -45,6 +45,18 @@ t.test('details round trip; malformed entries are reported', async (t) => {
   t.throws(() => sealedFileDetails([{ name: 'a', bytes: -1, sha256: '0'.repeat(64) }]));
 });
 
+t.test('events of the first format (one file.<name> detail per file) still read', async (t) => {
+  const legacy = { 'file.a.kseal': `5:${'ab'.repeat(32)}`, 'file.b.kseal': `7:${'cd'.repeat(32)}`, files: 2, caseId: 'x' };
+  t.same(parseSealedFileDetails(legacy), {
+    files: [
+      { name: 'a.kseal', bytes: 5, sha256: 'ab'.repeat(32) },
+      { name: 'b.kseal', bytes: 7, sha256: 'cd'.repeat(32) },
+    ],
+    malformed: [],
+  });
+  t.same(parseSealedFileDetails({ 'file.b': '12:nothex', 'file.../x': `1:${'0'.repeat(64)}` }).malformed.sort(), ['file.../x', 'file.b']);
+});
+
 t.test('a call with many reconnections: a couple of hundred files fit one event, more are refused', async (t) => {
   const many = (n: number) =>
     Array.from({ length: n }, (_, i) => ({ name: `${i % 2 ? 'customer' : 'teller'}-s${String(Math.floor(i / 2) + 1).padStart(2, '0')}.webm.kseal`, bytes: 123_456_789 + i, sha256: createHash('sha256').update(String(i)).digest('hex') }));

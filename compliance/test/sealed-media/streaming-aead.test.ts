@@ -101,7 +101,7 @@ t.test('a reader keeps its file open until closed, and closing waits for the ran
   const never = reader.readRange(5, 10)[Symbol.asyncIterator](); // asked for, then given up before its first step
   let closed = false;
   const closing = reader.close().then(() => (closed = true));
-  t.throws(() => reader.readRange(0, 1), { name: 'SealedMediaError', code: 'KYC_ERR_SEALED_RANGE' }, 'no new range once closing');
+  t.throws(() => reader.readRange(0, 1), { name: 'SealedMediaError', code: 'KYC_ERR_SEALED_CLOSED' }, 'no new range once closing');
   await new Promise((r) => setTimeout(r, 20));
   t.notOk(closed, 'not closed while a range is being read');
   const rest: Buffer[] = [first.value as Buffer];

@@ -1,0 +1,46 @@
+import t from 'tap';
+import { importJWK, SignJWT } from 'jose';
+import { generateSigningKeys } from '../../src/dev-idp/keys.js';
+import { startDevIdp } from '../../src/dev-idp/server.js';
+import { OidcService } from '../../src/services/oidc.js';
+
+// Verified bearer tokens are kept for a while (a replay sends many requests with one token): never past the
+// token's expiry, and never for a token that did not verify.
+t.test('the verified-token cache honours expiry and never keeps failures', async (t) => {
+  const keys = await generateSigningKeys();
+  const idp = await startDevIdp({ port: 0, publicBaseUrl: 'https://127.0.0.1:9', clientSecret: 'test-secret-0123456789', keys, onError: () => undefined });
+  t.teardown(() => idp.close());
+  const oidc = new OidcService({
+    issuer: new URL(idp.issuer),
+    clientId: 'kyc-appliance',
+    clientSecret: 'test-secret-0123456789',
+    audience: 'kyc-appliance',
+    redirectUri: 'https://127.0.0.1:9/auth/callback',
+    postLogoutRedirectUri: 'https://127.0.0.1:9/',
+  });
+  const jwk = keys.keys[0]!;
+  const privateKey = await importJWK(jwk, 'RS256');
+  const mint = (expiresAt: number, username = 'auditor1') =>
+    new SignJWT({ preferred_username: username, realm_access: { roles: ['auditor'] } })
+      .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
+      .setIssuer(idp.issuer)
+      .setAudience('kyc-appliance')
+      .setSubject(`sub-${username}`)
+      .setIssuedAt()
+      .setExpirationTime(expiresAt)
+      .sign(privateKey);
+
+  const exp = Math.floor(Date.now() / 1000) + 2;
+  const token = await mint(exp);
+  t.same(await oidc.verifyAccessToken(token), { subject: 'sub-auditor1', username: 'auditor1', roles: ['auditor'] });
+  t.same(await oidc.verifyAccessToken(token), { subject: 'sub-auditor1', username: 'auditor1', roles: ['auditor'] }, 'again, from the cache');
+
+  const [h, p, s] = token.split('.');
+  const edited = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), realm_access: { roles: ['admin'] } })).toString('base64url')}.${s}`;
+  await t.rejects(oidc.verifyAccessToken(edited), 'an edited copy of a cached token is refused');
+  await t.rejects(oidc.verifyAccessToken(edited), 'and refused again (failures are not kept)');
+
+  // past expiry and past the 5 s clock tolerance jose allows: refused, though it was verified (and kept) before
+  await new Promise((r) => setTimeout(r, (exp + 6) * 1000 - Date.now()));
+  await t.rejects(oidc.verifyAccessToken(token), 'an expired token is refused even though it was verified before');
+});
