@@ -8,3 +8,5 @@ export * from './audit/checkpointer.js';
 export * from './audit/audit-log.js';
 export * from './audit/verifier.js';
 export * from './sealed-media/index.js';
+export * from './fs/durable.js';
+export * from './cli/json-cli.js';

@@ -16,12 +16,21 @@
  * success, 1 when a recording fails verification, 2 on usage or operational errors. Each action is audited
  * when the database is reachable.
  */
-import { open, rename } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { AuditLog, FileKeyring, createKek, isSealedMediaError, rewrapDataKey } from '@kyc/compliance';
+import {
+  AuditLog,
+  CliUsageError,
+  FileKeyring,
+  createKek,
+  isSealedMediaError,
+  printJson,
+  rewrapDataKey,
+  runJsonCli,
+  writeFileDurably,
+} from '@kyc/compliance';
 import { loadConfigOrExit, type AppConfig } from '../config/load.js';
 import { createPool, withTransaction } from '../db/database.js';
 import { decryptRecording, readKeyFile } from '../recording/archive-reader.js';
@@ -34,13 +43,7 @@ const USAGE = `usage:
   kyc-archive rotate-kek
   kyc-archive rewrap`;
 
-class UsageError extends Error {}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function print(obj: unknown): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
 
 function actor(): AuditActor {
   return { username: `host:${userInfo().username}`, roles: ['admin'], auth: 'system' };
@@ -61,29 +64,17 @@ async function withDb<T>(config: AppConfig, fn: (pool: pg.Pool, audit: AuditLog)
   }
 }
 
-async function writeKeyFileAtomically(folder: string, content: string): Promise<void> {
-  const tmp = join(folder, `${KEY_FILE}.tmp`);
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, join(folder, KEY_FILE));
-}
-
 async function decrypt(config: AppConfig, recordingId: string, out: string, offline: boolean): Promise<number> {
   const keyring = await FileKeyring.open(config.recording.kekDir);
   if (offline) {
     const r = await decryptRecording({ archiveDir: config.recording.archiveDir, recordingId, keyring, outDir: out });
-    print({ ok: true, recordingId, out, offline: true, manifestSha256: r.manifestSha256, files: r.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })) });
+    printJson({ ok: true, recordingId, out, offline: true, manifestSha256: r.manifestSha256, files: r.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })) });
     return 0;
   }
   return withDb(config, async (pool, audit) => {
     const rec = await recordingRepository.findById(pool, recordingId);
-    if (!rec) throw new UsageError(`no recording ${recordingId}`);
-    if (rec.status !== 'sealed' || !rec.wrapped_key || !rec.kek_id) throw new UsageError(`recording ${recordingId} is not sealed (status ${rec.status})`);
+    if (!rec) throw new CliUsageError(`no recording ${recordingId}`);
+    if (rec.status !== 'sealed' || !rec.wrapped_key || !rec.kek_id) throw new CliUsageError(`recording ${recordingId} is not sealed (status ${rec.status})`);
     try {
       const r = await decryptRecording({
         archiveDir: config.recording.archiveDir,
@@ -93,12 +84,12 @@ async function decrypt(config: AppConfig, recordingId: string, out: string, offl
         known: { kid: rec.kek_id, wrapped: rec.wrapped_key, manifestSha256: rec.manifest_sha256?.toString('hex') ?? null },
       });
       await audit.append(event('recording.decrypt', { type: 'recording', id: recordingId }, { files: r.files.length, manifestSha256: r.manifestSha256 }));
-      print({ ok: true, recordingId, out, manifestSha256: r.manifestSha256, files: r.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })) });
+      printJson({ ok: true, recordingId, out, manifestSha256: r.manifestSha256, files: r.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })) });
       return 0;
     } catch (err) {
       if (!isSealedMediaError(err)) throw err;
       await audit.append(event('recording.decrypt', { type: 'recording', id: recordingId }, { code: err.code }, 'failure', err.message));
-      print({ ok: false, recordingId, code: err.code, error: err.message });
+      printJson({ ok: false, recordingId, code: err.code, error: err.message });
       return 1;
     }
   });
@@ -107,7 +98,7 @@ async function decrypt(config: AppConfig, recordingId: string, out: string, offl
 async function rotate(config: AppConfig): Promise<number> {
   const kid = await createKek(config.recording.kekDir);
   await withDb(config, (_pool, audit) => audit.append(event('kek.rotate', { type: 'kek', id: kid }, { kekDir: config.recording.kekDir })));
-  print({ ok: true, currentKid: kid, next: 'run `kyc-archive rewrap`, then back up the KEK directory' });
+  printJson({ ok: true, currentKid: kid, next: 'run `kyc-archive rewrap`, then back up the KEK directory' });
   return 0;
 }
 
@@ -135,7 +126,7 @@ async function rewrap(config: AppConfig): Promise<number> {
             if (!(await recordingRepository.replaceKey(client, r.id, r.kek_id, next))) return;
             await audit.appendInTx(client, event('recording.key_rewrap', { type: 'recording', id: r.id }, { fromKid: r.kek_id, toKid: next.kid }));
             // The old key.json stays valid (its KEK still exists) until this rename: a crash in between loses nothing.
-            if (keyFile) await writeKeyFileAtomically(folder, `${JSON.stringify({ ...keyFile, kid: next.kid, wrappedKey: next.wrapped.toString('base64') })}\n`);
+            if (keyFile) await writeFileDurably(join(folder, KEY_FILE), `${JSON.stringify({ ...keyFile, kid: next.kid, wrappedKey: next.wrapped.toString('base64') })}\n`, { mode: 0o600, how: 'replace' });
           });
           moved += 1;
         } catch (err) {
@@ -143,7 +134,7 @@ async function rewrap(config: AppConfig): Promise<number> {
         }
       }
     }
-    print({ ok: failed.length === 0, currentKid: current, rewrapped: moved, failed });
+    printJson({ ok: failed.length === 0, currentKid: current, rewrapped: moved, failed });
     return failed.length === 0 ? 0 : 1;
   });
 }
@@ -155,13 +146,13 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { recording: { type: 'string' }, out: { type: 'string' }, offline: { type: 'boolean' } },
   });
-  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  if (positionals.length) throw new CliUsageError(`unexpected argument ${positionals[0]}`);
   const config = loadConfigOrExit({ allowMissingGeneratedSecrets: true });
   switch (command) {
     case 'decrypt': {
       const id = values.recording;
-      if (!id || !UUID.test(id)) throw new UsageError('--recording must be a recording id (UUID)');
-      if (!values.out) throw new UsageError('--out is required');
+      if (!id || !UUID.test(id)) throw new CliUsageError('--recording must be a recording id (UUID)');
+      if (!values.out) throw new CliUsageError('--out is required');
       return decrypt(config, id, values.out, values.offline === true);
     }
     case 'rotate-kek':
@@ -169,18 +160,8 @@ async function main(argv: string[]): Promise<number> {
     case 'rewrap':
       return rewrap(config);
     default:
-      throw new UsageError(command ? `unknown command ${command}` : 'no command');
+      throw new CliUsageError(command ? `unknown command ${command}` : 'no command');
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    const e = err as Error & { code?: string };
-    print({ ok: false, error: e.message, ...(e.code ? { code: e.code } : {}) });
-    if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
-    process.exitCode = 2;
-  },
-);
+runJsonCli(main, USAGE);

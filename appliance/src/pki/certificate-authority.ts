@@ -51,30 +51,32 @@ export function createCaCertificate(commonName: string, privatePem: string): str
   return forge.pki.certificateToPem(cert);
 }
 
-export function createServerCertificate(
-  names: string[],
-  serverPrivatePem: string,
-  caCertPem: string,
-  caPrivatePem: string,
-): string {
-  const caCert = forge.pki.certificateFromPem(caCertPem);
-  const caKey = forge.pki.privateKeyFromPem(caPrivatePem);
-  const key = forge.pki.privateKeyFromPem(serverPrivatePem);
+/**
+ * A leaf certificate of the appliance CA for `keyPem`: serial, validity from a minute ago, issuer and key
+ * identifiers, not a CA; the caller gives the subject, lifetime and its key usages.
+ */
+export function issueCertificate(o: {
+  subject: Array<{ name: string; value: string }>;
+  days: number;
+  /** keyUsage, extKeyUsage, subjectAltName… (forge extension objects) */
+  extensions: object[];
+  keyPem: string;
+  caCertPem: string;
+  caKeyPem: string;
+}): string {
+  const caCert = forge.pki.certificateFromPem(o.caCertPem);
+  const caKey = forge.pki.privateKeyFromPem(o.caKeyPem);
+  const key = forge.pki.privateKeyFromPem(o.keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + SERVER_DAYS * 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: names[0] ?? 'localhost' }]);
+  cert.validity.notAfter = new Date(Date.now() + o.days * 86_400_000);
+  cert.setSubject(o.subject);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    {
-      name: 'subjectAltName',
-      altNames: names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })),
-    },
+    ...o.extensions,
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
@@ -82,11 +84,31 @@ export function createServerCertificate(
   return forge.pki.certificateToPem(cert);
 }
 
-function needsRenewal(certPem: string, names: string[], caCertPem: string): boolean {
+export function createServerCertificate(names: string[], serverPrivatePem: string, caCertPem: string, caPrivatePem: string): string {
+  return issueCertificate({
+    subject: [{ name: 'commonName', value: names[0] ?? 'localhost' }],
+    days: SERVER_DAYS,
+    extensions: [
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
+    ],
+    keyPem: serverPrivatePem,
+    caCertPem,
+    caKeyPem: caPrivatePem,
+  });
+}
+
+/** A certificate to issue again: it expires within RENEW_BEFORE_DAYS, or the CA no longer signs it (CA replaced). */
+export function dueForReissue(certPem: string, caCertPem: string): boolean {
   const cert = new X509Certificate(certPem);
   if (Date.parse(cert.validTo) - Date.now() < RENEW_BEFORE_DAYS * 86_400_000) return true;
-  if (!cert.verify(new X509Certificate(caCertPem).publicKey)) return true;
-  const sans = new Set((cert.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '')));
+  return !cert.verify(new X509Certificate(caCertPem).publicKey);
+}
+
+function needsRenewal(certPem: string, names: string[], caCertPem: string): boolean {
+  if (dueForReissue(certPem, caCertPem)) return true;
+  const sans = new Set((new X509Certificate(certPem).subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '')));
   return names.some((n) => !sans.has(n));
 }
 

@@ -1,9 +1,8 @@
-import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { readSecretFile, writeNewSecretFile } from '../lib/secret-files.js';
-import { ensureOwnCa, newRsaKey, serial } from './certificate-authority.js';
+import { dueForReissue, ensureOwnCa, issueCertificate, newRsaKey } from './certificate-authority.js';
 
 /**
  * Documents the appliance hands out (composite exports) carry a detached CMS (PKCS#7) signature by a certificate
@@ -18,37 +17,22 @@ export interface DocumentSigner {
 }
 
 const SIGNING_DAYS = 2 * 365;
-const RENEW_BEFORE_DAYS = 30;
 
 export function createSigningCertificate(commonName: string, keyPem: string, caCertPem: string, caKeyPem: string): string {
-  const caCert = forge.pki.certificateFromPem(caCertPem);
-  const caKey = forge.pki.privateKeyFromPem(caKeyPem);
-  const key = forge.pki.privateKeyFromPem(keyPem);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  cert.serialNumber = serial();
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + SIGNING_DAYS * 86_400_000);
-  cert.setSubject([
-    { name: 'commonName', value: commonName },
-    { name: 'organizationName', value: 'KYC Appliance' },
-  ]);
-  cert.setIssuer(caCert.subject.attributes);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true },
-    { name: 'extKeyUsage', emailProtection: true, codeSigning: true },
-    { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
-  ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return forge.pki.certificateToPem(cert);
-}
-
-function needsRenewal(certPem: string, caCertPem: string): boolean {
-  const cert = new X509Certificate(certPem);
-  if (Date.parse(cert.validTo) - Date.now() < RENEW_BEFORE_DAYS * 86_400_000) return true;
-  return !cert.verify(new X509Certificate(caCertPem).publicKey);
+  return issueCertificate({
+    subject: [
+      { name: 'commonName', value: commonName },
+      { name: 'organizationName', value: 'KYC Appliance' },
+    ],
+    days: SIGNING_DAYS,
+    extensions: [
+      { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true },
+      { name: 'extKeyUsage', emailProtection: true, codeSigning: true },
+    ],
+    keyPem,
+    caCertPem,
+    caKeyPem,
+  });
 }
 
 /**
@@ -61,7 +45,7 @@ export function ensureDocumentSigner(dataDir: string): DocumentSigner {
   const certPath = join(dir, 'signing.crt');
   if (!existsSync(keyPath)) writeNewSecretFile(keyPath, newRsaKey().privatePem);
   const keyPem = readSecretFile(keyPath).toString('utf8');
-  if (!existsSync(certPath) || needsRenewal(readFileSync(certPath, 'utf8'), caCert)) {
+  if (!existsSync(certPath) || dueForReissue(readFileSync(certPath, 'utf8'), caCert)) {
     writeFileSync(certPath, createSigningCertificate('KYC Appliance Document Signing', keyPem, caCert, caKey), { mode: 0o644 });
   }
   return { certPem: readFileSync(certPath, 'utf8'), keyPem, caCertPath };

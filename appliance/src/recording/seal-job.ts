@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import {
@@ -9,6 +9,7 @@ import {
   newDataKey,
   recordingAad,
   sealedFileDetails,
+  syncDir,
   type EncryptResult,
   type KeyWrapper,
 } from '@kyc/compliance';
@@ -155,15 +156,6 @@ async function waitForClosedFiles(dir: string, settleMs: number): Promise<void> 
     }
     if (!recent || Date.now() >= deadline) return;
     await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

@@ -62,17 +62,6 @@ export interface SessionEventRow {
   text_enc: Buffer | null;
 }
 
-export interface TimelineFileRow {
-  id: string;
-  session_id: string | null;
-  party: 'teller' | 'customer';
-  name: string;
-  media_type: string;
-  size: number;
-  sha256: Buffer;
-  created_at: Date;
-}
-
 function whereOf(f: ArchiveFilter, params: unknown[]): string[] {
   const p = (v: unknown): string => {
     params.push(v);
@@ -152,14 +141,6 @@ export const archiveRepository = {
     const r = await db.query<SessionEventRow>(
       'SELECT id, session_id, at, party, kind, data, text_enc FROM session_events WHERE session_id = ANY($1::uuid[]) ORDER BY session_id, id',
       [sessionIds],
-    );
-    return r.rows;
-  },
-
-  async filesOfCase(db: Queryable, caseId: string): Promise<TimelineFileRow[]> {
-    const r = await db.query<TimelineFileRow>(
-      'SELECT id, session_id, party, name, media_type, size, sha256, created_at FROM case_files WHERE case_id = $1 ORDER BY created_at, id',
-      [caseId],
     );
     return r.rows;
   },

@@ -26,6 +26,10 @@ export const caseFileRepository = {
     return row;
   },
 
+  async listForCase(db: Queryable, caseId: string): Promise<CaseFileRow[]> {
+    return (await db.query<CaseFileRow>(`SELECT ${COLUMNS} FROM case_files WHERE case_id = $1 ORDER BY created_at, id`, [caseId])).rows;
+  },
+
   async listForSession(db: Queryable, sessionId: string): Promise<CaseFileRow[]> {
     return (await db.query<CaseFileRow>(`SELECT ${COLUMNS} FROM case_files WHERE session_id = $1 ORDER BY created_at, id`, [sessionId])).rows;
   },

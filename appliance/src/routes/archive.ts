@@ -8,6 +8,7 @@ import { parseByteRange } from '../http/byte-range.js';
 import { AppError, errorCode, ErrorCodes } from '../http/errors.js';
 import { archiveRepository } from '../repositories/archive.repository.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { caseFileRepository } from '../repositories/case-file.repository.js';
 import { recordingRepository } from '../repositories/recording.repository.js';
 import { stepOf } from '../services/invitation.service.js';
 import { ArchiveMedia, ReplayGrants, SealedRecordingCache, searchArchive, searchAuditDetails, sealedRecording } from '../services/archive.service.js';
@@ -232,7 +233,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
         const [invitations, sessions, files, reviews] = await Promise.all([
           archiveRepository.invitationsOfCase(client, row.id),
           callSessionRepository.listForCase(client, row.id),
-          archiveRepository.filesOfCase(client, row.id),
+          caseFileRepository.listForCase(client, row.id),
           archiveRepository.reviewsOf(client, [row.id]),
         ]);
         sessions.sort((a, b) => a.admitted_at.getTime() - b.admitted_at.getTime());

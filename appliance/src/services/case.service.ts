@@ -14,7 +14,7 @@ import {
 } from '../domain/customer-identity.js';
 import { AppError, type ErrorDetail } from '../http/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
-import { caseRepository, type CaseRow, type CaseStatus } from '../repositories/case.repository.js';
+import { caseRepository, type CaseRow } from '../repositories/case.repository.js';
 import type { CaseReviewRow } from '../repositories/archive.repository.js';
 import type { Queryable } from '../db/database.js';
 import type { AuditWrite } from '../http/audited-transaction.js';

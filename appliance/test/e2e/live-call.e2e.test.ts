@@ -8,7 +8,7 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
 import { openBrowser } from '../helpers/ui-browser.js';
-import { signInThroughIdp } from '../harness/browser.js';
+import { signInThroughIdp, until } from '../harness/browser.js';
 import { createNetns } from '../harness/netns.js';
 import { startTestJanus } from '../harness/janus.js';
 
@@ -32,14 +32,6 @@ const FRAMES_DECODED = `(async () => {
 const VIDEOS = `[...document.querySelectorAll('[data-testid^="replay-video-"]')]`;
 
 /** Polls an expression in the page (Playwright's waitForFunction evaluates strings with eval, which the CSP refuses). */
-async function until(page: Page, expression: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(`Boolean(${expression})`))) {
-    if (Date.now() > deadline) throw new Error(`still false after ${timeoutMs} ms: ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function decoding(page: Page): Promise<number> {
   return (await page.evaluate(FRAMES_DECODED)) as number;
 }

@@ -150,3 +150,15 @@ export async function signOutThroughIdp(page: Page, baseUrl: string): Promise<vo
   await page.waitForURL((url) => url.origin === appOrigin);
   await page.getByTestId('signin').waitFor({ state: 'visible' });
 }
+
+/**
+ * Waits until a JavaScript expression is true in the page. Playwright's waitForFunction() evaluates with eval
+ * inside the page, which the appliance's CSP refuses; evaluate() is not subject to it.
+ */
+export async function until(page: Page, expression: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(`Boolean(${expression})`))) {
+    if (Date.now() > deadline) throw new Error(`still false after ${timeoutMs} ms: ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -195,3 +195,14 @@ export async function auditedTestDatabase(t: { teardown(fn: () => unknown): void
   });
   return { db, pool, audit };
 }
+
+/** Polls `fn` until it gives a value (a sealed recording, a file, a row…); fails naming `what` after `limitMs`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, limitMs = 120_000): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

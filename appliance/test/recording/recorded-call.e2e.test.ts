@@ -14,7 +14,7 @@ import { recordingRepository } from '../../src/repositories/recording.repository
 import { startWorker } from '../../src/worker.js';
 import { launchBrowser } from '../harness/browser.js';
 import { createNetns, launchBrowserInNetns, recordCall, startJanus } from '../helpers/recorded-call.js';
-import { auditedTestDatabase, findPlaintextMedia, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
+import { auditedTestDatabase, findPlaintextMedia, insertSession, makeDataDirs, waitFor } from '../helpers/recording-fixtures.js';
 
 // End to end with real components: a ~10 s call between two Chromium publishers recorded by a real Janus, the
 // seal requested in the hang-up transaction, sealed by the worker through pg-boss, restored with
@@ -26,16 +26,6 @@ const CLI = fileURLToPath(new URL('../../src/cli/kyc-archive.ts', import.meta.ur
 const TSX = import.meta.resolve('tsx');
 const CALL_SECONDS = 10;
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, limitMs = 120_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 t.test('a real recorded call: sealed, restored, both parties audio+video, seekable from the ciphertext', async (t) => {
   const { db, pool, audit } = await auditedTestDatabase(t, 10);

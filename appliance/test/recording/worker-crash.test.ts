@@ -8,7 +8,7 @@ import pg from 'pg';
 import { createTestDatabase } from '@kyc/compliance/testing';
 import { allMigrations } from '../../src/migrations-dir.js';
 import { recordingRepository } from '../../src/repositories/recording.repository.js';
-import { RECONNECT_FIXTURE, copyFixture, findPlaintextMedia, fixtureStart, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
+import { RECONNECT_FIXTURE, copyFixture, findPlaintextMedia, fixtureStart, insertSession, makeDataDirs, waitFor } from '../helpers/recording-fixtures.js';
 
 // The worker as the service runs it (its own process, pg-boss, configuration from KYC_* variables), killed with
 // SIGKILL in the middle of a seal, then started again: the job must resume and seal exactly once.
@@ -16,16 +16,6 @@ import { RECONNECT_FIXTURE, copyFixture, findPlaintextMedia, fixtureStart, inser
 const WORKER = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
 /** tsx's loader by URL: the worker runs from its data dir, where `tsx` would not resolve by name */
 const TSX = import.meta.resolve('tsx');
-
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, limitMs = 120_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 t.test('kill -9 of the worker mid-seal: the job resumes after restart, one sealed copy, no plaintext left', async (t) => {
   const db = await createTestDatabase(allMigrations);

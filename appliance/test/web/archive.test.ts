@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Page } from 'playwright-core';
 import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
 import { openBrowser, watchPage } from '../helpers/ui-browser.js';
-import { signInThroughIdp } from '../harness/browser.js';
+import { signInThroughIdp, until } from '../harness/browser.js';
 import { caseWithEndedCall, fixtureCallTimes, sealFixtureRecording } from '../helpers/recording-fixtures.js';
 
 const ID_NUMBER = '11010519491231002X';
@@ -32,18 +32,6 @@ interface VideoTime {
 const VIDEOS = `[...document.querySelectorAll('[data-testid^="replay-video-"]')]`;
 const videoTimes = (page: Page): Promise<VideoTime[]> =>
   page.evaluate(`${VIDEOS}.map((v) => ({ party: v.dataset.testid.replace('replay-video-', ''), currentTime: v.currentTime, offset: Number(v.dataset.offset), paused: v.paused }))`);
-
-/**
- * Waits until a JavaScript expression is true in the page. Playwright's waitForFunction() evaluates with eval
- * inside the page, which the appliance's CSP refuses; evaluate() is not subject to it.
- */
-async function until(page: Page, expression: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(`Boolean(${expression})`))) {
-    if (Date.now() > deadline) throw new Error(`still false after ${timeoutMs} ms: ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 t.test('auditor: search, verified timeline, synchronized replay with seeking, approve; the teller sees the outcome', async (t) => {
   const a = await startTestAppliance(t, {

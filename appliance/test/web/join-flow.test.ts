@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { newCaseBody, startTestAppliance, WEB_BUILD, type TestAppliance } from '../helpers/appliance.js';
 import { openBrowser, watchPage, type WatchOptions } from '../helpers/ui-browser.js';
-import { signInThroughIdp, type TestBrowser } from '../harness/browser.js';
+import { signInThroughIdp, type TestBrowser, until } from '../harness/browser.js';
 
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
@@ -64,14 +64,6 @@ async function shoot(t: Test, browser: TestBrowser, page: Page, name: string): P
  * Waits until a JavaScript expression is true in the page. Playwright's waitForFunction() evaluates a string
  * predicate with eval inside the page, which the appliance's CSP refuses; evaluate() is not subject to it.
  */
-async function until(page: Page, expression: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(`Boolean(${expression})`))) {
-    if (Date.now() > deadline) throw new Error(`still false after ${timeoutMs} ms: ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function createCaseInUi(page: Page): Promise<void> {
   await page.getByTestId('case-new').click();
   const body = newCaseBody();

@@ -67,7 +67,6 @@ t.test('auditor: export with a reason, progress, then the MP4 and its signature,
   t.teardown(() => pool.end());
   const { caseId, sessionId } = await caseWithEndedCall(a, pool, 'teller1', await fixtureCallTimes());
   const sealed = await sealFixtureRecording(a, pool, { caseId, sessionId });
-  const recordingId = sealed.recordingId;
   t.equal(sealed.status, 'sealed');
 
   const browser = await openBrowser(t, a);

@@ -1,7 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { open, stat, readFile } from 'node:fs/promises';
+import { stat, readFile } from 'node:fs/promises';
 import { AuditError } from './errors.js';
 import { HASH_SIZE } from './merkle.js';
+import { writeFileDurably } from '../fs/durable.js';
 
 /**
  * C2SP signed notes (https://c2sp.org/signed-note) with Ed25519, and C2SP tlog checkpoints
@@ -134,13 +135,7 @@ export function generateSigningKey(name: string): { signingKey: string; verifier
  */
 export async function createSigningKeyFile(path: string, name: string): Promise<{ verifierKey: string }> {
   const { signingKey, verifierKey } = generateSigningKey(name);
-  const fh = await open(path, 'wx', 0o600);
-  try {
-    await fh.writeFile(`${signingKey}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeFileDurably(path, `${signingKey}\n`, { mode: 0o600, how: 'exclusive' });
   return { verifierKey };
 }
 

@@ -1,8 +1,9 @@
-import { open, readdir, mkdir } from 'node:fs/promises';
+import { readdir, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditLog } from './audit-log.js';
 import { signCheckpoint, type NoteSigner } from './checkpoint.js';
 import { AuditError } from './errors.js';
+import { syncDir, writeFileDurably } from '../fs/durable.js';
 
 /**
  * Writes signed checkpoints of the audit log every N events or T ms, and a final one at close, as append-only
@@ -45,29 +46,11 @@ export function pad12(n: number): string {
   return String(n).padStart(12, '0');
 }
 
+/** checkpoint files are public (meant for WORM storage or a SIEM) and never rewritten */
+const PUBLISHED = { mode: 0o644, how: 'exclusive' } as const;
+
 export function checkpointTimestamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace('.', '');
-}
-
-async function writeExclusive(path: string, data: string | Buffer): Promise<void> {
-  const fh = await open(path, 'wx', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch {
-    // some filesystems refuse fsync on directories; the files themselves are synced
-  } finally {
-    await fh.close();
-  }
 }
 
 export class Checkpointer {
@@ -102,7 +85,7 @@ export class Checkpointer {
       if (l) this.leavesUpTo = Math.max(this.leavesUpTo, Number(l[2]));
     }
     if (!names.includes(VERIFIER_KEY_FILE)) {
-      await writeExclusive(join(this.o.dir, VERIFIER_KEY_FILE), `${this.o.signer.verifierKey}\n`);
+      await writeFileDurably(join(this.o.dir, VERIFIER_KEY_FILE), `${this.o.signer.verifierKey}\n`, PUBLISHED);
     }
     this.lastTime = Date.now();
     this.timer = setInterval(() => {
@@ -136,15 +119,12 @@ export class Checkpointer {
         [this.leavesUpTo, head.size],
       );
       if (r.rows.length === head.size - this.leavesUpTo) {
-        await writeExclusive(
-          join(dir, `${pad12(this.leavesUpTo)}-${pad12(head.size)}.leaves`),
-          Buffer.concat(r.rows.map((x) => x.leaf_hash)),
-        );
+        await writeFileDurably(join(dir, `${pad12(this.leavesUpTo)}-${pad12(head.size)}.leaves`), Buffer.concat(r.rows.map((x) => x.leaf_hash)), PUBLISHED);
         this.leavesUpTo = head.size;
       }
     }
     const file = join(dir, `${pad12(head.size)}-${checkpointTimestamp(new Date())}.checkpoint`);
-    await writeExclusive(file, note);
+    await writeFileDurably(file, note, PUBLISHED);
     await syncDir(dir);
     await log.pool.query('INSERT INTO audit_checkpoint (tree_size, note) VALUES ($1, $2)', [head.size, note]);
     this.lastSize = head.size;

@@ -13,18 +13,13 @@
 import { parseArgs } from 'node:util';
 import { verifyDatabase, verifyBundle, exportBundle, type VerifyReport } from '../audit/verifier.js';
 import { createSigningKeyFile } from '../audit/checkpoint.js';
+import { CliUsageError, printJson, runJsonCli } from './json-cli.js';
 
 const USAGE = `usage:
   kyc-audit verify --db URL --checkpoints DIR [--verifier-key KEY] [--origin ORIGIN] [--archive DIR]
   kyc-audit export --db URL --checkpoints DIR OUT_DIR
   kyc-audit verify-bundle DIR [--verifier-key KEY] [--origin ORIGIN]
   kyc-audit keygen --name NAME --out FILE`;
-
-class UsageError extends Error {}
-
-function print(obj: unknown): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
 
 function summary(r: VerifyReport): Record<string, unknown> {
   const { details, ...rest } = r;
@@ -48,12 +43,12 @@ async function main(argv: string[]): Promise<number> {
   });
   const need = (name: 'db' | 'checkpoints' | 'name' | 'out'): string => {
     const v = values[name];
-    if (!v) throw new UsageError(`--${name} is required`);
+    if (!v) throw new CliUsageError(`--${name} is required`);
     return v;
   };
   switch (command) {
     case 'verify': {
-      if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+      if (positionals.length) throw new CliUsageError(`unexpected argument ${positionals[0]}`);
       const r = await verifyDatabase({
         db: need('db'),
         checkpointsDir: need('checkpoints'),
@@ -61,40 +56,30 @@ async function main(argv: string[]): Promise<number> {
         origin: values.origin,
         archiveDir: values.archive,
       });
-      print(summary(r));
+      printJson(summary(r));
       return r.ok ? 0 : 1;
     }
     case 'verify-bundle': {
-      if (positionals.length !== 1) throw new UsageError('verify-bundle takes the bundle directory');
+      if (positionals.length !== 1) throw new CliUsageError('verify-bundle takes the bundle directory');
       const r = await verifyBundle({ dir: positionals[0]!, verifierKey: values['verifier-key'], origin: values.origin });
-      print(summary(r));
+      printJson(summary(r));
       return r.ok ? 0 : 1;
     }
     case 'export': {
       const out = positionals[0] ?? values.out;
-      if (!out || positionals.length > 1) throw new UsageError('export takes the output directory');
+      if (!out || positionals.length > 1) throw new CliUsageError('export takes the output directory');
       const r = await exportBundle({ db: need('db'), checkpointsDir: need('checkpoints'), out });
-      print({ ok: true, out, ...r });
+      printJson({ ok: true, out, ...r });
       return 0;
     }
     case 'keygen': {
       const r = await createSigningKeyFile(need('out'), need('name'));
-      print({ ok: true, keyFile: values.out, ...r });
+      printJson({ ok: true, keyFile: values.out, ...r });
       return 0;
     }
     default:
-      throw new UsageError(command ? `unknown command ${command}` : 'no command');
+      throw new CliUsageError(command ? `unknown command ${command}` : 'no command');
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    const e = err as Error & { code?: string };
-    print({ ok: false, error: e.message, ...(e.code ? { code: e.code } : {}) });
-    if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
-    process.exitCode = 2;
-  },
-);
+runJsonCli(main, USAGE);

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DATA_KEY_SIZE } from './streaming-aead.js';
 import { SealedMediaError } from './errors.js';
+import { syncDir, writeFileDurably } from '../fs/durable.js';
 
 /**
  * Key-encryption keys (KEKs) and per-recording data keys.
@@ -81,26 +82,6 @@ function newKid(now: Date): string {
   return `kek-${d}-${randomBytes(4).toString('hex')}`;
 }
 
-async function writeSecretFile(path: string, content: string, exclusive: boolean): Promise<void> {
-  const tmp = exclusive ? path : `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, exclusive ? 'wx' : 'w', 0o600);
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  if (!exclusive) await rename(tmp, path);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /** Creates a new KEK in `dir` (made 0700 if missing) and makes it current. Returns its kid. */
 export async function createKek(dir: string, now: Date = new Date()): Promise<string> {
@@ -108,8 +89,8 @@ export async function createKek(dir: string, now: Date = new Date()): Promise<st
   await chmod(dir, 0o700);
   const kid = newKid(now);
   const file: KekFile = { v: KEK_FILE_VERSION, kid, alg: 'A256GCMKW', key: randomBytes(32).toString('base64'), createdAt: now.toISOString() };
-  await writeSecretFile(join(dir, `${kid}${KEK_FILE_SUFFIX}`), `${JSON.stringify(file)}\n`, true);
-  await writeSecretFile(join(dir, CURRENT_FILE), `${kid}\n`, false);
+  await writeFileDurably(join(dir, `${kid}${KEK_FILE_SUFFIX}`), `${JSON.stringify(file)}\n`, { mode: 0o600, how: 'exclusive' });
+  await writeFileDurably(join(dir, CURRENT_FILE), `${kid}\n`, { mode: 0o600, how: 'replace' });
   await syncDir(dir);
   return kid;
 }

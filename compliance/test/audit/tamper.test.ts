@@ -10,12 +10,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, type TestDatabase } from '../../src/testing/pg.js';
-import { complianceMigrations } from '../../src/db/migrations-dir.js';
+import type { TestDatabase } from '../../src/testing/pg.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Checkpointer, checkpointTimestamp, pad12 } from '../../src/audit/checkpointer.js';
 import { generateSigningKey, parseSigningKey, signCheckpoint, type NoteSigner } from '../../src/audit/checkpoint.js';
 import { Frontier, hashLeaf } from '../../src/audit/merkle.js';
+import { signedTestLog } from '../helpers/signed-log.js';
 
 const ORIGIN = 'kyc-appliance.local/audit';
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -85,24 +85,11 @@ async function grow(f: Fixture, cp: Checkpointer, from: number, upTo: number): P
 }
 
 async function fixture(t: TapTest, size = 40): Promise<Fixture & { cp: Checkpointer }> {
-  const db = await createTestDatabase([complianceMigrations]);
-  const pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
-  pool.on('error', () => undefined);
-  const signer = parseSigningKey(generateSigningKey(ORIGIN).signingKey);
-  const log = new AuditLog({ pool, signer, origin: ORIGIN });
-  const dir = await mkdtemp(join(tmpdir(), 'kyc-audit-cp-'));
-  const cp = new Checkpointer({ log, signer, origin: ORIGIN, dir, everyEvents: 1_000_000, everyMs: 3_600_000 });
-  await cp.start();
+  const { db, pool, log, signer, dir, cp } = await signedTestLog(t, ORIGIN);
   const su = new pg.Client({ connectionString: db.superUrl });
   su.on('error', () => undefined);
   await su.connect();
-  t.teardown(async () => {
-    await cp.close().catch(() => undefined);
-    await su.end().catch(() => undefined);
-    await pool.end();
-    await db.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.teardown(() => su.end().catch(() => undefined));
   const f: Fixture & { cp: Checkpointer } = {
     db, pool, log, signer, dir, su, cp,
     verify: (extra = []) => kycAudit(['verify', '--db', db.superUrl, '--checkpoints', dir, '--verifier-key', signer.verifierKey, ...extra]),

@@ -3,15 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { createTestDatabase } from '../../src/testing/pg.js';
-import { complianceMigrations } from '../../src/db/migrations-dir.js';
-import { AuditLog } from '../../src/audit/audit-log.js';
-import { Checkpointer } from '../../src/audit/checkpointer.js';
-import { generateSigningKey, parseSigningKey } from '../../src/audit/checkpoint.js';
 import { verifyDatabase } from '../../src/audit/verifier.js';
 import { checkSealedRecording, parseSealedFileDetails, sealedFileDetails } from '../../src/sealed-media/archive-check.js';
 import { encryptFile, recordingAad } from '../../src/sealed-media/streaming-aead.js';
+import { signedTestLog } from '../helpers/signed-log.js';
 
 const ORIGIN = 'kyc-appliance.test/audit';
 const RECORDING = '6f1c2a3b-0000-4000-8000-000000000001';
@@ -85,20 +80,8 @@ t.test('a folder matches its event; altered, truncated, missing files do not', a
 });
 
 t.test('kyc-audit verify --archive: sealed recordings checked against their recording.sealed events', async (t) => {
-  const db = await createTestDatabase([complianceMigrations]);
-  const pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
-  pool.on('error', () => undefined);
-  const signer = parseSigningKey(generateSigningKey(ORIGIN).signingKey);
-  const log = new AuditLog({ pool, signer, origin: ORIGIN });
-  const dir = await mkdtemp(join(tmpdir(), 'kyc-audit-cp-'));
-  const cp = new Checkpointer({ log, signer, origin: ORIGIN, dir, everyEvents: 1_000_000, everyMs: 3_600_000 });
-  await cp.start();
-  t.teardown(async () => {
-    await cp.close().catch(() => undefined);
-    await pool.end();
-    await db.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { db, log, signer, dir, cp } = await signedTestLog(t, ORIGIN);
+
   const { archive, files } = await sealedFolder(t);
   await log.append({ actor: { username: 'system', roles: [], auth: 'system' }, action: 'case.create', object: { type: 'case', id: 'c1' }, result: 'success' });
   await log.append({

@@ -1,6 +1,6 @@
 // The auditor's archive API: search, a case's timeline, replay grants, review, reveal; and the audit log's
 // checkpoint and proofs the timeline verifies in the browser.
-import { ApiError, CLIENT_ERROR_CODES, request, type CaseStatus, type CaseView } from '$lib/api.js';
+import { ApiError, CLIENT_ERROR_CODES, request, type CaseStatus, type CaseView, type SessionFile } from '$lib/api.js';
 import type { ArchiveItem, ArchivePage, IntegrityFlag as ArchiveFlag, RecordingStatus } from '../../../appliance/src/api-types.js';
 export type { ArchiveFlag, ArchiveItem, ArchivePage, RecordingStatus };
 
@@ -58,14 +58,8 @@ export interface SessionEvent {
   text: string | null;
 }
 
-export interface TimelineFile {
-  id: string;
-  name: string;
-  mediaType: string;
-  size: number;
-  sha256: string;
-  from: 'teller' | 'customer';
-  at: string;
+/** a file exchanged in a session, as the timeline lists it: with the auditor's download link */
+export interface TimelineFile extends SessionFile {
   url: string;
 }
 
