@@ -13,10 +13,10 @@ import { ExportRunner, exportAad, exportKeyContext, failInterruptedExports, seal
 import { MediaTools } from '../recording/media-tools.js';
 import { exportRepository, type ExportRow } from '../repositories/export.repository.js';
 import { ArchiveMedia, sealedRecording } from '../services/archive.service.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const ExportBody = Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false });
+const ExportBody = Type.Object({ reason: AuditText(3, 500) }, { additionalProperties: false });
 const StatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]);
 const ExportViewSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
