@@ -85,6 +85,11 @@ export interface SignalingHubOptions {
    * that joins or rejoins.
    */
   chatHistory?(sessionId: string): Promise<StoredChat>;
+  /**
+   * Nobody is left in the session (both parties sent `leave`, or their sockets stayed away past the reconnect grace):
+   * the app ends it (and requests its seal). Until the app calls `endSession`, a party may still come back.
+   */
+  onAbandoned?(sessionId: string): Promise<void>;
   /** handed to browsers in `joined` (TURN for customers behind NAT); default none */
   iceServers?: IceServer[];
   /** how long a party whose socket dropped stays `reconnecting` before it counts as left; default 60 s */
@@ -210,6 +215,11 @@ export class SignalingHub {
       slot.state = 'left';
     }
     await this.#destroyRoom(session);
+  }
+
+  /** How long a party whose socket dropped may take to come back. */
+  get reconnectGraceMs(): number {
+    return this.#opts.reconnectGraceMs ?? 60_000;
   }
 
   /** A snapshot for operators and tests: who is where, without secrets. */
@@ -615,7 +625,7 @@ export class SignalingHub {
       if (slot.conn || session.ended || slot.state !== 'reconnecting') return;
       this.#fact(session, slot, 'timeout', {});
       this.#partyLeft(session, slot);
-    }, this.#opts.reconnectGraceMs ?? 60_000);
+    }, this.reconnectGraceMs);
     slot.graceTimer.unref();
   }
 
@@ -634,6 +644,9 @@ export class SignalingHub {
     if (!anyoneLeft) {
       this.#sessions.delete(session.id);
       void this.#destroyRoom(session);
+      if (!session.ended && this.#opts.onAbandoned) {
+        this.#opts.onAbandoned(session.id).catch((err: unknown) => this.#opts.log?.error({ session: session.id, err }, 'abandoned session not ended'));
+      }
     }
   }
 
