@@ -10,6 +10,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { multipartFile, newCaseBody, PNG, startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
 import { createNetns } from '../harness/netns.js';
 import { waitFor } from '../helpers/recording-fixtures.js';
+import { OFFER } from '../harness/sdp.js';
 import { startTestJanus } from '../harness/janus.js';
 import { CLOSE_CODES, SIGNALING_PATH, SIGNALING_SUBPROTOCOL } from '../../src/media/protocol.js';
 
@@ -53,6 +54,16 @@ async function openSignaling(a: TestAppliance, query: string, headers: Record<st
     },
   );
   return { ws, frames, closed };
+}
+
+/** The appliance with a real Janus in a network namespace of its own (no worker: nothing here is sealed). */
+async function applianceWithJanus(t: Test): Promise<TestAppliance> {
+  const ns = await createNetns(t);
+  const janus = await startTestJanus(ns);
+  t.teardown(() => janus.stop());
+  const roomKeyFile = join(ns.dir, 'janus-room-key');
+  writeFileSync(roomKeyFile, janus.roomAdminKey, { mode: 0o600 });
+  return startTestAppliance(t, { env: { KYC_JANUS_WS_URL: janus.url, KYC_JANUS_ROOM_KEY_FILE: roomKeyFile, KYC_WORKER_IN_PROCESS: 'false' } });
 }
 
 /** What an ended session leaves, and what its customer can no longer do. */
@@ -113,12 +124,7 @@ t.test('an appliance restart mid-call: a live session nobody comes back to is en
 });
 
 t.test('both parties leave: the session ends and is sealed', { timeout: 120_000 }, async (t) => {
-  const ns = await createNetns(t);
-  const janus = await startTestJanus(ns);
-  t.teardown(() => janus.stop());
-  const roomKeyFile = join(ns.dir, 'janus-room-key');
-  writeFileSync(roomKeyFile, janus.roomAdminKey, { mode: 0o600 });
-  const a = await startTestAppliance(t, { env: { KYC_JANUS_WS_URL: janus.url, KYC_JANUS_ROOM_KEY_FILE: roomKeyFile, KYC_WORKER_IN_PROCESS: 'false' } });
+  const a = await applianceWithJanus(t);
   const su = new pg.Pool({ connectionString: a.db.superUrl, max: 2 });
   t.teardown(() => su.end());
   const teller = { authorization: `Bearer ${await a.tokenFor('teller1')}` };
@@ -142,4 +148,39 @@ t.test('both parties leave: the session ends and is sealed', { timeout: 120_000 
   await waitFor('the session ended', async () => (await su.query(`SELECT 1 FROM call_sessions WHERE id = $1 AND state = 'ended'`, [sessionId])).rowCount);
   await waitFor('the seal requested', async () => (await su.query('SELECT 1 FROM recordings WHERE session_id = $1', [sessionId])).rowCount);
   await assertEndedForGood(t, a, su, { sessionId, ...c }, 'abandoned: both parties left');
+});
+
+
+t.test('reconnections and recordings per session are capped with a clear message', { timeout: 120_000 }, async (t) => {
+  const a = await applianceWithJanus(t);
+  const teller = { authorization: `Bearer ${await a.tokenFor('teller1')}` };
+  const c = await waitingCustomer(a, teller);
+  const sessionId = (await a.app.inject({ method: 'POST', url: `/api/cases/${c.caseId}/admit`, headers: teller })).json().id as string;
+  const customer = { cookie: `__Host-kyc_device=${c.cookies['__Host-kyc_device']}` };
+
+  // Recordings already numbered up to the two-digit limit (the sealer's rule): another publish is refused.
+  const first = await openSignaling(a, `invitation=${c.token}`, customer);
+  first.ws.send(JSON.stringify({ type: 'join', rid: 1 }));
+  await waitFor('joined', async () => first.frames.find((f) => f.type === 'joined'));
+  writeFileSync(join(a.config.recording.dir, sessionId, 'customer-s99-audio.mjr'), 'a recording from earlier in the call');
+  first.ws.send(JSON.stringify({ type: 'publish', rid: 2, jsep: { type: 'offer', sdp: OFFER }, audio: true, video: true }));
+  const refusedPublish = await waitFor('publish refused', async () => first.frames.find((f) => f.type === 'error' && f.rid === 2));
+  t.match(refusedPublish, { code: 'KYC_ERR_SIGNAL_LIMIT', message: /99 recordings of the customer.*start a new session/ }, 'publish past segment 99 is refused, with why');
+  t.notOk(first.frames.some((f) => f.type === 'published'), 'nothing was published');
+
+  // The customer rejoins until the cap (every join on a new socket replaces the previous one).
+  let joins = 1;
+  let last = first;
+  for (; joins < 60; joins++) {
+    const s = await openSignaling(a, `invitation=${c.token}`, customer);
+    s.ws.send(JSON.stringify({ type: 'join', rid: 1 }));
+    const answer = await waitFor('an answer to join', async () => s.frames.find((f) => f.type === 'joined' || f.type === 'error'));
+    last = s;
+    if (answer.type === 'error') {
+      t.match(answer, { code: 'KYC_ERR_SIGNAL_LIMIT', message: /rejoined 50 times.*start a new session/ }, 'the refusal says why');
+      break;
+    }
+  }
+  t.equal(joins, 50, 'the 51st join of one party is refused');
+  t.notOk(last.frames.some((f) => f.type === 'joined'), 'the refused socket is not in the call');
 });
