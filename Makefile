@@ -54,7 +54,7 @@ bench-range: deps build db ## Encrypted Range replay vs @fastify/static plaintex
 	npx tsx appliance/bench/range.bench.ts
 
 audit-verify: ## Verify the make-dev instance's audit log against its signed checkpoints
-	node compliance/dist/cli/kyc-audit.js verify --db "postgresql://postgres@/kyc?host=/var/run/postgresql&port=5433" --checkpoints var/audit/checkpoints --verifier-key "$$(cat var/audit/checkpoints/verifier-key.txt)" --archive var/archive
+	node compliance/dist/cli/kyc-audit.js verify --db "postgresql://postgres@/kyc?host=/var/run/postgresql&port=5433" --checkpoints var/audit/checkpoints --signing-key var/secrets/audit-signing.key --archive var/archive
 
 realm-export: build ## Regenerate the Keycloak realm exports in appliance/keycloak/
 	node appliance/dist/dev-idp/export-realm.js

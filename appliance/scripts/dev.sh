@@ -42,7 +42,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 
-export KYC_DATA_DIR="$data" KYC_OIDC_CLIENT_SECRET_FILE="$secret" \
+export KYC_PROFILE=development KYC_DATA_DIR="$data" KYC_OIDC_CLIENT_SECRET_FILE="$secret" \
   KYC_JANUS_WS_URL=ws://127.0.0.1:8288 KYC_JANUS_ROOM_KEY_FILE="$data/secrets/janus-room-key"
 node appliance/dist/server.js > >(tee -a "$data/appliance.log") 2>&1 &
 pids+=($!)

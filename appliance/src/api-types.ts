@@ -4,10 +4,20 @@
 export const CASE_STATUSES = ['draft', 'invited', 'in_session', 'completed', 'approved', 'rejected'] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
 
+/** Why an auditor rejects a case; `prompting_observed` (R18: the customer was prompted) needs notes. */
+export const REJECT_REASONS = ['prompting_observed', 'identity_mismatch', 'document_unreadable', 'media_incomplete', 'script_incomplete', 'other'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+/** The reject reason whose notes are mandatory. */
+export const PROMPTING_OBSERVED: RejectReason = 'prompting_observed';
+
 /** The auditor's decision on a completed case (maker-checker). */
 export interface CaseReview {
   decision: 'approved' | 'rejected';
   comment: string;
+  /** empty on an approval */
+  rejectReasons: RejectReason[];
+  /** what was observed, present exactly when `rejectReasons` holds `prompting_observed` */
+  promptingNotes: string | null;
   reviewer: string;
   at: string;
 }

@@ -2,7 +2,13 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { CONFIG_KEYS, type ConfigKey, type KeySpec } from './schema.js';
 
+export type Profile = 'production' | 'development';
+
+/** The dev identity provider's realm: the issuer in development when none is configured (never in production). */
+export const DEV_IDP_ISSUER = 'http://127.0.0.1:8180/realms/kyc';
+
 export interface AppConfig {
+  profile: Profile;
   dataDir: string;
   listen: { host: string; port: number };
   publicUrl: URL;
@@ -155,12 +161,13 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     if (u !== undefined && !/^postgres(ql)?:\/\/[^\s]*$/.test(u)) problems.push(`${key}: must be a postgresql:// URL`);
     else if (u !== undefined && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(u)) problems.push(`${key}: must not contain a password (use KYC_DB_PASSWORD_FILE)`);
   }
-  const issuer = values.get('KYC_OIDC_ISSUER') as URL | undefined;
-  if (issuer && !/^https?:$/.test(issuer.protocol)) problems.push('KYC_OIDC_ISSUER: must be an http(s) URL');
+  const profile = values.get('KYC_PROFILE') as Profile | undefined;
+  const issuer = checkIssuer(profile, values.get('KYC_OIDC_ISSUER') as URL | null | undefined, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const v = <T>(key: ConfigKey) => values.get(key) as T;
   return {
+    profile: v('KYC_PROFILE'),
     dataDir,
     listen: { host: v('KYC_LISTEN_HOST'), port: v('KYC_LISTEN_PORT') },
     publicUrl: v('KYC_PUBLIC_URL'),
@@ -172,7 +179,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       poolSize: v('KYC_DB_POOL_SIZE'),
     },
     oidc: {
-      issuer: v('KYC_OIDC_ISSUER'),
+      issuer: issuer!,
       clientId: v('KYC_OIDC_CLIENT_ID'),
       clientSecretFile: v('KYC_OIDC_CLIENT_SECRET_FILE'),
       audience: v('KYC_OIDC_AUDIENCE'),
@@ -260,6 +267,32 @@ function parseValue(key: string, spec: KeySpec, text: string, cwd: string, probl
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
   }
+}
+
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * Whom the appliance trusts to mint roles. Production: an explicitly configured https issuer and nothing else (a
+ * default or an http issuer lets whoever can answer at that address sign in as anyone). Development: the dev IdP by
+ * default, and http only on a loopback address.
+ */
+function checkIssuer(profile: Profile | undefined, issuer: URL | null | undefined, problems: string[]): URL | undefined {
+  if (issuer === undefined || profile === undefined) return undefined;
+  if (issuer === null) {
+    if (profile === 'production') {
+      problems.push('KYC_OIDC_ISSUER: required in production (the https URL of the institution\'s Keycloak realm)');
+      return undefined;
+    }
+    return new URL(DEV_IDP_ISSUER);
+  }
+  if (issuer.protocol === 'https:') return issuer;
+  if (issuer.protocol !== 'http:') {
+    problems.push('KYC_OIDC_ISSUER: must be an https URL');
+    return undefined;
+  }
+  if (profile === 'production') problems.push('KYC_OIDC_ISSUER: must be https in production');
+  else if (!LOOPBACK_HOST.test(issuer.hostname)) problems.push('KYC_OIDC_ISSUER: http is allowed only for a loopback issuer in development; use https');
+  return issuer;
 }
 
 /**

@@ -20,6 +20,12 @@ export interface KeySpec {
 
 export const CONFIG_KEYS = {
   KYC_CONFIG_FILE: { kind: 'path', default: null, doc: 'Optional JSON file with any of these keys; variables override it.' },
+  KYC_PROFILE: {
+    kind: 'enum',
+    values: ['production', 'development'],
+    default: 'production',
+    doc: 'production: KYC_OIDC_ISSUER must be set and https. development (make dev, tests): KYC_OIDC_ISSUER defaults to the dev identity provider, and an http issuer is allowed on a loopback address only.',
+  },
   KYC_DATA_DIR: { kind: 'path', default: 'var', doc: 'Runtime data: secrets, PKI, recordings, archive, checkpoints. Relative paths are resolved against the working directory.' },
   KYC_LISTEN_HOST: { kind: 'string', default: '127.0.0.1', doc: 'Address the HTTPS server binds to (0.0.0.0 to serve the branch network).' },
   KYC_LISTEN_PORT: { kind: 'int', default: '8443', min: 1, max: 65535, doc: 'HTTPS port.' },
@@ -31,7 +37,7 @@ export const CONFIG_KEYS = {
   KYC_DB_MIGRATE_URL: { kind: 'string', default: 'postgresql://kyc_owner@/kyc?host=/var/run/postgresql&port=5433', doc: 'PostgreSQL URL for the schema owner (kyc_owner), used only to apply migrations.' },
   KYC_DB_PASSWORD_FILE: { kind: 'path', default: null, secretFile: true, doc: 'File holding the database password for both roles (mode 0600), when not using peer authentication.' },
   KYC_DB_POOL_SIZE: { kind: 'int', default: '20', min: 2, max: 500, doc: 'Maximum database connections of one appliance process.' },
-  KYC_OIDC_ISSUER: { kind: 'url', default: 'http://127.0.0.1:8180/realms/kyc', doc: 'Keycloak realm URL (the OIDC issuer), e.g. https://idp.bank.local/realms/kyc.' },
+  KYC_OIDC_ISSUER: { kind: 'url', default: null, doc: 'Keycloak realm URL (the OIDC issuer), e.g. https://idp.bank.local/realms/kyc. Required and https in production; in development it defaults to the dev identity provider (http://127.0.0.1:8180/realms/kyc).' },
   KYC_OIDC_CLIENT_ID: { kind: 'string', default: 'kyc-appliance', doc: 'The appliance\'s confidential client in the realm.' },
   KYC_OIDC_CLIENT_SECRET_FILE: { kind: 'path', default: '$DATA_DIR/secrets/oidc-client-secret', secretFile: true, doc: 'File holding the client secret (mode 0600).' },
   KYC_OIDC_AUDIENCE: { kind: 'string', default: 'kyc-appliance', doc: 'Audience that bearer access tokens must carry (Keycloak audience mapper).' },

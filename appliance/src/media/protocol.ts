@@ -13,6 +13,8 @@ export const SIGNALING_LIMITS = {
   maxChatChars: 2000,
   /** audio and video m-lines in one description */
   maxMediaSections: 4,
+  /** joins of one party to one session (the first and every reconnection); further ones are refused with LIMIT */
+  maxJoinsPerParty: 50,
 } as const;
 
 export type Party = 'teller' | 'customer';
@@ -104,6 +106,8 @@ export const SIGNALING_ERRORS = {
   MEDIA_UNAVAILABLE: 'KYC_ERR_MEDIA_UNAVAILABLE',
   /** the media server rejected the request */
   MEDIA_FAILED: 'KYC_ERR_MEDIA_FAILED',
+  /** the session has had as many reconnections or recordings as it may have: end it and start a new one */
+  LIMIT: 'KYC_ERR_SIGNAL_LIMIT',
   INTERNAL: 'KYC_ERR_INTERNAL',
 } as const;
 export type SignalingErrorCode = (typeof SIGNALING_ERRORS)[keyof typeof SIGNALING_ERRORS];

@@ -13,6 +13,7 @@ import {
   PARTIES,
   PUBLISHER_PC,
   SIGNALING_ERRORS,
+  SIGNALING_LIMITS,
   type ClientMessage,
   type IceServer,
   type Party,
@@ -21,6 +22,7 @@ import {
   type SignalingErrorCode,
 } from './protocol.js';
 import { TokenBucket } from './token-bucket.js';
+import { MAX_SEGMENT, parseStreamFileName } from '../recording/recording-layout.js';
 
 /** Who is behind a socket, as the app's authenticate() established it. */
 export interface SignalingIdentity {
@@ -85,6 +87,11 @@ export interface SignalingHubOptions {
    * that joins or rejoins.
    */
   chatHistory?(sessionId: string): Promise<StoredChat>;
+  /**
+   * Nobody is left in the session (both parties sent `leave`, or their sockets stayed away past the reconnect grace):
+   * the app ends it (and requests its seal). Until the app calls `endSession`, a party may still come back.
+   */
+  onAbandoned?(sessionId: string): Promise<void>;
   /** handed to browsers in `joined` (TURN for customers behind NAT); default none */
   iceServers?: IceServer[];
   /** how long a party whose socket dropped stays `reconnecting` before it counts as left; default 60 s */
@@ -210,6 +217,11 @@ export class SignalingHub {
       slot.state = 'left';
     }
     await this.#destroyRoom(session);
+  }
+
+  /** How long a party whose socket dropped may take to come back. */
+  get reconnectGraceMs(): number {
+    return this.#opts.reconnectGraceMs ?? 60_000;
   }
 
   /** A snapshot for operators and tests: who is where, without secrets. */
@@ -418,6 +430,9 @@ export class SignalingHub {
     }
     const session = this.#session(sessionId);
     const slot = session.parties[party];
+    if (slot.joins >= SIGNALING_LIMITS.maxJoinsPerParty) {
+      throw new Refused(SIGNALING_ERRORS.LIMIT, `This call has been rejoined ${slot.joins} times, the most one session allows; the teller must end it and start a new session.`);
+    }
     const reconnect = slot.joins > 0;
     await this.#action(conn, reconnect ? 'reconnect' : 'join', { previous: slot.state });
     if (conn.closed || session.ended) return;
@@ -484,6 +499,9 @@ export class SignalingHub {
     // Every publish is a new, numbered segment; numbers already on disk (from before an appliance restart) are
     // skipped so that Janus never overwrites a recording.
     const segment = Math.max(slot.segment, await highestSegment(session.room.recDir, slot.party)) + 1;
+    if (segment > MAX_SEGMENT) {
+      throw new Refused(SIGNALING_ERRORS.LIMIT, `This call already has ${MAX_SEGMENT} recordings of the ${slot.party}, the most one session allows; the teller must end it and start a new session.`);
+    }
     const recording = recordingBaseName(slot.party, segment);
     await this.#action(conn, 'publish', { segment, recording, recordingDir: session.room.recDir, audio: msg.audio, video: msg.video });
     if (conn.closed || slot.conn !== conn) return;
@@ -615,7 +633,7 @@ export class SignalingHub {
       if (slot.conn || session.ended || slot.state !== 'reconnecting') return;
       this.#fact(session, slot, 'timeout', {});
       this.#partyLeft(session, slot);
-    }, this.#opts.reconnectGraceMs ?? 60_000);
+    }, this.reconnectGraceMs);
     slot.graceTimer.unref();
   }
 
@@ -634,6 +652,9 @@ export class SignalingHub {
     if (!anyoneLeft) {
       this.#sessions.delete(session.id);
       void this.#destroyRoom(session);
+      if (!session.ended && this.#opts.onAbandoned) {
+        this.#opts.onAbandoned(session.id).catch((err: unknown) => this.#opts.log?.error({ session: session.id, err }, 'abandoned session not ended'));
+      }
     }
   }
 
@@ -809,8 +830,11 @@ async function highestSegment(dir: string, party: Party): Promise<number> {
   } catch {
     return 0;
   }
-  const re = new RegExp(`^${party}-s(\\d+)-`);
-  return names.reduce((max, name) => Math.max(max, Number(re.exec(name)?.[1] ?? 0)), 0);
+  // the sealer's naming rule, so that what the hub counts is what the sealer will find
+  return names.reduce((max, name) => {
+    const f = parseStreamFileName(name);
+    return f && f.party === party ? Math.max(max, f.segment) : max;
+  }, 0);
 }
 
 function rid(msg: { rid?: number }): { rid?: number } {

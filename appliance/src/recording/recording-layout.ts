@@ -18,6 +18,8 @@ export interface StreamFile {
   open: boolean;
 }
 
+/** Segment numbers have two digits: a party's recordings of one session are numbered 01 to 99, never more. */
+export const MAX_SEGMENT = 99;
 const STREAM_FILE = /^(teller|customer)-s(\d{2})-(audio|video)(?:-(\d+))?\.mjr(\.tmp)?$/;
 
 export function parseStreamFileName(name: string): StreamFile | null {

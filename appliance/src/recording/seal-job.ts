@@ -8,7 +8,8 @@ import {
   encryptFile,
   newDataKey,
   recordingAad,
-  sealedFileDetails,
+  encodeSealedFileList,
+  SEALED_FILE_LIST,
   syncDir,
   type EncryptResult,
   type KeyWrapper,
@@ -35,8 +36,8 @@ import { KEY_FILE, MANIFEST_FILE, SEALED_SUFFIX, groupStreams, mediaFileName, se
  *   encrypt  every media file, every .mjr that could not be merged, and the manifest into a staging folder in
  *            the archive
  *   commit   rename staging → <archive>/<recordingId> (atomic, same filesystem), then one transaction: the
- *            file rows, status sealed, and the `recording.sealed` audit event with every ciphertext hash and the
- *            manifest's hash
+ *            file rows, status sealed, and the `recording.sealed` audit event with the hash of the folder's file
+ *            list (every ciphertext's name, size and hash) and the manifest's hash
  *   cleanup  remove the session folder (.mjr files and the plaintext work files), check that it is gone, and
  *            record that with a `recording.plaintext_removed` event
  *
@@ -370,6 +371,10 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
     const m = await seal1(manifestPath, MANIFEST_FILE);
     if (m.plaintextSha256 !== encoded.sha256) throw new Error('manifest changed while it was sealed');
     files.push(fileRow(`${MANIFEST_FILE}${SEALED_SUFFIX}`, 'manifest', null, null, null, m));
+    // The list of sealed files (public: names, sizes, ciphertext hashes): the audit event carries only its hash, so
+    // a recording of any number of files seals (the list of media files is in the sealed manifest as well).
+    const fileList = encodeSealedFileList(files.map((f) => ({ name: f.name, bytes: f.ciphertextBytes, sha256: f.ciphertextSha256 })));
+    await writeFile(join(staging, SEALED_FILE_LIST), fileList.bytes, { mode: 0o600 });
     const stored = await recordingRepository.findById(ctx.pool, rec.id);
     await writeFile(
       join(staging, KEY_FILE),
@@ -389,7 +394,7 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
       if (!locked || locked.status === 'sealed') return;
       await recordingRepository.replaceFiles(client, rec.id, files);
       await recordingRepository.markSealed(client, rec.id, { manifest, manifestSha256: encoded.sha256, complete: isComplete(issues), issues });
-      await ctx.audit.appendInTx(client, auditEvent(null, sealedEvent(rec, encoded.sha256, kid, files, issues)));
+      await ctx.audit.appendInTx(client, auditEvent(null, sealedEvent(rec, encoded.sha256, kid, fileList.details, issues)));
     });
     ctx.log?.info({ recordingId: rec.id, files: files.length, complete: isComplete(issues) }, 'recording sealed');
   } finally {
@@ -411,19 +416,18 @@ function fileRow(name: string, kind: 'media' | 'manifest', party: 'teller' | 'cu
   };
 }
 
-function sealedEvent(rec: RecordingRow, manifestSha256: string, kid: string, files: NewRecordingFile[], issues: RecordingIssue[]) {
+function sealedEvent(rec: RecordingRow, manifestSha256: string, kid: string, fileList: { files: number; filesSha256: string }, issues: RecordingIssue[]) {
   const details: Record<string, string | number | boolean | null> = {
     sessionId: rec.session_id,
     caseId: rec.case_id,
     format: ENCRYPTION_FORMAT,
     kid,
     manifestSha256,
-    files: files.length,
+    ...fileList,
     complete: isComplete(issues),
     issues: issues.filter((i) => i.severity !== 'info').length,
     issueCodes: [...new Set(issues.filter((i) => i.severity !== 'info').map((i) => i.code))].join(','),
   };
-  Object.assign(details, sealedFileDetails(files.map((f) => ({ name: f.name, bytes: f.ciphertextBytes, sha256: f.ciphertextSha256 }))));
   return { action: 'recording.sealed', object: { type: 'recording', id: rec.id }, result: 'success' as const, details };
 }
 

@@ -3,7 +3,7 @@ import type { CaseRow, CaseStatus } from './case.repository.js';
 import type { InvitationRow } from './invitation.repository.js';
 import type { RecordingStatus } from './recording.repository.js';
 
-import { INTEGRITY_FLAGS, type IntegrityFlag } from '../api-types.js';
+import { INTEGRITY_FLAGS, type IntegrityFlag, type RejectReason } from '../api-types.js';
 
 export { INTEGRITY_FLAGS };
 export type { IntegrityFlag };
@@ -44,10 +44,14 @@ export interface ArchiveRow extends CaseRow {
   recording_issue_count: number | null;
 }
 
+const REVIEW_COLUMNS = 'case_id, decision, comment, reject_reasons, prompting_notes, reviewer, at';
+
 export interface CaseReviewRow {
   case_id: string;
   decision: 'approved' | 'rejected';
   comment: string;
+  reject_reasons: RejectReason[];
+  prompting_notes: string | null;
   reviewer: string;
   at: Date;
 }
@@ -158,19 +162,23 @@ export const archiveRepository = {
   },
 
   /** Records the decision and moves the case on; false when the case is not (or no longer) awaiting review. */
-  async review(db: Queryable, r: { caseId: string; decision: 'approved' | 'rejected'; comment: string; reviewer: string }): Promise<CaseReviewRow | null> {
+  async review(
+    db: Queryable,
+    r: { caseId: string; decision: 'approved' | 'rejected'; comment: string; rejectReasons: RejectReason[]; promptingNotes: string | null; reviewer: string },
+  ): Promise<CaseReviewRow | null> {
     const moved = await db.query(`UPDATE cases SET status = $2, updated_at = now() WHERE id = $1 AND status = 'completed'`, [r.caseId, r.decision]);
     if ((moved.rowCount ?? 0) !== 1) return null;
     const ins = await db.query<CaseReviewRow>(
-      'INSERT INTO case_reviews (case_id, decision, comment, reviewer) VALUES ($1, $2, $3, $4) RETURNING case_id, decision, comment, reviewer, at',
-      [r.caseId, r.decision, r.comment, r.reviewer],
+      `INSERT INTO case_reviews (case_id, decision, comment, reject_reasons, prompting_notes, reviewer) VALUES ($1, $2, $3, $4, $5, $6)
+       RETURNING ${REVIEW_COLUMNS}`,
+      [r.caseId, r.decision, r.comment, r.rejectReasons, r.promptingNotes, r.reviewer],
     );
     return ins.rows[0] ?? null;
   },
 
   async reviewsOf(db: Queryable, caseIds: string[]): Promise<Map<string, CaseReviewRow>> {
     if (caseIds.length === 0) return new Map();
-    const r = await db.query<CaseReviewRow>('SELECT case_id, decision, comment, reviewer, at FROM case_reviews WHERE case_id = ANY($1::uuid[])', [caseIds]);
+    const r = await db.query<CaseReviewRow>(`SELECT ${REVIEW_COLUMNS} FROM case_reviews WHERE case_id = ANY($1::uuid[])`, [caseIds]);
     return new Map(r.rows.map((row) => [row.case_id, row]));
   },
 };

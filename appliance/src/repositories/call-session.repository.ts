@@ -53,6 +53,17 @@ export const callSessionRepository = {
     return r.rows;
   },
 
+  /** Live sessions in which nothing happened (admission or any signaling event) for `seconds`. */
+  async listLiveIdle(db: Queryable, seconds: number): Promise<CallSessionRow[]> {
+    const r = await db.query<CallSessionRow>(
+      `SELECT ${COLUMNS} FROM call_sessions s
+        WHERE state = 'live' AND admitted_at < now() - make_interval(secs => $1)
+          AND NOT EXISTS (SELECT 1 FROM session_events e WHERE e.session_id = s.id AND e.at >= now() - make_interval(secs => $1))`,
+      [seconds],
+    );
+    return r.rows;
+  },
+
   async end(db: Queryable, id: string, reason: string): Promise<void> {
     await db.query(`UPDATE call_sessions SET state = 'ended', ended_at = now(), end_reason = $2 WHERE id = $1 AND state = 'live'`, [id, reason]);
   },

@@ -6,6 +6,8 @@ export interface ExportRow {
   id: string;
   recording_id: string;
   requested_by: string;
+  /** the requesting auditor's identity-provider subject: the export is theirs alone */
+  requester_subject: string | null;
   reason: string;
   status: ExportStatus;
   progress: number;
@@ -19,19 +21,26 @@ export interface ExportRow {
   finished_at: Date | null;
 }
 
-const COLUMNS = `id, recording_id, requested_by, reason, status, progress, failure_reason, sha256, bytes, kek_id, wrapped_key, signature, created_at, finished_at`;
+const COLUMNS = `id, recording_id, requested_by, requester_subject, reason, status, progress, failure_reason, sha256, bytes, kek_id, wrapped_key, signature, created_at, finished_at`;
 
 export const exportRepository = {
-  async create(db: Queryable, e: { id: string; recordingId: string; requestedBy: string; reason: string }): Promise<ExportRow> {
+  async create(db: Queryable, e: { id: string; recordingId: string; requestedBy: string; requesterSubject: string; reason: string }): Promise<ExportRow> {
     const r = await db.query<ExportRow>(
-      `INSERT INTO recording_exports (id, recording_id, requested_by, reason) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-      [e.id, e.recordingId, e.requestedBy, e.reason],
+      `INSERT INTO recording_exports (id, recording_id, requested_by, requester_subject, reason) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+      [e.id, e.recordingId, e.requestedBy, e.requesterSubject, e.reason],
     );
     return r.rows[0]!;
   },
 
+  /** for the worker side (the job runner): any export */
   async findById(db: Queryable, id: string): Promise<ExportRow | null> {
     const r = await db.query<ExportRow>(`SELECT ${COLUMNS} FROM recording_exports WHERE id = $1`, [id]);
+    return r.rows[0] ?? null;
+  },
+
+  /** for the API: only the requester's own export (by subject, which a renamed account keeps) */
+  async findOwn(db: Queryable, id: string, requesterSubject: string): Promise<ExportRow | null> {
+    const r = await db.query<ExportRow>(`SELECT ${COLUMNS} FROM recording_exports WHERE id = $1 AND requester_subject = $2`, [id, requesterSubject]);
     return r.rows[0] ?? null;
   },
 

@@ -12,7 +12,8 @@ import { caseFileRepository } from '../repositories/case-file.repository.js';
 import { recordingRepository } from '../repositories/recording.repository.js';
 import { stepOf } from '../services/invitation.service.js';
 import { ArchiveMedia, ReplayGrants, SealedRecordingCache, searchArchive, searchAuditDetails, sealedRecording } from '../services/archive.service.js';
-import { authErrors, CaseStatusSchema, CaseViewSchema, ErrorResponse } from './schemas.js';
+import { PROMPTING_OBSERVED, REJECT_REASONS } from '../api-types.js';
+import { AuditText, authErrors, CaseStatusSchema, CaseViewSchema, ErrorResponse, RejectReasonSchema } from './schemas.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
@@ -151,18 +152,25 @@ const MediaQuery = Type.Object(
     grant: Type.Optional(Type.String({ maxLength: 400 })),
     segment: Type.Optional(Type.Integer({ minimum: 1, maximum: 99, default: 1 })),
     download: Type.Optional(Type.Literal('1')),
-    reason: Type.Optional(Type.String({ minLength: 3, maxLength: 500 })),
+    reason: Type.Optional(AuditText(3, 500)),
   },
   { additionalProperties: false },
 );
 
+/** Longest prompting notes: with the longest comment and every reason the `case.reject` event stays within its size. */
+const PROMPTING_NOTES_MAX = 500;
 const ReviewBody = Type.Object(
-  { decision: Type.Union([Type.Literal('approved'), Type.Literal('rejected')]), comment: Type.String({ minLength: 1, maxLength: 2000 }) },
+  {
+    decision: Type.Union([Type.Literal('approved'), Type.Literal('rejected')]),
+    comment: AuditText(1),
+    rejectReasons: Type.Optional(Type.Array(RejectReasonSchema, { minItems: 1, maxItems: REJECT_REASONS.length, uniqueItems: true })),
+    promptingNotes: Type.Optional(AuditText(1, PROMPTING_NOTES_MAX)),
+  },
   { additionalProperties: false },
 );
 
 const RevealBody = Type.Object(
-  { field: Type.Union([Type.Literal('customerName'), Type.Literal('customerIdNumber'), Type.Literal('customerPhone'), Type.Literal('bankCard')]), reason: Type.String({ minLength: 3, maxLength: 500 }) },
+  { field: Type.Union([Type.Literal('customerName'), Type.Literal('customerIdNumber'), Type.Literal('customerPhone'), Type.Literal('bankCard')]), reason: AuditText(3, 500) },
   { additionalProperties: false },
 );
 /** How long the UI shows a revealed value before masking it again. */
@@ -478,7 +486,8 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       config: { access: auditor, audit: 'case.review' },
       schema: {
         tags: ['archive'],
-        summary: "Approve or reject a completed case with a comment (an auditor who is not the case's teller); audited case.approve / case.reject",
+        summary:
+          "Approve or reject a completed case with a comment (an auditor who is not the case's teller); a rejection may name reasons, and `prompting_observed` needs `promptingNotes`; audited case.approve / case.reject",
         params: IdParams,
         body: ReviewBody,
         response: { 200: CaseViewSchema, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors },
@@ -487,18 +496,34 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
     async (request) => {
       const principal = request.principal;
       if (!principal) throw new AppError('UNAUTHENTICATED');
+      const { decision, rejectReasons = [] } = request.body;
       const comment = request.body.comment.trim();
+      const promptingNotes = request.body.promptingNotes?.trim() ?? null;
       if (comment.length === 0) throw new AppError('VALIDATION', 'The comment is empty.', [{ field: 'comment', code: 'required' }]);
+      if (decision === 'approved' && rejectReasons.length > 0) {
+        throw new AppError('VALIDATION', 'An approval has no reject reasons.', [{ field: 'rejectReasons', code: 'not_allowed' }]);
+      }
+      const prompting = rejectReasons.includes(PROMPTING_OBSERVED);
+      if (prompting && !promptingNotes) {
+        throw new AppError('VALIDATION', 'Describe the prompting that was observed.', [{ field: 'promptingNotes', code: 'required' }]);
+      }
+      if (!prompting && request.body.promptingNotes !== undefined) {
+        throw new AppError('VALIDATION', 'Prompting notes belong to the reason "prompting observed".', [{ field: 'promptingNotes', code: 'not_allowed' }]);
+      }
       return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const row = await ctx.cases.getVisible(client, principal, request.params.id);
         if (row.teller === principal.username) throw new AppError('SELF_REVIEW');
-        const review = await archiveRepository.review(client, { caseId: row.id, decision: request.body.decision, comment, reviewer: principal.username });
+        const review = await archiveRepository.review(client, { caseId: row.id, decision, comment, rejectReasons, promptingNotes, reviewer: principal.username });
         if (!review) throw new AppError('CONFLICT', 'Only a completed case awaiting review can be approved or rejected.');
         await audit({
-          action: request.body.decision === 'approved' ? 'case.approve' : 'case.reject',
+          action: decision === 'approved' ? 'case.approve' : 'case.reject',
           object: { type: 'case', id: row.id },
           reason: comment,
-          details: { teller: row.teller },
+          details: {
+            teller: row.teller,
+            ...(rejectReasons.length > 0 ? { rejectReasons: rejectReasons.join(',') } : {}),
+            ...(promptingNotes ? { promptingNotes } : {}),
+          },
         });
         const after = await ctx.cases.getVisible(client, principal, row.id);
         return ctx.cases.toView(after, review);

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { hashToken, LOGIN_COOKIE, newOpaqueToken, SESSION_COOKIE } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
+import { safeReturnTo } from '../http/return-to.js';
 import { sessionRepository } from '../repositories/session.repository.js';
 import { auditEvent } from '../services/audit.js';
 import { withTransaction } from '../db/database.js';
@@ -11,12 +12,6 @@ import { IdpUnavailableError } from '../services/oidc.js';
 import { authErrors, ErrorResponse } from './schemas.js';
 
 const LOGIN_STATE_TTL_SECONDS = 600;
-
-/** Only same-origin absolute paths; anything else returns home (no open redirect). */
-export function safeReturnTo(value: string | undefined): string {
-  if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\r\n]/.test(value)) return '/';
-  return value.length > 500 ? '/' : value;
-}
 
 function cookieOptions(maxAgeSeconds: number) {
   return { path: '/', httpOnly: true, secure: true, sameSite: 'lax' as const, maxAge: maxAgeSeconds };
@@ -114,7 +109,8 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         );
       });
       reply.setCookie(SESSION_COOKIE, sessionId, cookieOptions(ttl));
-      return reply.redirect(pending.returnTo, 302);
+      // checked again on the way out: a state stored before a rule change is not trusted either
+      return reply.redirect(safeReturnTo(pending.returnTo), 302);
     },
   );
 

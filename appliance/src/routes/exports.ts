@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { FileKeyring, openSealedFile, type KeyWrapper } from '@kyc/compliance';
@@ -13,10 +13,10 @@ import { ExportRunner, exportAad, exportKeyContext, failInterruptedExports, seal
 import { MediaTools } from '../recording/media-tools.js';
 import { exportRepository, type ExportRow } from '../repositories/export.repository.js';
 import { ArchiveMedia, sealedRecording } from '../services/archive.service.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const ExportBody = Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false });
+const ExportBody = Type.Object({ reason: AuditText(3, 500) }, { additionalProperties: false });
 const StatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]);
 const ExportViewSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -47,12 +47,13 @@ function view(e: ExportRow) {
 }
 
 /**
- * Signed composite exports of sealed recordings (auditor or admin): request with a reason, follow the job's
- * progress, download the MP4 and its detached CMS signature. Every request and download is audited.
+ * Signed composite exports of sealed recordings (auditors only: an export is the whole decrypted video): request with a
+ * reason, follow the job's progress, download the MP4 and its detached CMS signature. An export belongs to the auditor
+ * who requested it; to anybody else it does not exist. Every request and download is audited.
  */
 export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const access = { roles: ['auditor', 'admin'] } as const;
+  const access = { roles: ['auditor'] } as const;
   const rec = ctx.config.recording;
   let keyring: Promise<KeyWrapper> | null = null;
   const openKeyring = (): Promise<KeyWrapper> => {
@@ -82,9 +83,15 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     await jobs.media.close();
   });
 
-  const doneExport = async (id: string): Promise<ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string }> => {
-    const e = await exportRepository.findById(ctx.pool, id);
+  const ownExport = async (request: FastifyRequest, id: string): Promise<ExportRow> => {
+    const principal = request.principal;
+    if (!principal) throw new AppError('UNAUTHENTICATED');
+    const e = await exportRepository.findOwn(ctx.pool, id, principal.subject);
     if (!e) throw new AppError('NOT_FOUND', 'No such export.');
+    return e;
+  };
+  const doneExport = async (request: FastifyRequest, id: string): Promise<ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string }> => {
+    const e = await ownExport(request, id);
     if (e.status !== 'done' || !e.wrapped_key || !e.kek_id || !e.signature || e.bytes === null) throw new AppError('CONFLICT', 'The export is not done.');
     return e as ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string };
   };
@@ -108,7 +115,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
       if (reason.length < 3) throw new AppError('VALIDATION', 'Give a reason.', [{ field: 'reason', code: 'required' }]);
       const row = await auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const { rec: recording } = await sealedRecording(client, request.params.id);
-        const e = await exportRepository.create(client, { id: randomUUID(), recordingId: recording.id, requestedBy: principal.username, reason });
+        const e = await exportRepository.create(client, { id: randomUUID(), recordingId: recording.id, requestedBy: principal.username, requesterSubject: principal.subject, reason });
         await audit({ object: { type: 'recording', id: recording.id }, reason, details: { caseId: recording.case_id, exportId: e.id } });
         return e;
       });
@@ -121,13 +128,9 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     '/api/exports/:id',
     {
       config: { access },
-      schema: { tags: ['exports'], summary: "An export's status and progress", params: IdParams, response: { 200: ExportViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors } },
+      schema: { tags: ['exports'], summary: "An export's status and progress (the requester's own)", params: IdParams, response: { 200: ExportViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors } },
     },
-    async (request) => {
-      const e = await exportRepository.findById(ctx.pool, request.params.id);
-      if (!e) throw new AppError('NOT_FOUND', 'No such export.');
-      return view(e);
-    },
+    async (request) => view(await ownExport(request, request.params.id)),
   );
 
   r.get(
@@ -142,7 +145,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
       },
     },
     async (request, reply) => {
-      const e = await doneExport(request.params.id);
+      const e = await doneExport(request, request.params.id);
       const dataKey = await (await openKeyring()).unwrap({ kid: e.kek_id, wrapped: e.wrapped_key }, exportKeyContext(e.id));
       let reader;
       try {
@@ -181,7 +184,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
       },
     },
     async (request, reply) => {
-      const e = await doneExport(request.params.id);
+      const e = await doneExport(request, request.params.id);
       await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
         await audit({ object: { type: 'recording', id: e.recording_id }, reason: e.reason, details: { exportId: e.id, part: 'signature' } });
       });

@@ -59,7 +59,9 @@ export class CaseService {
       teller: row.teller,
       createdAt: row.created_at.toISOString(),
       updatedAt: row.updated_at.toISOString(),
-      review: review ? { decision: review.decision, comment: review.comment, reviewer: review.reviewer, at: review.at.toISOString() } : null,
+      review: review
+        ? { decision: review.decision, comment: review.comment, rejectReasons: review.reject_reasons, promptingNotes: review.prompting_notes, reviewer: review.reviewer, at: review.at.toISOString() }
+        : null,
     };
   }
 

@@ -78,6 +78,8 @@ export async function storedChat(db: Queryable, pii: PiiCipher, sessionId: strin
 export class LiveMedia {
   readonly gateway: JanusGateway;
   readonly hub: SignalingHub;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
 
   constructor(
     private readonly deps: LiveMediaDeps,
@@ -90,6 +92,7 @@ export class LiveMedia {
       gateway: this.gateway,
       recordingDir: (sessionId) => join(deps.config.recording.dir, sessionId),
       onEvent: (e) => this.persist(e),
+      onAbandoned: (sessionId) => this.endAbandoned(sessionId, 'abandoned: both parties left'),
       chatHistory: (sessionId) => storedChat(deps.pool, deps.pii, sessionId, deps.log),
       iceServers: [],
       log,
@@ -104,11 +107,37 @@ export class LiveMedia {
 
   start(): void {
     this.gateway.start();
+    // After a restart the hub knows no session: a live one that nobody rejoins within the grace ends like any other.
+    const sweep = () => {
+      this.sweeping ??= this.endOrphaned()
+        .catch((err: unknown) => this.deps.log.error({ err: err instanceof Error ? err.message : String(err) }, 'orphaned sessions not ended'))
+        .finally(() => (this.sweeping = null));
+    };
+    sweep();
+    this.sweepTimer = setInterval(sweep, Math.max(1000, this.hub.reconnectGraceMs / 2));
+    this.sweepTimer.unref();
   }
 
   async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    await this.sweeping;
     await this.hub.shutdown();
     await this.gateway.stop();
+  }
+
+  /**
+   * Live sessions this process does not hold and in which nothing happened for the reconnect grace (the appliance
+   * restarted mid-call and nobody came back): ended, their recordings sealed. Returns the ids it ended.
+   */
+  async endOrphaned(): Promise<string[]> {
+    const ended: string[] = [];
+    for (const s of await callSessionRepository.listLiveIdle(this.deps.pool, Math.ceil(this.hub.reconnectGraceMs / 1000))) {
+      if (this.hub.describe(s.id)) continue;
+      await this.endAbandoned(s.id, 'abandoned: no party came back after an appliance restart');
+      ended.push(s.id);
+    }
+    return ended;
   }
 
   /**
@@ -154,11 +183,10 @@ export class LiveMedia {
         ),
       );
     });
-    if (e.type === 'timeout') await this.endIfAbandoned(e.sessionId);
   }
 
-  /** Both parties gone past the reconnect grace: the session is abandoned (and its recording sealed). */
-  private async endIfAbandoned(sessionId: string): Promise<void> {
+  /** Nobody is in the session any more: it ends (and its recording is sealed), unless somebody came back meanwhile. */
+  private async endAbandoned(sessionId: string, reason: string): Promise<void> {
     const state = this.hub.describe(sessionId);
     if (state && (state.parties.teller.connected || state.parties.customer.connected)) return;
     await withTransaction(this.deps.pool, (client) =>
@@ -169,7 +197,7 @@ export class LiveMedia {
         },
         sessionId,
         { party: 'system', username: 'system' },
-        'abandoned: both parties left',
+        reason,
       ),
     );
     await this.hub.endSession(sessionId, 'abandoned');

@@ -220,3 +220,68 @@ t.test('reveal: one field, with a reason, time-limited, audited without the valu
   t.match(reveals[0], { actor: { username: 'auditor1' }, object: { type: 'case', id: c.id }, reason: 'identity dispute', details: { field: 'customerIdNumber' } });
   t.notMatch(JSON.stringify(reveals), String(body.customerIdNumber), 'the value is not in the log');
 });
+
+t.test('review text follows the audit event’s text rule: newlines and the longest comment are accepted, what the event refuses is a 400; reject reasons with mandatory prompting notes (R18), audited and shown', async (t) => {
+  const a = await startTestAppliance(t);
+  const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 2 });
+  t.teardown(() => pool.end());
+  const completed = async (): Promise<string> => {
+    const c = (await api(a, 'teller1', 'POST', '/api/cases', newCaseBody())).json();
+    await endSession(pool, c.id, 'teller1');
+    t.equal((await api(a, 'teller1', 'POST', `/api/cases/${c.id}/complete`)).statusCode, 200);
+    return c.id;
+  };
+  const review = (id: string, body: Record<string, unknown>) => api(a, 'auditor1', 'POST', `/api/cases/${id}/review`, body);
+
+  // Refused before anything changes: control characters, lone surrogates, longer than the event allows.
+  const one = await completed();
+  for (const [comment, why] of [
+    ['bell\u0007', 'a control character'],
+    ['a\r\nb', 'a carriage return'],
+    ['x\ud800y', 'a lone surrogate'],
+    ['x'.repeat(1500), '1,500 characters'],
+    ['😀'.repeat(1025), 'one code point over the limit'],
+  ] as const) {
+    const res = await review(one, { decision: 'rejected', comment });
+    t.equal(res.statusCode, 400, `${why}: ${res.body.slice(0, 120)}`);
+    t.equal(res.json().error.code, 'KYC_ERR_VALIDATION', why);
+  }
+  const rules: Array<[Record<string, unknown>, string]> = [
+    [{ decision: 'rejected', comment: 'x', rejectReasons: ['prompting_observed'] }, 'prompting observed without notes'],
+    [{ decision: 'rejected', comment: 'x', rejectReasons: ['prompting_observed'], promptingNotes: ' \n ' }, 'blank notes'],
+    [{ decision: 'rejected', comment: 'x', rejectReasons: ['other'], promptingNotes: 'who prompted' }, 'notes without prompting observed'],
+    [{ decision: 'approved', comment: 'x', rejectReasons: ['other'] }, 'reasons on an approval'],
+    [{ decision: 'rejected', comment: 'x', rejectReasons: ['other', 'other'] }, 'a reason twice'],
+    [{ decision: 'rejected', comment: 'x', rejectReasons: ['bogus'] }, 'an unknown reason'],
+  ];
+  for (const [body, why] of rules) {
+    const res = await review(one, body);
+    t.equal(res.statusCode, 400, `${why}: ${res.body.slice(0, 120)}`);
+  }
+  t.equal((await api(a, 'auditor1', 'GET', `/api/cases/${one}`)).json().status, 'completed', 'nothing changed');
+
+  // A multi-line comment: 200, stored and audited as written.
+  let res = await review(one, { decision: 'rejected', comment: 'line 1\nline 2\n\tindented' });
+  t.equal(res.statusCode, 200, res.body);
+  t.match(res.json(), { status: 'rejected', review: { comment: 'line 1\nline 2\n\tindented', rejectReasons: [], promptingNotes: null } });
+
+  // The longest comment (4-byte characters) with the longest notes and every reason still fits one audit event.
+  const two = await completed();
+  const comment = '😀'.repeat(1024);
+  const notes = '👀'.repeat(500);
+  const reasons = ['prompting_observed', 'identity_mismatch', 'document_unreadable', 'media_incomplete', 'script_incomplete', 'other'];
+  res = await review(two, { decision: 'rejected', comment, rejectReasons: reasons, promptingNotes: notes });
+  t.equal(res.statusCode, 200, res.body.slice(0, 200));
+
+  // R18: prompting observed, with notes: kept, audited, shown to the auditor.
+  const three = await completed();
+  res = await review(three, { decision: 'rejected', comment: '客户被旁人提示', rejectReasons: ['prompting_observed', 'other'], promptingNotes: 'a voice off camera read the answers\nat 02:10' });
+  t.equal(res.statusCode, 200, res.body);
+  res = await api(a, 'auditor1', 'GET', `/api/cases/${three}`);
+  t.match(res.json().review, { decision: 'rejected', rejectReasons: ['prompting_observed', 'other'], promptingNotes: 'a voice off camera read the answers\nat 02:10' });
+  const events = (await a.auditEvents()).filter((e) => e.action === 'case.reject');
+  t.equal(events.length, 3, 'every rejection audited');
+  t.match(events.find((e) => e.object?.id === one), { reason: 'line 1\nline 2\n\tindented' });
+  t.match(events.find((e) => e.object?.id === two), { reason: comment, details: { rejectReasons: reasons.join(','), promptingNotes: notes } });
+  t.match(events.find((e) => e.object?.id === three), { details: { rejectReasons: 'prompting_observed,other', promptingNotes: 'a voice off camera read the answers\nat 02:10' } });
+});

@@ -13,7 +13,7 @@ function dirWithSecrets(): string {
 t.test('defaults resolve under the data dir', async (t) => {
   const dir = dirWithSecrets();
   const c = loadConfig({
-    env: { KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: join(dir, 'client-secret') },
+    env: { KYC_PROFILE: 'development', KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: join(dir, 'client-secret') },
     cwd: '/',
     allowMissingGeneratedSecrets: true,
   });
@@ -57,7 +57,7 @@ t.test('config file, overridden by variables', async (t) => {
   const dir = dirWithSecrets();
   const file = join(dir, 'kyc.json');
   writeFileSync(file, JSON.stringify({ listenPort: 9443, KYC_LOG_LEVEL: 'warn', OIDC_CLIENT_SECRET_FILE: join(dir, 'client-secret') }));
-  const c = loadConfig({ env: { KYC_CONFIG_FILE: file, KYC_DATA_DIR: dir, KYC_LOG_LEVEL: 'error' }, cwd: '/', allowMissingGeneratedSecrets: true });
+  const c = loadConfig({ env: { KYC_PROFILE: 'development', KYC_CONFIG_FILE: file, KYC_DATA_DIR: dir, KYC_LOG_LEVEL: 'error' }, cwd: '/', allowMissingGeneratedSecrets: true });
   t.equal(c.listen.port, 9443);
   t.equal(c.logLevel, 'error');
   writeFileSync(file, JSON.stringify({ bogusKey: 1 }));
@@ -67,7 +67,7 @@ t.test('config file, overridden by variables', async (t) => {
 t.test('missing generated secrets are an error unless the appliance may create them', async (t) => {
   const dir = dirWithSecrets();
   t.throws(
-    () => loadConfig({ env: { KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: join(dir, 'client-secret') }, cwd: '/' }),
+    () => loadConfig({ env: { KYC_PROFILE: 'development', KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: join(dir, 'client-secret') }, cwd: '/' }),
     /KYC_SESSION_KEY_FILE/,
   );
 });

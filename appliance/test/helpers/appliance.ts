@@ -99,6 +99,7 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
   }
   const config = loadConfig({
     env: {
+      KYC_PROFILE: 'development',
       KYC_DATA_DIR: dataDir,
       KYC_DB_URL: db.appUrl,
       KYC_DB_MIGRATE_URL: db.ownerUrl,

@@ -85,3 +85,19 @@ t.test('browser sign-in: authorization code + PKCE, server-side session, CSRF, s
   t.ok(events.some((e) => e.action === 'auth.logout' && e.actor.username === 'teller1'), 'sign-out audited');
   t.ok(events.some((e) => e.action === 'case.create' && e.actor.auth === 'session'), 'case created through the session');
 });
+
+t.test('a real sign-in through the identity provider never returns the browser to another origin (/%09/evil.example and friends)', async (t) => {
+  const a = await startTestAppliance(t);
+  for (const payload of ['/%09/evil.example', '/%09%09/evil.example', '/%0d%0a/evil.example', '/%5C%09evil.example', '/.//evil.example']) {
+    const login = await a.app.inject({ method: 'GET', url: `/auth/login?returnTo=${payload}` });
+    t.equal(login.statusCode, 302, payload);
+    const loginCookie = cookieFrom(login.headers['set-cookie'], '__Host-kyc_login');
+    const callback = await signInAtIdp(String(login.headers.location), 'teller1', 'teller1', a.baseUrl);
+    const done = await a.app.inject({ method: 'GET', url: callback.pathname + callback.search, cookies: { '__Host-kyc_login': loginCookie ?? '' } });
+    t.equal(done.statusCode, 302, `${payload}: signed in`);
+    const location = String(done.headers.location);
+    // What a browser does with the Location header: resolve it against the callback URL.
+    const landing = new URL(location, `${a.baseUrl}${callback.pathname}${callback.search}`);
+    t.equal(landing.origin, new URL(a.baseUrl).origin, `${payload}: Location ${JSON.stringify(location)} stays on the appliance`);
+  }
+});

@@ -9,30 +9,7 @@ import {
   SIGNALING_LIMITS,
   utf8Length,
 } from '../../src/media/protocol.js';
-
-// An offer as Chromium makes it (shortened to what the checks look at).
-const OFFER = [
-  'v=0',
-  'o=- 4611731400430051336 2 IN IP4 127.0.0.1',
-  's=-',
-  't=0 0',
-  'a=group:BUNDLE 0 1',
-  'a=msid-semantic: WMS stream',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126',
-  'c=IN IP4 0.0.0.0',
-  'a=ice-ufrag:Fq3h',
-  'a=ice-pwd:u0CHlA6MZZ9oTjjn5Vg8IYZn',
-  'a=fingerprint:sha-256 5C:8A:4B:D9:0E:2B:84:1D:39:E1:4F:68:2A:57:43:2C:9E:07:0F:E2:7A:4E:A5:62:3D:88:05:8D:13:5F:28:0A',
-  'a=setup:actpass',
-  'a=mid:0',
-  'a=sendonly',
-  'a=rtpmap:111 opus/48000/2',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96 97',
-  'c=IN IP4 0.0.0.0',
-  'a=mid:1',
-  'a=rtpmap:96 VP8/90000',
-  '',
-].join('\r\n');
+import { OFFER } from '../harness/sdp.js';
 
 const msg = (o: unknown) => parseClientMessage(JSON.stringify(o));
 

@@ -48,6 +48,8 @@ t.test('signed composite export of a really sealed recording', async (t) => {
 
   let res = await a.app.inject({ method: 'POST', url, headers: await auth('teller1'), payload: { reason: 'regulator request 42' } });
   t.equal(res.statusCode, 403, 'a teller cannot export');
+  res = await a.app.inject({ method: 'POST', url, headers: await auth('admin1'), payload: { reason: 'regulator request 42' } });
+  t.equal(res.statusCode, 403, 'an admin cannot export (no admin path to decrypted media)');
   res = await a.app.inject({ method: 'POST', url, headers: await auth('auditor1'), payload: {} });
   t.equal(res.statusCode, 400, 'no reason, no export');
   t.match(res.json(), { error: { code: /^KYC_ERR_/ } });
@@ -68,7 +70,7 @@ t.test('signed composite export of a really sealed recording', async (t) => {
   let last = 0;
   let seenProgress = false;
   for (;;) {
-    res = await a.app.inject({ method: 'GET', url: `/api/exports/${id}`, headers: await auth('admin1') });
+    res = await a.app.inject({ method: 'GET', url: `/api/exports/${id}`, headers: await auth('auditor1') });
     t.equal(res.statusCode, 200);
     const v = res.json() as { status: string; progress: number; failureReason: string | null };
     if (v.progress < last) t.fail(`progress went back from ${last} to ${v.progress}`);
@@ -121,15 +123,21 @@ t.test('signed composite export of a really sealed recording', async (t) => {
 
   res = await a.app.inject({ method: 'GET', url: `/api/exports/${id}/file`, headers: await auth('teller1') });
   t.equal(res.statusCode, 403, 'a teller cannot download');
+  // The export is bound to the auditor who asked for it: another auditor does not see it, an admin may not look.
+  for (const tail of ['', '/file', '/signature']) {
+    res = await a.app.inject({ method: 'GET', url: `/api/exports/${id}${tail}`, headers: await auth('teller_auditor1') });
+    t.equal(res.statusCode, 404, `another auditor: GET /api/exports/:id${tail} is 404`);
+    t.equal(res.json().error.code, 'KYC_ERR_NOT_FOUND');
+    res = await a.app.inject({ method: 'GET', url: `/api/exports/${id}${tail}`, headers: await auth('admin1') });
+    t.equal(res.statusCode, 403, `an admin: GET /api/exports/:id${tail} is 403`);
+  }
 
   const events = await a.auditEvents();
   t.match(events.filter((e) => e.action === 'recording.export_requested'), [{ actor: { username: 'auditor1' }, reason: 'regulator request 42', object: { id: recordingId } }]);
   t.equal(events.filter((e) => e.action === 'recording.export_done').length, 1);
-  t.same(
-    events.filter((e) => e.action === 'recording.export_download').map((e) => (e.details as { part: string }).part).sort(),
-    ['file', 'signature'],
-    'both downloads audited',
-  );
+  const downloads = events.filter((e) => e.action === 'recording.export_download');
+  t.same(downloads.map((e) => (e.details as { part: string }).part).sort(), ['file', 'signature'], 'both downloads audited, nobody else downloaded');
+  t.ok(downloads.every((e) => e.actor.username === 'auditor1' && e.reason === 'regulator request 42'), 'each download audited with its requester and reason');
 
   t.same(await findPlaintextMedia(a.config.dataDir), [], 'no plaintext media in the data dir (the export rests sealed)');
   t.same((await readdir(join(a.config.dataDir, 'exports'))).filter((n) => n.startsWith('.work-')), [], 'the scratch folder is gone');

@@ -33,6 +33,7 @@ t.test('a real recorded call: sealed, restored, both parties audio+video, seekab
   const secret = join(dirs.dataDir, 'oidc-client-secret');
   await writeFile(secret, 'unused', { mode: 0o600 });
   const env = {
+    KYC_PROFILE: 'development',
     KYC_DATA_DIR: dirs.dataDir,
     KYC_DB_URL: db.appUrl,
     KYC_OIDC_CLIENT_SECRET_FILE: secret,

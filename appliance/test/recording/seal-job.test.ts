@@ -5,7 +5,7 @@ import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { FileKeyring, parseSealedFileDetails } from '@kyc/compliance';
+import { FileKeyring, parseSealedFileList } from '@kyc/compliance';
 import { MediaTools } from '../../src/recording/media-tools.js';
 import { decryptRecording } from '../../src/recording/archive-reader.js';
 import { recordFailure, failureReason, sealRecording, type SealContext } from '../../src/recording/seal-job.js';
@@ -74,7 +74,7 @@ t.test('seals a real Janus recording with a reconnect: encrypted, hashed, audite
 
   const folder = join(s.dirs.archiveDir, recordingId);
   const names = (await readdir(folder)).sort();
-  t.same(names, ['customer-s01.webm.kseal', 'customer-s02.webm.kseal', 'key.json', 'manifest.json.kseal', 'teller-s01.webm.kseal']);
+  t.same(names, ['customer-s01.webm.kseal', 'customer-s02.webm.kseal', 'files.json', 'key.json', 'manifest.json.kseal', 'teller-s01.webm.kseal']);
   t.same(await findPlaintextMedia(s.dirs.dataDir), [], 'no plaintext media anywhere in the data dir');
   for (const n of names) t.equal((await stat(join(folder, n))).mode & 0o777, 0o600, `${n} is 0600`);
 
@@ -84,9 +84,13 @@ t.test('seals a real Janus recording with a reconnect: encrypted, hashed, audite
   t.equal(sealed?.details.sessionId, sessionId);
   t.equal(sealed?.details.caseId, caseId);
   t.equal(sealed?.details.manifestSha256, rec?.manifest_sha256?.toString('hex'));
-  const listed = parseSealedFileDetails(sealed?.details);
+  t.same(Object.keys(sealed?.details ?? {}).filter((k) => k.startsWith('file')).sort(), ['files', 'filesSha256'], 'the event carries the file list\'s hash, not the list');
+  const listBytes = await readFile(join(folder, 'files.json'));
+  t.equal(sealed?.details.filesSha256, createHash('sha256').update(listBytes).digest('hex'), 'the folder\'s file list hashes to the audited value');
+  const listed = parseSealedFileList(listBytes);
   t.same(listed.malformed, []);
   t.equal(sealed?.details.files, listed.files.length, 'the file count matches the listed files');
+  t.same(listed.files.map((f) => f.name).sort(), names.filter((x) => x.endsWith('.kseal')), 'every sealed file is listed');
   for (const n of names.filter((x) => x.endsWith('.kseal'))) {
     const st = await stat(join(folder, n));
     t.same(listed.files.find((f) => f.name === n), { name: n, bytes: st.size, sha256: await sha256(join(folder, n)) }, `${n}: size and SHA-256 in the audit event`);
@@ -187,7 +191,7 @@ t.test('an uncommitted archive copy from a crashed attempt is replaced, never du
   await sealRecording(s.ctx, recordingId);
   const [sealed] = await auditEvents(s.pool, 'recording.sealed');
   t.same(
-    parseSealedFileDetails(sealed?.details).files.find((f) => f.name === 'teller-s01.webm.kseal'),
+    parseSealedFileList(await readFile(join(stale, 'files.json'))).files.find((f) => f.name === 'teller-s01.webm.kseal'),
     { name: 'teller-s01.webm.kseal', bytes: (await stat(join(stale, 'teller-s01.webm.kseal'))).size, sha256: await sha256(join(stale, 'teller-s01.webm.kseal')) },
   );
   t.notMatch(await readFile(join(stale, 'teller-s01.webm.kseal'), 'utf8').catch(() => ''), /left by a crash/);

@@ -45,6 +45,7 @@ t.test('kill -9 of the worker mid-seal: the job resumes after restart, one seale
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
+        KYC_PROFILE: 'development',
         KYC_DATA_DIR: dirs.dataDir,
         KYC_DB_URL: db.appUrl,
         KYC_OIDC_CLIENT_SECRET_FILE: secret,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { AuditLog } from './audit-log.js';
 import { signCheckpoint, type NoteSigner } from './checkpoint.js';
 import { AuditError } from './errors.js';
+import { Frontier, hashLeaf } from './merkle.js';
 import { syncDir, writeFileDurably } from '../fs/durable.js';
 
 /**
@@ -60,6 +61,12 @@ export class Checkpointer {
   private leavesUpTo = 0;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
+  /**
+   * The tree this process recomputed itself: every leaf hashed from its event's bytes, in leaf order. A checkpoint
+   * signs this root, never a tree head merely read from the database (a row anyone with write access could set).
+   */
+  private readonly checked = new Frontier();
+  private static readonly BATCH = 10_000;
 
   constructor(options: CheckpointerOptions) {
     this.o = {
@@ -112,7 +119,11 @@ export class Checkpointer {
     const { log, signer, origin, dir } = this.o;
     const head = await log.treeHead();
     if (head.size <= this.lastSize) return null;
-    const note = signCheckpoint({ origin, size: head.size, rootHash: head.rootHash }, signer);
+    const rootHash = await this.recomputedRoot(head.size);
+    if (!rootHash.equals(head.rootHash)) {
+      throw new AuditError('KYC_ERR_AUDIT_CHECKPOINT', `the stored tree head of size ${head.size} does not match the root of its leaves: not signed`);
+    }
+    const note = signCheckpoint({ origin, size: head.size, rootHash }, signer);
     if (this.leavesUpTo < head.size) {
       const r = await log.pool.query<{ leaf_hash: Buffer }>(
         'SELECT leaf_hash FROM audit_leaf WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index',
@@ -130,6 +141,30 @@ export class Checkpointer {
     this.lastSize = head.size;
     this.lastTime = Date.now();
     return { size: head.size, file, note };
+  }
+
+  /** The root of the first `size` leaves, each hashed from its event's bytes (extending what was checked before). */
+  private async recomputedRoot(size: number): Promise<Buffer> {
+    while (this.checked.size < size) {
+      const from = this.checked.size;
+      const to = Math.min(size, from + Checkpointer.BATCH);
+      const r = await this.o.log.pool.query<{ leaf_index: string; leaf_hash: Buffer; body: string }>(
+        `SELECT l.leaf_index, l.leaf_hash, e.body FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id
+          WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index`,
+        [from, to],
+      );
+      // all or nothing: a batch that fails leaves the checked tree where it was
+      const hashes: Buffer[] = [];
+      for (const [i, row] of r.rows.entries()) {
+        if (Number(row.leaf_index) !== from + i) throw new AuditError('KYC_ERR_AUDIT_CHECKPOINT', `leaf ${from + i} is missing: not signed`);
+        const h = hashLeaf(Buffer.from(row.body, 'utf8'));
+        if (!h.equals(row.leaf_hash)) throw new AuditError('KYC_ERR_AUDIT_CHECKPOINT', `leaf ${from + i} does not hash its event: not signed`);
+        hashes.push(h);
+      }
+      if (hashes.length !== to - from) throw new AuditError('KYC_ERR_AUDIT_CHECKPOINT', `leaves ${from + hashes.length}..${to - 1} are missing: not signed`);
+      for (const h of hashes) this.checked.append(h);
+    }
+    return this.checked.root();
   }
 
   /** Stops the timer and writes a final checkpoint of everything sequenced so far. */

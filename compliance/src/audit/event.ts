@@ -52,6 +52,16 @@ const MAX_TEXT = 512;
 const MAX_DETAILS = 32;
 const MAX_BYTES = 8192;
 
+/**
+ * The one rule for free text an event carries (`reason` and string `details`), in JSON-Schema form so that request
+ * schemas use it verbatim (Ajv compiles patterns with the `u` flag and counts maxLength in code points, as here):
+ * any Unicode text without control characters other than tab and newline, and without lone surrogates.
+ */
+export const AUDIT_TEXT_PATTERN = '^(?:[^\\p{Cc}\\p{Cs}]|[\\t\\n])*$';
+/** Longest `reason` and longest string detail, in code points. */
+export const AUDIT_TEXT_MAX_CHARS = 1024;
+const AUDIT_TEXT = new RegExp(AUDIT_TEXT_PATTERN, 'u');
+
 function fail(message: string): never {
   throw new AuditError('KYC_ERR_AUDIT_EVENT_INVALID', `invalid audit event: ${message}`);
 }
@@ -68,6 +78,15 @@ function text(value: unknown, what: string, max = MAX_TEXT, allowEmpty = false):
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value)) fail(`${what} contains control characters`);
   if (/[\uD800-\uDFFF]/u.test(value)) fail(`${what} is not well-formed Unicode`);
+  return value;
+}
+
+/** Free text (reason, string details): the shared rule above, length in code points like JSON Schema's maxLength. */
+function freeText(value: unknown, what: string, allowEmpty: boolean): string {
+  if (typeof value !== 'string') fail(`${what} must be a string`);
+  if (!allowEmpty && value.length === 0) fail(`${what} must not be empty`);
+  if ([...value].length > AUDIT_TEXT_MAX_CHARS) fail(`${what} is longer than ${AUDIT_TEXT_MAX_CHARS} characters`);
+  if (!AUDIT_TEXT.test(value)) fail(`${what} contains control characters or is not well-formed Unicode`);
   return value;
 }
 
@@ -115,7 +134,7 @@ export function normalizeEvent(input: AuditEventInput, now: () => Date = () => n
     object,
     result: input.result,
   };
-  if (input.reason !== undefined) event.reason = text(input.reason, 'reason', 1024);
+  if (input.reason !== undefined) event.reason = freeText(input.reason, 'reason', false);
   if (input.requestId !== undefined) event.requestId = text(input.requestId, 'requestId', 128);
   if (input.clientAddress !== undefined) event.clientAddress = text(input.clientAddress, 'clientAddress', 64);
   if (input.details !== undefined) {
@@ -127,7 +146,7 @@ export function normalizeEvent(input: AuditEventInput, now: () => Date = () => n
     for (const key of keys) {
       text(key, 'details key', 64);
       const value = d[key];
-      if (typeof value === 'string') details[key] = text(value, `details.${key}`, 1024, true);
+      if (typeof value === 'string') details[key] = freeText(value, `details.${key}`, true);
       else if (typeof value === 'number') {
         if (!Number.isFinite(value)) fail(`details.${key} must be a finite number`);
         details[key] = value;

@@ -568,10 +568,11 @@ export async function verifyLog(input: VerifyInput): Promise<VerifyReport> {
     seconds: Math.round(seconds * 1000) / 1000,
     eventsPerSecond: Math.round(count / Math.max(seconds, 1e-6)),
   };
-  const warnings: string[] = [];
-  if (cps.length === 0) warnings.push('no checkpoints: a rewrite of the whole database cannot be told from the original');
-  if (input.verifierKeySource !== 'argument') warnings.push(`verifier key taken from the ${input.verifierKeySource}, not pinned with --verifier-key`);
-  if (warnings.length > 0) report.warnings = warnings;
+  // Fails closed: without a signed checkpoint nothing ties the log to anything outside the database.
+  if (cps.length === 0) {
+    problems.push({ index: null, exact: false, reason: 'no checkpoints: a rewrite of the whole database cannot be told from the original' });
+    report.ok = false;
+  }
   if (problems.length > 0) {
     const first = firstProblem(problems)!;
     report.firstBadIndex = first.index;
@@ -587,22 +588,25 @@ export async function verifyLog(input: VerifyInput): Promise<VerifyReport> {
 export interface DbVerifyOptions {
   db: string;
   checkpointsDir: string;
-  /** pinned verifier key; default: the checkpoint directory's verifier-key.txt */
+  /** the pinned verifier key (required: the checkpoint directory's own copy is never trusted) */
   verifierKey?: string;
   origin?: string;
   /** also check every sealed recording's ciphertext files in this archive against its `recording.sealed` event */
   archiveDir?: string;
 }
 
-async function resolveVerifier(explicit: string | undefined, dir: string, fallbackSource: 'checkpoint-dir' | 'bundle'): Promise<{ verifier: NoteVerifier; source: VerifyReport['verifierKeySource'] }> {
-  if (explicit) return { verifier: parseVerifierKey(explicit), source: 'argument' };
-  let text: string;
-  try {
-    text = await readFile(join(dir, VERIFIER_KEY_FILE), 'utf8');
-  } catch {
-    throw new AuditError('KYC_ERR_AUDIT_KEY', `no --verifier-key given and no ${VERIFIER_KEY_FILE} in ${dir}`);
+/**
+ * The verifier key must be pinned by the caller: a key read from the folder being checked proves nothing (whoever
+ * rewrote the log and its checkpoints can write that file too), so the folder's `verifier-key.txt` is never used.
+ */
+async function resolveVerifier(explicit: string | undefined, dir: string): Promise<{ verifier: NoteVerifier; source: VerifyReport['verifierKeySource'] }> {
+  if (!explicit) {
+    throw new AuditError(
+      'KYC_ERR_AUDIT_KEY',
+      `no verifier key pinned: pass --verifier-key (or --signing-key on the appliance host); the ${VERIFIER_KEY_FILE} in ${dir} is part of what is being checked`,
+    );
   }
-  return { verifier: parseVerifierKey(text), source: fallbackSource };
+  return { verifier: parseVerifierKey(explicit), source: 'argument' };
 }
 
 /** leaves held while waiting for an earlier one (event order vs leaf order); beyond this, the earlier one is missing */
@@ -757,7 +761,7 @@ async function scanSettings(client: pg.Client): Promise<void> {
 
 /** `kyc-audit verify --db URL --checkpoints DIR`: the whole database against the checkpoint directory. */
 export async function verifyDatabase(options: DbVerifyOptions): Promise<VerifyReport> {
-  const { verifier, source } = await resolveVerifier(options.verifierKey, options.checkpointsDir, 'checkpoint-dir');
+  const { verifier, source } = await resolveVerifier(options.verifierKey, options.checkpointsDir);
   const set = await loadCheckpointDir(options.checkpointsDir, verifier, options.origin);
   const client = new pg.Client({ connectionString: options.db });
   await client.connect();
@@ -969,7 +973,7 @@ function bundleLeaves(path: string): LeafSource {
 /** `kyc-audit verify-bundle DIR`: verifies an exported bundle with no database. */
 export async function verifyBundle(options: { dir: string; verifierKey?: string; origin?: string }): Promise<VerifyReport> {
   const cpDir = join(options.dir, 'checkpoints');
-  const { verifier, source } = await resolveVerifier(options.verifierKey, options.dir, 'bundle');
+  const { verifier, source } = await resolveVerifier(options.verifierKey, options.dir);
   const set = await loadCheckpointDir(cpDir, verifier, options.origin);
   const extraProblems: Problem[] = [];
   let manifest: { format?: string; treeSize?: number; rootHash?: string } = {};

@@ -2,23 +2,26 @@
 /**
  * kyc-audit — offline verifier of the tamper-evident audit log.
  *
- *   kyc-audit verify --db URL --checkpoints DIR [--verifier-key KEY] [--origin ORIGIN] [--archive DIR]
+ *   kyc-audit verify --db URL --checkpoints DIR (--verifier-key KEY | --signing-key FILE) [--origin ORIGIN] [--archive DIR]
  *   kyc-audit export --db URL --checkpoints DIR OUT_DIR
- *   kyc-audit verify-bundle DIR [--verifier-key KEY] [--origin ORIGIN]
+ *   kyc-audit verify-bundle DIR (--verifier-key KEY | --signing-key FILE) [--origin ORIGIN]
  *   kyc-audit keygen --name NAME --out FILE
  *
  * Prints exactly one JSON line. Exit 0 when everything holds; 1 with the first bad index and the reason when
- * verification fails; 2 on usage or operational errors (database unreachable, unreadable directory...).
+ * verification fails (no checkpoint at all is a failure); 2 on usage or operational errors (database unreachable,
+ * unreadable directory, no pinned verifier key...). The verifier key is always pinned by the caller: `--verifier-key`,
+ * or `--signing-key` on the appliance host (the key derived from the checkpoint signing key, which lives outside the
+ * database and the checkpoint folder); the checked folder's own verifier-key.txt is never trusted.
  */
 import { parseArgs } from 'node:util';
 import { verifyDatabase, verifyBundle, exportBundle, type VerifyReport } from '../audit/verifier.js';
-import { createSigningKeyFile } from '../audit/checkpoint.js';
+import { createSigningKeyFile, loadSigningKey } from '../audit/checkpoint.js';
 import { CliUsageError, printJson, runJsonCli } from './json-cli.js';
 
 const USAGE = `usage:
-  kyc-audit verify --db URL --checkpoints DIR [--verifier-key KEY] [--origin ORIGIN] [--archive DIR]
+  kyc-audit verify --db URL --checkpoints DIR (--verifier-key KEY | --signing-key FILE) [--origin ORIGIN] [--archive DIR]
   kyc-audit export --db URL --checkpoints DIR OUT_DIR
-  kyc-audit verify-bundle DIR [--verifier-key KEY] [--origin ORIGIN]
+  kyc-audit verify-bundle DIR (--verifier-key KEY | --signing-key FILE) [--origin ORIGIN]
   kyc-audit keygen --name NAME --out FILE`;
 
 function summary(r: VerifyReport): Record<string, unknown> {
@@ -39,8 +42,13 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       out: { type: 'string' },
       archive: { type: 'string' },
+      'signing-key': { type: 'string' },
     },
   });
+  const pinnedKey = async (): Promise<string | undefined> => {
+    if (values['verifier-key'] && values['signing-key']) throw new CliUsageError('give --verifier-key or --signing-key, not both');
+    return values['signing-key'] ? (await loadSigningKey(values['signing-key'])).verifierKey : values['verifier-key'];
+  };
   const need = (name: 'db' | 'checkpoints' | 'name' | 'out'): string => {
     const v = values[name];
     if (!v) throw new CliUsageError(`--${name} is required`);
@@ -52,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
       const r = await verifyDatabase({
         db: need('db'),
         checkpointsDir: need('checkpoints'),
-        verifierKey: values['verifier-key'],
+        verifierKey: await pinnedKey(),
         origin: values.origin,
         archiveDir: values.archive,
       });
@@ -61,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'verify-bundle': {
       if (positionals.length !== 1) throw new CliUsageError('verify-bundle takes the bundle directory');
-      const r = await verifyBundle({ dir: positionals[0]!, verifierKey: values['verifier-key'], origin: values.origin });
+      const r = await verifyBundle({ dir: positionals[0]!, verifierKey: await pinnedKey(), origin: values.origin });
       printJson(summary(r));
       return r.ok ? 0 : 1;
     }

@@ -1,12 +1,20 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { canonicalJson } from '../audit/event.js';
 import { sha256File } from './streaming-aead.js';
 
 /**
- * The link between the audit log and the archive: a `recording.sealed` event lists, for every sealed file of the
- * recording, its name, size and SHA-256 of the ciphertext, packed into details `files.1`, `files.2`, … (each value
- * `<name>:<bytes>:<sha256 hex>` entries separated by spaces, at most MAX_DETAIL_CHARS long). Anyone holding the
- * audit log and the archive can check the files without any key.
+ * The link between the audit log and the archive. A `recording.sealed` event carries `files` (how many sealed files)
+ * and `filesSha256`, the SHA-256 of the folder's `files.json`: the list of every sealed file with its name, size and
+ * SHA-256 of the ciphertext (RFC 8785 canonical JSON, sorted by name; no secrets). However many files a recording
+ * has, its event stays the same size. Anyone holding the audit log and the archive can check the files without any
+ * key. Events of the earlier formats listed the files in the event itself (details `files.1`, `files.2`, … or one
+ * `file.<name>` per file); they still verify.
  */
+
+export const SEALED_FILE_LIST = 'files.json';
+export const SEALED_FILE_LIST_DETAIL = 'filesSha256';
 
 export const SEALED_EVENT_ACTION = 'recording.sealed';
 export const SEALED_FILE_DETAIL_PREFIX = 'files.';
@@ -28,12 +36,63 @@ export interface SealedFileDigest {
  * The audit details of sealed files (merged into the event's details by the sealer). About nine files fit one
  * detail, so a recording of up to ~200 files (a call with dozens of reconnections) fits one event.
  */
+function checkDigest(f: SealedFileDigest): void {
+  if (!NAME.test(f.name)) throw new RangeError(`bad sealed file name ${f.name}`);
+  if (!Number.isSafeInteger(f.bytes) || f.bytes < 0 || !/^[0-9a-f]{64}$/.test(f.sha256)) throw new RangeError(`bad size or hash for ${f.name}`);
+}
+
+/**
+ * The sealed folder's file list (`files.json` bytes) and the details the `recording.sealed` event carries for it.
+ */
+export function encodeSealedFileList(files: readonly SealedFileDigest[]): { bytes: Buffer; details: { files: number; filesSha256: string } } {
+  const names = new Set<string>();
+  for (const f of files) {
+    checkDigest(f);
+    if (f.name === SEALED_FILE_LIST) throw new RangeError(`${SEALED_FILE_LIST} cannot list itself`);
+    if (names.has(f.name)) throw new RangeError(`${f.name} listed twice`);
+    names.add(f.name);
+  }
+  const sorted = [...files].map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const bytes = Buffer.from(`${canonicalJson({ v: 1, files: sorted })}\n`, 'utf8');
+  return { bytes, details: { files: sorted.length, filesSha256: createHash('sha256').update(bytes).digest('hex') } };
+}
+
+/** Reads a `files.json` back; entries that are not a valid name, size and hash are returned as problems. */
+export function parseSealedFileList(bytes: Buffer): { files: SealedFileDigest[]; malformed: string[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return { files: [], malformed: [`${SEALED_FILE_LIST} is not JSON`] };
+  }
+  const list = (parsed as { v?: unknown; files?: unknown }).files;
+  if ((parsed as { v?: unknown }).v !== 1 || !Array.isArray(list)) return { files: [], malformed: [`${SEALED_FILE_LIST} is not a version 1 file list`] };
+  const files: SealedFileDigest[] = [];
+  const malformed: string[] = [];
+  const seen = new Set<string>();
+  for (const [i, e] of list.entries()) {
+    const f = e as SealedFileDigest;
+    try {
+      checkDigest(f);
+    } catch {
+      malformed.push(`${SEALED_FILE_LIST} entry ${i}`);
+      continue;
+    }
+    if (seen.has(f.name)) malformed.push(`${SEALED_FILE_LIST}: ${f.name} listed twice`);
+    else {
+      seen.add(f.name);
+      files.push({ name: f.name, bytes: f.bytes, sha256: f.sha256 });
+    }
+  }
+  return { files, malformed };
+}
+
+/** Details of the second format (the list in the event); kept for reading and tests of old events. */
 export function sealedFileDetails(files: readonly SealedFileDigest[]): Record<string, string> {
   const values: string[] = [];
   let current = '';
   for (const f of files) {
-    if (!NAME.test(f.name)) throw new RangeError(`bad sealed file name ${f.name}`);
-    if (!Number.isSafeInteger(f.bytes) || f.bytes < 0 || !/^[0-9a-f]{64}$/.test(f.sha256)) throw new RangeError(`bad size or hash for ${f.name}`);
+    checkDigest(f);
     const entry = `${f.name}:${f.bytes}:${f.sha256}`;
     if (entry.length > MAX_DETAIL_CHARS) throw new RangeError(`sealed file name ${f.name} is too long`);
     if (current && current.length + 1 + entry.length > MAX_DETAIL_CHARS) {
@@ -87,11 +146,29 @@ export interface SealedRecordingProblem {
   reason: string;
 }
 
+/** The files an event seals: from the folder's file list when the event carries its hash, else from the event. */
+async function listedFiles(folder: string, details: Record<string, unknown> | undefined): Promise<{ files: SealedFileDigest[]; malformed: string[] } | { problem: string }> {
+  const listHash = details?.[SEALED_FILE_LIST_DETAIL];
+  if (listHash === undefined) return parseSealedFileDetails(details);
+  if (typeof listHash !== 'string' || !/^[0-9a-f]{64}$/.test(listHash)) return { problem: `malformed detail ${SEALED_FILE_LIST_DETAIL}` };
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(folder, SEALED_FILE_LIST));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { problem: code === 'ENOENT' ? 'missing from the archive' : `unreadable (${code ?? 'error'})` };
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== listHash) return { problem: 'SHA-256 differs from the sealed list hash (file list altered or replaced)' };
+  return parseSealedFileList(bytes);
+}
+
 /** Checks one sealed recording's folder `<archiveDir>/<recordingId>/` against the hashes of its event. */
 export async function checkSealedRecording(archiveDir: string, recordingId: string, details: Record<string, unknown> | undefined): Promise<{ files: number; problems: SealedRecordingProblem[] }> {
   const problems: SealedRecordingProblem[] = [];
   if (!NAME.test(recordingId)) return { files: 0, problems: [{ recordingId, file: null, reason: 'the event names no valid recording id' }] };
-  const { files, malformed } = parseSealedFileDetails(details);
+  const listed = await listedFiles(join(archiveDir, recordingId), details);
+  if ('problem' in listed) return { files: 0, problems: [{ recordingId, file: SEALED_FILE_LIST, reason: listed.problem }] };
+  const { files, malformed } = listed;
   for (const k of malformed) problems.push({ recordingId, file: k, reason: `malformed detail ${k}` });
   if (files.length === 0) problems.push({ recordingId, file: null, reason: 'the event lists no sealed files' });
   const count = details?.['files'];

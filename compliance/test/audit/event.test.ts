@@ -1,5 +1,5 @@
 import t from 'tap';
-import { encodeEvent, normalizeEvent, canonicalJson } from '../../src/audit/event.js';
+import { AUDIT_TEXT_MAX_CHARS, AUDIT_TEXT_PATTERN, encodeEvent, normalizeEvent, canonicalJson } from '../../src/audit/event.js';
 
 const base = {
   actor: { username: 'u-42', roles: ['teller'], auth: 'session' as const },
@@ -33,12 +33,31 @@ t.test('rejects malformed events with KYC_ERR_AUDIT_EVENT_INVALID', async (t) =>
     { ...base, time: '2026-02-30T00:00:00.000Z' },
     { ...base, details: { nested: { a: 1 } } },
     { ...base, details: { n: Number.NaN } },
-    { ...base, reason: 'line\nbreak' },
+    { ...base, reason: 'bell\u0007' },
+    { ...base, reason: 'line\r\nbreak' },
+    { ...base, reason: 'c1\u0085' },
+    { ...base, reason: '😀'.repeat(1025) },
     { ...base, reason: '\ud800' },
     { ...base, extra: 1 },
     { ...base, reason: 'x'.repeat(2000) },
   ];
   for (const input of bad) {
     t.throws(() => encodeEvent(input as never), { code: 'KYC_ERR_AUDIT_EVENT_INVALID' }, JSON.stringify(input).slice(0, 80));
+  }
+});
+
+t.test('free text (reason, string details): newlines and tabs allowed, length counted in code points, same rule as the exported JSON-Schema pattern', async (t) => {
+  const { event } = encodeEvent({ ...base, reason: 'line 1\nline 2\tend', details: { notes: 'a\nb' } });
+  t.equal(event.reason, 'line 1\nline 2\tend');
+  t.equal(encodeEvent({ ...base, reason: '😀'.repeat(AUDIT_TEXT_MAX_CHARS) }).event.reason?.length, 2 * AUDIT_TEXT_MAX_CHARS, 'the maximum in code points fits');
+  const rule = new RegExp(AUDIT_TEXT_PATTERN, 'u');
+  for (const s of ['ok', 'a\nb', '风险', 'x\u0001', 'x\r', '\ud800', 'x\u007f']) {
+    let accepted = true;
+    try {
+      encodeEvent({ ...base, reason: s });
+    } catch {
+      accepted = false;
+    }
+    t.equal(accepted, rule.test(s), `${JSON.stringify(s)}: the event and the schema pattern agree`);
   }
 });

@@ -255,10 +255,13 @@ t.test('export and verify-bundle, then tamper with the bundle', async (t) => {
   const e = await kycAudit(['export', '--db', f.db.appUrl, '--checkpoints', f.dir, bundle]);
   t.equal(e.code, 0, JSON.stringify(e.json));
   t.equal(e.json.treeSize, 40);
-  const ok = await kycAudit(['verify-bundle', bundle]);
+  const pinned = ['--verifier-key', f.signer.verifierKey];
+  const unpinned = await kycAudit(['verify-bundle', bundle]);
+  t.equal(unpinned.code, 2, "the bundle's own verifier key is not trusted");
+  t.match(String(unpinned.json.error), /no verifier key pinned/);
+  const ok = await kycAudit(['verify-bundle', bundle, ...pinned]);
   t.equal(ok.code, 0, JSON.stringify(ok.json));
-  t.equal(ok.json.verifierKeySource, 'bundle');
-  t.equal((await kycAudit(['verify-bundle', bundle, '--verifier-key', f.signer.verifierKey])).code, 0, 'with the pinned key');
+  t.equal(ok.json.verifierKeySource, 'argument', 'with the pinned key');
   const other = parseSigningKey(generateSigningKey(ORIGIN).signingKey);
   expectBad(t, await kycAudit(['verify-bundle', bundle, '--verifier-key', other.verifierKey]), 10, /no signature by/);
 
@@ -266,11 +269,11 @@ t.test('export and verify-bundle, then tamper with the bundle', async (t) => {
   const original = await readFile(events, 'utf8');
   const lines = original.trimEnd().split('\n');
   await writeFile(events, [...lines.slice(0, 7), lines[7]!.replace('"result":"success"', '"result":"failure"'), ...lines.slice(8)].join('\n') + '\n');
-  expectBad(t, await kycAudit(['verify-bundle', bundle]), 7, /leaf 7/);
+  expectBad(t, await kycAudit(['verify-bundle', bundle, ...pinned]), 7, /leaf 7/);
   await writeFile(events, [...lines.slice(0, 3), lines[4]!, lines[3]!, ...lines.slice(5)].join('\n') + '\n');
-  expectBad(t, await kycAudit(['verify-bundle', bundle]), 3, /leaf 3/);
+  expectBad(t, await kycAudit(['verify-bundle', bundle, ...pinned]), 3, /leaf 3/);
   await writeFile(events, lines.slice(0, 35).join('\n') + '\n');
-  expectBad(t, await kycAudit(['verify-bundle', bundle]), 35, /larger than the log's 35 leaves/);
+  expectBad(t, await kycAudit(['verify-bundle', bundle, ...pinned]), 35, /larger than the log's 35 leaves/);
   t.ok((await stat(join(bundle, 'manifest.json'))).isFile());
 });
 
@@ -282,3 +285,4 @@ t.test('usage errors exit 2 with one JSON line', async (t) => {
   const bad = await kycAudit(['verify', '--db', 'postgresql://nobody@/nope?host=/var/run/postgresql&port=5433', '--checkpoints', '/nonexistent', '--verifier-key', 'x+00000000+AA==']);
   t.equal(bad.code, 2);
 });
+

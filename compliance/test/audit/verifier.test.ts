@@ -41,9 +41,9 @@ async function makeBundle(lines: string[], withLeaves = true): Promise<{ dir: st
 const lines = Array.from({ length: N }, (_, i) => canonicalJson({ v: 1, action: 'case.view', i, pad: 'x'.repeat(i % 300) }));
 
 t.test('a clean bundle verifies and gives the same root as a leaf-by-leaf recomputation', async (t) => {
-  const { dir } = await makeBundle(lines);
+  const { dir, key } = await makeBundle(lines);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const r = await verifyBundle({ dir });
+  const r = await verifyBundle({ dir, verifierKey: key });
   t.equal(r.ok, true, JSON.stringify(r.details));
   t.equal(r.treeSize, N);
   const f = new Frontier();
@@ -56,23 +56,23 @@ for (const at of [0, 4095, 4096, 6000, 8191, 9000, 20_000, 32_767, N - 1]) {
   t.test(`an altered line ${at} is named exactly (with the exported leaf hashes) or bounded (without)`, async (t) => {
     const bad = [...lines];
     bad[at] = bad[at]!.replace('"case.view"', '"case.edit"');
-    const { dir } = await makeBundle(lines);
+    const { dir, key } = await makeBundle(lines);
     t.teardown(() => rm(dir, { recursive: true, force: true }));
     await writeFile(join(dir, 'events.jsonl'), bad.join('\n') + '\n');
-    const r = await verifyBundle({ dir });
+    const r = await verifyBundle({ dir, verifierKey: key });
     t.equal(r.ok, false);
     t.equal(r.firstBadIndex, at, `${r.reason}`);
     for (const name of await readdir(join(dir, 'checkpoints'))) if (name.endsWith('.leaves')) await unlink(join(dir, 'checkpoints', name));
-    const q = await verifyBundle({ dir });
+    const q = await verifyBundle({ dir, verifierKey: key });
     const lower = [...SIZES].reverse().find((s) => s <= at) ?? 0;
     t.equal(q.firstBadIndex, lower, `bounded from below by the last good checkpoint: ${q.reason}`);
   });
 }
 
 t.test('a missing line at a batch boundary', async (t) => {
-  const { dir } = await makeBundle(lines);
+  const { dir, key } = await makeBundle(lines);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'events.jsonl'), [...lines.slice(0, 4096), ...lines.slice(4097)].join('\n') + '\n');
-  const r = await verifyBundle({ dir });
+  const r = await verifyBundle({ dir, verifierKey: key });
   t.equal(r.firstBadIndex, 4096, `${r.reason}`);
 });

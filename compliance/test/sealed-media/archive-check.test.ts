@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyDatabase } from '../../src/audit/verifier.js';
-import { checkSealedRecording, parseSealedFileDetails, sealedFileDetails } from '../../src/sealed-media/archive-check.js';
+import { checkSealedRecording, encodeSealedFileList, parseSealedFileDetails, parseSealedFileList, SEALED_FILE_LIST, sealedFileDetails } from '../../src/sealed-media/archive-check.js';
+import { encodeEvent } from '../../src/audit/event.js';
 import { encryptFile, recordingAad } from '../../src/sealed-media/streaming-aead.js';
 import { signedTestLog } from '../helpers/signed-log.js';
 
@@ -61,6 +62,45 @@ t.test('a call with many reconnections: a couple of hundred files fit one event,
   t.ok(Object.values(d).every((v) => v.length <= 1024), 'each within the audit detail limit');
   t.same(parseSealedFileDetails(d), { files, malformed: [] }, 'read back exactly, in order');
   t.throws(() => sealedFileDetails(many(400)), /do not fit/);
+});
+
+t.test('any number of sealed files: the event carries the hash of the folder\'s file list and stays small', async (t) => {
+  const many = Array.from({ length: 2000 }, (_, i) => ({ name: `customer-s${String(i).padStart(4, '0')}.webm.kseal`, bytes: 123_456_789 + i, sha256: createHash('sha256').update(String(i)).digest('hex') }));
+  const list = encodeSealedFileList(many);
+  t.same(Object.keys(list.details).sort(), ['files', 'filesSha256']);
+  t.equal(list.details.files, 2000);
+  const { json } = encodeEvent({
+    actor: { username: 'system', roles: [], auth: 'system' },
+    action: 'recording.sealed',
+    object: { type: 'recording', id: RECORDING },
+    result: 'success',
+    details: { sessionId: RECORDING, caseId: RECORDING, manifestSha256: 'ab'.repeat(32), ...list.details },
+  });
+  t.ok(Buffer.byteLength(json) < 1024, `the event of a 2,000-file recording is ${Buffer.byteLength(json)} bytes`);
+  t.same(parseSealedFileList(list.bytes), { files: [...many].sort((a, b) => (a.name < b.name ? -1 : 1)), malformed: [] }, 'the list reads back');
+  t.equal(encodeSealedFileList([...many].reverse()).details.filesSha256, list.details.filesSha256, 'the same files give the same hash whatever their order');
+  t.throws(() => encodeSealedFileList([many[0]!, many[0]!]), /twice/);
+  t.throws(() => encodeSealedFileList([{ name: SEALED_FILE_LIST, bytes: 1, sha256: '0'.repeat(64) }]), /itself/);
+});
+
+t.test('a folder with a file list matches its event; an altered list or file does not', async (t) => {
+  const { archive, files } = await sealedFolder(t);
+  const list = encodeSealedFileList(files);
+  const listPath = join(archive, RECORDING, SEALED_FILE_LIST);
+  await writeFile(listPath, list.bytes);
+  t.same(await checkSealedRecording(archive, RECORDING, list.details), { files: 2, problems: [] });
+  const forged = encodeSealedFileList(files.slice(0, 1));
+  await writeFile(listPath, forged.bytes);
+  t.match((await checkSealedRecording(archive, RECORDING, list.details)).problems, [{ file: SEALED_FILE_LIST, reason: /list hash/ }], 'a list with a file left out is caught');
+  await writeFile(listPath, list.bytes);
+  t.match((await checkSealedRecording(archive, RECORDING, { ...list.details, files: 3 })).problems, [{ reason: /says 3 files/ }]);
+  const p = join(archive, RECORDING, 'teller-s01.webm.kseal');
+  const flipped = await readFile(p);
+  flipped[1000]! ^= 1;
+  await writeFile(p, flipped);
+  t.match((await checkSealedRecording(archive, RECORDING, list.details)).problems, [{ file: 'teller-s01.webm.kseal', reason: /SHA-256 differs/ }]);
+  await unlink(listPath);
+  t.match((await checkSealedRecording(archive, RECORDING, list.details)).problems, [{ file: SEALED_FILE_LIST, reason: /missing/ }]);
 });
 
 t.test('a folder matches its event; altered, truncated, missing files do not', async (t) => {

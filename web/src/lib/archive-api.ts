@@ -1,8 +1,9 @@
 // The auditor's archive API: search, a case's timeline, replay grants, review, reveal; and the audit log's
 // checkpoint and proofs the timeline verifies in the browser.
 import { ApiError, CLIENT_ERROR_CODES, request, type CaseStatus, type CaseView, type SessionFile } from '$lib/api.js';
-import type { ArchiveItem, ArchivePage, IntegrityFlag as ArchiveFlag, RecordingStatus } from '../../../appliance/src/api-types.js';
-export type { ArchiveFlag, ArchiveItem, ArchivePage, RecordingStatus };
+import type { ArchiveItem, ArchivePage, IntegrityFlag as ArchiveFlag, RecordingStatus, RejectReason } from '../../../appliance/src/api-types.js';
+export { PROMPTING_OBSERVED, REJECT_REASONS } from '../../../appliance/src/api-types.js';
+export type { ArchiveFlag, ArchiveItem, ArchivePage, RecordingStatus, RejectReason };
 
 type Fetch = typeof fetch;
 
@@ -161,8 +162,16 @@ export function completeCase(caseId: string): Promise<CaseView> {
   return request<CaseView>('POST', caseTail(caseId, '/complete'));
 }
 
-export function reviewCase(caseId: string, decision: 'approved' | 'rejected', comment: string): Promise<CaseView> {
-  return request<CaseView>('POST', caseTail(caseId, '/review'), { body: { decision, comment } });
+export interface ReviewInput {
+  decision: 'approved' | 'rejected';
+  comment: string;
+  /** only with a rejection; `prompting_observed` needs `promptingNotes` */
+  rejectReasons?: RejectReason[];
+  promptingNotes?: string;
+}
+
+export function reviewCase(caseId: string, review: ReviewInput): Promise<CaseView> {
+  return request<CaseView>('POST', caseTail(caseId, '/review'), { body: review });
 }
 
 export function revealField(caseId: string, field: MaskedField, reason: string): Promise<Revealed> {

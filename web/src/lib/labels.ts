@@ -1,6 +1,7 @@
 // Words for the API's enumerations and errors. Called while rendering, so they follow a language switch.
 import { m } from '$lib/paraglide/messages.js';
 import { ApiError, CLIENT_ERROR_CODES, type CaseStatus, type ComponentState, type JoinStep, type NewCaseField, type Role } from '$lib/api.js';
+import type { RejectReason } from '../../../appliance/src/api-types.js';
 
 export function roleLabel(role: Role): string {
   switch (role) {
@@ -27,6 +28,24 @@ export function caseStatusLabel(status: CaseStatus): string {
       return m.case_status_approved();
     case 'rejected':
       return m.case_status_rejected();
+  }
+}
+
+/** Why an auditor rejected a case. */
+export function rejectReasonLabel(reason: RejectReason): string {
+  switch (reason) {
+    case 'prompting_observed':
+      return m.review_reason_prompting_observed();
+    case 'identity_mismatch':
+      return m.review_reason_identity_mismatch();
+    case 'document_unreadable':
+      return m.review_reason_document_unreadable();
+    case 'media_incomplete':
+      return m.review_reason_media_incomplete();
+    case 'script_incomplete':
+      return m.review_reason_script_incomplete();
+    case 'other':
+      return m.review_reason_other();
   }
 }
 

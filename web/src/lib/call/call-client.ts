@@ -195,7 +195,7 @@ export class CallClient extends Emitter<CallEvents> {
         else if (s === 'ended') done(new CallError('ended', 'the call could not be joined'));
       });
       const offError = this.on('error', (e) => {
-        if (e.code === 'KYC_ERR_SIGNAL_REFUSED') done(e);
+        if (e.code === 'KYC_ERR_SIGNAL_REFUSED' || e.code === 'KYC_ERR_SIGNAL_LIMIT') done(e);
       });
       const done = (err: CallError | null) => {
         offState();
