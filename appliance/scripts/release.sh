@@ -64,8 +64,7 @@ cp appliance/keycloak/realm-kyc.json "$app/appliance/keycloak/"
 mkdir -p "$app/web"
 cp -r web/build "$app/web/"
 
-cp systemd/*.service systemd/*.timer "$b/systemd/" 2>/dev/null || true
-cp systemd/README.md "$b/systemd/" 2>/dev/null || true
+cp systemd/*.service systemd/*.timer systemd/README.md "$b/systemd/"
 
 node_bin=$(node -p process.execPath)
 cp "$node_bin" "$b/runtime/node"
@@ -84,6 +83,7 @@ wrapper kyc-migrate appliance/dist/cli/migrate.js
 wrapper kyc-archive appliance/dist/cli/kyc-archive.js
 wrapper kyc-audit compliance/dist/cli/kyc-audit.js
 wrapper kyc-janus appliance/dist/cli/kyc-janus.js
+install -m 0755 appliance/scripts/kyc-checkpoint-ship.sh "$b/bin/kyc-checkpoint-ship"
 
 printf '%s\n' "$version" > "$b/VERSION"
 chmod -R u+rwX,go+rX,go-w "$b"

@@ -14,12 +14,14 @@ export interface AppConfig {
   http: { bodyLimitBytes: number; authRateLimitPerMinute: number; trustProxy: boolean };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   webRoot: string | null;
-  audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number };
+  audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker' };
   invitations: { ttlMinutes: number; codeAttempts: number };
   workerInProcess: boolean;
   janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; mediaInterface: string | null };
   recording: {
     dir: string;
+    /** folders shared through group ownership (2770 session folders) instead of 0700 */
+    groupAccess: boolean;
     archiveDir: string;
     kekDir: string;
     tools: { ffmpeg: string; ffprobe: string; janusPpRec: string };
@@ -90,6 +92,8 @@ export interface LoadOptions {
   allowMissingGeneratedSecrets?: boolean;
   /** tools that use no secrets (migrations) accept any missing secret file; present ones are still checked */
   allowMissingSecrets?: boolean;
+  /** secret files this process never reads (the worker: session key, OIDC secret, …): not required to exist */
+  unusedSecrets?: readonly ConfigKey[];
 }
 
 /** Secrets the appliance generates on first start when missing. */
@@ -132,6 +136,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     if (value === undefined) continue;
     values.set(key, value);
     if (spec.secretFile && typeof value === 'string') {
+      if (opts.unusedSecrets?.includes(key)) continue;
       const generated = (GENERATED_SECRETS.includes(key) && opts.allowMissingGeneratedSecrets) || opts.allowMissingSecrets;
       let exists = true;
       try {
@@ -192,6 +197,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       checkpointDir: v('KYC_AUDIT_CHECKPOINT_DIR'),
       checkpointEveryEvents: v('KYC_AUDIT_CHECKPOINT_EVERY_EVENTS'),
       checkpointEverySeconds: v('KYC_AUDIT_CHECKPOINT_EVERY_SECONDS'),
+      checkpointer: v('KYC_AUDIT_CHECKPOINTER'),
     },
     workerInProcess: v('KYC_WORKER_IN_PROCESS'),
     invitations: { ttlMinutes: v('KYC_INVITATION_TTL_MINUTES'), codeAttempts: v('KYC_INVITATION_CODE_ATTEMPTS') },
@@ -203,6 +209,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     },
     recording: {
       dir: v('KYC_RECORDINGS_DIR'),
+      groupAccess: v('KYC_DIR_GROUP_ACCESS'),
       archiveDir: v('KYC_ARCHIVE_DIR'),
       kekDir: v('KYC_KEK_DIR'),
       tools: { ffmpeg: v('KYC_FFMPEG_PATH'), ffprobe: v('KYC_FFPROBE_PATH'), janusPpRec: v('KYC_JANUS_PP_REC_PATH') },

@@ -89,6 +89,7 @@ export class LiveMedia {
     this.hub = new SignalingHub({
       gateway: this.gateway,
       recordingDir: (sessionId) => join(deps.config.recording.dir, sessionId),
+      recordingGroupAccess: deps.config.recording.groupAccess,
       onEvent: (e) => this.persist(e),
       chatHistory: (sessionId) => storedChat(deps.pool, deps.pii, sessionId, deps.log),
       iceServers: [],
