@@ -40,6 +40,7 @@ export async function createRuntime(
     clientId: config.oidc.clientId,
     clientSecret: readSecretText(config.oidc.clientSecretFile),
     audience: config.oidc.audience,
+    caFile: config.oidc.caFile,
     redirectUri: new URL('/auth/callback', config.publicUrl).href,
     postLogoutRedirectUri: new URL('/', config.publicUrl).href,
   });

@@ -8,7 +8,7 @@ export interface AppConfig {
   publicUrl: URL;
   tls: { certFile: string | null; keyFile: string | null; serverNames: string[] };
   db: { url: string; migrateUrl: string; passwordFile: string | null; poolSize: number };
-  oidc: { issuer: URL; clientId: string; clientSecretFile: string; audience: string };
+  oidc: { issuer: URL; clientId: string; clientSecretFile: string; audience: string; caFile: string | null };
   session: { keyFile: string; ttlSeconds: number; idleSeconds: number };
   pii: { keyFile: string; blindIndexKeyFile: string };
   http: { bodyLimitBytes: number; authRateLimitPerMinute: number; trustProxy: boolean };
@@ -162,6 +162,16 @@ export function loadConfig(opts: LoadOptions): AppConfig {
   }
   const issuer = values.get('KYC_OIDC_ISSUER') as URL | undefined;
   if (issuer && !/^https?:$/.test(issuer.protocol)) problems.push('KYC_OIDC_ISSUER: must be an http(s) URL');
+  const oidcCa = values.get('KYC_OIDC_CA_FILE') as string | null | undefined;
+  if (oidcCa) {
+    let pem = '';
+    try {
+      pem = readFileSync(oidcCa, 'utf8');
+    } catch {
+      problems.push(`KYC_OIDC_CA_FILE: cannot read ${oidcCa}`);
+    }
+    if (pem && !pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`KYC_OIDC_CA_FILE: ${oidcCa} holds no PEM certificate`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const v = <T>(key: ConfigKey) => values.get(key) as T;
@@ -181,6 +191,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       clientId: v('KYC_OIDC_CLIENT_ID'),
       clientSecretFile: v('KYC_OIDC_CLIENT_SECRET_FILE'),
       audience: v('KYC_OIDC_AUDIENCE'),
+      caFile: v('KYC_OIDC_CA_FILE'),
     },
     session: { keyFile: v('KYC_SESSION_KEY_FILE'), ttlSeconds: v('KYC_SESSION_TTL_SECONDS'), idleSeconds: v('KYC_SESSION_IDLE_SECONDS') },
     pii: { keyFile: v('KYC_PII_KEY_FILE'), blindIndexKeyFile: v('KYC_BLIND_INDEX_KEY_FILE') },

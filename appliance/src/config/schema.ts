@@ -32,6 +32,7 @@ export const CONFIG_KEYS = {
   KYC_DB_PASSWORD_FILE: { kind: 'path', default: null, secretFile: true, doc: 'File holding the database password for both roles (mode 0600), when not using peer authentication.' },
   KYC_DB_POOL_SIZE: { kind: 'int', default: '20', min: 2, max: 500, doc: 'Maximum database connections of one appliance process.' },
   KYC_OIDC_ISSUER: { kind: 'url', default: 'http://127.0.0.1:8180/realms/kyc', doc: 'Keycloak realm URL (the OIDC issuer), e.g. https://idp.bank.local/realms/kyc.' },
+  KYC_OIDC_CA_FILE: { kind: 'path', default: null, doc: 'PEM bundle of the CA(s) that sign the issuer\'s HTTPS certificate (an institution\'s internal CA), trusted in addition to the system store for discovery, tokens and the JWKS.' },
   KYC_OIDC_CLIENT_ID: { kind: 'string', default: 'kyc-appliance', doc: 'The appliance\'s confidential client in the realm.' },
   KYC_OIDC_CLIENT_SECRET_FILE: { kind: 'path', default: '$DATA_DIR/secrets/oidc-client-secret', secretFile: true, doc: 'File holding the client secret (mode 0600).' },
   KYC_OIDC_AUDIENCE: { kind: 'string', default: 'kyc-appliance', doc: 'Audience that bearer access tokens must carry (Keycloak audience mapper).' },
