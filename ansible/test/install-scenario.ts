@@ -235,7 +235,7 @@ export async function runInstallScenario(opts: ScenarioOptions): Promise<{ resul
     const appOk = await asApp('SELECT current_user', 'kyc_app');
     const ownerTry = await asApp('SELECT current_user', 'kyc_owner');
     check('kyc-app connects as kyc_app but not as kyc_owner', appOk.stdout.trim() === 'kyc_app' && ownerTry.code !== 0, `${appOk.stdout.trim()} / ${ownerTry.stderr.trim()}`);
-    const signingKey = (await a.container.exec(['sh', '-c', '. /etc/kyc/kyc.env; echo "$KYC_AUDIT_SIGNING_KEY_FILE"'])).stdout.trim();
+    const signingKey = '/var/lib/kyc/worker/secrets/audit-signing.key';
     const readKey = await a.container.exec(['runuser', '-u', 'kyc-app', '--', 'cat', signingKey]);
     const keyExists = await a.container.exec(['test', '-s', signingKey]);
     check('kyc-app cannot read the checkpoint signing key', Boolean(signingKey) && keyExists.code === 0 && readKey.code !== 0, `${signingKey}: ${readKey.stderr.trim()}`);

@@ -28,11 +28,12 @@ if ! sha256sum --check --strict --quiet MANIFEST.sha256 >&2; then
   echo "checksums do not match MANIFEST.sha256: the bundle is damaged or altered" >&2
   exit 1
 fi
-listed=$(sed 's/^[0-9a-f]\{64\}  //' MANIFEST.sha256 | LC_ALL=C sort)
-present=$(find . \( -type f -o -type l \) ! -name MANIFEST.sha256 -printf '%P\n' | LC_ALL=C sort)
-if [ "$listed" != "$present" ]; then
-  echo "files not listed in MANIFEST.sha256:" >&2
-  printf '%s\n' "$present" | grep -vxF "$listed" >&2 || true
+# The same set as make release lists: regular files and links to files (workspace links to folders are not files).
+sed 's/^[0-9a-f]\{64\}  //' MANIFEST.sha256 | LC_ALL=C sort > "$stage/listed"
+find . \( -type f -o -type l \) -xtype f ! -name MANIFEST.sha256 -printf '%P\n' | LC_ALL=C sort > "$stage/present"
+if ! cmp -s "$stage/listed" "$stage/present"; then
+  echo "files present but not listed in MANIFEST.sha256:" >&2
+  LC_ALL=C comm -13 "$stage/listed" "$stage/present" >&2
   exit 1
 fi
 cd /
