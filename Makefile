@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.package-lock.json
 SCRIPTS := appliance/scripts
 
-.PHONY: help system deps build db dev test typecheck test-only bench bench-audit bench-seal bench-join bench-search bench-range audit-verify realm-export config-doc release clean
+.PHONY: help system deps build db dev test typecheck test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range audit-verify realm-export config-doc release clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -34,7 +34,10 @@ typecheck: $(NODE_STAMP) ## Type-check every package (tsc --noEmit, svelte-check
 test: deps build db typecheck test-only ## Everything the tests need, then every test; ends with "N passed, N failed"
 
 test-only: ## Run the test suite only (assumes make build db)
-	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test
+	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test ansible/test
+
+test-install: deps build db ## Real install with ansible/site.yml into a booted Debian 12 container (root); last line JSON
+	@npx tsx ansible/test/run-install.ts
 
 bench: bench-audit bench-seal bench-join bench-search bench-range ## Every benchmark
 

@@ -66,11 +66,15 @@ async function makePki(dir: string): Promise<Pki> {
   return { caPem, caFile, app: { cert: createServerCertificate([FQDN], appKey, caPem, caKey), key: appKey }, idpCertFile, idpKeyFile };
 }
 
-/** Builds a release bundle with `make release` into `out`; returns the tarball's path. */
-async function buildBundle(version: string, out: string): Promise<string> {
-  const stdout = await must('make', ['--no-print-directory', '-C', REPO, 'release', `VERSION=${version}`, `RELEASE_OUT=${out}`], {
-    env: { ...process.env, RELEASE_OUT: out, VERSION: version },
-  });
+/**
+ * Builds a release bundle into `out` and returns the tarball's path: `make release` (which builds first), or with
+ * `rebuild` the release script alone on the build already made (the upgrade's bundle: same code, new version).
+ */
+async function buildBundle(version: string, out: string, rebuild = false): Promise<string> {
+  const env = { ...process.env, RELEASE_OUT: out, VERSION: version };
+  const stdout = rebuild
+    ? await must('bash', [join(REPO, 'appliance/scripts/release.sh')], { env, cwd: REPO })
+    : await must('make', ['--no-print-directory', '-C', REPO, 'release', `VERSION=${version}`], { env });
   const path = stdout.trim().split('\n').filter((l) => l.endsWith('.tar.gz')).pop();
   if (!path) throw new Error(`make release printed no bundle path:\n${stdout}`);
   return path;
@@ -133,10 +137,11 @@ class Site {
 
   /** ansible-playbook with the single-host inventory, over the nsenter connection into this container. */
   async playbook(playbook: string, extra: Record<string, unknown>, tags: string[] = []): Promise<{ seconds: number; changed: number; output: string }> {
+    // The connection is a host variable of kyc1 in a second inventory: as an extra variable it would also apply to
+    // tasks delegated to the controller (the certificate checks).
+    const connection = join(this.work, `connection-${this.container.name}.yml`);
+    await writeFile(connection, `all:\n  hosts:\n    kyc1:\n      ansible_connection: community.docker.nsenter\n      ansible_nsenter_pid: ${this.container.pid}\n      ansible_python_interpreter: /usr/bin/python3\n`);
     const vars = {
-      ansible_connection: 'community.docker.nsenter',
-      ansible_nsenter_pid: this.container.pid,
-      ansible_python_interpreter: '/usr/bin/python3',
       kyc_appliance_fqdn: FQDN,
       kyc_appliance_listen_port: APP_PORT,
       kyc_appliance_tls_cert: this.pki.app.cert,
@@ -161,7 +166,7 @@ class Site {
     const varsFile = join(this.work, `vars-${randomBytes(4).toString('hex')}.json`);
     await writeFile(varsFile, JSON.stringify(vars), { mode: 0o600 });
     const started = Date.now();
-    const r = await run('ansible-playbook', ['-i', join(REPO, 'ansible/inventories/single-host'), join(REPO, 'ansible', playbook), '-e', `@${varsFile}`,
+    const r = await run('ansible-playbook', ['-i', join(REPO, 'ansible/inventories/single-host'), '-i', connection, join(REPO, 'ansible', playbook), '-e', `@${varsFile}`,
       ...(tags.length ? ['--tags', tags.join(',')] : [])], {
       env: { ...process.env, ANSIBLE_PIPELINING: 'true', ANSIBLE_FORCE_COLOR: 'false', ANSIBLE_NOCOLOR: 'true', ANSIBLE_RETRY_FILES_ENABLED: 'false', ANSIBLE_HOST_KEY_CHECKING: 'false' },
       timeoutMs: 900_000,
@@ -193,6 +198,7 @@ export async function runInstallScenario(opts: ScenarioOptions): Promise<{ resul
   const sites: Site[] = [];
   try {
     log(`work folder ${work}`);
+    await must(join(REPO, 'ansible/test/system-packages.sh'), [], { timeoutMs: 900_000 });
     const image = (await must(join(REPO, 'ansible/test/rootfs.sh'), [], { timeoutMs: 1_800_000 })).trim().split('\n').pop()!;
     log(`Debian 12 root: ${image}`);
     const base = (JSON.parse(await readFile(join(REPO, 'appliance/package.json'), 'utf8')) as { version: string }).version;
@@ -256,7 +262,7 @@ export async function runInstallScenario(opts: ScenarioOptions): Promise<{ resul
     const created = await a.api('/api/cases', teller, newCaseBody({ customerName: '升级前' }));
     const caseId = created.status === 201 ? (JSON.parse(created.body) as { id: string }).id : '';
     check('a teller creates a case through the API', Boolean(caseId), `${created.status} ${created.body.slice(0, 200)}`);
-    const bundle2 = await buildBundle(v2, join(work, 'dist'));
+    const bundle2 = await buildBundle(v2, join(work, 'dist'), true);
     const upgrade = await a.playbook('site.yml', { kyc_appliance_bundle: bundle2 });
     log(`upgrade took ${upgrade.seconds.toFixed(1)} s`);
     const current = (await a.container.exec(['readlink', '/opt/kyc/current'])).stdout.trim();
