@@ -58,7 +58,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   if (devRecordings !== devArchive) {
     throw new Error('KYC_RECORDINGS_DIR and KYC_ARCHIVE_DIR must be on the same filesystem (a seal must never copy plaintext across devices)');
   }
-  const { keyring, created } = await FileKeyring.openOrCreate(rec.kekDir);
+  const { keyring, created } = await FileKeyring.openOrCreate(rec.kekDir, { groupReadable: rec.groupAccess });
   if (created) log.warn({ kid: created, kekDir: rec.kekDir }, 'created the first key-encryption key: back it up offline; without it sealed recordings cannot be decrypted');
 
   const ctx: SealContext = {
@@ -69,6 +69,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     recordingsDir: rec.dir,
     archiveDir: rec.archiveDir,
     settleMs: rec.seal.settleSeconds * 1000,
+    groupReadable: rec.groupAccess,
     log,
   };
   const policy = { retryLimit: rec.seal.retryLimit, retryDelaySeconds: rec.seal.retryDelaySeconds };

@@ -6,7 +6,13 @@ import { chmod, chown, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promise
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { FileKeyring } from '@kyc/compliance';
 import { createTestDatabase } from '@kyc/compliance/testing';
+import { MediaTools } from '../../src/recording/media-tools.js';
+import { sealRecording } from '../../src/recording/seal-job.js';
+import { recordingRepository } from '../../src/repositories/recording.repository.js';
+import { RECONNECT_FIXTURE, auditedTestDatabase, copyFixture, fixtureStart, insertSession, makeDataDirs } from '../helpers/recording-fixtures.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { allMigrations } from '../../src/migrations-dir.js';
 import { openAuditLog } from '../../src/audit-setup.js';
@@ -85,4 +91,36 @@ t.test('session spool folders: 0700 for one user; setgid group-writable from a s
   await mkdir(plain, { mode: 0o770 });
   await chmod(plain, 0o770);
   await t.rejects(createSessionSpoolDir(join(plain, 'session-2'), true), /not setgid and group-writable.*chmod 2770/, 'a spool that is not setgid is refused with a clear message');
+});
+
+t.test('group-readable keyring: 0750/0640 accepted only when asked for, never group-writable or world-readable', async (t) => {
+  const root = await tempDir(t, 'kyc-kek-');
+  const dir = join(root, 'kek');
+  const { keyring, created } = await FileKeyring.openOrCreate(dir, { groupReadable: true });
+  t.ok(created);
+  t.equal(((await stat(dir)).mode & 0o777).toString(8), '750');
+  t.equal(((await stat(join(dir, `${created}.kek`))).mode & 0o777).toString(8), '640');
+  await t.rejects(FileKeyring.open(dir), /must not be accessible by group or others/, 'the owner-only default still refuses it');
+  t.equal((await FileKeyring.open(dir, { groupReadable: true })).currentKeyId(), keyring.currentKeyId());
+  await chmod(join(dir, `${created}.kek`), 0o660);
+  await t.rejects(FileKeyring.open(dir, { groupReadable: true }), /must not be writable by its group nor accessible by others \(chmod 640\)/);
+  await chmod(join(dir, `${created}.kek`), 0o644);
+  await t.rejects(FileKeyring.open(dir, { groupReadable: true }), /chmod 640/);
+});
+
+t.test('a seal with group access leaves a 2750 folder of 0640 files the archive group can read', async (t) => {
+  const { pool, audit } = await auditedTestDatabase(t);
+  const dirs = await makeDataDirs(t);
+  const { keyring } = await FileKeyring.openOrCreate(dirs.kekDir, { groupReadable: true });
+  const start = await fixtureStart(RECONNECT_FIXTURE);
+  const { caseId, sessionId } = await insertSession(pool, { admittedAt: new Date(start.getTime() - 300), endedAt: new Date(start.getTime() + 4800) });
+  await copyFixture(RECONNECT_FIXTURE, join(dirs.recordingsDir, sessionId));
+  const rec = await recordingRepository.createForSession(pool, { id: randomUUID(), sessionId, caseId });
+  const tools = new MediaTools({ ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe', janusPpRec: '/usr/bin/janus-pp-rec' });
+  await sealRecording({ pool, audit, keyring, tools, recordingsDir: dirs.recordingsDir, archiveDir: dirs.archiveDir, settleMs: 0, groupReadable: true }, rec!.id);
+  const folder = join(dirs.archiveDir, rec!.id);
+  t.equal(((await stat(folder)).mode & 0o7777).toString(8), '2750', 'sealed folder: setgid, group read');
+  const modes = new Set<string>();
+  for (const name of await readdir(folder)) modes.add(((await stat(join(folder, name))).mode & 0o777).toString(8));
+  t.same([...modes], ['640'], 'every sealed file 0640');
 });
