@@ -83,7 +83,7 @@ t.test('make release builds a verifiable production-only bundle that runs on its
 
   // Layout.
   for (const p of [
-    'runtime/node', 'bin/kyc-migrate', 'bin/kyc-archive', 'bin/kyc-audit', 'bin/kyc-janus',
+    'runtime/node', 'bin/kyc-migrate', 'bin/kyc-archive', 'bin/kyc-audit', 'bin/kyc-janus', 'bin/kyc-checkpoint-ship', 'systemd/README.md',
     'app/package.json', 'app/package-lock.json', 'app/appliance/package.json', 'app/compliance/package.json',
     'app/appliance/dist/server.js', 'app/appliance/dist/worker.js', 'app/compliance/dist/cli/kyc-audit.js',
     'app/web/build/index.html', 'app/appliance/keycloak/realm-kyc.json', 'app/appliance/janus/templates/janus.jcfg',
