@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.package-lock.json
 SCRIPTS := appliance/scripts
 
-.PHONY: help system deps build db dev test typecheck test-only bench bench-audit bench-seal bench-join bench-search bench-range audit-verify realm-export config-doc clean
+.PHONY: help system deps build db dev test typecheck test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range audit-verify realm-export config-doc release clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -34,7 +34,10 @@ typecheck: $(NODE_STAMP) ## Type-check every package (tsc --noEmit, svelte-check
 test: deps build db typecheck test-only ## Everything the tests need, then every test; ends with "N passed, N failed"
 
 test-only: ## Run the test suite only (assumes make build db)
-	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test
+	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test ansible/test
+
+test-install: deps build db ## Real install with ansible/site.yml into a booted Debian 12 container (root); last line JSON
+	@npx tsx ansible/test/run-install.ts
 
 bench: bench-audit bench-seal bench-join bench-search bench-range ## Every benchmark
 
@@ -62,5 +65,8 @@ realm-export: build ## Regenerate the Keycloak realm exports in appliance/keyclo
 config-doc: build ## Print the configuration table for the README
 	node appliance/dist/cli/config-doc.js
 
+release: build ## Offline release bundle dist/kyc-appliance-<version>.tar.gz (VERSION=x.y.z, VERSION_SUFFIX=-rc1)
+	@VERSION="$(VERSION)" VERSION_SUFFIX="$(VERSION_SUFFIX)" bash $(SCRIPTS)/release.sh
+
 clean: ## Remove build output (keeps var/ data)
-	rm -rf compliance/dist appliance/dist web/build web/.svelte-kit
+	rm -rf compliance/dist appliance/dist web/build web/.svelte-kit dist

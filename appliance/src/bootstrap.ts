@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { AuditLog, createSigningKeyFile, loadSigningKey } from '@kyc/compliance';
+import { mkdirSync } from 'node:fs';
+import type { AuditLog } from '@kyc/compliance';
+import { openAuditLog } from './audit-setup.js';
 import type { AppConfig } from './config/load.js';
 import type { AppContext, ReadinessProbe } from './app-context.js';
 import { createPool } from './db/database.js';
@@ -33,21 +34,13 @@ export async function createRuntime(
   const sessionKey = ensureKeyFile(config.session.keyFile);
   const pii = new PiiCipher(ensureKeyFile(config.pii.keyFile), ensureKeyFile(config.pii.blindIndexKeyFile));
   const pool = createPool({ url: config.db.url, passwordFile: config.db.passwordFile, max: config.db.poolSize, applicationName: 'kyc-appliance' });
-  if (!existsSync(config.audit.signingKeyFile)) await createSigningKeyFile(config.audit.signingKeyFile, config.audit.origin);
-  const signer = await loadSigningKey(config.audit.signingKeyFile);
-  const auditLog = new AuditLog({ pool, signer, origin: config.audit.origin });
-  auditLog.startSequencer({ onError: (err) => onBackgroundError('audit sequencer', err) });
-  await auditLog.startCheckpointer({
-    dir: config.audit.checkpointDir,
-    everyEvents: config.audit.checkpointEveryEvents,
-    everyMs: config.audit.checkpointEverySeconds * 1000,
-    onError: (err) => onBackgroundError('audit checkpointer', err),
-  });
+  const auditLog = await openAuditLog(pool, config, 'appliance', onBackgroundError);
   const oidc = new OidcService({
     issuer: config.oidc.issuer,
     clientId: config.oidc.clientId,
     clientSecret: readSecretText(config.oidc.clientSecretFile),
     audience: config.oidc.audience,
+    caFile: config.oidc.caFile,
     redirectUri: new URL('/auth/callback', config.publicUrl).href,
     postLogoutRedirectUri: new URL('/', config.publicUrl).href,
   });

@@ -1,21 +1,34 @@
 #!/usr/bin/env node
-import { mkdir, chmod, stat } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type PgBoss from 'pg-boss';
 import pino from 'pino';
 import { AuditLog, FileKeyring } from '@kyc/compliance';
+import { openAuditLog } from './audit-setup.js';
 import { loadConfigOrExit, type AppConfig } from './config/load.js';
 import { createPool } from './db/database.js';
 import { MediaTools } from './recording/media-tools.js';
 import { SealBusyError, failureReason, recordFailure, sealRecording, type SealContext } from './recording/seal-job.js';
 import { SEAL_QUEUE, createJobBoss, reconcileSeals, type SealJobData } from './recording/seal-queue.js';
+import { ensureDataDir } from './recording/spool-dirs.js';
 import type { AuditSink } from './services/audit.js';
 
 /**
  * The worker: pg-boss jobs of the appliance (today: sealing recordings). Runs as its own process (`kyc-worker`,
  * possibly on other hosts) or inside the appliance on a single-host install, through `startWorker`.
  */
+
+/** Secrets the worker never reads: a worker host does not need them. */
+export const WORKER_UNUSED_SECRETS = [
+  'KYC_OIDC_CLIENT_SECRET_FILE',
+  'KYC_SESSION_KEY_FILE',
+  'KYC_PII_KEY_FILE',
+  'KYC_BLIND_INDEX_KEY_FILE',
+  'KYC_TLS_KEY_FILE',
+  'KYC_JANUS_ADMIN_SECRET_FILE',
+  'KYC_JANUS_ROOM_KEY_FILE',
+] as const;
 
 export interface WorkerLog {
   info(obj: object, msg: string): void;
@@ -38,21 +51,15 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-async function privateDir(path: string): Promise<number> {
-  await mkdir(path, { recursive: true, mode: 0o700 });
-  await chmod(path, 0o700);
-  return (await stat(path)).dev;
-}
-
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const { pool, config, audit, log } = opts;
   const rec = config.recording;
-  const devRecordings = await privateDir(rec.dir);
-  const devArchive = await privateDir(rec.archiveDir);
+  const devRecordings = await ensureDataDir(rec.dir, rec.groupAccess);
+  const devArchive = await ensureDataDir(rec.archiveDir, rec.groupAccess);
   if (devRecordings !== devArchive) {
     throw new Error('KYC_RECORDINGS_DIR and KYC_ARCHIVE_DIR must be on the same filesystem (a seal must never copy plaintext across devices)');
   }
-  const { keyring, created } = await FileKeyring.openOrCreate(rec.kekDir);
+  const { keyring, created } = await FileKeyring.openOrCreate(rec.kekDir, { groupReadable: rec.groupAccess });
   if (created) log.warn({ kid: created, kekDir: rec.kekDir }, 'created the first key-encryption key: back it up offline; without it sealed recordings cannot be decrypted');
 
   const ctx: SealContext = {
@@ -63,6 +70,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     recordingsDir: rec.dir,
     archiveDir: rec.archiveDir,
     settleMs: rec.seal.settleSeconds * 1000,
+    groupReadable: rec.groupAccess,
     log,
   };
   const policy = { retryLimit: rec.seal.retryLimit, retryDelaySeconds: rec.seal.retryDelaySeconds };
@@ -125,11 +133,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit({ allowMissingGeneratedSecrets: true });
+  const config = loadConfigOrExit({ allowMissingGeneratedSecrets: true, unusedSecrets: WORKER_UNUSED_SECRETS });
   const log = pino({ level: config.logLevel, base: { service: 'kyc-worker' } });
   const pool = createPool({ url: config.db.url, passwordFile: config.db.passwordFile, max: Math.max(4, config.recording.seal.concurrency * 2 + 2), applicationName: 'kyc-worker' });
-  const auditLog = new AuditLog({ pool, origin: config.audit.origin });
-  auditLog.startSequencer({ onError: (err) => log.error({ err: (err as Error).message }, 'audit sequencer error') });
+  const auditLog = await openAuditLog(pool, config, 'worker', (what, err) => log.error({ err: (err as Error).message }, `${what} error`));
   const worker = await startWorker({ pool, config, audit: auditLog, log });
   log.info({ queue: SEAL_QUEUE, concurrency: config.recording.seal.concurrency }, 'worker started');
   let stopping = false;
@@ -155,7 +162,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run as a program (not imported by the appliance). Compared as real paths: under systemd the worker is started
+// through the /opt/kyc/current symlink, while import.meta.url names the resolved file.
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
   main().catch((err: unknown) => {
     process.stderr.write(`worker failed to start: ${(err as Error).message}\n`);
     process.exit(1);

@@ -65,7 +65,7 @@ async function withDb<T>(config: AppConfig, fn: (pool: pg.Pool, audit: AuditLog)
 }
 
 async function decrypt(config: AppConfig, recordingId: string, out: string, offline: boolean): Promise<number> {
-  const keyring = await FileKeyring.open(config.recording.kekDir);
+  const keyring = await FileKeyring.open(config.recording.kekDir, { groupReadable: config.recording.groupAccess });
   if (offline) {
     const r = await decryptRecording({ archiveDir: config.recording.archiveDir, recordingId, keyring, outDir: out });
     printJson({ ok: true, recordingId, out, offline: true, manifestSha256: r.manifestSha256, files: r.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })) });
@@ -96,14 +96,14 @@ async function decrypt(config: AppConfig, recordingId: string, out: string, offl
 }
 
 async function rotate(config: AppConfig): Promise<number> {
-  const kid = await createKek(config.recording.kekDir);
+  const kid = await createKek(config.recording.kekDir, new Date(), { groupReadable: config.recording.groupAccess });
   await withDb(config, (_pool, audit) => audit.append(event('kek.rotate', { type: 'kek', id: kid }, { kekDir: config.recording.kekDir })));
   printJson({ ok: true, currentKid: kid, next: 'run `kyc-archive rewrap`, then back up the KEK directory' });
   return 0;
 }
 
 async function rewrap(config: AppConfig): Promise<number> {
-  const keyring = await FileKeyring.open(config.recording.kekDir);
+  const keyring = await FileKeyring.open(config.recording.kekDir, { groupReadable: config.recording.groupAccess });
   const current = keyring.currentKeyId();
   return withDb(config, async (pool, audit) => {
     let moved = 0;

@@ -14,18 +14,20 @@ export interface AppConfig {
   publicUrl: URL;
   tls: { certFile: string | null; keyFile: string | null; serverNames: string[] };
   db: { url: string; migrateUrl: string; passwordFile: string | null; poolSize: number };
-  oidc: { issuer: URL; clientId: string; clientSecretFile: string; audience: string };
+  oidc: { issuer: URL; clientId: string; clientSecretFile: string; audience: string; caFile: string | null };
   session: { keyFile: string; ttlSeconds: number; idleSeconds: number };
   pii: { keyFile: string; blindIndexKeyFile: string };
   http: { bodyLimitBytes: number; authRateLimitPerMinute: number; trustProxy: boolean };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   webRoot: string | null;
-  audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number };
+  audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker' };
   invitations: { ttlMinutes: number; codeAttempts: number };
   workerInProcess: boolean;
   janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; mediaInterface: string | null };
   recording: {
     dir: string;
+    /** folders shared through group ownership (2770 session folders) instead of 0700 */
+    groupAccess: boolean;
     archiveDir: string;
     kekDir: string;
     tools: { ffmpeg: string; ffprobe: string; janusPpRec: string };
@@ -96,6 +98,8 @@ export interface LoadOptions {
   allowMissingGeneratedSecrets?: boolean;
   /** tools that use no secrets (migrations) accept any missing secret file; present ones are still checked */
   allowMissingSecrets?: boolean;
+  /** secret files this process never reads (the worker: session key, OIDC secret, …): not required to exist */
+  unusedSecrets?: readonly ConfigKey[];
 }
 
 /** Secrets the appliance generates on first start when missing. */
@@ -138,6 +142,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     if (value === undefined) continue;
     values.set(key, value);
     if (spec.secretFile && typeof value === 'string') {
+      if (opts.unusedSecrets?.includes(key)) continue;
       const generated = (GENERATED_SECRETS.includes(key) && opts.allowMissingGeneratedSecrets) || opts.allowMissingSecrets;
       let exists = true;
       try {
@@ -163,6 +168,16 @@ export function loadConfig(opts: LoadOptions): AppConfig {
   }
   const profile = values.get('KYC_PROFILE') as Profile | undefined;
   const issuer = checkIssuer(profile, values.get('KYC_OIDC_ISSUER') as URL | null | undefined, problems);
+  const oidcCa = values.get('KYC_OIDC_CA_FILE') as string | null | undefined;
+  if (oidcCa) {
+    let pem = '';
+    try {
+      pem = readFileSync(oidcCa, 'utf8');
+    } catch {
+      problems.push(`KYC_OIDC_CA_FILE: cannot read ${oidcCa}`);
+    }
+    if (pem && !pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`KYC_OIDC_CA_FILE: ${oidcCa} holds no PEM certificate`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const v = <T>(key: ConfigKey) => values.get(key) as T;
@@ -183,6 +198,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       clientId: v('KYC_OIDC_CLIENT_ID'),
       clientSecretFile: v('KYC_OIDC_CLIENT_SECRET_FILE'),
       audience: v('KYC_OIDC_AUDIENCE'),
+      caFile: v('KYC_OIDC_CA_FILE'),
     },
     session: { keyFile: v('KYC_SESSION_KEY_FILE'), ttlSeconds: v('KYC_SESSION_TTL_SECONDS'), idleSeconds: v('KYC_SESSION_IDLE_SECONDS') },
     pii: { keyFile: v('KYC_PII_KEY_FILE'), blindIndexKeyFile: v('KYC_BLIND_INDEX_KEY_FILE') },
@@ -199,6 +215,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       checkpointDir: v('KYC_AUDIT_CHECKPOINT_DIR'),
       checkpointEveryEvents: v('KYC_AUDIT_CHECKPOINT_EVERY_EVENTS'),
       checkpointEverySeconds: v('KYC_AUDIT_CHECKPOINT_EVERY_SECONDS'),
+      checkpointer: v('KYC_AUDIT_CHECKPOINTER'),
     },
     workerInProcess: v('KYC_WORKER_IN_PROCESS'),
     invitations: { ttlMinutes: v('KYC_INVITATION_TTL_MINUTES'), codeAttempts: v('KYC_INVITATION_CODE_ATTEMPTS') },
@@ -210,6 +227,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     },
     recording: {
       dir: v('KYC_RECORDINGS_DIR'),
+      groupAccess: v('KYC_DIR_GROUP_ACCESS'),
       archiveDir: v('KYC_ARCHIVE_DIR'),
       kekDir: v('KYC_KEK_DIR'),
       tools: { ffmpeg: v('KYC_FFMPEG_PATH'), ffprobe: v('KYC_FFPROBE_PATH'), janusPpRec: v('KYC_JANUS_PP_REC_PATH') },

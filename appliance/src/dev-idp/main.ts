@@ -2,6 +2,8 @@
 // The development identity provider as a process:
 //   node appliance/dist/dev-idp/main.js --port 8180 --public-url https://127.0.0.1:8443 \
 //     --client-secret-file var/secrets/oidc-client-secret --data-dir var/dev-idp
+// HTTPS (e.g. a test that needs the institution's arrangement: a CA-signed IdP under its own name):
+//   ... --tls-cert-file idp.crt --tls-key-file idp.key --issuer-host idp.kyc.test
 // The client secret file is shared with the appliance; it is created (random, mode 0600) when missing.
 // With --data-dir the realm signing keys are kept there, so tokens stay verifiable across restarts.
 import { randomBytes } from 'node:crypto';
@@ -13,7 +15,8 @@ import { DEV_APPLIANCE_URL } from './realm.js';
 import { startDevIdp } from './server.js';
 
 const USAGE = `usage: main.js [--port 8180] [--host 127.0.0.1] [--public-url ${DEV_APPLIANCE_URL}]
-               --client-secret-file FILE [--data-dir DIR]`;
+               --client-secret-file FILE [--data-dir DIR]
+               [--tls-cert-file FILE --tls-key-file FILE] [--issuer-host NAME]`;
 
 async function readOrCreateSecret(file: string): Promise<string> {
   try {
@@ -39,6 +42,9 @@ async function main(argv: string[]): Promise<void> {
       'public-url': { type: 'string', default: DEV_APPLIANCE_URL },
       'client-secret-file': { type: 'string' },
       'data-dir': { type: 'string' },
+      'tls-cert-file': { type: 'string' },
+      'tls-key-file': { type: 'string' },
+      'issuer-host': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -50,11 +56,23 @@ async function main(argv: string[]): Promise<void> {
   const port = Number(values.port);
   const secretFile = values['client-secret-file'];
   if (!secretFile || !/^\d+$/.test(values.port)) throw new Error(USAGE);
+  const certFile = values['tls-cert-file'];
+  const keyFile = values['tls-key-file'];
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new Error(`--tls-cert-file and --tls-key-file go together\n${USAGE}`);
+  const tls = certFile && keyFile ? { cert: await readFile(certFile), key: await readFile(keyFile) } : undefined;
 
   const clientSecret = await readOrCreateSecret(secretFile);
   const dataDir = values['data-dir'];
   const keys = dataDir ? await loadOrCreateSigningKeys(join(dataDir, 'jwks.json')) : undefined;
-  const idp = await startDevIdp({ port, host: values.host, publicBaseUrl: values['public-url'], clientSecret, keys });
+  const idp = await startDevIdp({
+    port,
+    host: values.host,
+    issuerHost: values['issuer-host'],
+    tls,
+    publicBaseUrl: values['public-url'],
+    clientSecret,
+    keys,
+  });
 
   const lines = [
     `dev IdP (Keycloak-compatible) issuer: ${idp.issuer}`,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { errors } from 'oidc-provider';
 import type Provider from 'oidc-provider';
@@ -13,8 +14,12 @@ import { createUserinfoHandler } from './userinfo.js';
 export interface DevIdpOptions {
   /** TCP port; 0 takes any free one (tests) */
   port: number;
-  /** interface to listen on, and the host name in the issuer URL; default 127.0.0.1 */
+  /** interface to listen on, and the host name in the issuer URL unless `issuerHost` is given; default 127.0.0.1 */
   host?: string;
+  /** host name in the issuer URL when it differs from the listening address (e.g. `idp.kyc.test` → 127.0.0.1) */
+  issuerHost?: string;
+  /** serve HTTPS with this certificate (PEM, chain allowed) and key; the issuer then starts with `https://` */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** the appliance's public URL (e.g. `https://127.0.0.1:8443`): its redirect URIs are derived from it */
   publicBaseUrl: string;
   /** secret of the confidential `kyc-appliance` client */
@@ -26,7 +31,7 @@ export interface DevIdpOptions {
 }
 
 export interface DevIdp {
-  /** `http://<host>:<port>/realms/kyc` */
+  /** `http(s)://<issuerHost or host>:<port>/realms/kyc` */
   issuer: string;
   realm: RealmDefinition;
   close(): Promise<void>;
@@ -72,9 +77,13 @@ function validateOptions(o: DevIdpOptions): void {
   if (typeof o.clientSecret !== 'string' || o.clientSecret.length < 16) {
     problems.push('clientSecret must be a string of at least 16 characters');
   }
-  if (o.host !== undefined && ['0.0.0.0', '::', ''].includes(o.host)) {
+  if (o.issuerHost === undefined && o.host !== undefined && ['0.0.0.0', '::', ''].includes(o.host)) {
     problems.push(`host must be an address clients can reach (it is part of the issuer), not ${JSON.stringify(o.host)}`);
   }
+  if (o.issuerHost !== undefined && !/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(o.issuerHost)) {
+    problems.push(`issuerHost must be a host name or a bracketed IPv6 address, not ${JSON.stringify(o.issuerHost)}`);
+  }
+  if (o.tls !== undefined && (!o.tls.cert || !o.tls.key)) problems.push('tls needs both cert and key');
   try {
     realmDefinition({ applianceUrl: o.publicBaseUrl });
   } catch (err) {
@@ -97,7 +106,7 @@ export async function startDevIdp(o: DevIdpOptions): Promise<DevIdp> {
   const keys = o.keys ? parseSigningKeys(o.keys, 'keys option') : await generateSigningKeys();
 
   let handler: Handler | undefined;
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     if (!handler) {
       sendHtml(res, 503, renderMessagePage(realm.name, 'Starting', 'The identity provider is starting.'));
       return;
@@ -110,7 +119,8 @@ export async function startDevIdp(o: DevIdpOptions): Promise<DevIdp> {
         sendHtml(res, 500, renderMessagePage(realm.name, 'We are sorry...', 'Unexpected error when handling the request.'));
       }
     });
-  });
+  };
+  const server = o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, host, () => {
@@ -121,7 +131,8 @@ export async function startDevIdp(o: DevIdpOptions): Promise<DevIdp> {
 
   const { port } = server.address() as AddressInfo;
   const realmPath = `/realms/${realm.name}`;
-  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}${realmPath}`;
+  const issuerHost = o.issuerHost ?? (host.includes(':') ? `[${host}]` : host);
+  const issuer = `${o.tls ? 'https' : 'http'}://${issuerHost}:${port}${realmPath}`;
 
   const close = () =>
     new Promise<void>((resolve, reject) => {

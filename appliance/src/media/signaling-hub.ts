@@ -3,7 +3,8 @@
 // secrets and pins stay here. Every action a party takes is first reported through `onEvent`, which may refuse
 // it (the app writes its audit event there, fail-closed).
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { createSessionSpoolDir } from '../recording/spool-dirs.js';
 import type { WebSocket } from 'ws';
 import { JanusRequestError, VIDEOROOM_ERROR, type GatewayLogger, type JanusGateway, type Publisher, type Subscriber } from './janus-gateway.js';
 import {
@@ -78,8 +79,10 @@ const MAX_CHAT_HISTORY = 500;
 
 export interface SignalingHubOptions {
   gateway: JanusGateway;
-  /** folder Janus records this session's .mjr files into; created 0700 before the room */
+  /** folder Janus records this session's .mjr files into; created before the room (see createSessionSpoolDir) */
   recordingDir(sessionId: string): string;
+  /** session folders shared with Janus and the worker through the spool's group (KYC_DIR_GROUP_ACCESS) */
+  recordingGroupAccess?: boolean;
   onEvent?(event: SignalingEvent): Promise<void>;
   /**
    * The session's chat so far, from where `onEvent` stored it: read once per session by this process (a session
@@ -753,7 +756,7 @@ export class SignalingHub {
     if (session.roomReady) return Promise.resolve();
     session.roomPending ??= (async () => {
       try {
-        await mkdir(session.room.recDir, { recursive: true, mode: 0o700 });
+        await createSessionSpoolDir(session.room.recDir, this.#opts.recordingGroupAccess ?? false);
         await this.#opts.gateway.createRoom({ room: session.room.id, secret: session.room.secret, pin: session.room.pin, recDir: session.room.recDir, record: true });
         session.roomReady = true;
       } finally {

@@ -61,6 +61,8 @@ export interface SealContext {
   archiveDir: string;
   /** how long to wait for Janus to close files it is still writing */
   settleMs: number;
+  /** sealed folders 2750 and files 0640 for the archive's group (KYC_DIR_GROUP_ACCESS); default owner-only */
+  groupReadable?: boolean;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   now?: () => Date;
 }
@@ -160,9 +162,9 @@ async function waitForClosedFiles(dir: string, settleMs: number): Promise<void> 
   }
 }
 
-async function privateDir(path: string): Promise<void> {
+async function privateDir(path: string, mode = 0o700): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 });
-  await chmod(path, 0o700);
+  await chmod(path, mode);
 }
 
 /** Produces `out` via `make(partial)` unless it exists already: an output exists only once complete. */
@@ -321,9 +323,11 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
     await step(ctx, rec.id, 'encrypt', 0.5);
     const staging = join(ctx.archiveDir, `.staging-${rec.id}`);
     await rm(staging, { recursive: true, force: true });
-    await privateDir(staging);
+    // Separate OS users: the archive's group (the appliance) reads sealed folders; nobody else does.
+    const fileMode = ctx.groupReadable ? 0o640 : 0o600;
+    await privateDir(staging, ctx.groupReadable ? 0o2750 : 0o700);
     const seal1 = (src: string, name: string): Promise<EncryptResult> =>
-      encryptFile(src, join(staging, `${name}${SEALED_SUFFIX}`), key, recordingAad(rec.id, name), { segmentSize: DEFAULT_SEGMENT_SIZE });
+      encryptFile(src, join(staging, `${name}${SEALED_SUFFIX}`), key, recordingAad(rec.id, name), { segmentSize: DEFAULT_SEGMENT_SIZE, mode: fileMode });
     const files: NewRecordingFile[] = [];
     const media: MediaEntry[] = [];
     for (const c of converted) {
@@ -379,7 +383,7 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
     await writeFile(
       join(staging, KEY_FILE),
       `${JSON.stringify({ v: 1, recordingId: rec.id, kid: stored!.kek_id, wrappedKey: stored!.wrapped_key!.toString('base64'), alg: 'A256GCMKW' })}\n`,
-      { mode: 0o600 },
+      { mode: fileMode },
     );
     await syncDir(staging);
 

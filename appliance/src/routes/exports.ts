@@ -57,7 +57,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
   const rec = ctx.config.recording;
   let keyring: Promise<KeyWrapper> | null = null;
   const openKeyring = (): Promise<KeyWrapper> => {
-    keyring ??= FileKeyring.open(rec.kekDir).catch((err: unknown) => {
+    keyring ??= FileKeyring.open(rec.kekDir, { groupReadable: rec.groupAccess }).catch((err: unknown) => {
       keyring = null;
       throw err;
     });
@@ -67,7 +67,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
   const jobs: ExportJobContext = {
     pool: ctx.pool,
     audit: ctx.audit,
-    media: new ArchiveMedia({ archiveDir: rec.archiveDir, kekDir: rec.kekDir }),
+    media: new ArchiveMedia({ archiveDir: rec.archiveDir, kekDir: rec.kekDir, groupReadable: rec.groupAccess }),
     keyring: openKeyring,
     tools: new MediaTools(rec.tools),
     signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir)),

@@ -203,11 +203,11 @@ export class ArchiveMedia {
   private static readonly READER_TTL_MS = 5 * 60_000;
   private static readonly MAX_READERS = 32;
 
-  constructor(private readonly o: { archiveDir: string; kekDir: string }) {}
+  constructor(private readonly o: { archiveDir: string; kekDir: string; groupReadable?: boolean }) {}
 
   private async unwrap(rec: RecordingRow): Promise<Buffer> {
     const wrapped = { kid: rec.kek_id!, wrapped: rec.wrapped_key! };
-    this.keyring ??= FileKeyring.open(this.o.kekDir);
+    this.keyring ??= FileKeyring.open(this.o.kekDir, { groupReadable: this.o.groupReadable ?? false });
     let keyring = await this.keyring.catch((err: unknown) => {
       this.keyring = null;
       throw err;
@@ -216,7 +216,7 @@ export class ArchiveMedia {
       return await keyring.unwrap(wrapped, rec.id);
     } catch (err) {
       if (!(err instanceof SealedMediaError) || !(keyring instanceof FileKeyring) || keyring.keyIds().includes(wrapped.kid)) throw err;
-      this.keyring = FileKeyring.open(this.o.kekDir);
+      this.keyring = FileKeyring.open(this.o.kekDir, { groupReadable: this.o.groupReadable ?? false });
       keyring = await this.keyring;
       return keyring.unwrap(wrapped, rec.id);
     }

@@ -91,6 +91,7 @@ export class LiveMedia {
     this.hub = new SignalingHub({
       gateway: this.gateway,
       recordingDir: (sessionId) => join(deps.config.recording.dir, sessionId),
+      recordingGroupAccess: deps.config.recording.groupAccess,
       onEvent: (e) => this.persist(e),
       onAbandoned: (sessionId) => this.endAbandoned(sessionId, 'abandoned: both parties left'),
       chatHistory: (sessionId) => storedChat(deps.pool, deps.pii, sessionId, deps.log),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
+import { fetchTrusting, trustedCas } from '../lib/ca-fetch.js';
 
 export const ROLES = ['teller', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -18,6 +19,8 @@ export interface OidcOptions {
   audience: string;
   redirectUri: string;
   postLogoutRedirectUri: string;
+  /** PEM bundle trusted for the issuer's HTTPS besides the system store (KYC_OIDC_CA_FILE) */
+  caFile?: string | null;
 }
 
 export class IdpUnavailableError extends Error {
@@ -55,7 +58,12 @@ export class OidcService {
   private static readonly VERIFIED_TTL_MS = 60_000;
   private static readonly MAX_VERIFIED = 10_000;
 
-  constructor(private readonly opts: OidcOptions) {}
+  /** every request to the identity provider (discovery, token, JWKS, readiness) goes through this */
+  private readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+  constructor(private readonly opts: OidcOptions) {
+    this.fetch = opts.caFile ? fetchTrusting(trustedCas(opts.caFile)) : (input, init) => fetch(input, init);
+  }
 
   async config(): Promise<client.Configuration> {
     if (this.configuration) return this.configuration;
@@ -65,10 +73,12 @@ export class OidcService {
         const cfg = await client.discovery(this.opts.issuer, this.opts.clientId, this.opts.clientSecret, undefined, {
           execute,
           timeout: 5,
+          [client.customFetch]: this.fetch,
         });
+        cfg[client.customFetch] = this.fetch;
         const jwksUri = cfg.serverMetadata().jwks_uri;
         if (!jwksUri) throw new Error('issuer metadata lacks jwks_uri');
-        this.jwks = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: 30_000 });
+        this.jwks = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: 30_000, [customFetch]: this.fetch });
         this.configuration = cfg;
         return cfg;
       } catch (err) {
@@ -155,7 +165,7 @@ export class OidcService {
   /** For /readyz: can the realm's discovery document be fetched now? */
   async probe(): Promise<{ status: 'up' | 'down'; detail?: string }> {
     try {
-      const res = await fetch(new URL(`${this.opts.issuer.href.replace(/\/$/, '')}/.well-known/openid-configuration`), {
+      const res = await this.fetch(new URL(`${this.opts.issuer.href.replace(/\/$/, '')}/.well-known/openid-configuration`), {
         signal: AbortSignal.timeout(3000),
       });
       return res.ok ? { status: 'up' } : { status: 'down', detail: `discovery answered ${res.status}` };

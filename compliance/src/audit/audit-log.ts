@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { AuditError } from './errors.js';
 import { encodeEvent, decodeEvent, type AuditEvent, type AuditEventInput } from './event.js';
@@ -12,7 +13,7 @@ import {
   rangeNodes,
   type NodeId,
 } from './merkle.js';
-import type { NoteSigner } from './checkpoint.js';
+import { parseVerifierKey, type NoteSigner } from './checkpoint.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 
 /**
@@ -38,6 +39,11 @@ export interface AuditLogOptions {
   now?: () => Date;
   /** signs checkpoints; needed for startCheckpointer() and verifierKey() */
   signer?: NoteSigner;
+  /**
+   * without a signer: the verifier key file the signing process publishes beside its checkpoints (read when first
+   * asked for, then kept), so a process that must not hold the signing key can still serve the verifier key
+   */
+  verifierKeyFile?: string;
   /** checkpoint origin line; default `kyc-appliance.local/audit` */
   origin?: string;
   /** most events one group commit inserts (default 1000) */
@@ -156,6 +162,8 @@ export class AuditLog {
   readonly pool: pg.Pool;
   readonly origin: string;
   readonly signer: NoteSigner | undefined;
+  private readonly verifierKeyFile: string | undefined;
+  private publishedVerifierKey: string | null = null;
   private readonly now: () => Date;
   private readonly maxBatch: number;
   private readonly concurrency: number;
@@ -178,6 +186,7 @@ export class AuditLog {
     this.pool = options.pool;
     this.now = options.now ?? (() => new Date());
     this.signer = options.signer;
+    this.verifierKeyFile = options.verifierKeyFile;
     this.origin = options.origin ?? DEFAULT_ORIGIN;
     this.maxBatch = options.groupCommitMaxBatch ?? 1000;
     this.concurrency = options.groupCommitConcurrency ?? 2;
@@ -464,7 +473,19 @@ export class AuditLog {
 
   /** The note verifier key `<name>+<hex id>+<base64>` to publish, or null when no signer is configured. */
   verifierKey(): string | null {
-    return this.signer?.verifierKey ?? null;
+    if (this.signer) return this.signer.verifierKey;
+    if (this.publishedVerifierKey === null && this.verifierKeyFile) {
+      try {
+        const text = readFileSync(this.verifierKeyFile, 'utf8').trim();
+        if (text) {
+          parseVerifierKey(text);
+          this.publishedVerifierKey = text;
+        }
+      } catch {
+        // not written yet (the signer has not started) or not readable: null until it is
+      }
+    }
+    return this.publishedVerifierKey;
   }
 
   // ---------------------------------------------------------------- reading

@@ -83,21 +83,36 @@ function newKid(now: Date): string {
 }
 
 
-/** Creates a new KEK in `dir` (made 0700 if missing) and makes it current. Returns its kid. */
-export async function createKek(dir: string, now: Date = new Date()): Promise<string> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
+/**
+ * Who may read a KEK directory. Default: its owner only (0700/0600). `groupReadable`: also the directory's group
+ * (0750/0640; never writable by it, never readable by others) — separate OS users where the worker seals and the
+ * appliance plays back; the installer sets the group.
+ */
+export interface KeyringAccess {
+  groupReadable?: boolean;
+}
+
+/** Creates a new KEK in `dir` (made 0700, or 0750 with group read, if missing) and makes it current. Returns its kid. */
+export async function createKek(dir: string, now: Date = new Date(), access: KeyringAccess = {}): Promise<string> {
+  const group = access.groupReadable ?? false;
+  await mkdir(dir, { recursive: true, mode: group ? 0o750 : 0o700 });
+  if (!group) await chmod(dir, 0o700);
   const kid = newKid(now);
+  const mode = group ? 0o640 : 0o600;
   const file: KekFile = { v: KEK_FILE_VERSION, kid, alg: 'A256GCMKW', key: randomBytes(32).toString('base64'), createdAt: now.toISOString() };
-  await writeFileDurably(join(dir, `${kid}${KEK_FILE_SUFFIX}`), `${JSON.stringify(file)}\n`, { mode: 0o600, how: 'exclusive' });
-  await writeFileDurably(join(dir, CURRENT_FILE), `${kid}\n`, { mode: 0o600, how: 'replace' });
+  await writeFileDurably(join(dir, `${kid}${KEK_FILE_SUFFIX}`), `${JSON.stringify(file)}\n`, { mode, how: 'exclusive' });
+  await writeFileDurably(join(dir, CURRENT_FILE), `${kid}\n`, { mode, how: 'replace' });
   await syncDir(dir);
   return kid;
 }
 
-async function checkPrivate(path: string, what: string): Promise<void> {
+async function checkPrivate(path: string, what: string, access: KeyringAccess): Promise<void> {
   const st = await stat(path);
-  if ((st.mode & 0o077) !== 0) throw new SealedMediaError('KYC_ERR_SEALED_KEY', `${what} ${path} must not be accessible by group or others (chmod ${st.isDirectory() ? '700' : '600'})`);
+  if (access.groupReadable) {
+    if ((st.mode & 0o027) !== 0) throw new SealedMediaError('KYC_ERR_SEALED_KEY', `${what} ${path} must not be writable by its group nor accessible by others (chmod ${st.isDirectory() ? '750' : '640'})`);
+  } else if ((st.mode & 0o077) !== 0) {
+    throw new SealedMediaError('KYC_ERR_SEALED_KEY', `${what} ${path} must not be accessible by group or others (chmod ${st.isDirectory() ? '700' : '600'})`);
+  }
 }
 
 /** The file-based keyring: every KEK of a directory, `current` for wrapping. */
@@ -109,9 +124,9 @@ export class FileKeyring implements KeyWrapper {
   ) {}
 
   /** Loads a KEK directory; refuses group/other-readable files, malformed KEKs and a `current` that is missing. */
-  static async open(dir: string): Promise<FileKeyring> {
+  static async open(dir: string, access: KeyringAccess = {}): Promise<FileKeyring> {
     try {
-      await checkPrivate(dir, 'KEK directory');
+      await checkPrivate(dir, 'KEK directory', access);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SealedMediaError('KYC_ERR_SEALED_KEY', `KEK directory ${dir} does not exist`);
       throw err;
@@ -120,7 +135,7 @@ export class FileKeyring implements KeyWrapper {
     for (const name of (await readdir(dir)).sort()) {
       if (!name.endsWith(KEK_FILE_SUFFIX)) continue;
       const path = join(dir, name);
-      await checkPrivate(path, 'KEK file');
+      await checkPrivate(path, 'KEK file', access);
       let parsed: KekFile;
       try {
         parsed = JSON.parse(await readFile(path, 'utf8')) as KekFile;
@@ -144,7 +159,7 @@ export class FileKeyring implements KeyWrapper {
   }
 
   /** Opens the directory, creating it with a first KEK when it holds none. */
-  static async openOrCreate(dir: string): Promise<{ keyring: FileKeyring; created: string | null }> {
+  static async openOrCreate(dir: string, access: KeyringAccess = {}): Promise<{ keyring: FileKeyring; created: string | null }> {
     let created: string | null = null;
     let names: string[] = [];
     try {
@@ -152,8 +167,8 @@ export class FileKeyring implements KeyWrapper {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    if (!names.some((n) => n.endsWith(KEK_FILE_SUFFIX))) created = await createKek(dir);
-    return { keyring: await FileKeyring.open(dir), created };
+    if (!names.some((n) => n.endsWith(KEK_FILE_SUFFIX))) created = await createKek(dir, new Date(), access);
+    return { keyring: await FileKeyring.open(dir, access), created };
   }
 
   keyIds(): string[] {
