@@ -55,9 +55,3 @@ export interface IdentityDetailView {
   /** what the customer's browser has been asked for and not sent yet */
   pending: { requestId: string; purpose: 'id-front' | 'id-back' | 'face' | 'liveness'; at: string } | null;
 }
-
-/** Wording shown wherever liveness results appear: this is not certified presentation-attack detection. */
-export const LIVENESS_DISCLAIMER = {
-  en: 'Challenge–response liveness with officer judgement (not certified presentation-attack detection).',
-  'zh-CN': '挑战-应答式活体检测，结合坐席人工判断（非经认证的呈现攻击检测）。',
-} as const;

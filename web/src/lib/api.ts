@@ -251,7 +251,7 @@ export interface SessionFile {
 /** The teller is known by the session cookie; the customer names the invitation link. */
 export type SessionParty = { kind: 'teller' } | { kind: 'customer'; token: string };
 
-function withParty(path: string, party: SessionParty): string {
+export function withParty(path: string, party: SessionParty): string {
   return party.kind === 'customer' ? `${path}?invitation=${encodeURIComponent(party.token)}` : path;
 }
 
