@@ -23,6 +23,7 @@ import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
 import { exportRoutes } from './routes/exports.js';
 import { healthRoutes } from './routes/health.js';
+import { identityRoutes } from './routes/identity.js';
 import { fileRoutes } from './routes/files.js';
 import { joinRoutes } from './routes/join.js';
 import { liveSessionRoutes } from './routes/live-session.js';
@@ -119,6 +120,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(liveSessionRoutes, ctx);
   await app.register(joinRoutes, ctx);
   await app.register(fileRoutes, ctx);
+  await app.register(identityRoutes, ctx);
   await app.register(auditRoutes, ctx);
   if (ctx.live) {
     const live = ctx.live;

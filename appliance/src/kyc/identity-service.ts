@@ -6,41 +6,17 @@ import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Queryable } from '../db/database.js';
 import { normalizeResidentId } from '../domain/customer-identity.js';
+import { CHALLENGE_KINDS, FaceImageError, type BuiltinFaceEngine, type ChallengeKind, type FaceEngine, type IdNumberReader, type LivenessChecker } from '../face/index.js';
 import type { AuditWrite } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
-import type { LivenessChallengeKind, Party, ServerMessage } from '../media/protocol.js';
+import type { ServerMessage } from '../media/protocol.js';
 import { caseRepository } from '../repositories/case.repository.js';
 import type { CallSessionRow } from '../repositories/call-session.repository.js';
 import { inspectStill, StillError, type StillInfo } from './identity-image.js';
 import { identityRepository as repo, type CapturePurpose, type CaptureRequestRow, type FaceCheckRow, type StillRow } from './identity-repository.js';
 import type { StepKind } from './kyc-api-types.js';
 import { completableStep, completeStep, scriptOf, type StepActor } from './steps.js';
-
-// What this service needs of the engines (appliance/src/face implements them): the ID photo against live frames,
-// a liveness challenge's key frames, the number printed on an ID front. Bad images are thrown as errors named
-// FaceImageError whose `code` is one of IMAGE_ERRORS below.
-export type ChallengeKind = LivenessChallengeKind;
-export interface FaceComparison {
-  score: number;
-  decision: 'match' | 'review' | 'no_match';
-  engine: string;
-  modelVersion: string;
-  thresholds: { match: number; review: number };
-  faces: { reference: number; probe: number };
-}
-export interface FaceEngine {
-  compare(reference: Buffer, probe: Buffer, opts?: { requestId?: string; caseId?: string }): Promise<FaceComparison>;
-  compareBest(reference: Buffer, probes: Buffer[], opts?: { requestId?: string; caseId?: string }): Promise<FaceComparison & { probeIndex: number }>;
-}
-export interface LivenessChecker {
-  checkChallenge(kind: ChallengeKind, frames: Buffer[], reference?: Buffer): Promise<{ passed: boolean; reason?: string; sameFace: boolean | null; measurements: Record<string, number> }>;
-}
-export interface IdNumberReader {
-  read(image: Buffer): Promise<{ idNumber: string | null; checksumValid: boolean }>;
-}
-
-export const CHALLENGE_KINDS: readonly ChallengeKind[] = ['turn-left', 'turn-right', 'blink', 'open-mouth', 'read-digits'];
 
 /** Frames the customer's browser takes for each kind of request. */
 export const FRAMES_PER_PURPOSE: Record<CapturePurpose, number> = { 'id-front': 1, 'id-back': 1, face: 5, liveness: 6 };
@@ -49,7 +25,7 @@ const STEP_OF_PURPOSE: Record<Exclude<CapturePurpose, 'liveness'>, StepKind> = {
 
 const SYSTEM: StepActor = { party: 'system', username: 'system' };
 
-/** Engine refusals of an image (see face/index.ts) and the API error each becomes. */
+/** Refusals of an image (ours and the engines') and the API error each becomes. */
 const IMAGE_ERRORS = {
   KYC_ERR_IMAGE_INVALID: 'IMAGE_INVALID',
   KYC_ERR_NO_FACE: 'NO_FACE',
@@ -60,7 +36,7 @@ const IMAGE_ERRORS = {
 /** A still or an engine refusal as the API error (400/413 with its code); anything else is rethrown. */
 export function imageError(err: unknown): never {
   const code = (err as { code?: unknown }).code;
-  if ((err instanceof StillError || (err instanceof Error && err.name === 'FaceImageError')) && typeof code === 'string' && code in IMAGE_ERRORS) {
+  if ((err instanceof StillError || err instanceof FaceImageError) && typeof code === 'string' && code in IMAGE_ERRORS) {
     throw new AppError(IMAGE_ERRORS[code as keyof typeof IMAGE_ERRORS], err.message);
   }
   throw err;
@@ -68,11 +44,12 @@ export function imageError(err: unknown): never {
 
 export interface IdentityDeps {
   pii: PiiCipher;
+  /** the configured engine (built-in or the institution's hook): ID photo against live frames */
   face: FaceEngine;
+  /** always the local model: the ID front must show exactly one face before it is stored */
+  faceFinder: Pick<BuiltinFaceEngine, 'describe'>;
   liveness: LivenessChecker;
   idReader: IdNumberReader;
-  /** sends a message to one party of a live session (no-op when live calls are not configured or it is away) */
-  notify(sessionId: string, party: Party, message: ServerMessage): void;
   /** random integer in [0, max): crypto by default */
   rand?: (max: number) => number;
 }
@@ -243,9 +220,9 @@ export class IdentityService {
         case 'id-front': {
           const front = frames[0] as Buffer;
           // exactly one face on the card (the engine refuses none or several), then the number printed on it
-          const faces = await this.deps.face.compare(front, front, opts);
+          const faces = await this.deps.faceFinder.describe(front, 'reference');
           const read = await this.deps.idReader.read(front);
-          return { ...base, kind: 'id-front', facesOnCard: faces.faces.reference, read };
+          return { ...base, kind: 'id-front', facesOnCard: faces.count, read };
         }
         case 'id-back':
           return { ...base, kind: 'id-back' };

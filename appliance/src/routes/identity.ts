@@ -7,7 +7,8 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { loadIdentityDetail } from '../kyc/identity-evidence.js';
 import { STILL_LIMITS } from '../kyc/identity-image.js';
-import type { IdentityService } from '../kyc/identity-service.js';
+import { IdentityService } from '../kyc/identity-service.js';
+import type { ServerMessage } from '../media/protocol.js';
 import { caseRepository } from '../repositories/case.repository.js';
 import { resolveSessionParty, type SessionParty } from '../services/session-access.js';
 import { authErrors, ErrorResponse } from './schemas.js';
@@ -84,19 +85,23 @@ const DetailSchema = Type.Object({
 });
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
 
-export interface IdentityRouteDeps {
-  identity: IdentityService;
-}
 
 /**
  * Identity checks inside a live session: the teller asks, the customer's browser answers with stills taken from its
  * own camera, the teller accepts or asks again, compares faces, runs liveness, overrides with a reason; the case's
  * teller and auditors read the evidence and its images (audited). Admins have no path to any of it.
  */
-export async function identityRoutes(app: FastifyInstance, ctx: AppContext & IdentityRouteDeps): Promise<void> {
+export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   await app.register(multipart, { limits: { fileSize: STILL_LIMITS.maxBytes, files: 12, fields: 0, parts: 12, headerPairs: 50 } });
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const identity = ctx.identity;
+  // Holds no state of its own: the engines, the cipher and the hub are the runtime's single instances.
+  const identity = new IdentityService({
+    pii: ctx.pii,
+    face: ctx.face.engine,
+    faceFinder: ctx.face.builtin,
+    liveness: ctx.face.liveness,
+    idReader: ctx.face.idReader,
+  });
   const teller = { roles: ['teller'] as const };
 
   const tellerOfLive = async (request: FastifyRequest, sessionId: string): Promise<SessionParty> => {
@@ -105,7 +110,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext & Ide
     return who;
   };
   const tellOther = (sessionId: string, what: 'capture' | 'face' | 'liveness') => ctx.live?.hub.notify(sessionId, 'teller', { type: 'kyc-update', what });
-  const askCustomer = (sessionId: string, message: Parameters<NonNullable<AppContext['live']>['hub']['notify']>[2]) => ctx.live?.hub.notify(sessionId, 'customer', message);
+  const askCustomer = (sessionId: string, message: ServerMessage) => ctx.live?.hub.notify(sessionId, 'customer', message);
 
   r.post(
     '/api/sessions/:id/identity/captures',
