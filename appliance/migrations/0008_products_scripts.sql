@@ -83,3 +83,7 @@ CREATE INDEX case_geolocations_case_idx ON case_geolocations (case_id, received_
 GRANT SELECT, INSERT, UPDATE ON products TO kyc_app;
 GRANT SELECT, INSERT ON product_versions, case_script_draws, kyc_step_attempts, case_geolocations TO kyc_app;
 GRANT SELECT, INSERT, UPDATE ON kyc_confirmations TO kyc_app;
+
+-- The branch a signed-in user belongs to (Keycloak user attribute `branch`, mapped into the tokens); a teller's new
+-- cases take it instead of a typed value.
+ALTER TABLE web_sessions ADD COLUMN branch text;

@@ -26,6 +26,8 @@ import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identity.js';
 import { fileRoutes } from './routes/files.js';
 import { joinRoutes } from './routes/join.js';
+import { kycRoutes } from './routes/kyc.js';
+import { productRoutes } from './routes/products.js';
 import { liveSessionRoutes } from './routes/live-session.js';
 import { meRoutes } from './routes/me.js';
 import { recordingRoutes } from './routes/recordings.js';
@@ -120,6 +122,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(liveSessionRoutes, ctx);
   await app.register(joinRoutes, ctx);
   await app.register(fileRoutes, ctx);
+  await app.register(productRoutes, ctx);
+  await app.register(kycRoutes, ctx);
   await app.register(identityRoutes, ctx);
   await app.register(auditRoutes, ctx);
   if (ctx.live) {

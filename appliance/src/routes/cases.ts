@@ -14,8 +14,8 @@ const NewCaseBody = Type.Object(
     customerIdNumber: Type.String({ minLength: 15, maxLength: 20 }),
     customerPhone: Type.String({ minLength: 11, maxLength: 20 }),
     bankCard: Type.Optional(Type.Union([Type.String({ maxLength: 30 }), Type.Null()])),
-    product: Type.String({ minLength: 1, maxLength: 100 }),
-    branch: Type.String({ minLength: 1, maxLength: 100 }),
+    product: Type.String({ minLength: 1, maxLength: 100, description: 'a product code of the catalogue (GET /api/products)' }),
+    branch: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "ignored unless different from the teller's identity (refused then): the branch comes from the identity" })),
   },
   { additionalProperties: false },
 );

@@ -41,6 +41,24 @@ const calls: Record<string, () => InjectOptions> = {
   'POST /api/cases/:id/complete': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/complete` }),
   'POST /api/cases/:id/review': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/review`, payload: { decision: 'approved', comment: 'ok' } }),
   'POST /api/cases/:id/reveal': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/reveal`, payload: { field: 'customerName', reason: 'check' } }),
+  'GET /api/products': () => ({ method: 'GET', url: '/api/products' }),
+  'GET /api/products/:code/versions': () => ({ method: 'GET', url: '/api/products/WM-SALE/versions' }),
+  'GET /api/admin/products/:code/diff': () => ({ method: 'GET', url: '/api/admin/products/WM-SALE/diff?from=1&to=1' }),
+  'POST /api/admin/products': () => ({
+    method: 'POST',
+    url: '/api/admin/products',
+    payload: { code: 'MATRIX', nameZh: '测试', nameEn: 'Test', retentionYears: 5, steps: [{ id: 'a', kind: 'read', required: true, title: { 'zh-CN': '甲', en: 'A' }, text: { 'zh-CN': '甲', en: 'A' } }] },
+  }),
+  'PUT /api/admin/products/:code': () => ({
+    method: 'PUT',
+    url: '/api/admin/products/VIDEO-WITNESS',
+    payload: { code: 'VIDEO-WITNESS', nameZh: '视频见证', nameEn: 'Video witness', retentionYears: 6, steps: [{ id: 'a', kind: 'read', required: false, title: { 'zh-CN': '甲', en: 'A' }, text: { 'zh-CN': '甲', en: 'A' } }] },
+  }),
+  'GET /api/cases/:id/kyc': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/kyc` }),
+  'POST /api/cases/:id/kyc/steps/:stepId/complete': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/kyc/steps/opening/complete`, payload: {} }),
+  'GET /api/sessions/:id/kyc': () => ({ method: 'GET', url: `/api/sessions/${SOME_UUID}/kyc` }),
+  'POST /api/sessions/:id/kyc/confirm': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/kyc/confirm`, payload: { confirmationId: SOME_UUID } }),
+  'POST /api/sessions/:id/geolocation': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/geolocation`, payload: { consent: 'refused' } }),
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
 const PUBLIC = ['/healthz', '/readyz', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];
