@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { CONFIG_KEYS, type ConfigKey, type KeySpec } from './schema.js';
+import { LIVENESS_CHALLENGE_KINDS, type LivenessChallengeKind } from '../media/protocol.js';
 
 export interface AppConfig {
   dataDir: string;
@@ -29,6 +30,7 @@ export interface AppConfig {
     tesseractPath: string;
     hook: { url: URL | null; secretFile: string | null; caFile: string | null; timeoutMs: number; retries: number };
   };
+  identity: { livenessChallenges: LivenessChallengeKind[] };
   recording: {
     dir: string;
     archiveDir: string;
@@ -177,6 +179,12 @@ export function loadConfig(opts: LoadOptions): AppConfig {
   if (matchDistance !== undefined && reviewDistance !== undefined && reviewDistance < matchDistance) {
     problems.push('KYC_FACE_REVIEW_DISTANCE: must not be below KYC_FACE_MATCH_DISTANCE');
   }
+  const challenges = values.get('KYC_LIVENESS_CHALLENGES') as string[] | undefined;
+  if (challenges !== undefined) {
+    const unknown = challenges.filter((c) => !(LIVENESS_CHALLENGE_KINDS as readonly string[]).includes(c));
+    if (unknown.length > 0) problems.push(`KYC_LIVENESS_CHALLENGES: unknown kind ${unknown.join(', ')} (known: ${LIVENESS_CHALLENGE_KINDS.join(', ')})`);
+    else if (new Set(challenges).size < 2) problems.push('KYC_LIVENESS_CHALLENGES: name at least two different kinds');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const v = <T>(key: ConfigKey) => values.get(key) as T;
@@ -238,6 +246,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
         retries: v('KYC_FACE_HOOK_RETRIES'),
       },
     },
+    identity: { livenessChallenges: [...new Set(v<LivenessChallengeKind[]>('KYC_LIVENESS_CHALLENGES'))] },
     recording: {
       dir: v('KYC_RECORDINGS_DIR'),
       archiveDir: v('KYC_ARCHIVE_DIR'),

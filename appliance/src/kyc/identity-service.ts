@@ -50,6 +50,8 @@ export interface IdentityDeps {
   faceFinder: Pick<BuiltinFaceEngine, 'describe'>;
   liveness: LivenessChecker;
   idReader: IdNumberReader;
+  /** the kinds liveness draws from (KYC_LIVENESS_CHALLENGES); all by default */
+  challengeKinds?: readonly ChallengeKind[];
   /** random integer in [0, max): crypto by default */
   rand?: (max: number) => number;
 }
@@ -59,10 +61,10 @@ export interface ChallengeSpec {
   digits: string | null;
 }
 
-/** Picks 2–3 different challenges in random order (R6: two sessions get different sequences). */
-export function pickChallenges(rand: (max: number) => number = randomInt): ChallengeSpec[] {
-  const pool = [...CHALLENGE_KINDS];
-  const count = 2 + rand(2);
+/** Picks 2–3 different challenges of the allowed kinds in random order (R6: two sessions get different sequences). */
+export function pickChallenges(kinds: readonly ChallengeKind[] = CHALLENGE_KINDS, rand: (max: number) => number = randomInt): ChallengeSpec[] {
+  const pool = [...new Set(kinds)];
+  const count = Math.min(pool.length, 2 + rand(2));
   const out: ChallengeSpec[] = [];
   for (let i = 0; i < count; i++) {
     const [kind] = pool.splice(rand(pool.length), 1) as [ChallengeKind];
@@ -163,7 +165,7 @@ export class IdentityService {
       throw new AppError('CONFLICT', 'Run the face match first: the liveness frames must show the face that was matched.');
     }
     await repo.supersedePending(client, session.id);
-    const challenges = pickChallenges(this.#rand);
+    const challenges = pickChallenges(this.deps.challengeKinds, this.#rand);
     const livenessId = randomUUID();
     await repo.insertLiveness(client, { id: livenessId, caseId: session.case_id, sessionId: session.id, referenceId: face.probe_id, requestedBy: teller, challenges });
     const first = await repo.insertRequest(client, {

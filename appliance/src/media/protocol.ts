@@ -82,7 +82,8 @@ export type ServerMessage =
 
 /** What the appliance asks the customer's browser to take from its own camera track (identity checks). */
 export type CapturePurpose = 'id-front' | 'id-back' | 'face' | 'liveness';
-export type LivenessChallengeKind = 'turn-left' | 'turn-right' | 'blink' | 'open-mouth' | 'read-digits';
+export const LIVENESS_CHALLENGE_KINDS = ['turn-left', 'turn-right', 'blink', 'open-mouth', 'read-digits'] as const;
+export type LivenessChallengeKind = (typeof LIVENESS_CHALLENGE_KINDS)[number];
 
 /**
  * To the customer: take `frames` full-resolution stills (for liveness: key frames while following the challenge) and

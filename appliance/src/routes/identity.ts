@@ -101,6 +101,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
     faceFinder: ctx.face.builtin,
     liveness: ctx.face.liveness,
     idReader: ctx.face.idReader,
+    challengeKinds: ctx.config.identity.livenessChallenges,
   });
   const teller = { roles: ['teller'] as const };
 

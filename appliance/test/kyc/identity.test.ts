@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -204,11 +205,12 @@ t.test('ID capture, face match, override and liveness in a live session; bad sti
   for (const action of ['kyc.capture.requested', 'kyc.capture.received', 'kyc.ocr.checked', 'kyc.id.retake', 'kyc.id.accepted', 'kyc.face.compared', 'kyc.step.completed', 'kyc.still.viewed', 'kyc.liveness.started', 'kyc.liveness.challenge', 'kyc.liveness.finished']) {
     t.ok(actions.includes(action), `audited: ${action}`);
   }
-  const received = (await a.auditEvents()).find((e) => e.action === 'kyc.capture.received');
-  t.match(received?.details, { sha256: /^[0-9a-f]{64}$/ }, "the still's hash is in its audit event");
+  const frontHash = createHash('sha256').update(LISA[0] as Buffer).digest('hex');
+  const received = (await a.auditEvents()).filter((e) => e.action === 'kyc.capture.received' && e.details?.['purpose'] === 'id-front');
+  t.ok(received.some((e) => e.details?.['sha256'] === frontHash), "the still's hash is in its audit event");
 });
 
-t.test("override: a card bearing another person's photo does not match; the officer may override with a reason", async (t) => {
+t.test("override: person A's card bearing person B's photo does not match A's face; the officer may override with a reason", async (t) => {
   const a = await startTestAppliance(t);
   const [admin, teller] = [await headers(a, 'admin1'), await headers(a, 'teller1')];
   await a.app.inject({ method: 'POST', url: '/api/admin/products', headers: admin, payload: IDV });
@@ -224,11 +226,11 @@ t.test("override: a card bearing another person's photo does not match; the offi
     const d = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/identity`, headers: teller })).json();
     return a.app.inject({ method: 'POST', url: `/api/identity/stills/${d.sides[side].latest.id}/accept`, headers: teller });
   };
-  t.equal((await capture('id-front', [fixture('people/london-001/neutral.jpg')])).statusCode, 201);
+  t.equal((await capture('id-front', [fixture('id-cards/person-a-data-person-b-photo-front.jpg')])).statusCode, 201);
   t.equal((await accept('id-front')).statusCode, 200);
-  t.equal((await capture('id-back', [LISA[1] as Buffer])).statusCode, 201);
+  t.equal((await capture('id-back', [fixture('id-cards/person-a-back.jpg')])).statusCode, 201);
   t.equal((await accept('id-back')).statusCode, 200);
-  const res = await capture('face', [LISA[0] as Buffer, LISA[1] as Buffer, LISA[2] as Buffer]);
+  const res = await capture('face', [fixture('people/london-005/smiling.jpg'), fixture('people/london-005/neutral.jpg')]);
   t.equal(res.statusCode, 201, res.body);
   t.equal(res.json().decision, 'no_match', `another person does not match (score ${res.json().score})`);
   const kyc = async () => (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: teller })).json();
@@ -250,4 +252,62 @@ t.test("override: a card bearing another person's photo does not match; the offi
   t.match(step.attempts.at(-1).result, { override: true });
   const ev = (await a.auditEvents()).find((e) => e.action === 'kyc.face.override');
   t.match(ev, { reason: /15 years/, details: { engineDecision: 'no_match', decision: 'match' } });
+});
+
+/** Head turns made from a frontal photo: a perspective warp shifts the nose off the eyes' midpoint, a mirror the other way. */
+async function turnedFrames(photo: string): Promise<{ left: Buffer; right: Buffer }> {
+  const dir = await mkdtemp(join(tmpdir(), 'kyc-turn-'));
+  try {
+    const src = new URL(photo, FIXTURES).pathname;
+    const warp = 'perspective=x0=0:y0=0:x1=W:y1=H*0.35:x2=0:y2=H:x3=W:y3=H*0.65:sense=destination';
+    await run('/usr/bin/ffmpeg', ['-loglevel', 'error', '-y', '-i', src, '-vf', warp, join(dir, 'a.jpg')]);
+    await run('/usr/bin/ffmpeg', ['-loglevel', 'error', '-y', '-i', src, '-vf', `${warp},hflip`, join(dir, 'b.jpg')]);
+    return { left: await readFile(join(dir, 'a.jpg')), right: await readFile(join(dir, 'b.jpg')) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+t.test("person A's card: the number on it matches the case, A's live face matches, A turning left and right passes liveness", async (t) => {
+  const a = await startTestAppliance(t, { env: { KYC_LIVENESS_CHALLENGES: 'turn-left,turn-right' } });
+  const [admin, teller] = [await headers(a, 'admin1'), await headers(a, 'teller1')];
+  await a.app.inject({ method: 'POST', url: '/api/admin/products', headers: admin, payload: IDV });
+  const personA = JSON.parse(fixture('id-cards/person-a.json').toString('utf8')) as { idNumber: string };
+  const caseId = (await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody({ product: 'TEST-IDV', customerIdNumber: personA.idNumber }) })).json().id as string;
+  const { sessionId, token, cookies } = await admitCustomer(a, teller, caseId);
+  const base = `/api/sessions/${sessionId}/identity`;
+  const send = async (requestId: string, images: Buffer[]) => {
+    const body = frames(images);
+    return a.app.inject({ method: 'POST', url: `${base}/captures/${requestId}?invitation=${token}`, cookies, headers: body.headers, payload: body.payload });
+  };
+  const capture = async (purpose: string, images: Buffer[]) => send((await a.app.inject({ method: 'POST', url: `${base}/captures`, headers: teller, payload: { purpose } })).json().requestId, images);
+  const identity = async () => (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/identity`, headers: teller })).json();
+  const front = await capture('id-front', [fixture('id-cards/person-a-front.jpg')]);
+  t.equal(front.statusCode, 201, front.body);
+  t.equal(front.json().idNumberMatches, true, 'the 18-digit number read from the card is valid and the same as the case\'s');
+  for (const side of ['id-front', 'id-back']) {
+    if (side === 'id-back') t.equal((await capture('id-back', [fixture('id-cards/person-a-back.jpg')])).statusCode, 201);
+    const still = (await identity()).sides[side].latest;
+    t.equal((await a.app.inject({ method: 'POST', url: `/api/identity/stills/${still.id}/accept`, headers: teller })).statusCode, 200);
+  }
+  const smiling = fixture('people/london-005/smiling.jpg');
+  const face = await capture('face', [smiling]);
+  t.equal(face.json().decision, 'match', `A's live face matches A's card (score ${face.json().score})`);
+
+  const started = await a.app.inject({ method: 'POST', url: `${base}/liveness`, headers: teller });
+  t.equal(started.statusCode, 201, started.body);
+  t.same(started.json().challenges.map((c: { kind: string }) => c.kind).sort(), ['turn-left', 'turn-right'], 'drawn from the configured kinds');
+  const turns = await turnedFrames('people/london-005/smiling.jpg');
+  for (let i = 0; i < 2; i++) {
+    const p = (await a.app.inject({ method: 'GET', url: `${base}/pending?invitation=${token}`, cookies })).json().request;
+    t.equal(p.challenge.position, i, 'the next challenge is asked only after the previous one passed');
+    const res = await send(p.requestId, [smiling, turns.left, smiling, turns.right]);
+    t.equal(res.statusCode, 201, res.body);
+    t.match(res.json(), { passed: true, finished: i === 1 ? 'passed' : null }, `${p.challenge.kind} passed`);
+  }
+  const kyc = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: teller })).json();
+  t.match(kyc, { ocr: { idNumberMatches: true }, faceMatch: { decision: 'match' }, liveness: { passed: true, challenges: [{ passed: true }, { passed: true }] } });
+  for (const id of ['id-capture', 'face-match', 'liveness']) t.equal(kyc.steps.find((s: { id: string }) => s.id === id).status, 'done', `${id} done`);
+  const markers = kyc.steps.find((s: { id: string }) => s.id === 'liveness').attempts;
+  t.equal(markers.length, 2, 'each challenge is a marker of the liveness step');
 });
