@@ -22,6 +22,7 @@ import { authRoutes } from './routes/auth.js';
 import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
 import { exportRoutes } from './routes/exports.js';
+import { faceRoutes } from './routes/face.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identity.js';
 import { fileRoutes } from './routes/files.js';
@@ -122,6 +123,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(liveSessionRoutes, ctx);
   await app.register(joinRoutes, ctx);
   await app.register(fileRoutes, ctx);
+  await app.register(faceRoutes, ctx);
   await app.register(productRoutes, ctx);
   await app.register(kycRoutes, ctx);
   await app.register(identityRoutes, ctx);

@@ -20,8 +20,10 @@ export interface FaceServices {
   builtin: BuiltinFaceEngine;
   liveness: LivenessChecker;
   idReader: IdNumberReader;
-  /** resolves when the model is loaded: its load time and version */
+  /** loads the model now if not yet loaded (it otherwise loads on first use); its load time and version */
   ready(): Promise<{ loadMs: number; version: string }>;
+  /** whether the model was started (loaded or loading) */
+  readonly started: boolean;
   close(): Promise<void>;
 }
 
@@ -33,8 +35,6 @@ export type FaceConfig = AppConfig['face'];
  */
 export function createFaceServices(config: FaceConfig, onHookFailure?: (reason: string) => void): FaceServices {
   const pool = new FaceModelPool(config.workers, config.modelDir);
-  const ready = pool.ready();
-  ready.catch(() => undefined);
   const versionLabel = '@vladmandic/face-api@1.7.15 ssd_mobilenetv1+face_landmark_68+face_recognition';
   const builtin = new BuiltinFaceEngine(pool, { match: config.matchDistance, review: config.reviewDistance }, versionLabel);
   const engine: FaceEngine =
@@ -58,7 +58,10 @@ export function createFaceServices(config: FaceConfig, onHookFailure?: (reason: 
     builtin,
     liveness,
     idReader: new TesseractIdNumberReader({ binary: config.tesseractPath, timeoutMs: 20_000 }),
-    ready: () => ready,
+    ready: () => pool.ready(),
+    get started() {
+      return pool.started;
+    },
     close: () => pool.close(),
   };
 }

@@ -36,18 +36,28 @@ export class FaceModelPool {
   constructor(
     private readonly size: number,
     private readonly modelDir: string | null,
-  ) {
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  ) {}
+
+  /** whether the workers were started (they start on first use, so an appliance that never compares loads nothing) */
+  get started(): boolean {
+    return this.slots.length > 0;
   }
 
-  /** Resolves when every worker has loaded the models: the slowest load time and the model version. */
+  private start(): void {
+    if (this.started || this.closed) return;
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+  }
+
+  /** Starts the workers if needed; resolves when every one has loaded the models: the slowest load time and the version. */
   async ready(): Promise<{ loadMs: number; version: string }> {
+    this.start();
     const all = await Promise.all(this.slots.map((s) => s.ready));
     return { loadMs: Math.max(...all.map((r) => r.loadMs)), version: all[0]?.version ?? 'unknown' };
   }
 
   analyze(image: Buffer, which: WorkerRequest['which']): Promise<Analysis> {
     if (this.closed) return Promise.reject(new Error('face engine closed'));
+    this.start();
     return new Promise<Analysis>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, which, image, resolve, reject });
       this.pump();
