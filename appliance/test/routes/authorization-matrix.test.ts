@@ -38,6 +38,7 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/exports/:id/file': () => ({ method: 'GET', url: `/api/exports/${SOME_UUID}/file` }),
   'GET /api/exports/:id/signature': () => ({ method: 'GET', url: `/api/exports/${SOME_UUID}/signature` }),
   'GET /api/admin/recordings': () => ({ method: 'GET', url: '/api/admin/recordings' }),
+  'POST /api/face/compare': () => ({ method: 'POST', url: '/api/face/compare', payload: { reference: 'AAAA', probe: 'AAAA' } }),
   'POST /api/cases/:id/complete': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/complete` }),
   'POST /api/cases/:id/review': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/review`, payload: { decision: 'approved', comment: 'ok' } }),
   'POST /api/cases/:id/reveal': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/reveal`, payload: { field: 'customerName', reason: 'check' } }),
@@ -59,6 +60,15 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/sessions/:id/kyc': () => ({ method: 'GET', url: `/api/sessions/${SOME_UUID}/kyc` }),
   'POST /api/sessions/:id/kyc/confirm': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/kyc/confirm`, payload: { confirmationId: SOME_UUID } }),
   'POST /api/sessions/:id/geolocation': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/geolocation`, payload: { consent: 'refused' } }),
+  'POST /api/sessions/:id/identity/captures': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/identity/captures`, payload: { purpose: 'id-front' } }),
+  'POST /api/sessions/:id/identity/captures/:requestId': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/identity/captures/${SOME_UUID}`, ...multipartFile('a.png', PNG) }),
+  'GET /api/sessions/:id/identity/pending': () => ({ method: 'GET', url: `/api/sessions/${SOME_UUID}/identity/pending` }),
+  'POST /api/sessions/:id/identity/liveness': () => ({ method: 'POST', url: `/api/sessions/${SOME_UUID}/identity/liveness` }),
+  'POST /api/identity/stills/:id/accept': () => ({ method: 'POST', url: `/api/identity/stills/${SOME_UUID}/accept` }),
+  'POST /api/identity/stills/:id/retake': () => ({ method: 'POST', url: `/api/identity/stills/${SOME_UUID}/retake` }),
+  'GET /api/identity/stills/:id': () => ({ method: 'GET', url: `/api/identity/stills/${SOME_UUID}` }),
+  'POST /api/face-checks/:id/override': () => ({ method: 'POST', url: `/api/face-checks/${SOME_UUID}/override`, payload: { decision: 'match', reason: 'checked by eye' } }),
+  'GET /api/cases/:id/identity': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/identity` }),
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
 const PUBLIC = ['/healthz', '/readyz', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];
