@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.package-lock.json
 SCRIPTS := appliance/scripts
 
-.PHONY: help system deps build db dev test typecheck test-only bench bench-audit bench-seal bench-join bench-search bench-range audit-verify realm-export config-doc clean
+.PHONY: help system deps build db dev test typecheck test-only bench bench-audit bench-seal bench-join bench-search bench-range bench-face audit-verify realm-export config-doc clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ test: deps build db typecheck test-only ## Everything the tests need, then every
 test-only: ## Run the test suite only (assumes make build db)
 	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test
 
-bench: bench-audit bench-seal bench-join bench-search bench-range ## Every benchmark
+bench: bench-audit bench-seal bench-join bench-search bench-range bench-face ## Every benchmark
 
 bench-audit: deps build db ## Audit log: appends/s, verified events/s, proof size at 1M events
 	npx tsx compliance/bench/audit.bench.ts
@@ -52,6 +52,9 @@ bench-search: deps build db ## Archive search over 1M synthetic cases: p50/p95 (
 
 bench-range: deps build db ## Encrypted Range replay vs @fastify/static plaintext: TTFB and throughput ratios
 	npx tsx appliance/bench/range.bench.ts
+
+bench-face: deps ## Built-in face engine: model load ms, compare p50/p95 at 640×480, EER on the labelled fixture set
+	npx tsx appliance/bench/face.bench.ts
 
 audit-verify: ## Verify the make-dev instance's audit log against its signed checkpoints
 	node compliance/dist/cli/kyc-audit.js verify --db "postgresql://postgres@/kyc?host=/var/run/postgresql&port=5433" --checkpoints var/audit/checkpoints --verifier-key "$$(cat var/audit/checkpoints/verifier-key.txt)" --archive var/archive

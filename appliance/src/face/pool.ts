@@ -3,6 +3,8 @@
 import { Worker } from 'node:worker_threads';
 import { FaceImageError } from './types.js';
 import type { WorkerFace, WorkerRequest, WorkerResponse } from './worker-protocol.js';
+import { WORKER_SOURCE, workerSetup } from './worker.js';
+import { checkStill } from './image.js';
 
 export interface Analysis {
   width: number;
@@ -25,8 +27,6 @@ interface Slot {
 }
 
 // Under tsx (tests, benchmarks) this module is TypeScript and so is its worker; built, both are .js.
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
-
 export class FaceModelPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
@@ -57,6 +57,11 @@ export class FaceModelPool {
 
   analyze(image: Buffer, which: WorkerRequest['which']): Promise<Analysis> {
     if (this.closed) return Promise.reject(new Error('face engine closed'));
+    try {
+      checkStill(image, which);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     this.start();
     return new Promise<Analysis>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, which, image, resolve, reject });
@@ -71,7 +76,7 @@ export class FaceModelPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { workerData: { modelDir: this.modelDir } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: workerSetup(this.modelDir) });
     worker.unref();
     const slot: Slot = { worker, job: null, ready: Promise.resolve({ loadMs: 0, version: '' }) };
     slot.ready = new Promise((resolve, reject) => {
