@@ -39,7 +39,6 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/exports/:id/signature': () => ({ method: 'GET', url: `/api/exports/${SOME_UUID}/signature` }),
   'GET /api/admin/recordings': () => ({ method: 'GET', url: '/api/admin/recordings' }),
   'POST /api/face/compare': () => ({ method: 'POST', url: '/api/face/compare', payload: { reference: 'AAAA', probe: 'AAAA' } }),
-  'POST /api/face/compare': () => ({ method: 'POST', url: '/api/face/compare', payload: { reference: 'AAAA', probe: 'AAAA' } }),
   'POST /api/cases/:id/complete': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/complete` }),
   'POST /api/cases/:id/review': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/review`, payload: { decision: 'approved', comment: 'ok' } }),
   'POST /api/cases/:id/reveal': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/reveal`, payload: { field: 'customerName', reason: 'check' } }),
