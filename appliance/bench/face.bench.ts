@@ -66,7 +66,7 @@ const face = createFaceServices({
   workers: 1,
   matchDistance: 0.5,
   reviewDistance: 0.6,
-  livenessYaw: 0.15,
+  livenessYaw: 0.12,
   maxImageBytes: 6 * 1024 * 1024,
   tesseractPath: '/usr/bin/tesseract',
   hook: { url: null, secretFile: null, caFile: null, timeoutMs: 1000, retries: 0 },

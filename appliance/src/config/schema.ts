@@ -74,7 +74,7 @@ export const CONFIG_KEYS = {
   KYC_FACE_WORKERS: { kind: 'int', default: '1', min: 1, max: 16, doc: 'Worker threads running the built-in face model (each loads its own copy, ~60 MB).' },
   KYC_FACE_MATCH_DISTANCE: { kind: 'number', default: '0.5', min: 0, max: 2, doc: 'Built-in engine: descriptor distance below which two faces match (score = 1 − distance; calibrate per site with POST /api/face/compare).' },
   KYC_FACE_REVIEW_DISTANCE: { kind: 'number', default: '0.6', min: 0, max: 2, doc: 'Built-in engine: distance below which (and at or above the match distance) the decision is "review"; at or above it, "no_match".' },
-  KYC_FACE_LIVENESS_YAW: { kind: 'number', default: '0.15', min: 0.01, max: 1, doc: 'Liveness: head-turn change (nose offset from the eyes\' midpoint, in eye distances) a turn challenge needs.' },
+  KYC_FACE_LIVENESS_YAW: { kind: 'number', default: '0.12', min: 0.01, max: 1, doc: 'Liveness: head-turn change (nose offset from the eyes\' midpoint, in eye distances) a turn challenge needs.' },
   KYC_FACE_HOOK_URL: { kind: 'url', default: null, doc: 'The institution\'s face-verification endpoint (https). Required with KYC_FACE_ENGINE=hook.' },
   KYC_FACE_HOOK_SECRET_FILE: { kind: 'path', default: null, secretFile: true, doc: 'HMAC-SHA256 key for the hook\'s X-KYC-Signature (mode 0600). Required with KYC_FACE_HOOK_URL.' },
   KYC_FACE_HOOK_CA_FILE: { kind: 'path', default: null, doc: 'CA certificate(s) (PEM) the hook\'s server certificate must chain to. Unset: the system trust store.' },

@@ -85,6 +85,26 @@ t.test('liveness: no face fails; a still photo repeated fails every challenge; a
   t.equal(other.sameFace, false);
 });
 
+t.test('liveness: prepared frames of a turn and an open mouth pass, the wrong way or another face does not', async (t) => {
+  const frame = (n: string) => faceFixture(`liveness/${n}.jpg`);
+  const card = faceFixture('id-cards/person-a-front.jpg');
+  for (const kind of ['turn-left', 'turn-right'] as const) {
+    const r = await face.liveness.checkChallenge(kind, [frame('frontal'), frame(kind === 'turn-left' ? 'turned-left' : 'turned-right')], card);
+    t.equal(r.passed, true, `${kind} passes: ${JSON.stringify(r.measurements)}`);
+    t.equal(r.sameFace, true, `${kind}: the card holder's face`);
+  }
+  const wrongWay = await face.liveness.checkChallenge('turn-left', [frame('frontal'), frame('turned-right')], card);
+  t.equal(wrongWay.passed, false);
+  t.equal(wrongWay.reason, 'no_turn');
+  const mouth = await face.liveness.checkChallenge('open-mouth', [frame('frontal'), frame('mouth-open')], card);
+  t.equal(mouth.passed, true, `open-mouth passes: ${JSON.stringify(mouth.measurements)}`);
+  t.equal((await face.liveness.checkChallenge('read-digits', [frame('frontal'), frame('mouth-open'), frame('frontal')], card)).passed, true);
+  const impostor = await face.liveness.checkChallenge('open-mouth', [frame('frontal'), frame('mouth-open')], faceFixture('id-cards/person-a-data-person-b-photo-front.jpg'));
+  t.equal(impostor.passed, false, 'frames of A against a card bearing B');
+  t.equal(impostor.reason, 'different_face');
+  t.equal(impostor.sameFace, false);
+});
+
 t.test('OCR reads the 18-digit number from the card front and validates its check digit', async (t) => {
   const r = await face.idReader.read(faceFixture('id-cards/person-a-front.jpg'));
   t.equal(r.idNumber, personA.idNumber);

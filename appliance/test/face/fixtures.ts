@@ -24,7 +24,7 @@ export function testFaceConfig(overrides: Partial<FaceConfig> = {}): FaceConfig 
     workers: 1,
     matchDistance: 0.5,
     reviewDistance: 0.6,
-    livenessYaw: 0.15,
+    livenessYaw: 0.12,
     maxImageBytes: 6 * 1024 * 1024,
     tesseractPath: '/usr/bin/tesseract',
     hook: { url: null, secretFile: null, caFile: null, timeoutMs: 1000, retries: 0 },
