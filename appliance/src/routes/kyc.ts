@@ -145,6 +145,8 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'write');
       if (who.party !== 'customer') throw new AppError('FORBIDDEN', 'Only the customer confirms.');
       const done = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => confirm(client, who.session.id, request.body.confirmationId, audit), who.actor);
+      // the teller's script panel looks again at once (it also polls while a confirmation is open)
+      ctx.live?.hub.notify(who.session.id, 'teller', { type: 'kyc-update', what: 'script' });
       return { stepId: done.stepId, status: 'done' as const, attemptId: done.attemptId, offsetMs: done.offsetMs, confirmationId: request.body.confirmationId };
     },
   );

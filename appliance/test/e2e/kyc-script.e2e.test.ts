@@ -29,7 +29,7 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
 
   const tellerBrowser = await openBrowser(t, a, { executablePath: chromium });
   const teller = await tellerBrowser.newPage();
-  const tellerProblems = watchPage(teller, a.baseUrl, { expected: [/^409 POST \/api\/cases\/[0-9a-f-]+\/kyc\/steps\//] });
+  const tellerProblems = watchPage(teller, a.baseUrl, { expected: ['401 GET /api/me', /^409 POST \/api\/cases\/[0-9a-f-]+\/kyc\/steps\//] });
   await teller.goto(`${a.baseUrl}/cases/new`);
   await signInThroughIdp(teller, a.baseUrl, 'teller1', 'teller1');
   t.equal(await teller.getByTestId('case-branch').getAttribute('data-branch'), '北京分行营业部', 'branch from the identity');
@@ -48,7 +48,8 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
   await customerBrowser.context.grantPermissions(['geolocation'], { origin: a.baseUrl });
   await customerBrowser.context.setGeolocation({ latitude: 31.2304, longitude: 121.4737, accuracy: 30 });
   const customer = await customerBrowser.newPage();
-  const customerProblems = watchPage(customer, a.baseUrl);
+  // after the hang-up the session's files and script are no longer the customer's to read
+  const customerProblems = watchPage(customer, a.baseUrl, { expected: [/^404 GET \/api\/sessions\/[0-9a-f-]+\/(files|kyc)/] });
   await customer.goto(link);
   await customer.getByTestId('join-code-input').fill(code);
   await customer.getByTestId('join-code-submit').click();
@@ -93,7 +94,7 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
       await prompt.getByTestId('customer-confirm').click();
       await prompt.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => t.fail(`${id}: the prompt stays; customer: ${customerProblems.join('; ')}`));
     }
-    await step(id).and(teller.locator('[data-status="done"]')).waitFor({ timeout: 10_000 }).catch(async (err: unknown) => {
+    await step(id).and(teller.locator('[data-status="done"]')).waitFor({ timeout: 20_000 }).catch(async (err: unknown) => {
       t.fail(`${id}: ${await step(id).getAttribute('data-status')}; teller: ${tellerProblems.join('; ')}; customer: ${customerProblems.join('; ')}`);
       throw err;
     });
