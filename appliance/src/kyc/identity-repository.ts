@@ -242,6 +242,12 @@ export const identityRepository = {
     return one(res.rows);
   },
 
+  /** A liveness check still running in the session ends as failed when the teller asks for something else. */
+  async abandonRunningLiveness(db: Queryable, sessionId: string): Promise<string[]> {
+    const r = await db.query<{ id: string }>(`UPDATE liveness_checks SET status = 'failed', finished_at = now() WHERE session_id = $1 AND status = 'running' RETURNING id`, [sessionId]);
+    return r.rows.map((x) => x.id);
+  },
+
   async findLivenessForUpdate(db: Queryable, id: string): Promise<LivenessCheckRow | null> {
     return (await db.query<LivenessCheckRow>(`SELECT ${LIVENESS_COLUMNS} FROM liveness_checks WHERE id = $1 FOR UPDATE`, [id])).rows[0] ?? null;
   },

@@ -143,7 +143,7 @@ export class IdentityService {
     if (purpose === 'face' && !(await repo.latestSide(client, session.case_id, 'id-front')).accepted) {
       throw new AppError('CONFLICT', 'Accept a still of the ID front first: the face on it is the reference.');
     }
-    await repo.supersedePending(client, session.id);
+    await this.#supersede(client, audit, session);
     const request = await repo.insertRequest(client, {
       id: randomUUID(),
       caseId: session.case_id,
@@ -164,7 +164,7 @@ export class IdentityService {
     if (!face || effectiveDecision(face) !== 'match' || !face.probe_id) {
       throw new AppError('CONFLICT', 'Run the face match first: the liveness frames must show the face that was matched.');
     }
-    await repo.supersedePending(client, session.id);
+    await this.#supersede(client, audit, session);
     const challenges = pickChallenges(this.deps.challengeKinds, this.#rand);
     const livenessId = randomUUID();
     await repo.insertLiveness(client, { id: livenessId, caseId: session.case_id, sessionId: session.id, referenceId: face.probe_id, requestedBy: teller, challenges });
@@ -422,6 +422,14 @@ export class IdentityService {
     await audit({ action: 'kyc.face.override', object: { type: 'case', id: check.case_id }, reason, details: { faceCheckId: check.id, engineDecision: check.decision, decision, score: check.score } });
     if (decision === 'match') await this.#complete(client, audit, check.case_id, 'face-match', { party: 'teller', username: teller }, { override: true, faceCheckId: check.id, reason });
     return row;
+  }
+
+  /** What the customer's browser was asked and has not answered is replaced; a liveness check under way fails. */
+  async #supersede(client: pg.PoolClient, audit: AuditWrite, session: CallSessionRow): Promise<void> {
+    await repo.supersedePending(client, session.id);
+    for (const livenessId of await repo.abandonRunningLiveness(client, session.id)) {
+      await audit({ action: 'kyc.liveness.finished', object: { type: 'case', id: session.case_id }, details: { livenessId, passed: false, abandoned: true } });
+    }
   }
 
   async #complete(client: pg.PoolClient, audit: AuditWrite, caseId: string, kind: StepKind, actor: StepActor, result: Record<string, unknown>): Promise<void> {

@@ -201,6 +201,14 @@ t.test('ID capture, face match, override and liveness in a live session; bad sti
     t.match(kyc.liveness, { passed: false, challenges: [{ kind: challenges[0]?.kind, passed: false }] });
   });
 
+  await t.test('asking the customer for something else ends a liveness check under way (the teller is never stuck)', async (t) => {
+    t.equal((await a.app.inject({ method: 'POST', url: `${base}/liveness`, headers: teller })).statusCode, 201);
+    t.equal((await detail()).liveness.status, 'running');
+    t.equal((await ask('face')).statusCode, 201);
+    t.equal((await detail()).liveness.status, 'failed');
+    t.equal((await a.app.inject({ method: 'GET', url: `${base}/pending?invitation=${token}`, cookies })).json().request.purpose, 'face', 'only the new request is pending');
+  });
+
   const actions = (await a.auditEvents()).map((e) => e.action);
   for (const action of ['kyc.capture.requested', 'kyc.capture.received', 'kyc.ocr.checked', 'kyc.id.retake', 'kyc.id.accepted', 'kyc.face.compared', 'kyc.step.completed', 'kyc.still.viewed', 'kyc.liveness.started', 'kyc.liveness.challenge', 'kyc.liveness.finished']) {
     t.ok(actions.includes(action), `audited: ${action}`);
