@@ -35,7 +35,7 @@ export type FaceConfig = AppConfig['face'];
  */
 export function createFaceServices(config: FaceConfig, onHookFailure?: (reason: string) => void): FaceServices {
   const pool = new FaceModelPool(config.workers, config.modelDir);
-  const versionLabel = '@vladmandic/face-api@1.7.15 ssd_mobilenetv1+face_landmark_68+face_recognition';
+  const versionLabel = '@vladmandic/face-api@1.7.15 tiny_face_detector(ssd_mobilenetv1 fallback)+face_landmark_68+face_recognition';
   const builtin = new BuiltinFaceEngine(pool, { match: config.matchDistance, review: config.reviewDistance }, versionLabel);
   const engine: FaceEngine =
     config.engine === 'hook' && config.hook.url && config.hook.secretFile
