@@ -10,7 +10,12 @@ type Missing = CaseKycView['missing'];
 type RecordingMarkers = CaseKycView['recording'];
 
 /** The steps (and the recording) that still stand between a case and "completed" — the gate of R20. */
-export function missingForCompletion(steps: readonly CaseStepView[], evidence: IdentityEvidence, recording: { sealed: boolean }): Missing {
+export function missingForCompletion(
+  steps: readonly CaseStepView[],
+  evidence: IdentityEvidence,
+  recording: { sealed: boolean },
+  location: { required: boolean; consent: GeolocationView['consent'] | null } = { required: false, consent: null },
+): Missing {
   const missing: Missing = [];
   for (const s of steps) {
     if (!s.required) continue;
@@ -27,6 +32,8 @@ export function missingForCompletion(steps: readonly CaseStepView[], evidence: I
             : true);
     if (!satisfied) missing.push({ id: s.id, kind: s.kind });
   }
+  // Refusing the location is recorded and not fatal, unless the product requires it (R17).
+  if (location.required && location.consent !== 'granted') missing.push({ id: 'geolocation', kind: 'granted' });
   // A product without required steps is a plain recorded session: the gate stays as it was before scripts.
   if (steps.some((s) => s.required) && !recording.sealed) missing.push({ id: 'recording', kind: 'sealed' });
   return missing;
@@ -74,16 +81,19 @@ export async function caseKycView(db: Queryable, pii: PiiCipher, caseId: string)
     steps,
     ...evidence,
     geolocation,
-    missing: missingForCompletion(steps, evidence, recording),
+    missing: missingForCompletion(steps, evidence, recording, { required: script?.requiresGeolocation ?? false, consent: geolocation?.consent ?? null }),
     recording,
   };
 }
 
 /** The gate (R20): refuses with 409 KYC_ERR_STEPS_MISSING, naming each missing step, until the script is done. */
 export async function assertScriptComplete(db: Queryable, caseId: string): Promise<void> {
+  const script = await scriptOf(db, caseId);
   const steps = await stepsOf(db, caseId);
-  if (steps.length === 0) return;
-  const missing = missingForCompletion(steps, await loadIdentityEvidence(db, caseId), await recordingMarkers(db, caseId));
+  if (!script || steps.length === 0) return;
+  const consent = await db.query<{ consent: GeolocationView['consent'] }>('SELECT consent FROM case_geolocations WHERE case_id = $1 ORDER BY received_at DESC LIMIT 1', [caseId]);
+  const location = { required: script.requiresGeolocation, consent: consent.rows[0]?.consent ?? null };
+  const missing = missingForCompletion(steps, await loadIdentityEvidence(db, caseId), await recordingMarkers(db, caseId), location);
   if (missing.length > 0) {
     throw new AppError('STEPS_MISSING', `Not done yet: ${missing.map((m) => m.id).join(', ')}.`, missing.map((m) => ({ field: m.id, code: m.kind })));
   }

@@ -222,6 +222,7 @@ t.test('a case whose script is not done cannot be completed; the refusal lists t
       { field: 'security-questions', code: 'question' },
       { field: 'read-serial', code: 'read-aloud' },
       { field: 'account-terms', code: 'read' },
+      { field: 'geolocation', code: 'granted' },
       { field: 'recording', code: 'sealed' },
     ],
   );
@@ -251,4 +252,9 @@ t.test('geolocation with consent, refusal recorded; shown to the auditor', async
   t.notOk(stored.rows[0].coords_enc.toString('latin1').includes('39.9087'), 'coordinates encrypted at rest');
   const ev = await su.query(`SELECT data FROM session_events WHERE session_id = $1 AND kind = 'geolocation' ORDER BY id`, [sessionId]);
   t.same(ev.rows.map((r) => r.data.consent), ['refused', 'granted'], 'both marked in the session for the manifest');
+  const missing = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: teller })).json().missing as Array<{ id: string }>;
+  t.notOk(missing.some((x) => x.id === 'geolocation'), 'the product requires the location: given, it is no longer missing');
+  t.equal((await geo({ consent: 'refused' })).statusCode, 201);
+  const after = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: teller })).json().missing as Array<{ id: string }>;
+  t.ok(after.some((x) => x.id === 'geolocation'), 'refused last: the required location is missing again');
 });
