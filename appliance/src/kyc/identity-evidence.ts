@@ -64,7 +64,7 @@ export async function loadIdentityDetail(db: Queryable, caseId: string): Promise
       finishedAt: liveRow.finished_at?.toISOString() ?? null,
     };
   }
-  const pendingRow = await repo.pendingRequestOfCase(db, caseId);
+  const pendingRow = await repo.pendingRequest(db, { caseId });
   return {
     sides: {
       'id-front': { latest: stillView(front.latest), accepted: stillView(front.accepted) },

@@ -133,20 +133,13 @@ export const identityRepository = {
     return (await db.query<CaptureRequestRow>(`SELECT ${REQUEST_COLUMNS} FROM identity_capture_requests WHERE id = $1`, [id])).rows[0] ?? null;
   },
 
-  async pendingRequest(db: Queryable, sessionId: string): Promise<CaptureRequestRow | null> {
+  /** The open request of a session, or of any session of a case. */
+  async pendingRequest(db: Queryable, of: { sessionId: string } | { caseId: string }): Promise<CaptureRequestRow | null> {
+    const [column, id] = 'sessionId' in of ? ['session_id', of.sessionId] : ['case_id', of.caseId];
     return (
       await db.query<CaptureRequestRow>(
-        `SELECT ${REQUEST_COLUMNS} FROM identity_capture_requests WHERE session_id = $1 AND status = 'pending' ORDER BY created_at DESC LIMIT 1`,
-        [sessionId],
-      )
-    ).rows[0] ?? null;
-  },
-
-  async pendingRequestOfCase(db: Queryable, caseId: string): Promise<CaptureRequestRow | null> {
-    return (
-      await db.query<CaptureRequestRow>(
-        `SELECT ${REQUEST_COLUMNS} FROM identity_capture_requests WHERE case_id = $1 AND status = 'pending' ORDER BY created_at DESC LIMIT 1`,
-        [caseId],
+        `SELECT ${REQUEST_COLUMNS} FROM identity_capture_requests WHERE ${column} = $1 AND status = 'pending' ORDER BY created_at DESC LIMIT 1`,
+        [id],
       )
     ).rows[0] ?? null;
   },

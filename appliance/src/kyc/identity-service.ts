@@ -191,7 +191,7 @@ export class IdentityService {
 
   /** What the customer's browser is asked for now (after a reload or a missed message). */
   async pending(db: Queryable, session: CallSessionRow): Promise<ServerMessage | null> {
-    const r = await repo.pendingRequest(db, session.id);
+    const r = await repo.pendingRequest(db, { sessionId: session.id });
     if (!r) return null;
     if (r.purpose !== 'liveness' || !r.liveness_id || r.challenge_pos === null) return captureMessage(r);
     const all = await repo.challenges(db, r.liveness_id);
