@@ -190,18 +190,20 @@ t.test('video KYC through the real UI: script, ID capture, face match, liveness,
     t.ok((await still.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)) >= 640, 'the still is the camera picture at its full size, not the decoded remote video');
     t.equal(await teller.getByTestId('id-ocr').getAttribute('data-matches'), 'true', 'the number on the card is read and matches the case');
 
-    customer = await switchClip(customer, clips.face);
-    await teller.getByTestId('face-match-run').click();
-    await teller.locator('[data-testid="face-match-result"]').waitFor({ timeout: 120_000 });
-    t.equal(await teller.getByTestId('face-match-result').getAttribute('data-decision'), 'no_match', "another person's photo on the card does not match the customer");
-
-    customer = await switchClip(customer, clips.frontA);
-    await captureSide('id-front');
+    // The script's order: both sides before the face match.
     customer = await switchClip(customer, clips.back);
     await captureSide('id-back');
     await stepDone('id-capture');
     t.pass('both ID sides captured and accepted');
 
+    customer = await switchClip(customer, clips.face);
+    await teller.getByTestId('face-match-run').click();
+    await teller.locator('[data-testid="face-match-result"]').waitFor({ timeout: 120_000 });
+    t.equal(await teller.getByTestId('face-match-result').getAttribute('data-decision'), 'no_match', "another person's photo on the card does not match the customer");
+
+    // The teller asks for the right card's front and compares again.
+    customer = await switchClip(customer, clips.frontA);
+    await captureSide('id-front');
     customer = await switchClip(customer, clips.face);
     await teller.getByTestId('face-match-run').click();
     await until(teller, `document.querySelector('[data-testid="face-match-result"]')?.dataset.decision === 'match'`, 120_000);
