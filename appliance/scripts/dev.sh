@@ -51,6 +51,9 @@ for _ in $(seq 1 100); do
   curl -fsS --cacert "$data/pki/ca.crt" https://127.0.0.1:8443/healthz >/dev/null 2>&1 && break
   sleep 0.2
 done
+# The demonstration products (a wealth-management sale, an account opening), created through the API as admin1.
+NODE_EXTRA_CA_CERTS="$data/pki/ca.crt" node appliance/dist/cli/kyc-dev-seed.js \
+  --appliance https://127.0.0.1:8443 --issuer http://127.0.0.1:8180/realms/kyc || echo "product seed failed (see above)"
 
 cat <<INFO
 

@@ -31,6 +31,8 @@ export interface CaseView {
   customerPhone: string;
   bankCard: string | null;
   product: string;
+  /** the catalogue version the case keeps (null for cases opened before the catalogue) */
+  productVersion: number | null;
   branch: string;
   teller: string;
   createdAt: string;

@@ -9,6 +9,7 @@ import type { InvitationService } from './services/invitation.service.js';
 import type { OidcService } from './services/oidc.js';
 import type { PiiCipher } from './lib/pii-cipher.js';
 import type { LiveMedia } from './services/live-media.js';
+import type { FaceServices } from './face/index.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -39,4 +40,6 @@ export interface AppContext {
   /** Janus and the signaling hub; null when KYC_JANUS_WS_URL is not set (live calls not configured) */
   live: LiveMedia | null;
   probes: ReadinessProbe[];
+  /** face verification (built-in or hook), liveness re-check and ID-number OCR: one instance each */
+  face: FaceServices;
 }

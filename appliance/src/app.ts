@@ -22,9 +22,13 @@ import { authRoutes } from './routes/auth.js';
 import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
 import { exportRoutes } from './routes/exports.js';
+import { faceRoutes } from './routes/face.js';
 import { healthRoutes } from './routes/health.js';
+import { identityRoutes } from './routes/identity.js';
 import { fileRoutes } from './routes/files.js';
 import { joinRoutes } from './routes/join.js';
+import { kycRoutes } from './routes/kyc.js';
+import { productRoutes } from './routes/products.js';
 import { liveSessionRoutes } from './routes/live-session.js';
 import { meRoutes } from './routes/me.js';
 import { recordingRoutes } from './routes/recordings.js';
@@ -119,6 +123,10 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(liveSessionRoutes, ctx);
   await app.register(joinRoutes, ctx);
   await app.register(fileRoutes, ctx);
+  await app.register(faceRoutes, ctx);
+  await app.register(productRoutes, ctx);
+  await app.register(kycRoutes, ctx);
+  await app.register(identityRoutes, ctx);
   await app.register(auditRoutes, ctx);
   if (ctx.live) {
     const live = ctx.live;

@@ -14,6 +14,7 @@ import { CaseService } from './services/case.service.js';
 import { InvitationService } from './services/invitation.service.js';
 import { OidcService } from './services/oidc.js';
 import { LiveSessions } from './services/live-sessions.js';
+import { createFaceServices } from './face/index.js';
 
 export interface Runtime {
   ctx: AppContext;
@@ -82,6 +83,19 @@ export async function createRuntime(
       return h.status === 'up' ? { status: 'up' } : { status: 'down', detail: 'Janus unreachable' };
     },
   });
+  const face = createFaceServices(config.face, (reason) => onBackgroundError('face hook', new Error(reason)));
+  probes.push({
+    name: 'face-model',
+    required: false,
+    // the model loads on first use; once started, its state is reported without waiting for it
+    check: () =>
+      !face.started
+        ? Promise.resolve({ status: 'up' as const, detail: 'loads on first use' })
+        : Promise.race([
+            face.ready().then((): { status: 'up' } => ({ status: 'up' }), () => ({ status: 'down' as const, detail: 'face model failed to load' })),
+            new Promise<{ status: 'down'; detail: string }>((r) => setTimeout(() => r({ status: 'down', detail: 'face model loading' }), 50).unref()),
+          ]),
+  });
   const ctx: AppContext = {
     config,
     pool,
@@ -99,6 +113,7 @@ export async function createRuntime(
     sessionKey,
     sessions: new LiveSessions(pool, config.session.idleSeconds),
     probes,
+    face,
   };
   return {
     ctx,
@@ -106,6 +121,7 @@ export async function createRuntime(
     worker,
     async close() {
       await live?.stop();
+      await face.close();
       await worker?.stop();
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
       await auditLog.close();

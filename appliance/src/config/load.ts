@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { CONFIG_KEYS, type ConfigKey, type KeySpec } from './schema.js';
+import { LIVENESS_CHALLENGE_KINDS, type LivenessChallengeKind } from '../media/protocol.js';
 
 export type Profile = 'production' | 'development';
 
@@ -24,6 +25,18 @@ export interface AppConfig {
   invitations: { ttlMinutes: number; codeAttempts: number };
   workerInProcess: boolean;
   janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; mediaInterface: string | null };
+  face: {
+    engine: 'builtin' | 'hook';
+    modelDir: string | null;
+    workers: number;
+    matchDistance: number;
+    reviewDistance: number;
+    livenessYaw: number;
+    maxImageBytes: number;
+    tesseractPath: string;
+    hook: { url: URL | null; secretFile: string | null; caFile: string | null; timeoutMs: number; retries: number };
+  };
+  identity: { livenessChallenges: LivenessChallengeKind[] };
   recording: {
     dir: string;
     /** folders shared through group ownership (2770 session folders) instead of 0700 */
@@ -178,6 +191,21 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     }
     if (pem && !pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`KYC_OIDC_CA_FILE: ${oidcCa} holds no PEM certificate`);
   }
+  const hookUrl = values.get('KYC_FACE_HOOK_URL') as URL | null | undefined;
+  if (hookUrl && hookUrl.protocol !== 'https:') problems.push('KYC_FACE_HOOK_URL: must be an https:// URL');
+  if (hookUrl && !values.get('KYC_FACE_HOOK_SECRET_FILE')) problems.push('KYC_FACE_HOOK_SECRET_FILE: required with KYC_FACE_HOOK_URL');
+  if (values.get('KYC_FACE_ENGINE') === 'hook' && !hookUrl) problems.push('KYC_FACE_HOOK_URL: required with KYC_FACE_ENGINE=hook');
+  const matchDistance = values.get('KYC_FACE_MATCH_DISTANCE') as number | undefined;
+  const reviewDistance = values.get('KYC_FACE_REVIEW_DISTANCE') as number | undefined;
+  if (matchDistance !== undefined && reviewDistance !== undefined && reviewDistance < matchDistance) {
+    problems.push('KYC_FACE_REVIEW_DISTANCE: must not be below KYC_FACE_MATCH_DISTANCE');
+  }
+  const challenges = values.get('KYC_LIVENESS_CHALLENGES') as string[] | undefined;
+  if (challenges !== undefined) {
+    const unknown = challenges.filter((c) => !(LIVENESS_CHALLENGE_KINDS as readonly string[]).includes(c));
+    if (unknown.length > 0) problems.push(`KYC_LIVENESS_CHALLENGES: unknown kind ${unknown.join(', ')} (known: ${LIVENESS_CHALLENGE_KINDS.join(', ')})`);
+    else if (new Set(challenges).size < 2) problems.push('KYC_LIVENESS_CHALLENGES: name at least two different kinds');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const v = <T>(key: ConfigKey) => values.get(key) as T;
@@ -225,6 +253,24 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       roomKeyFile: v('KYC_JANUS_ROOM_KEY_FILE'),
       mediaInterface: v('KYC_MEDIA_INTERFACE'),
     },
+    face: {
+      engine: v('KYC_FACE_ENGINE'),
+      modelDir: v('KYC_FACE_MODEL_DIR'),
+      workers: v('KYC_FACE_WORKERS'),
+      matchDistance: v('KYC_FACE_MATCH_DISTANCE'),
+      reviewDistance: v('KYC_FACE_REVIEW_DISTANCE'),
+      livenessYaw: v('KYC_FACE_LIVENESS_YAW'),
+      maxImageBytes: v('KYC_FACE_MAX_IMAGE_BYTES'),
+      tesseractPath: v('KYC_OCR_TESSERACT_PATH'),
+      hook: {
+        url: v('KYC_FACE_HOOK_URL'),
+        secretFile: v('KYC_FACE_HOOK_SECRET_FILE'),
+        caFile: v('KYC_FACE_HOOK_CA_FILE'),
+        timeoutMs: v('KYC_FACE_HOOK_TIMEOUT_MS'),
+        retries: v('KYC_FACE_HOOK_RETRIES'),
+      },
+    },
+    identity: { livenessChallenges: [...new Set(v<LivenessChallengeKind[]>('KYC_LIVENESS_CHALLENGES'))] },
     recording: {
       dir: v('KYC_RECORDINGS_DIR'),
       groupAccess: v('KYC_DIR_GROUP_ACCESS'),
@@ -259,6 +305,18 @@ function parseValue(key: string, spec: KeySpec, text: string, cwd: string, probl
     case 'int': {
       if (!/^-?\d+$/.test(text)) {
         problems.push(`${key}: must be a whole number`);
+        return undefined;
+      }
+      const n = Number(text);
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+        problems.push(`${key}: must be between ${spec.min} and ${spec.max}`);
+        return undefined;
+      }
+      return n;
+    }
+    case 'number': {
+      if (!/^-?\d+(\.\d+)?$/.test(text)) {
+        problems.push(`${key}: must be a number`);
         return undefined;
       }
       const n = Number(text);

@@ -4,7 +4,7 @@
  * same name; the variable wins. Every bad key is reported together at start-up. The README's configuration table is
  * generated from these declarations (`make config-doc`), so docs and code cannot drift.
  */
-export type KeyKind = 'string' | 'url' | 'path' | 'int' | 'bool' | 'enum' | 'list';
+export type KeyKind = 'string' | 'url' | 'path' | 'int' | 'number' | 'bool' | 'enum' | 'list';
 
 export interface KeySpec {
   kind: KeyKind;
@@ -78,6 +78,20 @@ export const CONFIG_KEYS = {
   KYC_SEAL_RECONCILE_SECONDS: { kind: 'int', default: '30', min: 1, max: 3600, doc: 'How often a worker looks for ended sessions without a seal job and for jobs of workers that died.' },
   KYC_SEAL_ORPHAN_SECONDS: { kind: 'int', default: '20', min: 1, max: 3600, doc: 'A running seal job whose worker holds no lock for this long is taken as orphaned (worker killed) and retried.' },
   KYC_RECORDING_SETTLE_SECONDS: { kind: 'int', default: '15', min: 0, max: 600, doc: 'How long a seal waits for Janus to close a recording still being written (.mjr.tmp) before sealing it as it is and flagging it.' },
+  KYC_FACE_ENGINE: { kind: 'enum', default: 'builtin', values: ['builtin', 'hook'], doc: 'Face verification engine: the built-in offline model, or the institution\'s engine behind KYC_FACE_HOOK_URL (the built-in model still checks liveness frames).' },
+  KYC_FACE_MODEL_DIR: { kind: 'path', default: null, doc: 'Folder with the face-api model files. Unset: the model/ folder of the installed @vladmandic/face-api package.' },
+  KYC_FACE_WORKERS: { kind: 'int', default: '1', min: 1, max: 16, doc: 'Worker threads running the built-in face model (each loads its own copy, ~60 MB).' },
+  KYC_FACE_MATCH_DISTANCE: { kind: 'number', default: '0.5', min: 0, max: 2, doc: 'Built-in engine: descriptor distance below which two faces match (score = 1 − distance; calibrate per site with POST /api/face/compare).' },
+  KYC_FACE_REVIEW_DISTANCE: { kind: 'number', default: '0.6', min: 0, max: 2, doc: 'Built-in engine: distance below which (and at or above the match distance) the decision is "review"; at or above it, "no_match".' },
+  KYC_FACE_LIVENESS_YAW: { kind: 'number', default: '0.12', min: 0.01, max: 1, doc: 'Liveness: head-turn change (nose offset from the eyes\' midpoint, in eye distances) a turn challenge needs.' },
+  KYC_FACE_HOOK_URL: { kind: 'url', default: null, doc: 'The institution\'s face-verification endpoint (https). Required with KYC_FACE_ENGINE=hook.' },
+  KYC_FACE_HOOK_SECRET_FILE: { kind: 'path', default: null, secretFile: true, doc: 'HMAC-SHA256 key for the hook\'s X-KYC-Signature (mode 0600). Required with KYC_FACE_HOOK_URL.' },
+  KYC_FACE_HOOK_CA_FILE: { kind: 'path', default: null, doc: 'CA certificate(s) (PEM) the hook\'s server certificate must chain to. Unset: the system trust store.' },
+  KYC_FACE_HOOK_TIMEOUT_MS: { kind: 'int', default: '5000', min: 100, max: 60000, doc: 'Timeout of one hook request; a timeout gives "review", never "match".' },
+  KYC_FACE_HOOK_RETRIES: { kind: 'int', default: '2', min: 0, max: 5, doc: 'Retries of a failed hook request (network error, timeout, 5xx) before the decision falls back to "review".' },
+  KYC_FACE_MAX_IMAGE_BYTES: { kind: 'int', default: '6291456', min: 65536, max: 8388608, doc: 'Largest image POST /api/face/compare accepts (decoded bytes); larger → 413.' },
+  KYC_OCR_TESSERACT_PATH: { kind: 'string', default: '/usr/bin/tesseract', doc: 'tesseract binary (Debian package tesseract-ocr) reading the ID number from the ID card\'s front still.' },
+  KYC_LIVENESS_CHALLENGES: { kind: 'list', default: 'turn-left,turn-right,blink,open-mouth,read-digits', doc: 'Challenge kinds liveness draws 2–3 from at random per session (comma-separated, at least two of turn-left, turn-right, blink, open-mouth, read-digits).' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

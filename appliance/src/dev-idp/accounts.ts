@@ -10,6 +10,8 @@ export interface ProfileClaims {
   family_name: string;
   email: string;
   email_verified: boolean;
+  /** Keycloak user attribute mapper `branch` (present when the user has one) */
+  branch?: string;
 }
 
 /** The Keycloak-specific part of an access token (RFC 9068 claims are set by oidc-provider). */
@@ -62,6 +64,7 @@ export function profileClaims(user: DevUser): ProfileClaims {
     family_name: user.lastName,
     email: user.email,
     email_verified: true,
+    ...(user.branch ? { branch: user.branch } : {}),
   };
 }
 

@@ -31,7 +31,7 @@ export interface KeycloakRole {
 export interface KeycloakProtocolMapper {
   name: string;
   protocol: 'openid-connect';
-  protocolMapper: 'oidc-audience-mapper';
+  protocolMapper: 'oidc-audience-mapper' | 'oidc-usermodel-attribute-mapper';
   consentRequired: false;
   config: Record<string, string>;
 }
@@ -65,6 +65,7 @@ export interface KeycloakUser {
   lastName: string;
   email: string;
   realmRoles: string[];
+  attributes?: Record<string, string[]>;
   credentials: { type: 'password'; value: string; temporary: false }[];
 }
 
@@ -114,9 +115,25 @@ function exportClient(client: RealmClient): KeycloakClient {
     redirectUris: [...client.redirectUris],
     webOrigins: [],
     attributes,
-    protocolMappers: client.accessTokenAudiences.map(audienceMapper),
+    protocolMappers: [...client.accessTokenAudiences.map(audienceMapper), BRANCH_MAPPER],
   };
 }
+
+/** The user attribute `branch` as a claim of ID, access and userinfo tokens (a teller's new cases take it). */
+const BRANCH_MAPPER: KeycloakProtocolMapper = {
+  name: 'branch',
+  protocol: 'openid-connect',
+  protocolMapper: 'oidc-usermodel-attribute-mapper',
+  consentRequired: false,
+  config: {
+    'user.attribute': 'branch',
+    'claim.name': 'branch',
+    'jsonType.label': 'String',
+    'id.token.claim': 'true',
+    'access.token.claim': 'true',
+    'userinfo.token.claim': 'true',
+  },
+};
 
 function exportUser(user: DevUser): KeycloakUser {
   return {
@@ -129,6 +146,7 @@ function exportUser(user: DevUser): KeycloakUser {
     lastName: user.lastName,
     email: user.email,
     realmRoles: [...user.roles],
+    ...(user.branch ? { attributes: { branch: [user.branch] } } : {}),
     credentials: [{ type: 'password', value: user.password, temporary: false }],
   };
 }

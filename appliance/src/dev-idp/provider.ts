@@ -128,7 +128,7 @@ export function createKeycloakProvider(o: KeycloakProviderOptions): Provider {
     scopes: SUPPORTED_SCOPES,
     // Keycloak's default client scopes put profile and e-mail into every ID token, asked for or not.
     claims: {
-      openid: ['sub', 'typ', 'azp', ...PROFILE_CLAIMS, ...EMAIL_CLAIMS],
+      openid: ['sub', 'typ', 'azp', ...PROFILE_CLAIMS, ...EMAIL_CLAIMS, 'branch'],
       profile: PROFILE_CLAIMS,
       email: EMAIL_CLAIMS,
       acr: null,

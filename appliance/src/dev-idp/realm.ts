@@ -35,6 +35,8 @@ export interface RealmUser {
   lastName: string;
   email: string;
   roles: readonly Role[];
+  /** Keycloak user attribute `branch` (a teller's branch; new cases take it), mapped into every token */
+  branch: string | null;
 }
 
 /** A user of development and test realms only. The password exists nowhere else. */
@@ -105,6 +107,7 @@ const DEV_USERS: readonly DevUser[] = [
     lastName: 'Teller',
     email: 'teller1@kyc.example',
     roles: ['teller'],
+    branch: '北京分行营业部',
   },
   {
     id: '7729b7c3-b63b-4d4f-a6a1-2c84d196a897',
@@ -114,6 +117,7 @@ const DEV_USERS: readonly DevUser[] = [
     lastName: 'Teller',
     email: 'teller2@kyc.example',
     roles: ['teller'],
+    branch: '上海分行营业部',
   },
   {
     id: 'c70c32ca-7474-4938-9f13-3182f5ab94a8',
@@ -123,6 +127,7 @@ const DEV_USERS: readonly DevUser[] = [
     lastName: 'Auditor',
     email: 'auditor1@kyc.example',
     roles: ['auditor'],
+    branch: null,
   },
   {
     id: 'ae4af640-c88b-4ab4-9d7f-430b8f04a1d1',
@@ -132,6 +137,7 @@ const DEV_USERS: readonly DevUser[] = [
     lastName: 'Admin',
     email: 'admin1@kyc.example',
     roles: ['admin'],
+    branch: null,
   },
   {
     // holds both roles, so maker-checker is tested against a person rather than a role
@@ -142,6 +148,7 @@ const DEV_USERS: readonly DevUser[] = [
     lastName: 'Dual',
     email: 'teller_auditor1@kyc.example',
     roles: ['teller', 'auditor'],
+    branch: '北京分行营业部',
   },
 ];
 

@@ -15,6 +15,8 @@ export interface Principal {
   subject: string;
   username: string;
   roles: Role[];
+  /** the user's branch from the identity provider (null when the realm gives none) */
+  branch: string | null;
   auth: AuthMethod;
   /** SHA-256 of the session id, for cookie sessions */
   sessionIdHash: Buffer | null;
@@ -79,6 +81,7 @@ async function resolvePrincipal(request: FastifyRequest, opts: AuthOptions): Pro
     subject: session.subject,
     username: session.username,
     roles: session.roles as Role[],
+    branch: session.branch,
     auth: 'session',
     sessionIdHash: idHash,
     csrfToken: csrfTokenFor(opts.sessionKey, sessionId),

@@ -78,7 +78,29 @@ export type ServerMessage =
   | { type: 'network'; pc: PeerConnectionRef; uplink: boolean; lost: number }
   | { type: 'pong'; rid?: number }
   | { type: 'ended'; reason: string }
-  | { type: 'error'; rid?: number; code: SignalingErrorCode; message: string };
+  | { type: 'error'; rid?: number; code: SignalingErrorCode; message: string }
+  | CaptureRequestMessage
+  | { type: 'kyc-update'; what: KycUpdateKind };
+
+/** What the appliance asks the customer's browser to take from its own camera track (identity checks). */
+export type CapturePurpose = 'id-front' | 'id-back' | 'face' | 'liveness';
+export const LIVENESS_CHALLENGE_KINDS = ['turn-left', 'turn-right', 'blink', 'open-mouth', 'read-digits'] as const;
+export type LivenessChallengeKind = (typeof LIVENESS_CHALLENGE_KINDS)[number];
+
+/**
+ * To the customer: take `frames` full-resolution stills (for liveness: key frames while following the challenge) and
+ * send them to `POST /api/sessions/:id/identity/captures/:requestId`.
+ */
+export interface CaptureRequestMessage {
+  type: 'capture-request';
+  requestId: string;
+  purpose: CapturePurpose;
+  frames: number;
+  challenge?: { kind: LivenessChallengeKind; position: number; of: number; digits?: string };
+}
+
+/** To the teller: identity evidence changed (a still arrived, a comparison or a challenge finished); read it again. */
+export type KycUpdateKind = 'capture' | 'face' | 'liveness' | 'script';
 
 export type ServerMessageType = ServerMessage['type'];
 
@@ -330,6 +352,7 @@ export function parseClientMessage(raw: string, byteLength: number = utf8Length(
 
 const SERVER_TYPES: readonly ServerMessageType[] = [
   'joined', 'published', 'remote-offer', 'remote-ended', 'trickle', 'peer-state', 'media-state', 'chat', 'janus-state', 'network', 'pong', 'ended', 'error',
+  'capture-request', 'kyc-update',
 ];
 
 /** For the browser: a frame from the appliance, or null when it is not one (the appliance is trusted). */

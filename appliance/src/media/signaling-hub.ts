@@ -227,6 +227,17 @@ export class SignalingHub {
     return this.#opts.reconnectGraceMs ?? 60_000;
   }
 
+  /**
+   * Sends an appliance-initiated message (e.g. a capture request) to one party of a session; false when that party
+   * has no open socket here (it asks for what is pending when it joins again).
+   */
+  notify(sessionId: string, party: Party, message: ServerMessage): boolean {
+    const conn = this.#sessions.get(sessionId)?.parties[party].conn;
+    if (!conn) return false;
+    this.#send(conn, message);
+    return true;
+  }
+
   /** A snapshot for operators and tests: who is where, without secrets. */
   describe(sessionId: string): { roomId: number; roomReady: boolean; parties: Record<Party, { state: PeerState; connected: boolean; publishing: boolean; segment: number }> } | null {
     const s = this.#sessions.get(sessionId);

@@ -48,6 +48,16 @@ export interface Marker {
   party: 'teller' | 'customer' | 'system';
   kind: string;
   data: Record<string, unknown>;
+  /** the marker's position in each party's media */
+  media: MarkerMedia[];
+}
+
+/** A marker's position in one party's media file. */
+export interface MarkerMedia {
+  party: Party;
+  segment: number;
+  /** from the start of that party's file of this segment */
+  offsetMs: number;
 }
 
 export interface ManifestInput {
@@ -76,6 +86,21 @@ export function isoMicros(us: number): string {
 export function timeBaseUs(segments: readonly InspectedSegment[], fallback: Date): number {
   const starts = segments.flatMap((s) => [s.audio, s.video]).filter(hasMedia).map((s) => s.info.firstPacketUs);
   return starts.length ? Math.min(...starts) : fallback.getTime() * 1000;
+}
+
+/**
+ * Where a moment (ms from the time base) falls in each party's media: the file holding it and the position in that
+ * file, so a replay of either party can seek to a marker. A party whose media does not cover the moment is left out.
+ */
+export function mediaOffsets(offsetMs: number, media: readonly Pick<MediaEntry, 'party' | 'segment' | 'offsetMs' | 'durationMs'>[]): MarkerMedia[] {
+  const found = new Map<Party, MarkerMedia>();
+  for (const f of media) {
+    const within = offsetMs - f.offsetMs;
+    if (within < 0 || within > f.durationMs) continue;
+    const prev = found.get(f.party);
+    if (!prev || f.segment > prev.segment) found.set(f.party, { party: f.party, segment: f.segment, offsetMs: within });
+  }
+  return [...found.values()].sort((a, b) => a.party.localeCompare(b.party));
 }
 
 export function buildManifest(i: ManifestInput): Record<string, unknown> {
@@ -117,13 +142,10 @@ export function buildManifest(i: ManifestInput): Record<string, unknown> {
     streams,
     files: i.media,
     raw: i.raw,
-    markers: i.markers.map((m) => ({
-      at: m.at.toISOString(),
-      offsetMs: Math.round(m.at.getTime() - base / 1000),
-      party: m.party,
-      kind: m.kind,
-      data: m.data,
-    })),
+    markers: i.markers.map((m) => {
+      const offsetMs = Math.round(m.at.getTime() - base / 1000);
+      return { at: m.at.toISOString(), offsetMs, party: m.party, kind: m.kind, data: m.data, media: mediaOffsets(offsetMs, i.media) };
+    }),
     issues: i.issues,
     complete: isComplete(i.issues),
     encryption: i.encryption,

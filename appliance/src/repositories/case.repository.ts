@@ -11,6 +11,7 @@ export interface CaseRow {
   teller: string;
   branch: string;
   product: string;
+  product_version: number | null;
   customer_name_enc: Buffer;
   customer_id_enc: Buffer;
   customer_phone_enc: Buffer;
@@ -24,6 +25,7 @@ export interface NewCaseRow {
   teller: string;
   branch: string;
   product: string;
+  productVersion: number | null;
   customerNameEnc: Buffer;
   customerIdEnc: Buffer;
   customerPhoneEnc: Buffer;
@@ -32,15 +34,15 @@ export interface NewCaseRow {
   nameBidx: Buffer;
 }
 
-const COLUMNS = 'id, status, teller, branch, product, customer_name_enc, customer_id_enc, customer_phone_enc, bank_card_enc, created_at, updated_at';
+const COLUMNS = 'id, status, teller, branch, product, product_version, customer_name_enc, customer_id_enc, customer_phone_enc, bank_card_enc, created_at, updated_at';
 
 export const caseRepository = {
   async insert(db: Queryable, c: NewCaseRow): Promise<CaseRow> {
     const r = await db.query<CaseRow>(
-      `INSERT INTO cases (id, teller, branch, product, customer_name_enc, customer_id_enc, customer_phone_enc, bank_card_enc,
+      `INSERT INTO cases (id, teller, branch, product, product_version, customer_name_enc, customer_id_enc, customer_phone_enc, bank_card_enc,
                           id_number_bidx, name_bidx)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
-      [c.id, c.teller, c.branch, c.product, c.customerNameEnc, c.customerIdEnc, c.customerPhoneEnc, c.bankCardEnc, c.idNumberBidx, c.nameBidx],
+       VALUES ($1, $2, $3, $4, $11, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+      [c.id, c.teller, c.branch, c.product, c.customerNameEnc, c.customerIdEnc, c.customerPhoneEnc, c.bankCardEnc, c.idNumberBidx, c.nameBidx, c.productVersion],
     );
     const row = r.rows[0];
     if (!row) throw new Error('insert returned no row');

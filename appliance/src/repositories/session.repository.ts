@@ -4,6 +4,7 @@ export interface StoredSession {
   subject: string;
   username: string;
   roles: string[];
+  branch: string | null;
   idToken: string | null;
   createdAt: Date;
   lastSeenAt: Date;
@@ -19,8 +20,8 @@ export interface LoginState {
 export const sessionRepository = {
   async create(db: Queryable, idHash: Buffer, s: Omit<StoredSession, 'createdAt' | 'lastSeenAt'>): Promise<void> {
     await db.query(
-      `INSERT INTO web_sessions (id_hash, subject, username, roles, id_token, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [idHash, s.subject, s.username, s.roles, s.idToken, s.expiresAt],
+      `INSERT INTO web_sessions (id_hash, subject, username, roles, branch, id_token, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [idHash, s.subject, s.username, s.roles, s.branch, s.idToken, s.expiresAt],
     );
   },
 
@@ -30,12 +31,13 @@ export const sessionRepository = {
       subject: string;
       username: string;
       roles: string[];
+      branch: string | null;
       id_token: string | null;
       created_at: Date;
       last_seen_at: Date;
       expires_at: Date;
     }>(
-      `SELECT subject, username, roles, id_token, created_at, last_seen_at, expires_at FROM web_sessions
+      `SELECT subject, username, roles, branch, id_token, created_at, last_seen_at, expires_at FROM web_sessions
         WHERE id_hash = $1 AND expires_at > now() AND last_seen_at > now() - make_interval(secs => $2)`,
       [idHash, idleSeconds],
     );
@@ -45,6 +47,7 @@ export const sessionRepository = {
       subject: row.subject,
       username: row.username,
       roles: row.roles,
+      branch: row.branch,
       idToken: row.id_token,
       createdAt: row.created_at,
       lastSeenAt: row.last_seen_at,
@@ -57,13 +60,13 @@ export const sessionRepository = {
   },
 
   async remove(db: Queryable, idHash: Buffer): Promise<StoredSession | null> {
-    const r = await db.query<{ subject: string; username: string; roles: string[]; id_token: string | null; created_at: Date; last_seen_at: Date; expires_at: Date }>(
-      'DELETE FROM web_sessions WHERE id_hash = $1 RETURNING subject, username, roles, id_token, created_at, last_seen_at, expires_at',
+    const r = await db.query<{ subject: string; username: string; roles: string[]; branch: string | null; id_token: string | null; created_at: Date; last_seen_at: Date; expires_at: Date }>(
+      'DELETE FROM web_sessions WHERE id_hash = $1 RETURNING subject, username, roles, branch, id_token, created_at, last_seen_at, expires_at',
       [idHash],
     );
     const row = r.rows[0];
     return row
-      ? { subject: row.subject, username: row.username, roles: row.roles, idToken: row.id_token, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at }
+      ? { subject: row.subject, username: row.username, roles: row.roles, branch: row.branch, idToken: row.id_token, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at }
       : null;
   },
 

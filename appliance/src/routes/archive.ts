@@ -6,6 +6,7 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { parseByteRange } from '../http/byte-range.js';
 import { AppError, errorCode, ErrorCodes } from '../http/errors.js';
+import { assertScriptComplete } from '../kyc/case-kyc.js';
 import { archiveRepository } from '../repositories/archive.repository.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { caseFileRepository } from '../repositories/case-file.repository.js';
@@ -470,6 +471,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const row = await ctx.cases.getVisible(client, principal, request.params.id);
         if (row.teller !== principal.username) throw new AppError('NOT_FOUND', 'No such case.');
+        await assertScriptComplete(client, row.id);
         if (!(await archiveRepository.complete(client, row.id))) {
           throw new AppError('CONFLICT', 'Only a case whose session has ended (and none is live) can be marked completed.');
         }

@@ -100,6 +100,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
           subject: user.subject,
           username: user.username,
           roles: user.roles,
+          branch: user.branch,
           idToken,
           expiresAt: new Date(Date.now() + ttl * 1000),
         });

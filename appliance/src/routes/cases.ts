@@ -14,8 +14,8 @@ const NewCaseBody = Type.Object(
     customerIdNumber: Type.String({ minLength: 15, maxLength: 20 }),
     customerPhone: Type.String({ minLength: 11, maxLength: 20 }),
     bankCard: Type.Optional(Type.Union([Type.String({ maxLength: 30 }), Type.Null()])),
-    product: Type.String({ minLength: 1, maxLength: 100 }),
-    branch: Type.String({ minLength: 1, maxLength: 100 }),
+    product: Type.String({ minLength: 1, maxLength: 100, description: 'a product code of the catalogue (GET /api/products); other text opens a case without a script' }),
+    branch: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "used only when the teller's identity carries no branch: the branch comes from the identity" })),
   },
   { additionalProperties: false },
 );

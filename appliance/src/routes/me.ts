@@ -11,11 +11,12 @@ export async function meRoutes(app: FastifyInstance): Promise<void> {
       config: { access: 'authenticated' },
       schema: {
         tags: ['identity'],
-        summary: 'Who is calling: user name, roles, and for browser sessions the CSRF token to echo in x-csrf-token',
+        summary: 'Who is calling: user name, roles, branch, and for browser sessions the CSRF token to echo in x-csrf-token',
         response: {
           200: Type.Object({
             username: Type.String(),
             roles: Type.Array(RoleSchema),
+            branch: Type.Union([Type.String(), Type.Null()]),
             csrfToken: Type.Union([Type.String(), Type.Null()]),
           }),
           ...authErrors,
@@ -25,7 +26,7 @@ export async function meRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const p = request.principal;
       if (!p) throw new AppError('UNAUTHENTICATED');
-      return { username: p.username, roles: p.roles, csrfToken: p.csrfToken };
+      return { username: p.username, roles: p.roles, branch: p.branch, csrfToken: p.csrfToken };
     },
   );
 }

@@ -38,6 +38,8 @@ export const CaseViewSchema = Type.Object({
   customerPhone: Type.String(),
   bankCard: Type.Union([Type.String(), Type.Null()]),
   product: Type.String(),
+  /** the catalogue version the case keeps (null for cases opened before the catalogue) */
+  productVersion: Type.Union([Type.Integer(), Type.Null()]),
   branch: Type.String(),
   teller: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),

@@ -20,14 +20,18 @@ import type { Queryable } from '../db/database.js';
 import type { AuditWrite } from '../http/audited-transaction.js';
 import type { Principal } from '../http/auth.js';
 import type { CaseView } from '../api-types.js';
+import { productRepository } from '../kyc/product.repository.js';
+import { drawScript } from '../kyc/steps.js';
 
 export interface NewCaseInput {
   customerName: string;
   customerIdNumber: string;
   customerPhone: string;
   bankCard?: string | null | undefined;
+  /** a product code of the catalogue (the case keeps its current version); other text opens a case without a script */
   product: string;
-  branch: string;
+  /** used only when the teller's identity carries no branch */
+  branch?: string | undefined;
 }
 
 export type { CaseView };
@@ -39,7 +43,6 @@ export function validateNewCase(input: NewCaseInput): ErrorDetail[] {
   if (!isValidMobile(input.customerPhone)) problems.push({ field: 'customerPhone', code: 'mobile' });
   if (input.bankCard && !isValidBankCard(input.bankCard)) problems.push({ field: 'bankCard', code: 'luhn' });
   if (input.product.trim().length === 0) problems.push({ field: 'product', code: 'required' });
-  if (input.branch.trim().length === 0) problems.push({ field: 'branch', code: 'required' });
   return problems;
 }
 
@@ -55,6 +58,7 @@ export class CaseService {
       customerPhone: maskMobile(this.pii.decrypt(row.id, 'customer_phone', row.customer_phone_enc)),
       bankCard: row.bank_card_enc ? maskBankCard(this.pii.decrypt(row.id, 'bank_card', row.bank_card_enc)) : null,
       product: row.product,
+      productVersion: row.product_version,
       branch: row.branch,
       teller: row.teller,
       createdAt: row.created_at.toISOString(),
@@ -68,14 +72,22 @@ export class CaseService {
   async create(client: pg.PoolClient, audit: AuditWrite, teller: Principal, input: NewCaseInput): Promise<CaseView> {
     const problems = validateNewCase(input);
     if (problems.length > 0) throw new AppError('VALIDATION', 'Some fields are not valid.', problems);
+    // A catalogue product gives the case its script (the version current now). Any other product text opens a case
+    // without a script, as before the catalogue existed, so API clients written then keep working.
+    const product = await productRepository.current(client, input.product.trim());
+    // The branch is the teller's identity's; a typed branch counts only for an identity without one (API clients
+    // written before identities carried it).
+    const branch = teller.branch ?? input.branch?.trim();
+    if (!branch) throw new AppError('VALIDATION', 'Your account has no branch; ask the administrator to set it.', [{ field: 'branch', code: 'identity' }]);
     const id = randomUUID();
     const idNumber = normalizeResidentId(input.customerIdNumber);
     const name = input.customerName.trim();
     const row = await caseRepository.insert(client, {
       id,
       teller: teller.username,
-      branch: input.branch.trim(),
-      product: input.product.trim(),
+      branch,
+      product: product?.code ?? input.product.trim(),
+      productVersion: product?.version ?? null,
       customerNameEnc: this.pii.encrypt(id, 'customer_name', name),
       customerIdEnc: this.pii.encrypt(id, 'customer_id', idNumber),
       customerPhoneEnc: this.pii.encrypt(id, 'customer_phone', normalizeMobile(input.customerPhone)),
@@ -83,7 +95,8 @@ export class CaseService {
       idNumberBidx: this.pii.blindIndex('resident_id', idNumber),
       nameBidx: this.pii.blindIndex('name', name),
     });
-    await audit({ object: { type: 'case', id }, details: { branch: row.branch, product: row.product } });
+    if (product) await drawScript(client, id, product.steps);
+    await audit({ object: { type: 'case', id }, details: { branch: row.branch, product: row.product, ...(product ? { productVersion: product.version } : {}) } });
     return this.toView(row);
   }
 

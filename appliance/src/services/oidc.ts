@@ -10,6 +10,8 @@ export interface VerifiedUser {
   subject: string;
   username: string;
   roles: Role[];
+  /** the user's branch (Keycloak user attribute `branch` mapped into the token), when the realm gives one */
+  branch: string | null;
 }
 
 export interface OidcOptions {
@@ -36,7 +38,8 @@ export function userFromClaims(claims: JWTPayload): VerifiedUser {
   const roles = Array.isArray(realmAccess?.roles) ? realmAccess.roles.filter((r): r is Role => ROLES.includes(r as Role)) : [];
   const username = typeof claims['preferred_username'] === 'string' ? claims['preferred_username'] : '';
   if (!claims.sub || !username) throw new Error('token lacks sub or preferred_username');
-  return { subject: claims.sub, username, roles };
+  const branch = typeof claims['branch'] === 'string' && claims['branch'].trim() !== '' ? claims['branch'].trim() : null;
+  return { subject: claims.sub, username, roles, branch };
 }
 
 /**

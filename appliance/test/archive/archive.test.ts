@@ -40,10 +40,10 @@ t.test('search: filters, exact ID number and name through blind indexes, keyset 
   const created: Array<{ id: string; teller: string; branch: string; product: string; idNumber: string; name: string }> = [];
   for (let i = 0; i < 7; i++) {
     const teller = i % 2 === 0 ? 'teller1' : 'teller2';
-    const body = newCaseBody({ customerIdNumber: residentId(100 + i), customerName: `客户${i}`, branch: i < 5 ? '北京分行' : '上海分行', product: i % 3 === 0 ? '理财' : '基金' });
+    const body = newCaseBody({ customerIdNumber: residentId(100 + i), customerName: `客户${i}`, product: i % 3 === 0 ? 'WM-SALE' : 'ACCT-OPEN' });
     const res = await api(a, teller, 'POST', '/api/cases', body);
     t.equal(res.statusCode, 201, res.body);
-    created.push({ id: res.json().id, teller, branch: String(body.branch), product: String(body.product), idNumber: String(body.customerIdNumber), name: String(body.customerName) });
+    created.push({ id: res.json().id, teller, branch: String(res.json().branch), product: String(body.product), idNumber: String(body.customerIdNumber), name: String(body.customerName) });
   }
 
   let res = await api(a, 'auditor1', 'GET', `/api/archive/search?idNumber=${created[3]!.idNumber}`);
@@ -62,14 +62,14 @@ t.test('search: filters, exact ID number and name through blind indexes, keyset 
   res = await api(a, 'auditor1', 'GET', '/api/archive/search?idNumber=110105199001011234');
   t.equal(res.statusCode, 400, 'an impossible ID number is a bad parameter');
 
-  res = await api(a, 'auditor1', 'GET', `/api/archive/search?teller=teller1&branch=${encodeURIComponent('北京分行')}`);
-  const want = created.filter((c) => c.teller === 'teller1' && c.branch === '北京分行').map((c) => c.id).reverse();
+  res = await api(a, 'auditor1', 'GET', `/api/archive/search?teller=teller1&branch=${encodeURIComponent('北京分行营业部')}`);
+  const want = created.filter((c) => c.teller === 'teller1' && c.branch === '北京分行营业部').map((c) => c.id).reverse();
   t.same(res.json().items.map((x: { caseId: string }) => x.caseId), want, 'teller + branch, newest first');
-  res = await api(a, 'auditor1', 'GET', `/api/archive/search?product=${encodeURIComponent('理财')}&status=draft`);
-  t.equal(res.json().total, created.filter((c) => c.product === '理财').length);
-  const capped = await archiveRepository.count(a.runtime.ctx.pool, { product: '理财' }, 1);
+  res = await api(a, 'auditor1', 'GET', `/api/archive/search?product=${encodeURIComponent('WM-SALE')}&status=draft`);
+  t.equal(res.json().total, created.filter((c) => c.product === 'WM-SALE').length);
+  const capped = await archiveRepository.count(a.runtime.ctx.pool, { product: 'WM-SALE' }, 1);
   t.same(capped, { total: 1, exact: false }, 'beyond the cap the total says "more than"');
-  t.same(await archiveRepository.count(a.runtime.ctx.pool, { product: '理财' }, 1000), { total: created.filter((c) => c.product === '理财').length, exact: true });
+  t.same(await archiveRepository.count(a.runtime.ctx.pool, { product: 'WM-SALE' }, 1000), { total: created.filter((c) => c.product === 'WM-SALE').length, exact: true });
   res = await api(a, 'auditor1', 'GET', '/api/archive/search?status=approved');
   t.equal(res.json().total, 0);
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?to=${encodeURIComponent(new Date(Date.now() - 3600_000).toISOString())}`);

@@ -44,7 +44,16 @@ t.test('production export: realm, roles, the appliance client with PKCE and audi
   });
   t.same(app.protocolMappers.map((m) => [m.protocolMapper, m.config['included.client.audience'], m.config['access.token.claim']]), [
     ['oidc-audience-mapper', APPLIANCE_CLIENT_ID, 'true'],
+    ['oidc-usermodel-attribute-mapper', undefined, 'true'],
   ]);
+  t.same(app.protocolMappers[1]?.config, {
+    'user.attribute': 'branch',
+    'claim.name': 'branch',
+    'jsonType.label': 'String',
+    'id.token.claim': 'true',
+    'access.token.claim': 'true',
+    'userinfo.token.claim': 'true',
+  }, "the user attribute `branch` becomes the tokens' branch claim");
   t.notOk('secret' in app, 'Keycloak generates the secret on import');
 });
 
@@ -55,8 +64,9 @@ t.test('test export adds kyc-cli (public, direct access) and the users with role
   t.equal(cli?.publicClient, true);
   t.equal(cli?.standardFlowEnabled, false);
   t.equal(cli?.directAccessGrantsEnabled, true);
-  t.same(cli?.protocolMappers.map((m) => m.config['included.client.audience']), [APPLIANCE_CLIENT_ID],
-    'its tokens are for the appliance too');
+  t.same(cli?.protocolMappers.map((m) => m.config['included.client.audience']), [APPLIANCE_CLIENT_ID, undefined],
+    'its tokens are for the appliance too (and carry the branch)');
+  t.same(out.users?.find((u) => u.username === 'teller1')?.attributes, { branch: ['北京分行营业部'] }, "a teller's branch is a user attribute");
   t.same(
     out.users?.map((u) => [u.username, u.realmRoles, u.credentials[0]?.value, u.enabled, u.emailVerified]),
     [

@@ -77,8 +77,8 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
   await teller.getByTestId('case-customer-name').fill('张三');
   await teller.getByTestId('case-customer-id').fill('11010519491231002X');
   await teller.getByTestId('case-customer-phone').fill('13812345678');
-  await teller.getByTestId('case-product').fill('个人养老金账户');
-  await teller.getByTestId('case-branch').fill('北京分行营业部');
+  // a product without required script steps: this test is about the call itself
+  await teller.getByTestId('case-product').selectOption('VIDEO-WITNESS');
   await teller.getByTestId('case-save').click();
   await teller.getByTestId('case-detail').waitFor();
   const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';

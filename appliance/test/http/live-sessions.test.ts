@@ -16,7 +16,7 @@ t.test('browser sessions are cached briefly, never past expiry, and forgotten at
   const sessions = new LiveSessions(pool, IDLE_SECONDS);
   const newSession = async (expiresInMs: number): Promise<Buffer> => {
     const id = randomBytes(32);
-    await sessionRepository.create(pool, id, { subject: 's-1', username: 'auditor1', roles: ['auditor'], idToken: null, expiresAt: new Date(Date.now() + expiresInMs) });
+    await sessionRepository.create(pool, id, { subject: 's-1', username: 'auditor1', roles: ['auditor'], branch: null, idToken: null, expiresAt: new Date(Date.now() + expiresInMs) });
     return id;
   };
   const removeRow = (id: Buffer) => pool.query('DELETE FROM web_sessions WHERE id_hash = $1', [id]);
@@ -49,7 +49,7 @@ t.test('browser sessions are cached briefly, never past expiry, and forgotten at
   t.test('unknown sessions are not cached', async (t) => {
     const id = randomBytes(32);
     t.equal(await sessions.find(id), null);
-    await sessionRepository.create(pool, id, { subject: 's-2', username: 'auditor2', roles: ['auditor'], idToken: null, expiresAt: new Date(Date.now() + 3600_000) });
+    await sessionRepository.create(pool, id, { subject: 's-2', username: 'auditor2', roles: ['auditor'], branch: null, idToken: null, expiresAt: new Date(Date.now() + 3600_000) });
     t.equal((await sessions.find(id))?.username, 'auditor2');
   });
 });

@@ -6,7 +6,7 @@ t.test('audit API: signed checkpoints and RFC 9162 proofs that verify independen
   const a = await startTestAppliance(t, { env: { KYC_AUDIT_CHECKPOINT_EVERY_EVENTS: '1', KYC_AUDIT_CHECKPOINT_EVERY_SECONDS: '1' } });
   const h = async (u: string) => ({ authorization: `Bearer ${await a.tokenFor(u)}` });
   const [teller, auditor, admin] = [await h('teller1'), await h('auditor1'), await h('admin1')];
-  for (let i = 0; i < 5; i++) await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody({ product: `p${i}` }) });
+  for (let i = 0; i < 5; i++) await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody({ customerName: `客户${i}` }) });
   await a.auditEvents();
 
   for (const url of ['/api/audit/checkpoint', '/api/audit/verifier-key', '/api/audit/proof/inclusion?index=0&size=1', '/api/audit/proof/consistency?from=1&to=2', '/api/audit/events']) {

@@ -15,7 +15,7 @@ t.test('cases API through real tokens, database and audit log', async (t) => {
   t.test('GET /api/me shows the user and roles from the token', async (t) => {
     const res = await a.app.inject({ method: 'GET', url: '/api/me', headers: bearer(teller1) });
     t.equal(res.statusCode, 200);
-    t.same(res.json(), { username: 'teller1', roles: ['teller'], csrfToken: null });
+    t.same(res.json(), { username: 'teller1', roles: ['teller'], branch: '北京分行营业部', csrfToken: null }, 'the branch comes from the identity');
   });
 
   t.test('refusals change nothing', async (t) => {
@@ -100,7 +100,7 @@ t.test('cases API through real tokens, database and audit log', async (t) => {
 
   t.test('pagination', async (t) => {
     for (let i = 0; i < 3; i++) {
-      const r = await a.app.inject({ method: 'POST', url: '/api/cases', headers: bearer(teller2), payload: newCaseBody({ product: `p${i}` }) });
+      const r = await a.app.inject({ method: 'POST', url: '/api/cases', headers: bearer(teller2), payload: newCaseBody({ customerName: `客户${i}` }) });
       t.equal(r.statusCode, 201);
     }
     const p1 = await a.app.inject({ method: 'GET', url: '/api/cases?limit=2', headers: bearer(teller2) });

@@ -70,8 +70,7 @@ async function createCaseInUi(page: Page): Promise<void> {
   await page.getByTestId('case-customer-name').fill(String(body.customerName));
   await page.getByTestId('case-customer-id').fill(String(body.customerIdNumber));
   await page.getByTestId('case-customer-phone').fill(String(body.customerPhone));
-  await page.getByTestId('case-product').fill(String(body.product));
-  await page.getByTestId('case-branch').fill(String(body.branch));
+  await page.getByTestId('case-product').selectOption(String(body.product));
   await page.getByTestId('case-save').click();
   await page.getByTestId('case-detail').waitFor();
 }

@@ -8,6 +8,8 @@ export type Role = 'teller' | 'auditor' | 'admin';
 export interface Me {
   username: string;
   roles: Role[];
+  /** from the identity provider (Keycloak user attribute); a teller's new cases take it */
+  branch: string | null;
   csrfToken: string | null;
 }
 
@@ -17,8 +19,10 @@ export interface NewCase {
   customerIdNumber: string;
   customerPhone: string;
   bankCard?: string;
+  /** a product code of the catalogue */
   product: string;
-  branch: string;
+  /** the teller's identity gives it; sent only to be checked against it */
+  branch?: string;
 }
 
 export type NewCaseField = keyof NewCase;
@@ -251,7 +255,7 @@ export interface SessionFile {
 /** The teller is known by the session cookie; the customer names the invitation link. */
 export type SessionParty = { kind: 'teller' } | { kind: 'customer'; token: string };
 
-function withParty(path: string, party: SessionParty): string {
+export function withParty(path: string, party: SessionParty): string {
   return party.kind === 'customer' ? `${path}?invitation=${encodeURIComponent(party.token)}` : path;
 }
 

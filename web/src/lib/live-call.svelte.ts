@@ -1,6 +1,6 @@
 // The call client's events as reactive state for the call view. One instance per joined session; dispose()
 // when the view goes away (leaves nothing running: no socket, no camera).
-import { CallClient, CallError, type CallClientOptions, type CallState, type ChatMessage, type JanusState, type MediaState, type PeerState } from '$lib/call/index.js';
+import { CallClient, CallError, type CallClientOptions, type CallEvents, type CallState, type ChatMessage, type JanusState, type MediaState, type PeerState } from '$lib/call/index.js';
 
 export type FallbackReason = 'requested' | 'no-camera' | 'slow-network';
 
@@ -122,6 +122,13 @@ export class LiveCall {
       if (!(err instanceof DOMException && err.name === 'NotAllowedError')) this.lastError = 'screen-share';
     }
     this.media = this.#client.media;
+  }
+
+  /** What the appliance asks or tells beyond the call itself (identity captures, KYC updates); returns the unsubscribe. */
+  onAppliance<K extends 'capture-request' | 'kyc-update'>(event: K, fn: (payload: CallEvents[K]) => void): () => void {
+    const off = this.#client.on(event, fn);
+    this.#offs.push(off);
+    return off;
   }
 
   /** Rejects when the message could not be relayed (e.g. while reconnecting). */

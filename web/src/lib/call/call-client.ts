@@ -4,7 +4,9 @@
 import {
   PUBLISHER_PC,
   type Candidate,
+  type CaptureRequestMessage,
   type IceServer,
+  type KycUpdateKind,
   type JanusState,
   type Party,
   type PeerState,
@@ -64,6 +66,10 @@ export type CallEvents = {
   fallback: { audioOnly: boolean; reason: 'requested' | 'no-camera' | 'slow-network' };
   error: CallError;
   ended: { reason: string };
+  /** the appliance asks this (customer's) browser for stills from its own camera */
+  'capture-request': CaptureRequestMessage;
+  /** the case's KYC evidence changed; read it again */
+  'kyc-update': { what: KycUpdateKind };
 };
 
 export interface CallStats {
@@ -595,6 +601,12 @@ export class CallClient extends Emitter<CallEvents> {
         return;
       case 'error':
         if (m.rid === undefined) this.emit('error', new CallError(m.code, m.message));
+        return;
+      case 'capture-request':
+        this.emit('capture-request', m);
+        return;
+      case 'kyc-update':
+        this.emit('kyc-update', { what: m.what });
         return;
       default:
         return;

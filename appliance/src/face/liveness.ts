@@ -1,0 +1,105 @@
+// Server-side re-check of a challenge's key frames (the browser guides and detects; a tampered client cannot just
+// report "passed"). Every frame must show exactly one face — "no face" fails the challenge — and, given a reference,
+// the same face as the one matched. The challenge needs a visible change between frames, so a single still photo
+// held up to the camera fails: turn → head yaw swings the asked way; blink → the eyes close in one frame and are open
+// in another; open-mouth / read-digits → the mouth opens (read-digits: moves) between frames. This is
+// challenge–response liveness with officer judgement, not certified presentation-attack detection.
+import type { BuiltinFaceEngine } from './builtin.js';
+import { soleFace } from './builtin.js';
+import { euclidean, eyeAspectRatio, mouthOpenRatio, yawRatio } from './geometry.js';
+import type { WorkerFace } from './worker-protocol.js';
+import { FaceImageError, type ChallengeKind, type ChallengeResult, type LivenessChecker } from './types.js';
+
+export interface LivenessThresholds {
+  /** yaw swing a turn needs (eye distances) */
+  yaw: number;
+  /** a blink: the lowest eye aspect ratio at most this fraction of the highest, which must look open */
+  blinkRatio: number;
+  openEye: number;
+  /** mouth-open ratio that counts as open, and the swing read-digits needs */
+  mouthOpen: number;
+  mouthMove: number;
+  /** descriptor distance to the reference under which a frame shows the same face */
+  sameFaceDistance: number;
+}
+
+export const MAX_LIVENESS_FRAMES = 12;
+
+export class LandmarkLivenessChecker implements LivenessChecker {
+  constructor(
+    private readonly engine: BuiltinFaceEngine,
+    private readonly t: LivenessThresholds,
+  ) {}
+
+  async checkChallenge(kind: ChallengeKind, frames: Buffer[], reference?: Buffer): Promise<ChallengeResult> {
+    if (frames.length < 2) throw new FaceImageError('KYC_ERR_IMAGE_INVALID', 'frame: a challenge needs at least two key frames.', 'frame');
+    if (frames.length > MAX_LIVENESS_FRAMES) throw new FaceImageError('KYC_ERR_IMAGE_TOO_LARGE', `frame: at most ${MAX_LIVENESS_FRAMES} key frames.`, 'frame');
+    const [ref, ...analyses] = await Promise.all([
+      reference ? this.engine.describe(reference, 'reference') : Promise.resolve(null),
+      ...frames.map((f) => this.engine.pool.analyze(f, 'frame')),
+    ]);
+    const measurements: Record<string, number> = { frames: frames.length };
+    const faces: WorkerFace[] = [];
+    for (const [i, a] of analyses.entries()) {
+      if (!a) continue;
+      try {
+        faces.push(soleFace(a, 'frame'));
+      } catch (err) {
+        if (!(err instanceof FaceImageError)) throw err;
+        measurements['failedFrame'] = i;
+        const reason = err.code === 'KYC_ERR_NO_FACE' ? 'no_face' : 'multiple_faces';
+        return { passed: false, reason, sameFace: null, measurements };
+      }
+    }
+    let sameFace: boolean | null = null;
+    if (ref) {
+      const worst = Math.max(...faces.map((f) => euclidean(f.descriptor, ref.face.descriptor)));
+      measurements['maxDistance'] = Math.round(worst * 1000) / 1000;
+      sameFace = worst < this.t.sameFaceDistance;
+    }
+    const series = (fn: (l: number[]) => number) => faces.map((f) => fn(f.landmarks));
+    const r3 = (n: number) => Math.round(n * 1000) / 1000;
+    let passed = false;
+    let reason: string | undefined;
+    switch (kind) {
+      case 'turn-left':
+      case 'turn-right': {
+        const yaw = series(yawRatio);
+        const sign = kind === 'turn-left' ? 1 : -1;
+        const start = Math.min(...yaw.map((y) => y * sign));
+        const peak = Math.max(...yaw.map((y) => y * sign));
+        measurements['yawStart'] = r3(start * sign);
+        measurements['yawPeak'] = r3(peak * sign);
+        passed = peak - start >= this.t.yaw && peak >= this.t.yaw / 2;
+        if (!passed) reason = 'no_turn';
+        break;
+      }
+      case 'blink': {
+        const ear = series(eyeAspectRatio);
+        const open = Math.max(...ear);
+        const closed = Math.min(...ear);
+        measurements['earOpen'] = r3(open);
+        measurements['earClosed'] = r3(closed);
+        passed = open >= this.t.openEye && closed <= open * this.t.blinkRatio;
+        if (!passed) reason = 'no_blink';
+        break;
+      }
+      case 'open-mouth':
+      case 'read-digits': {
+        const mar = series(mouthOpenRatio);
+        const hi = Math.max(...mar);
+        const lo = Math.min(...mar);
+        measurements['mouthMax'] = r3(hi);
+        measurements['mouthMin'] = r3(lo);
+        passed = kind === 'open-mouth' ? hi >= this.t.mouthOpen && hi - lo >= this.t.mouthMove : hi - lo >= this.t.mouthMove;
+        if (!passed) reason = kind === 'open-mouth' ? 'mouth_not_opened' : 'no_speech_movement';
+        break;
+      }
+    }
+    if (passed && sameFace === false) {
+      passed = false;
+      reason = 'different_face';
+    }
+    return { passed, ...(reason ? { reason } : {}), sameFace, measurements };
+  }
+}

@@ -1,0 +1,23 @@
+import type { FaceImageErrorCode } from './types.js';
+
+/** One face as the worker reports it, in the original image's pixel coordinates. */
+export interface WorkerFace {
+  score: number;
+  box: { x: number; y: number; width: number; height: number };
+  /** the 68 landmark points as x0, y0, x1, y1, … */
+  landmarks: number[];
+  /** 128-dimensional descriptor (dlib ResNet) */
+  descriptor: number[];
+}
+
+export interface WorkerRequest {
+  id: number;
+  which: 'reference' | 'probe' | 'frame';
+  image: Uint8Array;
+}
+
+export type WorkerResponse =
+  | { kind: 'ready'; loadMs: number; version: string }
+  | { kind: 'failed'; message: string }
+  | { kind: 'result'; id: number; width: number; height: number; faces: WorkerFace[] }
+  | { kind: 'error'; id: number; code: FaceImageErrorCode | null; message: string };

@@ -1,0 +1,200 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../app-context.js';
+import { auditedTransaction } from '../http/audited-transaction.js';
+import { AppError } from '../http/errors.js';
+import { caseKycView } from '../kyc/case-kyc.js';
+import { confirm, pendingConfirmations, requestConfirmation } from '../kyc/confirmations.js';
+import { storeGeolocation } from '../kyc/geolocation.js';
+import { completableStep, completeStep, scriptOf, stepsOf } from '../kyc/steps.js';
+import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { resolveSessionParty } from '../services/session-access.js';
+import { authErrors, ErrorResponse } from './schemas.js';
+import { CaseKycSchema, CustomerKycSchema, StepActionSchema } from './kyc-schemas.js';
+
+const CaseParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const StepParams = Type.Object({ id: Type.String({ format: 'uuid' }), stepId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }) }, { additionalProperties: false });
+const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
+const StepBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
+const ConfirmBody = Type.Object({ confirmationId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const GeolocationBody = Type.Object(
+  {
+    consent: Type.Union([Type.Literal('granted'), Type.Literal('refused'), Type.Literal('unavailable')]),
+    latitude: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+    longitude: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+    accuracy: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6 })),
+    capturedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
+
+/** Identity steps are completed by the identity checks themselves, never by a "done" click. */
+const CHECKED_KINDS = new Set(['id-capture', 'face-match', 'liveness']);
+
+/** The case's script in the call: the teller's panel, the customer's prompts and location, the KYC view. */
+export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.get(
+    '/api/cases/:id/kyc',
+    {
+      config: { access: { roles: ['teller', 'auditor'] }, audit: 'case.kyc.view' },
+      schema: {
+        tags: ['kyc'],
+        summary: "The case's script steps with status and markers, the identity evidence, location, and what completion still needs (its teller, auditors); audited",
+        params: CaseParams,
+        response: { 200: CaseKycSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = request.principal!;
+      return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
+        const row = await ctx.cases.getVisible(client, principal, request.params.id);
+        await audit({ object: { type: 'case', id: row.id } });
+        return caseKycView(client, ctx.pii, row.id);
+      });
+    },
+  );
+
+  r.post(
+    '/api/cases/:id/kyc/steps/:stepId/complete',
+    {
+      config: { access: { roles: ['teller'] }, audit: 'kyc.step.completed' },
+      schema: {
+        tags: ['kyc'],
+        summary: "The teller marks a script step done in the live session (a step needing the customer's confirmation asks for it instead); a redo adds an attempt",
+        params: StepParams,
+        body: Type.Optional(StepBody),
+        response: { 200: StepActionSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = request.principal!;
+      return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
+        const row = await ctx.cases.getVisible(client, principal, request.params.id);
+        if (row.teller !== principal.username) throw new AppError('NOT_FOUND', 'No such case.');
+        const { step, session } = await completableStep(client, row.id, request.params.stepId);
+        if (CHECKED_KINDS.has(step.kind)) throw new AppError('CONFLICT', 'This step is completed by its identity check.');
+        if (step.confirm) {
+          const { pending, created } = await requestConfirmation(client, row.id, step.id, session.id, principal.username);
+          if (created) await callSessionRepository.addEvent(client, { sessionId: session.id, party: 'teller', kind: 'kyc.confirm.requested', data: { stepId: step.id, confirmationId: pending.id } });
+          await audit({ action: 'kyc.confirm.requested', object: { type: 'case', id: row.id }, details: { stepId: step.id, confirmationId: pending.id, sessionId: session.id } });
+          return { stepId: step.id, status: 'awaiting-confirmation' as const, attemptId: null, offsetMs: null, confirmationId: pending.id };
+        }
+        const note = request.body?.note?.trim();
+        const done = await completeStep(client, {
+          caseId: row.id,
+          stepId: step.id,
+          actor: { party: 'teller', username: principal.username },
+          audit,
+          ...(note ? { result: { note } } : {}),
+        });
+        return { stepId: step.id, status: 'done' as const, attemptId: done.attemptId, offsetMs: done.offsetMs, confirmationId: null };
+      });
+    },
+  );
+
+  r.get(
+    '/api/sessions/:id/kyc',
+    {
+      config: { access: { roles: ['teller'], invitation: true } },
+      schema: {
+        tags: ['kyc'],
+        summary: "What the customer's screen shows of the script during the session: recording start, open confirmation prompts, the current read-aloud code (teller, or the customer with ?invitation=)",
+        params: CaseParams,
+        querystring: InvitationQuery,
+        response: { 200: CustomerKycSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'read');
+      const steps = await stepsOf(ctx.pool, who.session.case_id);
+      const script = await scriptOf(ctx.pool, who.session.case_id);
+      const pending = who.session.state === 'live' ? await pendingConfirmations(ctx.pool, who.session.id) : [];
+      const current = steps.find((s) => s.required && s.status !== 'done');
+      const readAloud = current?.kind === 'read-aloud' && who.session.state === 'live' ? current : null;
+      return {
+        recording: who.session.state === 'live',
+        recordingSince: who.session.admitted_at.toISOString(),
+        requiresGeolocation: script?.requiresGeolocation ?? false,
+        prompts: pending.flatMap((p) => {
+          const s = steps.find((x) => x.id === p.stepId);
+          return s ? [{ confirmationId: p.id, stepId: s.id, title: s.title, text: s.text, requestedAt: p.requestedAt }] : [];
+        }),
+        readAloud: readAloud ? { stepId: readAloud.id, title: readAloud.title, code: readAloud.code } : null,
+      };
+    },
+  );
+
+  r.post(
+    '/api/sessions/:id/kyc/confirm',
+    {
+      config: { access: { roles: [], invitation: true }, audit: 'kyc.step.completed' },
+      schema: {
+        tags: ['kyc'],
+        summary: "The customer's tap on \"I understand and confirm\" (?invitation=): completes the step, with its time",
+        params: CaseParams,
+        querystring: InvitationQuery,
+        body: ConfirmBody,
+        response: { 200: StepActionSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'write');
+      if (who.party !== 'customer') throw new AppError('FORBIDDEN', 'Only the customer confirms.');
+      const done = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => confirm(client, who.session.id, request.body.confirmationId, audit), who.actor);
+      // the teller's script panel looks again at once (it also polls while a confirmation is open)
+      ctx.live?.hub.notify(who.session.id, 'teller', { type: 'kyc-update', what: 'script' });
+      return { stepId: done.stepId, status: 'done' as const, attemptId: done.attemptId, offsetMs: done.offsetMs, confirmationId: request.body.confirmationId };
+    },
+  );
+
+  r.post(
+    '/api/sessions/:id/geolocation',
+    {
+      config: { access: { roles: [], invitation: true }, audit: 'kyc.geolocation' },
+      schema: {
+        tags: ['kyc'],
+        summary: "The customer's location with consent, or its refusal (?invitation=); stored encrypted, marked in the recording with the server's time",
+        params: CaseParams,
+        querystring: InvitationQuery,
+        body: GeolocationBody,
+        response: { 201: Type.Object({ receivedAt: Type.String({ format: 'date-time' }) }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'write');
+      if (who.party !== 'customer' || who.session.state !== 'live') throw new AppError('CONFLICT', 'The location is given by the customer during the session.');
+      const g = request.body;
+      if (g.consent === 'granted' && (g.latitude === undefined || g.longitude === undefined)) {
+        throw new AppError('VALIDATION', 'Coordinates are missing.', [{ field: 'latitude', code: 'required' }]);
+      }
+      if (g.consent !== 'granted' && (g.latitude !== undefined || g.longitude !== undefined)) {
+        throw new AppError('VALIDATION', 'No coordinates without consent.', [{ field: 'consent', code: 'granted' }]);
+      }
+      const stored = await auditedTransaction(
+        ctx.pool,
+        ctx.audit,
+        request,
+        async (client, audit) => {
+          const s = await storeGeolocation(client, ctx.pii, who.session.case_id, who.session.invitation_id, g);
+          // The manifest carries the position with the server's time (R17); the event is sealed with the recording.
+          await callSessionRepository.addEvent(client, {
+            sessionId: who.session.id,
+            party: 'customer',
+            kind: 'geolocation',
+            data: g.consent === 'granted'
+              ? { consent: g.consent, latitude: g.latitude, longitude: g.longitude, accuracyM: g.accuracy ?? null, capturedAt: g.capturedAt ?? null, receivedAt: s.receivedAt.toISOString() }
+              : { consent: g.consent, receivedAt: s.receivedAt.toISOString() },
+          });
+          await audit({ object: { type: 'case', id: who.session.case_id }, details: { consent: g.consent, sessionId: who.session.id } });
+          return s;
+        },
+        who.actor,
+      );
+      return reply.code(201).send({ receivedAt: stored.receivedAt.toISOString() });
+    },
+  );
+}

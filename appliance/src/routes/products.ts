@@ -1,0 +1,131 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../app-context.js';
+import { auditedTransaction } from '../http/audited-transaction.js';
+import { AppError } from '../http/errors.js';
+import { productRepository } from '../kyc/product.repository.js';
+import { checkProduct, diffProducts, normalizeProduct, ProductBodySchema, ScriptStepSchema, type ProductBody } from '../kyc/products.js';
+import { authErrors, ErrorResponse } from './schemas.js';
+
+const ProductViewSchema = Type.Object({
+  code: Type.String(),
+  version: Type.Integer(),
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  retentionYears: Type.Integer(),
+  requiresGeolocation: Type.Boolean(),
+  steps: Type.Array(ScriptStepSchema),
+  createdBy: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+const DiffSchema = Type.Object({
+  code: Type.String(),
+  from: Type.Integer(),
+  to: Type.Integer(),
+  changes: Type.Array(
+    Type.Object({
+      change: Type.Union([Type.Literal('added'), Type.Literal('removed'), Type.Literal('changed'), Type.Literal('moved')]),
+      path: Type.String(),
+      before: Type.Unknown(),
+      after: Type.Unknown(),
+    }),
+  ),
+});
+const CodeParams = Type.Object({ code: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{1,39}$' }) }, { additionalProperties: false });
+const DiffQuery = Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
+
+function checked(body: ProductBody) {
+  const problems = checkProduct(body);
+  if (problems.length > 0) throw new AppError('VALIDATION', 'The product definition is not valid.', problems);
+  return normalizeProduct(body);
+}
+
+/** The product catalogue: everyone signed in reads it; admins create products and edit them into new versions. */
+export async function productRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const admin = { roles: ['admin'] as const };
+  const anyone = { roles: ['teller', 'auditor', 'admin'] as const };
+
+  r.get(
+    '/api/products',
+    {
+      config: { access: anyone },
+      schema: { tags: ['products'], summary: 'The catalogue: every product at its current version', response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...authErrors } },
+    },
+    async () => ({ items: await productRepository.listCurrent(ctx.pool) }),
+  );
+
+  r.get(
+    '/api/products/:code/versions',
+    {
+      config: { access: anyone },
+      schema: { tags: ['products'], summary: 'Every version of a product, oldest first', params: CodeParams, response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...errors } },
+    },
+    async (request) => {
+      const items = await productRepository.versions(ctx.pool, request.params.code);
+      if (items.length === 0) throw new AppError('NOT_FOUND', 'No such product.');
+      return { items };
+    },
+  );
+
+  r.get(
+    '/api/admin/products/:code/diff',
+    {
+      config: { access: { roles: ['admin', 'auditor'] as const } },
+      schema: { tags: ['products'], summary: 'What changed between two versions of a product', params: CodeParams, querystring: DiffQuery, response: { 200: DiffSchema, ...errors } },
+    },
+    async (request) => {
+      const { code } = request.params;
+      const [from, to] = await Promise.all([productRepository.version(ctx.pool, code, request.query.from), productRepository.version(ctx.pool, code, request.query.to)]);
+      if (!from || !to) throw new AppError('NOT_FOUND', 'No such product version.');
+      return { code, from: from.version, to: to.version, changes: diffProducts(from, to) };
+    },
+  );
+
+  r.post(
+    '/api/admin/products',
+    {
+      config: { access: admin, audit: 'product.create' },
+      schema: { tags: ['products'], summary: 'Add a product with its script (admin); version 1', body: ProductBodySchema, response: { 201: ProductViewSchema, ...errors } },
+    },
+    async (request, reply) => {
+      const def = checked(request.body);
+      const view = await auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
+        if (!(await productRepository.create(client, def, request.principal!.username))) throw new AppError('PRODUCT_EXISTS');
+        await audit({ object: { type: 'product', id: def.code }, details: { version: 1, steps: def.steps.length } });
+        return (await productRepository.current(client, def.code))!;
+      });
+      return reply.code(201).send(view);
+    },
+  );
+
+  r.put(
+    '/api/admin/products/:code',
+    {
+      config: { access: admin, audit: 'product.update' },
+      schema: {
+        tags: ['products'],
+        summary: 'Edit a product (admin): appends a new version; cases keep the version they were opened with',
+        params: CodeParams,
+        body: ProductBodySchema,
+        response: { 200: Type.Object({ product: ProductViewSchema, diff: DiffSchema }), ...errors },
+      },
+    },
+    async (request) => {
+      if (request.body.code !== request.params.code) throw new AppError('VALIDATION', 'The code cannot change.', [{ field: 'code', code: 'immutable' }]);
+      const def = checked(request.body);
+      return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
+        const current = await productRepository.current(client, def.code, true);
+        if (!current) throw new AppError('NOT_FOUND', 'No such product.');
+        const changes = diffProducts(current, def);
+        if (changes.length === 0) throw new AppError('CONFLICT', 'Nothing changed.');
+        const version = current.version + 1;
+        await productRepository.addVersion(client, def, version, request.principal!.username);
+        await audit({ object: { type: 'product', id: def.code }, details: { from: current.version, version, changes: changes.length } });
+        return { product: (await productRepository.current(client, def.code))!, diff: { code: def.code, from: current.version, to: version, changes } };
+      });
+    },
+  );
+}

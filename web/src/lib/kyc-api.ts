@@ -1,0 +1,84 @@
+// Products, the case's script and KYC view, the customer's prompts (same origin; see $lib/api.ts).
+import { request } from '$lib/api.js';
+import type {
+  CaseKycView,
+  CaseStepView,
+  LocalizedText,
+  ProductDefinition,
+  ProductDiff,
+  ProductView,
+  ScriptStepDefinition,
+} from '../../../appliance/src/kyc/kyc-api-types.js';
+export type { CaseKycView, CaseStepView, LocalizedText, ProductDefinition, ProductDiff, ProductView, ScriptStepDefinition };
+
+const enc = encodeURIComponent;
+
+export interface StepAction {
+  stepId: string;
+  status: 'done' | 'awaiting-confirmation';
+  attemptId: string | null;
+  offsetMs: number | null;
+  confirmationId: string | null;
+}
+
+/** What the customer's screen shows of the script. */
+export interface CustomerScriptView {
+  recording: boolean;
+  recordingSince: string;
+  requiresGeolocation: boolean;
+  prompts: Array<{ confirmationId: string; stepId: string; title: LocalizedText; text: LocalizedText | null; requestedAt: string }>;
+  readAloud: { stepId: string; title: LocalizedText; code: string | null } | null;
+}
+
+export async function listProducts(fetchFn?: typeof fetch): Promise<ProductView[]> {
+  return (await request<{ items: ProductView[] }>('GET', '/api/products', fetchFn ? { fetch: fetchFn } : {})).items;
+}
+
+export async function productVersions(code: string): Promise<ProductView[]> {
+  return (await request<{ items: ProductView[] }>('GET', `/api/products/${enc(code)}/versions`)).items;
+}
+
+export function productDiff(code: string, from: number, to: number): Promise<ProductDiff> {
+  return request<ProductDiff>('GET', `/api/admin/products/${enc(code)}/diff?from=${from}&to=${to}`);
+}
+
+export function createProduct(p: ProductDefinition): Promise<ProductView> {
+  return request<ProductView>('POST', '/api/admin/products', { body: p });
+}
+
+export function updateProduct(p: ProductDefinition): Promise<{ product: ProductView; diff: ProductDiff }> {
+  return request('PUT', `/api/admin/products/${enc(p.code)}`, { body: p });
+}
+
+export function getCaseKyc(caseId: string, fetchFn?: typeof fetch): Promise<CaseKycView> {
+  return request<CaseKycView>('GET', `/api/cases/${enc(caseId)}/kyc`, fetchFn ? { fetch: fetchFn } : {});
+}
+
+export function completeStep(caseId: string, stepId: string): Promise<StepAction> {
+  return request<StepAction>('POST', `/api/cases/${enc(caseId)}/kyc/steps/${enc(stepId)}/complete`, { body: {} });
+}
+
+const sessionPath = (sessionId: string, tail: string, token: string | null) =>
+  `/api/sessions/${enc(sessionId)}${tail}${token ? `?invitation=${enc(token)}` : ''}`;
+
+export function customerScript(sessionId: string, token: string | null): Promise<CustomerScriptView> {
+  return request<CustomerScriptView>('GET', sessionPath(sessionId, '/kyc', token));
+}
+
+export function confirmStep(sessionId: string, token: string, confirmationId: string): Promise<StepAction> {
+  return request<StepAction>('POST', sessionPath(sessionId, '/kyc/confirm', token), { body: { confirmationId } });
+}
+
+export function sendGeolocation(
+  sessionId: string,
+  token: string,
+  g: { consent: 'granted' | 'refused' | 'unavailable'; latitude?: number; longitude?: number; accuracy?: number; capturedAt?: string },
+): Promise<{ receivedAt: string }> {
+  return request('POST', sessionPath(sessionId, '/geolocation', token), { body: g });
+}
+
+/** The text of a localized value in the UI's language (zh-CN or en). */
+export function localized(text: LocalizedText | null | undefined, locale: string): string {
+  if (!text) return '';
+  return locale === 'en' ? text.en : text['zh-CN'];
+}
