@@ -23,7 +23,7 @@ build: $(NODE_STAMP) ## Build compliance, appliance and the web UI
 
 db: system ## Start the appliance's PostgreSQL cluster and apply migrations
 	@bash $(SCRIPTS)/pg-cluster.sh
-	@node appliance/dist/cli/migrate.js
+	@KYC_PROFILE=development node appliance/dist/cli/migrate.js
 
 dev: deps build db ## Run the appliance with the dev IdP and demo users on this host (Ctrl-C stops)
 	@bash $(SCRIPTS)/dev.sh
