@@ -8,7 +8,7 @@ function load(env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'kyc-face-config-'));
   writeFileSync(join(dir, 'client-secret'), 's3cret', { mode: 0o600 });
   writeFileSync(join(dir, 'hook-secret'), 'h00k', { mode: 0o600 });
-  const vars = { KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: join(dir, 'client-secret'), ...env };
+  const vars = { KYC_PROFILE: 'development', KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: join(dir, 'client-secret'), ...env };
   for (const [k, v] of Object.entries(vars)) vars[k as keyof typeof vars] = v.replace('$DIR', dir);
   return loadConfig({ env: vars, cwd: '/', allowMissingGeneratedSecrets: true });
 }

@@ -64,7 +64,7 @@ t.test('an HTTPS issuer signed by a private CA works with KYC_OIDC_CA_FILE and o
 
   const trusting = new OidcService({ ...base, caFile });
   t.same(await trusting.probe(), { status: 'up' }, 'with KYC_OIDC_CA_FILE: readiness sees the issuer');
-  t.same(await trusting.verifyAccessToken(token), { subject: 'sub-auditor1', username: 'auditor1', roles: ['auditor'] }, 'discovery and the JWKS over the private CA');
+  t.same(await trusting.verifyAccessToken(token), { subject: 'sub-auditor1', username: 'auditor1', roles: ['auditor'], branch: null }, 'discovery and the JWKS over the private CA');
   t.ok(jwksHits >= 1, 'the JWKS was fetched through the CA-trusting fetch');
   const login = await trusting.beginLogin();
   t.equal(login.url.origin, issuer.origin, 'the sign-in URL points at the issuer');
@@ -72,7 +72,7 @@ t.test('an HTTPS issuer signed by a private CA works with KYC_OIDC_CA_FILE and o
   // Config: the file must exist and hold a certificate.
   const secret = join(dir, 'client-secret');
   await writeFile(secret, 'x', { mode: 0o600 });
-  const env = { KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: secret };
+  const env = { KYC_PROFILE: 'development', KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: secret };
   t.equal(loadConfig({ env: { ...env, KYC_OIDC_CA_FILE: caFile }, cwd: '/', allowMissingGeneratedSecrets: true }).oidc.caFile, caFile);
   t.throws(() => loadConfig({ env: { ...env, KYC_OIDC_CA_FILE: join(dir, 'none.pem') }, cwd: '/', allowMissingGeneratedSecrets: true }), /KYC_OIDC_CA_FILE: cannot read/);
   await writeFile(join(dir, 'bad.pem'), 'not a certificate');

@@ -32,8 +32,8 @@ t.test('the verified-token cache honours expiry and never keeps failures', async
 
   const exp = Math.floor(Date.now() / 1000) + 2;
   const token = await mint(exp);
-  t.same(await oidc.verifyAccessToken(token), { subject: 'sub-auditor1', username: 'auditor1', roles: ['auditor'] });
-  t.same(await oidc.verifyAccessToken(token), { subject: 'sub-auditor1', username: 'auditor1', roles: ['auditor'] }, 'again, from the cache');
+  t.same(await oidc.verifyAccessToken(token), { subject: 'sub-auditor1', username: 'auditor1', roles: ['auditor'], branch: null });
+  t.same(await oidc.verifyAccessToken(token), { subject: 'sub-auditor1', username: 'auditor1', roles: ['auditor'], branch: null }, 'again, from the cache');
 
   const [h, p, s] = token.split('.');
   const edited = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), realm_access: { roles: ['admin'] } })).toString('base64url')}.${s}`;
