@@ -378,7 +378,7 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
     // The list of sealed files (public: names, sizes, ciphertext hashes): the audit event carries only its hash, so
     // a recording of any number of files seals (the list of media files is in the sealed manifest as well).
     const fileList = encodeSealedFileList(files.map((f) => ({ name: f.name, bytes: f.ciphertextBytes, sha256: f.ciphertextSha256 })));
-    await writeFile(join(staging, SEALED_FILE_LIST), fileList.bytes, { mode: 0o600 });
+    await writeFile(join(staging, SEALED_FILE_LIST), fileList.bytes, { mode: fileMode });
     const stored = await recordingRepository.findById(ctx.pool, rec.id);
     await writeFile(
       join(staging, KEY_FILE),

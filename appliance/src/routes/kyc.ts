@@ -9,6 +9,7 @@ import { confirm, pendingConfirmations, requestConfirmation } from '../kyc/confi
 import { storeGeolocation } from '../kyc/geolocation.js';
 import { completableStep, completeStep, scriptOf, stepsOf } from '../kyc/steps.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { DEVICE_COOKIE } from '../services/invitation.service.js';
 import { resolveSessionParty } from '../services/session-access.js';
 import { authErrors, ErrorResponse } from './schemas.js';
 import { CaseKycSchema, CustomerKycSchema, StepActionSchema } from './kyc-schemas.js';
@@ -109,6 +110,15 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       },
     },
     async (request) => {
+      // The customer's page may ask once more while the hang-up reaches it: an ended session of their own
+      // invitation on this device reads as "not recording" rather than as an error.
+      const { invitation } = request.query;
+      if (!request.principal && invitation && /^[A-Za-z0-9_-]{43}$/.test(invitation)) {
+        const own = await ctx.invitations.latestSessionForCustomer(ctx.pool, invitation, request.cookies[DEVICE_COOKIE]);
+        if (own && own.session.id === request.params.id && own.session.state !== 'live') {
+          return { recording: false, recordingSince: own.session.admitted_at.toISOString(), requiresGeolocation: false, prompts: [], readAloud: null };
+        }
+      }
       const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'read');
       const steps = await stepsOf(ctx.pool, who.session.case_id);
       const script = await scriptOf(ctx.pool, who.session.case_id);

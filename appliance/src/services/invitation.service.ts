@@ -240,9 +240,15 @@ export class InvitationService {
 
   /** The customer behind a link and device, for the signaling socket: only while admitted to a live session. */
   async liveSessionForCustomer(db: Queryable, token: string, device: string | undefined): Promise<{ invitation: InvitationRow; session: CallSessionRow } | null> {
+    const found = await this.latestSessionForCustomer(db, token, device);
+    return found?.session.state === 'live' ? found : null;
+  }
+
+  /** The latest session of the customer's invitation on this device, live or not (what the customer may still read about). */
+  async latestSessionForCustomer(db: Queryable, token: string, device: string | undefined): Promise<{ invitation: InvitationRow; session: CallSessionRow } | null> {
     const inv = await invitationRepository.findByTokenHash(db, hashToken(token));
     if (!inv || !inv.device_hash || !device || !timingSafeEqual(inv.device_hash, hashToken(device))) return null;
     const session = await callSessionRepository.latestForInvitation(db, inv.id);
-    return session?.state === 'live' ? { invitation: inv, session } : null;
+    return session ? { invitation: inv, session } : null;
   }
 }

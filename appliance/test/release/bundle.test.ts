@@ -127,7 +127,7 @@ t.test('make release builds a verifiable production-only bundle that runs on its
   t.teardown(() => db.drop());
   const migrate = await run(join(b, 'bin/kyc-migrate'), [], {
     cwd: work,
-    env: { ...bare, KYC_DB_MIGRATE_URL: db.ownerUrl, KYC_DATA_DIR: join(work, 'data') },
+    env: { ...bare, KYC_PROFILE: 'development', KYC_DB_MIGRATE_URL: db.ownerUrl, KYC_DATA_DIR: join(work, 'data') },
   });
   t.equal(migrate.code, 0, `bundled kyc-migrate applies the schema: ${migrate.stderr}`);
   const applied = JSON.parse(migrate.stdout.trim()) as { migrations: number; appliedNow: string[] };

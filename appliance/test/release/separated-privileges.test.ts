@@ -29,7 +29,7 @@ async function tempDir(t: TapTest, prefix: string): Promise<string> {
 
 t.test('the worker needs neither the OIDC client secret nor the session key', async (t) => {
   const dir = await tempDir(t, 'kyc-worker-config-');
-  const env = { KYC_DATA_DIR: dir, KYC_AUDIT_CHECKPOINTER: 'worker' };
+  const env = { KYC_PROFILE: 'development', KYC_DATA_DIR: dir, KYC_AUDIT_CHECKPOINTER: 'worker' };
   t.throws(() => loadConfig({ env, cwd: '/' }), ConfigError, 'the appliance refuses to start without them');
   const c = loadConfig({ env, cwd: '/', allowMissingGeneratedSecrets: true, unusedSecrets: WORKER_UNUSED_SECRETS });
   t.equal(c.audit.checkpointer, 'worker');
@@ -41,6 +41,7 @@ t.test('KYC_AUDIT_CHECKPOINTER=worker: the appliance never touches the signing k
   t.teardown(() => db.drop());
   const data = await tempDir(t, 'kyc-checkpointer-');
   const env = {
+    KYC_PROFILE: 'development',
     KYC_DATA_DIR: data,
     KYC_DB_URL: db.appUrl,
     KYC_AUDIT_CHECKPOINTER: 'worker',

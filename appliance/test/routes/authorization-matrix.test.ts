@@ -109,6 +109,27 @@ const EXPECTED: Record<string, Who> = {
   'POST /api/cases/:id/complete': ['teller'],
   'POST /api/cases/:id/review': ['auditor'],
   'POST /api/cases/:id/reveal': ['auditor'],
+  'POST /api/face/compare': ['auditor', 'admin'],
+  'GET /api/products': ['teller', 'auditor', 'admin'],
+  'GET /api/products/:code/versions': ['teller', 'auditor', 'admin'],
+  'GET /api/admin/products/:code/diff': ['admin', 'auditor'],
+  'POST /api/admin/products': ['admin'],
+  'PUT /api/admin/products/:code': ['admin'],
+  'GET /api/cases/:id/kyc': ['teller', 'auditor'],
+  'POST /api/cases/:id/kyc/steps/:stepId/complete': ['teller'],
+  // Routes a customer reaches through the invitation's device cookie; by role only the teller, or nobody.
+  'GET /api/sessions/:id/kyc': ['teller'],
+  'POST /api/sessions/:id/kyc/confirm': [],
+  'POST /api/sessions/:id/geolocation': [],
+  'POST /api/sessions/:id/identity/captures': ['teller'],
+  'POST /api/sessions/:id/identity/liveness': ['teller'],
+  'GET /api/sessions/:id/identity/pending': ['teller'],
+  'POST /api/sessions/:id/identity/captures/:requestId': ['teller'],
+  'POST /api/identity/stills/:id/accept': ['teller'],
+  'POST /api/identity/stills/:id/retake': ['teller'],
+  'POST /api/face-checks/:id/override': ['teller'],
+  'GET /api/cases/:id/identity': ['teller', 'auditor'],
+  'GET /api/identity/stills/:id': ['teller', 'auditor'],
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
 const PUBLIC = ['/healthz', '/readyz', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];
