@@ -61,15 +61,15 @@ t.test('the production entry points cannot reach the dev identity provider', asy
   const devIdp = join(src, 'dev-idp');
   for (const entry of ['server.ts', 'worker.ts', 'cli/kyc-archive.ts', 'cli/kyc-janus.ts', 'cli/migrate.ts']) {
     const seen = new Set<string>();
-    const todo = [join(src, entry)];
+    const pending = [join(src, entry)];
     const packages = new Set<string>();
-    while (todo.length > 0) {
-      const file = todo.pop()!;
+    while (pending.length > 0) {
+      const file = pending.pop()!;
       if (seen.has(file)) continue;
       seen.add(file);
       const found = importsOf(file);
       for (const p of found.packages) packages.add(p);
-      todo.push(...found.files.filter((f) => f.startsWith(src)));
+      pending.push(...found.files.filter((f) => f.startsWith(src)));
     }
     t.ok(seen.size > 1 || entry.startsWith('cli/'), `${entry}: ${seen.size} modules walked`);
     t.same([...seen].filter((f) => f.startsWith(`${devIdp}/`)), [], `${entry} imports nothing under src/dev-idp`);
