@@ -11,7 +11,9 @@ import { signDetached, type DocumentSigner } from '../pki/document-signing.js';
 import { exportRepository } from '../repositories/export.repository.js';
 import { auditEvent, type AuditSink } from '../services/audit.js';
 import { sealedRecording, type ArchiveMedia } from '../services/archive.service.js';
-import { compositeClockText, compositeExportArgs, progressFraction, type CompositeSegment } from './media-commands.js';
+import { geolocationCoords } from '../kyc/geolocation.js';
+import type { PiiCipher } from '../lib/pii-cipher.js';
+import { compositeClockText, compositeExportArgs, exportLocationText, progressFraction, type CompositeSegment } from './media-commands.js';
 import { MediaToolError, type MediaTools } from './media-tools.js';
 import { SEALED_SUFFIX } from './recording-layout.js';
 
@@ -35,6 +37,8 @@ export interface ExportJobContext {
   /** `<dataDir>/exports`: sealed exports and the scratch folders of running ones */
   exportsDir: string;
   fontFile?: string;
+  /** decrypts the customer's coordinates for the burned-in location */
+  pii: PiiCipher;
   log?: { error(obj: object, msg: string): void };
 }
 
@@ -57,6 +61,20 @@ interface ManifestFile {
   avOffsetMs: number | null;
   durationMs: number;
   codecs: { video: string | null; audio: string | null };
+}
+
+interface ManifestMarker {
+  kind: string;
+  data: Record<string, unknown>;
+}
+
+/** The location the customer gave last in the session (its marker in the sealed manifest), decrypted, as text. */
+async function locationText(ctx: ExportJobContext, markers: readonly ManifestMarker[]): Promise<string> {
+  const last = [...markers].reverse().find((x) => x.kind === 'geolocation');
+  if (!last) return exportLocationText(null);
+  const id = typeof last.data.geolocationId === 'string' ? last.data.geolocationId : null;
+  const coords = id ? (await geolocationCoords(ctx.pool, ctx.pii, [id])).get(id) : undefined;
+  return exportLocationText({ consent: String(last.data.consent), ...coords, accuracyM: last.data.accuracyM as number | null, receivedAt: last.data.receivedAt as string | null });
 }
 
 /** Trims ISO-8601 to milliseconds (the manifest carries microseconds) and gives seconds since the epoch. */
@@ -96,7 +114,7 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
   try {
     await chmod(scratch, 0o700);
     const { rec, media } = await sealedRecording(ctx.pool, row.recording_id);
-    const m = (await ctx.pool.query<{ manifest: { timeBase?: string; files?: ManifestFile[] } | null }>('SELECT manifest FROM recordings WHERE id = $1', [rec.id])).rows[0]?.manifest;
+    const m = (await ctx.pool.query<{ manifest: { timeBase?: string; files?: ManifestFile[]; markers?: ManifestMarker[] } | null }>('SELECT manifest FROM recordings WHERE id = $1', [rec.id])).rows[0]?.manifest;
     if (!m?.timeBase || !m.files?.length) throw new MediaToolError('the recording has no media to export');
     const segments: Record<'teller' | 'customer', CompositeSegment[]> = { teller: [], customer: [] };
     let totalMs = 0;
@@ -116,6 +134,8 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
     const watermark = join(scratch, 'watermark.txt');
     await writeFile(clock, compositeClockText(epochSeconds(m.timeBase)), { mode: 0o600 });
     await writeFile(watermark, `Case ${rec.case_id} | exported by ${row.requested_by} | ${new Date().toISOString().slice(0, 19)}Z`, { mode: 0o600 });
+    const location = join(scratch, 'location.txt');
+    await writeFile(location, await locationText(ctx, m.markers ?? []), { mode: 0o600 });
     const out = join(scratch, EXPORT_FILE);
     const args = compositeExportArgs({
       left: { label: 'Teller', segments: segments.teller },
@@ -124,6 +144,7 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
       epochSeconds: epochSeconds(m.timeBase),
       clockTextFile: clock,
       watermarkTextFile: watermark,
+      locationTextFile: location,
       fontFile: ctx.fontFile ?? EXPORT_FONT,
       out,
     });

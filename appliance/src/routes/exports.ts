@@ -72,6 +72,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     tools: new MediaTools(rec.tools),
     signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir)),
     exportsDir: join(ctx.config.dataDir, 'exports'),
+    pii: ctx.pii,
     log: app.log,
   };
   const runner = new ExportRunner(jobs);
