@@ -117,6 +117,40 @@ t.test('identity stills sealed by hash in the manifest; location and time burned
   const mp4 = join(dir, 'export.mp4');
   await writeFile(mp4, res.rawPayload);
 
+  // the evidence file: every still of the manifest, its bytes and hash, signed like the video
+  const evidence = await a.app.inject({ method: 'GET', url: `/api/exports/${id}/evidence`, headers: auditor });
+  t.equal(evidence.statusCode, 200, 'evidence file downloaded');
+  const sig = await a.app.inject({ method: 'GET', url: `/api/exports/${id}/evidence/signature`, headers: auditor });
+  t.equal(sig.statusCode, 200);
+  await writeFile(join(dir, 'evidence.json'), evidence.rawPayload);
+  await writeFile(join(dir, 'evidence.json.p7s'), sig.rawPayload);
+  const caFile = join(a.config.dataDir, 'pki', 'ca.crt');
+  const verify = (content: string) =>
+    run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', join(dir, 'evidence.json.p7s'), '-content', content, '-CAfile', caFile, '-out', '/dev/null']).then(() => 0, () => 1);
+  t.equal(await verify(join(dir, 'evidence.json')), 0, 'openssl cms -verify accepts the evidence signature');
+  const doc = JSON.parse(evidence.rawPayload.toString('utf8')) as {
+    format: string; manifestSha256: string; video: { sha256: string; bytes: number }; stills: Array<{ id: string; sha256: string; content: string; usedFor: string[] }>;
+  };
+  const sealedSha = (await pool.query('SELECT manifest_sha256 FROM recordings WHERE id = $1', [sealed.recordingId])).rows[0].manifest_sha256.toString('hex');
+  t.equal(doc.format, 'kyc-export-evidence/1');
+  t.equal(doc.manifestSha256, sealedSha, "names the sealed manifest (whose hash the audit log's recording.sealed event holds)");
+  t.equal(doc.video.sha256, createHash('sha256').update(res.rawPayload).digest('hex'), "and the video's hash");
+  t.same(doc.stills.map((x) => x.id), manifest.identityStills.map((x: { id: string }) => x.id), 'every still of the manifest');
+  for (const still of doc.stills) {
+    const bytes = Buffer.from(still.content, 'base64');
+    const listed = manifest.identityStills.find((x: { id: string }) => x.id === still.id);
+    t.equal(createHash('sha256').update(bytes).digest('hex'), listed.sha256, `still ${still.usedFor.join(',')}: its bytes hash to the sealed manifest's SHA-256`);
+  }
+  t.ok(Buffer.from(doc.stills[0]!.content, 'base64').equals(face('people/lisa/webcam-1.jpg')), 'the ID still as captured');
+  const forged = Buffer.from(evidence.rawPayload.toString('utf8').replace(doc.stills[1]!.sha256, doc.stills[0]!.sha256));
+  await writeFile(join(dir, 'forged.json'), forged);
+  t.equal(await verify(join(dir, 'forged.json')), 1, 'an altered evidence file fails the signature');
+  t.equal((await a.app.inject({ method: 'GET', url: `/api/exports/${id}/evidence`, headers: { authorization: `Bearer ${await a.tokenFor('admin1')}` } })).statusCode, 403, 'no admin path to the stills');
+  const at = await pool.query(`SELECT count(*)::int AS n FROM identity_stills`);
+  t.equal(at.rows[0].n, 2, 'the export stored no copy of the stills in the database');
+  const downloads = (await a.auditEvents()).filter((e) => e.action === 'recording.export_download').map((e) => (e.details as { part: string }).part);
+  t.same(downloads.sort(), ['evidence', 'evidence-signature', 'file'], 'each download audited');
+
   // 2 s into the call: the clock shows the call's wall-clock time (the fixture's), the location line the coordinates
   const clock = await ocrRegion(mp4, dir, 'clock', '360:40:0:4');
   t.match(clock, new RegExp(times.admittedAt.toISOString().slice(0, 10)), `the call's date is burned in (read: ${clock})`);
