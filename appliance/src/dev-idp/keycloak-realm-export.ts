@@ -18,7 +18,34 @@ export interface KeycloakRealmExport {
   ssoSessionMaxLifespan: number;
   roles: { realm: KeycloakRole[] };
   clients: KeycloakClient[];
+  /** the declarative user profile (Keycloak 24+ drops attributes it does not declare, such as `branch`) */
+  components: { [USER_PROFILE_PROVIDER]: KeycloakUserProfileComponent[] };
   users?: KeycloakUser[];
+}
+
+export const USER_PROFILE_PROVIDER = 'org.keycloak.userprofile.UserProfileProvider';
+
+export interface KeycloakUserProfileComponent {
+  providerId: 'declarative-user-profile';
+  subComponents: Record<string, never>;
+  /** Keycloak keeps the profile as JSON text in a one-element list */
+  config: { 'kc.user.profile.config': [string] };
+}
+
+/** One attribute of Keycloak's user-profile configuration (UPConfig). */
+export interface UserProfileAttribute {
+  name: string;
+  displayName: string;
+  permissions: { view: string[]; edit: string[] };
+  validations: Record<string, Record<string, unknown>>;
+  required?: { roles: string[] };
+  multivalued: boolean;
+  group?: string;
+}
+
+export interface UserProfileConfig {
+  attributes: UserProfileAttribute[];
+  groups: Array<{ name: string; displayHeader: string; displayDescription: string }>;
 }
 
 export interface KeycloakRole {
@@ -135,6 +162,41 @@ const BRANCH_MAPPER: KeycloakProtocolMapper = {
   },
 };
 
+/**
+ * The realm's user profile: Keycloak 26's four built-in attributes as it ships them, and `branch` — read by
+ * everyone who may see the user, written by realm administrators only (a teller cannot move to another branch).
+ * Without this declaration Keycloak 26 silently drops `branch` on import and on every update, and tokens carry no
+ * branch claim.
+ */
+export function userProfileConfig(): UserProfileConfig {
+  const both = { view: ['admin', 'user'], edit: ['admin', 'user'] };
+  const name = (n: 'firstName' | 'lastName', label: string): UserProfileAttribute => ({
+    name: n,
+    displayName: label,
+    permissions: both,
+    validations: { length: { max: 255 }, 'person-name-prohibited-characters': {} },
+    required: { roles: ['user'] },
+    multivalued: false,
+  });
+  return {
+    attributes: [
+      { name: 'username', displayName: '${username}', permissions: both, validations: { length: { min: 3, max: 255 }, 'username-prohibited-characters': {}, 'up-username-not-idn-homograph': {} }, multivalued: false },
+      { name: 'email', displayName: '${email}', permissions: both, validations: { email: {}, length: { max: 255 } }, required: { roles: ['user'] }, multivalued: false },
+      name('firstName', '${firstName}'),
+      name('lastName', '${lastName}'),
+      {
+        name: 'branch',
+        displayName: 'Branch',
+        permissions: { view: ['admin', 'user'], edit: ['admin'] },
+        validations: { length: { min: 1, max: 100 } },
+        multivalued: false,
+        group: 'user-metadata',
+      },
+    ],
+    groups: [{ name: 'user-metadata', displayHeader: 'User metadata', displayDescription: 'Attributes, which refer to user metadata' }],
+  };
+}
+
 function exportUser(user: DevUser): KeycloakUser {
   return {
     id: user.id,
@@ -172,6 +234,9 @@ export function keycloakRealmExport(realm: RealmDefinition, options: RealmExport
       realm: realm.roles.map((r) => ({ name: r.name, description: r.description, composite: false, clientRole: false })),
     },
     clients,
+    components: {
+      [USER_PROFILE_PROVIDER]: [{ providerId: 'declarative-user-profile', subComponents: {}, config: { 'kc.user.profile.config': [JSON.stringify(userProfileConfig())] } }],
+    },
     ...(options.includeTestClient ? { users: realm.users.map(exportUser) } : {}),
   };
 }

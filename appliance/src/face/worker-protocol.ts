@@ -6,7 +6,7 @@ export interface WorkerFace {
   box: { x: number; y: number; width: number; height: number };
   /** the 68 landmark points as x0, y0, x1, y1, … */
   landmarks: number[];
-  /** 128-dimensional descriptor (dlib ResNet) */
+  /** 128-dimensional descriptor (dlib ResNet); computed for the largest face of an image only, empty for the others */
   descriptor: number[];
 }
 

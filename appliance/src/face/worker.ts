@@ -32,6 +32,9 @@ export function workerSetup(modelDir: string | null): WorkerSetup {
 /** Larger stills are scaled down to this side before detection (speed; faces stay well above the detector's minimum). */
 export const DETECT_MAX_SIDE = 640;
 
+/** Input sizes of the tiny detector, tried in turn until one finds a face (then the SSD detector). */
+export const TINY_INPUT_SIZES = [320, 416] as const;
+
 export const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const s = workerData;
@@ -80,23 +83,33 @@ async function analyze(image, which) {
     return tf.cast(tf.image.resizeBilinear(t, [Math.round(img.height * scale), Math.round(img.width * scale)]), 'int32');
   });
   try {
-    // the tiny detector first (about a quarter of the time); the SSD detector when it finds nothing, so a face it
-    // misses (small, dark, tilted) is still found before "no face" is reported
-    let found = await faceapi
-      .detectAllFaces(input, new faceapi.TinyFaceDetectorOptions({ inputSize: 416, scoreThreshold: 0.5 }))
-      .withFaceLandmarks()
-      .withFaceDescriptors();
-    if (found.length === 0) {
-      found = await faceapi
-        .detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 10 }))
-        .withFaceLandmarks()
-        .withFaceDescriptors();
+    // Detection, cheapest first: the tiny detector at 320 (a camera frame's face is large), at 416 when it finds
+    // nothing, the SSD detector last, so a face they miss (small, dark, tilted) is still found before "no face".
+    let found = [];
+    for (const size of ${JSON.stringify(TINY_INPUT_SIZES)}) {
+      found = await faceapi.detectAllFaces(input, new faceapi.TinyFaceDetectorOptions({ inputSize: size, scoreThreshold: 0.5 })).withFaceLandmarks();
+      if (found.length > 0) break;
     }
-    const faces = found.map((f) => ({
+    if (found.length === 0) {
+      found = await faceapi.detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 10 })).withFaceLandmarks();
+    }
+    // Only the largest face is ever compared (the others are counted): its descriptor alone is computed.
+    let largest = -1;
+    found.forEach((f, i) => { if (largest < 0 || f.detection.box.area > found[largest].detection.box.area) largest = i; });
+    let descriptor = [];
+    if (largest >= 0) {
+      const [crop] = await faceapi.extractFaceTensors(input, [found[largest].alignedRect]);
+      try {
+        descriptor = Array.from(await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(crop));
+      } finally {
+        crop.dispose();
+      }
+    }
+    const faces = found.map((f, i) => ({
       score: f.detection.score,
       box: { x: f.detection.box.x / scale, y: f.detection.box.y / scale, width: f.detection.box.width / scale, height: f.detection.box.height / scale },
       landmarks: f.landmarks.positions.flatMap((p) => [p.x / scale, p.y / scale]),
-      descriptor: Array.from(f.descriptor),
+      descriptor: i === largest ? descriptor : [],
     }));
     return { width: img.width, height: img.height, faces };
   } finally {

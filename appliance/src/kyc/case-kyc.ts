@@ -98,3 +98,17 @@ export async function assertScriptComplete(db: Queryable, caseId: string): Promi
     throw new AppError('STEPS_MISSING', `Not done yet: ${missing.map((m) => m.id).join(', ')}.`, missing.map((m) => ({ field: m.id, code: m.kind })));
   }
 }
+
+/**
+ * Whether this user already has a `case.kyc.view` event for this case in this sign-in session (`signIn`, a hash of
+ * the session or token): the teller's panel polls its own case's view, and one event per sign-in says all there is.
+ */
+export async function kycViewAudited(db: Queryable, caseId: string, username: string, signIn: string): Promise<boolean> {
+  const r = await db.query(
+    `SELECT 1 FROM audit_event
+      WHERE object_type = 'case' AND object_id = $1 AND action = 'case.kyc.view' AND actor = $2 AND (body::jsonb -> 'details' ->> 'signIn') = $3
+      LIMIT 1`,
+    [caseId, username, signIn],
+  );
+  return (r.rowCount ?? 0) > 0;
+}

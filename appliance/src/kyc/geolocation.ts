@@ -45,3 +45,47 @@ export async function latestGeolocation(db: Queryable, pii: PiiCipher, caseId: s
     receivedAt: row.received_at.toISOString(),
   };
 }
+
+/** What a location marker may say in the clear: the consent, times and accuracy; never the coordinates. */
+export interface GeolocationMarkerData {
+  consent: GeolocationInput['consent'];
+  geolocationId: string;
+  accuracyM: number | null;
+  capturedAt: string | null;
+  receivedAt: string;
+}
+
+/**
+ * The session-event form of a stored location: the marker's data (sealed into the recording manifest, which the
+ * database also keeps in the clear) carries no coordinates; they travel in the event's encrypted column, bound to
+ * the session and the field `geolocation`.
+ */
+export function geolocationEvent(pii: PiiCipher, sessionId: string, g: GeolocationInput, stored: { id: string; receivedAt: Date }): { data: GeolocationMarkerData; textEnc: Buffer | null } {
+  const granted = g.consent === 'granted';
+  return {
+    data: {
+      consent: g.consent,
+      geolocationId: stored.id,
+      accuracyM: granted ? (g.accuracy ?? null) : null,
+      capturedAt: granted ? (g.capturedAt ?? null) : null,
+      receivedAt: stored.receivedAt.toISOString(),
+    },
+    textEnc: granted ? pii.encrypt(sessionId, 'geolocation', JSON.stringify({ latitude: g.latitude, longitude: g.longitude })) : null,
+  };
+}
+
+/** A session event as its reader (teller, auditor) sees it: location coordinates and chat text decrypted. */
+export function revealSessionEvent(pii: PiiCipher, sessionId: string, kind: string, data: Record<string, unknown>, textEnc: Buffer | null): { data: Record<string, unknown>; text: string | null } {
+  if (!textEnc) return { data, text: null };
+  if (kind === 'geolocation') return { data: { ...data, ...(JSON.parse(pii.decrypt(sessionId, 'geolocation', textEnc)) as object) }, text: null };
+  return { data, text: pii.decrypt(sessionId, 'chat', textEnc) };
+}
+
+/** The coordinates of stored locations by id (for markers that carry only `geolocationId`). */
+export async function geolocationCoords(db: Queryable, pii: PiiCipher, ids: readonly string[]): Promise<Map<string, { latitude: number; longitude: number }>> {
+  const out = new Map<string, { latitude: number; longitude: number }>();
+  if (ids.length === 0) return out;
+  const r = await db.query<{ id: string; coords_enc: Buffer | null }>('SELECT id, coords_enc FROM case_geolocations WHERE id = ANY($1::uuid[])', [ids]);
+  for (const row of r.rows) if (row.coords_enc) out.set(row.id, JSON.parse(pii.decrypt(row.id, 'geolocation', row.coords_enc)) as { latitude: number; longitude: number });
+  return out;
+}

@@ -36,6 +36,13 @@ export interface StillRow {
   created_at: Date;
 }
 
+export interface SessionStillRow extends Pick<StillRow, 'id' | 'kind' | 'frame_index' | 'media_type' | 'width' | 'height' | 'size' | 'sha256' | 'decision' | 'created_at'> {
+  liveness_id: string | null;
+  challenge_pos: number | null;
+  face_reference: boolean;
+  face_probe: boolean;
+}
+
 export interface FaceCheckRow {
   id: string;
   case_id: string;
@@ -189,6 +196,23 @@ export const identityRepository = {
 
   async stillsOfRequest(db: Queryable, requestId: string): Promise<StillRow[]> {
     return (await db.query<StillRow>(`SELECT ${STILL_COLUMNS} FROM identity_stills WHERE request_id = $1 ORDER BY frame_index`, [requestId])).rows;
+  },
+
+  /**
+   * Every still of a session with what it served: an ID side (and the teller's decision), the reference or probe
+   * of a face check, a liveness challenge's key frame. No content: the sealed manifest lists them by hash.
+   */
+  async stillsOfSession(db: Queryable, sessionId: string): Promise<SessionStillRow[]> {
+    const r = await db.query<SessionStillRow>(
+      `SELECT s.id, s.kind, s.frame_index, s.media_type, s.width, s.height, s.size, s.sha256, s.decision, s.created_at,
+              q.liveness_id, q.challenge_pos,
+              EXISTS (SELECT 1 FROM face_checks f WHERE f.reference_id = s.id) AS face_reference,
+              EXISTS (SELECT 1 FROM face_checks f WHERE f.probe_id = s.id) AS face_probe
+         FROM identity_stills s JOIN identity_capture_requests q ON q.id = s.request_id
+        WHERE s.session_id = $1 ORDER BY s.created_at, s.frame_index, s.id`,
+      [sessionId],
+    );
+    return r.rows;
   },
 
   // ---- face checks ---------------------------------------------------------------------------------------

@@ -11,7 +11,12 @@ import { signDetached, type DocumentSigner } from '../pki/document-signing.js';
 import { exportRepository } from '../repositories/export.repository.js';
 import { auditEvent, type AuditSink } from '../services/audit.js';
 import { sealedRecording, type ArchiveMedia } from '../services/archive.service.js';
-import { compositeClockText, compositeExportArgs, progressFraction, type CompositeSegment } from './media-commands.js';
+import { canonicalJson } from '@kyc/compliance';
+import { geolocationCoords } from '../kyc/geolocation.js';
+import { identityRepository } from '../kyc/identity-repository.js';
+import type { PiiCipher } from '../lib/pii-cipher.js';
+import type { IdentityStillEntry } from './manifest.js';
+import { compositeClockText, compositeExportArgs, exportLocationText, progressFraction, type CompositeSegment } from './media-commands.js';
 import { MediaToolError, type MediaTools } from './media-tools.js';
 import { SEALED_SUFFIX } from './recording-layout.js';
 
@@ -35,11 +40,53 @@ export interface ExportJobContext {
   /** `<dataDir>/exports`: sealed exports and the scratch folders of running ones */
   exportsDir: string;
   fontFile?: string;
+  /** decrypts the customer's coordinates for the burned-in location */
+  pii: PiiCipher;
   log?: { error(obj: object, msg: string): void };
 }
 
 export function exportAad(exportId: string): Buffer {
   return recordingAad(exportId, EXPORT_FILE);
+}
+
+export const EVIDENCE_FILE = 'evidence.json';
+export const EVIDENCE_FORMAT = 'kyc-export-evidence/1';
+
+export function evidenceAad(exportId: string): Buffer {
+  return recordingAad(exportId, EVIDENCE_FILE);
+}
+
+/** The export's evidence file (sealed like the video) and its detached CMS signature (public, not sealed). */
+export function sealedEvidencePath(exportsDir: string, exportId: string): string {
+  return join(exportsDir, `${exportId}.${EVIDENCE_FILE}${SEALED_SUFFIX}`);
+}
+
+export function evidenceSignaturePath(exportsDir: string, exportId: string): string {
+  return join(exportsDir, `${exportId}.${EVIDENCE_FILE}.p7s`);
+}
+
+/**
+ * The identity stills of the recording, each checked against the SHA-256 its sealed manifest holds, with the video's
+ * hash and the manifest's: canonical JSON, signed like the video. Whoever holds the audit log (whose
+ * `recording.sealed` event names the manifest's hash), the manifest and this file can check every still offline.
+ */
+async function evidenceFile(
+  ctx: ExportJobContext,
+  o: { exportId: string; recordingId: string; caseId: string; manifestSha256: string; video: { bytes: number; sha256: string }; stills: readonly IdentityStillEntry[] },
+): Promise<Buffer> {
+  const stills = [];
+  for (const s of o.stills) {
+    const enc = await identityRepository.stillContent(ctx.pool, s.id);
+    if (!enc) throw new MediaToolError(`identity still ${s.id} of the sealed manifest is missing`);
+    const content = ctx.pii.decryptBytes(s.id, 'identity_still', enc);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    if (sha256 !== s.sha256) throw new MediaToolError(`identity still ${s.id} differs from the sealed manifest`);
+    stills.push({ id: s.id, kind: s.kind, usedFor: s.usedFor, at: s.at, mediaType: s.mediaType, width: s.width, height: s.height, bytes: content.length, sha256, content: content.toString('base64') });
+  }
+  return Buffer.from(
+    canonicalJson({ format: EVIDENCE_FORMAT, exportId: o.exportId, recordingId: o.recordingId, caseId: o.caseId, manifestSha256: o.manifestSha256, video: { name: EXPORT_FILE, ...o.video }, stills }),
+    'utf8',
+  );
 }
 
 export function exportKeyContext(exportId: string): string {
@@ -57,6 +104,20 @@ interface ManifestFile {
   avOffsetMs: number | null;
   durationMs: number;
   codecs: { video: string | null; audio: string | null };
+}
+
+interface ManifestMarker {
+  kind: string;
+  data: Record<string, unknown>;
+}
+
+/** The location the customer gave last in the session (its marker in the sealed manifest), decrypted, as text. */
+async function locationText(ctx: ExportJobContext, markers: readonly ManifestMarker[]): Promise<string> {
+  const last = [...markers].reverse().find((x) => x.kind === 'geolocation');
+  if (!last) return exportLocationText(null);
+  const id = typeof last.data.geolocationId === 'string' ? last.data.geolocationId : null;
+  const coords = id ? (await geolocationCoords(ctx.pool, ctx.pii, [id])).get(id) : undefined;
+  return exportLocationText({ consent: String(last.data.consent), ...coords, accuracyM: last.data.accuracyM as number | null, receivedAt: last.data.receivedAt as string | null });
 }
 
 /** Trims ISO-8601 to milliseconds (the manifest carries microseconds) and gives seconds since the epoch. */
@@ -85,6 +146,10 @@ async function audited(ctx: ExportJobContext, exportId: string, recordingId: str
   });
 }
 
+async function removeSealed(exportsDir: string, exportId: string): Promise<void> {
+  for (const p of [sealedExportPath(exportsDir, exportId), sealedEvidencePath(exportsDir, exportId), evidenceSignaturePath(exportsDir, exportId)]) await rm(p, { force: true });
+}
+
 /** Runs one queued export to `done` or `failed`; 'skipped' when it was not queued (taken or finished already). */
 export async function runExport(ctx: ExportJobContext, exportId: string): Promise<'done' | 'failed' | 'skipped'> {
   const row = await exportRepository.findById(ctx.pool, exportId);
@@ -96,7 +161,13 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
   try {
     await chmod(scratch, 0o700);
     const { rec, media } = await sealedRecording(ctx.pool, row.recording_id);
-    const m = (await ctx.pool.query<{ manifest: { timeBase?: string; files?: ManifestFile[] } | null }>('SELECT manifest FROM recordings WHERE id = $1', [rec.id])).rows[0]?.manifest;
+    const sealedRow = (
+      await ctx.pool.query<{ manifest: { timeBase?: string; files?: ManifestFile[]; markers?: ManifestMarker[]; identityStills?: IdentityStillEntry[] } | null; manifest_sha256: Buffer | null }>(
+        'SELECT manifest, manifest_sha256 FROM recordings WHERE id = $1',
+        [rec.id],
+      )
+    ).rows[0];
+    const m = sealedRow?.manifest;
     if (!m?.timeBase || !m.files?.length) throw new MediaToolError('the recording has no media to export');
     const segments: Record<'teller' | 'customer', CompositeSegment[]> = { teller: [], customer: [] };
     let totalMs = 0;
@@ -116,6 +187,8 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
     const watermark = join(scratch, 'watermark.txt');
     await writeFile(clock, compositeClockText(epochSeconds(m.timeBase)), { mode: 0o600 });
     await writeFile(watermark, `Case ${rec.case_id} | exported by ${row.requested_by} | ${new Date().toISOString().slice(0, 19)}Z`, { mode: 0o600 });
+    const location = join(scratch, 'location.txt');
+    await writeFile(location, await locationText(ctx, m.markers ?? []), { mode: 0o600 });
     const out = join(scratch, EXPORT_FILE);
     const args = compositeExportArgs({
       left: { label: 'Teller', segments: segments.teller },
@@ -124,6 +197,7 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
       epochSeconds: epochSeconds(m.timeBase),
       clockTextFile: clock,
       watermarkTextFile: watermark,
+      locationTextFile: location,
       fontFile: ctx.fontFile ?? EXPORT_FONT,
       out,
     });
@@ -141,11 +215,23 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
     const bytes = await readFile(out);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const signature = signDetached(bytes, ctx.signer());
+    const evidence = await evidenceFile(ctx, {
+      exportId,
+      recordingId: rec.id,
+      caseId: rec.case_id,
+      manifestSha256: sealedRow?.manifest_sha256?.toString('hex') ?? '',
+      video: { bytes: bytes.length, sha256 },
+      stills: m.identityStills ?? [],
+    });
+    const evidencePlain = join(scratch, EVIDENCE_FILE);
+    await writeFile(evidencePlain, evidence, { mode: 0o600 });
+    await writeFile(evidenceSignaturePath(ctx.exportsDir, exportId), signDetached(evidence, ctx.signer()), { mode: 0o600 });
     const keyring = await ctx.keyring();
     const dataKey = newDataKey();
     let wrapped;
     try {
       await encryptFile(out, sealedPath, dataKey, exportAad(exportId));
+      await encryptFile(evidencePlain, sealedEvidencePath(ctx.exportsDir, exportId), dataKey, evidenceAad(exportId));
       wrapped = await keyring.wrap(dataKey, exportKeyContext(exportId));
     } finally {
       dataKey.fill(0);
@@ -159,12 +245,12 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
       { caseId: rec.case_id, sha256, bytes: bytes.length },
     );
     if (!done) {
-      await rm(sealedPath, { force: true });
+      await removeSealed(ctx.exportsDir, exportId);
       return 'skipped';
     }
     return 'done';
   } catch (err) {
-    await rm(sealedPath, { force: true });
+    await removeSealed(ctx.exportsDir, exportId);
     const reason = err instanceof MediaToolError ? err.message : 'the export failed (internal error)';
     ctx.log?.error({ exportId, err: (err as Error).message }, 'export failed');
     await audited(ctx, exportId, row.recording_id, (c) => exportRepository.markFailed(c, exportId, reason), 'recording.export_failed', { reason });
@@ -180,7 +266,7 @@ export async function failInterruptedExports(ctx: ExportJobContext): Promise<num
   for (const e of await exportRepository.unfinished(ctx.pool)) {
     const reason = 'the appliance stopped while the export was pending';
     if (await audited(ctx, e.id, e.recording_id, (c) => exportRepository.markFailed(c, e.id, reason), 'recording.export_failed', { reason })) n += 1;
-    await rm(sealedExportPath(ctx.exportsDir, e.id), { force: true });
+    await removeSealed(ctx.exportsDir, e.id);
   }
   const left = await readdir(ctx.exportsDir).catch(() => [] as string[]);
   for (const name of left.filter((x) => x.startsWith('.work-'))) await rm(join(ctx.exportsDir, name), { recursive: true, force: true });

@@ -60,6 +60,30 @@ export interface MarkerMedia {
   offsetMs: number;
 }
 
+/**
+ * An identity still taken during the session (ID sides, face frames, liveness key frames). The still itself stays
+ * where it is kept, encrypted with the case's personal data; the manifest seals its SHA-256 and what it served, so
+ * an export that carries it (or anyone holding it) can be checked against the sealed recording.
+ */
+export interface IdentityStillEntry {
+  id: string;
+  kind: string;
+  frameIndex: number;
+  at: string;
+  /** relative to the recording's time base */
+  offsetMs: number;
+  mediaType: string;
+  width: number;
+  height: number;
+  bytes: number;
+  sha256: string;
+  /** ID sides: the teller's decision */
+  decision: string | null;
+  /** what it was used for: `face-reference`, `face-probe`, `liveness` (with the challenge's position) */
+  usedFor: string[];
+  liveness: { checkId: string; challenge: number } | null;
+}
+
 export interface ManifestInput {
   recordingId: string;
   sessionId: string;
@@ -71,6 +95,7 @@ export interface ManifestInput {
   raw: readonly RawEntry[];
   markers: ReadonlyArray<{ at: Date; party: Marker['party']; kind: string; data: Record<string, unknown> }>;
   issues: readonly RecordingIssue[];
+  identityStills?: ReadonlyArray<Omit<IdentityStillEntry, 'offsetMs'>>;
   encryption: { format: string; segmentSize: number; kid: string };
   sealedAt: Date;
 }
@@ -146,6 +171,7 @@ export function buildManifest(i: ManifestInput): Record<string, unknown> {
       const offsetMs = Math.round(m.at.getTime() - base / 1000);
       return { at: m.at.toISOString(), offsetMs, party: m.party, kind: m.kind, data: m.data, media: mediaOffsets(offsetMs, i.media) };
     }),
+    identityStills: (i.identityStills ?? []).map((s) => ({ ...s, offsetMs: Math.round(Date.parse(s.at) - base / 1000) })),
     issues: i.issues,
     complete: isComplete(i.issues),
     encryption: i.encryption,

@@ -155,6 +155,8 @@ export interface CompositeOptions {
   /** drawtext text files: the clock (expanded), and the watermark (shown verbatim, so user text cannot inject) */
   clockTextFile: string;
   watermarkTextFile: string;
+  /** the customer's consented location, or its refusal (R17), shown verbatim under the clock */
+  locationTextFile?: string;
   fontFile: string;
   out: string;
   width?: number;
@@ -172,7 +174,7 @@ export function compositeClockText(epochSeconds: number): string {
 /**
  * Both parties side by side in sync, on the recording's timeline: each party's segments are placed at their offsets
  * (black picture / silence in the gaps, e.g. before a reconnect), scaled into equal tiles, labelled and stacked;
- * a wall-clock overlay and a watermark on top; audio of both mixed without normalisation. H.264 + AAC in an MP4
+ * a wall-clock overlay, a watermark and the customer's location (or its refusal) on top; audio of both mixed without normalisation. H.264 + AAC in an MP4
  * with the index in front (faststart); progress as key=value lines on stdout.
  */
 export function compositeExportArgs(o: CompositeOptions): string[] {
@@ -229,7 +231,9 @@ export function compositeExportArgs(o: CompositeOptions): string[] {
   graph.push(
     `[tile0][tile1]hstack=inputs=2,` +
       `drawtext=${font}:textfile=${o.clockTextFile}:expansion=normal:fontsize=24:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=6:x=10:y=10,` +
-      `drawtext=${font}:textfile=${o.watermarkTextFile}:expansion=none:fontsize=18:fontcolor=white@0.85:box=1:boxcolor=black@0.4:boxborderw=6:x=10:y=50[vout]`,
+      `drawtext=${font}:textfile=${o.watermarkTextFile}:expansion=none:fontsize=18:fontcolor=white@0.85:box=1:boxcolor=black@0.4:boxborderw=6:x=10:y=50` +
+      (o.locationTextFile ? `,drawtext=${font}:textfile=${o.locationTextFile}:expansion=none:fontsize=20:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=6:x=10:y=84` : '') +
+      '[vout]',
   );
   if (audioOuts.length === 2) graph.push(`${audioOuts.join('')}amix=inputs=2:normalize=0:duration=longest,apad,atrim=duration=${total}[aout]`);
   else if (audioOuts.length === 1) graph.push(`${audioOuts[0]}apad,atrim=duration=${total}[aout]`);
@@ -246,6 +250,19 @@ export function compositeExportArgs(o: CompositeOptions): string[] {
     '-progress', 'pipe:1',
     '-f', 'mp4', o.out,
   ];
+}
+
+/** The customer's location as burned into an export (R17): coordinates with consent, or why there are none. */
+export function exportLocationText(g: { consent: string; latitude?: number | null; longitude?: number | null; accuracyM?: number | null; receivedAt?: string | null } | null): string {
+  if (!g) return 'Location: not given';
+  if (g.consent !== 'granted' || typeof g.latitude !== 'number' || typeof g.longitude !== 'number') {
+    return g.consent === 'refused' ? 'Location: refused by the customer' : 'Location: unavailable';
+  }
+  const lat = `${Math.abs(g.latitude).toFixed(5)} ${g.latitude >= 0 ? 'N' : 'S'}`;
+  const lon = `${Math.abs(g.longitude).toFixed(5)} ${g.longitude >= 0 ? 'E' : 'W'}`;
+  const acc = typeof g.accuracyM === 'number' ? ` +/-${Math.round(g.accuracyM)} m` : '';
+  const at = g.receivedAt ? `, received ${g.receivedAt.slice(0, 19).replace('T', ' ')} UTC` : '';
+  return `Location: ${lat}, ${lon}${acc} (consented${at})`;
 }
 
 /** Fraction done from ffmpeg's `-progress` output (`out_time_ms` is in microseconds despite its name). */

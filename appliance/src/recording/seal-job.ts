@@ -17,11 +17,12 @@ import {
 import { withTransaction } from '../db/database.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { recordingRepository, type NewRecordingFile, type RecordingRow } from '../repositories/recording.repository.js';
+import { identityRepository, type SessionStillRow } from '../kyc/identity-repository.js';
 import { auditEvent, type AuditSink } from '../services/audit.js';
 import { checkCompleteness, hasMedia, isComplete, type InspectedSegment, type InspectedStream, type RecordingIssue } from './completeness.js';
 import { depacketisedExtension } from './media-commands.js';
 import { MediaToolError, type MediaTools } from './media-tools.js';
-import { buildManifest, encodeManifest, timeBaseUs, type MediaEntry, type RawEntry } from './manifest.js';
+import { buildManifest, encodeManifest, timeBaseUs, type IdentityStillEntry, type MediaEntry, type RawEntry } from './manifest.js';
 import { KEY_FILE, MANIFEST_FILE, SEALED_SUFFIX, groupStreams, mediaFileName, segmentLabel, type StreamFile } from './recording-layout.js';
 
 /**
@@ -355,6 +356,7 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
       'SELECT at, party, kind, data FROM session_events WHERE session_id = $1 ORDER BY at, id',
       [rec.session_id],
     );
+    const stills = await identityRepository.stillsOfSession(ctx.pool, rec.session_id);
     const manifest = buildManifest({
       recordingId: rec.id,
       sessionId: rec.session_id,
@@ -365,6 +367,7 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
       media,
       raw,
       markers: events.rows,
+      identityStills: stills.map(identityStillEntry),
       issues,
       encryption: { format: ENCRYPTION_FORMAT, segmentSize: DEFAULT_SEGMENT_SIZE, kid },
       sealedAt: now(),
@@ -404,6 +407,24 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
   } finally {
     key.fill(0);
   }
+}
+
+function identityStillEntry(s: SessionStillRow): Omit<IdentityStillEntry, 'offsetMs'> {
+  const usedFor = [...(s.face_reference ? ['face-reference'] : []), ...(s.face_probe ? ['face-probe'] : []), ...(s.liveness_id ? ['liveness'] : [])];
+  return {
+    id: s.id,
+    kind: s.kind,
+    frameIndex: s.frame_index,
+    at: s.created_at.toISOString(),
+    mediaType: s.media_type,
+    width: s.width,
+    height: s.height,
+    bytes: s.size,
+    sha256: s.sha256.toString('hex'),
+    decision: s.decision,
+    usedFor,
+    liveness: s.liveness_id !== null && s.challenge_pos !== null ? { checkId: s.liveness_id, challenge: s.challenge_pos } : null,
+  };
 }
 
 function fileRow(name: string, kind: 'media' | 'manifest', party: 'teller' | 'customer' | null, segment: number | null, durationMs: number | null, r: EncryptResult): NewRecordingFile {

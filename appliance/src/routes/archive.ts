@@ -7,6 +7,7 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { parseByteRange } from '../http/byte-range.js';
 import { AppError, errorCode, ErrorCodes } from '../http/errors.js';
 import { assertScriptComplete } from '../kyc/case-kyc.js';
+import { geolocationCoords, revealSessionEvent } from '../kyc/geolocation.js';
 import { archiveRepository } from '../repositories/archive.repository.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { caseFileRepository } from '../repositories/case-file.repository.js';
@@ -303,9 +304,8 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
                   at: e.at.toISOString(),
                   party: e.party,
                   kind: e.kind,
-                  data: e.data,
-                  // chat is part of the evidence the auditor reviews
-                  text: e.text_enc ? ctx.pii.decrypt(s.id, 'chat', e.text_enc) : null,
+                  // chat and the customer's location are part of the evidence the auditor reviews
+                  ...revealSessionEvent(ctx.pii, s.id, e.kind, e.data, e.text_enc),
                 })),
               files: files
                 .filter((f) => f.session_id === s.id)
@@ -364,6 +364,10 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const { rec, media: files } = await sealedRecording(client, request.params.id);
         const manifest = ((await client.query<{ manifest: ManifestLike | null }>('SELECT manifest FROM recordings WHERE id = $1', [rec.id])).rows[0]?.manifest ?? {}) as ManifestLike;
+        // location markers carry only a reference: the auditor sees the coordinates, decrypted here
+        const geoIds = (manifest.markers ?? []).flatMap((m) => (m.kind === 'geolocation' && typeof m.data.geolocationId === 'string' ? [m.data.geolocationId] : []));
+        const coords = await geolocationCoords(client, ctx.pii, geoIds);
+        const withCoords = (m: MarkerLike): Record<string, unknown> => ({ ...m.data, ...(m.kind === 'geolocation' ? coords.get(String(m.data.geolocationId)) : undefined) });
         const { grant, expiresAt } = grants.issue(rec.id, principal.username);
         await audit({ object: { type: 'recording', id: rec.id }, details: { caseId: rec.case_id, expiresAt: expiresAt.toISOString() } });
         const q = encodeURIComponent(grant);
@@ -382,7 +386,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
             bytes: Number(f.plaintext_bytes),
             sha256: f.plaintext_sha256.toString('hex'),
           })),
-          markers: (manifest.markers ?? []).map((m) => ({ at: m.at, offsetMs: m.offsetMs, party: m.party, kind: m.kind, data: m.data })),
+          markers: (manifest.markers ?? []).map((m) => ({ at: m.at, offsetMs: m.offsetMs, party: m.party, kind: m.kind, data: withCoords(m) })),
         };
       });
     },

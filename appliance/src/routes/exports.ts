@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -9,7 +10,17 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { ensureDocumentSigner, type DocumentSigner } from '../pki/document-signing.js';
-import { ExportRunner, exportAad, exportKeyContext, failInterruptedExports, sealedExportPath, type ExportJobContext } from '../recording/export-job.js';
+import {
+  ExportRunner,
+  evidenceAad,
+  evidenceSignaturePath,
+  exportAad,
+  exportKeyContext,
+  failInterruptedExports,
+  sealedEvidencePath,
+  sealedExportPath,
+  type ExportJobContext,
+} from '../recording/export-job.js';
 import { MediaTools } from '../recording/media-tools.js';
 import { exportRepository, type ExportRow } from '../repositories/export.repository.js';
 import { ArchiveMedia, sealedRecording } from '../services/archive.service.js';
@@ -72,6 +83,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     tools: new MediaTools(rec.tools),
     signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir)),
     exportsDir: join(ctx.config.dataDir, 'exports'),
+    pii: ctx.pii,
     log: app.log,
   };
   const runner = new ExportRunner(jobs);
@@ -94,6 +106,28 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     const e = await ownExport(request, id);
     if (e.status !== 'done' || !e.wrapped_key || !e.kek_id || !e.signature || e.bytes === null) throw new AppError('CONFLICT', 'The export is not done.');
     return e as ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string };
+  };
+
+  /** Options of the routes that hand out a finished export's parts (each download audited). */
+  const download = (summary: string) => ({
+    config: { access, audit: 'recording.export_download' },
+    schema: { tags: ['exports'], summary, params: IdParams, response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors } },
+  });
+  const auditDownload = (request: FastifyRequest, e: ExportRow, details: Record<string, string>) =>
+    auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
+      await audit({ object: { type: 'recording', id: e.recording_id }, reason: e.reason, details: { exportId: e.id, ...details } });
+    });
+  /** Opens one sealed part of an export with its data key (wiped at once); a part an older export lacks is 404. */
+  const openPart = async (e: ExportRow & { wrapped_key: Buffer; kek_id: string }, path: string, aad: Buffer) => {
+    const dataKey = await (await openKeyring()).unwrap({ kid: e.kek_id, wrapped: e.wrapped_key }, exportKeyContext(e.id));
+    try {
+      return await openSealedFile(path, dataKey, aad);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('NOT_FOUND', 'This export was made without this part.');
+      throw err;
+    } finally {
+      dataKey.fill(0);
+    }
   };
 
   r.post(
@@ -135,30 +169,14 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
 
   r.get(
     '/api/exports/:id/file',
-    {
-      config: { access, audit: 'recording.export_download' },
-      schema: {
-        tags: ['exports'],
-        summary: 'The composite MP4 of a finished export (decrypted as it is sent); audited',
-        params: IdParams,
-        response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
-      },
-    },
+    download('The composite MP4 of a finished export (decrypted as it is sent); audited'),
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
-      const dataKey = await (await openKeyring()).unwrap({ kid: e.kek_id, wrapped: e.wrapped_key }, exportKeyContext(e.id));
-      let reader;
-      try {
-        reader = await openSealedFile(sealedExportPath(jobs.exportsDir, e.id), dataKey, exportAad(e.id));
-      } finally {
-        dataKey.fill(0);
-      }
+      const reader = await openPart(e, sealedExportPath(jobs.exportsDir, e.id), exportAad(e.id));
       let body: AsyncIterable<Buffer>;
       try {
         if (reader.plaintextSize !== Number(e.bytes)) throw new Error(`export ${e.id}: sealed size differs from the recorded one`);
-        await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
-          await audit({ object: { type: 'recording', id: e.recording_id }, reason: e.reason, details: { exportId: e.id, part: 'file', sha256: e.sha256!.toString('hex') } });
-        });
+        await auditDownload(request, e, { part: 'file', sha256: e.sha256!.toString('hex') });
         body = reader.readRange(0, reader.plaintextSize - 1);
       } finally {
         // closes once the file has been read (or at once when nothing will be)
@@ -174,24 +192,49 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
 
   r.get(
     '/api/exports/:id/signature',
-    {
-      config: { access, audit: 'recording.export_download' },
-      schema: {
-        tags: ['exports'],
-        summary: "The export's detached CMS signature (DER; check with openssl cms -verify against the appliance CA); audited",
-        params: IdParams,
-        response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
-      },
-    },
+    download("The export's detached CMS signature (DER; check with openssl cms -verify against the appliance CA); audited"),
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
-      await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
-        await audit({ object: { type: 'recording', id: e.recording_id }, reason: e.reason, details: { exportId: e.id, part: 'signature' } });
-      });
+      await auditDownload(request, e, { part: 'signature' });
       return reply
         .header('content-type', 'application/pkcs7-signature')
         .header('content-disposition', `attachment; filename="export-${e.id}.mp4.p7s"`)
         .send(e.signature);
+    },
+  );
+
+  r.get(
+    '/api/exports/:id/evidence',
+    download("The export's evidence file: the identity stills (ID sides, face frames, liveness key frames) with their SHA-256 as sealed in the recording's manifest, the video's and the manifest's hashes (canonical JSON); audited"),
+    async (request, reply) => {
+      const e = await doneExport(request, request.params.id);
+      const reader = await openPart(e, sealedEvidencePath(jobs.exportsDir, e.id), evidenceAad(e.id));
+      const parts: Buffer[] = [];
+      try {
+        for await (const part of reader.readRange(0, reader.plaintextSize - 1)) parts.push(part);
+      } finally {
+        await reader.close();
+      }
+      const body = Buffer.concat(parts);
+      await auditDownload(request, e, { part: 'evidence' });
+      return reply.header('content-type', 'application/json').header('content-disposition', `attachment; filename="export-${e.id}.evidence.json"`).send(body);
+    },
+  );
+
+  r.get(
+    '/api/exports/:id/evidence/signature',
+    download("The evidence file's detached CMS signature (DER; openssl cms -verify against the appliance CA); audited"),
+    async (request, reply) => {
+      const e = await doneExport(request, request.params.id);
+      const sig = await readFile(evidenceSignaturePath(jobs.exportsDir, e.id)).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('NOT_FOUND', 'This export was made without this part.');
+        throw err;
+      });
+      await auditDownload(request, e, { part: 'evidence-signature' });
+      return reply
+        .header('content-type', 'application/pkcs7-signature')
+        .header('content-disposition', `attachment; filename="export-${e.id}.evidence.json.p7s"`)
+        .send(sig);
     },
   );
 }

@@ -1,12 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { caseKycView } from '../kyc/case-kyc.js';
+import { caseKycView, kycViewAudited } from '../kyc/case-kyc.js';
 import { confirm, pendingConfirmations, requestConfirmation } from '../kyc/confirmations.js';
-import { storeGeolocation } from '../kyc/geolocation.js';
+import { geolocationEvent, storeGeolocation } from '../kyc/geolocation.js';
 import { completableStep, completeStep, scriptOf, stepsOf } from '../kyc/steps.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
@@ -34,6 +35,13 @@ const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413
 /** Identity steps are completed by the identity checks themselves, never by a "done" click. */
 const CHECKED_KINDS = new Set(['id-capture', 'face-match', 'liveness']);
 
+/** Names the sign-in session without revealing it: a hash of the session cookie's id hash, or of the bearer token. */
+function signInRef(request: FastifyRequest): string {
+  const p = request.principal!;
+  const secret = p.sessionIdHash ?? Buffer.from(request.headers.authorization ?? '', 'utf8');
+  return createHash('sha256').update('kyc-view-sign-in\0').update(secret).digest('hex').slice(0, 32);
+}
+
 /** The case's script in the call: the teller's panel, the customer's prompts and location, the KYC view. */
 export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -53,7 +61,13 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       const principal = request.principal!;
       return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const row = await ctx.cases.getVisible(client, principal, request.params.id);
-        await audit({ object: { type: 'case', id: row.id } });
+        // The case's own teller polls this view all through the call: one event per sign-in session says that they
+        // saw it; every read by anyone else (an auditor looking at someone's personal data) is an event of its own.
+        const signIn = signInRef(request);
+        const own = row.teller === principal.username;
+        if (!own || !(await kycViewAudited(client, row.id, principal.username, signIn))) {
+          await audit({ object: { type: 'case', id: row.id }, details: { signIn, ownCase: own } });
+        }
         return caseKycView(client, ctx.pii, row.id);
       });
     },
@@ -191,14 +205,9 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         async (client, audit) => {
           const s = await storeGeolocation(client, ctx.pii, who.session.case_id, who.session.invitation_id, g);
           // The manifest carries the position with the server's time (R17); the event is sealed with the recording.
-          await callSessionRepository.addEvent(client, {
-            sessionId: who.session.id,
-            party: 'customer',
-            kind: 'geolocation',
-            data: g.consent === 'granted'
-              ? { consent: g.consent, latitude: g.latitude, longitude: g.longitude, accuracyM: g.accuracy ?? null, capturedAt: g.capturedAt ?? null, receivedAt: s.receivedAt.toISOString() }
-              : { consent: g.consent, receivedAt: s.receivedAt.toISOString() },
-          });
+          // The coordinates are personal data: the marker's data holds the consent and times, the coordinates are encrypted.
+          const ev = geolocationEvent(ctx.pii, who.session.id, g, s);
+          await callSessionRepository.addEvent(client, { sessionId: who.session.id, party: 'customer', kind: 'geolocation', data: { ...ev.data }, textEnc: ev.textEnc });
           await audit({ object: { type: 'case', id: who.session.case_id }, details: { consent: g.consent, sessionId: who.session.id } });
           return s;
         },

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   COMMITTED_EXPORT_DIR,
+  USER_PROFILE_PROVIDER,
   keycloakRealmExport,
   realmExportFiles,
 } from '../../src/dev-idp/keycloak-realm-export.js';
@@ -100,4 +101,28 @@ t.test('an appliance URL with a query, or not http(s), is refused', async (t) =>
   t.throws(() => realmDefinition({ applianceUrl: 'ftp://host/' }), /absolute http\(s\) URL/);
   t.throws(() => realmDefinition({ applianceUrl: 'https://host/?x=1' }), /absolute http\(s\) URL/);
   t.throws(() => realmDefinition({ applianceUrl: 'not a url' }), /absolute http\(s\) URL/);
+});
+
+t.test('Keycloak 26 user profile: both exports declare `branch` (admin-edited), and the dev users carry it', async (t) => {
+  for (const file of ['realm-kyc.json', 'realm-kyc-test.json']) {
+    const committed = JSON.parse(await readFile(join(COMMITTED_EXPORT_DIR, file), 'utf8')) as { components?: Record<string, Array<{ providerId: string; config: Record<string, string[]> }>> };
+    const providers = committed.components?.[USER_PROFILE_PROVIDER] ?? [];
+    t.equal(providers.length, 1, `${file}: one user-profile component`);
+    t.equal(providers[0]?.providerId, 'declarative-user-profile');
+    const text = providers[0]?.config['kc.user.profile.config'];
+    t.equal(text?.length, 1, 'the profile as one JSON text');
+    const profile = JSON.parse(text![0]!) as { attributes: Array<{ name: string; permissions: { view: string[]; edit: string[] }; multivalued: boolean }>; unmanagedAttributePolicy?: string };
+    t.same(profile.attributes.map((a) => a.name), ['username', 'email', 'firstName', 'lastName', 'branch'], `${file}: Keycloak's own attributes kept, branch declared`);
+    t.match(profile.attributes.find((a) => a.name === 'branch'), { permissions: { view: ['admin', 'user'], edit: ['admin'] }, multivalued: false }, 'users see their branch; only realm admins set it');
+    t.equal(profile.unmanagedAttributePolicy, undefined, 'undeclared attributes stay refused');
+  }
+  const test = JSON.parse(await readFile(join(COMMITTED_EXPORT_DIR, 'realm-kyc-test.json'), 'utf8')) as { users: Array<{ username: string; realmRoles: string[]; attributes?: { branch?: string[] } }> };
+  const tellers = test.users.filter((u) => u.realmRoles.includes('teller'));
+  t.ok(tellers.length > 0);
+  for (const u of tellers) t.match(u.attributes?.branch, [/\S/], `${u.username} has a branch`);
+  t.same(
+    test.users.filter((u) => u.attributes?.branch).map((u) => u.username),
+    realm.users.filter((u) => u.branch).map((u) => u.username),
+    'every dev user with a branch in realm.ts has it in the export',
+  );
 });

@@ -135,7 +135,7 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
   const su = new pg.Pool({ connectionString: a.db.superUrl, max: 1 });
   t.teardown(() => su.end());
   const manifest = (await su.query('SELECT manifest FROM recordings WHERE session_id = $1', [sessionId])).rows[0].manifest as {
-    markers: Array<{ kind: string; offsetMs: number; data: { stepId?: string; consent?: string }; media: Array<{ party: string; offsetMs: number }> }>;
+    markers: Array<{ kind: string; offsetMs: number; data: { stepId?: string; consent?: string; geolocationId?: string }; media: Array<{ party: string; offsetMs: number }> }>;
   };
   const stepMarkers = manifest.markers.filter((mk) => mk.kind === 'kyc.step');
   t.same([...new Set(stepMarkers.map((mk) => mk.data.stepId))].sort(), ['customer-confirmation', 'opening', 'product-explanation', 'read-aloud', 'risk-disclosure', 'suitability']);
@@ -144,7 +144,10 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
     stepMarkers.every((mk) => ['customer', 'teller'].every((p) => mk.media.some((x) => x.party === p && x.offsetMs >= 0))),
     "every step marker carries its offset in both parties' media",
   );
-  t.match(manifest.markers.find((mk) => mk.kind === 'geolocation')?.data, { consent: 'granted', latitude: 31.2304, longitude: 121.4737 }, 'the location is in the manifest');
+  const geoMarker = manifest.markers.find((mk) => mk.kind === 'geolocation');
+  t.match(geoMarker?.data, { consent: 'granted', geolocationId: String, receivedAt: String }, 'the location is marked in the manifest');
+  t.notOk(JSON.stringify(manifest).includes('31.2304'), 'its coordinates are not (the manifest is also kept in the database in clear)');
+  t.match((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers })).json().geolocation, { consent: 'granted', latitude: 31.2304, longitude: 121.4737 }, 'the teller sees them decrypted');
 
   // Sealed: the teller's completion now passes the gate.
   await teller.reload();

@@ -253,11 +253,52 @@ t.test('geolocation with consent, refusal recorded; shown to the auditor', async
   t.teardown(() => su.end());
   const stored = await su.query('SELECT coords_enc FROM case_geolocations WHERE consent = $1', ['granted']);
   t.notOk(stored.rows[0].coords_enc.toString('latin1').includes('39.9087'), 'coordinates encrypted at rest');
-  const ev = await su.query(`SELECT data FROM session_events WHERE session_id = $1 AND kind = 'geolocation' ORDER BY id`, [sessionId]);
+  const ev = await su.query(`SELECT data, text_enc FROM session_events WHERE session_id = $1 AND kind = 'geolocation' ORDER BY id`, [sessionId]);
   t.same(ev.rows.map((r) => r.data.consent), ['refused', 'granted'], 'both marked in the session for the manifest');
+  t.notOk(JSON.stringify(ev.rows[1].data).includes('39.9087') || JSON.stringify(ev.rows[1].data).includes('116.3975'), 'the marker (sealed into the manifest, kept in the database) holds no coordinates');
+  t.match(ev.rows[1].data, { consent: 'granted', geolocationId: String, accuracyM: 25, receivedAt: String });
+  t.ok(Buffer.isBuffer(ev.rows[1].text_enc) && !ev.rows[1].text_enc.toString('latin1').includes('39.9087'), 'the coordinates of the marker are encrypted');
+  t.equal(ev.rows[0].text_enc, null, 'a refusal has no coordinates to encrypt');
+  // the auditor's timeline shows them decrypted; an admin has no way to it
+  const timeline = await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/timeline`, headers: await headers(a, 'auditor1') });
+  t.equal(timeline.statusCode, 200, 'the auditor reads the timeline');
+  const shown = timeline.json().sessions.flatMap((s: { events: Array<{ kind: string; data: Record<string, unknown> }> }) => s.events).filter((e: { kind: string }) => e.kind === 'geolocation');
+  t.match(shown.map((e: { data: Record<string, unknown> }) => e.data), [{ consent: 'refused' }, { consent: 'granted', latitude: 39.9087, longitude: 116.3975 }], 'decrypted for the auditor');
+  t.equal((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/timeline`, headers: await headers(a, 'admin1') })).statusCode, 403, 'not for admins');
+  t.equal((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: await headers(a, 'admin1') })).statusCode, 403, 'nor the KYC view');
   const missing = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: teller })).json().missing as Array<{ id: string }>;
   t.notOk(missing.some((x) => x.id === 'geolocation'), 'the product requires the location: given, it is no longer missing');
   t.equal((await geo({ consent: 'refused' })).statusCode, 201);
   const after = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: teller })).json().missing as Array<{ id: string }>;
   t.ok(after.some((x) => x.id === 'geolocation'), 'refused last: the required location is missing again');
+});
+
+t.test("the KYC view: the teller's polling of their own case is audited once per sign-in; every auditor read is audited", async (t) => {
+  const a = await startTestAppliance(t);
+  const teller = await headers(a, 'teller1');
+  const c = await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody({ product: 'ACCT-OPEN' }) });
+  const caseId = c.json().id as string;
+  await admitCustomer(a, teller, caseId);
+  const views = async () => (await a.auditEvents()).filter((e) => e.action === 'case.kyc.view' && e.object?.id === caseId);
+  const read = async (h: Record<string, string>) => t.equal((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: h })).statusCode, 200);
+  for (let i = 0; i < 5; i++) await read(teller);
+  const tellerViews = await views();
+  t.equal(tellerViews.length, 1, 'five polls of the panel: one event');
+  t.match(tellerViews[0], { actor: { username: 'teller1' }, details: { ownCase: true, signIn: /^[0-9a-f]{32}$/ } });
+  // a second sign-in (a new token from the identity provider) is a new event
+  const res = await fetch(`${a.idp.issuer}/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'kyc-cli', username: 'teller1', password: 'teller1', scope: 'openid' }),
+  });
+  const again = { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
+  await read(again);
+  await read(again);
+  t.equal((await views()).length, 2, 'a new sign-in session: one more event');
+  const auditor = await headers(a, 'auditor1');
+  await read(auditor);
+  await read(auditor);
+  const byAuditor = (await views()).filter((e) => e.actor.username === 'auditor1');
+  t.equal(byAuditor.length, 2, "every auditor read of the customer's data is audited");
+  t.match(byAuditor[0], { details: { ownCase: false } });
 });
