@@ -265,7 +265,8 @@ export async function runInstallScenario(opts: ScenarioOptions): Promise<{ resul
     check('a second run reports changed=0', second.changed === 0, `changed=${second.changed}`);
 
     // 3. Upgrade with a rebuilt bundle, keeping a case made before it.
-    const created = await a.api('/api/cases', teller, newCaseBody({ customerName: '升级前' }));
+    // a fresh token: the one from before the second run may have expired (the IdP's access tokens live minutes)
+    const created = await a.api('/api/cases', await a.token('teller1'), newCaseBody({ customerName: '升级前' }));
     const caseId = created.status === 201 ? (JSON.parse(created.body) as { id: string }).id : '';
     check('a teller creates a case through the API', Boolean(caseId), `${created.status} ${created.body.slice(0, 200)}`);
     const bundle2 = await buildBundle(v2, join(work, 'dist'));
