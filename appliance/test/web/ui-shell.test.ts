@@ -26,7 +26,7 @@ t.test('teller: sign in, open a case with field errors first, switch language, s
 
   const response = await page.goto(`${a.baseUrl}/cases/new`);
   const csp = response?.headers()['content-security-policy'] ?? '';
-  t.match(csp, /script-src 'self'(;|$)/, 'served under the strict CSP');
+  t.match(csp, /script-src 'self' 'wasm-unsafe-eval'(;|$)/, 'served under the strict CSP');
   t.match(csp, /style-src 'self'(;|$)/);
   t.notMatch(csp, /unsafe-inline|sha256-/);
   await page.getByTestId('signin').waitFor();
