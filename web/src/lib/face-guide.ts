@@ -62,6 +62,25 @@ export function showsMovement(kind: LivenessChallengeKind, base: FaceReading, no
   }
 }
 
+/**
+ * Whether `now` is further from the asked movement than `base` (turned the other way, eyes wider, mouth more closed):
+ * the frame to measure the movement from, as the appliance measures from the least-moved frame.
+ */
+export function isFurtherFromMovement(kind: LivenessChallengeKind, base: FaceReading, now: FaceReading): boolean {
+  switch (kind) {
+    case 'turn-left':
+      return now.yaw < base.yaw;
+    case 'turn-right':
+      return now.yaw > base.yaw;
+    case 'blink':
+      return now.ear > base.ear;
+    case 'open-mouth':
+      return now.mouth < base.mouth;
+    case 'read-digits':
+      return false;
+  }
+}
+
 export class FaceGuide {
   private readonly canvas = document.createElement('canvas');
 
