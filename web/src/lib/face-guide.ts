@@ -97,7 +97,11 @@ export class FaceGuide {
       this.canvas.height = h;
     }
     this.canvas.getContext('2d')?.drawImage(video, 0, 0, w, h);
-    const found = await this.api.detectAllFaces(this.canvas, new this.api.TinyFaceDetectorOptions({ inputSize: 320, scoreThreshold: 0.5 })).withFaceLandmarks();
+    const detect = (inputSize: number, scoreThreshold: number) =>
+      this.api.detectAllFaces(this.canvas, new this.api.TinyFaceDetectorOptions({ inputSize, scoreThreshold })).withFaceLandmarks();
+    // the quick pass first; a turned face often scores lower, so a finer, more lenient pass before "no face"
+    let found = await detect(320, 0.5);
+    if (found.length === 0) found = await detect(416, 0.3);
     const one = found.length === 1 ? found[0] : undefined;
     const l = one ? one.landmarks.positions.flatMap((p) => [p.x, p.y]) : [];
     return {
