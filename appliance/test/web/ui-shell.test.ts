@@ -101,7 +101,7 @@ t.test('admin on a phone: component status; auditor: archive placeholder', async
   for (const row of await page.locator('[data-testid=readyz-table] tbody tr').all()) {
     components.push(`${await row.getAttribute('data-component')}=${await row.getAttribute('data-status')}`);
   }
-  t.same(components.sort(), ['db=up', 'face-model=up', 'idp=up', 'janus=not_configured']);
+  t.same(components.sort(), ['db=up', 'face-model-browser=up', 'face-model=up', 'idp=up', 'janus=not_configured']);
   await page.getByTestId('readyz-refresh').click();
   await page.getByTestId('readyz-table').waitFor();
   t.equal(
