@@ -23,6 +23,7 @@ import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
 import { exportRoutes } from './routes/exports.js';
 import { faceRoutes } from './routes/face.js';
+import { faceModelRoutes } from './routes/face-models.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identity.js';
 import { fileRoutes } from './routes/files.js';
@@ -45,7 +46,9 @@ export interface BuildOptions {
 /** The CSP the built UI satisfies: nothing inline, nothing from another origin. */
 export const CONTENT_SECURITY_POLICY = {
   defaultSrc: ["'self'"],
-  scriptSrc: ["'self'"],
+  // 'wasm-unsafe-eval' lets the browser's face model compile TF.js's WASM binary (served from /models/); it allows
+  // no JavaScript eval
+  scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
   scriptSrcAttr: ["'none'"],
   styleSrc: ["'self'"],
   imgSrc: ["'self'", 'data:', 'blob:'],
@@ -124,6 +127,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(joinRoutes, ctx);
   await app.register(fileRoutes, ctx);
   await app.register(faceRoutes, ctx);
+  await app.register(faceModelRoutes, ctx);
   await app.register(productRoutes, ctx);
   await app.register(kycRoutes, ctx);
   await app.register(identityRoutes, ctx);

@@ -96,6 +96,13 @@ export async function createRuntime(
             new Promise<{ status: 'down'; detail: string }>((r) => setTimeout(() => r({ status: 'down', detail: 'face model loading' }), 50).unref()),
           ]),
   });
+  probes.push({
+    name: 'face-model-browser',
+    required: false,
+    // without it the customer's page still works: no live guidance, key frames taken on a timer
+    check: async () =>
+      face.browserAssets.tag ? { status: 'up' } : { status: 'down', detail: `browser face model files missing: ${face.browserAssets.missing.join(', ')}` },
+  });
   const ctx: AppContext = {
     config,
     pool,

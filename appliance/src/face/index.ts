@@ -4,12 +4,14 @@ import type { AppConfig } from '../config/load.js';
 import { TesseractIdNumberReader } from '../ocr/tesseract.js';
 import { BuiltinFaceEngine } from './builtin.js';
 import { HookFaceEngine } from './hook.js';
+import { BrowserFaceAssets } from './browser-assets.js';
 import { LandmarkLivenessChecker } from './liveness.js';
 import { FaceModelPool } from './pool.js';
 import type { FaceEngine, IdNumberReader, LivenessChecker } from './types.js';
 
 export * from './types.js';
 export { BUILTIN_ENGINE_NAME, BuiltinFaceEngine } from './builtin.js';
+export { BrowserFaceAssets, type BrowserModelIndex } from './browser-assets.js';
 export { HOOK_ENGINE_NAME, HookFaceEngine, signHookBody } from './hook.js';
 export { isValidGb11643, gb11643CheckChar, findIdNumber } from '../ocr/gb11643.js';
 
@@ -20,6 +22,8 @@ export interface FaceServices {
   builtin: BuiltinFaceEngine;
   liveness: LivenessChecker;
   idReader: IdNumberReader;
+  /** the model files the customer's browser runs to guide captures (checked once; may be unavailable) */
+  browserAssets: BrowserFaceAssets;
   /** loads the model now if not yet loaded (it otherwise loads on first use); its load time and version */
   ready(): Promise<{ loadMs: number; version: string }>;
   /** whether the model was started (loaded or loading) */
@@ -58,6 +62,7 @@ export function createFaceServices(config: FaceConfig, onHookFailure?: (reason: 
     builtin,
     liveness,
     idReader: new TesseractIdNumberReader({ binary: config.tesseractPath, timeoutMs: 20_000 }),
+    browserAssets: BrowserFaceAssets.fromModelDir(config.modelDir),
     ready: () => pool.ready(),
     get started() {
       return pool.started;

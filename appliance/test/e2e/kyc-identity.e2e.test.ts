@@ -213,6 +213,11 @@ t.test('video KYC through the real UI: script, ID capture, face match, liveness,
     await teller.getByTestId('liveness-start').click();
     await until(teller, `['passed', 'failed'].includes(document.querySelector('[data-testid="liveness-result"]')?.dataset.status)`, 240_000);
     t.equal(await teller.getByTestId('liveness-result').getAttribute('data-status'), 'passed', 'liveness: the customer turned left and right as asked');
+    t.equal(
+      await customer.page.getByTestId('customer-capture').getAttribute('data-guide'),
+      'movement-seen',
+      "the last challenge's key frames were taken when the browser's face model saw the turn (not on the fallback timer)",
+    );
     await stepDone('liveness');
     await tellerBrowser.screenshot(teller, 'e2e-kyc-teller-identity');
     await customer.browser.screenshot(customer.page, 'e2e-kyc-customer');

@@ -99,6 +99,12 @@ t.test('liveness: prepared frames of a turn and an open mouth pass, the wrong wa
   const mouth = await face.liveness.checkChallenge('open-mouth', [frame('frontal'), frame('mouth-open')], card);
   t.equal(mouth.passed, true, `open-mouth passes: ${JSON.stringify(mouth.measurements)}`);
   t.equal((await face.liveness.checkChallenge('read-digits', [frame('frontal'), frame('mouth-open'), frame('frontal')], card)).passed, true);
+  const turnAsBlink = await face.liveness.checkChallenge('blink', [frame('turned-left'), frame('frontal'), frame('turned-left')], card);
+  t.equal(turnAsBlink.passed, false, `a head turn is not a blink (the eyes' outline narrows on a turn): ${JSON.stringify(turnAsBlink.measurements)}`);
+  t.equal(turnAsBlink.reason, 'head_moved');
+  const openOnly = await face.liveness.checkChallenge('blink', [frame('frontal'), faceFixture('people/london-005/smiling.jpg'), frame('frontal')], card);
+  t.equal(openOnly.passed, false, `open eyes in every frame: no blink: ${JSON.stringify(openOnly.measurements)}`);
+  t.equal(openOnly.reason, 'no_blink');
   const impostor = await face.liveness.checkChallenge('open-mouth', [frame('frontal'), frame('mouth-open')], faceFixture('id-cards/person-a-data-person-b-photo-front.jpg'));
   t.equal(impostor.passed, false, 'frames of A against a card bearing B');
   t.equal(impostor.reason, 'different_face');

@@ -136,7 +136,7 @@ const EXPECTED: Record<string, Who> = {
   'GET /api/identity/stills/:id': ['teller', 'auditor'],
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
-const PUBLIC = ['/healthz', '/readyz', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];
+const PUBLIC = ['/healthz', '/readyz', '/models', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];
 
 const identities = ['anonymous', 'teller1', 'auditor1', 'admin1'] as const;
 const rolesOf: Record<string, string> = { teller1: 'teller', auditor1: 'auditor', admin1: 'admin' };

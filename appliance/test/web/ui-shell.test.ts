@@ -26,7 +26,7 @@ t.test('teller: sign in, open a case with field errors first, switch language, s
 
   const response = await page.goto(`${a.baseUrl}/cases/new`);
   const csp = response?.headers()['content-security-policy'] ?? '';
-  t.match(csp, /script-src 'self'(;|$)/, 'served under the strict CSP');
+  t.match(csp, /script-src 'self' 'wasm-unsafe-eval'(;|$)/, 'served under the strict CSP');
   t.match(csp, /style-src 'self'(;|$)/);
   t.notMatch(csp, /unsafe-inline|sha256-/);
   await page.getByTestId('signin').waitFor();
@@ -101,7 +101,7 @@ t.test('admin on a phone: component status; auditor: archive placeholder', async
   for (const row of await page.locator('[data-testid=readyz-table] tbody tr').all()) {
     components.push(`${await row.getAttribute('data-component')}=${await row.getAttribute('data-status')}`);
   }
-  t.same(components.sort(), ['db=up', 'face-model=up', 'idp=up', 'janus=not_configured']);
+  t.same(components.sort(), ['db=up', 'face-model-browser=up', 'face-model=up', 'idp=up', 'janus=not_configured']);
   await page.getByTestId('readyz-refresh').click();
   await page.getByTestId('readyz-table').waitFor();
   t.equal(

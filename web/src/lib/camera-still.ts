@@ -21,7 +21,8 @@ function imageCapture(track: MediaStreamTrack): ImageCaptureLike | null {
   }
 }
 
-async function frameFromVideo(track: MediaStreamTrack): Promise<HTMLVideoElement> {
+/** A video element playing the track (muted, inline), once it has a picture. */
+export async function frameFromVideo(track: MediaStreamTrack): Promise<HTMLVideoElement> {
   const video = document.createElement('video');
   video.muted = true;
   video.playsInline = true;
@@ -31,7 +32,8 @@ async function frameFromVideo(track: MediaStreamTrack): Promise<HTMLVideoElement
   return video;
 }
 
-async function toJpeg(source: CanvasImageSource, width: number, height: number, quality: number): Promise<Blob> {
+/** A JPEG of `source` at its own size (at most MAX_STILL_SIDE). */
+export async function toJpeg(source: CanvasImageSource, width: number, height: number, quality: number): Promise<Blob> {
   const scale = Math.min(1, MAX_STILL_SIDE / Math.max(width, height));
   const canvas = document.createElement('canvas');
   canvas.width = Math.round(width * scale);
