@@ -11,7 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { AppContext } from './app-context.js';
 import { installAuth } from './http/auth.js';
-import { installErrorHandler, notFoundBody } from './http/errors.js';
+import { handleClientError, handleError, installErrorHandler, notFoundBody } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { declarePublic, installRoutePolicy, type RouteRecord } from './http/route-policy.js';
 import { installValidators } from './http/validation.js';
@@ -79,6 +79,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    frameworkErrors: handleError,
+    clientErrorHandler: handleClientError,
   });
   app.decorate('routeRecords', installRoutePolicy(app));
   installValidators(app);

@@ -23,6 +23,12 @@ export function createPool(opts: DatabaseOptions): pg.Pool {
   });
   // An idle client's error (e.g. the server restarted) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // A checked-out client has no listener from the pool: when the server dies between two queries of a transaction, or
+  // under a lock held across a seal, its 'error' event would end the process (found by killing PostgreSQL under a
+  // running appliance). With one, the client's next query fails, the transaction rolls back and the pool drops it.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Stable error codes of the API. Clients and tests rely on them; add, never rename. */
 export const ErrorCodes = {
@@ -38,6 +40,9 @@ export const ErrorCodes = {
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is not satisfiable.' },
   RANGE_MALFORMED: { status: 400, message: 'The Range header is not a single byte range (bytes=first-last, first- or -suffix).' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
+  MALFORMED_REQUEST: { status: 400, message: 'The HTTP request is malformed.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request took too long to arrive.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request line or headers are too large.' },
   LOGIN_FAILED: { status: 400, message: 'Sign-in did not complete; start again.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
   UNAVAILABLE: { status: 503, message: 'A required component is unavailable.' },
@@ -100,6 +105,9 @@ function fromFastifyError(err: FastifyError): AppError | null {
     return new AppError(where === 'body' ? 'VALIDATION' : 'BAD_PARAMETER', `Invalid ${where}: ${err.message}`, details);
   }
   switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('BAD_PARAMETER');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError('MALFORMED_BODY');
@@ -122,22 +130,48 @@ function fromFastifyError(err: FastifyError): AppError | null {
 
 /** The one place errors become responses. 5xx never carries the internal message. */
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const known = err instanceof AppError ? err : fromFastifyError(err);
-    if (known) {
-      if (known.status >= 500) request.log.error({ err }, 'request failed');
-      else request.log.info({ code: known.code }, 'request refused');
-      return reply
-        .code(known.status)
-        .type('application/json; charset=utf-8')
-        .send({ error: { code: known.code, message: known.message, ...(known.details ? { details: known.details } : {}) } });
-    }
-    request.log.error({ err }, 'unhandled error');
+  app.setErrorHandler(handleError);
+}
+
+/**
+ * Errors raised by the router before a route is found (a path that is not valid percent-encoding, a parameter longer
+ * than `maxParamLength`) bypass `setErrorHandler`: pass this as Fastify's `frameworkErrors` so they get the same body.
+ */
+export function handleError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const known = err instanceof AppError ? err : fromFastifyError(err);
+  if (known) {
+    if (known.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: known.code }, 'request refused');
     return reply
-      .code(500)
+      .code(known.status)
       .type('application/json; charset=utf-8')
-      .send({ error: { code: errorCode('INTERNAL'), message: ErrorCodes.INTERNAL.message } });
-  });
+      .send({ error: { code: known.code, message: known.message, ...(known.details ? { details: known.details } : {}) } });
+  }
+  request.log.error({ err }, 'unhandled error');
+  return reply
+    .code(500)
+    .type('application/json; charset=utf-8')
+    .send({ error: { code: errorCode('INTERNAL'), message: ErrorCodes.INTERNAL.message } });
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers or URL over the size limit, broken framing,
+ * a request that does not arrive in time): the same JSON body and a stable code, and `Connection: close` because the
+ * socket is closed right after — without it a keep-alive client reuses the socket and its next request is lost.
+ */
+export function handleClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const kind: ErrorName = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'MALFORMED_REQUEST';
+  const { status, message } = ErrorCodes[kind];
+  const body = JSON.stringify({ error: { code: errorCode(kind), message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nCache-Control: no-store\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.end();
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 export function notFoundBody(): { error: { code: string; message: string } } {
