@@ -34,7 +34,7 @@ typecheck: $(NODE_STAMP) ## Type-check every package (tsc --noEmit, svelte-check
 test: deps build db typecheck test-only ## Everything the tests need, then every test; ends with "N passed, N failed"
 
 test-only: ## Run the test suite only (assumes make build db)
-	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test ansible/test --long ansible/test/install.test.ts
+	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test ansible/test --long ansible/test/install.test.ts appliance/test/hardening/crash.test.ts
 
 test-install: deps build db ## Real install with ansible/site.yml into a booted Debian 12 container (root); last line JSON
 	@npx tsx ansible/test/run-install.ts

@@ -2,9 +2,9 @@
 // Runs the whole tap suite with TAP output and ends with the plain line "N passed, N failed[, N skipped]"
 // taken from tap's own closing summaries (leaf assertions), so any CI can read the result.
 //   run-tests.mjs PATH… [--long FILE…]
-// Files after --long (the install test: a booted container, many minutes) run in a second tap process beside the
-// suite, with their own long timeout instead of the suite's; their output follows the suite's, and the closing line
-// counts both.
+// Files after --long (the install test in a booted container, the crash test: many minutes each) run in a second
+// tap process beside the suite, with a long timeout of their own instead of the suite's; their output follows the
+// suite's, and the closing line counts both.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ function tap(files, extraArgs, stream) {
 }
 
 const runs = [tap(suite, [], true)];
-if (long.length) runs.push(tap(long, ['--timeout', String(LONG_TIMEOUT_S), '--jobs', '1'], false));
+if (long.length) runs.push(tap(long, ['--timeout', String(LONG_TIMEOUT_S), '--jobs', '2'], false));
 const results = await Promise.all(runs);
 for (const r of results.slice(1)) process.stdout.write(`\n${r.kept}`);
 const pass = results.reduce((n, r) => n + r.pass, 0);

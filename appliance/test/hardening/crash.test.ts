@@ -152,8 +152,8 @@ interface Answer {
   cookies: string[];
 }
 
-// Twelve recordings sealed by ffmpeg: minutes on a loaded two-core machine, beyond the suite's default file timeout.
-t.setTimeout(1_500_000);
+// Twelve recordings sealed by ffmpeg: minutes on a loaded two-core machine, beyond the suite's default file timeout;
+// `make test` runs this file in its long group (appliance/scripts/run-tests.mjs --long), with a timeout of its own.
 t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during recorded calls', { timeout: 1_500_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kyc-crash-'));
   await chmod(dir, 0o755);
