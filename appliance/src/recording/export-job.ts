@@ -29,7 +29,8 @@ export interface ExportJobContext {
   pool: pg.Pool;
   audit: AuditSink;
   media: ArchiveMedia;
-  keyring: () => Promise<KeyWrapper>;
+  /** the process's keyring: exports are wrapped under the KEK current at the time */
+  keyring: KeyWrapper;
   tools: MediaTools;
   signer: () => DocumentSigner;
   /** `<dataDir>/exports`: sealed exports and the scratch folders of running ones */
@@ -141,7 +142,7 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
     const bytes = await readFile(out);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const signature = signDetached(bytes, ctx.signer());
-    const keyring = await ctx.keyring();
+    const keyring = ctx.keyring;
     const dataKey = newDataKey();
     let wrapped;
     try {

@@ -200,7 +200,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const auditor = { roles: ['auditor'] } as const;
   const grants = new ReplayGrants(ctx.sessionKey);
-  const media = new ArchiveMedia({ archiveDir: ctx.config.recording.archiveDir, kekDir: ctx.config.recording.kekDir, groupReadable: ctx.config.recording.groupAccess });
+  const media = new ArchiveMedia({ archiveDir: ctx.config.recording.archiveDir, keyring: ctx.keyring });
   const sealedRecordings = new SealedRecordingCache(ctx.pool);
   app.addHook('onClose', async () => media.close());
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { FileKeyring, openSealedFile, type KeyWrapper } from '@kyc/compliance';
+import { openSealedFile } from '@kyc/compliance';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
@@ -55,20 +55,12 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const access = { roles: ['auditor'] } as const;
   const rec = ctx.config.recording;
-  let keyring: Promise<KeyWrapper> | null = null;
-  const openKeyring = (): Promise<KeyWrapper> => {
-    keyring ??= FileKeyring.open(rec.kekDir, { groupReadable: rec.groupAccess }).catch((err: unknown) => {
-      keyring = null;
-      throw err;
-    });
-    return keyring;
-  };
   let signer: DocumentSigner | null = null;
   const jobs: ExportJobContext = {
     pool: ctx.pool,
     audit: ctx.audit,
-    media: new ArchiveMedia({ archiveDir: rec.archiveDir, kekDir: rec.kekDir, groupReadable: rec.groupAccess }),
-    keyring: openKeyring,
+    media: new ArchiveMedia({ archiveDir: rec.archiveDir, keyring: ctx.keyring }),
+    keyring: ctx.keyring,
     tools: new MediaTools(rec.tools),
     signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir)),
     exportsDir: join(ctx.config.dataDir, 'exports'),
@@ -146,7 +138,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     },
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
-      const dataKey = await (await openKeyring()).unwrap({ kid: e.kek_id, wrapped: e.wrapped_key }, exportKeyContext(e.id));
+      const dataKey = await ctx.keyring.unwrap({ kid: e.kek_id, wrapped: e.wrapped_key }, exportKeyContext(e.id));
       let reader;
       try {
         reader = await openSealedFile(sealedExportPath(jobs.exportsDir, e.id), dataKey, exportAad(e.id));
