@@ -99,6 +99,17 @@ export async function createRuntime(
             new Promise<{ status: 'down'; detail: string }>((r) => setTimeout(() => r({ status: 'down', detail: 'face model loading' }), 50).unref()),
           ]),
   });
+  const sessions = new LiveSessions(pool, config.session.idleSeconds, {
+    pool,
+    audit: auditLog,
+    cipher: pii,
+    idp: oidc,
+    recheckSeconds: config.session.idpRecheckSeconds,
+    // a sign-in that ended takes its signaling sockets with it
+    onEnded: (idHashes) => live?.hub.closeSignIns(new Set(idHashes), 'your sign-in ended'),
+    log: workerLog,
+  });
+  sessions.startPurging(10 * 60_000, (err) => onBackgroundError('session purge', err));
   const ctx: AppContext = {
     config,
     pool,
@@ -114,7 +125,7 @@ export async function createRuntime(
     },
     live,
     sessionKey,
-    sessions: new LiveSessions(pool, config.session.idleSeconds),
+    sessions,
     probes,
     face,
     keyring,
@@ -124,6 +135,7 @@ export async function createRuntime(
     auditLog,
     worker,
     async close() {
+      sessions.stopPurging();
       await live?.stop();
       await face.close();
       await worker?.stop();

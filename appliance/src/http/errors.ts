@@ -39,6 +39,7 @@ export const ErrorCodes = {
   RANGE_MALFORMED: { status: 400, message: 'The Range header is not a single byte range (bytes=first-last, first- or -suffix).' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; try again later.' },
   LOGIN_FAILED: { status: 400, message: 'Sign-in did not complete; start again.' },
+  LOGOUT_TOKEN_INVALID: { status: 400, message: 'The logout token is not valid.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
   UNAVAILABLE: { status: 503, message: 'A required component is unavailable.' },
 } as const;

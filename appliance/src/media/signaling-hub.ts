@@ -32,6 +32,8 @@ export interface SignalingIdentity {
   party: Party;
   /** for the audit trail, e.g. { kind: 'teller', username } or { kind: 'invitation', invitationId } */
   actor: Record<string, string>;
+  /** the browser sign-in session behind the socket (its id hash, base64): when it ends, the socket closes */
+  signIn?: string;
 }
 
 /**
@@ -220,6 +222,21 @@ export class SignalingHub {
       slot.state = 'left';
     }
     await this.#destroyRoom(session);
+  }
+
+  /**
+   * Sign-ins that ended (sign-out, back-channel logout, an admin): their sockets get an error and close as
+   * unauthenticated (4401, final); the party may come back within the grace period after signing in again.
+   */
+  closeSignIns(signIns: ReadonlySet<string>, reason: string): number {
+    let closed = 0;
+    for (const conn of [...this.#connections]) {
+      if (conn.closed || conn.identity.signIn === undefined || !signIns.has(conn.identity.signIn)) continue;
+      this.#send(conn, { type: 'error', code: SIGNALING_ERRORS.UNAUTHENTICATED, message: reason });
+      this.#close(conn, CLOSE_CODES.UNAUTHENTICATED, 'signed out');
+      closed++;
+    }
+    return closed;
   }
 
   /** How long a party whose socket dropped may take to come back. */

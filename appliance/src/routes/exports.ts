@@ -8,6 +8,7 @@ import { openSealedFile } from '@kyc/compliance';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
+import { applianceNames } from '../pki/certificate-authority.js';
 import { ensureDocumentSigner, type DocumentSigner } from '../pki/document-signing.js';
 import { ExportRunner, exportAad, exportKeyContext, failInterruptedExports, sealedExportPath, type ExportJobContext } from '../recording/export-job.js';
 import { MediaTools } from '../recording/media-tools.js';
@@ -62,7 +63,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     media: new ArchiveMedia({ archiveDir: rec.archiveDir, keyring: ctx.keyring }),
     keyring: ctx.keyring,
     tools: new MediaTools(rec.tools),
-    signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir)),
+    signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir, applianceNames(ctx.config))),
     exportsDir: join(ctx.config.dataDir, 'exports'),
     log: app.log,
   };

@@ -155,7 +155,7 @@ export class LiveMedia {
     if (!p || !p.roles.includes('teller') || typeof q.session !== 'string' || !/^[0-9a-f-]{36}$/.test(q.session)) return null;
     const session = await callSessionRepository.findById(this.deps.pool, q.session);
     if (!session || session.state !== 'live' || session.teller !== p.username) return null;
-    return { sessionId: session.id, party: 'teller', actor: { kind: 'teller', username: p.username } };
+    return { sessionId: session.id, party: 'teller', actor: { kind: 'teller', username: p.username }, ...(p.sessionIdHash ? { signIn: p.sessionIdHash.toString('base64') } : {}) };
   }
 
   /** Persists and audits a signaling event in one transaction; a failure refuses the action (fail closed). */
