@@ -23,7 +23,7 @@ import {
   type SignalingErrorCode,
 } from './protocol.js';
 import { TokenBucket } from './token-bucket.js';
-import { MAX_SEGMENT, parseStreamFileName } from '../recording/recording-layout.js';
+import { MAX_SEGMENT, parseStreamFileName, streamBaseName } from '../recording/recording-layout.js';
 
 /** Who is behind a socket, as the app's authenticate() established it. */
 export interface SignalingIdentity {
@@ -846,13 +846,8 @@ export class SignalingHub {
   }
 }
 
-/**
- * Janus writes `<base>-<audio|video>-<mid>.mjr` (`.mjr.tmp` while open) into the room's folder; the base is
- * `<party>-s<NN>`, NN the segment (01, then one more per reconnect or media server restart).
- */
-export function recordingBaseName(party: Party, segment: number): string {
-  return `${party}-s${String(segment).padStart(2, '0')}`;
-}
+/** One naming rule for the hub (which names what Janus writes) and the sealer (which reads it). */
+export const recordingBaseName = streamBaseName;
 
 async function highestSegment(dir: string, party: Party): Promise<number> {
   let names: string[];
