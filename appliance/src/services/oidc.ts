@@ -147,6 +147,10 @@ export class OidcService {
       algorithms: ['RS256'],
       clockTolerance: 5,
     });
+    // Keycloak marks what a token is for: an ID token (typ ID) carries this client as its audience too, but is no
+    // access token; azp names the client it was issued to.
+    if (payload['typ'] !== 'Bearer') throw new Error('not an access token (typ)');
+    if (typeof payload['azp'] !== 'string' || payload['azp'] === '') throw new Error('access token names no authorized party (azp)');
     return { user: userFromClaims(payload), exp: payload.exp };
   }
 

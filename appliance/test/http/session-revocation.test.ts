@@ -86,6 +86,25 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
     t.ok((await a.auditEvents()).some((e) => e.action === 'auth.session_revoked' && e.actor.username === 'auditor1'), 'audited');
   });
 
+  t.test('an ID token of the appliance client is not accepted as an access token', async (t) => {
+    const session = await signIn(a, 'auditor1');
+    const enc = (await pool.query<{ refresh_token_enc: Buffer }>('SELECT refresh_token_enc FROM web_sessions WHERE id_hash = $1', [idHash(session)])).rows[0]!.refresh_token_enc;
+    const refreshToken = a.runtime.ctx.pii.decrypt(idHash(session).toString('base64'), 'refresh_token', enc);
+    const secret = readFileSync(a.config.oidc.clientSecretFile, 'utf8').trim();
+    const res = await fetch(`${a.idp.issuer}/protocol/openid-connect/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`kyc-appliance:${secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    });
+    const tokens = (await res.json()) as { access_token: string; id_token?: string };
+    t.ok(tokens.id_token, 'an ID token whose audience is the appliance client');
+    const withToken = (token: string) => a.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } });
+    t.equal((await withToken(tokens.access_token)).statusCode, 200, 'the access token works');
+    const refused = await withToken(tokens.id_token!);
+    t.equal(refused.statusCode, 401, 'the ID token does not');
+    t.equal(refused.json().error.code, 'KYC_ERR_UNAUTHENTICATED');
+  });
+
   t.test('an admin ends every sign-in of a user (audited); others may not', async (t) => {
     const one = await signIn(a, 'teller2');
     const two = await signIn(a, 'teller2');
