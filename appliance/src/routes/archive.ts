@@ -12,6 +12,7 @@ import { callSessionRepository } from '../repositories/call-session.repository.j
 import { caseFileRepository } from '../repositories/case-file.repository.js';
 import { recordingRepository } from '../repositories/recording.repository.js';
 import { stepOf } from '../services/invitation.service.js';
+import { decryptChatText } from '../services/live-media.js';
 import { ArchiveMedia, ReplayGrants, SealedRecordingCache, searchArchive, searchAuditDetails, sealedRecording } from '../services/archive.service.js';
 import { PROMPTING_OBSERVED, REJECT_REASONS } from '../api-types.js';
 import { AuditText, authErrors, CaseStatusSchema, CaseViewSchema, ErrorResponse, RejectReasonSchema } from './schemas.js';
@@ -305,7 +306,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
                   kind: e.kind,
                   data: e.data,
                   // chat is part of the evidence the auditor reviews
-                  text: e.text_enc ? ctx.pii.decrypt(s.id, 'chat', e.text_enc) : null,
+                  text: e.text_enc ? decryptChatText(ctx.pii, s.id, { id: String(e.id), textEnc: e.text_enc }) : null,
                 })),
               files: files
                 .filter((f) => f.session_id === s.id)

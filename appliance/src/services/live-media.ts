@@ -66,7 +66,7 @@ export function chatTextField(eventId: string): string {
  * A stored message's text. Messages written before texts were bound to their rows used the session-wide field
  * `chat`; those are still read (a ciphertext bound to its row never decrypts under it).
  */
-function decryptChatText(pii: PiiCipher, sessionId: string, c: { id: string; textEnc: Buffer }): string {
+export function decryptChatText(pii: PiiCipher, sessionId: string, c: { id: string; textEnc: Buffer }): string {
   try {
     return pii.decrypt(sessionId, chatTextField(c.id), c.textEnc);
   } catch (err) {
