@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AuditLog } from '@kyc/compliance';
+import type { AuditLog, KeyWrapper } from '@kyc/compliance';
 import type { AppConfig } from './config/load.js';
 import type { AuditSink } from './services/audit.js';
 import type { LiveSessions } from './services/live-sessions.js';
@@ -42,4 +42,6 @@ export interface AppContext {
   probes: ReadinessProbe[];
   /** face verification (built-in or hook), liveness re-check and ID-number OCR: one instance each */
   face: FaceServices;
+  /** the KEKs, one keyring for replay, exports and the in-process worker; it follows rotation (LiveKeyring) */
+  keyring: KeyWrapper;
 }

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { AuditLog } from '@kyc/compliance';
+import { LiveKeyring, type AuditLog } from '@kyc/compliance';
 import { openAuditLog } from './audit-setup.js';
 import type { AppConfig } from './config/load.js';
 import type { AppContext, ReadinessProbe } from './app-context.js';
@@ -64,7 +64,10 @@ export async function createRuntime(
   const boss = createJobBoss(pool, { supervise: false });
   await boss.start();
   const sealPolicy = { retryLimit: config.recording.seal.retryLimit, retryDelaySeconds: config.recording.seal.retryDelaySeconds };
-  const worker = config.workerInProcess ? await startWorker({ pool, config, audit: auditLog, log: workerLog }) : null;
+  // One keyring for the process: replay, exports and the in-process worker; it re-reads the KEK directory when a
+  // rotation, a rewrap or a destroyed KEK changed it.
+  const keyring = new LiveKeyring(config.recording.kekDir, { groupReadable: config.recording.groupAccess });
+  const worker = config.workerInProcess ? await startWorker({ pool, config, audit: auditLog, log: workerLog, keyring }) : null;
   const invitations = new InvitationService(pii, {
     publicUrl: config.publicUrl,
     ttlMinutes: config.invitations.ttlMinutes,
@@ -103,6 +106,17 @@ export async function createRuntime(
     check: async () =>
       face.browserAssets.tag ? { status: 'up' } : { status: 'down', detail: `browser face model files missing: ${face.browserAssets.missing.join(', ')}` },
   });
+  const sessions = new LiveSessions(pool, config.session.idleSeconds, {
+    pool,
+    audit: auditLog,
+    cipher: pii,
+    idp: oidc,
+    recheckSeconds: config.session.idpRecheckSeconds,
+    // a sign-in that ended takes its signaling sockets with it
+    onEnded: (idHashes) => live?.hub.closeSignIns(new Set(idHashes), 'your sign-in ended'),
+    log: workerLog,
+  });
+  sessions.startPurging(10 * 60_000, (err) => onBackgroundError('session purge', err));
   const ctx: AppContext = {
     config,
     pool,
@@ -118,15 +132,17 @@ export async function createRuntime(
     },
     live,
     sessionKey,
-    sessions: new LiveSessions(pool, config.session.idleSeconds),
+    sessions,
     probes,
     face,
+    keyring,
   };
   return {
     ctx,
     auditLog,
     worker,
     async close() {
+      sessions.stopPurging();
       await live?.stop();
       await face.close();
       await worker?.stop();

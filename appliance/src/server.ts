@@ -5,17 +5,16 @@ import pino from 'pino';
 import { buildApp } from './app.js';
 import { createRuntime } from './bootstrap.js';
 import { loadConfigOrExit } from './config/load.js';
-import { ensureOwnTls, loadAdminTls } from './pki/certificate-authority.js';
+import { applianceNames, ensureOwnTls, loadAdminTls } from './pki/certificate-authority.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit({ allowMissingGeneratedSecrets: true });
-  const names = ['127.0.0.1', 'localhost', config.publicUrl.hostname, ...config.tls.serverNames];
   const tls =
     config.tls.certFile && config.tls.keyFile
       ? loadAdminTls(config.tls.certFile, config.tls.keyFile)
-      : ensureOwnTls(config.dataDir, [...new Set(names)]);
+      : ensureOwnTls(config.dataDir, applianceNames(config));
   const log = pino({ level: config.logLevel, base: { service: 'kyc-appliance' } });
   const runtime = await createRuntime(
     config,

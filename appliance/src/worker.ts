@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type PgBoss from 'pg-boss';
 import pino from 'pino';
-import { AuditLog, FileKeyring } from '@kyc/compliance';
+import { AuditLog, FileKeyring, LiveKeyring } from '@kyc/compliance';
 import { openAuditLog } from './audit-setup.js';
 import { loadConfigOrExit, type AppConfig } from './config/load.js';
 import { createPool } from './db/database.js';
@@ -41,6 +41,8 @@ export interface WorkerOptions {
   config: AppConfig;
   audit: AuditSink;
   log: WorkerLog;
+  /** the process's keyring (the appliance's, when the worker runs inside it); else the worker builds its own */
+  keyring?: LiveKeyring;
   /** pg-boss polling interval (default 2 s) */
   pollingIntervalSeconds?: number;
 }
@@ -59,7 +61,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   if (devRecordings !== devArchive) {
     throw new Error('KYC_RECORDINGS_DIR and KYC_ARCHIVE_DIR must be on the same filesystem (a seal must never copy plaintext across devices)');
   }
-  const { keyring, created } = await FileKeyring.openOrCreate(rec.kekDir, { groupReadable: rec.groupAccess });
+  // The worker creates the first KEK; the keyring then follows rotation (`kyc-archive rotate-kek` from another process).
+  const { created } = await FileKeyring.openOrCreate(rec.kekDir, { groupReadable: rec.groupAccess });
+  const keyring = opts.keyring ?? new LiveKeyring(rec.kekDir, { groupReadable: rec.groupAccess });
   if (created) log.warn({ kid: created, kekDir: rec.kekDir }, 'created the first key-encryption key: back it up offline; without it sealed recordings cannot be decrypted');
 
   const ctx: SealContext = {

@@ -9,8 +9,8 @@
  *   kyc-archive rotate-kek
  *       Creates a new key-encryption key and makes it current (new recordings are wrapped with it).
  *   kyc-archive rewrap
- *       Re-wraps every recording's data key under the current KEK (database and archive key.json); afterwards
- *       older KEK files may be destroyed.
+ *       Re-wraps every recording's data key (database and archive key.json) and every export's (database) under the
+ *       current KEK; afterwards older KEK files may be destroyed.
  *
  * Configuration as for the appliance (KYC_* variables / KYC_CONFIG_FILE). Prints one JSON line. Exit 0 on
  * success, 1 when a recording fails verification, 2 on usage or operational errors. Each action is audited
@@ -28,6 +28,7 @@ import {
   isSealedMediaError,
   printJson,
   rewrapDataKey,
+  type WrappedKey,
   runJsonCli,
   writeFileDurably,
 } from '@kyc/compliance';
@@ -35,6 +36,8 @@ import { loadConfigOrExit, type AppConfig } from '../config/load.js';
 import { createPool, withTransaction } from '../db/database.js';
 import { decryptRecording, readKeyFile } from '../recording/archive-reader.js';
 import { KEY_FILE } from '../recording/recording-layout.js';
+import { exportKeyContext } from '../recording/export-job.js';
+import { exportRepository } from '../repositories/export.repository.js';
 import { recordingRepository } from '../repositories/recording.repository.js';
 import type { AuditActor, AuditEvent } from '../services/audit.js';
 
@@ -102,39 +105,78 @@ async function rotate(config: AppConfig): Promise<number> {
   return 0;
 }
 
+/** What `rewrap` moves to the current KEK: recordings (database and archive key.json) and exports (database). */
+interface WrappedKind {
+  what: 'recording' | 'export';
+  pending(pool: pg.Pool, current: string): Promise<Array<{ id: string; kek_id: string; wrapped_key: Buffer }>>;
+  context(id: string): string;
+  /** the new key into the database (false: moved meanwhile) and its audit event, inside one transaction */
+  replace(client: pg.PoolClient, id: string, from: string, to: WrappedKey): Promise<boolean>;
+  action: string;
+  /** a copy of the wrapped key outside the database, rewritten after the database commit is certain */
+  keyFile?(id: string): Promise<((to: WrappedKey) => Promise<void>) | null>;
+}
+
+function wrappedKinds(config: AppConfig): WrappedKind[] {
+  return [
+    {
+      what: 'recording',
+      pending: (pool, current) => recordingRepository.wrappedNotUnder(pool, current),
+      context: (id) => id,
+      replace: (client, id, from, to) => recordingRepository.replaceKey(client, id, from, to),
+      action: 'recording.key_rewrap',
+      async keyFile(id) {
+        const folder = join(config.recording.archiveDir, id);
+        let keyFile: Awaited<ReturnType<typeof readKeyFile>>;
+        try {
+          keyFile = await readKeyFile(folder, id);
+        } catch {
+          return null; // not sealed yet (no archive folder): only the database holds the wrapped key
+        }
+        return (to) => writeFileDurably(join(folder, KEY_FILE), `${JSON.stringify({ ...keyFile, kid: to.kid, wrappedKey: to.wrapped.toString('base64') })}\n`, { mode: 0o600, how: 'replace' });
+      },
+    },
+    {
+      what: 'export',
+      pending: (pool, current) => exportRepository.wrappedNotUnder(pool, current),
+      context: exportKeyContext,
+      replace: (client, id, from, to) => exportRepository.replaceKey(client, id, from, to),
+      action: 'recording.export_key_rewrap',
+    },
+  ];
+}
+
 async function rewrap(config: AppConfig): Promise<number> {
   const keyring = await FileKeyring.open(config.recording.kekDir, { groupReadable: config.recording.groupAccess });
   const current = keyring.currentKeyId();
   return withDb(config, async (pool, audit) => {
-    let moved = 0;
-    const failed: Array<{ recordingId: string; error: string }> = [];
-    for (;;) {
-      const batch = (await recordingRepository.wrappedNotUnder(pool, current)).filter((r) => !failed.some((f) => f.recordingId === r.id));
-      if (batch.length === 0) break;
-      for (const r of batch) {
-        try {
-          const next = await rewrapDataKey(keyring, { kid: r.kek_id, wrapped: r.wrapped_key }, r.id);
-          if (!next) continue;
-          const folder = join(config.recording.archiveDir, r.id);
-          let keyFile: Awaited<ReturnType<typeof readKeyFile>> | null = null;
+    const moved = { recording: 0, export: 0 };
+    const failed: Array<{ recordingId?: string; exportId?: string; error: string }> = [];
+    for (const kind of wrappedKinds(config)) {
+      const failedIds = new Set<string>();
+      for (;;) {
+        const batch = (await kind.pending(pool, current)).filter((r) => !failedIds.has(r.id));
+        if (batch.length === 0) break;
+        for (const r of batch) {
           try {
-            keyFile = await readKeyFile(folder, r.id);
-          } catch {
-            // not sealed yet (no archive folder): only the database holds the wrapped key
+            const next = await rewrapDataKey(keyring, { kid: r.kek_id, wrapped: r.wrapped_key }, kind.context(r.id));
+            if (!next) continue;
+            const writeKeyFile = (await kind.keyFile?.(r.id)) ?? null;
+            await withTransaction(pool, async (client) => {
+              if (!(await kind.replace(client, r.id, r.kek_id, next))) return;
+              await audit.appendInTx(client, event(kind.action, { type: kind.what, id: r.id }, { fromKid: r.kek_id, toKid: next.kid }));
+              // The old key file stays valid (its KEK still exists) until this rename: a crash in between loses nothing.
+              if (writeKeyFile) await writeKeyFile(next);
+            });
+            moved[kind.what] += 1;
+          } catch (err) {
+            failedIds.add(r.id);
+            failed.push({ [kind.what === 'recording' ? 'recordingId' : 'exportId']: r.id, error: (err as Error).message });
           }
-          await withTransaction(pool, async (client) => {
-            if (!(await recordingRepository.replaceKey(client, r.id, r.kek_id, next))) return;
-            await audit.appendInTx(client, event('recording.key_rewrap', { type: 'recording', id: r.id }, { fromKid: r.kek_id, toKid: next.kid }));
-            // The old key.json stays valid (its KEK still exists) until this rename: a crash in between loses nothing.
-            if (keyFile) await writeFileDurably(join(folder, KEY_FILE), `${JSON.stringify({ ...keyFile, kid: next.kid, wrappedKey: next.wrapped.toString('base64') })}\n`, { mode: 0o600, how: 'replace' });
-          });
-          moved += 1;
-        } catch (err) {
-          failed.push({ recordingId: r.id, error: (err as Error).message });
         }
       }
     }
-    printJson({ ok: failed.length === 0, currentKid: current, rewrapped: moved, failed });
+    printJson({ ok: failed.length === 0, currentKid: current, rewrapped: moved.recording, rewrappedExports: moved.export, failed });
     return failed.length === 0 ? 0 : 1;
   });
 }

@@ -44,6 +44,7 @@ export const CONFIG_KEYS = {
   KYC_OIDC_AUDIENCE: { kind: 'string', default: 'kyc-appliance', doc: 'Audience that bearer access tokens must carry (Keycloak audience mapper).' },
   KYC_SESSION_KEY_FILE: { kind: 'path', default: '$DATA_DIR/secrets/session.key', secretFile: true, doc: 'Key that binds session cookies and CSRF tokens (created with mode 0600 on first start if missing).' },
   KYC_SESSION_TTL_SECONDS: { kind: 'int', default: '28800', min: 60, max: 604800, doc: 'Absolute lifetime of a browser session.' },
+  KYC_SESSION_IDP_RECHECK_SECONDS: { kind: 'int', default: '300', min: 1, max: 86400, doc: 'A browser session is re-checked with the identity provider (refresh token grant) at least this often: a user disabled or signed out there, or a role withdrawn, loses access here within this time. Back-channel logout (`/auth/backchannel-logout`) ends sessions at once.' },
   KYC_SESSION_IDLE_SECONDS: { kind: 'int', default: '1800', min: 60, max: 86400, doc: 'A browser session unused for this long ends.' },
   KYC_PII_KEY_FILE: { kind: 'path', default: '$DATA_DIR/secrets/pii.key', secretFile: true, doc: 'Key encrypting customer personal data at rest in the database (created on first start if missing; keep a backup).' },
   KYC_BLIND_INDEX_KEY_FILE: { kind: 'path', default: '$DATA_DIR/secrets/blind-index.key', secretFile: true, doc: 'HMAC key of the blind indexes used for exact search by ID number (created on first start if missing; keep a backup).' },

@@ -122,6 +122,11 @@ function audienceMapper(audience: string): KeycloakProtocolMapper {
 function exportClient(client: RealmClient): KeycloakClient {
   const attributes: Record<string, string> = {};
   if (client.pkce) attributes['pkce.code.challenge.method'] = client.pkce;
+  if (client.backchannelLogoutUrl) {
+    attributes['backchannel.logout.url'] = client.backchannelLogoutUrl;
+    attributes['backchannel.logout.session.required'] = 'true';
+    attributes['backchannel.logout.revoke.offline.tokens'] = 'false';
+  }
   if (client.postLogoutRedirectUris.length > 0) {
     attributes['post.logout.redirect.uris'] = client.postLogoutRedirectUris.join(KEYCLOAK_URI_LIST_SEPARATOR);
   }

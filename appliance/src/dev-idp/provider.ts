@@ -46,6 +46,8 @@ export interface KeycloakProviderOptions {
   keys: SigningKeys;
   /** keys that sign the provider's cookies */
   cookieKeys: Buffer[];
+  /** how the provider calls out (back-channel logout to the appliance): trusting the appliance's CA */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 function clientMetadata(client: RealmClient, clientSecret: string): ClientMetadata {
@@ -64,6 +66,7 @@ function clientMetadata(client: RealmClient, clientSecret: string): ClientMetada
     response_types: client.standardFlow ? ['code'] : [],
     redirect_uris: [...client.redirectUris],
     post_logout_redirect_uris: [...client.postLogoutRedirectUris],
+    ...(client.backchannelLogoutUrl ? { backchannel_logout_uri: client.backchannelLogoutUrl, backchannel_logout_session_required: true } : {}),
   };
 }
 
@@ -181,6 +184,8 @@ export function createKeycloakProvider(o: KeycloakProviderOptions): Provider {
       // It would answer active:false for the JWT access tokens (they are not stored); not offered rather than wrong.
       introspection: { enabled: false },
       revocation: { enabled: true },
+      // Keycloak posts a logout token to each client's back-channel logout URL when a session ends
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource(ctx, form) {
@@ -212,6 +217,15 @@ export function createKeycloakProvider(o: KeycloakProviderOptions): Provider {
       Grant: realm.lifespans.ssoSessionMaxLifespan,
     },
     clientBasedCORS: () => false,
+    ...(o.fetch
+      ? {
+          fetch: (url: string | URL | Request, options: RequestInit = {}) => {
+            // oidc-provider's dispatcher refuses loopback and private addresses; the appliance sits on one in development
+            const { dispatcher: _ignored, ...rest } = options as RequestInit & { dispatcher?: unknown };
+            return o.fetch!(url instanceof Request ? url.url : String(url), rest);
+          },
+        }
+      : {}),
     async renderError(ctx, out) {
       ctx.type = 'html';
       const detail = out.error_description ? `${out.error}: ${out.error_description}` : out.error;

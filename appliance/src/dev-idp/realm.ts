@@ -15,6 +15,8 @@ export const CLI_CLIENT_ID = 'kyc-cli';
 /** Where the identity provider sends the browser back to, relative to the appliance's public URL. */
 export const APPLIANCE_CALLBACK_PATH = '/auth/callback';
 export const APPLIANCE_POST_LOGOUT_PATH = '/';
+/** Where the identity provider posts logout tokens (OIDC Back-Channel Logout 1.0), relative to the public URL. */
+export const APPLIANCE_BACKCHANNEL_LOGOUT_PATH = '/auth/backchannel-logout';
 
 /** The appliance's URL in development (`make dev`) and the one the committed realm exports are made for. */
 export const DEV_APPLIANCE_URL = 'https://127.0.0.1:8443';
@@ -58,6 +60,8 @@ export interface RealmClient {
   pkce: 'S256' | undefined;
   redirectUris: readonly string[];
   postLogoutRedirectUris: readonly string[];
+  /** OIDC Back-Channel Logout URL (Keycloak: "Backchannel logout URL", session required), or null */
+  backchannelLogoutUrl: string | null;
   /** Added to the `aud` of access tokens issued to this client (Keycloak: an oidc-audience-mapper). */
   accessTokenAudiences: readonly string[];
   /** Present only in test realms (never in the production export). */
@@ -181,6 +185,7 @@ export function realmDefinition({ applianceUrl }: RealmOptions): RealmDefinition
         pkce: 'S256',
         redirectUris: [`${base}${APPLIANCE_CALLBACK_PATH}`],
         postLogoutRedirectUris: [`${base}${APPLIANCE_POST_LOGOUT_PATH}`],
+        backchannelLogoutUrl: `${base}${APPLIANCE_BACKCHANNEL_LOGOUT_PATH}`,
         accessTokenAudiences: [APPLIANCE_CLIENT_ID],
         testOnly: false,
       },
@@ -194,6 +199,7 @@ export function realmDefinition({ applianceUrl }: RealmOptions): RealmDefinition
         pkce: undefined,
         redirectUris: [],
         postLogoutRedirectUris: [],
+        backchannelLogoutUrl: null,
         accessTokenAudiences: [APPLIANCE_CLIENT_ID],
         testOnly: true,
       },

@@ -8,7 +8,8 @@ import { PASSWORD_ACR, RealmUsers } from './accounts.js';
 import { generateSigningKeys, parseSigningKeys, publicJwks, type SigningKeys } from './keys.js';
 import { INVALID_CREDENTIALS_MESSAGE, renderLoginPage, renderMessagePage } from './pages.js';
 import { KEYCLOAK_ROUTES, createKeycloakProvider } from './provider.js';
-import { realmDefinition, type RealmDefinition } from './realm.js';
+import { APPLIANCE_CLIENT_ID, realmDefinition, type RealmDefinition } from './realm.js';
+import { fetchTrusting, trustedCas } from '../lib/ca-fetch.js';
 import { createUserinfoHandler } from './userinfo.js';
 
 export interface DevIdpOptions {
@@ -26,6 +27,11 @@ export interface DevIdpOptions {
   clientSecret: string;
   /** realm signing keys (see keys.ts); fresh ones are generated when absent */
   keys?: SigningKeys;
+  /**
+   * PEM file of the CA that issued the appliance's HTTPS certificate (read at each call: the appliance may create it
+   * after this starts), trusted for back-channel logout calls; without it the system store is used.
+   */
+  applianceCaFile?: string;
   /** unexpected failures (a 500 was answered); default: written to stderr */
   onError?: (err: unknown) => void;
 }
@@ -34,6 +40,11 @@ export interface DevIdp {
   /** `http(s)://<issuerHost or host>:<port>/realms/kyc` */
   issuer: string;
   realm: RealmDefinition;
+  /**
+   * Ends a user's sessions here as Keycloak's admin "Sign out" does: a logout token (OIDC Back-Channel Logout) goes
+   * to the appliance client's back-channel logout URL, naming the session (`sid`, when given) and the user (`sub`).
+   */
+  backchannelLogout(username: string, sid?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -149,6 +160,7 @@ export async function startDevIdp(o: DevIdpOptions): Promise<DevIdp> {
       clientSecret: o.clientSecret,
       keys,
       cookieKeys: [randomBytes(32)],
+      fetch: (url, init) => (o.applianceCaFile ? fetchTrusting(trustedCas(o.applianceCaFile)) : fetch)(url, init),
     });
     // Static clients are validated lazily; a definition mistake should stop start-up, not the first login.
     for (const client of realm.clients) {
@@ -234,5 +246,13 @@ export async function startDevIdp(o: DevIdpOptions): Promise<DevIdp> {
     sendHtml(res, 404, renderMessagePage(realm.name, 'Page not found', 'Page not found'));
   };
 
-  return { issuer, realm, close };
+  async function backchannelLogout(username: string, sid?: string): Promise<void> {
+    const user = realm.users.find((u) => u.username === username);
+    if (!user) throw new Error(`no user ${username}`);
+    const client = (await provider.Client.find(APPLIANCE_CLIENT_ID)) as unknown as { backchannelLogout(sub: string, sid: string | undefined): Promise<void> } | undefined;
+    if (!client) throw new Error('no appliance client');
+    await client.backchannelLogout(user.id, sid);
+  }
+
+  return { issuer, realm, backchannelLogout, close };
 }

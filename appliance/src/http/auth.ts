@@ -74,7 +74,10 @@ async function resolvePrincipal(request: FastifyRequest, opts: AuthOptions): Pro
   const sessionId = request.cookies[SESSION_COOKIE];
   if (!sessionId || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return null;
   const idHash = hashToken(sessionId);
-  const session = await opts.sessions.find(idHash);
+  const found = await opts.sessions.find(idHash);
+  if (!found) return null;
+  // re-checked with the identity provider at a bounded interval: a revoked user or withdrawn role ends here
+  const session = await opts.sessions.recheckIfDue(idHash, found);
   if (!session) return null;
   await opts.sessions.touchIfDue(idHash, session);
   return {

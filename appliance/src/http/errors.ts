@@ -44,6 +44,7 @@ export const ErrorCodes = {
   REQUEST_TIMEOUT: { status: 408, message: 'The request took too long to arrive.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request line or headers are too large.' },
   LOGIN_FAILED: { status: 400, message: 'Sign-in did not complete; start again.' },
+  LOGOUT_TOKEN_INVALID: { status: 400, message: 'The logout token is not valid.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
   UNAVAILABLE: { status: 503, message: 'A required component is unavailable.' },
 } as const;

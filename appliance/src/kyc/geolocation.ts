@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
+import { decryptChatText } from '../services/live-media.js';
 import type { GeolocationView } from './kyc-api-types.js';
 
 export interface GeolocationInput {
@@ -75,10 +76,11 @@ export function geolocationEvent(pii: PiiCipher, sessionId: string, g: Geolocati
 }
 
 /** A session event as its reader (teller, auditor) sees it: location coordinates and chat text decrypted. */
-export function revealSessionEvent(pii: PiiCipher, sessionId: string, kind: string, data: Record<string, unknown>, textEnc: Buffer | null): { data: Record<string, unknown>; text: string | null } {
-  if (!textEnc) return { data, text: null };
-  if (kind === 'geolocation') return { data: { ...data, ...(JSON.parse(pii.decrypt(sessionId, 'geolocation', textEnc)) as object) }, text: null };
-  return { data, text: pii.decrypt(sessionId, 'chat', textEnc) };
+export function revealSessionEvent(pii: PiiCipher, sessionId: string, e: { id: string; kind: string; data: Record<string, unknown>; textEnc: Buffer | null }): { data: Record<string, unknown>; text: string | null } {
+  if (!e.textEnc) return { data: e.data, text: null };
+  if (e.kind === 'geolocation') return { data: { ...e.data, ...(JSON.parse(pii.decrypt(sessionId, 'geolocation', e.textEnc)) as object) }, text: null };
+  // chat: bound to its own row (rows cannot be swapped)
+  return { data: e.data, text: decryptChatText(pii, sessionId, { id: e.id, textEnc: e.textEnc }) };
 }
 
 /** The coordinates of stored locations by id (for markers that carry only `geolocationId`). */

@@ -23,7 +23,7 @@ import {
   type SignalingErrorCode,
 } from './protocol.js';
 import { TokenBucket } from './token-bucket.js';
-import { MAX_SEGMENT, parseStreamFileName } from '../recording/recording-layout.js';
+import { MAX_SEGMENT, parseStreamFileName, streamBaseName } from '../recording/recording-layout.js';
 
 /** Who is behind a socket, as the app's authenticate() established it. */
 export interface SignalingIdentity {
@@ -32,6 +32,8 @@ export interface SignalingIdentity {
   party: Party;
   /** for the audit trail, e.g. { kind: 'teller', username } or { kind: 'invitation', invitationId } */
   actor: Record<string, string>;
+  /** the browser sign-in session behind the socket (its id hash, base64): when it ends, the socket closes */
+  signIn?: string;
 }
 
 /**
@@ -220,6 +222,21 @@ export class SignalingHub {
       slot.state = 'left';
     }
     await this.#destroyRoom(session);
+  }
+
+  /**
+   * Sign-ins that ended (sign-out, back-channel logout, an admin): their sockets get an error and close as
+   * unauthenticated (4401, final); the party may come back within the grace period after signing in again.
+   */
+  closeSignIns(signIns: ReadonlySet<string>, reason: string): number {
+    let closed = 0;
+    for (const conn of [...this.#connections]) {
+      if (conn.closed || conn.identity.signIn === undefined || !signIns.has(conn.identity.signIn)) continue;
+      this.#send(conn, { type: 'error', code: SIGNALING_ERRORS.UNAUTHENTICATED, message: reason });
+      this.#close(conn, CLOSE_CODES.UNAUTHENTICATED, 'signed out');
+      closed++;
+    }
+    return closed;
   }
 
   /** How long a party whose socket dropped may take to come back. */
@@ -829,13 +846,8 @@ export class SignalingHub {
   }
 }
 
-/**
- * Janus writes `<base>-<audio|video>-<mid>.mjr` (`.mjr.tmp` while open) into the room's folder; the base is
- * `<party>-s<NN>`, NN the segment (01, then one more per reconnect or media server restart).
- */
-export function recordingBaseName(party: Party, segment: number): string {
-  return `${party}-s${String(segment).padStart(2, '0')}`;
-}
+/** One naming rule for the hub (which names what Janus writes) and the sealer (which reads it). */
+export const recordingBaseName = streamBaseName;
 
 async function highestSegment(dir: string, party: Party): Promise<number> {
   let names: string[];

@@ -28,7 +28,34 @@ export function serial(): string {
   return b.toString('hex');
 }
 
-export function createCaCertificate(commonName: string, privatePem: string): string {
+/** The names the appliance answers to: its certificate's subject alternative names and its CA's name constraints. */
+export function applianceNames(o: { publicUrl: URL; tls: { serverNames: readonly string[] } }): string[] {
+  return [...new Set(['127.0.0.1', 'localhost', o.publicUrl.hostname, ...o.tls.serverNames])];
+}
+
+/**
+ * RFC 5280 §4.2.1.10 name constraints (critical): the CA vouches only for these DNS names (and their subdomains) and
+ * IP addresses, so a branch PC that trusts it trusts nothing else it might sign.
+ */
+export function nameConstraintsExtension(names: readonly string[]): object {
+  const { asn1 } = forge;
+  const subtrees = names.map((n) => {
+    const base = isIP(n)
+      ? asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, (forge.util as unknown as { bytesFromIP(ip: string): string }).bytesFromIP(n) + '\xff'.repeat(isIP(n) === 4 ? 4 : 16))
+      : asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, n);
+    return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [base]);
+  });
+  return {
+    name: 'nameConstraints',
+    id: '2.5.29.30',
+    critical: true,
+    value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, subtrees)]),
+  };
+}
+
+/** The appliance CA: may sign leaf certificates only (path length 0), and only for `names`. */
+export function createCaCertificate(commonName: string, privatePem: string, names: readonly string[]): string {
+  if (names.length === 0) throw new Error('the appliance CA needs the names it may vouch for');
   const key = forge.pki.privateKeyFromPem(privatePem);
   const pub = forge.pki.setRsaPublicKey(key.n, key.e);
   const cert = forge.pki.createCertificate();
@@ -45,6 +72,7 @@ export function createCaCertificate(commonName: string, privatePem: string): str
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    nameConstraintsExtension(names),
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(key, forge.md.sha256.create());
@@ -113,14 +141,14 @@ function needsRenewal(certPem: string, names: string[], caCertPem: string): bool
 }
 
 /** The appliance CA under `<dataDir>/pki` (made once; its key a 0600 file), shared by TLS and document signing. */
-export function ensureOwnCa(dataDir: string): { dir: string; caKey: string; caCert: string; caCertPath: string } {
+export function ensureOwnCa(dataDir: string, names: readonly string[]): { dir: string; caKey: string; caCert: string; caCertPath: string } {
   const dir = join(dataDir, 'pki');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caKeyPath = join(dir, 'ca.key');
   const caCertPath = join(dir, 'ca.crt');
   if (!existsSync(caKeyPath)) writeNewSecretFile(caKeyPath, newRsaKey().privatePem);
   const caKey = readSecretFile(caKeyPath).toString('utf8');
-  if (!existsSync(caCertPath)) writeFileSync(caCertPath, createCaCertificate('KYC Appliance Local CA', caKey), { mode: 0o644 });
+  if (!existsSync(caCertPath)) writeFileSync(caCertPath, createCaCertificate('KYC Appliance Local CA', caKey, names), { mode: 0o644 });
   return { dir, caKey, caCert: readFileSync(caCertPath, 'utf8'), caCertPath };
 }
 
@@ -130,7 +158,7 @@ export function ensureOwnCa(dataDir: string): { dir: string; caKey: string; caCe
  * Keys are 0600 files; nothing is overwritten except the server certificate on renewal.
  */
 export function ensureOwnTls(dataDir: string, names: string[]): TlsMaterial {
-  const { dir, caKey, caCert, caCertPath } = ensureOwnCa(dataDir);
+  const { dir, caKey, caCert, caCertPath } = ensureOwnCa(dataDir, names);
   const keyPath = join(dir, 'server.key');
   const certPath = join(dir, 'server.crt');
   if (!existsSync(keyPath)) writeNewSecretFile(keyPath, newRsaKey().privatePem);

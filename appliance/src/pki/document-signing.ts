@@ -7,7 +7,8 @@ import { dueForReissue, ensureOwnCa, issueCertificate, newRsaKey } from './certi
 /**
  * Documents the appliance hands out (composite exports) carry a detached CMS (PKCS#7) signature by a certificate
  * of the appliance CA, so that a regulator holding only `ca.crt` can check them with
- * `openssl cms -verify -binary -inform DER -in x.p7s -content x.mp4 -CAfile ca.crt`.
+ * `openssl cms -verify -purpose any -binary -inform DER -in x.p7s -content x.mp4 -CAfile ca.crt` (`-purpose any`: the
+ * certificate's only extended key usage is RFC 9336 document signing, which OpenSSL's default S/MIME purpose does not know).
  */
 
 export interface DocumentSigner {
@@ -17,6 +18,8 @@ export interface DocumentSigner {
 }
 
 const SIGNING_DAYS = 2 * 365;
+/** RFC 9336 id-kp-documentSigning */
+export const DOCUMENT_SIGNING_EKU = '1.3.6.1.5.5.7.3.36';
 
 export function createSigningCertificate(commonName: string, keyPem: string, caCertPem: string, caKeyPem: string): string {
   return issueCertificate({
@@ -27,7 +30,8 @@ export function createSigningCertificate(commonName: string, keyPem: string, caC
     days: SIGNING_DAYS,
     extensions: [
       { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true },
-      { name: 'extKeyUsage', emailProtection: true, codeSigning: true },
+      // RFC 9336 id-kp-documentSigning only: not code signing, not e-mail
+      { name: 'extKeyUsage', [DOCUMENT_SIGNING_EKU]: true },
     ],
     keyPem,
     caCertPem,
@@ -39,8 +43,8 @@ export function createSigningCertificate(commonName: string, keyPem: string, caC
  * The document-signing certificate under `<dataDir>/pki` (signing.key 0600, signing.crt), issued by the appliance
  * CA and re-issued with the same key when it nears expiry or the CA changed.
  */
-export function ensureDocumentSigner(dataDir: string): DocumentSigner {
-  const { dir, caKey, caCert, caCertPath } = ensureOwnCa(dataDir);
+export function ensureDocumentSigner(dataDir: string, names: readonly string[]): DocumentSigner {
+  const { dir, caKey, caCert, caCertPath } = ensureOwnCa(dataDir, names);
   const keyPath = join(dir, 'signing.key');
   const certPath = join(dir, 'signing.crt');
   if (!existsSync(keyPath)) writeNewSecretFile(keyPath, newRsaKey().privatePem);

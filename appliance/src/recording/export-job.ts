@@ -34,7 +34,8 @@ export interface ExportJobContext {
   pool: pg.Pool;
   audit: AuditSink;
   media: ArchiveMedia;
-  keyring: () => Promise<KeyWrapper>;
+  /** the process's keyring: exports are wrapped under the KEK current at the time */
+  keyring: KeyWrapper;
   tools: MediaTools;
   signer: () => DocumentSigner;
   /** `<dataDir>/exports`: sealed exports and the scratch folders of running ones */
@@ -226,7 +227,7 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
     const evidencePlain = join(scratch, EVIDENCE_FILE);
     await writeFile(evidencePlain, evidence, { mode: 0o600 });
     await writeFile(evidenceSignaturePath(ctx.exportsDir, exportId), signDetached(evidence, ctx.signer()), { mode: 0o600 });
-    const keyring = await ctx.keyring();
+    const keyring = ctx.keyring;
     const dataKey = newDataKey();
     let wrapped;
     try {

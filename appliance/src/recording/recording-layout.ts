@@ -22,6 +22,15 @@ export interface StreamFile {
 export const MAX_SEGMENT = 99;
 const STREAM_FILE = /^(teller|customer)-s(\d{2})-(audio|video)(?:-(\d+))?\.mjr(\.tmp)?$/;
 
+/**
+ * The base name the hub gives Janus for a party's segment, `<party>-s<NN>`: exactly what parseStreamFileName reads
+ * back (two digits, 01..MAX_SEGMENT). A segment outside that range has no name.
+ */
+export function streamBaseName(party: Party, segment: number): string {
+  if (!Number.isInteger(segment) || segment < 1 || segment > MAX_SEGMENT) throw new RangeError(`segment ${segment} is outside 1..${MAX_SEGMENT}`);
+  return `${party}-s${String(segment).padStart(2, '0')}`;
+}
+
 export function parseStreamFileName(name: string): StreamFile | null {
   const m = STREAM_FILE.exec(name);
   if (!m) return null;

@@ -70,22 +70,27 @@ export const callSessionRepository = {
 
   async addEvent(
     db: Queryable,
-    e: { sessionId: string; party: 'teller' | 'customer' | 'system'; kind: string; data?: Record<string, unknown>; textEnc?: Buffer | null },
+    e: { id?: string; sessionId: string; party: 'teller' | 'customer' | 'system'; kind: string; data?: Record<string, unknown>; textEnc?: Buffer | null },
   ): Promise<string> {
     const r = await db.query<{ id: string }>(
-      `INSERT INTO session_events (session_id, party, kind, data, text_enc) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-      [e.sessionId, e.party, e.kind, JSON.stringify(e.data ?? {}), e.textEnc ?? null],
+      `INSERT INTO session_events (id, session_id, party, kind, data, text_enc) VALUES (coalesce($6::bigint, nextval('session_events_id_seq')), $1, $2, $3, $4, $5) RETURNING id`,
+      [e.sessionId, e.party, e.kind, JSON.stringify(e.data ?? {}), e.textEnc ?? null, e.id ?? null],
     );
     return r.rows[0]?.id ?? '';
   },
 
+  /** An event id drawn before the row is written (so that its encrypted text can be bound to it). */
+  async nextEventId(db: Queryable): Promise<string> {
+    return (await db.query<{ id: string }>("SELECT nextval('session_events_id_seq')::text AS id")).rows[0]!.id;
+  },
+
   /** A session's chat messages in order: sequence number, sender, time and the encrypted text. */
-  async chatMessages(db: Queryable, sessionId: string): Promise<Array<{ seq: number; party: 'teller' | 'customer'; at: Date; textEnc: Buffer }>> {
-    const r = await db.query<{ seq: number | null; party: 'teller' | 'customer'; at: Date; text_enc: Buffer | null }>(
-      `SELECT (data->>'seq')::int AS seq, party, at, text_enc FROM session_events
+  async chatMessages(db: Queryable, sessionId: string): Promise<Array<{ id: string; seq: number; party: 'teller' | 'customer'; at: Date; textEnc: Buffer }>> {
+    const r = await db.query<{ id: string; seq: number | null; party: 'teller' | 'customer'; at: Date; text_enc: Buffer | null }>(
+      `SELECT id::text AS id, (data->>'seq')::int AS seq, party, at, text_enc FROM session_events
         WHERE session_id = $1 AND kind = 'chat' AND party IN ('teller', 'customer') ORDER BY id`,
       [sessionId],
     );
-    return r.rows.filter((row) => row.seq !== null && row.text_enc !== null).map((row) => ({ seq: row.seq!, party: row.party, at: row.at, textEnc: row.text_enc! }));
+    return r.rows.filter((row) => row.seq !== null && row.text_enc !== null).map((row) => ({ id: row.id, seq: row.seq!, party: row.party, at: row.at, textEnc: row.text_enc! }));
   },
 };

@@ -9,7 +9,16 @@ export interface StoredSession {
   createdAt: Date;
   lastSeenAt: Date;
   expiresAt: Date;
+  /** the identity provider's session id (`sid` of the ID token), for back-channel logout */
+  idpSid: string | null;
+  /** the refresh token, encrypted and bound to this session (re-checks with the identity provider) */
+  refreshTokenEnc: Buffer | null;
+  /** when the user was last re-checked with the identity provider */
+  idpCheckedAt: Date;
 }
+
+/** Which sign-in sessions to end: those of one identity-provider session, one subject or one user name. */
+export type SessionFilter = { idpSid: string; subject?: string } | { subject: string } | { username: string };
 
 export interface LoginState {
   codeVerifier: string;
@@ -18,11 +27,46 @@ export interface LoginState {
 }
 
 export const sessionRepository = {
-  async create(db: Queryable, idHash: Buffer, s: Omit<StoredSession, 'createdAt' | 'lastSeenAt'>): Promise<void> {
+  async create(
+    db: Queryable,
+    idHash: Buffer,
+    s: Omit<StoredSession, 'createdAt' | 'lastSeenAt' | 'idpCheckedAt' | 'idpSid' | 'refreshTokenEnc'> & Partial<Pick<StoredSession, 'idpSid' | 'refreshTokenEnc'>>,
+  ): Promise<void> {
     await db.query(
-      `INSERT INTO web_sessions (id_hash, subject, username, roles, branch, id_token, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [idHash, s.subject, s.username, s.roles, s.branch, s.idToken, s.expiresAt],
+      `INSERT INTO web_sessions (id_hash, subject, username, roles, branch, id_token, expires_at, idp_sid, refresh_token_enc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [idHash, s.subject, s.username, s.roles, s.branch, s.idToken, s.expiresAt, s.idpSid ?? null, s.refreshTokenEnc ?? null],
     );
+  },
+
+  /** After a re-check with the identity provider: the roles it gives now and its newest refresh token. */
+  async rechecked(db: Queryable, idHash: Buffer, s: { roles: string[]; branch: string | null; refreshTokenEnc: Buffer | null }): Promise<boolean> {
+    const r = await db.query('UPDATE web_sessions SET roles = $2, branch = $3, refresh_token_enc = coalesce($4, refresh_token_enc), idp_checked_at = now() WHERE id_hash = $1', [
+      idHash,
+      s.roles,
+      s.branch,
+      s.refreshTokenEnc,
+    ]);
+    return r.rowCount === 1;
+  },
+
+  /** Ends the matching sessions; returns the id hashes of those it ended. */
+  async removeWhere(db: Queryable, f: SessionFilter): Promise<Buffer[]> {
+    const [where, params] =
+      'idpSid' in f
+        ? f.subject !== undefined
+          ? ['idp_sid = $1 AND subject = $2', [f.idpSid, f.subject]]
+          : ['idp_sid = $1', [f.idpSid]]
+        : 'subject' in f
+          ? ['subject = $1', [f.subject]]
+          : ['username = $1', [f.username]];
+    const r = await db.query<{ id_hash: Buffer }>(`DELETE FROM web_sessions WHERE ${where} RETURNING id_hash`, params);
+    return r.rows.map((x) => x.id_hash);
+  },
+
+  /** Records a logout token's id; false when it was seen before (a replay). */
+  async firstUseOfLogoutToken(db: Queryable, jti: string, expiresAt: Date): Promise<boolean> {
+    const r = await db.query('INSERT INTO backchannel_logout_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING', [jti, expiresAt]);
+    return r.rowCount === 1;
   },
 
   /** The live session, or null when unknown, expired or idle too long. */
@@ -36,8 +80,11 @@ export const sessionRepository = {
       created_at: Date;
       last_seen_at: Date;
       expires_at: Date;
+      idp_sid: string | null;
+      refresh_token_enc: Buffer | null;
+      idp_checked_at: Date;
     }>(
-      `SELECT subject, username, roles, branch, id_token, created_at, last_seen_at, expires_at FROM web_sessions
+      `SELECT subject, username, roles, branch, id_token, created_at, last_seen_at, expires_at, idp_sid, refresh_token_enc, idp_checked_at FROM web_sessions
         WHERE id_hash = $1 AND expires_at > now() AND last_seen_at > now() - make_interval(secs => $2)`,
       [idHash, idleSeconds],
     );
@@ -52,6 +99,9 @@ export const sessionRepository = {
       createdAt: row.created_at,
       lastSeenAt: row.last_seen_at,
       expiresAt: row.expires_at,
+      idpSid: row.idp_sid,
+      refreshTokenEnc: row.refresh_token_enc,
+      idpCheckedAt: row.idp_checked_at,
     };
   },
 
@@ -59,15 +109,11 @@ export const sessionRepository = {
     await db.query('UPDATE web_sessions SET last_seen_at = now() WHERE id_hash = $1', [idHash]);
   },
 
-  async remove(db: Queryable, idHash: Buffer): Promise<StoredSession | null> {
-    const r = await db.query<{ subject: string; username: string; roles: string[]; branch: string | null; id_token: string | null; created_at: Date; last_seen_at: Date; expires_at: Date }>(
-      'DELETE FROM web_sessions WHERE id_hash = $1 RETURNING subject, username, roles, branch, id_token, created_at, last_seen_at, expires_at',
-      [idHash],
-    );
+  /** Ends one session; returns its ID token (for the identity provider's sign-out), or null when it was gone. */
+  async remove(db: Queryable, idHash: Buffer): Promise<{ idToken: string | null } | null> {
+    const r = await db.query<{ id_token: string | null }>('DELETE FROM web_sessions WHERE id_hash = $1 RETURNING id_token', [idHash]);
     const row = r.rows[0];
-    return row
-      ? { subject: row.subject, username: row.username, roles: row.roles, branch: row.branch, idToken: row.id_token, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at }
-      : null;
+    return row ? { idToken: row.id_token } : null;
   },
 
   async removeExpired(db: Queryable, idleSeconds: number): Promise<number> {
@@ -76,7 +122,8 @@ export const sessionRepository = {
       [idleSeconds],
     );
     const s = await db.query('DELETE FROM oidc_login_states WHERE expires_at <= now()');
-    return (r.rowCount ?? 0) + (s.rowCount ?? 0);
+    const j = await db.query('DELETE FROM backchannel_logout_tokens WHERE expires_at <= now()');
+    return (r.rowCount ?? 0) + (s.rowCount ?? 0) + (j.rowCount ?? 0);
   },
 
   async saveLoginState(db: Queryable, stateHash: Buffer, s: LoginState, ttlSeconds: number): Promise<void> {

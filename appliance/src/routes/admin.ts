@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { recordingRepository, type RecordingRow } from '../repositories/recording.repository.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import { auditedTransaction } from '../http/audited-transaction.js';
+import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -49,7 +50,10 @@ function pipelineItem(r: RecordingRow) {
   };
 }
 
-/** The administrator's view of the appliance's pipelines (read only, so not audited). */
+/** A Keycloak user name (its default policy: letters, digits and `._@-`). */
+const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._@-]+$' }) }, { additionalProperties: false });
+
+/** The administrator's view of the appliance's pipelines (read only, so not audited), and ending a user's sign-ins. */
 export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -67,6 +71,30 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
     async (request) => {
       const rows = await recordingRepository.listForStatus(ctx.pool, request.query.status ?? null, 100);
       return { items: rows.map(pipelineItem) };
+    },
+  );
+
+  r.post(
+    '/api/admin/users/:username/sessions/end',
+    {
+      config: { access: { roles: ['admin'] }, audit: 'admin.user_sessions_end' },
+      schema: {
+        tags: ['admin'],
+        summary: "End every browser sign-in of a user now (their signaling sockets close); disable the user in the identity provider to keep them out",
+        params: UsernameParams,
+        body: Type.Object({ reason: AuditText(3, 500) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ ended: Type.Integer({ minimum: 0 }) }), 400: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request) => {
+      const { username } = request.params;
+      const ended = await auditedTransaction(ctx.pool, ctx.audit, request, async (client, write) => {
+        const hashes = await ctx.sessions.endWhere(client, { username });
+        await write({ object: { type: 'user', id: username }, reason: request.body.reason, details: { sessions: hashes.length } });
+        return hashes;
+      });
+      ctx.sessions.ended(ended);
+      return { ended: ended.length };
     },
   );
 }

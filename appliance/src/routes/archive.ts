@@ -13,6 +13,7 @@ import { callSessionRepository } from '../repositories/call-session.repository.j
 import { caseFileRepository } from '../repositories/case-file.repository.js';
 import { recordingRepository } from '../repositories/recording.repository.js';
 import { stepOf } from '../services/invitation.service.js';
+import { decryptChatText } from '../services/live-media.js';
 import { ArchiveMedia, ReplayGrants, SealedRecordingCache, searchArchive, searchAuditDetails, sealedRecording } from '../services/archive.service.js';
 import { PROMPTING_OBSERVED, REJECT_REASONS } from '../api-types.js';
 import { AuditText, authErrors, CaseStatusSchema, CaseViewSchema, ErrorResponse, RejectReasonSchema } from './schemas.js';
@@ -201,7 +202,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const auditor = { roles: ['auditor'] } as const;
   const grants = new ReplayGrants(ctx.sessionKey);
-  const media = new ArchiveMedia({ archiveDir: ctx.config.recording.archiveDir, kekDir: ctx.config.recording.kekDir, groupReadable: ctx.config.recording.groupAccess });
+  const media = new ArchiveMedia({ archiveDir: ctx.config.recording.archiveDir, keyring: ctx.keyring });
   const sealedRecordings = new SealedRecordingCache(ctx.pool);
   app.addHook('onClose', async () => media.close());
 
@@ -305,7 +306,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
                   party: e.party,
                   kind: e.kind,
                   // chat and the customer's location are part of the evidence the auditor reviews
-                  ...revealSessionEvent(ctx.pii, s.id, e.kind, e.data, e.text_enc),
+                  ...revealSessionEvent(ctx.pii, s.id, { id: String(e.id), kind: e.kind, data: e.data, textEnc: e.text_enc }),
                 })),
               files: files
                 .filter((f) => f.session_id === s.id)

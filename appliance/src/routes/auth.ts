@@ -8,7 +8,7 @@ import { safeReturnTo } from '../http/return-to.js';
 import { sessionRepository } from '../repositories/session.repository.js';
 import { auditEvent } from '../services/audit.js';
 import { withTransaction } from '../db/database.js';
-import { IdpUnavailableError } from '../services/oidc.js';
+import { IdpUnavailableError, LogoutTokenError } from '../services/oidc.js';
 import { authErrors, ErrorResponse } from './schemas.js';
 
 const LOGIN_STATE_TTL_SECONDS = 600;
@@ -92,17 +92,20 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         request.log.warn({ errName: (err as Error).name }, 'sign-in code exchange failed');
         return fail('code exchange or token verification failed');
       }
-      const { user, idToken } = result;
+      const { user, idToken, refreshToken, sid } = result;
       const sessionId = newOpaqueToken();
+      const idHash = hashToken(sessionId);
       const ttl = ctx.config.session.ttlSeconds;
       await withTransaction(ctx.pool, async (client) => {
-        await sessionRepository.create(client, hashToken(sessionId), {
+        await sessionRepository.create(client, idHash, {
           subject: user.subject,
           username: user.username,
           roles: user.roles,
           branch: user.branch,
           idToken,
           expiresAt: new Date(Date.now() + ttl * 1000),
+          idpSid: sid,
+          refreshTokenEnc: ctx.sessions.sealRefreshToken(idHash, refreshToken),
         });
         await ctx.audit.appendInTx(
           client,
@@ -133,7 +136,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         if (p.sessionIdHash) idToken = (await sessionRepository.remove(client, p.sessionIdHash))?.idToken ?? null;
         await ctx.audit.appendInTx(client, auditEvent(request, { action: 'auth.logout', object: null, result: 'success' }));
       });
-      if (p.sessionIdHash) ctx.sessions.forget(p.sessionIdHash);
+      if (p.sessionIdHash) ctx.sessions.ended([p.sessionIdHash]);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       let redirectTo = '/';
       try {
@@ -144,4 +147,54 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
       return { redirectTo };
     },
   );
+
+  // OIDC Back-Channel Logout 1.0: the identity provider (Keycloak's "Backchannel logout URL" of the client) posts a
+  // logout token when a user's session ends there (sign-out elsewhere, an administrator, session expiry). The
+  // matching sign-in sessions end here at once and their signaling sockets close.
+  app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    scope.withTypeProvider<TypeBoxTypeProvider>().post(
+      '/auth/backchannel-logout',
+      {
+        config: { access: 'public', audit: 'auth.backchannel_logout', rateLimit },
+        schema: {
+          tags: ['identity'],
+          summary: 'OIDC Back-Channel Logout: the identity provider ends sign-in sessions (form field logout_token)',
+          body: Type.Object({ logout_token: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ ended: Type.Integer({ minimum: 0 }) }), 400: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        reply.header('cache-control', 'no-store');
+        const idp = { username: 'identity-provider', roles: [], auth: 'system' as const };
+        let logout;
+        try {
+          logout = await ctx.oidc.verifyLogoutToken(request.body.logout_token);
+        } catch (err) {
+          if (err instanceof IdpUnavailableError) throw new AppError('UNAVAILABLE', 'The identity provider is unreachable.');
+          if (!(err instanceof LogoutTokenError)) throw err;
+          await ctx.audit.append(auditEvent(request, { action: 'auth.backchannel_logout', object: null, result: 'failure', reason: err.message }, idp));
+          throw new AppError('LOGOUT_TOKEN_INVALID');
+        }
+        const filter = logout.sid !== null ? { idpSid: logout.sid, ...(logout.sub !== null ? { subject: logout.sub } : {}) } : { subject: logout.sub! };
+        const ended = await withTransaction(ctx.pool, async (client) => {
+          if (!(await sessionRepository.firstUseOfLogoutToken(client, logout.jti, logout.expiresAt))) return null;
+          const hashes = await ctx.sessions.endWhere(client, filter);
+          await ctx.audit.appendInTx(
+            client,
+            auditEvent(request, { action: 'auth.backchannel_logout', object: logout.sub !== null ? { type: 'user', id: logout.sub } : null, result: 'success', details: { sessions: hashes.length } }, idp),
+          );
+          return hashes;
+        });
+        if (ended === null) {
+          await ctx.audit.append(auditEvent(request, { action: 'auth.backchannel_logout', object: null, result: 'failure', reason: 'logout token replayed' }, idp));
+          throw new AppError('LOGOUT_TOKEN_INVALID', 'This logout token was used before.');
+        }
+        ctx.sessions.ended(ended);
+        return { ended: ended.length };
+      },
+    );
+  });
 }

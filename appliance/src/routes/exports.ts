@@ -5,10 +5,11 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { FileKeyring, openSealedFile, type KeyWrapper } from '@kyc/compliance';
+import { openSealedFile } from '@kyc/compliance';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
+import { applianceNames } from '../pki/certificate-authority.js';
 import { ensureDocumentSigner, type DocumentSigner } from '../pki/document-signing.js';
 import {
   ExportRunner,
@@ -66,22 +67,14 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const access = { roles: ['auditor'] } as const;
   const rec = ctx.config.recording;
-  let keyring: Promise<KeyWrapper> | null = null;
-  const openKeyring = (): Promise<KeyWrapper> => {
-    keyring ??= FileKeyring.open(rec.kekDir, { groupReadable: rec.groupAccess }).catch((err: unknown) => {
-      keyring = null;
-      throw err;
-    });
-    return keyring;
-  };
   let signer: DocumentSigner | null = null;
   const jobs: ExportJobContext = {
     pool: ctx.pool,
     audit: ctx.audit,
-    media: new ArchiveMedia({ archiveDir: rec.archiveDir, kekDir: rec.kekDir, groupReadable: rec.groupAccess }),
-    keyring: openKeyring,
+    media: new ArchiveMedia({ archiveDir: rec.archiveDir, keyring: ctx.keyring }),
+    keyring: ctx.keyring,
     tools: new MediaTools(rec.tools),
-    signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir)),
+    signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir, applianceNames(ctx.config))),
     exportsDir: join(ctx.config.dataDir, 'exports'),
     pii: ctx.pii,
     log: app.log,
@@ -119,7 +112,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     });
   /** Opens one sealed part of an export with its data key (wiped at once); a part an older export lacks is 404. */
   const openPart = async (e: ExportRow & { wrapped_key: Buffer; kek_id: string }, path: string, aad: Buffer) => {
-    const dataKey = await (await openKeyring()).unwrap({ kid: e.kek_id, wrapped: e.wrapped_key }, exportKeyContext(e.id));
+    const dataKey = await ctx.keyring.unwrap({ kid: e.kek_id, wrapped: e.wrapped_key }, exportKeyContext(e.id));
     try {
       return await openSealedFile(path, dataKey, aad);
     } catch (err) {
@@ -192,7 +185,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
 
   r.get(
     '/api/exports/:id/signature',
-    download("The export's detached CMS signature (DER; check with openssl cms -verify against the appliance CA); audited"),
+    download("The export's detached CMS signature (DER; check with openssl cms -verify -purpose any against the appliance CA); audited"),
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
       await auditDownload(request, e, { part: 'signature' });
@@ -223,7 +216,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
 
   r.get(
     '/api/exports/:id/evidence/signature',
-    download("The evidence file's detached CMS signature (DER; openssl cms -verify against the appliance CA); audited"),
+    download("The evidence file's detached CMS signature (DER; openssl cms -verify -purpose any against the appliance CA); audited"),
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
       const sig = await readFile(evidenceSignaturePath(jobs.exportsDir, e.id)).catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
-import { FileKeyring, isSealedMediaError, openSealedFile, recordingAad, SealedMediaError, type KeyWrapper, type SealedFileReader } from '@kyc/compliance';
+import { isSealedMediaError, openSealedFile, recordingAad, type KeyWrapper, type SealedFileReader } from '@kyc/compliance';
 import { isValidResidentId, normalizeResidentId } from '../domain/customer-identity.js';
 import { AppError } from '../http/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
@@ -188,12 +188,8 @@ export interface OpenedMedia {
   reader: SealedFileReader;
 }
 
-/**
- * Opens sealed media of the archive for replay. The KEK directory is read once and again only when a recording
- * names a KEK it does not hold yet (after a rotation).
- */
+/** Opens sealed media of the archive for replay, with the process's keyring (which follows KEK rotation). */
 export class ArchiveMedia {
-  private keyring: Promise<KeyWrapper> | null = null;
   /**
    * Readers opened recently: a replay asks for many ranges of the same file, and opening one (unwrapping the data
    * key, deriving the file key, reading the header) costs more than serving a small range. Bounded in number and
@@ -203,23 +199,10 @@ export class ArchiveMedia {
   private static readonly READER_TTL_MS = 5 * 60_000;
   private static readonly MAX_READERS = 32;
 
-  constructor(private readonly o: { archiveDir: string; kekDir: string; groupReadable?: boolean }) {}
+  constructor(private readonly o: { archiveDir: string; keyring: KeyWrapper }) {}
 
-  private async unwrap(rec: RecordingRow): Promise<Buffer> {
-    const wrapped = { kid: rec.kek_id!, wrapped: rec.wrapped_key! };
-    this.keyring ??= FileKeyring.open(this.o.kekDir, { groupReadable: this.o.groupReadable ?? false });
-    let keyring = await this.keyring.catch((err: unknown) => {
-      this.keyring = null;
-      throw err;
-    });
-    try {
-      return await keyring.unwrap(wrapped, rec.id);
-    } catch (err) {
-      if (!(err instanceof SealedMediaError) || !(keyring instanceof FileKeyring) || keyring.keyIds().includes(wrapped.kid)) throw err;
-      this.keyring = FileKeyring.open(this.o.kekDir, { groupReadable: this.o.groupReadable ?? false });
-      keyring = await this.keyring;
-      return keyring.unwrap(wrapped, rec.id);
-    }
+  private unwrap(rec: RecordingRow): Promise<Buffer> {
+    return this.o.keyring.unwrap({ kid: rec.kek_id!, wrapped: rec.wrapped_key! }, rec.id);
   }
 
   private keyOf(rec: RecordingRow, file: RecordingFileRow): string {

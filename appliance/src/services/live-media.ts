@@ -57,6 +57,27 @@ export interface LiveMediaDeps {
  * The live part of a session: the Janus gateway, the signaling hub, who may join which session, and what every
  * signaling event leaves in the database and the audit log.
  */
+/** The encryption context of a chat message's text: its session (the record) and its own event row. */
+export function chatTextField(eventId: string): string {
+  return `chat/${eventId}`;
+}
+
+/**
+ * A stored message's text. Messages written before texts were bound to their rows used the session-wide field
+ * `chat`; those are still read (a ciphertext bound to its row never decrypts under it).
+ */
+export function decryptChatText(pii: PiiCipher, sessionId: string, c: { id: string; textEnc: Buffer }): string {
+  try {
+    return pii.decrypt(sessionId, chatTextField(c.id), c.textEnc);
+  } catch (err) {
+    try {
+      return pii.decrypt(sessionId, 'chat', c.textEnc);
+    } catch {
+      throw err;
+    }
+  }
+}
+
 /**
  * A session's chat as stored with its signaling events (decrypted), for parties that join after a restart. A message
  * that cannot be decrypted is left out (and logged without its content) but still counts for the numbering.
@@ -67,7 +88,7 @@ export async function storedChat(db: Queryable, pii: PiiCipher, sessionId: strin
   for (const c of await callSessionRepository.chatMessages(db, sessionId)) {
     lastSeq = Math.max(lastSeq, c.seq);
     try {
-      messages.push({ seq: c.seq, from: c.party, text: pii.decrypt(sessionId, 'chat', c.textEnc), at: c.at.toISOString() });
+      messages.push({ seq: c.seq, from: c.party, text: decryptChatText(pii, sessionId, c), at: c.at.toISOString() });
     } catch {
       log?.warn({ session: sessionId, seq: c.seq }, 'stored chat message cannot be decrypted');
     }
@@ -155,7 +176,7 @@ export class LiveMedia {
     if (!p || !p.roles.includes('teller') || typeof q.session !== 'string' || !/^[0-9a-f-]{36}$/.test(q.session)) return null;
     const session = await callSessionRepository.findById(this.deps.pool, q.session);
     if (!session || session.state !== 'live' || session.teller !== p.username) return null;
-    return { sessionId: session.id, party: 'teller', actor: { kind: 'teller', username: p.username } };
+    return { sessionId: session.id, party: 'teller', actor: { kind: 'teller', username: p.username }, ...(p.sessionIdHash ? { signIn: p.sessionIdHash.toString('base64') } : {}) };
   }
 
   /** Persists and audits a signaling event in one transaction; a failure refuses the action (fail closed). */
@@ -163,12 +184,15 @@ export class LiveMedia {
     const actor = actorFor(e.actor);
     const text = typeof e.data['text'] === 'string' ? e.data['text'] : null;
     await withTransaction(this.deps.pool, async (client) => {
+      // a message's text is bound to its own event row: rows of one session cannot be swapped or replayed
+      const id = text !== null ? await callSessionRepository.nextEventId(client) : undefined;
       await callSessionRepository.addEvent(client, {
+        ...(id !== undefined ? { id } : {}),
         sessionId: e.sessionId,
         party: e.party,
         kind: e.type,
         data: scalars(e.data),
-        textEnc: text !== null ? this.deps.pii.encrypt(e.sessionId, 'chat', text) : null,
+        textEnc: id !== undefined && text !== null ? this.deps.pii.encrypt(e.sessionId, chatTextField(id), text) : null,
       });
       await this.deps.audit.appendInTx(
         client,

@@ -1,5 +1,27 @@
-import type { Queryable } from '../db/database.js';
-import { sessionRepository, type StoredSession } from '../repositories/session.repository.js';
+import { withTransaction, type Queryable } from '../db/database.js';
+import type pg from 'pg';
+import type { PiiCipher } from '../lib/pii-cipher.js';
+import { sessionRepository, type SessionFilter, type StoredSession } from '../repositories/session.repository.js';
+import { auditEvent, type AuditActor, type AuditSink } from './audit.js';
+import { IdpRefusedError, IdpUnavailableError, type VerifiedUser } from './oidc.js';
+
+/** How sessions are re-checked with the identity provider and what happens when they end. */
+export interface SessionRevocation {
+  pool: pg.Pool;
+  audit: AuditSink;
+  /** the refresh token is kept encrypted with this cipher, bound to the session */
+  cipher: PiiCipher;
+  idp: { refresh(refreshToken: string): Promise<{ user: VerifiedUser; refreshToken: string | null }> };
+  /** re-check each session with the identity provider at least this often */
+  recheckSeconds: number;
+  /** sessions ended (by their id hash, base64): close what they hold open (signaling sockets) */
+  onEnded?: (idHashes: string[]) => void;
+  log?: { warn(obj: object, msg: string): void };
+}
+
+const REFRESH_FIELD = 'refresh_token';
+/** after the identity provider could not be reached, ask again no sooner than this */
+const UNREACHABLE_RETRY_MS = 30_000;
 
 /**
  * Browser sessions as the auth hook sees them: looked up in PostgreSQL and kept for a few seconds, because a replay
@@ -16,10 +38,112 @@ export class LiveSessions {
   /** the epoch at which each session was last forgotten, and when (kept for TTL_MS) */
   private readonly forgotten = new Map<string, { epoch: number; at: number }>();
 
+  private readonly rechecking = new Map<string, Promise<StoredSession | null>>();
+  private readonly unreachableUntil = new Map<string, number>();
+  private purgeTimer: NodeJS.Timeout | null = null;
+
   constructor(
     private readonly db: Queryable,
     private readonly idleSeconds: number,
+    private readonly revocation: SessionRevocation | null = null,
   ) {}
+
+  /** The refresh token of a new session, encrypted for the session row. */
+  sealRefreshToken(idHash: Buffer, refreshToken: string | null): Buffer | null {
+    if (!refreshToken || !this.revocation) return null;
+    return this.revocation.cipher.encrypt(idHash.toString('base64'), REFRESH_FIELD, refreshToken);
+  }
+
+  /**
+   * Re-checks the user with the identity provider when the last check is older than the configured interval (refresh
+   * token grant): the session then carries the roles the realm gives now. When the realm refuses (session ended
+   * there, user disabled, roles withdrawn from the client), the session ends here (audited) and null is returned.
+   * While the identity provider cannot be reached the session goes on and is re-checked at the next request after
+   * UNREACHABLE_RETRY_MS.
+   */
+  async recheckIfDue(idHash: Buffer, session: StoredSession): Promise<StoredSession | null> {
+    const r = this.revocation;
+    if (!r) return session;
+    const now = Date.now();
+    if (now - session.idpCheckedAt.getTime() < r.recheckSeconds * 1000) return session;
+    const key = idHash.toString('base64');
+    if ((this.unreachableUntil.get(key) ?? 0) > now) return session;
+    let pending = this.rechecking.get(key);
+    if (!pending) {
+      pending = this.recheck(r, idHash, key, session).finally(() => this.rechecking.delete(key));
+      this.rechecking.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async recheck(r: SessionRevocation, idHash: Buffer, key: string, session: StoredSession): Promise<StoredSession | null> {
+    const actor: AuditActor = { username: session.username, roles: session.roles, auth: 'session' };
+    if (!session.refreshTokenEnc) return this.endOne(r, idHash, actor, 'the session cannot be re-checked with the identity provider');
+    let refreshToken: string;
+    try {
+      refreshToken = r.cipher.decrypt(key, REFRESH_FIELD, session.refreshTokenEnc);
+    } catch {
+      return this.endOne(r, idHash, actor, 'the session cannot be re-checked with the identity provider');
+    }
+    let fresh: { user: VerifiedUser; refreshToken: string | null };
+    try {
+      fresh = await r.idp.refresh(refreshToken);
+    } catch (err) {
+      if (err instanceof IdpRefusedError) return this.endOne(r, idHash, actor, 'the identity provider ended the sign-in');
+      if (!(err instanceof IdpUnavailableError)) throw err;
+      r.log?.warn({}, 'identity provider unreachable for a session re-check; retried later');
+      this.unreachableUntil.set(key, Date.now() + UNREACHABLE_RETRY_MS);
+      return session;
+    }
+    this.unreachableUntil.delete(key);
+    if (fresh.user.subject !== session.subject) return this.endOne(r, idHash, actor, 'the identity provider answered for another user');
+    const refreshTokenEnc = fresh.refreshToken ? r.cipher.encrypt(key, REFRESH_FIELD, fresh.refreshToken) : null;
+    if (!(await sessionRepository.rechecked(this.db, idHash, { roles: fresh.user.roles, branch: fresh.user.branch, refreshTokenEnc }))) return null;
+    const updated: StoredSession = {
+      ...session,
+      roles: fresh.user.roles,
+      branch: fresh.user.branch,
+      refreshTokenEnc: refreshTokenEnc ?? session.refreshTokenEnc,
+      idpCheckedAt: new Date(),
+    };
+    this.remember(key, updated, Date.now());
+    return updated;
+  }
+
+  private async endOne(r: SessionRevocation, idHash: Buffer, actor: AuditActor, reason: string): Promise<null> {
+    await withTransaction(r.pool, async (client) => {
+      if (await sessionRepository.remove(client, idHash)) {
+        await r.audit.appendInTx(client, auditEvent(null, { action: 'auth.session_revoked', object: null, result: 'success', reason }, actor));
+      }
+    });
+    this.ended([idHash]);
+    return null;
+  }
+
+  /** Ends the matching sessions inside the caller's (audited) transaction; call ended() with the result after commit. */
+  endWhere(client: Queryable, filter: SessionFilter): Promise<Buffer[]> {
+    return sessionRepository.removeWhere(client, filter);
+  }
+
+  /** Sessions whose rows are gone (sign-out, back-channel logout, an admin, a refused re-check): forgotten here, their sockets closed. */
+  ended(idHashes: Buffer[]): void {
+    for (const h of idHashes) this.forget(h);
+    if (idHashes.length > 0) this.revocation?.onEnded?.(idHashes.map((h) => h.toString('base64')));
+  }
+
+  /** Deletes expired and idle sessions, expired sign-in states and logout-token records every `everyMs`. */
+  startPurging(everyMs: number, onError: (err: unknown) => void = () => undefined): void {
+    if (this.purgeTimer) return;
+    const run = () => void sessionRepository.removeExpired(this.db, this.idleSeconds).catch(onError);
+    run();
+    this.purgeTimer = setInterval(run, everyMs);
+    this.purgeTimer.unref();
+  }
+
+  stopPurging(): void {
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.purgeTimer = null;
+  }
 
   /** The live session, or null when unknown, expired, idle too long or signed out. */
   async find(idHash: Buffer): Promise<StoredSession | null> {

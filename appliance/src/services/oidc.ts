@@ -25,6 +25,33 @@ export interface OidcOptions {
   caFile?: string | null;
 }
 
+/** The identity provider answered that the sign-in is no longer valid (session ended, user disabled, token revoked). */
+export class IdpRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(`identity provider refused: ${reason}`);
+    this.name = 'IdpRefusedError';
+  }
+}
+
+/** OIDC Back-Channel Logout 1.0 §2.4: the event a logout token must carry. */
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+
+/** What a verified logout token asks to end. */
+export interface LogoutRequest {
+  sid: string | null;
+  sub: string | null;
+  jti: string;
+  /** when the token stops being acceptable (for its replay record) */
+  expiresAt: Date;
+}
+
+export class LogoutTokenError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LogoutTokenError';
+  }
+}
+
 export class IdpUnavailableError extends Error {
   constructor(cause: unknown) {
     super('identity provider unavailable', { cause });
@@ -120,6 +147,10 @@ export class OidcService {
       algorithms: ['RS256'],
       clockTolerance: 5,
     });
+    // Keycloak marks what a token is for: an ID token (typ ID) carries this client as its audience too, but is no
+    // access token; azp names the client it was issued to.
+    if (payload['typ'] !== 'Bearer') throw new Error('not an access token (typ)');
+    if (typeof payload['azp'] !== 'string' || payload['azp'] === '') throw new Error('access token names no authorized party (azp)');
     return { user: userFromClaims(payload), exp: payload.exp };
   }
 
@@ -144,7 +175,7 @@ export class OidcService {
   async completeLogin(
     callbackUrl: URL,
     checks: { state: string; codeVerifier: string; nonce: string },
-  ): Promise<{ user: VerifiedUser; idToken: string | null }> {
+  ): Promise<{ user: VerifiedUser; idToken: string | null; refreshToken: string | null; sid: string | null }> {
     const cfg = await this.config();
     const tokens = await client.authorizationCodeGrant(cfg, callbackUrl, {
       pkceCodeVerifier: checks.codeVerifier,
@@ -155,7 +186,65 @@ export class OidcService {
     const user = await this.verifyAccessToken(tokens.access_token);
     const idClaims = tokens.claims();
     if (!idClaims || idClaims.sub !== user.subject) throw new Error('ID token subject does not match the access token');
-    return { user, idToken: tokens.id_token ?? null };
+    const sid = typeof idClaims['sid'] === 'string' ? idClaims['sid'] : null;
+    return { user, idToken: tokens.id_token ?? null, refreshToken: tokens.refresh_token ?? null, sid };
+  }
+
+  /**
+   * Re-checks a signed-in user with the identity provider (refresh token grant): the user as the realm sees them now
+   * and the newest refresh token. IdpRefusedError when the realm ended the session or the user lost access;
+   * IdpUnavailableError when it cannot be asked.
+   */
+  async refresh(refreshToken: string): Promise<{ user: VerifiedUser; refreshToken: string | null }> {
+    const cfg = await this.config();
+    let tokens;
+    try {
+      tokens = await client.refreshTokenGrant(cfg, refreshToken);
+    } catch (err) {
+      if (err instanceof client.ResponseBodyError) throw new IdpRefusedError(err.error);
+      throw new IdpUnavailableError(err);
+    }
+    let user: VerifiedUser;
+    try {
+      user = (await this.verifyUncached(tokens.access_token)).user;
+    } catch (err) {
+      if (err instanceof IdpUnavailableError) throw err;
+      throw new IdpRefusedError('the refreshed access token is not valid');
+    }
+    return { user, refreshToken: tokens.refresh_token ?? null };
+  }
+
+  /**
+   * Verifies a logout token (OIDC Back-Channel Logout 1.0 §2.6): signed by the realm's key (JWKS), this client as
+   * audience, issued recently, the back-channel logout event, a `sid` or a `sub`, and no `nonce`.
+   */
+  async verifyLogoutToken(token: string): Promise<LogoutRequest> {
+    await this.config();
+    if (!this.jwks) throw new IdpUnavailableError(new Error('no JWKS'));
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.jwks, {
+        issuer: this.opts.issuer.href.replace(/\/$/, ''),
+        audience: this.opts.clientId,
+        algorithms: ['RS256'],
+        clockTolerance: 5,
+        maxTokenAge: '10 minutes',
+        requiredClaims: ['iat', 'jti'],
+      }));
+    } catch (err) {
+      throw new LogoutTokenError('the logout token does not verify', { cause: err });
+    }
+    const events = payload['events'] as Record<string, unknown> | undefined;
+    const event = events && typeof events === 'object' ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
+    if (!event || typeof event !== 'object' || Array.isArray(event)) throw new LogoutTokenError('the logout token lacks the back-channel logout event');
+    if (payload['nonce'] !== undefined) throw new LogoutTokenError('a logout token must not carry a nonce');
+    const sid = typeof payload['sid'] === 'string' && payload['sid'] !== '' ? payload['sid'] : null;
+    const sub = typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : null;
+    if (!sid && !sub) throw new LogoutTokenError('the logout token names neither a session (sid) nor a user (sub)');
+    const jti = String(payload.jti);
+    if (jti.length > 200) throw new LogoutTokenError('the logout token id is too long');
+    const expiresAt = new Date(((payload.exp ?? (payload.iat ?? 0) + 600) + 5) * 1000);
+    return { sid, sub, jti, expiresAt };
   }
 
   async endSessionUrl(idToken: string | null): Promise<string> {

@@ -113,7 +113,7 @@ t.test('replay of a really sealed recording: grants, HTTP Range edge cases, byte
   t.same(await findPlaintextMedia(a.config.dataDir), [], 'no plaintext media anywhere in the data dir after replay');
 
   // The reader cache: a reader closed (evicted) between the lookup and the range is opened again, not reported.
-  const media = new ArchiveMedia({ archiveDir: rec.archiveDir, kekDir: rec.kekDir });
+  const media = new ArchiveMedia({ archiveDir: rec.archiveDir, keyring: a.runtime.ctx.keyring });
   t.teardown(() => media.close());
   const { rec: row, media: files } = await sealedRecording(pool, recordingId);
   const tellerFile = files.find((f) => f.party === 'teller' && f.segment === 1)!;

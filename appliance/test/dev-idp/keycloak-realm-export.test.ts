@@ -42,6 +42,9 @@ t.test('production export: realm, roles, the appliance client with PKCE and audi
   t.same(app.attributes, {
     'pkce.code.challenge.method': 'S256',
     'post.logout.redirect.uris': 'https://127.0.0.1:8443/',
+    'backchannel.logout.url': 'https://127.0.0.1:8443/auth/backchannel-logout',
+    'backchannel.logout.session.required': 'true',
+    'backchannel.logout.revoke.offline.tokens': 'false',
   });
   t.same(app.protocolMappers.map((m) => [m.protocolMapper, m.config['included.client.audience'], m.config['access.token.claim']]), [
     ['oidc-audience-mapper', APPLIANCE_CLIENT_ID, 'true'],

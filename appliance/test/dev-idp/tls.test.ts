@@ -8,7 +8,7 @@ import { createCaCertificate, createServerCertificate, newRsaKey } from '../../s
 // The dev IdP over HTTPS under a name of its own, as the install test runs it (an institution's Keycloak is HTTPS
 // with a certificate from the institution's CA).
 const caKey = newRsaKey().privatePem;
-const caCert = createCaCertificate('Test IdP CA', caKey);
+const caCert = createCaCertificate('Test IdP CA', caKey, ['localhost']);
 const key = newRsaKey().privatePem;
 const cert = createServerCertificate(['localhost'], key, caCert, caKey);
 const clientSecret = randomBytes(32).toString('base64url');
@@ -34,7 +34,7 @@ t.test('HTTPS with the given certificate; the issuer carries https and the issue
   t.equal(body.issuer, idp.issuer);
   t.equal(body.token_endpoint, `${idp.issuer}/protocol/openid-connect/token`);
 
-  const other = createCaCertificate('Some other CA', newRsaKey().privatePem);
+  const other = createCaCertificate('Some other CA', newRsaKey().privatePem, ['localhost']);
   await t.rejects(getJson(`${idp.issuer}/.well-known/openid-configuration`, other), 'a client trusting another CA refuses it');
 });
 

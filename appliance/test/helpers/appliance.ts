@@ -91,7 +91,7 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
   const listening = opts.listen || opts.netns !== undefined;
   const port = listening ? await freePort() : 8443;
   const publicUrl = `https://127.0.0.1:${port}`;
-  const idp = await startDevIdp({ port: 0, publicBaseUrl: publicUrl, clientSecret, onError: () => undefined });
+  const idp = await startDevIdp({ port: 0, publicBaseUrl: publicUrl, clientSecret, applianceCaFile: join(dataDir, 'pki', 'ca.crt'), onError: () => undefined });
   t.teardown(() => idp.close().catch(() => undefined));
   if (opts.netns) {
     const idpPort = Number(new URL(idp.issuer).port);

@@ -37,3 +37,13 @@ export async function signInAtIdp(authUrl: string, username: string, password: s
   }
   throw new Error('too many redirects during sign-in');
 }
+
+/** The value of cookie `name` in a response's Set-Cookie header(s), or null. */
+export function cookieFrom(setCookie: string | string[] | undefined, name: string): string | null {
+  const all = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+  for (const c of all) {
+    const m = new RegExp(`^${name.replace(/[$]/g, '\\$')}=([^;]*)`).exec(c);
+    if (m) return m[1] ?? null;
+  }
+  return null;
+}

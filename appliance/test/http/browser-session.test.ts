@@ -1,15 +1,6 @@
 import t from 'tap';
 import { newCaseBody, startTestAppliance } from '../helpers/appliance.js';
-import { signInAtIdp } from '../helpers/idp-login.js';
-
-function cookieFrom(setCookie: string | string[] | undefined, name: string): string | null {
-  const all = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
-  for (const c of all) {
-    const m = new RegExp(`^${name.replace(/[$]/g, '\\$')}=([^;]*)`).exec(c);
-    if (m) return m[1] ?? null;
-  }
-  return null;
-}
+import { cookieFrom, signInAtIdp } from '../helpers/idp-login.js';
 
 t.test('browser sign-in: authorization code + PKCE, server-side session, CSRF, sign-out', async (t) => {
   const a = await startTestAppliance(t);

@@ -126,7 +126,7 @@ t.test('identity stills sealed by hash in the manifest; location and time burned
   await writeFile(join(dir, 'evidence.json.p7s'), sig.rawPayload);
   const caFile = join(a.config.dataDir, 'pki', 'ca.crt');
   const verify = (content: string) =>
-    run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', join(dir, 'evidence.json.p7s'), '-content', content, '-CAfile', caFile, '-out', '/dev/null']).then(() => 0, () => 1);
+    run('openssl', ['cms', '-verify', '-purpose', 'any', '-binary', '-inform', 'DER', '-in', join(dir, 'evidence.json.p7s'), '-content', content, '-CAfile', caFile, '-out', '/dev/null']).then(() => 0, () => 1);
   t.equal(await verify(join(dir, 'evidence.json')), 0, 'openssl cms -verify accepts the evidence signature');
   const doc = JSON.parse(evidence.rawPayload.toString('utf8')) as {
     format: string; manifestSha256: string; video: { sha256: string; bytes: number }; stills: Array<{ id: string; sha256: string; content: string; usedFor: string[] }>;

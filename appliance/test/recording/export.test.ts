@@ -26,7 +26,7 @@ function topBoxes(mp4: Buffer): string[] {
 
 async function cmsVerify(sig: string, content: string, caFile: string): Promise<{ code: number; stderr: string }> {
   try {
-    await run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', sig, '-content', content, '-CAfile', caFile, '-out', '/dev/null']);
+    await run('openssl', ['cms', '-verify', '-purpose', 'any', '-binary', '-inform', 'DER', '-in', sig, '-content', content, '-CAfile', caFile, '-out', '/dev/null']);
     return { code: 0, stderr: '' };
   } catch (err) {
     const e = err as { code?: number; stderr?: string };

@@ -71,6 +71,7 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/identity/stills/:id': () => ({ method: 'GET', url: `/api/identity/stills/${SOME_UUID}` }),
   'POST /api/face-checks/:id/override': () => ({ method: 'POST', url: `/api/face-checks/${SOME_UUID}/override`, payload: { decision: 'match', reason: 'checked by eye' } }),
   'GET /api/cases/:id/identity': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/identity` }),
+  'POST /api/admin/users/:username/sessions/end': () => ({ method: 'POST', url: '/api/admin/users/nobody/sessions/end', payload: { reason: 'matrix check' } }),
 };
 type Who = 'authenticated' | ReadonlyArray<'teller' | 'auditor' | 'admin'>;
 /**
@@ -134,9 +135,10 @@ const EXPECTED: Record<string, Who> = {
   'POST /api/face-checks/:id/override': ['teller'],
   'GET /api/cases/:id/identity': ['teller', 'auditor'],
   'GET /api/identity/stills/:id': ['teller', 'auditor'],
+  'POST /api/admin/users/:username/sessions/end': ['admin'],
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
-const PUBLIC = ['/healthz', '/readyz', '/models', '/auth/login', '/auth/callback', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];
+const PUBLIC = ['/healthz', '/readyz', '/models', '/auth/login', '/auth/callback', '/auth/backchannel-logout', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];
 
 const identities = ['anonymous', 'teller1', 'auditor1', 'admin1'] as const;
 const rolesOf: Record<string, string> = { teller1: 'teller', auditor1: 'auditor', admin1: 'admin' };

@@ -3,11 +3,8 @@ import type pg from 'pg';
 import { AuditError } from './errors.js';
 import { encodeEvent, decodeEvent, type AuditEvent, type AuditEventInput } from './event.js';
 import {
-  Frontier,
-  HASH_SIZE,
   consistencyRanges,
   foldRange,
-  hashLeaf,
   inclusionRanges,
   nodeKey,
   rangeNodes,
@@ -152,11 +149,6 @@ function queryError(message: string): never {
   throw new AuditError('KYC_ERR_AUDIT_QUERY_INVALID', message);
 }
 
-function frontierHashes(buf: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = 0; i < buf.length; i += HASH_SIZE) out.push(buf.subarray(i, i + HASH_SIZE));
-  return out;
-}
 
 export class AuditLog {
   readonly pool: pg.Pool;
@@ -312,8 +304,8 @@ export class AuditLog {
       await client.query('SELECT pg_advisory_xact_lock($1)', [SEQUENCER_LOCK]);
       // Statement A (its own snapshot, taken after the lock): the current head and the id high-water mark.
       const head = (
-        await client.query<{ tree_size: string; frontier: Buffer; watermark: string; high: string }>(
-          `SELECT tree_size, frontier, watermark,
+        await client.query<{ tree_size: string; watermark: string; high: string }>(
+          `SELECT tree_size, watermark,
                   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM audit_event_id_seq) AS high
              FROM audit_tree_head ORDER BY tree_size DESC LIMIT 1`,
         )
@@ -367,43 +359,17 @@ export class AuditLog {
         this.watermark = newWatermark;
         return { size, sequenced: 0, more: false };
       }
-      const frontier = new Frontier(size, frontierHashes(head.frontier));
-      const leafIdx: number[] = [];
-      const leafEvent: number[] = [];
-      const leafHash: Buffer[] = [];
-      const nodeEnd: number[] = [];
-      const nodeLevel: number[] = [];
-      const nodeHash: Buffer[] = [];
-      for (const ev of events) {
-        const index = frontier.size;
-        const h = hashLeaf(Buffer.from(ev.body, 'utf8'));
-        leafIdx.push(index);
-        leafEvent.push(Number(ev.id));
-        leafHash.push(h);
-        frontier.append(h, (level, i, hash) => {
-          if (level === 0) return;
-          nodeEnd.push((i + 1) * 2 ** level);
-          nodeLevel.push(level);
-          nodeHash.push(hash);
-        });
-      }
-      await client.query(
-        'INSERT INTO audit_leaf (leaf_index, event_id, leaf_hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])',
-        [leafIdx, leafEvent, leafHash],
-      );
-      if (nodeEnd.length > 0) {
-        await client.query(
-          'INSERT INTO audit_node (end_index, level, hash) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::bytea[])',
-          [nodeEnd, nodeLevel, nodeHash],
-        );
-      }
-      await client.query(
-        'INSERT INTO audit_tree_head (tree_size, root_hash, frontier, watermark) VALUES ($1, $2, $3, $4)',
-        [frontier.size, frontier.root(), Buffer.concat(frontier.nodes()), newWatermark],
-      );
+      // The tree is extended by the schema owner's function, which hashes each leaf from its event's bytes and
+      // every node and root from those leaves: this role may insert events only (compliance migration 0011).
+      const appended = (
+        await client.query<{ tree_size: string }>('SELECT tree_size FROM audit_sequence_append($1::bigint[], $2)', [
+          events.map((e) => e.id),
+          newWatermark,
+        ])
+      ).rows[0]!;
       await client.query('COMMIT');
       this.watermark = newWatermark;
-      return { size: frontier.size, sequenced: events.length, more: truncated };
+      return { size: Number(appended.tree_size), sequenced: events.length, more: truncated };
     } catch (err) {
       failed = true;
       await client.query('ROLLBACK').catch(() => undefined);

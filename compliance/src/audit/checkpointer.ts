@@ -137,7 +137,7 @@ export class Checkpointer {
     const file = join(dir, `${pad12(head.size)}-${checkpointTimestamp(new Date())}.checkpoint`);
     await writeFileDurably(file, note, PUBLISHED);
     await syncDir(dir);
-    await log.pool.query('INSERT INTO audit_checkpoint (tree_size, note) VALUES ($1, $2)', [head.size, note]);
+    await log.pool.query('SELECT audit_checkpoint_record($1, $2)', [head.size, note]);
     this.lastSize = head.size;
     this.lastTime = Date.now();
     return { size: head.size, file, note };

@@ -190,6 +190,73 @@ export class FileKeyring implements KeyWrapper {
   }
 }
 
+/**
+ * The keyring a long-running process builds once and shares (server routes, worker, exports): it follows the KEK
+ * directory as `kyc-archive rotate-kek`, `rewrap` and the destruction of an old KEK change it. Before each use it
+ * compares the directory's generation (the directory's and `current`'s inode and change times) with the one it
+ * loaded and reloads when they differ, so new data keys are wrapped under the KEK `current` names now, and a
+ * destroyed KEK no longer unwraps. Nothing is read before the first use: a process may start before the first KEK
+ * exists (the worker creates it).
+ */
+export class LiveKeyring implements KeyWrapper {
+  private loaded: { generation: string; keyring: FileKeyring } | null = null;
+  private loading: Promise<FileKeyring> | null = null;
+
+  constructor(
+    readonly dir: string,
+    private readonly access: KeyringAccess = {},
+  ) {}
+
+  /** Creates the first KEK when the directory holds none, then returns a live keyring on it. */
+  static async openOrCreate(dir: string, access: KeyringAccess = {}): Promise<{ keyring: LiveKeyring; created: string | null }> {
+    const { created } = await FileKeyring.openOrCreate(dir, access);
+    const keyring = new LiveKeyring(dir, access);
+    await keyring.current();
+    return { keyring, created };
+  }
+
+  private async generation(): Promise<string | null> {
+    try {
+      const [d, c] = await Promise.all([stat(this.dir, { bigint: true }), stat(join(this.dir, CURRENT_FILE), { bigint: true })]);
+      return `${d.ino}:${d.mtimeNs}:${d.ctimeNs}:${c.ino}:${c.mtimeNs}:${c.ctimeNs}`;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The directory's keys as they are now (reloaded when the generation moved on). */
+  async current(): Promise<FileKeyring> {
+    const generation = await this.generation();
+    if (this.loaded && generation !== null && generation === this.loaded.generation) return this.loaded.keyring;
+    this.loading ??= (async () => {
+      try {
+        const before = await this.generation();
+        const keyring = await FileKeyring.open(this.dir, this.access);
+        // a change while loading leaves the generation unmatched, so the next use loads again
+        this.loaded = before === null ? null : { generation: before, keyring };
+        return keyring;
+      } finally {
+        this.loading = null;
+      }
+    })();
+    return this.loading;
+  }
+
+  /** The kid last loaded as current (wrap() always reads the directory's generation first). */
+  currentKeyId(): string {
+    if (!this.loaded) throw new SealedMediaError('KYC_ERR_SEALED_KEY', `the KEK directory ${this.dir} has not been read yet`);
+    return this.loaded.keyring.currentKeyId();
+  }
+
+  async wrap(dataKey: Buffer, context: string): Promise<WrappedKey> {
+    return (await this.current()).wrap(dataKey, context);
+  }
+
+  async unwrap(key: WrappedKey, context: string): Promise<Buffer> {
+    return (await this.current()).unwrap(key, context);
+  }
+}
+
 /** A fresh random data key for one recording. */
 export function newDataKey(): Buffer {
   return randomBytes(DATA_KEY_SIZE);
