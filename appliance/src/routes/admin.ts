@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { recordingRepository, type RecordingRow } from '../repositories/recording.repository.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
+import { AppError } from '../http/errors.js';
 import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -83,13 +84,15 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
         summary: "End every browser sign-in of a user now (their signaling sockets close); disable the user in the identity provider to keep them out",
         params: UsernameParams,
         body: Type.Object({ reason: AuditText(3, 500) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ ended: Type.Integer({ minimum: 0 }) }), 400: ErrorResponse, ...authErrors },
+        response: { 200: Type.Object({ ended: Type.Integer({ minimum: 1 }) }), 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
       },
     },
     async (request) => {
       const { username } = request.params;
       const ended = await auditedTransaction(ctx.pool, ctx.audit, request, async (client, write) => {
         const hashes = await ctx.sessions.endWhere(client, { username });
+        // nothing to end (a mistyped name, or a user not signed in here): say so, change and record nothing
+        if (hashes.length === 0) throw new AppError('NOT_FOUND', 'This user has no open sign-in on this appliance.');
         await write({ object: { type: 'user', id: username }, reason: request.body.reason, details: { sessions: hashes.length } });
         return hashes;
       });

@@ -122,6 +122,9 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
     t.same(res.json(), { ended: 2 });
     t.equal(await me(a, one), 401);
     t.equal(await me(a, two), 401);
-    t.match((await a.auditEvents()).filter((e) => e.action === 'admin.user_sessions_end'), [{ actor: { username: 'admin1' }, object: { type: 'user', id: 'teller2' }, reason: 'left the bank', details: { sessions: 2 } }]);
+    res = await a.app.inject({ method: 'POST', url, headers: await bearer('admin1'), payload: { reason: 'left the bank' } });
+    t.equal(res.statusCode, 404, 'again: nothing left to end');
+    t.equal(res.json().error.code, 'KYC_ERR_NOT_FOUND');
+    t.match((await a.auditEvents()).filter((e) => e.action === 'admin.user_sessions_end' && e.result === 'success'), [{ actor: { username: 'admin1' }, object: { type: 'user', id: 'teller2' }, reason: 'left the bank', details: { sessions: 2 } }]);
   });
 });
