@@ -55,7 +55,7 @@ interface Pki {
 
 async function makePki(dir: string): Promise<Pki> {
   const caKey = newRsaKey().privatePem;
-  const caPem = createCaCertificate('KYC install test CA', caKey);
+  const caPem = createCaCertificate('KYC install test CA', caKey, [FQDN, IDP_HOST]);
   const appKey = newRsaKey().privatePem;
   const idpKey = newRsaKey().privatePem;
   const caFile = join(dir, 'test-ca.crt');
@@ -191,6 +191,19 @@ class Site {
   }
 }
 
+/** Audit events and sequenced leaves counted in the container's database, given a few seconds to catch up. */
+async function everyEventSequenced(c: Container): Promise<{ ok: boolean; detail: string }> {
+  let detail = '';
+  for (let i = 0; i < 20; i++) {
+    const r = await c.exec(['runuser', '-u', 'postgres', '--', 'psql', '-X', '-d', 'kyc', '-tAc', 'SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM audit_leaf)']);
+    const [events, leaves] = r.stdout.trim().split('|').map(Number);
+    detail = `${events} events, ${leaves} leaves ${r.stderr.trim()}`;
+    if (r.code === 0 && events! > 1 && events === leaves) return { ok: true, detail };
+    await sleep(500);
+  }
+  return { ok: false, detail };
+}
+
 export async function runInstallScenario(opts: ScenarioOptions): Promise<{ result: InstallResult; checks: Check[] }> {
   const { log } = opts;
   const checks: Check[] = [];
@@ -278,11 +291,13 @@ export async function runInstallScenario(opts: ScenarioOptions): Promise<{ resul
     const after = await a.api(`/api/cases/${caseId}`, teller2);
     const readyAfter = await a.curl([`https://${FQDN}:${APP_PORT}/readyz`]);
     const verify = await a.container.exec(['kyc-audit-verify']);
+    const sequenced = await everyEventSequenced(a.container);
     const upgradeOk = [
       check('upgrade switched to the new release and kept the previous one', current.endsWith(`/${v2}`) && previousKept, current),
       check('the case made before the upgrade is still there', after.status === 200 && after.body.includes(caseId), `${after.status}`),
       check('/readyz 200 after the upgrade', readyAfter.status === 200, String(readyAfter.status)),
       check('kyc-audit verify passes after the upgrade', verify.code === 0, (verify.stdout + verify.stderr).trim().slice(0, 400)),
+      check('every audit event is in the verified tree (the sequencer runs under the installed privileges)', sequenced.ok, sequenced.detail),
     ].every(Boolean);
 
     // 4. Backup, restored into a fresh container.
