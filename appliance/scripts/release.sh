@@ -36,6 +36,8 @@ for ws in compliance appliance web; do
 done
 (cd "$app" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
 rm -rf "$app/node_modules/.bin" "$app/node_modules/.package-lock.json"
+# Source maps of dependencies serve no one on a server (TF.js alone ships about 140 MB of them).
+find "$app/node_modules" -type f -name '*.map' -delete
 # Native addons (unix-dgram, which janode imports) were compiled by `make deps` for this same Node.js, which the
 # bundle carries: take their compiled output from the checkout instead of compiling (or downloading headers) here.
 while IFS= read -r -d '' gyp; do
