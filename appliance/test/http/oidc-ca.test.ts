@@ -48,7 +48,7 @@ t.test('an HTTPS issuer signed by a private CA works with KYC_OIDC_CA_FILE and o
 
   const base = { issuer, clientId: 'kyc-appliance', clientSecret: 'secret-0123456789', audience: 'kyc-appliance', redirectUri: 'https://127.0.0.1:9/auth/callback', postLogoutRedirectUri: 'https://127.0.0.1:9/' };
   const jwk = keys.keys[0]!;
-  const token = await new SignJWT({ preferred_username: 'auditor1', realm_access: { roles: ['auditor'] } })
+  const token = await new SignJWT({ typ: 'Bearer', azp: 'kyc-cli', preferred_username: 'auditor1', realm_access: { roles: ['auditor'] } })
     .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
     .setIssuer(issuer.href)
     .setAudience('kyc-appliance')

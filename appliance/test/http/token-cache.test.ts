@@ -21,7 +21,7 @@ t.test('the verified-token cache honours expiry and never keeps failures', async
   const jwk = keys.keys[0]!;
   const privateKey = await importJWK(jwk, 'RS256');
   const mint = (expiresAt: number, username = 'auditor1') =>
-    new SignJWT({ preferred_username: username, realm_access: { roles: ['auditor'] } })
+    new SignJWT({ typ: 'Bearer', azp: 'kyc-cli', preferred_username: username, realm_access: { roles: ['auditor'] } })
       .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
       .setIssuer(idp.issuer)
       .setAudience('kyc-appliance')
