@@ -48,7 +48,7 @@ function tap(files, extraArgs, stream) {
 }
 
 const runs = [tap(suite, [], true)];
-if (long.length) runs.push(tap(long, ['--timeout', String(LONG_TIMEOUT_S), '--jobs', '2'], false));
+if (long.length) runs.push(tap(long, ['--timeout', String(LONG_TIMEOUT_S), '--jobs', '1'], false));
 const results = await Promise.all(runs);
 for (const r of results.slice(1)) process.stdout.write(`\n${r.kept}`);
 const pass = results.reduce((n, r) => n + r.pass, 0);
