@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createCaCertificate, createServerCertificate, newRsaKey } from '../../appliance/src/pki/certificate-authority.js';
 import { newCaseBody } from '../../appliance/test/helpers/appliance.js';
-import { Container, must, run } from './harness/container.js';
+import { CONTAINER_ENV, Container, must, run } from './harness/container.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const FQDN = 'app.kyc.test';
@@ -169,7 +169,9 @@ class Site {
     const r = await run('ansible-playbook', ['-i', join(REPO, 'ansible/inventories/single-host'), '-i', connection, join(REPO, 'ansible', playbook), '-e', `@${varsFile}`,
       ...(tags.length ? ['--tags', tags.join(',')] : [])], {
       env: {
-        ...process.env, ANSIBLE_CONNECTION_PLUGINS: join(REPO, 'ansible/test/connection_plugins'), ANSIBLE_PIPELINING: 'true', ANSIBLE_FORCE_COLOR: 'false',
+        // this host's PATH for ansible itself; nothing else of a test runner's environment (its NODE_OPTIONS would
+        // reach the appliance's Node.js through the nsenter connection)
+        ...CONTAINER_ENV, PATH: process.env['PATH'], ANSIBLE_CONNECTION_PLUGINS: join(REPO, 'ansible/test/connection_plugins'), ANSIBLE_PIPELINING: 'true', ANSIBLE_FORCE_COLOR: 'false',
         ANSIBLE_NOCOLOR: 'true', ANSIBLE_RETRY_FILES_ENABLED: 'false', ANSIBLE_HOST_KEY_CHECKING: 'false',
         // each task's duration in the kept log, the slowest listed at the end
         ANSIBLE_CALLBACKS_ENABLED: 'ansible.posix.profile_tasks',

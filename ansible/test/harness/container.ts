@@ -73,6 +73,9 @@ async function findInit(nspawnPid: number): Promise<number | null> {
   return null;
 }
 
+/** The environment commands get inside the container. */
+export const CONTAINER_ENV: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' };
+
 export class Container {
   private constructor(
     readonly name: string,
@@ -132,9 +135,12 @@ export class Container {
     return [`--target=${this.pid}`, '--mount', '--uts', '--ipc', '--net', '--pid', '--'];
   }
 
-  /** Runs a command inside the container (as root). */
+  /**
+   * Runs a command inside the container (as root), with a server's plain environment: nothing of this host's (a
+   * test runner's NODE_OPTIONS would make the appliance's own Node.js load the runner's modules).
+   */
   exec(argv: readonly string[], opts: Parameters<typeof run>[2] = {}): Promise<RunResult> {
-    return run('nsenter', [...this.nsenterArgs(), ...argv], opts);
+    return run('nsenter', [...this.nsenterArgs(), ...argv], { env: CONTAINER_ENV, ...opts });
   }
 
   /** Runs a command of THIS host inside the container's network namespace only (curl, the test IdP). */

@@ -242,7 +242,13 @@ t.test('checkpointer: every N events, O_EXCL files, final checkpoint at close, s
   const dir = await mkdtemp(join(tmpdir(), 'kyc-cp-'));
   log.startSequencer({ intervalMs: 10 });
   await log.startCheckpointer({ dir, everyEvents: 10, everyMs: 3_600_000, pollMs: 10 });
-  for (let i = 0; i < 25; i++) await log.append(ev(i));
+  // a first batch past the threshold, sequenced and checkpointed before the rest (the sequencer may otherwise take
+  // all 26 events in one batch on a busy machine, and the only checkpoint is the final one)
+  let first = null;
+  for (let i = 0; i < 12; i++) first = await log.append(ev(i));
+  await log.waitForSequenced(first!.eventId);
+  for (let i = 0; i < 200 && !(await readdir(dir)).some((f) => f.endsWith('.checkpoint')); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 12; i < 25; i++) await log.append(ev(i));
   const last = await log.append(ev(99));
   await log.waitForSequenced(last.eventId);
   await new Promise((r) => setTimeout(r, 100));
