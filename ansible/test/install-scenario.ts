@@ -166,7 +166,8 @@ class Site {
     const varsFile = join(this.work, `vars-${randomBytes(4).toString('hex')}.json`);
     await writeFile(varsFile, JSON.stringify(vars), { mode: 0o600 });
     const started = Date.now();
-    const r = await run('ansible-playbook', ['-i', join(REPO, 'ansible/inventories/single-host'), '-i', connection, join(REPO, 'ansible', playbook), '-e', `@${varsFile}`,
+    // `env -u NODE_OPTIONS`: tap adds its own to every process a test spawns (see Container.exec)
+    const r = await run('env', ['-u', 'NODE_OPTIONS', 'ansible-playbook', '-i', join(REPO, 'ansible/inventories/single-host'), '-i', connection, join(REPO, 'ansible', playbook), '-e', `@${varsFile}`,
       ...(tags.length ? ['--tags', tags.join(',')] : [])], {
       env: {
         // this host's PATH for ansible itself; nothing else of a test runner's environment (its NODE_OPTIONS would

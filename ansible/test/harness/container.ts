@@ -136,11 +136,13 @@ export class Container {
   }
 
   /**
-   * Runs a command inside the container (as root), with a server's plain environment: nothing of this host's (a
-   * test runner's NODE_OPTIONS would make the appliance's own Node.js load the runner's modules).
+   * Runs a command inside the container (as root), with a server's plain environment: nothing of this host's. tap
+   * adds its NODE_OPTIONS to every process a test spawns, whatever environment it is given, and the appliance's own
+   * Node.js would then load the runner's modules; `env -i` inside the container drops it.
    */
   exec(argv: readonly string[], opts: Parameters<typeof run>[2] = {}): Promise<RunResult> {
-    return run('nsenter', [...this.nsenterArgs(), ...argv], { env: CONTAINER_ENV, ...opts });
+    const plain = Object.entries(CONTAINER_ENV).map(([k, v]) => `${k}=${v}`);
+    return run('nsenter', [...this.nsenterArgs(), 'env', '-i', ...plain, ...argv], { env: CONTAINER_ENV, ...opts });
   }
 
   /** Runs a command of THIS host inside the container's network namespace only (curl, the test IdP). */
