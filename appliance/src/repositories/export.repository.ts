@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { replaceWrappedKey, wrappedNotUnder } from './wrapped-keys.js';
 
 export type ExportStatus = 'queued' | 'running' | 'done' | 'failed';
 
@@ -71,19 +72,10 @@ export const exportRepository = {
     return r.rowCount === 1;
   },
 
-  /** Finished exports whose data key is wrapped under another KEK than `kid` (what `kyc-archive rewrap` moves). */
-  async wrappedNotUnder(db: Queryable, kid: string, limit = 500): Promise<Array<{ id: string; kek_id: string; wrapped_key: Buffer }>> {
-    const r = await db.query<{ id: string; kek_id: string; wrapped_key: Buffer }>(
-      `SELECT id, kek_id, wrapped_key FROM recording_exports WHERE wrapped_key IS NOT NULL AND kek_id <> $1 ORDER BY created_at LIMIT $2`,
-      [kid, limit],
-    );
-    return r.rows;
-  },
+  /** Rows whose data key is wrapped under another KEK than `kid` (what `kyc-archive rewrap` moves). */
+  wrappedNotUnder: (db: Queryable, kid: string, limit = 500) => wrappedNotUnder(db, 'recording_exports', kid, limit),
 
-  async replaceKey(db: Queryable, id: string, from: string, to: { kid: string; wrapped: Buffer }): Promise<boolean> {
-    const r = await db.query(`UPDATE recording_exports SET kek_id = $3, wrapped_key = $4 WHERE id = $1 AND kek_id = $2`, [id, from, to.kid, to.wrapped]);
-    return (r.rowCount ?? 0) > 0;
-  },
+  replaceKey: (db: Queryable, id: string, from: string, to: { kid: string; wrapped: Buffer }) => replaceWrappedKey(db, 'recording_exports', id, from, to),
 
   /** Exports a stopped process left unfinished: they run in the appliance process and are not resumed. */
   async unfinished(db: Queryable): Promise<Array<{ id: string; recording_id: string }>> {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { replaceWrappedKey, wrappedNotUnder } from './wrapped-keys.js';
 
 import type { RecordingStatus } from '../api-types.js';
 
@@ -209,21 +210,8 @@ export const recordingRepository = {
     return r.rows;
   },
 
-  async wrappedNotUnder(db: Queryable, kid: string, limit = 500): Promise<Array<{ id: string; kek_id: string; wrapped_key: Buffer }>> {
-    const r = await db.query<{ id: string; kek_id: string; wrapped_key: Buffer }>(
-      `SELECT id, kek_id, wrapped_key FROM recordings WHERE wrapped_key IS NOT NULL AND kek_id <> $1 ORDER BY created_at LIMIT $2`,
-      [kid, limit],
-    );
-    return r.rows;
-  },
+  /** Rows whose data key is wrapped under another KEK than `kid` (what `kyc-archive rewrap` moves). */
+  wrappedNotUnder: (db: Queryable, kid: string, limit = 500) => wrappedNotUnder(db, 'recordings', kid, limit),
 
-  async replaceKey(db: Queryable, id: string, from: string, to: { kid: string; wrapped: Buffer }): Promise<boolean> {
-    const r = await db.query(`UPDATE recordings SET kek_id = $3, wrapped_key = $4, updated_at = now() WHERE id = $1 AND kek_id = $2`, [
-      id,
-      from,
-      to.kid,
-      to.wrapped,
-    ]);
-    return (r.rowCount ?? 0) > 0;
-  },
+  replaceKey: (db: Queryable, id: string, from: string, to: { kid: string; wrapped: Buffer }) => replaceWrappedKey(db, 'recordings', id, from, to),
 };
