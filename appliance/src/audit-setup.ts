@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
-import { AuditLog, VERIFIER_KEY_FILE, createSigningKeyFile, loadSigningKey } from '@kyc/compliance';
+import { AuditLog, Timestamper, VERIFIER_KEY_FILE, createSigningKeyFile, loadSigningKey, parseTsaCertificates } from '@kyc/compliance';
 import type { AppConfig } from './config/load.js';
 
 /**
@@ -33,7 +33,17 @@ export async function openAuditLog(
       everyEvents: config.audit.checkpointEveryEvents,
       everyMs: config.audit.checkpointEverySeconds * 1000,
       onError: (err) => onBackgroundError('audit checkpointer', err),
+      ...(config.audit.tsa ? { timestamper: openTimestamper(config.audit.tsa) } : {}),
     });
   }
   return auditLog;
+}
+
+/** The client of the institution's time-stamping authority (files were checked when the configuration loaded). */
+function openTimestamper(tsa: NonNullable<AppConfig['audit']['tsa']>): Timestamper {
+  return new Timestamper({
+    url: tsa.url.href,
+    ...(tsa.certFile ? { tsaCerts: parseTsaCertificates(readFileSync(tsa.certFile, 'utf8')) } : {}),
+    ...(tsa.caFile ? { ca: readFileSync(tsa.caFile, 'utf8') } : {}),
+  });
 }

@@ -10,3 +10,4 @@ export * from './audit/verifier.js';
 export * from './sealed-media/index.js';
 export * from './fs/durable.js';
 export * from './cli/json-cli.js';
+export * from './audit/timestamp.js';

@@ -21,7 +21,7 @@ export interface AppConfig {
   http: { bodyLimitBytes: number; authRateLimitPerMinute: number; trustProxy: boolean };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   webRoot: string | null;
-  audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker' };
+  audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker'; tsa: { url: URL; certFile: string | null; caFile: string | null } | null };
   invitations: { ttlMinutes: number; codeAttempts: number };
   workerInProcess: boolean;
   janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; mediaInterface: string | null };
@@ -88,6 +88,18 @@ function readConfigFile(path: string, problems: string[]): Raw {
     else problems.push(`${key} (config file): must be a string, number, boolean or list of strings`);
   }
   return raw;
+}
+
+/** A file of PEM certificates must be readable and hold at least one. */
+function checkPemFile(key: string, path: string | null | undefined, problems: string[]): void {
+  if (!path) return;
+  let pem = '';
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch {
+    problems.push(`${key}: cannot read ${path}`);
+  }
+  if (pem && !pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${key}: ${path} holds no PEM certificate`);
 }
 
 function checkSecretFile(key: string, path: string, problems: string[]): void {
@@ -181,16 +193,9 @@ export function loadConfig(opts: LoadOptions): AppConfig {
   }
   const profile = values.get('KYC_PROFILE') as Profile | undefined;
   const issuer = checkIssuer(profile, values.get('KYC_OIDC_ISSUER') as URL | null | undefined, problems);
-  const oidcCa = values.get('KYC_OIDC_CA_FILE') as string | null | undefined;
-  if (oidcCa) {
-    let pem = '';
-    try {
-      pem = readFileSync(oidcCa, 'utf8');
-    } catch {
-      problems.push(`KYC_OIDC_CA_FILE: cannot read ${oidcCa}`);
-    }
-    if (pem && !pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`KYC_OIDC_CA_FILE: ${oidcCa} holds no PEM certificate`);
-  }
+  for (const key of ['KYC_OIDC_CA_FILE', 'KYC_TSA_CERT_FILE', 'KYC_TSA_CA_FILE'] as const) checkPemFile(key, values.get(key) as string | null | undefined, problems);
+  const tsaUrl = values.get('KYC_TSA_URL') as URL | null | undefined;
+  if (tsaUrl && tsaUrl.protocol !== 'http:' && tsaUrl.protocol !== 'https:') problems.push('KYC_TSA_URL: must be an http:// or https:// URL');
   const hookUrl = values.get('KYC_FACE_HOOK_URL') as URL | null | undefined;
   if (hookUrl && hookUrl.protocol !== 'https:') problems.push('KYC_FACE_HOOK_URL: must be an https:// URL');
   if (hookUrl && !values.get('KYC_FACE_HOOK_SECRET_FILE')) problems.push('KYC_FACE_HOOK_SECRET_FILE: required with KYC_FACE_HOOK_URL');
@@ -244,6 +249,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       checkpointEveryEvents: v('KYC_AUDIT_CHECKPOINT_EVERY_EVENTS'),
       checkpointEverySeconds: v('KYC_AUDIT_CHECKPOINT_EVERY_SECONDS'),
       checkpointer: v('KYC_AUDIT_CHECKPOINTER'),
+      tsa: tsaUrl ? { url: tsaUrl, certFile: v('KYC_TSA_CERT_FILE'), caFile: v('KYC_TSA_CA_FILE') } : null,
     },
     workerInProcess: v('KYC_WORKER_IN_PROCESS'),
     invitations: { ttlMinutes: v('KYC_INVITATION_TTL_MINUTES'), codeAttempts: v('KYC_INVITATION_CODE_ATTEMPTS') },

@@ -1,10 +1,11 @@
-import { readdir, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { AuditLog } from './audit-log.js';
 import { signCheckpoint, type NoteSigner } from './checkpoint.js';
 import { AuditError } from './errors.js';
 import { Frontier, hashLeaf } from './merkle.js';
 import { syncDir, writeFileDurably } from '../fs/durable.js';
+import { TIMESTAMP_TOKEN_SUFFIX } from './timestamp.js';
 
 /**
  * Writes signed checkpoints of the audit log every N events or T ms, and a final one at close, as append-only
@@ -13,6 +14,7 @@ import { syncDir, writeFileDurably } from '../fs/durable.js';
  *   <dir>/<size, 12 digits>-<UTC time, YYYYMMDDTHHMMSSmmmZ>.checkpoint   the signed note (C2SP tlog-checkpoint)
  *   <dir>/<from, 12 digits>-<to, 12 digits>.leaves                        raw leaf hashes [from, to), 32 bytes each
  *   <dir>/verifier-key.txt                                              the note verifier key (written once)
+ *   <dir>/<checkpoint file>.tst                                         RFC 3161 token over it (with a TSA)
  *
  * Files are created with O_EXCL and fsynced; nothing is ever rewritten. The `.leaves` files let the verifier
  * name the exact first altered leaf even when an attacker recomputed every hash stored in the database.
@@ -31,7 +33,21 @@ export interface CheckpointerOptions {
   /** how often to look at the tree size (default 250 ms) */
   pollMs?: number;
   onError?: (err: unknown) => void;
+  /**
+   * the institution's time-stamping authority: each checkpoint gets a token beside it. A TSA that is down never
+   * stops checkpoints; the ones without a token are stamped later (a few per tick), oldest first.
+   */
+  timestamper?: CheckpointTimestamper;
 }
+
+export interface CheckpointTimestamper {
+  stamp(data: Buffer): Promise<Buffer>;
+}
+
+/** checkpoint files stamped per tick at most (a TSA enabled on an old folder catches up gradually) */
+const STAMPS_PER_TICK = 20;
+/** a TSA that failed is asked again after this long */
+const STAMP_RETRY_MS = 30_000;
 
 export interface WrittenCheckpoint {
   size: number;
@@ -55,7 +71,11 @@ export function checkpointTimestamp(d: Date): string {
 }
 
 export class Checkpointer {
-  private readonly o: Required<Omit<CheckpointerOptions, 'onError'>> & { onError: (err: unknown) => void };
+  private readonly o: Required<Omit<CheckpointerOptions, 'onError' | 'timestamper'>> & Pick<CheckpointerOptions, 'timestamper'> & { onError: (err: unknown) => void };
+  /** checkpoint files of the folder that have no timestamp token yet (with a TSA), oldest first */
+  private unstamped: string[] = [];
+  /** after a TSA failure, no new attempt before this time (ms) */
+  private stampRetryAt = 0;
   private lastSize = 0;
   private lastTime = 0;
   private leavesUpTo = 0;
@@ -91,6 +111,10 @@ export class Checkpointer {
       const l = LEAVES_FILE.exec(name);
       if (l) this.leavesUpTo = Math.max(this.leavesUpTo, Number(l[2]));
     }
+    if (this.o.timestamper) {
+      const present = new Set(names);
+      this.unstamped = names.filter((n) => CHECKPOINT_FILE.test(n) && !present.has(`${n}${TIMESTAMP_TOKEN_SUFFIX}`)).sort();
+    }
     if (!names.includes(VERIFIER_KEY_FILE)) {
       await writeFileDurably(join(this.o.dir, VERIFIER_KEY_FILE), `${this.o.signer.verifierKey}\n`, PUBLISHED);
     }
@@ -112,6 +136,30 @@ export class Checkpointer {
       head.size - this.lastSize >= this.o.everyEvents ||
       (head.size > this.lastSize && Date.now() - this.lastTime >= this.o.everyMs);
     if (due) await this.checkpointNow();
+    await this.stampPending();
+  }
+
+  /** Asks the TSA for tokens over checkpoints that lack one; stops at the first failure (retried next tick). */
+  private async stampPending(): Promise<void> {
+    const tsa = this.o.timestamper;
+    if (!tsa || this.unstamped.length === 0 || Date.now() < this.stampRetryAt) return;
+    try {
+      await this.stampSome(tsa);
+    } catch (err) {
+      this.stampRetryAt = Date.now() + STAMP_RETRY_MS;
+      throw err;
+    }
+  }
+
+  private async stampSome(tsa: CheckpointTimestamper): Promise<void> {
+    for (const name of this.unstamped.slice(0, STAMPS_PER_TICK)) {
+      const path = join(this.o.dir, name);
+      const token = await tsa.stamp(await readFile(path));
+      // written whole or not at all (a crash mid-write must not leave a torn token that blocks a new one)
+      await writeFileDurably(`${path}${TIMESTAMP_TOKEN_SUFFIX}`, token, { mode: PUBLISHED.mode, how: 'replace' });
+      await syncDir(this.o.dir);
+      this.unstamped.shift();
+    }
   }
 
   /** Writes a checkpoint of the current tree head if it grew since the last one; returns it, or null. */
@@ -140,6 +188,10 @@ export class Checkpointer {
     await log.pool.query('SELECT audit_checkpoint_record($1, $2)', [head.size, note]);
     this.lastSize = head.size;
     this.lastTime = Date.now();
+    if (this.o.timestamper) {
+      this.unstamped.push(basename(file));
+      await this.stampPending().catch((err) => this.o.onError(err));
+    }
     return { size: head.size, file, note };
   }
 

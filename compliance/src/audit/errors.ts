@@ -7,7 +7,8 @@ export type AuditErrorCode =
   | 'KYC_ERR_AUDIT_KEY'
   | 'KYC_ERR_AUDIT_CHECKPOINT'
   | 'KYC_ERR_AUDIT_CLOSED'
-  | 'KYC_ERR_AUDIT_WRITE';
+  | 'KYC_ERR_AUDIT_WRITE'
+  | 'KYC_ERR_AUDIT_TIMESTAMP';
 
 export class AuditError extends Error {
   readonly code: AuditErrorCode;

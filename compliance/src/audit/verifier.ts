@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { hash } from 'node:crypto';
+import { hash, type X509Certificate } from 'node:crypto';
 import { readdir, readFile, mkdir, open, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -17,6 +17,7 @@ import {
 } from './merkle.js';
 import { parseCheckpointText, parseNote, parseVerifierKey, verifyCheckpoint, type NoteVerifier } from './checkpoint.js';
 import { CHECKPOINT_FILE, LEAVES_FILE, VERIFIER_KEY_FILE } from './checkpointer.js';
+import { checkCheckpointTimestamps, TIMESTAMP_TOKEN_SUFFIX, type TimestampReport } from './timestamp.js';
 import { SEALED_EVENT_ACTION, checkSealedRecording } from '../sealed-media/archive-check.js';
 import { BATCH_LEVEL, BATCH_ROWS, LeafHasher, type BatchSink, type HashedBatch } from './leaf-hasher.js';
 
@@ -53,6 +54,8 @@ export interface VerifyReport {
   details?: Problem[];
   /** with an archive: sealed recordings and files checked against their `recording.sealed` events */
   recordings?: { checked: number; files: number; bad: number };
+  /** with pinned TSA certificates: the RFC 3161 tokens beside the checkpoints */
+  timestamps?: Omit<TimestampReport, 'problems'>;
 }
 
 export interface LoadedCheckpoint {
@@ -450,6 +453,30 @@ function firstProblem(problems: Problem[]): Problem | undefined {
   return effective[0] ?? problems[0];
 }
 
+/** Adds problems found after the log itself was verified (archive, bundle manifest, timestamps) to the report. */
+function appendProblems(report: VerifyReport, problems: Problem[]): void {
+  if (problems.length === 0) return;
+  report.ok = false;
+  report.problems = (report.problems ?? 0) + problems.length;
+  report.details = [...(report.details ?? []), ...problems].slice(0, 20);
+  if (report.firstBadIndex === undefined) {
+    report.firstBadIndex = problems[0]!.index;
+    report.reason = problems[0]!.reason;
+  }
+}
+
+/**
+ * RFC 3161 tokens beside the checkpoints, against the pinned TSA certificates. A token that does not verify is a
+ * problem; a checkpoint without one is a problem only with `required` (a TSA may have been down, or enabled later).
+ */
+export async function checkTimestamps(report: VerifyReport, dir: string, tsa: { certs: X509Certificate[]; required?: boolean }): Promise<void> {
+  const { problems, ...summary } = await checkCheckpointTimestamps(dir, tsa.certs);
+  report.timestamps = summary;
+  const found: Problem[] = problems.map((p) => ({ index: null, exact: false, reason: `${p.file}: ${p.reason}` }));
+  if (tsa.required && summary.missing > 0) found.push({ index: null, exact: false, reason: `${summary.missing} checkpoints have no timestamp token` });
+  appendProblems(report, found);
+}
+
 /** Runs the whole verification and returns the report (never throws for verification failures). */
 export async function verifyLog(input: VerifyInput): Promise<VerifyReport> {
   const started = performance.now();
@@ -593,6 +620,14 @@ export interface DbVerifyOptions {
   origin?: string;
   /** also check every sealed recording's ciphertext files in this archive against its `recording.sealed` event */
   archiveDir?: string;
+  /** also check the checkpoints' RFC 3161 tokens against these TSA certificates */
+  tsa?: TsaPin;
+}
+
+export interface TsaPin {
+  certs: X509Certificate[];
+  /** a checkpoint without a token fails verification */
+  required?: boolean;
 }
 
 /**
@@ -822,6 +857,7 @@ export async function verifyDatabase(options: DbVerifyOptions): Promise<VerifyRe
         },
       });
       if (options.archiveDir !== undefined) await checkSealedRecordings(client, options.archiveDir, report);
+      if (options.tsa) await checkTimestamps(report, options.checkpointsDir, options.tsa);
       await client.query('COMMIT');
       return report;
     } finally {
@@ -856,14 +892,7 @@ async function checkSealedRecordings(client: pg.Client, archiveDir: string, repo
     }
   }
   report.recordings = { checked, files, bad };
-  if (problems.length === 0) return;
-  report.ok = false;
-  report.problems = (report.problems ?? 0) + problems.length;
-  report.details = [...(report.details ?? []), ...problems].slice(0, 20);
-  if (report.firstBadIndex === undefined) {
-    report.firstBadIndex = problems[0]!.index;
-    report.reason = problems[0]!.reason;
-  }
+  appendProblems(report, problems);
 }
 
 // ------------------------------------------------------------------ bundles
@@ -883,7 +912,7 @@ export async function exportBundle(options: { db: string; checkpointsDir: string
   await mkdir(join(options.out, 'checkpoints'));
   let copied = 0;
   for (const name of await readdir(options.checkpointsDir)) {
-    if (CHECKPOINT_FILE.test(name) || LEAVES_FILE.test(name) || name === VERIFIER_KEY_FILE || name.endsWith('.checkpoint')) {
+    if (CHECKPOINT_FILE.test(name) || LEAVES_FILE.test(name) || name === VERIFIER_KEY_FILE || name.endsWith('.checkpoint') || name.endsWith(`.checkpoint${TIMESTAMP_TOKEN_SUFFIX}`)) {
       await copyFile(join(options.checkpointsDir, name), join(options.out, 'checkpoints', name));
       if (name.endsWith('.checkpoint')) copied += 1;
     }
@@ -971,7 +1000,7 @@ function bundleLeaves(path: string): LeafSource {
 }
 
 /** `kyc-audit verify-bundle DIR`: verifies an exported bundle with no database. */
-export async function verifyBundle(options: { dir: string; verifierKey?: string; origin?: string }): Promise<VerifyReport> {
+export async function verifyBundle(options: { dir: string; verifierKey?: string; origin?: string; tsa?: TsaPin }): Promise<VerifyReport> {
   const cpDir = join(options.dir, 'checkpoints');
   const { verifier, source } = await resolveVerifier(options.verifierKey, options.dir);
   const set = await loadCheckpointDir(cpDir, verifier, options.origin);
@@ -998,13 +1027,8 @@ export async function verifyBundle(options: { dir: string; verifierKey?: string;
       exact: false,
       reason: `manifest says size ${manifest.treeSize} root ${manifest.rootHash}, the events give size ${report.treeSize} root ${report.rootHash}`,
     };
-    report.ok = false;
-    report.problems = (report.problems ?? 0) + 1;
-    report.details = [...(report.details ?? []), p];
-    if (report.firstBadIndex === undefined) {
-      report.firstBadIndex = p.index;
-      report.reason = p.reason;
-    }
+    appendProblems(report, [p]);
   }
+  if (options.tsa) await checkTimestamps(report, cpDir, options.tsa);
   return report;
 }

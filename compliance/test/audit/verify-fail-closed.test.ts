@@ -9,19 +9,9 @@ import { createSigningKeyFile, loadSigningKey } from '../../src/audit/checkpoint
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Checkpointer } from '../../src/audit/checkpointer.js';
 import { signedTestLog } from '../helpers/signed-log.js';
+import { kycAudit } from '../helpers/kyc-audit-cli.js';
 
 const ORIGIN = 'kyc-appliance.test/audit';
-const CLI = ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/kyc-audit.ts')];
-
-function kycAudit(args: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...CLI, ...args], (err, stdout) => {
-      const lines = stdout.trim().split('\n');
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, json: JSON.parse(lines[lines.length - 1]!) as Record<string, unknown> });
-    });
-  });
-}
-
 const event = (i: number) => ({ actor: { username: 'system', roles: [], auth: 'system' as const }, action: 'case.create', object: { type: 'case', id: `c${i}` }, result: 'success' as const });
 
 t.test('kyc-audit verify fails closed: a key from the checked folder is refused, no checkpoint fails, the signing key pins the key', async (t) => {
