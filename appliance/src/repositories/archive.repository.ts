@@ -140,13 +140,14 @@ export const archiveRepository = {
     return r.rows;
   },
 
-  async eventsOfSessions(db: Queryable, sessionIds: string[]): Promise<SessionEventRow[]> {
-    if (sessionIds.length === 0) return [];
+  /** The first `limit` events of the sessions in time order (one more is read to tell whether there are more). */
+  async eventsOfSessions(db: Queryable, sessionIds: string[], limit: number): Promise<{ rows: SessionEventRow[]; truncated: boolean }> {
+    if (sessionIds.length === 0) return { rows: [], truncated: false };
     const r = await db.query<SessionEventRow>(
-      'SELECT id, session_id, at, party, kind, data, text_enc FROM session_events WHERE session_id = ANY($1::uuid[]) ORDER BY session_id, id',
-      [sessionIds],
+      'SELECT id, session_id, at, party, kind, data, text_enc FROM session_events WHERE session_id = ANY($1::uuid[]) ORDER BY at, id LIMIT $2',
+      [sessionIds, limit + 1],
     );
-    return r.rows;
+    return { rows: r.rows.slice(0, limit), truncated: r.rows.length > limit };
   },
 
   /** The teller marks the case done: only from an active status, once no session is live and one has ended. */

@@ -62,8 +62,14 @@ const ArchiveItemSchema = Type.Object({
 
 const IssueSchema = Type.Object({ code: Type.String(), severity: Type.String(), message: Type.String() });
 
+/** A case's timeline is bounded: at most this many session events (chat, markers…) and audit events. */
+export const TIMELINE_MAX_SESSION_EVENTS = 5000;
+export const TIMELINE_MAX_AUDIT_EVENTS = 5000;
+
 const TimelineSchema = Type.Object({
   case: CaseViewSchema,
+  /** true where the timeline stops at its bound (the audit log search and the session's own views page through the rest) */
+  truncated: Type.Object({ sessionEvents: Type.Boolean(), auditEvents: Type.Boolean() }),
   invitations: Type.Array(
     Type.Object({
       id: Uuid,
@@ -248,25 +254,25 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
           archiveRepository.reviewsOf(client, [row.id]),
         ]);
         sessions.sort((a, b) => a.admitted_at.getTime() - b.admitted_at.getTime());
-        const [events, recordings] = await Promise.all([
-          archiveRepository.eventsOfSessions(client, sessions.map((s) => s.id)),
+        const [{ rows: events, truncated: sessionEventsTruncated }, recordings] = await Promise.all([
+          archiveRepository.eventsOfSessions(client, sessions.map((s) => s.id), TIMELINE_MAX_SESSION_EVENTS),
           recordingRepository.listForSessions(client, sessions.map((s) => s.id)),
         ]);
         await audit({ object: { type: 'case', id: row.id }, details: { view: 'timeline' } });
 
         // Every object of the case that audit events name; the events are read after ours is written, so the
         // opening of this timeline is part of it once sequenced.
+        // One query for all of them (in leaf order), bounded: the audit log's own search pages through the rest.
         const objectIds = [row.id, ...invitations.map((i) => i.id), ...sessions.map((s) => s.id), ...recordings.map((x) => x.id), ...files.map((f) => f.id)];
         const auditEvents = [];
-        for (const objectId of objectIds) {
-          let cursor: string | null = null;
-          do {
-            const page = await ctx.auditLog.listEvents({ objectId, order: 'asc' }, cursor, 1000);
-            auditEvents.push(...page.events);
-            cursor = page.nextCursor;
-          } while (cursor);
-        }
-        auditEvents.sort((a, b) => a.leafIndex - b.leafIndex);
+        let cursor: string | null = null;
+        do {
+          const page = await ctx.auditLog.listEvents({ objectIds, order: 'asc' }, cursor, 1000);
+          auditEvents.push(...page.events);
+          cursor = page.nextCursor;
+        } while (cursor && auditEvents.length < TIMELINE_MAX_AUDIT_EVENTS);
+        const auditEventsTruncated = auditEvents.length > TIMELINE_MAX_AUDIT_EVENTS || cursor !== null;
+        auditEvents.length = Math.min(auditEvents.length, TIMELINE_MAX_AUDIT_EVENTS);
 
         const latestSessionOf = (invitationId: string) => {
           const own = sessions.filter((s) => s.invitation_id === invitationId);
@@ -343,6 +349,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
             objectType: e.event.object?.type ?? null,
             objectId: e.event.object?.id ?? null,
           })),
+          truncated: { sessionEvents: sessionEventsTruncated, auditEvents: auditEventsTruncated },
         };
       });
     },

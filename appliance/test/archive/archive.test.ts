@@ -1,5 +1,6 @@
 import t from 'tap';
 import { archiveRepository } from '../../src/repositories/archive.repository.js';
+import { TIMELINE_MAX_SESSION_EVENTS } from '../../src/routes/archive.js';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { newCaseBody, startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
@@ -185,6 +186,7 @@ t.test('maker-checker: the teller completes, another auditor decides, the teller
   t.equal(events.filter((e) => e.actor.username === 'teller_auditor1' && e.action.startsWith('case.approve')).length, 0);
 
   // The timeline gathers the case's objects and their audit events with leaf indexes.
+  await a.runtime.auditLog.append({ actor: { username: 'system', roles: [], auth: 'system' }, action: 'session.end', object: { type: 'session', id: sessionId }, result: 'success' });
   await pool.query(`INSERT INTO session_events (session_id, party, kind, data) VALUES ($1, 'teller', 'join', '{}')`, [sessionId]);
   res = await api(a, 'auditor1', 'GET', `/api/cases/${c.id}/timeline`);
   t.equal(res.statusCode, 200, res.body);
@@ -196,8 +198,23 @@ t.test('maker-checker: the teller completes, another auditor decides, the teller
   t.same(idx, [...idx].sort((x: number, y: number) => x - y), 'in leaf order');
   const leaf = tl.auditEvents[0];
   t.equal(JSON.parse(leaf.leaf).action, leaf.action, 'the leaf bytes are the event');
+  const types = new Set(tl.auditEvents.map((e: { objectType: string }) => e.objectType));
+  t.ok(types.has('case') && types.has('session'), `events of the case and of its session, in one query (${[...types].join(', ')})`);
+  t.same(tl.truncated, { sessionEvents: false, auditEvents: false }, 'nothing left out');
   res = await api(a, 'auditor1', 'GET', `/api/cases/${randomUUID()}/timeline`);
   t.equal(res.statusCode, 404);
+
+  // Bounded: a session with more events than the timeline holds lists the first ones and says so.
+  await pool.query(
+    `INSERT INTO session_events (session_id, party, kind, data) SELECT $1, 'customer', 'marker', jsonb_build_object('n', n) FROM generate_series(1, $2) n`,
+    [sessionId, TIMELINE_MAX_SESSION_EVENTS + 10],
+  );
+  res = await api(a, 'auditor1', 'GET', `/api/cases/${c.id}/timeline`);
+  t.equal(res.statusCode, 200);
+  const big = res.json();
+  t.equal(big.sessions[0].events.length, TIMELINE_MAX_SESSION_EVENTS, 'the first events, up to the bound');
+  t.equal(big.sessions[0].events[0].kind, 'join', 'in time order from the start');
+  t.same(big.truncated, { sessionEvents: true, auditEvents: false }, 'and the timeline says it stops there');
 });
 
 t.test('reveal: one field, with a reason, time-limited, audited without the value', async (t) => {

@@ -88,6 +88,8 @@ export interface EventFilter {
   action?: string;
   objectType?: string;
   objectId?: string;
+  /** any of these object ids (1..1000 of them), in one query */
+  objectIds?: readonly string[];
   result?: string;
   /** inclusive lower bound on event time */
   since?: Date | string;
@@ -581,6 +583,10 @@ export class AuditLog {
     }
     if (filter.objectType !== undefined) where.push(`e.object_type = ${p(str('objectType', filter.objectType))}`);
     if (filter.objectId !== undefined) where.push(`e.object_id = ${p(str('objectId', filter.objectId))}`);
+    if (filter.objectIds !== undefined) {
+      if (!Array.isArray(filter.objectIds) || filter.objectIds.length === 0 || filter.objectIds.length > 1000) queryError('objectIds must list 1..1000 ids');
+      where.push(`e.object_id = ANY(${p(filter.objectIds.map((id) => str('objectIds', id)))}::text[])`);
+    }
     if (filter.result !== undefined) where.push(`e.result = ${p(str('result', filter.result))}`);
     if (filter.since !== undefined) where.push(`e.ev_time >= ${p(time('since', filter.since))}`);
     if (filter.until !== undefined) where.push(`e.ev_time < ${p(time('until', filter.until))}`);

@@ -228,6 +228,11 @@ t.test('listing: filters, keyset pagination, leaf index and bytes', async (t) =>
   t.same(asc.events.map((e) => e.leafIndex), [...asc.events.map((e) => e.leafIndex)].sort((a, b) => a - b));
   const obj = await log.listEvents({ objectType: 'case', objectId: 'c-5' });
   t.ok(obj.events.length > 0 && obj.events.every((e) => e.event.object?.id === 'c-5'));
+  const several = await log.listEvents({ objectIds: ['c-5', 'c-6'], order: 'asc' }, null, 1000);
+  t.same(new Set(several.events.map((e) => e.event.object?.id)), new Set(['c-5', 'c-6']), 'several objects in one query');
+  t.equal(several.events.length, obj.events.length + (await log.listEvents({ objectId: 'c-6' })).events.length);
+  await t.rejects(log.listEvents({ objectIds: [] }), { code: 'KYC_ERR_AUDIT_QUERY_INVALID' });
+  await t.rejects(log.listEvents({ objectIds: [''] }), { code: 'KYC_ERR_AUDIT_QUERY_INVALID' });
   const prefix = await log.listEvents({ action: 'case.*' }, null, 1000);
   t.equal(prefix.events.length, 40);
   const timed = await log.listEvents({ since: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 10)), until: '2026-01-01T00:00:00.020Z' });

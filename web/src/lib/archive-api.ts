@@ -101,6 +101,8 @@ export interface Timeline {
   invitations: TimelineInvitation[];
   sessions: TimelineSession[];
   auditEvents: TimelineAuditEvent[];
+  /** where the timeline stops at its bound */
+  truncated: { sessionEvents: boolean; auditEvents: boolean };
 }
 
 export interface ReplayParty {
