@@ -11,3 +11,4 @@ export * from './sealed-media/index.js';
 export * from './fs/durable.js';
 export * from './cli/json-cli.js';
 export * from './audit/timestamp.js';
+export * as der from './audit/der.js';

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, sign, X509Certificate } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import forge from 'node-forge';
+import { der } from '@kyc/compliance';
 import { readSecretFile, writeNewSecretFile } from '../lib/secret-files.js';
 import { dueForReissue, ensureOwnCa, issueCertificate, newRsaKey } from './certificate-authority.js';
 
@@ -55,27 +56,75 @@ export function ensureDocumentSigner(dataDir: string, names: readonly string[]):
   return { certPem: readFileSync(certPath, 'utf8'), keyPem, caCertPath };
 }
 
+const { children, encode, integer, oid, parseDer, sequence, setOf, TAG, utcTime } = der;
+
+const OIDS = {
+  data: '1.2.840.113549.1.7.1',
+  signedData: '1.2.840.113549.1.7.2',
+  contentType: '1.2.840.113549.1.9.3',
+  messageDigest: '1.2.840.113549.1.9.4',
+  signingTime: '1.2.840.113549.1.9.5',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  rsaEncryption: '1.2.840.113549.1.1.1',
+} as const;
+
+const NULL = encode(TAG.NULL, Buffer.alloc(0));
+const algorithm = (id: string): Buffer => sequence(oid(id), NULL);
+const attribute = (type: string, value: Buffer): Buffer => sequence(oid(type), setOf(value));
+
+/** The certificate's issuer Name and serial number, as encoded in it (CMS IssuerAndSerialNumber). */
+function issuerAndSerial(certDer: Buffer): Buffer {
+  const tbs = children(children(parseDer(certDer))[0]!);
+  const at = tbs[0]!.tag === 0xa0 ? 1 : 0; // [0] version is present in every v3 certificate
+  return sequence(tbs[at + 2]!.raw, tbs[at]!.raw);
+}
+
 /**
- * A DER-encoded detached CMS SignedData over `content` (SHA-256, with contentType, messageDigest and signingTime
- * as signed attributes). node-forge digests only content it holds in memory, so the whole document is passed in:
- * fine for exports of a few minutes (tens of MB); longer ones would want a streaming digest.
+ * A DER-encoded detached CMS SignedData (RFC 5652) over content whose SHA-256 is `sha256`, with contentType,
+ * messageDigest and signingTime as signed attributes, RSA PKCS#1 v1.5. Only the digest is needed, so a document of
+ * any size is hashed as a stream (`fileSha256`) and nothing large is held or digested on the event loop; the
+ * signature itself is native (node:crypto).
  */
+export function signDigest(sha256: Buffer, signer: Pick<DocumentSigner, 'certPem' | 'keyPem'>, signingTime = new Date()): Buffer {
+  if (sha256.length !== 32) throw new Error('a SHA-256 digest is 32 bytes');
+  const certDer = new X509Certificate(signer.certPem).raw;
+  const attrs = [
+    attribute(OIDS.contentType, oid(OIDS.data)),
+    attribute(OIDS.signingTime, utcTime(signingTime)),
+    attribute(OIDS.messageDigest, encode(TAG.OCTET_STRING, sha256)),
+  ];
+  const signedAttrs = setOf(...attrs);
+  const signature = sign('sha256', signedAttrs, signer.keyPem);
+  const signerInfo = sequence(
+    integer(1),
+    issuerAndSerial(certDer),
+    algorithm(OIDS.sha256),
+    Buffer.concat([Buffer.from([0xa0]), signedAttrs.subarray(1)]), // [0] IMPLICIT: the SET's tag replaced
+    algorithm(OIDS.rsaEncryption),
+    encode(TAG.OCTET_STRING, signature),
+  );
+  const signedData = sequence(
+    integer(1),
+    setOf(algorithm(OIDS.sha256)),
+    sequence(oid(OIDS.data)),
+    encode(0xa0, certDer),
+    setOf(signerInfo),
+  );
+  return sequence(oid(OIDS.signedData), encode(0xa0, signedData));
+}
+
+/** A detached CMS signature over `content` held in memory (small documents: evidence files). */
 export function signDetached(content: Buffer, signer: Pick<DocumentSigner, 'certPem' | 'keyPem'>, signingTime = new Date()): Buffer {
-  const cert = forge.pki.certificateFromPem(signer.certPem);
-  const key = forge.pki.privateKeyFromPem(signer.keyPem);
-  const p7 = forge.pkcs7.createSignedData();
-  p7.content = forge.util.createBuffer(content.toString('binary'));
-  p7.addCertificate(cert);
-  p7.addSigner({
-    key,
-    certificate: cert,
-    digestAlgorithm: forge.pki.oids.sha256!,
-    authenticatedAttributes: [
-      { type: forge.pki.oids.contentType!, value: forge.pki.oids.data! },
-      { type: forge.pki.oids.messageDigest! },
-      { type: forge.pki.oids.signingTime!, value: signingTime as unknown as string },
-    ],
-  });
-  p7.sign({ detached: true });
-  return Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), 'binary');
+  return signDigest(createHash('sha256').update(content).digest(), signer, signingTime);
+}
+
+/** SHA-256 and size of a file, read as a stream. */
+export async function fileSha256(path: string): Promise<{ sha256: Buffer; bytes: number }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    h.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest(), bytes };
 }

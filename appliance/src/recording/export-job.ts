@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { encryptFile, newDataKey, recordingAad, type KeyWrapper } from '@kyc/compliance';
 import { withTransaction } from '../db/database.js';
-import { signDetached, type DocumentSigner } from '../pki/document-signing.js';
+import { fileSha256, signDetached, signDigest, type DocumentSigner } from '../pki/document-signing.js';
 import { exportRepository } from '../repositories/export.repository.js';
 import { auditEvent, type AuditSink } from '../services/audit.js';
 import { sealedRecording, type ArchiveMedia } from '../services/archive.service.js';
@@ -213,15 +213,16 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
     });
     await writing;
 
-    const bytes = await readFile(out);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const signature = signDetached(bytes, ctx.signer());
+    // hashed as a stream and signed from the digest: a long export is never held in memory nor hashed in JS
+    const video = await fileSha256(out);
+    const sha256 = video.sha256.toString('hex');
+    const signature = signDigest(video.sha256, ctx.signer());
     const evidence = await evidenceFile(ctx, {
       exportId,
       recordingId: rec.id,
       caseId: rec.case_id,
       manifestSha256: sealedRow?.manifest_sha256?.toString('hex') ?? '',
-      video: { bytes: bytes.length, sha256 },
+      video: { bytes: video.bytes, sha256 },
       stills: m.identityStills ?? [],
     });
     const evidencePlain = join(scratch, EVIDENCE_FILE);
@@ -241,9 +242,9 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
       ctx,
       exportId,
       rec.id,
-      (c) => exportRepository.markDone(c, exportId, { sha256, bytes: bytes.length, kekId: wrapped.kid, wrappedKey: wrapped.wrapped, signature }),
+      (c) => exportRepository.markDone(c, exportId, { sha256, bytes: video.bytes, kekId: wrapped.kid, wrappedKey: wrapped.wrapped, signature }),
       'recording.export_done',
-      { caseId: rec.case_id, sha256, bytes: bytes.length },
+      { caseId: rec.case_id, sha256, bytes: video.bytes },
     );
     if (!done) {
       await removeSealed(ctx.exportsDir, exportId);

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureOwnTls } from '../../src/pki/certificate-authority.js';
-import { ensureDocumentSigner, signDetached } from '../../src/pki/document-signing.js';
+import { ensureDocumentSigner, fileSha256, signDetached, signDigest } from '../../src/pki/document-signing.js';
+import { createHash, randomBytes } from 'node:crypto';
 
 const run = promisify(execFile);
 
@@ -36,4 +37,17 @@ t.test('document-signing certificate from the appliance CA; detached CMS that op
   content[123] = (content[123] ?? 0) ^ 0xff;
   writeFileSync(join(dir, 'changed.bin'), content);
   await t.rejects(verify('changed.bin'), 'a changed byte fails verification');
+
+  // A long export: hashed as a stream, signed from its digest; openssl checks the same signature over the file.
+  const big = join(dir, 'export.mp4');
+  const chunk = randomBytes(1 << 20);
+  writeFileSync(big, Buffer.concat(Array.from({ length: 48 }, () => chunk)));
+  const { sha256, bytes } = await fileSha256(big);
+  t.equal(bytes, 48 << 20);
+  t.same(sha256, createHash('sha256').update(readFileSync(big)).digest(), 'the streamed digest is the file digest');
+  writeFileSync(join(dir, 'doc.p7s'), signDigest(sha256, signer, new Date('2026-12-03T10:00:00Z')));
+  await t.resolves(verify('export.mp4'), 'openssl cms -verify accepts the signature made from the digest');
+  const shown = (await run('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', join(dir, 'doc.p7s')])).stdout;
+  t.match(shown, /UTCTIME:Dec  3 10:00:00 2026 GMT/, 'the signing time given');
+  t.throws(() => signDigest(Buffer.alloc(31), signer), /32 bytes/);
 });

@@ -23,6 +23,7 @@ export const TAG = {
   OID: 0x06,
   SEQUENCE: 0x30,
   SET: 0x31,
+  UTC_TIME: 0x17,
   GENERALIZED_TIME: 0x18,
 } as const;
 
@@ -144,4 +145,15 @@ export function oid(dotted: string): Buffer {
     out.push(...groups);
   }
   return encode(TAG.OID, Buffer.from(out));
+}
+
+/** A SET OF in DER: its elements sorted by their encodings (X.690 §11.6). */
+export function setOf(...items: Buffer[]): Buffer {
+  return encode(TAG.SET, Buffer.concat([...items].sort(Buffer.compare)));
+}
+
+/** UTCTime (YYMMDDHHMMSSZ), for dates from 1950 to 2049 as RFC 5652 signing times require. */
+export function utcTime(d: Date): Buffer {
+  const text = d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+  return encode(TAG.UTC_TIME, Buffer.from(text, 'latin1'));
 }
