@@ -1,4 +1,4 @@
-// Face benchmark: the built-in engine exactly as the appliance runs it (one worker thread, TF.js WASM, models from the
+// Face benchmark: the built-in engine exactly as the appliance runs it (KYC_FACE_WORKERS threads, TF.js WASM, models from the
 // package). Reports the model load time, the latency of one comparison of two 640×480 camera frames (detection,
 // landmarks and descriptor for both, as POST /api/face/compare does) as p50/p95, and the equal error rate on the
 // labelled set shipped with the tests (appliance/test/fixtures/faces/labels.json: every pair of photos, same person
@@ -6,14 +6,15 @@
 // {"face_compare_p50_ms":…,"face_compare_p95_ms":…,"face_model_load_ms":…,"face_eer":…}
 // (targets: p95 ≤ 250 ms, load ≤ 2000 ms on the appliance's 2 cores).
 //
-//   npx tsx appliance/bench/face.bench.ts [--runs 30]
+//   npx tsx appliance/bench/face.bench.ts [--runs 30] [--workers N (default: the KYC_FACE_WORKERS default)]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import jpeg from 'jpeg-js';
 import { createFaceServices } from '../src/face/index.js';
 import { euclidean } from '../src/face/geometry.js';
+import { CONFIG_KEYS } from '../src/config/schema.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, workers: { type: 'string', default: CONFIG_KEYS.KYC_FACE_WORKERS.default } } });
 const RUNS = Number(values.runs);
 const fixtures = new URL('../test/fixtures/faces/', import.meta.url);
 const read = (p: string) => readFileSync(new URL(p, fixtures));
@@ -63,7 +64,7 @@ function equalErrorRate(genuine: number[], impostor: number[]): { eer: number; t
 const face = createFaceServices({
   engine: 'builtin',
   modelDir: null,
-  workers: 1,
+  workers: Number(values.workers),
   matchDistance: 0.5,
   reviewDistance: 0.6,
   livenessYaw: 0.12,
@@ -73,7 +74,7 @@ const face = createFaceServices({
 });
 try {
   const { loadMs, version } = await face.ready();
-  console.log(`model ${version}: loaded in ${round(loadMs)} ms (one worker thread, TF.js WASM)`);
+  console.log(`model ${version}: loaded in ${round(loadMs)} ms (${values.workers} worker threads, TF.js WASM)`);
 
   const labels = JSON.parse(read('labels.json').toString('utf8')) as { photos: { file: string; person: string }[] };
   const a = frame640(read('people/london-005/neutral.jpg'));

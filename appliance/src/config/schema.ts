@@ -84,7 +84,7 @@ export const CONFIG_KEYS = {
   KYC_RECORDING_SETTLE_SECONDS: { kind: 'int', default: '15', min: 0, max: 600, doc: 'How long a seal waits for Janus to close a recording still being written (.mjr.tmp) before sealing it as it is and flagging it.' },
   KYC_FACE_ENGINE: { kind: 'enum', default: 'builtin', values: ['builtin', 'hook'], doc: 'Face verification engine: the built-in offline model, or the institution\'s engine behind KYC_FACE_HOOK_URL (the built-in model still checks liveness frames).' },
   KYC_FACE_MODEL_DIR: { kind: 'path', default: null, doc: 'Folder with the face-api model files. Unset: the model/ folder of the installed @vladmandic/face-api package.' },
-  KYC_FACE_WORKERS: { kind: 'int', default: '1', min: 1, max: 16, doc: 'Worker threads running the built-in face model (each loads its own copy, ~60 MB).' },
+  KYC_FACE_WORKERS: { kind: 'int', default: '2', min: 1, max: 16, doc: 'Worker threads running the built-in face model (each loads its own copy, ~60 MB). A comparison analyses its two images on two threads at once, so 2 halves its latency on an idle 2-core host; 1 saves memory.' },
   KYC_FACE_MATCH_DISTANCE: { kind: 'number', default: '0.5', min: 0, max: 2, doc: 'Built-in engine: descriptor distance below which two faces match (score = 1 − distance; calibrate per site with POST /api/face/compare).' },
   KYC_FACE_REVIEW_DISTANCE: { kind: 'number', default: '0.6', min: 0, max: 2, doc: 'Built-in engine: distance below which (and at or above the match distance) the decision is "review"; at or above it, "no_match".' },
   KYC_FACE_LIVENESS_YAW: { kind: 'number', default: '0.12', min: 0.01, max: 1, doc: 'Liveness: head-turn change (nose offset from the eyes\' midpoint, in eye distances) a turn challenge needs.' },

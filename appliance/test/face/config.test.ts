@@ -24,7 +24,7 @@ const problems = (env: Record<string, string>): string[] => {
 
 t.test('face configuration: defaults, decimals, the hook', async (t) => {
   const c = load({});
-  t.same({ engine: c.face.engine, match: c.face.matchDistance, review: c.face.reviewDistance, workers: c.face.workers }, { engine: 'builtin', match: 0.5, review: 0.6, workers: 1 });
+  t.same({ engine: c.face.engine, match: c.face.matchDistance, review: c.face.reviewDistance, workers: c.face.workers }, { engine: 'builtin', match: 0.5, review: 0.6, workers: 2 });
   t.equal(c.face.hook.url, null);
   const h = load({ KYC_FACE_ENGINE: 'hook', KYC_FACE_HOOK_URL: 'https://faces.bank.local/verify', KYC_FACE_HOOK_SECRET_FILE: '$DIR/hook-secret', KYC_FACE_MATCH_DISTANCE: '0.45' });
   t.equal(h.face.hook.url?.href, 'https://faces.bank.local/verify');
