@@ -112,6 +112,7 @@ export async function createRuntime(
     cipher: pii,
     idp: oidc,
     recheckSeconds: config.session.idpRecheckSeconds,
+    unreachableGraceSeconds: config.session.idpGraceSeconds,
     // a sign-in that ended takes its signaling sockets with it
     onEnded: (idHashes) => live?.hub.closeSignIns(new Set(idHashes), 'your sign-in ended'),
     log: workerLog,

@@ -16,7 +16,7 @@ export interface AppConfig {
   tls: { certFile: string | null; keyFile: string | null; serverNames: string[] };
   db: { url: string; migrateUrl: string; passwordFile: string | null; poolSize: number };
   oidc: { issuer: URL; clientId: string; clientSecretFile: string; audience: string; caFile: string | null };
-  session: { keyFile: string; ttlSeconds: number; idleSeconds: number; idpRecheckSeconds: number };
+  session: { keyFile: string; ttlSeconds: number; idleSeconds: number; idpRecheckSeconds: number; idpGraceSeconds: number };
   pii: { keyFile: string; blindIndexKeyFile: string };
   http: { bodyLimitBytes: number; authRateLimitPerMinute: number; trustProxy: boolean };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -233,7 +233,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       audience: v('KYC_OIDC_AUDIENCE'),
       caFile: v('KYC_OIDC_CA_FILE'),
     },
-    session: { keyFile: v('KYC_SESSION_KEY_FILE'), ttlSeconds: v('KYC_SESSION_TTL_SECONDS'), idleSeconds: v('KYC_SESSION_IDLE_SECONDS'), idpRecheckSeconds: v('KYC_SESSION_IDP_RECHECK_SECONDS') },
+    session: { keyFile: v('KYC_SESSION_KEY_FILE'), ttlSeconds: v('KYC_SESSION_TTL_SECONDS'), idleSeconds: v('KYC_SESSION_IDLE_SECONDS'), idpRecheckSeconds: v('KYC_SESSION_IDP_RECHECK_SECONDS'), idpGraceSeconds: v('KYC_SESSION_IDP_GRACE_SECONDS') },
     pii: { keyFile: v('KYC_PII_KEY_FILE'), blindIndexKeyFile: v('KYC_BLIND_INDEX_KEY_FILE') },
     http: {
       bodyLimitBytes: v('KYC_BODY_LIMIT_BYTES'),

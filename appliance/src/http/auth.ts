@@ -77,7 +77,13 @@ async function resolvePrincipal(request: FastifyRequest, opts: AuthOptions): Pro
   const found = await opts.sessions.find(idHash);
   if (!found) return null;
   // re-checked with the identity provider at a bounded interval: a revoked user or withdrawn role ends here
-  const session = await opts.sessions.recheckIfDue(idHash, found);
+  let session;
+  try {
+    session = await opts.sessions.recheckIfDue(idHash, found);
+  } catch (err) {
+    if (err instanceof IdpUnavailableError) throw new AppError('UNAVAILABLE', 'The identity provider is unreachable: sign-ins cannot be confirmed. Try again shortly.');
+    throw err;
+  }
   if (!session) return null;
   await opts.sessions.touchIfDue(idHash, session);
   return {

@@ -14,6 +14,11 @@ export interface SessionRevocation {
   idp: { refresh(refreshToken: string): Promise<{ user: VerifiedUser; refreshToken: string | null }> };
   /** re-check each session with the identity provider at least this often */
   recheckSeconds: number;
+  /**
+   * while the identity provider cannot be reached, a session goes on for at most this long past a due re-check;
+   * then its requests are refused (503) until the provider answers again (fail closed, bounded)
+   */
+  unreachableGraceSeconds: number;
   /** sessions ended (by their id hash, base64): close what they hold open (signaling sockets) */
   onEnded?: (idHashes: string[]) => void;
   log?: { warn(obj: object, msg: string): void };
@@ -59,7 +64,8 @@ export class LiveSessions {
    * token grant): the session then carries the roles the realm gives now. When the realm refuses (session ended
    * there, user disabled, roles withdrawn from the client), the session ends here (audited) and null is returned.
    * While the identity provider cannot be reached the session goes on and is re-checked at the next request after
-   * UNREACHABLE_RETRY_MS.
+   * UNREACHABLE_RETRY_MS — but for at most `unreachableGraceSeconds` past the due re-check: after that its requests
+   * throw IdpUnavailableError (503) until the provider answers; the session is kept, so work resumes when it does.
    */
   async recheckIfDue(idHash: Buffer, session: StoredSession): Promise<StoredSession | null> {
     const r = this.revocation;
@@ -67,7 +73,7 @@ export class LiveSessions {
     const now = Date.now();
     if (now - session.idpCheckedAt.getTime() < r.recheckSeconds * 1000) return session;
     const key = idHash.toString('base64');
-    if ((this.unreachableUntil.get(key) ?? 0) > now) return session;
+    if ((this.unreachableUntil.get(key) ?? 0) > now) return this.withinGrace(r, session, now);
     let pending = this.rechecking.get(key);
     if (!pending) {
       pending = this.recheck(r, idHash, key, session).finally(() => this.rechecking.delete(key));
@@ -93,7 +99,7 @@ export class LiveSessions {
       if (!(err instanceof IdpUnavailableError)) throw err;
       r.log?.warn({}, 'identity provider unreachable for a session re-check; retried later');
       this.unreachableUntil.set(key, Date.now() + UNREACHABLE_RETRY_MS);
-      return session;
+      return this.withinGrace(r, session, Date.now());
     }
     this.unreachableUntil.delete(key);
     if (fresh.user.subject !== session.subject) return this.endOne(r, idHash, actor, 'the identity provider answered for another user');
@@ -108,6 +114,15 @@ export class LiveSessions {
     };
     this.remember(key, updated, Date.now());
     return updated;
+  }
+
+  /** The session while its unchecked time stays within the grace; past it, refused until the provider answers. */
+  private withinGrace(r: SessionRevocation, session: StoredSession, now: number): StoredSession {
+    const overdueMs = now - session.idpCheckedAt.getTime() - r.recheckSeconds * 1000;
+    if (overdueMs > r.unreachableGraceSeconds * 1000) {
+      throw new IdpUnavailableError(new Error('the identity provider has not confirmed this session for too long'));
+    }
+    return session;
   }
 
   private async endOne(r: SessionRevocation, idHash: Buffer, actor: AuditActor, reason: string): Promise<null> {

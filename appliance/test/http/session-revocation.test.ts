@@ -128,3 +128,21 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
     t.match((await a.auditEvents()).filter((e) => e.action === 'admin.user_sessions_end' && e.result === 'success'), [{ actor: { username: 'admin1' }, object: { type: 'user', id: 'teller2' }, reason: 'left the bank', details: { sessions: 2 } }]);
   });
 });
+
+t.test('an unreachable identity provider: sessions go on within the grace, then fail closed (503) and are kept', async (t) => {
+  const a = await startTestAppliance(t, { listen: true, env: { KYC_SESSION_IDP_RECHECK_SECONDS: '1', KYC_SESSION_IDP_GRACE_SECONDS: '3' } });
+  const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 2 });
+  t.teardown(() => pool.end());
+  const session = await signIn(a, 'teller1');
+  t.equal(await me(a, session), 200);
+  await a.idp.close();
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(await me(a, session), 200, 'a re-check is due but the provider is down: within the grace the teller goes on');
+  await new Promise((r) => setTimeout(r, 3500));
+  const refused = await a.app.inject({ method: 'GET', url: '/api/me', cookies: { '__Host-kyc_session': session } });
+  t.equal(refused.statusCode, 503, 'past the grace: refused, not let through');
+  t.equal(refused.json().error.code, 'KYC_ERR_UNAVAILABLE');
+  t.match(refused.json().error.message, /identity provider is unreachable/);
+  const kept = await pool.query('SELECT 1 FROM web_sessions WHERE id_hash = $1', [idHash(session)]);
+  t.equal(kept.rowCount, 1, 'the session is kept, to go on when the provider answers again');
+});
