@@ -24,7 +24,7 @@ export interface AppConfig {
   audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker'; tsa: { url: URL; certFile: string | null; caFile: string | null } | null };
   invitations: { ttlMinutes: number; codeAttempts: number };
   workerInProcess: boolean;
-  janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; mediaInterface: string | null };
+  janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; mediaInterface: string | null; socketsPerAddress: number };
   face: {
     engine: 'builtin' | 'hook';
     modelDir: string | null;
@@ -258,6 +258,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       adminSecretFile: v('KYC_JANUS_ADMIN_SECRET_FILE'),
       roomKeyFile: v('KYC_JANUS_ROOM_KEY_FILE'),
       mediaInterface: v('KYC_MEDIA_INTERFACE'),
+      socketsPerAddress: v('KYC_SIGNALING_SOCKETS_PER_ADDRESS'),
     },
     face: {
       engine: v('KYC_FACE_ENGINE'),

@@ -5,6 +5,9 @@
 export const ALLOWED_FILE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'application/pdf'] as const;
 export type AllowedFileType = (typeof ALLOWED_FILE_TYPES)[number];
 export const MAX_FILE_BYTES = 10 * 1024 * 1024;
+/** What one session may hold: files, and their bytes together (each file is stored encrypted in the database). */
+export const MAX_SESSION_FILES = 50;
+export const MAX_SESSION_FILE_BYTES = 100 * 1024 * 1024;
 
 export function sniffFileType(head: Buffer): AllowedFileType | null {
   if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';

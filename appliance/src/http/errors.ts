@@ -36,6 +36,7 @@ export const ErrorCodes = {
   MULTIPLE_FACES: { status: 400, message: 'More than one face was found in the image.' },
   IMAGE_TOO_LARGE: { status: 413, message: 'The image is too large.' },
   BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  SESSION_FILES_LIMIT: { status: 409, message: 'This session already holds as many files as one session may.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send application/json.' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is not satisfiable.' },
   RANGE_MALFORMED: { status: 400, message: 'The Range header is not a single byte range (bytes=first-last, first- or -suffix).' },

@@ -142,6 +142,8 @@ export const CLOSE_CODES = {
   /** frame above the WebSocket server's maxPayload */
   TOO_BIG: 1009,
   INTERNAL: 1011,
+  /** too many connections for now; reconnect later */
+  TRY_AGAIN_LATER: 1013,
   /** the same party connected again elsewhere; this socket is obsolete */
   REPLACED: 4001,
   /** the session is over (hang-up); do not reconnect */

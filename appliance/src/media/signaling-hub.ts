@@ -105,8 +105,16 @@ export interface SignalingHubOptions {
   rateLimit?: { burst: number; ratePerSec: number };
   /** WebSocket ping interval; a socket that misses one pong is closed. Default 10 s. */
   heartbeatMs?: number;
+  /**
+   * Open sockets allowed at once: per party of a session (a new one beyond it retires the oldest, so tabs and
+   * reconnects never pile up), and per client address (beyond it a new socket is refused; default 256, since a
+   * branch's tellers may share one address behind its proxy).
+   */
+  connectionLimits?: { perParty: number; perAddress: number };
   log?: GatewayLogger;
 }
+
+export const DEFAULT_CONNECTION_LIMITS = { perParty: 4, perAddress: 256 } as const;
 
 interface Room {
   id: number;
@@ -152,6 +160,8 @@ interface Connection {
   id: number;
   ws: WebSocket;
   identity: SignalingIdentity;
+  /** the client's address (for the per-address limit), when known */
+  address: string | null;
   session: CallSession | null;
   /** replaced by a newer socket of the same party, or left: its close changes nothing */
   retired: boolean;
@@ -279,12 +289,25 @@ export class SignalingHub {
   // ---- sockets ---------------------------------------------------------------------------------------------
 
   /** Takes over an authenticated WebSocket. Listeners are attached synchronously, so no frame is lost. */
-  attach(ws: WebSocket, identity: SignalingIdentity): void {
+  attach(ws: WebSocket, identity: SignalingIdentity, address: string | null = null): void {
     const rate = this.#opts.rateLimit ?? { burst: 50, ratePerSec: 20 };
+    const limits = this.#opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
+    const open = [...this.#connections].filter((c) => !c.closed && !c.retired);
+    if (address !== null && open.filter((c) => c.address === address).length >= limits.perAddress) {
+      ws.send(JSON.stringify({ type: 'error', code: SIGNALING_ERRORS.LIMIT, message: 'too many call connections from this address; try again shortly' }));
+      ws.close(CLOSE_CODES.TRY_AGAIN_LATER, 'too many connections');
+      return;
+    }
+    // the same party's older sockets beyond the limit (stale tabs, half-dead reconnects) make way, oldest first
+    const same = open.filter((c) => c.identity.sessionId === identity.sessionId && c.identity.party === identity.party);
+    for (const old of same.slice(0, Math.max(0, same.length - limits.perParty + 1))) {
+      this.#retire(old, CLOSE_CODES.REPLACED, 'replaced by a newer connection');
+    }
     const conn: Connection = {
       id: ++this.#connSeq,
       ws,
       identity,
+      address,
       session: null,
       retired: false,
       closed: false,

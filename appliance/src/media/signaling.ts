@@ -60,7 +60,7 @@ export const signalingRoutes: FastifyPluginAsync<SignalingRouteOptions> = async 
     handler: (socket, request) => {
       const verdict = verdicts.get(request);
       if (verdict && 'identity' in verdict) {
-        opts.hub.attach(socket, verdict.identity);
+        opts.hub.attach(socket, verdict.identity, request.ip);
         return;
       }
       const origin = verdict?.refuse === 'origin';

@@ -15,6 +15,16 @@ export interface CaseFileRow {
 const COLUMNS = 'id, case_id, session_id, party, name, media_type, size, sha256, created_at';
 
 export const caseFileRepository = {
+  /**
+   * The session's files so far, counted with the session row locked (FOR UPDATE), so that concurrent uploads into
+   * one session are counted one after another within their transactions.
+   */
+  async usageOfSessionLocked(db: Queryable, sessionId: string): Promise<{ files: number; bytes: number }> {
+    await db.query('SELECT 1 FROM call_sessions WHERE id = $1 FOR UPDATE', [sessionId]);
+    const r = await db.query<{ files: number; bytes: string }>('SELECT count(*)::int AS files, coalesce(sum(size), 0)::bigint AS bytes FROM case_files WHERE session_id = $1', [sessionId]);
+    return { files: r.rows[0]!.files, bytes: Number(r.rows[0]!.bytes) };
+  },
+
   async insert(db: Queryable, f: Omit<CaseFileRow, 'created_at'> & { contentEnc: Buffer }): Promise<CaseFileRow> {
     const r = await db.query<CaseFileRow>(
       `INSERT INTO case_files (id, case_id, session_id, party, name, media_type, size, sha256, content_enc)

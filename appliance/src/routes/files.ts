@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
-import { MAX_FILE_BYTES, sanitizeFileName, sniffFileType } from '../domain/file-types.js';
+import { MAX_FILE_BYTES, MAX_SESSION_FILE_BYTES, MAX_SESSION_FILES, sanitizeFileName, sniffFileType } from '../domain/file-types.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { caseFileRepository, type CaseFileRow } from '../repositories/case-file.repository.js';
@@ -68,6 +68,10 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
         ctx.audit,
         request,
         async (client, audit) => {
+          const used = await caseFileRepository.usageOfSessionLocked(client, who.session.id);
+          if (used.files >= MAX_SESSION_FILES || used.bytes + content.length > MAX_SESSION_FILE_BYTES) {
+            throw new AppError('SESSION_FILES_LIMIT', `One session holds at most ${MAX_SESSION_FILES} files and ${MAX_SESSION_FILE_BYTES / 1024 / 1024} MB; this one has ${used.files} files, ${Math.round(used.bytes / 1024 / 1024)} MB.`);
+          }
           const f = await caseFileRepository.insert(client, {
             id,
             case_id: who.session.case_id,

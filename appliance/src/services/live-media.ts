@@ -6,7 +6,7 @@ import { withTransaction, type Queryable } from '../db/database.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { readSecretText } from '../lib/secret-files.js';
 import { JanusGateway } from '../media/janus-gateway.js';
-import { SignalingHub, type ChatEntry, type SignalingEvent, type SignalingIdentity, type StoredChat } from '../media/signaling-hub.js';
+import { DEFAULT_CONNECTION_LIMITS, SignalingHub, type ChatEntry, type SignalingEvent, type SignalingIdentity, type StoredChat } from '../media/signaling-hub.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { auditEvent, type AuditActor, type AuditSink } from './audit.js';
 import type { CallSessionService } from './call-session.service.js';
@@ -117,6 +117,7 @@ export class LiveMedia {
       onAbandoned: (sessionId) => this.endAbandoned(sessionId, 'abandoned: both parties left'),
       chatHistory: (sessionId) => storedChat(deps.pool, deps.pii, sessionId, deps.log),
       iceServers: [],
+      connectionLimits: { perParty: DEFAULT_CONNECTION_LIMITS.perParty, perAddress: deps.config.janus.socketsPerAddress },
       log,
     });
   }

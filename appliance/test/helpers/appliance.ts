@@ -19,6 +19,8 @@ export const WEB_BUILD = fileURLToPath(new URL('../../../web/build/', import.met
 
 interface Teardown {
   teardown(fn: () => unknown): void;
+  /** present on tap tests: a background failure fails the test that caused it */
+  fail?(message: string): unknown;
 }
 
 /** Connections to host:port inside the namespace are piped to the same address in this process's namespace. */
@@ -75,6 +77,11 @@ export interface TestApplianceOptions {
   netns?: Netns;
   webRoot?: string | null;
   env?: Record<string, string>;
+  /**
+   * Background failures (audit sequencer and checkpointer, the in-process worker, session purge, face hook) fail the
+   * test by default; a test that provokes them on purpose names the ones it expects.
+   */
+  expectBackgroundErrors?: RegExp;
 }
 
 /**
@@ -82,6 +89,16 @@ export interface TestApplianceOptions {
  * temporary data dir. Everything is torn down with the test.
  */
 export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions = {}): Promise<TestAppliance> {
+  const backgroundErrors: string[] = [];
+  // registered first, so it runs last: after the appliance closed (its final checkpoint, the worker's shutdown)
+  t.teardown(() => {
+    for (const e of backgroundErrors) t.fail?.(`background failure: ${e}`);
+  });
+  const onBackgroundError = (what: string, err: unknown): void => {
+    const inner = err !== null && typeof err === 'object' && 'err' in err ? (err as { err: unknown }).err : err;
+    const text = `${what}: ${inner instanceof Error ? inner.message : JSON.stringify(err)}`;
+    if (!opts.expectBackgroundErrors?.test(text)) backgroundErrors.push(text);
+  };
   const db = await createTestDatabase(allMigrations);
   t.teardown(() => db.drop());
   const dataDir = mkdtempSync(join(tmpdir(), 'kyc-appliance-'));
@@ -114,7 +131,7 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
     cwd: dataDir,
     allowMissingGeneratedSecrets: true,
   });
-  const runtime = await createRuntime(config);
+  const runtime = await createRuntime(config, onBackgroundError);
   await seedProducts(runtime.ctx.pool);
   const tls = listening ? ensureOwnTls(dataDir, ['127.0.0.1', 'localhost']) : null;
   const app = await buildApp(runtime.ctx, {

@@ -1,60 +1,16 @@
 // Calls that never end: both parties leaving, or an appliance restart in the middle of a call, must end the session
 // (and request its seal); afterwards the customer's link and device cookie neither rejoin, nor publish, nor upload.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import type WebSocket from 'ws';
 import pg from 'pg';
-import type { LightMyRequestResponse } from 'fastify';
-import { multipartFile, newCaseBody, PNG, startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
+import { multipartFile, PNG, startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
+import { applianceWithoutMedia, liveSessionOf, openSignaling, waitingCustomer } from '../helpers/signaling-client.js';
 import { createNetns } from '../harness/netns.js';
 import { waitFor } from '../helpers/recording-fixtures.js';
 import { OFFER } from '../harness/sdp.js';
 import { startTestJanus } from '../harness/janus.js';
-import { CLOSE_CODES, SIGNALING_PATH, SIGNALING_SUBPROTOCOL } from '../../src/media/protocol.js';
-
-function deviceCookie(res: LightMyRequestResponse): string {
-  const c = res.cookies.find((x) => x.name === '__Host-kyc_device');
-  if (!c) throw new Error('no device cookie');
-  return c.value;
-}
-
-/** A case whose customer is in the waiting room: the link's token and the device cookie of the customer's browser. */
-async function waitingCustomer(a: TestAppliance, teller: Record<string, string>): Promise<{ caseId: string; token: string; cookies: Record<string, string> }> {
-  const caseId = (await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody() })).json().id as string;
-  const inv = (await a.app.inject({ method: 'POST', url: `/api/cases/${caseId}/invitations`, headers: teller })).json() as { url: string; code: string };
-  const token = new URL(inv.url).pathname.split('/')[2] ?? '';
-  const open = await a.app.inject({ method: 'POST', url: `/api/join/${token}/open` });
-  const cookies = { '__Host-kyc_device': deviceCookie(open) };
-  await a.app.inject({ method: 'POST', url: `/api/join/${token}/code`, cookies, payload: { code: inv.code } });
-  await a.app.inject({ method: 'POST', url: `/api/join/${token}/device-check`, cookies, payload: { camera: true, microphone: true } });
-  const consent = await a.app.inject({ method: 'POST', url: `/api/join/${token}/consent`, cookies, payload: { accept: true, consentVersion: '2026-11' } });
-  if (consent.json().step !== 'waiting') throw new Error(`customer not waiting: ${consent.body}`);
-  return { caseId, token, cookies };
-}
-
-interface Socket {
-  ws: WebSocket;
-  frames: Array<Record<string, unknown>>;
-  closed: Promise<number>;
-}
-
-async function openSignaling(a: TestAppliance, query: string, headers: Record<string, string>): Promise<Socket> {
-  const frames: Array<Record<string, unknown>> = [];
-  let closed!: Promise<number>;
-  const ws = await (a.app as unknown as { injectWS: (path: string, ctx: object, opts: object) => Promise<WebSocket> }).injectWS(
-    `${SIGNALING_PATH}?${query}`,
-    { headers: { origin: a.config.publicUrl.origin, 'sec-websocket-protocol': SIGNALING_SUBPROTOCOL, ...headers } },
-    {
-      onInit: (w: WebSocket) => {
-        w.on('message', (data) => frames.push(JSON.parse(String(data)) as Record<string, unknown>));
-        closed = new Promise((resolve) => w.once('close', (code) => resolve(code)));
-      },
-    },
-  );
-  return { ws, frames, closed };
-}
+import { CLOSE_CODES } from '../../src/media/protocol.js';
 
 /** The appliance with a real Janus in a network namespace of its own (no worker: nothing here is sealed). */
 async function applianceWithJanus(t: Test): Promise<TestAppliance> {
@@ -85,13 +41,8 @@ async function assertEndedForGood(t: Test, a: TestAppliance, su: pg.Pool, s: { s
 }
 
 t.test('an appliance restart mid-call: a live session nobody comes back to is ended and sealed', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kyc-restart-'));
-  const roomKeyFile = join(dir, 'room-key');
-  writeFileSync(roomKeyFile, 'room-admin-key', { mode: 0o600 });
   // Janus is not reachable: nothing here needs media, only the session's life.
-  const a = await startTestAppliance(t, { env: { KYC_JANUS_WS_URL: 'ws://127.0.0.1:9/', KYC_JANUS_ROOM_KEY_FILE: roomKeyFile, KYC_WORKER_IN_PROCESS: 'false' } });
-  const su = new pg.Pool({ connectionString: a.db.superUrl, max: 2 });
-  t.teardown(() => su.end());
+  const { a, su } = await applianceWithoutMedia(t);
   const teller = { authorization: `Bearer ${await a.tokenFor('teller1')}` };
   const live = a.runtime.ctx.live;
   if (!live) throw new Error('live media not configured');
@@ -99,19 +50,8 @@ t.test('an appliance restart mid-call: a live session nobody comes back to is en
   // Sessions admitted by the appliance before it restarted: this process's hub has never heard of them.
   const stale = await waitingCustomer(a, teller);
   const fresh = await waitingCustomer(a, teller);
-  const admitted = async (c: { caseId: string }, ago: string): Promise<string> => {
-    const inv = (await su.query('SELECT id FROM invitations WHERE case_id = $1', [c.caseId])).rows[0].id as string;
-    const id = (
-      await su.query(
-        `INSERT INTO call_sessions (id, case_id, invitation_id, teller, state, room_id, admitted_at) VALUES (gen_random_uuid(), $1, $2, 'teller1', 'live', (random() * 1e12)::bigint + 1, now() - $3::interval) RETURNING id`,
-        [c.caseId, inv, ago],
-      )
-    ).rows[0].id as string;
-    await su.query(`UPDATE cases SET status = 'in_session' WHERE id = $1`, [c.caseId]);
-    return id;
-  };
-  const staleId = await admitted(stale, '5 minutes');
-  const freshId = await admitted(fresh, '1 second');
+  const staleId = await liveSessionOf(su, stale.caseId, '5 minutes');
+  const freshId = await liveSessionOf(su, fresh.caseId, '1 second');
   const up = multipartFile('before.png', PNG);
   const before = await a.app.inject({ method: 'POST', url: `/api/sessions/${staleId}/files?invitation=${stale.token}`, cookies: stale.cookies, headers: up.headers, payload: up.payload });
   t.equal(before.statusCode, 201, 'while live, the customer could upload');
