@@ -1,1 +1,2 @@
 export * from './pg.js';
+export * from './softhsm.js';
