@@ -78,7 +78,8 @@ export function unwrapDataKey(kek: Buffer, kid: string, wrapped: Buffer, context
   return body;
 }
 
-function newKid(now: Date): string {
+/** A new KEK id (file KEKs) or token key label (HSM KEKs): `kek-YYYYMMDD-xxxxxxxx`. */
+export function newKid(now: Date): string {
   const d = now.toISOString().slice(0, 10).replace(/-/g, '');
   return `kek-${d}-${randomBytes(4).toString('hex')}`;
 }
