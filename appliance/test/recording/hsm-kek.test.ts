@@ -1,12 +1,13 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Pkcs11Keyring } from '@kyc/compliance';
-import { createSoftHsmToken, type SoftHsmToken } from '@kyc/compliance/testing';
+import { createSoftHsmToken, createTestDatabase, type SoftHsmToken } from '@kyc/compliance/testing';
+import { allMigrations } from '../../src/migrations-dir.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { openKeyring } from '../../src/recording/keyring.js';
 import { startTestAppliance } from '../helpers/appliance.js';
@@ -102,6 +103,34 @@ t.test('start-up: a wrong PIN or a missing token key stops the keyring with a cl
   const { keyring } = await openKeyring(load(hsmEnv(token, pinFile(dir, token))));
   t.equal(keyring.currentKeyId(), `hsm-${FIRST_LABEL}`);
   await keyring.close();
+});
+
+t.test('kyc-archive rotate-kek with the pkcs11 provider: the first key under the configured label, then new labels recorded in hsm-current', async (t) => {
+  const token = createSoftHsmToken();
+  const db = await createTestDatabase(allMigrations);
+  t.teardown(() => db.drop());
+  const dataDir = tempDir(t);
+  writeFileSync(join(dataDir, 'oidc-client-secret'), 's3cret', { mode: 0o600 });
+  const env = hsmEnv(token, pinFile(dataDir, token));
+  const host = { config: { dataDir }, db };
+  const first = await kycArchive(host, env, 'rotate-kek');
+  t.match(first, { code: 0, json: { ok: true, currentKid: `hsm-${FIRST_LABEL}` } }, 'an empty token gets its first KEK under KYC_PKCS11_KEY_LABEL');
+  t.notOk(existsSync(join(dataDir, 'secrets', 'kek', 'hsm-current')), 'the configured label needs no record');
+  const second = await kycArchive(host, env, 'rotate-kek');
+  t.equal(second.code, 0, JSON.stringify(second.json));
+  const label = String(second.json.currentKid).slice('hsm-'.length);
+  t.match(label, /^kek-\d{8}-[0-9a-f]{8}$/);
+  t.equal((await readFile(join(dataDir, 'secrets', 'kek', 'hsm-current'), 'utf8')).trim(), label, 'a later rotation records its label as current');
+  const k = await Pkcs11Keyring.open({ ...token, currentLabel: label });
+  t.teardown(() => k.close());
+  for (const l of [FIRST_LABEL, label]) {
+    t.same(await k.keyAttributes(l), { extractable: false, sensitive: true, token: true, valueReadable: false }, `${l}: a non-extractable token key whose value cannot be read`);
+  }
+  const wrongPin = join(dataDir, 'wrong-pin');
+  writeFileSync(wrongPin, '000000\n', { mode: 0o600 });
+  const refused = await kycArchive(host, { ...env, KYC_PKCS11_PIN_FILE: wrongPin }, 'rewrap');
+  t.equal(refused.code, 2, 'a wrong PIN stops the command');
+  t.match(JSON.stringify(refused.json), /wrong PIN/, 'and says why');
 });
 
 t.test('the HSM path seals and replays a real recording; rewrap file → HSM, rotation in the HSM, rewrap HSM → file', async (t) => {
