@@ -277,8 +277,14 @@ export class Pkcs11Keyring implements KeyWrapper {
     const kid = hsmKid(label);
     const iv = randomBytes(IV);
     const body = await this.exclusive(async () => {
-      this.lib.C_EncryptInit(this.session, this.mechanism(iv, wrapAad(kid, context)), this.requireKey(label));
-      return this.lib.C_EncryptAsync(this.session, dataKey, Buffer.alloc(DATA_KEY_SIZE + TAG));
+      const h = this.requireKey(label);
+      try {
+        this.lib.C_EncryptInit(this.session, this.mechanism(iv, wrapAad(kid, context)), h);
+        return await this.lib.C_EncryptAsync(this.session, dataKey, Buffer.alloc(DATA_KEY_SIZE + TAG));
+      } catch (err) {
+        this.handles.delete(label); // a key destroyed on the token: look it up again next time
+        throw new SealedMediaError('KYC_ERR_SEALED_KEY', `token ${this.tokenLabel} could not wrap with KEK ${kid} (${pkcs11Code(err)})`, { cause: err });
+      }
     });
     if (body.length !== DATA_KEY_SIZE + TAG) throw new SealedMediaError('KYC_ERR_SEALED_KEY', `token ${this.tokenLabel} returned ${body.length} bytes for an AES-GCM wrap`);
     return { kid, wrapped: Buffer.concat([Buffer.from([WRAP_VERSION]), iv, body]) };
@@ -297,6 +303,7 @@ export class Pkcs11Keyring implements KeyWrapper {
         this.lib.C_DecryptInit(this.session, this.mechanism(Buffer.from(iv), wrapAad(key.kid, context)), h);
         return await this.lib.C_DecryptAsync(this.session, key.wrapped.subarray(1 + IV), Buffer.alloc(DATA_KEY_SIZE + TAG));
       } catch (err) {
+        if (pkcs11Code(err) === 'CKR_KEY_HANDLE_INVALID') this.handles.delete(label);
         throw new SealedMediaError('KYC_ERR_SEALED_KEY', `data key does not unwrap with KEK ${key.kid} (wrong KEK, or wrapped for another recording; ${pkcs11Code(err)})`, { cause: err });
       }
     });
