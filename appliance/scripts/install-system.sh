@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the appliance needs on this host, only those that are missing.
 set -euo pipefail
-packages=(postgresql janus janus-tools libjs-janus-gateway ffmpeg chromium fonts-dejavu-core fonts-wqy-microhei iproute2 openssl curl rsync tesseract-ocr)
+packages=(postgresql janus janus-tools libjs-janus-gateway ffmpeg chromium fonts-dejavu-core fonts-wqy-microhei iproute2 openssl curl rsync tesseract-ocr softhsm2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

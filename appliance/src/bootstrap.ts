@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { LiveKeyring, type AuditLog } from '@kyc/compliance';
+import type { AuditLog } from '@kyc/compliance';
 import { openAuditLog } from './audit-setup.js';
 import type { AppConfig } from './config/load.js';
 import type { AppContext, ReadinessProbe } from './app-context.js';
@@ -7,6 +7,7 @@ import { createPool } from './db/database.js';
 import { PiiCipher } from './lib/pii-cipher.js';
 import { ensureKeyFile, readSecretText } from './lib/secret-files.js';
 import { createJobBoss, requestSeal } from './recording/seal-queue.js';
+import { openKeyring } from './recording/keyring.js';
 import { CallSessionService } from './services/call-session.service.js';
 import { LiveMedia } from './services/live-media.js';
 import { startWorker, type RunningWorker, type WorkerLog } from './worker.js';
@@ -65,8 +66,8 @@ export async function createRuntime(
   await boss.start();
   const sealPolicy = { retryLimit: config.recording.seal.retryLimit, retryDelaySeconds: config.recording.seal.retryDelaySeconds };
   // One keyring for the process: replay, exports and the in-process worker; it re-reads the KEK directory when a
-  // rotation, a rewrap or a destroyed KEK changed it.
-  const keyring = new LiveKeyring(config.recording.kekDir, { groupReadable: config.recording.groupAccess });
+  // rotation, a rewrap or a destroyed KEK changed it, and holds the process's one PKCS#11 session when configured.
+  const { keyring } = await openKeyring(config);
   const worker = config.workerInProcess ? await startWorker({ pool, config, audit: auditLog, log: workerLog, keyring }) : null;
   const invitations = new InvitationService(pii, {
     publicUrl: config.publicUrl,
@@ -148,6 +149,7 @@ export async function createRuntime(
       await face.close();
       await worker?.stop();
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
+      await keyring.close();
       await auditLog.close();
       await pool.end();
     },

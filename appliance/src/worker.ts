@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type PgBoss from 'pg-boss';
 import pino from 'pino';
-import { AuditLog, FileKeyring, LiveKeyring } from '@kyc/compliance';
+import { AuditLog, type KeyWrapper } from '@kyc/compliance';
 import { openAuditLog } from './audit-setup.js';
 import { loadConfigOrExit, type AppConfig } from './config/load.js';
 import { createPool } from './db/database.js';
@@ -12,6 +12,7 @@ import { MediaTools } from './recording/media-tools.js';
 import { SealBusyError, failureReason, recordFailure, sealRecording, type SealContext } from './recording/seal-job.js';
 import { SEAL_QUEUE, createJobBoss, reconcileSeals, type SealJobData } from './recording/seal-queue.js';
 import { ensureDataDir } from './recording/spool-dirs.js';
+import { ensureFirstKek, openKeyring } from './recording/keyring.js';
 import type { AuditSink } from './services/audit.js';
 
 /**
@@ -42,7 +43,7 @@ export interface WorkerOptions {
   audit: AuditSink;
   log: WorkerLog;
   /** the process's keyring (the appliance's, when the worker runs inside it); else the worker builds its own */
-  keyring?: LiveKeyring;
+  keyring?: KeyWrapper;
   /** pg-boss polling interval (default 2 s) */
   pollingIntervalSeconds?: number;
 }
@@ -62,8 +63,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     throw new Error('KYC_RECORDINGS_DIR and KYC_ARCHIVE_DIR must be on the same filesystem (a seal must never copy plaintext across devices)');
   }
   // The worker creates the first KEK; the keyring then follows rotation (`kyc-archive rotate-kek` from another process).
-  const { created } = await FileKeyring.openOrCreate(rec.kekDir, { groupReadable: rec.groupAccess });
-  const keyring = opts.keyring ?? new LiveKeyring(rec.kekDir, { groupReadable: rec.groupAccess });
+  const own = opts.keyring ? null : await openKeyring(config, { createFirstKek: true });
+  const created = own ? own.createdKek : await ensureFirstKek(config);
+  const keyring = opts.keyring ?? own!.keyring;
   if (created) log.warn({ kid: created, kekDir: rec.kekDir }, 'created the first key-encryption key: back it up offline; without it sealed recordings cannot be decrypted');
 
   const ctx: SealContext = {
@@ -132,6 +134,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await reconciling;
       for (const id of workerIds) await boss.offWork({ id });
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 30_000 });
+      await own?.keyring.close();
     },
   };
 }

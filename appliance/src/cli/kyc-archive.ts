@@ -7,15 +7,20 @@
  *       Every file is authenticated and checked against the manifest; the manifest against the database's hash.
  *       --offline: use only the archive folder and the KEKs (key.json), when the database is lost.
  *   kyc-archive rotate-kek
- *       Creates a new key-encryption key and makes it current (new recordings are wrapped with it).
+ *       Creates a new key-encryption key and makes it current (new recordings are wrapped with it). With
+ *       KYC_KEK_PROVIDER=pkcs11 the key is generated inside the token: the first time under KYC_PKCS11_KEY_LABEL,
+ *       afterwards under a new label `kek-YYYYMMDD-xxxxxxxx` that is recorded in KYC_KEK_DIR/hsm-current.
  *   kyc-archive rewrap
  *       Re-wraps every recording's data key (database and archive key.json) and every export's (database) under the
- *       current KEK; afterwards older KEK files may be destroyed.
+ *       current KEK of the configured provider (file → HSM, HSM → file, or after a rotation); afterwards older KEK
+ *       files (or token keys) may be destroyed.
  *
  * Configuration as for the appliance (KYC_* variables / KYC_CONFIG_FILE). Prints one JSON line. Exit 0 on
  * success, 1 when a recording fails verification, 2 on usage or operational errors. Each action is audited
  * when the database is reachable.
  */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,11 +28,13 @@ import type pg from 'pg';
 import {
   AuditLog,
   CliUsageError,
-  FileKeyring,
   createKek,
+  newKid,
+  syncDir,
   isSealedMediaError,
   printJson,
   rewrapDataKey,
+  type KeyWrapper,
   type WrappedKey,
   runJsonCli,
   writeFileDurably,
@@ -35,6 +42,7 @@ import {
 import { loadConfigOrExit, type AppConfig } from '../config/load.js';
 import { createPool, withTransaction } from '../db/database.js';
 import { decryptRecording, readKeyFile } from '../recording/archive-reader.js';
+import { HSM_CURRENT_FILE, openKeyring } from '../recording/keyring.js';
 import { KEY_FILE } from '../recording/recording-layout.js';
 import { exportKeyContext } from '../recording/export-job.js';
 import { exportRepository } from '../repositories/export.repository.js';
@@ -67,8 +75,21 @@ async function withDb<T>(config: AppConfig, fn: (pool: pg.Pool, audit: AuditLog)
   }
 }
 
-async function decrypt(config: AppConfig, recordingId: string, out: string, offline: boolean): Promise<number> {
-  const keyring = await FileKeyring.open(config.recording.kekDir, { groupReadable: config.recording.groupAccess });
+/** The process's keyring for one command, closed afterwards (the token's session). */
+async function withKeyring<T>(config: AppConfig, opts: Parameters<typeof openKeyring>[1], fn: (keyring: Awaited<ReturnType<typeof openKeyring>>['keyring']) => Promise<T>): Promise<T> {
+  const { keyring } = await openKeyring(config, opts);
+  try {
+    return await fn(keyring);
+  } finally {
+    await keyring.close();
+  }
+}
+
+function decrypt(config: AppConfig, recordingId: string, out: string, offline: boolean): Promise<number> {
+  return withKeyring(config, { requireFileKek: config.recording.kekProvider === 'file' }, (keyring) => decryptWith(config, keyring, recordingId, out, offline));
+}
+
+async function decryptWith(config: AppConfig, keyring: KeyWrapper, recordingId: string, out: string, offline: boolean): Promise<number> {
   if (offline) {
     const r = await decryptRecording({ archiveDir: config.recording.archiveDir, recordingId, keyring, outDir: out });
     printJson({ ok: true, recordingId, out, offline: true, manifestSha256: r.manifestSha256, files: r.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })) });
@@ -99,10 +120,37 @@ async function decrypt(config: AppConfig, recordingId: string, out: string, offl
 }
 
 async function rotate(config: AppConfig): Promise<number> {
-  const kid = await createKek(config.recording.kekDir, new Date(), { groupReadable: config.recording.groupAccess });
-  await withDb(config, (_pool, audit) => audit.append(event('kek.rotate', { type: 'kek', id: kid }, { kekDir: config.recording.kekDir })));
+  const rec = config.recording;
+  if (rec.kekProvider === 'pkcs11') return rotateInToken(config);
+  const kid = await createKek(rec.kekDir, new Date(), { groupReadable: rec.groupAccess });
+  await withDb(config, (_pool, audit) => audit.append(event('kek.rotate', { type: 'kek', id: kid }, { kekDir: rec.kekDir })));
   printJson({ ok: true, currentKid: kid, next: 'run `kyc-archive rewrap`, then back up the KEK directory' });
   return 0;
+}
+
+/**
+ * Rotation inside the HSM: generates a non-extractable AES-256 key in the token. The first one takes the
+ * configured label; later ones a new `kek-YYYYMMDD-xxxxxxxx` label, recorded as current in KEK_DIR/hsm-current
+ * (running processes read it before each wrap).
+ */
+function rotateInToken(config: AppConfig): Promise<number> {
+  const rec = config.recording;
+  const labelFile = join(rec.kekDir, HSM_CURRENT_FILE);
+  return withKeyring(config, { allowMissingTokenKek: true }, async (keyring) => {
+    const token = keyring.token()!;
+    const first = !(await token.hasKey(rec.pkcs11!.keyLabel)) && !existsSync(labelFile);
+    const label = first ? rec.pkcs11!.keyLabel : newKid(new Date());
+    await token.generateKey(label);
+    if (!first) {
+      await mkdir(rec.kekDir, { recursive: true, mode: rec.groupAccess ? 0o750 : 0o700 });
+      await writeFileDurably(labelFile, `${label}\n`, { mode: rec.groupAccess ? 0o640 : 0o600, how: 'replace' });
+      await syncDir(rec.kekDir);
+    }
+    const kid = await keyring.refresh();
+    await withDb(config, (_pool, audit) => audit.append(event('kek.rotate', { type: 'kek', id: kid }, { provider: 'pkcs11', token: token.tokenLabel })));
+    printJson({ ok: true, currentKid: kid, next: first ? 'the token holds its first KEK: new data keys are wrapped with it; run `kyc-archive rewrap` to move older ones' : 'run `kyc-archive rewrap`' });
+    return 0;
+  });
 }
 
 /** What `rewrap` moves to the current KEK: recordings (database and archive key.json) and exports (database). */
@@ -146,8 +194,11 @@ function wrappedKinds(config: AppConfig): WrappedKind[] {
   ];
 }
 
-async function rewrap(config: AppConfig): Promise<number> {
-  const keyring = await FileKeyring.open(config.recording.kekDir, { groupReadable: config.recording.groupAccess });
+function rewrap(config: AppConfig): Promise<number> {
+  return withKeyring(config, { requireFileKek: config.recording.kekProvider === 'file' }, (keyring) => rewrapWith(config, keyring));
+}
+
+async function rewrapWith(config: AppConfig, keyring: KeyWrapper): Promise<number> {
   const current = keyring.currentKeyId();
   return withDb(config, async (pool, audit) => {
     const moved = { recording: 0, export: 0 };

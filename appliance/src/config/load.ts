@@ -2,6 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { CONFIG_KEYS, type ConfigKey, type KeySpec } from './schema.js';
 import { LIVENESS_CHALLENGE_KINDS, type LivenessChallengeKind } from '../media/protocol.js';
+import { HSM_KEY_LABEL } from '@kyc/compliance';
+import { secretModeProblem } from '../lib/secret-files.js';
 
 export type Profile = 'production' | 'development';
 
@@ -43,6 +45,10 @@ export interface AppConfig {
     groupAccess: boolean;
     archiveDir: string;
     kekDir: string;
+    /** where new data keys are wrapped */
+    kekProvider: 'file' | 'pkcs11';
+    /** the HSM token (required with kekProvider pkcs11; with file, optional: unwraps keys the token still holds) */
+    pkcs11: { module: string; tokenLabel: string; pinFile: string; keyLabel: string } | null;
     tools: { ffmpeg: string; ffprobe: string; janusPpRec: string };
     seal: { concurrency: number; retryLimit: number; retryDelaySeconds: number; settleSeconds: number; reconcileSeconds: number; orphanSeconds: number };
   };
@@ -102,7 +108,7 @@ function checkPemFile(key: string, path: string | null | undefined, problems: st
   if (pem && !pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${key}: ${path} holds no PEM certificate`);
 }
 
-function checkSecretFile(key: string, path: string, problems: string[]): void {
+function checkSecretFile(key: string, path: string, problems: string[], access: { groupReadable?: boolean } = {}): void {
   let st;
   try {
     st = statSync(path);
@@ -110,8 +116,35 @@ function checkSecretFile(key: string, path: string, problems: string[]): void {
     problems.push(`${key}: file ${path} does not exist`);
     return;
   }
+  const problem = secretModeProblem(st.mode, access);
   if (!st.isFile()) problems.push(`${key}: ${path} is not a regular file`);
-  else if ((st.mode & 0o077) !== 0) problems.push(`${key}: ${path} must not be readable by group or others (chmod 600)`);
+  else if (problem) problems.push(`${key}: ${path} ${problem}`);
+}
+
+const PKCS11_KEYS = ['KYC_PKCS11_MODULE', 'KYC_PKCS11_TOKEN_LABEL', 'KYC_PKCS11_PIN_FILE', 'KYC_PKCS11_KEY_LABEL'] as const;
+
+/** The HSM token settings: all four or none; required by the pkcs11 provider; the PIN file private like a KEK. */
+function checkPkcs11(values: Map<ConfigKey, unknown>, problems: string[]): void {
+  const set = PKCS11_KEYS.filter((k) => values.get(k) !== null && values.get(k) !== undefined);
+  const provider = values.get('KYC_KEK_PROVIDER');
+  if (set.length === 0 && provider !== 'pkcs11') return;
+  for (const k of PKCS11_KEYS) {
+    if (!set.includes(k)) problems.push(provider === 'pkcs11' ? `${k}: required with KYC_KEK_PROVIDER=pkcs11` : `${k}: set all of ${PKCS11_KEYS.join(', ')} or none`);
+  }
+  const module = values.get('KYC_PKCS11_MODULE') as string | null | undefined;
+  if (module) {
+    try {
+      if (!statSync(module).isFile()) problems.push(`KYC_PKCS11_MODULE: ${module} is not a file`);
+    } catch {
+      problems.push(`KYC_PKCS11_MODULE: ${module} does not exist`);
+    }
+  }
+  const token = values.get('KYC_PKCS11_TOKEN_LABEL') as string | null | undefined;
+  if (token && Buffer.byteLength(token, 'utf8') > 32) problems.push('KYC_PKCS11_TOKEN_LABEL: a token label has at most 32 bytes');
+  const label = values.get('KYC_PKCS11_KEY_LABEL') as string | null | undefined;
+  if (label && !HSM_KEY_LABEL.test(label)) problems.push('KYC_PKCS11_KEY_LABEL: letters, digits, `.`, `_`, `-` only (at most 63, not starting with a sign)');
+  const pinFile = values.get('KYC_PKCS11_PIN_FILE') as string | null | undefined;
+  if (pinFile) checkSecretFile('KYC_PKCS11_PIN_FILE', pinFile, problems, { groupReadable: values.get('KYC_DIR_GROUP_ACCESS') === true });
 }
 
 export interface LoadOptions {
@@ -191,6 +224,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     if (u !== undefined && !/^postgres(ql)?:\/\/[^\s]*$/.test(u)) problems.push(`${key}: must be a postgresql:// URL`);
     else if (u !== undefined && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(u)) problems.push(`${key}: must not contain a password (use KYC_DB_PASSWORD_FILE)`);
   }
+  checkPkcs11(values, problems);
   const profile = values.get('KYC_PROFILE') as Profile | undefined;
   const issuer = checkIssuer(profile, values.get('KYC_OIDC_ISSUER') as URL | null | undefined, problems);
   for (const key of ['KYC_OIDC_CA_FILE', 'KYC_TSA_CERT_FILE', 'KYC_TSA_CA_FILE'] as const) checkPemFile(key, values.get(key) as string | null | undefined, problems);
@@ -283,6 +317,10 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       groupAccess: v('KYC_DIR_GROUP_ACCESS'),
       archiveDir: v('KYC_ARCHIVE_DIR'),
       kekDir: v('KYC_KEK_DIR'),
+      kekProvider: v('KYC_KEK_PROVIDER'),
+      pkcs11: v<string | null>('KYC_PKCS11_MODULE')
+        ? { module: v('KYC_PKCS11_MODULE'), tokenLabel: v('KYC_PKCS11_TOKEN_LABEL'), pinFile: v('KYC_PKCS11_PIN_FILE'), keyLabel: v('KYC_PKCS11_KEY_LABEL') }
+        : null,
       tools: { ffmpeg: v('KYC_FFMPEG_PATH'), ffprobe: v('KYC_FFPROBE_PATH'), janusPpRec: v('KYC_JANUS_PP_REC_PATH') },
       seal: {
         concurrency: v('KYC_SEAL_CONCURRENCY'),

@@ -2,16 +2,26 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Reads a secret file, refusing one that group or others may read. */
-export function readSecretFile(path: string): Buffer {
+/**
+ * Why a secret file's mode is unsafe, or null. Owner-only (0600); with `groupReadable` (separate OS users sharing
+ * it through the group, as KYC_DIR_GROUP_ACCESS) also readable by the group, never writable by it (0640).
+ */
+export function secretModeProblem(mode: number, access: { groupReadable?: boolean } = {}): string | null {
+  if (access.groupReadable) return (mode & 0o037) !== 0 ? 'must not be writable by its group nor accessible by others (chmod 640)' : null;
+  return (mode & 0o077) !== 0 ? 'must not be readable by group or others (chmod 600)' : null;
+}
+
+/** Reads a secret file, refusing one that group or others may read (the group may, with `groupReadable`). */
+export function readSecretFile(path: string, access: { groupReadable?: boolean } = {}): Buffer {
   const st = statSync(path);
-  if ((st.mode & 0o077) !== 0) throw new Error(`secret file ${path} must have mode 0600`);
+  const problem = secretModeProblem(st.mode, access);
+  if (problem) throw new Error(`secret file ${path} ${access.groupReadable ? problem : 'must have mode 0600'}`);
   return readFileSync(path);
 }
 
-/** Reads a secret file as trimmed text (passwords, client secrets). */
-export function readSecretText(path: string): string {
-  return readSecretFile(path).toString('utf8').trim();
+/** Reads a secret file as trimmed text (passwords, client secrets, PINs). */
+export function readSecretText(path: string, access: { groupReadable?: boolean } = {}): string {
+  return readSecretFile(path, access).toString('utf8').trim();
 }
 
 /** Writes a new secret file with mode 0600; never overwrites an existing one (O_EXCL). */

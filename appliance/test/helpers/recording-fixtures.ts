@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const PgPool = pg.Pool;
-import { AuditLog, FileKeyring } from '@kyc/compliance';
+import { AuditLog, FileKeyring, type KeyWrapper } from '@kyc/compliance';
 import { createTestDatabase, type TestDatabase } from '@kyc/compliance/testing';
 import { allMigrations } from '../../src/migrations-dir.js';
 import type { AppConfig } from '../../src/config/load.js';
@@ -134,17 +134,19 @@ export async function fixtureCallTimes(): Promise<{ admittedAt: Date; endedAt: D
  * Seals the committed Janus fixture as the recording of an ended session, with the real seal job, in a test
  * appliance's recording folders and key-encryption keys. Returns the recording id and the keyring.
  */
-export async function sealFixtureRecording(
+export async function sealFixtureRecording<K extends KeyWrapper = FileKeyring>(
   a: { config: AppConfig; runtime: { auditLog: AuditLog } },
   pool: pg.Pool,
   session: { caseId: string; sessionId: string },
-): Promise<{ recordingId: string; keyring: FileKeyring; status: string }> {
+  /** the keyring to seal with (default: the KEK directory's file keyring, created if empty) */
+  withKeyring?: K,
+): Promise<{ recordingId: string; keyring: K; status: string }> {
   const rec = a.config.recording;
   for (const d of [rec.dir, rec.archiveDir]) {
     await mkdir(d, { recursive: true, mode: 0o700 });
     await chmod(d, 0o700);
   }
-  const { keyring } = await FileKeyring.openOrCreate(rec.kekDir);
+  const keyring = withKeyring ?? ((await FileKeyring.openOrCreate(rec.kekDir)).keyring as unknown as K);
   await copyFixture(RECONNECT_FIXTURE, join(rec.dir, session.sessionId));
   const row = await recordingRepository.createForSession(pool, { id: randomUUID(), sessionId: session.sessionId, caseId: session.caseId });
   if (!row) throw new Error('no recording row');

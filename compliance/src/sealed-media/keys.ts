@@ -14,8 +14,8 @@ import { syncDir, writeFileDurably } from '../fs/durable.js';
  * current one, after which an old KEK file can be destroyed (crypto-shredding whatever it alone still wraps).
  *
  * A data key is wrapped with AES-256-GCM under the KEK, bound to the kid and to the recording id, so a wrapped
- * key copied onto another recording does not unwrap. The `KeyWrapper` interface is what a PKCS#11 HSM will
- * implement later (the KEK then never leaves the device).
+ * key copied onto another recording does not unwrap. The `KeyWrapper` interface is also implemented by the PKCS#11
+ * keyring (pkcs11-keyring.ts: the KEK never leaves the HSM); `KeyringSet` (keyring-set.ts) routes between the two.
  */
 
 export const KEK_FILE_SUFFIX = '.kek';
@@ -48,7 +48,8 @@ interface KekFile {
   createdAt: string;
 }
 
-function wrapAad(kid: string, context: string): Buffer {
+/** The associated data of a data-key wrap: binds the kid and the recording or export (file and HSM KEKs alike). */
+export function wrapAad(kid: string, context: string): Buffer {
   return Buffer.from(`kyc-data-key/v1 ${kid} ${context}`, 'utf8');
 }
 
@@ -77,7 +78,8 @@ export function unwrapDataKey(kek: Buffer, kid: string, wrapped: Buffer, context
   return body;
 }
 
-function newKid(now: Date): string {
+/** A new KEK id (file KEKs) or token key label (HSM KEKs): `kek-YYYYMMDD-xxxxxxxx`. */
+export function newKid(now: Date): string {
   const d = now.toISOString().slice(0, 10).replace(/-/g, '');
   return `kek-${d}-${randomBytes(4).toString('hex')}`;
 }

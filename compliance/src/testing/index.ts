@@ -1,2 +1,3 @@
 export * from './pg.js';
 export * from './tsa.js';
+export * from './softhsm.js';
