@@ -1,3 +1,4 @@
+import type { ConsentDocument } from './domain/consent.js';
 // The shapes the API answers with, declared once: the appliance's services build them and the web UI reads them
 // (it imports this file by relative path, like the signaling protocol). Pure TypeScript without imports.
 
@@ -53,6 +54,8 @@ export interface JoinView {
   attemptsLeft: number;
   /** set while the customer is admitted to a live session */
   sessionId: string | null;
+  /** at the consent step: the text to show, one document per language (the answer names the one shown) */
+  consentTexts: ConsentDocument[] | null;
 }
 
 export interface InvitationView {

@@ -25,6 +25,7 @@ export const ErrorCodes = {
   INVITATION_CLOSED: { status: 410, message: 'This invitation has already been used.' },
   INVITATION_IN_USE: { status: 409, message: 'This link is already open on another device. Continue on that device, or ask for a new link.' },
   WRONG_STEP: { status: 409, message: 'Complete the previous step first.' },
+  CONSENT_TEXT_CHANGED: { status: 409, message: 'The consent text has changed since this page was loaded. Reload the page and read it again.' },
   STEPS_MISSING: { status: 409, message: 'Required steps of the product script are not done yet.' },
   STEP_UNKNOWN: { status: 404, message: "No such step in this case's script." },
   STEP_ORDER: { status: 409, message: 'An earlier required step of the script is not done yet.' },

@@ -17,6 +17,20 @@ const JoinViewSchema = Type.Object({
   branch: Type.String(),
   attemptsLeft: Type.Integer(),
   sessionId: Type.Union([Type.String(), Type.Null()]),
+  consentTexts: Type.Union([
+    Type.Array(
+      Type.Object({
+        version: Type.String(),
+        language: Type.String(),
+        title: Type.String(),
+        intro: Type.String(),
+        sections: Type.Array(Type.Object({ title: Type.String(), body: Type.String() })),
+        note: Type.String(),
+        sha256: Type.String(),
+      }),
+    ),
+    Type.Null(),
+  ]),
 });
 
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 410: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse, 500: ErrorResponse };
@@ -116,13 +130,25 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
         tags: ['join'],
         summary: 'Accept or decline recording; declining ends the invitation and no media is sent',
         params: TokenParams,
-        body: Type.Object({ accept: Type.Boolean(), consentVersion: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}$' }) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            accept: Type.Boolean(),
+            consentVersion: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}$' }),
+            /** the SHA-256 of the consent document shown (from the join view's consentTexts) */
+            consentTextSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: JoinViewSchema, ...errors },
       },
     },
     async (request) =>
       auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
-        ctx.invitations.consent(client, audit, request.params.token, device(request), request.body.accept, request.body.consentVersion),
+        ctx.invitations.consent(client, audit, request.params.token, device(request), {
+          accept: request.body.accept,
+          version: request.body.consentVersion,
+          ...(request.body.consentTextSha256 ? { shown: request.body.consentTextSha256 } : {}),
+        }),
         customerActor,
       ).catch((err: unknown) => auditRefusal(request, request.params.token, err)),
   );

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Queryable } from '../db/database.js';
 import type { AuditWrite } from '../http/audited-transaction.js';
 import { hashToken } from '../http/auth.js';
+import { CONSENT_VERSION, consentDocuments, consentSetSha256 } from '../domain/consent.js';
 import { AppError } from '../http/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { callSessionRepository, type CallSessionRow } from '../repositories/call-session.repository.js';
@@ -23,8 +24,7 @@ export interface InvitationSettings {
 }
 
 export const DEVICE_COOKIE = '__Host-kyc_device';
-/** The consent text version the customer agreed to is recorded with the consent. */
-export const CONSENT_VERSION = '2026-11';
+export { CONSENT_VERSION } from '../domain/consent.js';
 
 export function stepOf(inv: InvitationRow, session: CallSessionRow | null, now = new Date()): JoinStep {
   if (inv.revoked_at) return 'revoked';
@@ -123,13 +123,15 @@ export class InvitationService {
   private async joinView(db: Queryable, inv: InvitationRow): Promise<JoinView> {
     const c = await caseRepository.findById(db, inv.case_id);
     const session = await callSessionRepository.latestForInvitation(db, inv.id);
+    const step = stepOf(inv, session);
     return {
-      step: stepOf(inv, session),
+      step,
       expiresAt: inv.expires_at.toISOString(),
       product: c?.product ?? '',
       branch: c?.branch ?? '',
       attemptsLeft: Math.max(0, this.settings.codeAttempts - inv.code_attempts),
       sessionId: session?.state === 'live' ? session.id : null,
+      consentTexts: step === 'consent' ? consentDocuments(c?.product ?? '', c?.branch ?? '') : null,
     };
   }
 
@@ -217,25 +219,42 @@ export class InvitationService {
     return this.joinView(client, { ...inv, device_checked_at: new Date() });
   }
 
-  async consent(client: pg.PoolClient, audit: AuditWrite, token: string, device: string | undefined, accept: boolean, version: string): Promise<JoinView> {
+  /**
+   * The customer's answer to the consent text. `shown` is the SHA-256 the join page was given for the document it
+   * displayed (one per language); it must be one of the current version's, so the record names the exact words.
+   * A client that sends none agreed to the version's documents as a set (their joint hash is recorded).
+   */
+  async consent(
+    client: pg.PoolClient,
+    audit: AuditWrite,
+    token: string,
+    device: string | undefined,
+    answer: { accept: boolean; version: string; shown?: string },
+  ): Promise<JoinView> {
     const inv = await this.forCustomer(client, token, device);
     this.refuseIfFinished(inv, null);
     if (!inv.device_checked_at) throw new AppError('WRONG_STEP', 'Check your camera and microphone first.');
     if (inv.consent) throw new AppError('CONFLICT', 'Consent was already recorded.');
+    if (answer.version !== CONSENT_VERSION) throw new AppError('CONSENT_TEXT_CHANGED');
+    const c = await caseRepository.findById(client, inv.case_id);
+    const docs = consentDocuments(c?.product ?? '', c?.branch ?? '');
+    const doc = answer.shown === undefined ? null : docs.find((d) => d.sha256 === answer.shown);
+    if (answer.shown !== undefined && !doc) throw new AppError('CONSENT_TEXT_CHANGED');
+    const textSha256 = doc ? doc.sha256 : consentSetSha256(docs);
     const now = new Date();
-    const consent = accept ? 'accepted' : 'declined';
+    const consent = answer.accept ? 'accepted' : 'declined';
     await invitationRepository.update(client, inv.id, {
       consent,
       consent_at: now,
-      consent_text_hash: hashToken(`consent:${version}`),
-      ...(accept ? { waiting_since: now } : { closed_at: now }),
+      consent_text_hash: Buffer.from(textSha256, 'hex'),
+      ...(answer.accept ? { waiting_since: now } : { closed_at: now }),
     });
     await audit({
-      action: accept ? 'consent.given' : 'consent.declined',
+      action: answer.accept ? 'consent.given' : 'consent.declined',
       object: { type: 'invitation', id: inv.id },
-      details: { caseId: inv.case_id, consentVersion: version },
+      details: { caseId: inv.case_id, consentVersion: CONSENT_VERSION, consentTextSha256: textSha256, consentLanguage: doc ? doc.language : 'all' },
     });
-    return this.joinView(client, { ...inv, consent, consent_at: now, ...(accept ? { waiting_since: now } : { closed_at: now }) });
+    return this.joinView(client, { ...inv, consent, consent_at: now, ...(answer.accept ? { waiting_since: now } : { closed_at: now }) });
   }
 
   /** The customer behind a link and device, for the signaling socket: only while admitted to a live session. */

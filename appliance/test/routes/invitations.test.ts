@@ -66,8 +66,29 @@ t.test('invitation → code → device check → consent → admit → hang-up, 
   t.equal(dc.json().step, 'consent');
   const early = await a.app.inject({ method: 'POST', url: `/api/cases/${caseId}/admit`, headers: teller1 });
   t.equal(early.statusCode, 409, 'no admission before consent');
-  const consent = await a.app.inject({ method: 'POST', url: `/api/join/${token}/consent`, cookies, payload: { accept: true, consentVersion: '2026-11' } });
+  // The consent text comes from the server, one document per language, each with its SHA-256.
+  const texts = dc.json().consentTexts as Array<{ version: string; language: string; intro: string; sections: unknown[]; sha256: string }>;
+  t.same(texts.map((d) => d.language), ['zh-CN', 'en'], 'the words to show, in both languages');
+  t.ok(texts.every((d) => /^[0-9a-f]{64}$/.test(d.sha256) && d.sections.length === 5), 'each with its hash');
+  t.match(texts[1]!.intro, new RegExp(`"${dc.json().product}"`), 'with the product filled in');
+  const answer = (payload: Record<string, unknown>) => a.app.inject({ method: 'POST', url: `/api/join/${token}/consent`, cookies, payload });
+  for (const [what, payload] of [
+    ['a document the server did not serve', { accept: true, consentVersion: '2026-11', consentTextSha256: 'a'.repeat(64) }],
+    ['another version', { accept: true, consentVersion: '2025-01' }],
+  ] as const) {
+    const r = await answer(payload);
+    t.equal(r.statusCode, 409, `${what}: refused`);
+    t.equal(r.json().error.code, 'KYC_ERR_CONSENT_TEXT_CHANGED');
+  }
+  t.equal((await answer({ accept: true, consentVersion: '2026-11', consentTextSha256: 'xyz' })).statusCode, 400, 'not a hash: 400');
+  t.equal((await su.query('SELECT consent FROM invitations WHERE id = $1', [invitationId])).rows[0].consent, null, 'nothing recorded by the refusals');
+  const consent = await answer({ accept: true, consentVersion: '2026-11', consentTextSha256: texts[0]!.sha256 });
   t.equal(consent.json().step, 'waiting');
+  t.equal(consent.json().consentTexts, null, 'past the step, no text');
+  const stored = (await su.query('SELECT consent_text_hash FROM invitations WHERE id = $1', [invitationId])).rows[0].consent_text_hash as Buffer;
+  t.equal(stored.toString('hex'), texts[0]!.sha256, 'the record carries the hash of the exact document shown');
+  const given = (await a.auditEvents()).find((e) => e.action === 'consent.given');
+  t.match(given?.details, { consentVersion: '2026-11', consentTextSha256: texts[0]!.sha256, consentLanguage: 'zh-CN' }, 'and so does the audit event');
 
   const live = await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/live`, headers: teller1 });
   t.match(live.json(), { invitation: { step: 'waiting', opened: true, deviceChecked: true, consent: 'accepted', code }, session: null });

@@ -183,8 +183,6 @@ export function getReadiness(fetchFn?: Fetch): Promise<Readiness> {
 // ---- the customer's invitation link (no sign-in: the link token and the browser it was first opened on) ----
 
 /** Where the customer stands; the join page shows the screen for it, the teller's console shows it live. */
-/** The version of the consent text the customer is shown; recorded with the answer. */
-export const CONSENT_VERSION = '2026-11';
 
 const joinPath = (token: string, tail = '') => `/api/join/${encodeURIComponent(token)}${tail}`;
 
@@ -205,8 +203,9 @@ export function submitDeviceCheck(token: string, result: { camera: boolean; micr
   return request<JoinView>('POST', joinPath(token, '/device-check'), { body: result });
 }
 
-export function submitConsent(token: string, accept: boolean): Promise<JoinView> {
-  return request<JoinView>('POST', joinPath(token, '/consent'), { body: { accept, consentVersion: CONSENT_VERSION } });
+/** The answer to the consent document shown (its version and SHA-256 come from the server, with its words). */
+export function submitConsent(token: string, accept: boolean, shown: { version: string; sha256: string }): Promise<JoinView> {
+  return request<JoinView>('POST', joinPath(token, '/consent'), { body: { accept, consentVersion: shown.version, consentTextSha256: shown.sha256 } });
 }
 
 // ---- the teller's side of the live session ----
