@@ -39,6 +39,8 @@ export interface CaseView {
   updatedAt: string;
   /** the auditor's decision once the case was reviewed: the teller sees outcome and comment */
   review: CaseReview | null;
+  /** one case's retention (GET /api/cases/:id): when it expires, whether a legal hold keeps it, when it was shredded */
+  retention?: { expiresAt: string | null; held: boolean; shreddedAt: string | null };
 }
 
 /** Where the customer stands. The join page shows the screen for the step; the teller's console shows it live. */

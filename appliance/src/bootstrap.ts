@@ -7,6 +7,7 @@ import { createPool } from './db/database.js';
 import { PiiCipher } from './lib/pii-cipher.js';
 import { ensureKeyFile, readSecretText } from './lib/secret-files.js';
 import { createJobBoss, requestSeal } from './recording/seal-queue.js';
+import { enqueueRetentionRun } from './recording/retention-queue.js';
 import { CallSessionService } from './services/call-session.service.js';
 import { LiveMedia } from './services/live-media.js';
 import { startWorker, type RunningWorker, type WorkerLog } from './worker.js';
@@ -136,6 +137,7 @@ export async function createRuntime(
     probes,
     face,
     keyring,
+    enqueueRetentionRun: (db, requestedBy) => enqueueRetentionRun(boss, db, { requestedBy }),
   };
   return {
     ctx,

@@ -551,6 +551,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
           200: Type.Object({ field: Type.String(), value: Type.String(), expiresAt: DateTime }),
           400: ErrorResponse,
           404: ErrorResponse,
+          410: ErrorResponse,
           413: ErrorResponse,
           415: ErrorResponse,
           ...authErrors,
@@ -565,6 +566,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       if (reason.length < 3) throw new AppError('VALIDATION', 'Give a reason.', [{ field: 'reason', code: 'required' }]);
       return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const row = await ctx.cases.getVisible(client, principal, request.params.id);
+        if (row.shredded_at) throw new AppError('SHREDDED');
         const sources = {
           customerName: [row.customer_name_enc, 'customer_name'],
           customerIdNumber: [row.customer_id_enc, 'customer_id'],

@@ -36,6 +36,11 @@ export interface NewCaseInput {
 
 export type { CaseView };
 
+/** What a case shows in place of personal data that was shredded when its retention ended. */
+export const SHREDDED_TEXT = '(shredded)';
+
+const shown = (enc: Buffer | null, masked: (b: Buffer) => string): string => (enc ? masked(enc) : SHREDDED_TEXT);
+
 export function validateNewCase(input: NewCaseInput): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
   if (input.customerName.trim().length === 0) problems.push({ field: 'customerName', code: 'required' });
@@ -53,9 +58,9 @@ export class CaseService {
     return {
       id: row.id,
       status: row.status,
-      customerName: maskName(this.pii.decrypt(row.id, 'customer_name', row.customer_name_enc)),
-      customerIdNumber: maskResidentId(this.pii.decrypt(row.id, 'customer_id', row.customer_id_enc)),
-      customerPhone: maskMobile(this.pii.decrypt(row.id, 'customer_phone', row.customer_phone_enc)),
+      customerName: shown(row.customer_name_enc, (b) => maskName(this.pii.decrypt(row.id, 'customer_name', b))),
+      customerIdNumber: shown(row.customer_id_enc, (b) => maskResidentId(this.pii.decrypt(row.id, 'customer_id', b))),
+      customerPhone: shown(row.customer_phone_enc, (b) => maskMobile(this.pii.decrypt(row.id, 'customer_phone', b))),
       bankCard: row.bank_card_enc ? maskBankCard(this.pii.decrypt(row.id, 'bank_card', row.bank_card_enc)) : null,
       product: row.product,
       productVersion: row.product_version,
