@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { syncDir } from '@kyc/compliance';
+import { SHREDDED_EVENT_ACTION, syncDir } from '@kyc/compliance';
 import { withTransaction } from '../db/database.js';
 import { retentionRepository, shredRepository, SHRED_KINDS, type ShredKind, type ShredRecordRow } from '../repositories/retention.repository.js';
 import { auditEvent, type AuditSink } from '../services/audit.js';
@@ -25,7 +25,6 @@ import { KEY_FILE } from './recording-layout.js';
  */
 
 export const RETENTION_LOCK = { namespace: 0x6b79_6373, key: 'retention.run' } as const;
-export const SHREDDED_EVENT_ACTION = 'retention.shredded';
 
 export interface ShredContext {
   pool: pg.Pool;
