@@ -408,6 +408,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
           400: ErrorResponse,
           404: ErrorResponse,
           409: ErrorResponse,
+          410: ErrorResponse,
           416: ErrorResponse,
           ...authErrors,
         },
@@ -424,7 +425,11 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       const segment = request.query.segment ?? 1;
       const file = files.find((f) => f.party === party && f.segment === segment);
       if (!file) throw new AppError('NOT_FOUND', 'The recording has no such party segment.');
-      const { reader } = await media.open(rec, file);
+      // a recording shredded since it was looked up: its files are gone (refused like a new replay would be)
+      const { reader } = await media.open(rec, file).catch(async (err: unknown) => {
+        await sealedRecording(ctx.pool, id);
+        throw err;
+      });
       const size = reader.plaintextSize;
       const range = download ? ({ kind: 'full' } as const) : parseByteRange(request.headers.range, size);
       reply.header('accept-ranges', 'bytes').header('cache-control', 'no-store');
