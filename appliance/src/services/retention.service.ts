@@ -10,8 +10,10 @@ import {
   type RetentionAnchor,
   type RetentionItemRow,
   type RunRow,
-  type ShredKind,
 } from '../repositories/retention.repository.js';
+import type { CaseRetentionSummary, CaseRetentionView, HoldView, RetentionItemState, PolicyView, RetentionOverview, RunView } from '../api-types.js';
+
+export type { CaseRetentionSummary, CaseRetentionView, HoldView, PolicyView, RetentionOverview, RunView };
 
 /**
  * Retention as auditors and administrators see and steer it: policies per product, a case's contract end, legal
@@ -33,56 +35,6 @@ export class RetentionError extends Error {
 
 /** The audit write of the caller's transaction (routes pass theirs). */
 export type RetentionAudit = (record: { object: { type: string; id: string }; reason?: string; details?: Record<string, string | number | boolean | null> }) => Promise<void>;
-
-export interface PolicyView {
-  productCode: string;
-  retentionDays: number;
-  anchor: RetentionAnchor;
-  updatedBy: string;
-  updatedAt: string;
-}
-
-export interface HoldView {
-  id: string;
-  caseId: string;
-  reason: string;
-  placedBy: string;
-  placedAt: string;
-  releasedBy: string | null;
-  releasedAt: string | null;
-  releaseReason: string | null;
-}
-
-export type ItemState = 'retained' | 'held' | 'shredded';
-
-export interface CaseRetentionView {
-  caseId: string;
-  policy: { productCode: string; retentionDays: number; anchor: RetentionAnchor } | null;
-  anchorAt: string | null;
-  contractEnd: string | null;
-  expiresAt: string | null;
-  /** why expiresAt is null: no policy for the product, or the anchor event has not happened yet */
-  reason: 'no_policy' | 'not_completed' | 'no_contract_end' | null;
-  hold: HoldView | null;
-  shredded: { at: string; auditSeq: number | null } | null;
-  items: Array<{ kind: ShredKind; id: string; expiresAt: string | null; state: ItemState; shreddedAt: string | null }>;
-}
-
-/** A case's summary as the case view carries it ("shredded on … per policy"). */
-export interface CaseRetentionSummary {
-  expiresAt: string | null;
-  held: boolean;
-  shreddedAt: string | null;
-}
-
-export interface RunView {
-  id: string;
-  startedAt: string;
-  finishedAt: string | null;
-  asOf: string;
-  dryRun: boolean;
-  shredded: Record<string, number>;
-}
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -152,7 +104,7 @@ export class RetentionService {
     if (!r) return null;
     const [items, hold, shredded] = await Promise.all([retentionRepository.items(db, caseId), retentionRepository.activeHoldOf(db, caseId), retentionRepository.caseShredded(db, caseId)]);
     const expiresAt = iso(r.expires_at);
-    const state = (i: RetentionItemRow): ItemState => (i.shredded_at ? 'shredded' : r.held ? 'held' : 'retained');
+    const state = (i: RetentionItemRow): RetentionItemState => (i.shredded_at ? 'shredded' : r.held ? 'held' : 'retained');
     return {
       caseId,
       policy: r.product_code && r.retention_days !== null && r.anchor ? { productCode: r.product_code, retentionDays: r.retention_days, anchor: r.anchor } : null,
@@ -196,7 +148,7 @@ export class RetentionService {
   }
 
   /** The administrator's overview as of `now`: what expires within 30 and 90 days (cases), active holds, the last run. */
-  async overview(db: Queryable, now: Date) {
+  async overview(db: Queryable, now: Date): Promise<RetentionOverview> {
     const day = 86_400_000;
     const in30 = new Date(now.getTime() + 30 * day);
     const in90 = new Date(now.getTime() + 90 * day);
@@ -215,8 +167,8 @@ export class RetentionService {
   }
 
   /** What a run as of `now` would shred: each expired, unheld case's items not yet shredded. Changes nothing. */
-  async dueItems(db: Queryable, now: Date): Promise<Array<{ caseId: string; kind: ShredKind; id: string }>> {
-    const out: Array<{ caseId: string; kind: ShredKind; id: string }> = [];
+  async dueItems(db: Queryable, now: Date): Promise<Array<{ caseId: string; kind: RetentionItemRow['kind']; id: string }>> {
+    const out: Array<{ caseId: string; kind: RetentionItemRow['kind']; id: string }> = [];
     for (const caseId of await retentionRepository.casesToShred(db, now)) {
       for (const i of await retentionRepository.unshreddedItems(db, caseId)) out.push({ caseId, kind: i.kind, id: i.id });
     }
