@@ -1,7 +1,7 @@
 import t from 'tap';
 import pg from 'pg';
 import { newCaseBody, startTestAppliance } from '../helpers/appliance.js';
-import { caseWithEndedCall } from '../helpers/recording-fixtures.js';
+import { caseWithEndedCall, waitFor } from '../helpers/recording-fixtures.js';
 
 const DAY = 86_400_000;
 
@@ -166,5 +166,23 @@ t.test('retention policies, contract end and legal holds through the API', async
     t.equal((await events('retention.dry_run')).length, 2, 'each dry run audited');
     t.equal(await count('SELECT count(*) AS n FROM shred_items'), 0, 'a dry run destroys nothing');
     t.equal(await count('SELECT count(*) AS n FROM cases WHERE shredded_at IS NOT NULL'), 0);
+  });
+
+  await t.test('run now: the job is queued (202), the worker runs it, the overview shows the run', async (t) => {
+    t.equal((await call('POST', '/api/admin/retention/run', auditor)).statusCode, 403);
+    const res = await call('POST', '/api/admin/retention/run', admin);
+    t.equal(res.statusCode, 202);
+    t.same(res.json(), { queued: true });
+    t.equal((await events('retention.run_requested')).length, 1, 'audited');
+    const last = await waitFor('the retention run', async () => {
+      const o = (await call('GET', '/api/admin/retention', admin)).json();
+      return o.lastRun?.finishedAt ? o.lastRun : null;
+    }, 60_000);
+    t.match(last, { dryRun: false, shredded: { pii: 1, recording: 0 } }, "the expired case's personal data shredded");
+    const after = (await call('GET', `/api/cases/${caseId}/retention`, auditor)).json();
+    t.ok(after.shredded?.at, 'shredded on …');
+    t.same(after.items.map((i: { state: string }) => i.state), ['shredded']);
+    t.equal((await call('POST', `/api/cases/${caseId}/holds`, auditor, { reason: 'too late for a hold' })).statusCode, 409, 'nothing left to hold');
+    t.equal((await call('PUT', `/api/cases/${caseId}/contract-end`, admin, { contractEnd: '2030-01-05', reason: 'late entry' })).statusCode, 409);
   });
 });
