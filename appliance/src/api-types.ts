@@ -108,6 +108,9 @@ export interface ArchivePage {
   totalExact: boolean;
 }
 
+/** What a case shows in place of personal data that was shredded when its retention ended. */
+export const SHREDDED_TEXT = '(shredded)';
+
 /** Retention (GET /api/cases/:id/retention, /api/admin/retention, holds): no personal data, no media. */
 export type RetentionAnchorKind = 'case_completed' | 'contract_end';
 export type RetentionItemKind = 'recording' | 'export' | 'file' | 'still' | 'pii';

@@ -19,7 +19,7 @@ import type { CaseReviewRow } from '../repositories/archive.repository.js';
 import type { Queryable } from '../db/database.js';
 import type { AuditWrite } from '../http/audited-transaction.js';
 import type { Principal } from '../http/auth.js';
-import type { CaseView } from '../api-types.js';
+import { SHREDDED_TEXT, type CaseView } from '../api-types.js';
 import { productRepository } from '../kyc/product.repository.js';
 import { drawScript } from '../kyc/steps.js';
 
@@ -36,8 +36,7 @@ export interface NewCaseInput {
 
 export type { CaseView };
 
-/** What a case shows in place of personal data that was shredded when its retention ended. */
-export const SHREDDED_TEXT = '(shredded)';
+export { SHREDDED_TEXT };
 
 const shown = (enc: Buffer | null, masked: (b: Buffer) => string): string => (enc ? masked(enc) : SHREDDED_TEXT);
 

@@ -71,9 +71,12 @@ t.test('retention panel for the admin, shredded and held cases for the auditor',
   t.equal(await note.getAttribute('data-shredded'), 'true');
   t.match(await note.innerText(), /(Shredded on|销毁).*VIDEO-WITNESS.*30/s, 'shredded on … per policy (product, days)');
   await auditorBrowser.screenshot(auditorPage, 'auditor-case-shredded');
+  t.equal(await auditorPage.getByTestId('reveal-customerName-value').innerText(), '(shredded)');
+  t.equal(await auditorPage.getByTestId('reveal-customerName-show').count(), 0, 'nothing left to reveal');
   await auditorPage.goto(`${a.baseUrl}/archive/cases/${held}`);
   await auditorPage.getByTestId('case-retention-hold').waitFor();
   t.match(await auditorPage.getByTestId('case-retention-hold').innerText(), /dispute with the customer/);
   t.equal(await auditorPage.getByTestId('case-retention').getAttribute('data-shredded'), 'false');
+  t.equal(await auditorPage.getByTestId('reveal-customerName-show').count(), 1, 'a held case keeps its personal data');
   t.same(auditorProblems, [], 'no CSP violation, script error or unexpected failed request');
 });

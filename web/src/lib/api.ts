@@ -2,6 +2,7 @@
 // The API's answers are typed once, by the appliance (appliance/src/api-types.ts).
 import type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, RetentionOverview } from '../../../appliance/src/api-types.js';
 export type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, RetentionOverview };
+export { SHREDDED_TEXT } from '../../../appliance/src/api-types.js';
 
 export type Role = 'teller' | 'auditor' | 'admin';
 
