@@ -2,6 +2,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -159,7 +160,13 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
     t.match(report.recordings, { checked: 1, bad: 0, shredded: 1 }, 'the held recording checked, the shredded one reported as shredded');
     const leaf = (await one(`SELECT l.leaf_index FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id WHERE e.action = 'retention.shredded' AND e.body::jsonb->'object'->>'id' = $1`, [gone.recordingId])).leaf_index;
     t.same(report.shreddedRecordings, [{ recordingId: gone.recordingId, auditSeq: Number(leaf) }], 'with the leaf index of its shredding event');
-    t.equal(retention.shredded.auditSeq === null || typeof retention.shredded.auditSeq === 'number', true);
+    t.equal(retention.shredded.auditSeq, Number((await one(`SELECT l.leaf_index FROM audit_leaf l JOIN shred_items s ON s.audit_event_id = l.event_id WHERE s.kind = 'pii' AND s.item_id = $1`, [gone.caseId])).leaf_index), "the case's shredding points at its audit event's leaf");
+    // a "shredded" recording whose folder is still there is a failed shredding: the verifier says so
+    await mkdir(join(rec.archiveDir, gone.recordingId));
+    const leftover = await verifyDatabase({ db: a.db.superUrl, checkpointsDir: a.config.audit.checkpointDir, verifierKey: a.runtime.auditLog.verifierKey()!, archiveDir: rec.archiveDir });
+    t.equal(leftover.ok, false);
+    t.match(leftover.reason, /shredded .* but its archive folder is still there/);
+    await rmdir(join(rec.archiveDir, gone.recordingId));
 
     // lifting the hold lets the next run take the other case
     await a.app.inject({ method: 'POST', url: `/api/holds/${hold.json().id}/release`, headers: auditor, payload: { reason: 'complaint settled' } });
