@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.package-lock.json
 SCRIPTS := appliance/scripts
 
-.PHONY: help system deps build db dev test typecheck test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range bench-keys audit-verify realm-export config-doc release bench-face clean
+.PHONY: help system deps build db dev test typecheck test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range bench-keys bench-shred audit-verify realm-export config-doc release bench-face clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ test-only: ## Run the test suite only (assumes make build db)
 test-install: deps build db ## Real install with ansible/site.yml into a booted Debian 12 container (root); last line JSON
 	@npx tsx ansible/test/run-install.ts
 
-bench: bench-audit bench-seal bench-join bench-search bench-range bench-face bench-keys ## Every benchmark
+bench: bench-audit bench-seal bench-join bench-search bench-range bench-shred bench-face bench-keys ## Every benchmark
 
 bench-audit: deps build db ## Audit log: appends/s, verified events/s, proof size at 1M events
 	npx tsx compliance/bench/audit.bench.ts
@@ -56,8 +56,11 @@ bench-search: deps build db ## Archive search over 1M synthetic cases: p50/p95 (
 bench-range: deps build db ## Encrypted Range replay vs @fastify/static plaintext: TTFB and throughput ratios
 	npx tsx appliance/bench/range.bench.ts
 
-bench-keys: deps build ## Data-key unwrap p50/p95 through a SoftHSM2 token (PKCS#11) vs the file KEK; shredding items/s
+bench-keys: deps build db ## Data-key unwrap p50/p95 through a SoftHSM2 token (PKCS#11) vs the file KEK; shredding items/s
 	npx tsx appliance/bench/keys.bench.ts
+
+bench-shred: deps build db ## Retention crypto-shredding of 200 expired cases (recording, file, personal data): items/s
+	npx tsx appliance/bench/shred.ts
 
 bench-face: deps ## Built-in face engine: model load ms, compare p50/p95 at 640×480, EER on the labelled fixture set
 	npx tsx appliance/bench/face.bench.ts

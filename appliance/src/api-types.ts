@@ -40,6 +40,8 @@ export interface CaseView {
   updatedAt: string;
   /** the auditor's decision once the case was reviewed: the teller sees outcome and comment */
   review: CaseReview | null;
+  /** one case's retention (GET /api/cases/:id): when it expires, whether a legal hold keeps it, when it was shredded */
+  retention?: { expiresAt: string | null; held: boolean; shreddedAt: string | null };
 }
 
 /** Where the customer stands. The join page shows the screen for the step; the teller's console shows it live. */
@@ -107,4 +109,67 @@ export interface ArchivePage {
   total: number;
   /** false when more cases match than are counted exactly: `total` is then the cap ("more than total") */
   totalExact: boolean;
+}
+
+/** What a case shows in place of personal data that was shredded when its retention ended. */
+export const SHREDDED_TEXT = '(shredded)';
+
+/** Retention (GET /api/cases/:id/retention, /api/admin/retention, holds): no personal data, no media. */
+export type RetentionAnchorKind = 'case_completed' | 'contract_end';
+export type RetentionItemKind = 'recording' | 'export' | 'file' | 'still' | 'pii';
+
+export interface PolicyView {
+  productCode: string;
+  retentionDays: number;
+  anchor: RetentionAnchorKind;
+  updatedBy: string;
+  updatedAt: string;
+}
+
+export interface HoldView {
+  id: string;
+  caseId: string;
+  reason: string;
+  placedBy: string;
+  placedAt: string;
+  releasedBy: string | null;
+  releasedAt: string | null;
+  releaseReason: string | null;
+}
+
+export type RetentionItemState = 'retained' | 'held' | 'shredded';
+
+export interface CaseRetentionView {
+  caseId: string;
+  policy: { productCode: string; retentionDays: number; anchor: RetentionAnchorKind } | null;
+  anchorAt: string | null;
+  contractEnd: string | null;
+  expiresAt: string | null;
+  /** why expiresAt is null: no policy for the product, or the anchor event has not happened yet */
+  reason: 'no_policy' | 'not_completed' | 'no_contract_end' | null;
+  hold: HoldView | null;
+  shredded: { at: string; auditSeq: number | null } | null;
+  items: Array<{ kind: RetentionItemKind; id: string; expiresAt: string | null; state: RetentionItemState; shreddedAt: string | null }>;
+}
+
+/** A case's summary as the case view carries it ("shredded on … per policy"). */
+export interface CaseRetentionSummary {
+  expiresAt: string | null;
+  held: boolean;
+  shreddedAt: string | null;
+}
+
+export interface RunView {
+  id: string;
+  startedAt: string;
+  finishedAt: string | null;
+  asOf: string;
+  dryRun: boolean;
+  shredded: Record<string, number>;
+}
+
+export interface RetentionOverview {
+  upcoming: { within30: number; within90: number; items: Array<{ caseId: string; product: string; expiresAt: string }> };
+  holds: HoldView[];
+  lastRun: RunView | null;
 }

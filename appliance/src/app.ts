@@ -33,6 +33,7 @@ import { productRoutes } from './routes/products.js';
 import { liveSessionRoutes } from './routes/live-session.js';
 import { meRoutes } from './routes/me.js';
 import { recordingRoutes } from './routes/recordings.js';
+import { retentionRoutes } from './routes/retention.js';
 
 export interface BuildOptions {
   /** HTTPS material; tests use plain inject() and leave it out */
@@ -146,6 +147,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
     });
   }
   await app.register(recordingRoutes, ctx);
+  await app.register(retentionRoutes, ctx);
   await app.register(archiveRoutes, ctx);
   await app.register(exportRoutes, ctx);
   await app.register(adminRoutes, ctx);

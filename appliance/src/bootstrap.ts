@@ -8,6 +8,7 @@ import { PiiCipher } from './lib/pii-cipher.js';
 import { ensureKeyFile, readSecretText } from './lib/secret-files.js';
 import { createJobBoss, requestSeal } from './recording/seal-queue.js';
 import { openKeyring } from './recording/keyring.js';
+import { enqueueRetentionRun } from './recording/retention-queue.js';
 import { CallSessionService } from './services/call-session.service.js';
 import { LiveMedia } from './services/live-media.js';
 import { startWorker, type RunningWorker, type WorkerLog } from './worker.js';
@@ -138,6 +139,7 @@ export async function createRuntime(
     probes,
     face,
     keyring,
+    enqueueRetentionRun: (db, requestedBy) => enqueueRetentionRun(boss, db, { requestedBy }),
   };
   return {
     ctx,

@@ -13,10 +13,14 @@ import { SealBusyError, failureReason, recordFailure, sealRecording, type SealCo
 import { SEAL_QUEUE, createJobBoss, reconcileSeals, type SealJobData } from './recording/seal-queue.js';
 import { ensureDataDir } from './recording/spool-dirs.js';
 import { ensureFirstKek, openKeyring } from './recording/keyring.js';
+import { RETENTION_QUEUE, enqueueRetentionRun, type RetentionJobData } from './recording/retention-queue.js';
+import { RetentionShredder } from './recording/shred-job.js';
+import { retentionRepository } from './repositories/retention.repository.js';
+import { join } from 'node:path';
 import type { AuditSink } from './services/audit.js';
 
 /**
- * The worker: pg-boss jobs of the appliance (today: sealing recordings). Runs as its own process (`kyc-worker`,
+ * The worker: pg-boss jobs of the appliance (sealing recordings, retention runs). Runs as its own process (`kyc-worker`,
  * possibly on other hosts) or inside the appliance on a single-host install, through `startWorker`.
  */
 
@@ -111,6 +115,28 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     );
   }
 
+  // Retention: one run at a time (queue policy and the shredder's lock); the schedule queues one when none started
+  // within KYC_RETENTION_RUN_HOURS.
+  const shredder = new RetentionShredder({ pool, audit, archiveDir: rec.archiveDir, recordingsDir: rec.dir, exportsDir: join(config.dataDir, 'exports') });
+  workerIds.push(
+    await boss.work<RetentionJobData>(RETENTION_QUEUE, { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 2 }, async ([job]) => {
+      if (!job) return;
+      const r = await shredder.run(new Date(), job.data.requestedBy);
+      log.info({ runId: r.runId, busy: r.busy, cases: r.cases, shredded: r.shredded }, 'retention run done');
+    }),
+  );
+  const scheduleRetention = async (): Promise<void> => {
+    const last = await retentionRepository.lastRunStartedAt(pool);
+    if (last && Date.now() - last.getTime() < rec.retentionRunHours * 3_600_000) return;
+    await enqueueRetentionRun(boss, pool, { requestedBy: 'schedule' });
+  };
+  const retentionTimer =
+    rec.retentionRunHours > 0
+      ? setInterval(() => void scheduleRetention().catch((err: unknown) => log.error({ err: (err as Error).message }, 'retention schedule failed')), 3_600_000)
+      : null;
+  retentionTimer?.unref();
+  if (rec.retentionRunHours > 0) await scheduleRetention().catch((err: unknown) => log.error({ err: (err as Error).message }, 'retention schedule failed'));
+
   let reconciling: Promise<void> | null = null;
   const reconcile = (): Promise<void> => {
     reconciling ??= reconcileSeals(pool, { boss, audit, policy, orphanAfterSeconds: rec.seal.orphanSeconds })
@@ -131,6 +157,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     reconcile,
     async stop() {
       clearInterval(timer);
+      if (retentionTimer) clearInterval(retentionTimer);
       await reconciling;
       for (const id of workerIds) await boss.offWork({ id });
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 30_000 });

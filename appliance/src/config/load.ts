@@ -51,6 +51,8 @@ export interface AppConfig {
     pkcs11: { module: string; tokenLabel: string; pinFile: string; keyLabel: string } | null;
     tools: { ffmpeg: string; ffprobe: string; janusPpRec: string };
     seal: { concurrency: number; retryLimit: number; retryDelaySeconds: number; settleSeconds: number; reconcileSeconds: number; orphanSeconds: number };
+    /** hours between scheduled retention runs; 0: none scheduled */
+    retentionRunHours: number;
   };
 }
 
@@ -330,6 +332,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
         reconcileSeconds: v('KYC_SEAL_RECONCILE_SECONDS'),
         orphanSeconds: v('KYC_SEAL_ORPHAN_SECONDS'),
       },
+      retentionRunHours: v('KYC_RETENTION_RUN_HOURS'),
     },
   };
 }

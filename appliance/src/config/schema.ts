@@ -88,6 +88,7 @@ export const CONFIG_KEYS = {
   KYC_SEAL_RETRY_DELAY_SECONDS: { kind: 'int', default: '30', min: 1, max: 86400, doc: 'First retry delay of a failed seal job; it doubles with each retry.' },
   KYC_SEAL_RECONCILE_SECONDS: { kind: 'int', default: '30', min: 1, max: 3600, doc: 'How often a worker looks for ended sessions without a seal job and for jobs of workers that died.' },
   KYC_SEAL_ORPHAN_SECONDS: { kind: 'int', default: '20', min: 1, max: 3600, doc: 'A running seal job whose worker holds no lock for this long is taken as orphaned (worker killed) and retried.' },
+  KYC_RETENTION_RUN_HOURS: { kind: 'int', default: '24', min: 0, max: 720, doc: 'A worker queues a retention run (crypto-shredding of what has expired, not held) when none started in this many hours; checked hourly. 0: only runs an administrator queues (POST /api/admin/retention/run).' },
   KYC_RECORDING_SETTLE_SECONDS: { kind: 'int', default: '15', min: 0, max: 600, doc: 'How long a seal waits for Janus to close a recording still being written (.mjr.tmp) before sealing it as it is and flagging it.' },
   KYC_FACE_ENGINE: { kind: 'enum', default: 'builtin', values: ['builtin', 'hook'], doc: 'Face verification engine: the built-in offline model, or the institution\'s engine behind KYC_FACE_HOOK_URL (the built-in model still checks liveness frames).' },
   KYC_FACE_MODEL_DIR: { kind: 'path', default: null, doc: 'Folder with the face-api model files. Unset: the model/ folder of the installed @vladmandic/face-api package.' },

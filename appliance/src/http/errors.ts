@@ -18,6 +18,7 @@ export const ErrorCodes = {
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
   CONFLICT: { status: 409, message: 'The resource is not in a state that allows this.' },
   GONE: { status: 410, message: 'This link has expired or was revoked.' },
+  SHREDDED: { status: 410, message: 'This item was destroyed when its retention period ended (crypto-shredded per policy).' },
   CODE_INVALID: { status: 400, message: 'The code is not correct.' },
   INVITATION_EXPIRED: { status: 410, message: 'This invitation link has expired. Ask your bank contact for a new one.' },
   INVITATION_REVOKED: { status: 410, message: 'This invitation link was withdrawn. Ask your bank contact for a new one.' },

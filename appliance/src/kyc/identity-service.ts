@@ -117,7 +117,8 @@ export class IdentityService {
 
   async #decrypt(still: StillRow, db: Queryable): Promise<Buffer> {
     const enc = await repo.stillContent(db, still.id);
-    if (!enc) throw new AppError('NOT_FOUND', 'No such still.');
+    // the row exists (the caller found it): no content means it was shredded
+    if (!enc) throw new AppError('SHREDDED');
     return this.deps.pii.decryptBytes(still.id, 'identity_still', enc);
   }
 
@@ -298,6 +299,7 @@ export class IdentityService {
       case 'id-front': {
         const c = await caseRepository.findById(client, session.case_id);
         if (!c) throw new AppError('NOT_FOUND', 'No such case.');
+        if (!c.customer_id_enc) throw new AppError('SHREDDED');
         const expected = normalizeResidentId(this.deps.pii.decrypt(c.id, 'customer_id', c.customer_id_enc));
         const number = e.read.idNumber ? normalizeResidentId(e.read.idNumber) : null;
         const matches = number !== null && e.read.checksumValid && number === expected;

@@ -10,6 +10,7 @@ import {
   recordingAad,
   encodeSealedFileList,
   SEALED_FILE_LIST,
+  pathExists,
   syncDir,
   type EncryptResult,
   type KeyWrapper,
@@ -128,16 +129,6 @@ async function step(ctx: SealContext, id: string, name: string, progress: number
   await recordingRepository.setStep(ctx.pool, id, name, progress);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
 async function listSessionDir(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir)).filter((n) => !n.startsWith('.'));
@@ -170,7 +161,7 @@ async function privateDir(path: string, mode = 0o700): Promise<void> {
 
 /** Produces `out` via `make(partial)` unless it exists already: an output exists only once complete. */
 async function produce(out: string, partial: string, make: (partial: string) => Promise<void>): Promise<void> {
-  if (await exists(out)) return;
+  if (await pathExists(out)) return;
   await rm(partial, { force: true });
   await make(partial);
   await rename(partial, out);
@@ -463,7 +454,7 @@ async function cleanup(ctx: SealContext, rec: RecordingRow, sessionDir: string):
   if (fresh.plaintext_removed_at) return;
   await step(ctx, rec.id, 'cleanup', 1);
   await rm(sessionDir, { recursive: true, force: true });
-  if (await exists(sessionDir)) throw new Error('the recording folder is still there after removal');
+  if (await pathExists(sessionDir)) throw new Error('the recording folder is still there after removal');
   await rm(join(ctx.archiveDir, `.staging-${rec.id}`), { recursive: true, force: true });
   await withTransaction(ctx.pool, async (client) => {
     if (await recordingRepository.markPlaintextRemoved(client, rec.id)) {

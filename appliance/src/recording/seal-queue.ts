@@ -30,7 +30,8 @@ export function createJobBoss(pool: pg.Pool, opts: { supervise: boolean }): PgBo
   });
 }
 
-function executorFor(db: Queryable): PgBoss.Db {
+/** pg-boss running its SQL on `db` (a transaction's client: the job commits or rolls back with it). */
+export function executorFor(db: Queryable): PgBoss.Db {
   return { executeSql: (text: string, values: unknown[]) => db.query(text, values as unknown[]) };
 }
 

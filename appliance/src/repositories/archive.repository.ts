@@ -87,7 +87,7 @@ function whereOf(f: ArchiveFilter, params: unknown[]): string[] {
 }
 
 const CASE_COLUMNS =
-  'c.id, c.status, c.teller, c.branch, c.product, c.customer_name_enc, c.customer_id_enc, c.customer_phone_enc, c.bank_card_enc, c.created_at, c.updated_at';
+  'c.id, c.status, c.teller, c.branch, c.product, c.customer_name_enc, c.customer_id_enc, c.customer_phone_enc, c.bank_card_enc, c.shredded_at, c.created_at, c.updated_at';
 
 export const archiveRepository = {
   /** One page of cases matching the filter, each with its latest session and that session's recording. */
@@ -153,7 +153,7 @@ export const archiveRepository = {
   /** The teller marks the case done: only from an active status, once no session is live and one has ended. */
   async complete(db: Queryable, caseId: string): Promise<boolean> {
     const r = await db.query(
-      `UPDATE cases c SET status = 'completed', updated_at = now()
+      `UPDATE cases c SET status = 'completed', completed_at = now(), updated_at = now()
         WHERE c.id = $1 AND c.status IN ('invited', 'in_session')
           AND EXISTS (SELECT 1 FROM call_sessions s WHERE s.case_id = c.id AND s.state = 'ended')
           AND NOT EXISTS (SELECT 1 FROM call_sessions s WHERE s.case_id = c.id AND s.state = 'live')`,

@@ -44,8 +44,9 @@ export const caseFileRepository = {
     return (await db.query<CaseFileRow>(`SELECT ${COLUMNS} FROM case_files WHERE session_id = $1 ORDER BY created_at, id`, [sessionId])).rows;
   },
 
-  async findWithContent(db: Queryable, id: string): Promise<(CaseFileRow & { content_enc: Buffer }) | null> {
-    const r = await db.query<CaseFileRow & { content_enc: Buffer }>(`SELECT ${COLUMNS}, content_enc FROM case_files WHERE id = $1`, [id]);
+  /** content_enc is null once the file was shredded */
+  async findWithContent(db: Queryable, id: string): Promise<(CaseFileRow & { content_enc: Buffer | null }) | null> {
+    const r = await db.query<CaseFileRow & { content_enc: Buffer | null }>(`SELECT ${COLUMNS}, content_enc FROM case_files WHERE id = $1`, [id]);
     return r.rows[0] ?? null;
   },
 };

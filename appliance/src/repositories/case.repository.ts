@@ -12,10 +12,12 @@ export interface CaseRow {
   branch: string;
   product: string;
   product_version: number | null;
-  customer_name_enc: Buffer;
-  customer_id_enc: Buffer;
-  customer_phone_enc: Buffer;
+  /** null once the case's personal data was shredded (shredded_at) */
+  customer_name_enc: Buffer | null;
+  customer_id_enc: Buffer | null;
+  customer_phone_enc: Buffer | null;
   bank_card_enc: Buffer | null;
+  shredded_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -34,7 +36,7 @@ export interface NewCaseRow {
   nameBidx: Buffer;
 }
 
-const COLUMNS = 'id, status, teller, branch, product, product_version, customer_name_enc, customer_id_enc, customer_phone_enc, bank_card_enc, created_at, updated_at';
+const COLUMNS = 'id, status, teller, branch, product, product_version, customer_name_enc, customer_id_enc, customer_phone_enc, bank_card_enc, shredded_at, created_at, updated_at';
 
 export const caseRepository = {
   async insert(db: Queryable, c: NewCaseRow): Promise<CaseRow> {

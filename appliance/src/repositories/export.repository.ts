@@ -20,9 +20,11 @@ export interface ExportRow {
   signature: Buffer | null;
   created_at: Date;
   finished_at: Date | null;
+  /** its data key and files were destroyed when the case's retention ended */
+  shredded_at: Date | null;
 }
 
-const COLUMNS = `id, recording_id, requested_by, requester_subject, reason, status, progress, failure_reason, sha256, bytes, kek_id, wrapped_key, signature, created_at, finished_at`;
+const COLUMNS = `id, recording_id, requested_by, requester_subject, reason, status, progress, failure_reason, sha256, bytes, kek_id, wrapped_key, signature, created_at, finished_at, shredded_at`;
 
 export const exportRepository = {
   async create(db: Queryable, e: { id: string; recordingId: string; requestedBy: string; requesterSubject: string; reason: string }): Promise<ExportRow> {

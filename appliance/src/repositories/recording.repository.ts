@@ -25,6 +25,8 @@ export interface RecordingRow {
   updated_at: Date;
   sealed_at: Date | null;
   plaintext_removed_at: Date | null;
+  /** its data key, ciphertext and archive folder were destroyed when the case's retention ended */
+  shredded_at: Date | null;
 }
 
 export interface RecordingFileRow {
@@ -53,7 +55,7 @@ export interface NewRecordingFile {
 }
 
 const COLUMNS = `id, session_id, case_id, status, step, progress, attempts, failure_reason, failed_at, will_retry, kek_id,
-  wrapped_key, manifest_sha256, complete, issues, created_at, updated_at, sealed_at, plaintext_removed_at`;
+  wrapped_key, manifest_sha256, complete, issues, created_at, updated_at, sealed_at, plaintext_removed_at, shredded_at`;
 
 export const recordingRepository = {
   /** The session's recording, created once (a second call returns null). */

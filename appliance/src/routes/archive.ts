@@ -415,6 +415,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
           400: ErrorResponse,
           404: ErrorResponse,
           409: ErrorResponse,
+          410: ErrorResponse,
           416: ErrorResponse,
           ...authErrors,
         },
@@ -431,7 +432,11 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       const segment = request.query.segment ?? 1;
       const file = files.find((f) => f.party === party && f.segment === segment);
       if (!file) throw new AppError('NOT_FOUND', 'The recording has no such party segment.');
-      const { reader } = await media.open(rec, file);
+      // a recording shredded since it was looked up: its files are gone (refused like a new replay would be)
+      const { reader } = await media.open(rec, file).catch(async (err: unknown) => {
+        await sealedRecording(ctx.pool, id);
+        throw err;
+      });
       const size = reader.plaintextSize;
       const range = download ? ({ kind: 'full' } as const) : parseByteRange(request.headers.range, size);
       reply.header('accept-ranges', 'bytes').header('cache-control', 'no-store');
@@ -558,6 +563,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
           200: Type.Object({ field: Type.String(), value: Type.String(), expiresAt: DateTime }),
           400: ErrorResponse,
           404: ErrorResponse,
+          410: ErrorResponse,
           413: ErrorResponse,
           415: ErrorResponse,
           ...authErrors,
@@ -572,6 +578,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       if (reason.length < 3) throw new AppError('VALIDATION', 'Give a reason.', [{ field: 'reason', code: 'required' }]);
       return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const row = await ctx.cases.getVisible(client, principal, request.params.id);
+        if (row.shredded_at) throw new AppError('SHREDDED');
         const sources = {
           customerName: [row.customer_name_enc, 'customer_name'],
           customerIdNumber: [row.customer_id_enc, 'customer_id'],

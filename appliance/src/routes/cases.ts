@@ -7,6 +7,7 @@ import { archiveRepository } from '../repositories/archive.repository.js';
 import { caseRepository } from '../repositories/case.repository.js';
 import { AppError } from '../http/errors.js';
 import { authErrors, CaseViewSchema, ErrorResponse } from './schemas.js';
+import { RetentionService } from '../services/retention.service.js';
 
 const NewCaseBody = Type.Object(
   {
@@ -47,6 +48,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 
 export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const retentionService = new RetentionService();
 
   r.post(
     '/api/cases',
@@ -116,7 +118,8 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
         const row = await ctx.cases.getVisible(client, principal, request.params.id);
         await audit({ object: { type: 'case', id: row.id } });
         const reviews = await archiveRepository.reviewsOf(client, [row.id]);
-        return ctx.cases.toView(row, reviews.get(row.id) ?? null);
+        const retention = await retentionService.summary(client, row.id);
+        return { ...ctx.cases.toView(row, reviews.get(row.id) ?? null), ...(retention ? { retention } : {}) };
       });
     },
   );

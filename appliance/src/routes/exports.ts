@@ -97,6 +97,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
   };
   const doneExport = async (request: FastifyRequest, id: string): Promise<ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string }> => {
     const e = await ownExport(request, id);
+    if (e.shredded_at) throw new AppError('SHREDDED');
     if (e.status !== 'done' || !e.wrapped_key || !e.kek_id || !e.signature || e.bytes === null) throw new AppError('CONFLICT', 'The export is not done.');
     return e as ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string };
   };

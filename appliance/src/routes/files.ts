@@ -120,6 +120,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
     async (request, reply) => {
       const file = await caseFileRepository.findWithContent(ctx.pool, request.params.id);
       if (!file?.session_id) throw new AppError('NOT_FOUND', 'No such file.');
+      const enc = file.content_enc;
       const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, file.session_id, 'read').catch(() => {
         throw new AppError('NOT_FOUND', 'No such file.');
       });
@@ -129,7 +130,8 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
         request,
         async (_client, audit) => {
           await audit({ object: { type: 'file', id: file.id }, details: { caseId: file.case_id, party: who.party } });
-          return ctx.pii.decryptBytes(file.id, 'case_file', file.content_enc);
+          if (!enc) throw new AppError('SHREDDED');
+          return ctx.pii.decryptBytes(file.id, 'case_file', enc);
         },
         who.actor,
       );

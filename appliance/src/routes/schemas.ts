@@ -55,4 +55,7 @@ export const CaseViewSchema = Type.Object({
     }),
     Type.Null(),
   ]),
+  retention: Type.Optional(
+    Type.Object({ expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]), held: Type.Boolean(), shreddedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]) }),
+  ),
 });

@@ -285,6 +285,7 @@ export class ArchiveMedia {
 export async function sealedRecording(db: Queryable, id: string): Promise<{ rec: RecordingRow; media: RecordingFileRow[] }> {
   const rec = await recordingRepository.findById(db, id);
   if (!rec) throw new AppError('NOT_FOUND', 'No such recording.');
+  if (rec.shredded_at) throw new AppError('SHREDDED');
   if (rec.status !== 'sealed' || !rec.wrapped_key || !rec.kek_id) throw new AppError('CONFLICT', 'The recording is not sealed yet.');
   const media = (await recordingRepository.files(db, id)).filter((f) => f.kind === 'media' && f.party !== null && f.segment !== null);
   return { rec, media };

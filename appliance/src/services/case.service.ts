@@ -19,7 +19,7 @@ import type { CaseReviewRow } from '../repositories/archive.repository.js';
 import type { Queryable } from '../db/database.js';
 import type { AuditWrite } from '../http/audited-transaction.js';
 import type { Principal } from '../http/auth.js';
-import type { CaseView } from '../api-types.js';
+import { SHREDDED_TEXT, type CaseView } from '../api-types.js';
 import { productRepository } from '../kyc/product.repository.js';
 import { drawScript } from '../kyc/steps.js';
 
@@ -35,6 +35,10 @@ export interface NewCaseInput {
 }
 
 export type { CaseView };
+
+export { SHREDDED_TEXT };
+
+const shown = (enc: Buffer | null, masked: (b: Buffer) => string): string => (enc ? masked(enc) : SHREDDED_TEXT);
 
 export function validateNewCase(input: NewCaseInput): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
@@ -53,9 +57,9 @@ export class CaseService {
     return {
       id: row.id,
       status: row.status,
-      customerName: maskName(this.pii.decrypt(row.id, 'customer_name', row.customer_name_enc)),
-      customerIdNumber: maskResidentId(this.pii.decrypt(row.id, 'customer_id', row.customer_id_enc)),
-      customerPhone: maskMobile(this.pii.decrypt(row.id, 'customer_phone', row.customer_phone_enc)),
+      customerName: shown(row.customer_name_enc, (b) => maskName(this.pii.decrypt(row.id, 'customer_name', b))),
+      customerIdNumber: shown(row.customer_id_enc, (b) => maskResidentId(this.pii.decrypt(row.id, 'customer_id', b))),
+      customerPhone: shown(row.customer_phone_enc, (b) => maskMobile(this.pii.decrypt(row.id, 'customer_phone', b))),
       bankCard: row.bank_card_enc ? maskBankCard(this.pii.decrypt(row.id, 'bank_card', row.bank_card_enc)) : null,
       product: row.product,
       productVersion: row.product_version,

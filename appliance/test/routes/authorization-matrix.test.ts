@@ -72,6 +72,16 @@ const calls: Record<string, () => InjectOptions> = {
   'POST /api/face-checks/:id/override': () => ({ method: 'POST', url: `/api/face-checks/${SOME_UUID}/override`, payload: { decision: 'match', reason: 'checked by eye' } }),
   'GET /api/cases/:id/identity': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/identity` }),
   'POST /api/admin/users/:username/sessions/end': () => ({ method: 'POST', url: '/api/admin/users/nobody/sessions/end', payload: { reason: 'matrix check' } }),
+  'GET /api/admin/retention/policies': () => ({ method: 'GET', url: '/api/admin/retention/policies' }),
+  'PUT /api/admin/retention/policies/:productCode': () => ({ method: 'PUT', url: '/api/admin/retention/policies/VIDEO-WITNESS', payload: { retentionDays: 1825, anchor: 'case_completed' } }),
+  'PUT /api/cases/:id/contract-end': () => ({ method: 'PUT', url: `/api/cases/${SOME_UUID}/contract-end`, payload: { contractEnd: '2030-01-31', reason: 'matrix check' } }),
+  'GET /api/cases/:id/retention': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/retention` }),
+  'POST /api/cases/:id/holds': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/holds`, payload: { reason: 'matrix check' } }),
+  'POST /api/holds/:id/release': () => ({ method: 'POST', url: `/api/holds/${SOME_UUID}/release`, payload: { reason: 'matrix check' } }),
+  'GET /api/holds': () => ({ method: 'GET', url: '/api/holds?active=true' }),
+  'GET /api/admin/retention': () => ({ method: 'GET', url: '/api/admin/retention' }),
+  'POST /api/admin/retention/dry-run': () => ({ method: 'POST', url: '/api/admin/retention/dry-run' }),
+  'POST /api/admin/retention/run': () => ({ method: 'POST', url: '/api/admin/retention/run' }),
 };
 type Who = 'authenticated' | ReadonlyArray<'teller' | 'auditor' | 'admin'>;
 /**
@@ -136,6 +146,17 @@ const EXPECTED: Record<string, Who> = {
   'GET /api/cases/:id/identity': ['teller', 'auditor'],
   'GET /api/identity/stills/:id': ['teller', 'auditor'],
   'POST /api/admin/users/:username/sessions/end': ['admin'],
+  // Retention: no personal data or media in any of these answers.
+  'GET /api/admin/retention/policies': ['admin', 'auditor'],
+  'PUT /api/admin/retention/policies/:productCode': ['admin'],
+  'PUT /api/cases/:id/contract-end': ['admin'],
+  'GET /api/cases/:id/retention': ['auditor', 'admin'],
+  'POST /api/cases/:id/holds': ['auditor', 'admin'],
+  'POST /api/holds/:id/release': ['auditor', 'admin'],
+  'GET /api/holds': ['auditor', 'admin'],
+  'GET /api/admin/retention': ['admin', 'auditor'],
+  'POST /api/admin/retention/dry-run': ['admin'],
+  'POST /api/admin/retention/run': ['admin'],
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
 const PUBLIC = ['/healthz', '/readyz', '/models', '/auth/login', '/auth/callback', '/auth/backchannel-logout', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];

@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { hash, type X509Certificate } from 'node:crypto';
 import { readdir, readFile, mkdir, open, copyFile } from 'node:fs/promises';
+import { pathExists } from '../fs/durable.js';
 import { join } from 'node:path';
 import pg from 'pg';
 import { AuditError } from './errors.js';
@@ -18,7 +19,7 @@ import {
 import { parseCheckpointText, parseNote, parseVerifierKey, verifyCheckpoint, type NoteVerifier } from './checkpoint.js';
 import { CHECKPOINT_FILE, LEAVES_FILE, VERIFIER_KEY_FILE } from './checkpointer.js';
 import { checkCheckpointTimestamps, TIMESTAMP_TOKEN_SUFFIX, type TimestampReport } from './timestamp.js';
-import { SEALED_EVENT_ACTION, checkSealedRecording } from '../sealed-media/archive-check.js';
+import { SEALED_EVENT_ACTION, SHREDDED_EVENT_ACTION, checkSealedRecording } from '../sealed-media/archive-check.js';
 import { BATCH_LEVEL, BATCH_ROWS, LeafHasher, type BatchSink, type HashedBatch } from './leaf-hasher.js';
 
 /**
@@ -53,7 +54,9 @@ export interface VerifyReport {
   problems?: number;
   details?: Problem[];
   /** with an archive: sealed recordings and files checked against their `recording.sealed` events */
-  recordings?: { checked: number; files: number; bad: number };
+  recordings?: { checked: number; files: number; bad: number; shredded: number };
+  /** with an archive: recordings destroyed by retention (crypto-shredded), each with its shredding event's leaf index */
+  shreddedRecordings?: Array<{ recordingId: string; auditSeq: number }>;
   /** with pinned TSA certificates: the RFC 3161 tokens beside the checkpoints */
   timestamps?: Omit<TimestampReport, 'problems'>;
 }
@@ -877,13 +880,33 @@ async function checkSealedRecordings(client: pg.Client, archiveDir: string, repo
     `SELECT l.leaf_index, e.body FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id WHERE e.action = $1 ORDER BY l.leaf_index`,
     [SEALED_EVENT_ACTION],
   )).rows;
+  const shreddedAt = new Map<string, number>();
+  const shredRows = (await client.query<{ leaf_index: string; body: string }>(
+    `SELECT l.leaf_index, e.body FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id WHERE e.action = $1 ORDER BY l.leaf_index`,
+    [SHREDDED_EVENT_ACTION],
+  )).rows;
+  for (const row of shredRows) {
+    const event = JSON.parse(row.body) as { object?: { type?: string; id?: string } | null };
+    if (event.object?.type === 'recording' && event.object.id) shreddedAt.set(event.object.id, Number(row.leaf_index));
+  }
   const problems: Problem[] = [];
+  const shredded: Array<{ recordingId: string; auditSeq: number }> = [];
   let checked = 0;
   let files = 0;
   let bad = 0;
   for (const row of rows) {
     const event = JSON.parse(row.body) as { object?: { id?: string } | null; details?: Record<string, unknown> };
-    const r = await checkSealedRecording(archiveDir, event.object?.id ?? '', event.details);
+    const id = event.object?.id ?? '';
+    const shredSeq = shreddedAt.get(id);
+    if (shredSeq !== undefined) {
+      // destroyed on purpose: what must hold is that nothing of it is left in the archive
+      shredded.push({ recordingId: id, auditSeq: shredSeq });
+      if (await pathExists(join(archiveDir, id))) {
+        problems.push({ index: shredSeq, exact: true, reason: `recording ${id}: shredded (leaf ${shredSeq}) but its archive folder is still there` });
+      }
+      continue;
+    }
+    const r = await checkSealedRecording(archiveDir, id, event.details);
     checked += 1;
     files += r.files;
     if (r.problems.length) bad += 1;
@@ -891,7 +914,8 @@ async function checkSealedRecordings(client: pg.Client, archiveDir: string, repo
       problems.push({ index: Number(row.leaf_index), exact: true, reason: `recording ${p.recordingId}${p.file ? ` ${p.file}` : ''}: ${p.reason}` });
     }
   }
-  report.recordings = { checked, files, bad };
+  report.recordings = { checked, files, bad, shredded: shredded.length };
+  if (shredded.length) report.shreddedRecordings = shredded;
   appendProblems(report, problems);
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, stat } from 'node:fs/promises';
 
 /**
  * Files that must survive a power cut once written: keys, checkpoints, sealed recordings' folders. One place for
@@ -38,5 +38,16 @@ export async function syncDir(dir: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
   } finally {
     await fh.close();
+  }
+}
+
+/** True when `path` exists (false only for ENOENT; other errors are thrown). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
   }
 }

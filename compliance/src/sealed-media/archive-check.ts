@@ -17,6 +17,12 @@ export const SEALED_FILE_LIST = 'files.json';
 export const SEALED_FILE_LIST_DETAIL = 'filesSha256';
 
 export const SEALED_EVENT_ACTION = 'recording.sealed';
+/**
+ * A retention run destroyed an item (crypto-shredding); for a recording the event's object is
+ * `{type: 'recording', id}`: its data key and sealed files are gone on purpose, so the verifier reports it as
+ * shredded (with the event's leaf index) instead of checking files that no longer exist.
+ */
+export const SHREDDED_EVENT_ACTION = 'retention.shredded';
 export const SEALED_FILE_DETAIL_PREFIX = 'files.';
 /** the first format (one detail `file.<name>` = `<bytes>:<sha256 hex>` per file): events in the log keep it forever */
 const LEGACY_FILE_DETAIL_PREFIX = 'file.';

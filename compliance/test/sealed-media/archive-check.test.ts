@@ -136,7 +136,7 @@ t.test('kyc-audit verify --archive: sealed recordings checked against their reco
   const opts = { db: db.superUrl, checkpointsDir: dir, verifierKey: signer.verifierKey, archiveDir: archive };
   const good = await verifyDatabase(opts);
   t.equal(good.ok, true, good.reason ?? 'verifies');
-  t.same(good.recordings, { checked: 1, files: 2, bad: 0 });
+  t.same(good.recordings, { checked: 1, files: 2, bad: 0, shredded: 0 });
   const withoutArchive = await verifyDatabase({ ...opts, archiveDir: undefined });
   t.equal(withoutArchive.recordings, undefined, 'no archive given: not checked');
 
@@ -148,5 +148,5 @@ t.test('kyc-audit verify --archive: sealed recordings checked against their reco
   t.equal(bad.ok, false);
   t.equal(bad.firstBadIndex, 1, 'the leaf of the recording.sealed event');
   t.match(bad.reason, /manifest\.json\.kseal: SHA-256 differs/);
-  t.same(bad.recordings, { checked: 1, files: 2, bad: 1 });
+  t.same(bad.recordings, { checked: 1, files: 2, bad: 1, shredded: 0 });
 });

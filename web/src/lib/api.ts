@@ -1,7 +1,8 @@
 // The one place the UI talks to the appliance's API (same origin, session cookie).
 // The API's answers are typed once, by the appliance (appliance/src/api-types.ts).
-import type { CallSessionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView } from '../../../appliance/src/api-types.js';
-export type { CallSessionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView };
+import type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, RetentionOverview } from '../../../appliance/src/api-types.js';
+export type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, RetentionOverview };
+export { SHREDDED_TEXT } from '../../../appliance/src/api-types.js';
 
 export type Role = 'teller' | 'auditor' | 'admin';
 
@@ -296,4 +297,19 @@ export interface PipelineRecording {
 export async function listPipelineRecordings(fetchFn?: Fetch): Promise<PipelineRecording[]> {
   const { items } = await request<{ items: PipelineRecording[] }>('GET', '/api/admin/recordings', { fetch: fetchFn });
   return items;
+}
+
+/** Retention as auditors and admins see it: a case's expiry, hold and shredding (no personal data). */
+export function getCaseRetention(caseId: string, fetchFn?: Fetch): Promise<CaseRetentionView> {
+  return request<CaseRetentionView>('GET', `/api/cases/${encodeURIComponent(caseId)}/retention`, { fetch: fetchFn });
+}
+
+/** The administrator's retention overview: expiries within 30/90 days, active holds, the last run. */
+export function getRetentionOverview(fetchFn?: Fetch): Promise<RetentionOverview> {
+  return request<RetentionOverview>('GET', '/api/admin/retention', { fetch: fetchFn });
+}
+
+/** Queues a retention run now (the worker runs it). */
+export function queueRetentionRun(): Promise<{ queued: boolean }> {
+  return request<{ queued: boolean }>('POST', '/api/admin/retention/run');
 }
