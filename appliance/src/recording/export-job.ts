@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
-import { encryptFile, newDataKey, recordingAad, type KeyWrapper } from '@kyc/compliance';
+import { encryptFile, newDataKey, pathExists, recordingAad, syncDir, type KeyWrapper } from '@kyc/compliance';
 import { withTransaction } from '../db/database.js';
 import { fileSha256, signDetached, signDigest, type DocumentSigner } from '../pki/document-signing.js';
 import { exportRepository } from '../repositories/export.repository.js';
@@ -147,8 +147,34 @@ async function audited(ctx: ExportJobContext, exportId: string, recordingId: str
   });
 }
 
-async function removeSealed(exportsDir: string, exportId: string): Promise<void> {
-  for (const p of [sealedExportPath(exportsDir, exportId), sealedEvidencePath(exportsDir, exportId), evidenceSignaturePath(exportsDir, exportId)]) await rm(p, { force: true });
+/** Removes an export's sealed files; returns how many were there. */
+async function removeSealed(exportsDir: string, exportId: string): Promise<number> {
+  let removed = 0;
+  for (const p of [sealedExportPath(exportsDir, exportId), sealedEvidencePath(exportsDir, exportId), evidenceSignaturePath(exportsDir, exportId)]) {
+    if (await pathExists(p)) removed += 1;
+    await rm(p, { force: true });
+  }
+  return removed;
+}
+
+/**
+ * The ciphertext of exports the retention run shredded, removed by the process that writes exports (in an install
+ * with one OS user per service, the worker that shreds cannot reach the appliance's export folder). The export's key
+ * is already destroyed, so these files are unreadable; this removes them for good, audited per export.
+ */
+export async function removeShreddedExportFiles(ctx: Pick<ExportJobContext, 'pool' | 'audit' | 'exportsDir'>): Promise<number> {
+  let done = 0;
+  for (const id of await exportRepository.shreddedWithFiles(ctx.pool)) {
+    const files = await removeSealed(ctx.exportsDir, id);
+    if (files > 0) await syncDir(ctx.exportsDir);
+    await withTransaction(ctx.pool, async (client) => {
+      if (await exportRepository.markFilesRemoved(client, id)) {
+        await ctx.audit.appendInTx(client, auditEvent(null, { action: 'export.files_removed', object: { type: 'export', id }, result: 'success', details: { files, reason: 'shredded by retention' } }));
+      }
+    });
+    done += 1;
+  }
+  return done;
 }
 
 /** Runs one queued export to `done` or `failed`; 'skipped' when it was not queued (taken or finished already). */

@@ -80,6 +80,19 @@ export const exportRepository = {
   replaceKey: (db: Queryable, id: string, from: string, to: { kid: string; wrapped: Buffer }) => replaceWrappedKey(db, 'recording_exports', id, from, to),
 
   /** Exports a stopped process left unfinished: they run in the appliance process and are not resumed. */
+  /** Shredded exports whose files the appliance has not removed yet (oldest first). */
+  async shreddedWithFiles(db: Queryable, limit = 500): Promise<string[]> {
+    const r = await db.query<{ id: string }>(
+      'SELECT id FROM recording_exports WHERE shredded_at IS NOT NULL AND files_removed_at IS NULL ORDER BY shredded_at LIMIT $1',
+      [limit],
+    );
+    return r.rows.map((x) => x.id);
+  },
+
+  async markFilesRemoved(db: Queryable, id: string): Promise<boolean> {
+    return ((await db.query('UPDATE recording_exports SET files_removed_at = now() WHERE id = $1 AND files_removed_at IS NULL', [id])).rowCount ?? 0) > 0;
+  },
+
   async unfinished(db: Queryable): Promise<Array<{ id: string; recording_id: string }>> {
     const r = await db.query<{ id: string; recording_id: string }>(`SELECT id, recording_id FROM recording_exports WHERE status IN ('queued', 'running')`);
     return r.rows;

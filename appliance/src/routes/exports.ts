@@ -18,6 +18,7 @@ import {
   exportAad,
   exportKeyContext,
   failInterruptedExports,
+  removeShreddedExportFiles,
   sealedEvidencePath,
   sealedExportPath,
   type ExportJobContext,
@@ -80,10 +81,17 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     log: app.log,
   };
   const runner = new ExportRunner(jobs);
+  // Exports the retention run shredded (in the worker): their files go from this folder, now and every 10 minutes.
+  const sweep = () => removeShreddedExportFiles(jobs).catch((err: unknown) => app.log.error({ err }, 'removing shredded export files failed'));
+  let sweeper: NodeJS.Timeout | null = null;
   app.addHook('onReady', async () => {
     await failInterruptedExports(jobs);
+    await sweep();
+    sweeper = setInterval(() => void sweep(), 10 * 60_000);
+    sweeper.unref();
   });
   app.addHook('onClose', async () => {
+    if (sweeper) clearInterval(sweeper);
     await runner.idle();
     await jobs.media.close();
   });

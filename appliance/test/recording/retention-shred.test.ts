@@ -10,6 +10,7 @@ import { verifyDatabase } from '@kyc/compliance';
 import { PNG, startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
 import { caseWithEndedCall, fixtureCallTimes, sealFixtureRecording, waitFor } from '../helpers/recording-fixtures.js';
 import { RetentionShredder } from '../../src/recording/shred-job.js';
+import { removeShreddedExportFiles } from '../../src/recording/export-job.js';
 
 // The clock moved past a product's retention: what is not held is crypto-shredded (keys first, then ciphertext,
 // then personal data), what is held stays readable; a shredder killed with SIGKILL mid-way is finished by the next run.
@@ -63,7 +64,10 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
   const [admin, auditor] = [await as('admin1'), await as('auditor1')];
   const rec = a.config.recording;
   const exportsDir = join(a.config.dataDir, 'exports');
-  const shredder = () => new RetentionShredder({ pool: a.runtime.ctx.pool, audit: a.runtime.auditLog, archiveDir: rec.archiveDir, recordingsDir: rec.dir, exportsDir });
+  // The shredder runs as the worker of an install with one OS user per service would: the appliance's export folder
+  // is not its own (it sees another, empty one), so the appliance removes the export's files afterwards.
+  const workerExportsDir = join(a.config.dataDir, 'worker-exports');
+  const shredder = () => new RetentionShredder({ pool: a.runtime.ctx.pool, audit: a.runtime.auditLog, archiveDir: rec.archiveDir, recordingsDir: rec.dir, exportsDir: workerExportsDir });
   const one = async (sql: string, params: unknown[]) => (await su.query(sql, params)).rows[0];
   const shredEvents = async () => (await a.auditEvents()).filter((e) => e.action === 'retention.shredded');
 
@@ -109,7 +113,12 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
     t.notOk(existsSync(join(rec.archiveDir, gone.recordingId, 'key.json')), 'key.json gone');
     t.notOk(existsSync(join(rec.archiveDir, gone.recordingId)), 'the archive folder (ciphertext) gone');
     t.match(await one('SELECT wrapped_key, kek_id FROM recording_exports WHERE id = $1', [exportId]), { wrapped_key: null, kek_id: null });
+    t.ok(existsSync(join(exportsDir, `${exportId}.mp4.kseal`)), 'the export ciphertext (its key destroyed) waits for the appliance');
+    t.equal(await removeShreddedExportFiles({ pool: a.runtime.ctx.pool, audit: a.runtime.auditLog, exportsDir }), 1, 'the appliance removes it');
     t.notOk(existsSync(join(exportsDir, `${exportId}.mp4.kseal`)), 'export ciphertext gone');
+    t.notOk(existsSync(join(exportsDir, `${exportId}.evidence.json.kseal`)), 'and its evidence file');
+    t.match((await a.auditEvents()).filter((e) => e.action === 'export.files_removed'), [{ object: { id: exportId }, details: { files: 3 } }], 'audited once, with what was removed');
+    t.equal(await removeShreddedExportFiles({ pool: a.runtime.ctx.pool, audit: a.runtime.auditLog, exportsDir }), 0, 'and only once');
     t.same(
       await one(
         `SELECT customer_name_enc, customer_id_enc, customer_phone_enc, bank_card_enc, id_number_bidx, name_bidx,
