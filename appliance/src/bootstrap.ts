@@ -43,6 +43,7 @@ export async function createRuntime(
     clientId: config.oidc.clientId,
     clientSecret: readSecretText(config.oidc.clientSecretFile),
     audience: config.oidc.audience,
+    bearerClients: config.oidc.bearerClients,
     caFile: config.oidc.caFile,
     redirectUri: new URL('/auth/callback', config.publicUrl).href,
     postLogoutRedirectUri: new URL('/', config.publicUrl).href,

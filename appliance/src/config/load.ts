@@ -17,7 +17,7 @@ export interface AppConfig {
   publicUrl: URL;
   tls: { certFile: string | null; keyFile: string | null; serverNames: string[] };
   db: { url: string; migrateUrl: string; passwordFile: string | null; poolSize: number };
-  oidc: { issuer: URL; clientId: string; clientSecretFile: string; audience: string; caFile: string | null };
+  oidc: { issuer: URL; clientId: string; clientSecretFile: string; audience: string; bearerClients: string[]; caFile: string | null };
   session: { keyFile: string; ttlSeconds: number; idleSeconds: number; idpRecheckSeconds: number; idpGraceSeconds: number };
   pii: { keyFile: string; blindIndexKeyFile: string };
   http: { bodyLimitBytes: number; authRateLimitPerMinute: number; trustProxy: boolean };
@@ -267,6 +267,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       clientId: v('KYC_OIDC_CLIENT_ID'),
       clientSecretFile: v('KYC_OIDC_CLIENT_SECRET_FILE'),
       audience: v('KYC_OIDC_AUDIENCE'),
+      bearerClients: v('KYC_OIDC_BEARER_CLIENTS'),
       caFile: v('KYC_OIDC_CA_FILE'),
     },
     session: { keyFile: v('KYC_SESSION_KEY_FILE'), ttlSeconds: v('KYC_SESSION_TTL_SECONDS'), idleSeconds: v('KYC_SESSION_IDLE_SECONDS'), idpRecheckSeconds: v('KYC_SESSION_IDP_RECHECK_SECONDS'), idpGraceSeconds: v('KYC_SESSION_IDP_GRACE_SECONDS') },

@@ -42,6 +42,7 @@ export const CONFIG_KEYS = {
   KYC_OIDC_CLIENT_ID: { kind: 'string', default: 'kyc-appliance', doc: 'The appliance\'s confidential client in the realm.' },
   KYC_OIDC_CLIENT_SECRET_FILE: { kind: 'path', default: '$DATA_DIR/secrets/oidc-client-secret', secretFile: true, doc: 'File holding the client secret (mode 0600).' },
   KYC_OIDC_AUDIENCE: { kind: 'string', default: 'kyc-appliance', doc: 'Audience that bearer access tokens must carry (Keycloak audience mapper).' },
+  KYC_OIDC_BEARER_CLIENTS: { kind: 'list', default: 'kyc-appliance,kyc-cli', doc: 'Clients of the realm whose access tokens are accepted as bearer tokens (their `azp`), comma-separated: the appliance\'s own client and the institution\'s API client. A token another client of the realm obtained is refused even when it carries the audience.' },
   KYC_SESSION_KEY_FILE: { kind: 'path', default: '$DATA_DIR/secrets/session.key', secretFile: true, doc: 'Key that binds session cookies and CSRF tokens (created with mode 0600 on first start if missing).' },
   KYC_SESSION_TTL_SECONDS: { kind: 'int', default: '28800', min: 60, max: 604800, doc: 'Absolute lifetime of a browser session.' },
   KYC_SESSION_IDP_RECHECK_SECONDS: { kind: 'int', default: '300', min: 1, max: 86400, doc: 'A browser session is re-checked with the identity provider (refresh token grant) at least this often: a user disabled or signed out there, or a role withdrawn, loses access here within this time. Back-channel logout (`/auth/backchannel-logout`) ends sessions at once.' },

@@ -19,6 +19,8 @@ export interface OidcOptions {
   clientId: string;
   clientSecret: string;
   audience: string;
+  /** clients whose access tokens are accepted (their azp); absent: any client of the realm */
+  bearerClients?: readonly string[];
   redirectUri: string;
   postLogoutRedirectUri: string;
   /** PEM bundle trusted for the issuer's HTTPS besides the system store (KYC_OIDC_CA_FILE) */
@@ -151,6 +153,7 @@ export class OidcService {
     // access token; azp names the client it was issued to.
     if (payload['typ'] !== 'Bearer') throw new Error('not an access token (typ)');
     if (typeof payload['azp'] !== 'string' || payload['azp'] === '') throw new Error('access token names no authorized party (azp)');
+    if (this.opts.bearerClients && !this.opts.bearerClients.includes(payload['azp'])) throw new Error('access token of a client not allowed here (azp)');
     return { user: userFromClaims(payload), exp: payload.exp };
   }
 

@@ -146,3 +146,14 @@ t.test('an unreachable identity provider: sessions go on within the grace, then 
   const kept = await pool.query('SELECT 1 FROM web_sessions WHERE id_hash = $1', [idHash(session)]);
   t.equal(kept.rowCount, 1, 'the session is kept, to go on when the provider answers again');
 });
+
+t.test('bearer tokens only from the clients allowed (azp): another client of the realm is refused', async (t) => {
+  const only = await startTestAppliance(t, { env: { KYC_OIDC_BEARER_CLIENTS: 'kyc-appliance' } });
+  const cliToken = await only.tokenFor('auditor1'); // obtained by the kyc-cli client of the realm
+  const refused = await only.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${cliToken}` } });
+  t.equal(refused.statusCode, 401, 'kyc-cli is not in the list: refused');
+  t.equal(refused.json().error.code, 'KYC_ERR_UNAUTHENTICATED');
+  const both = await startTestAppliance(t);
+  t.same(both.config.oidc.bearerClients, ['kyc-appliance', 'kyc-cli'], 'the default: the appliance and the API client');
+  t.equal((await both.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${await both.tokenFor('auditor1')}` } })).statusCode, 200);
+});
