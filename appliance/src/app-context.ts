@@ -10,6 +10,7 @@ import type { OidcService } from './services/oidc.js';
 import type { PiiCipher } from './lib/pii-cipher.js';
 import type { LiveMedia } from './services/live-media.js';
 import type { FaceServices } from './face/index.js';
+import type { OpsMetrics } from './services/ops-metrics.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -44,4 +45,6 @@ export interface AppContext {
   face: FaceServices;
   /** the KEKs, one keyring for replay, exports and the in-process worker; it follows rotation (LiveKeyring) */
   keyring: KeyWrapper;
+  /** the process's Prometheus registry and the operators' figures (admin dashboard) */
+  metrics: OpsMetrics;
 }

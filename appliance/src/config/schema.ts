@@ -51,6 +51,7 @@ export const CONFIG_KEYS = {
   KYC_BODY_LIMIT_BYTES: { kind: 'int', default: '1048576', min: 1024, max: 104857600, doc: 'Largest accepted request body (JSON).' },
   KYC_AUTH_RATE_LIMIT_PER_MINUTE: { kind: 'int', default: '30', min: 1, max: 10000, doc: 'Requests per minute per client address on the sign-in endpoints.' },
   KYC_TRUST_PROXY: { kind: 'bool', default: 'false', doc: 'Trust X-Forwarded-* from a reverse proxy in front of the appliance.' },
+  KYC_METRICS_LISTEN: { kind: 'string', default: '127.0.0.1:9464', doc: 'host:port of the separate plain-HTTP listener serving `GET /metrics` (Prometheus text format) to the monitoring system; keep it on loopback or a management network. `off` disables it. The worker\'s figures (seal queue, seal times and failures) are read from the database on each scrape, so one endpoint covers both processes.' },
   KYC_LOG_LEVEL: { kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level (JSON logs on stdout).' },
   KYC_WEB_ROOT: { kind: 'path', default: null, doc: 'Folder of the built UI. Default: web/build beside the appliance.' },
   KYC_AUDIT_ORIGIN: { kind: 'string', default: 'kyc-appliance.local/audit', doc: 'Origin line of the audit log\'s signed checkpoints (a name unique to this installation).' },

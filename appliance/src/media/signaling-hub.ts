@@ -24,6 +24,7 @@ import {
 } from './protocol.js';
 import { TokenBucket } from './token-bucket.js';
 import { MAX_SEGMENT, parseStreamFileName, streamBaseName } from '../recording/recording-layout.js';
+import type { CallMetrics } from '../services/ops-metrics.js';
 
 /** Who is behind a socket, as the app's authenticate() established it. */
 export interface SignalingIdentity {
@@ -106,6 +107,8 @@ export interface SignalingHubOptions {
   /** WebSocket ping interval; a socket that misses one pong is closed. Default 10 s. */
   heartbeatMs?: number;
   log?: GatewayLogger;
+  /** join funnel, join time and slowlink counts for the operators' metrics */
+  metrics?: CallMetrics;
 }
 
 interface Room {
@@ -127,6 +130,8 @@ interface PartySlot {
   publisherUp: boolean;
   media: { audio: boolean; video: boolean; screen: boolean };
   graceTimer: NodeJS.Timeout | null;
+  /** when the current socket joined, until its first media up (the join time metric) */
+  joinedAt: number | null;
 }
 
 interface CallSession {
@@ -255,6 +260,13 @@ export class SignalingHub {
     return true;
   }
 
+  /** Publishers up now in this process: each one is being recorded by Janus. */
+  publishersUp(): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) for (const p of Object.values(s.parties)) if (p.publisher && p.publisherUp) n++;
+    return n;
+  }
+
   /** A snapshot for operators and tests: who is where, without secrets. */
   describe(sessionId: string): { roomId: number; roomReady: boolean; parties: Record<Party, { state: PeerState; connected: boolean; publishing: boolean; segment: number }> } | null {
     const s = this.#sessions.get(sessionId);
@@ -363,7 +375,12 @@ export class SignalingHub {
       return;
     }
     if (msg.type === 'join') {
-      await this.#join(conn, msg.rid);
+      try {
+        await this.#join(conn, msg.rid);
+      } catch (err) {
+        this.#opts.metrics?.joinStage('socket_connected', false);
+        throw err;
+      }
       return;
     }
     const session = conn.session;
@@ -482,6 +499,8 @@ export class SignalingHub {
     conn.session = session;
     const other = session.parties[otherParty(party)];
     this.#setState(session, slot, 'joined');
+    slot.joinedAt = Date.now();
+    this.#opts.metrics?.joinStage('socket_connected', true);
     if (this.#opts.gateway.isUp()) {
       await this.#ensureRoom(session).catch((err) => this.#opts.log?.warn({ session: session.id, err: (err as Error).message }, 'room not ready at join'));
     }
@@ -559,10 +578,19 @@ export class SignalingHub {
 
   #wirePublisher(session: CallSession, slot: PartySlot, conn: Connection, publisher: Publisher): void {
     publisher.on('trickle', (candidate) => this.#send(conn, { type: 'trickle', pc: PUBLISHER_PC, candidate }));
-    publisher.on('slowlink', (info) => this.#send(conn, { type: 'network', pc: PUBLISHER_PC, uplink: info.uplink, lost: info.lost }));
+    publisher.on('slowlink', (info) => {
+      this.#opts.metrics?.slowlink(slot.party);
+      this.#send(conn, { type: 'network', pc: PUBLISHER_PC, uplink: info.uplink, lost: info.lost });
+    });
     publisher.on('webrtcup', () => {
       if (slot.publisher !== publisher) return;
       slot.publisherUp = true;
+      // Janus records a publisher from its first packet: media up at Janus is the recording started
+      this.#opts.metrics?.joinStage('recording_started', true);
+      if (slot.joinedAt !== null) {
+        this.#opts.metrics?.joinCompleted((Date.now() - slot.joinedAt) / 1000);
+        slot.joinedAt = null;
+      }
       this.#setState(session, slot, 'media-up');
       this.#fact(session, slot, 'media-up', { segment: slot.segment });
       const viewer = session.parties[otherParty(slot.party)].conn;
@@ -758,6 +786,7 @@ export class SignalingHub {
       publisherUp: false,
       media: { audio: true, video: true, screen: false },
       graceTimer: null,
+      joinedAt: null,
     });
     s = {
       id: sessionId,

@@ -109,6 +109,8 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
       KYC_PUBLIC_URL: publicUrl,
       KYC_LISTEN_PORT: String(port),
       KYC_LOG_LEVEL: 'silent',
+      // tests run side by side: a test that scrapes sets its own free port
+      KYC_METRICS_LISTEN: 'off',
       ...opts.env,
     },
     cwd: dataDir,

@@ -1,0 +1,52 @@
+import type { Queryable } from '../db/database.js';
+
+/** Figures for the operators' metrics, each one cheap query (indexed or a single row). */
+export interface OpsSnapshot {
+  sessionsActive: number;
+  /** recordings not sealed yet that a worker will still work on (queued, processing, failed with a retry due) */
+  sealQueueDepth: number;
+  /** every `recording.seal_failed` audit event so far (the worker writes them) */
+  sealFailures: number;
+  /** the audit log's sequenced size */
+  auditLogSize: number;
+  /** creation time of the latest signed checkpoint, null before the first */
+  lastCheckpointAt: Date | null;
+  /** bytes sealed into the archive in the last 24 hours (the ingest rate) */
+  archivedBytesLastDay: number;
+}
+
+export const opsRepository = {
+  async snapshot(db: Queryable): Promise<OpsSnapshot> {
+    const r = await db.query<{ live: string; queue: string; failures: string; audit: string | null; checkpoint: Date | null; day_bytes: string | null }>(
+      `SELECT
+         (SELECT count(*) FROM call_sessions WHERE state = 'live') AS live,
+         (SELECT count(*) FROM recordings WHERE (status <> 'sealed' OR plaintext_removed_at IS NULL)
+                                            AND status IN ('queued', 'processing', 'failed')
+                                            AND (status <> 'failed' OR will_retry)) AS queue,
+         (SELECT count(*) FROM audit_event WHERE action = 'recording.seal_failed') AS failures,
+         (SELECT max(tree_size) FROM audit_tree_head) AS audit,
+         (SELECT created_at FROM audit_checkpoint ORDER BY id DESC LIMIT 1) AS checkpoint,
+         (SELECT sum(f.ciphertext_bytes) FROM recordings r JOIN recording_files f ON f.recording_id = r.id
+           WHERE r.status = 'sealed' AND r.sealed_at > now() - interval '1 day') AS day_bytes`,
+    );
+    const row = r.rows[0]!;
+    return {
+      sessionsActive: Number(row.live),
+      sealQueueDepth: Number(row.queue),
+      sealFailures: Number(row.failures),
+      auditLogSize: Number(row.audit ?? 0),
+      lastCheckpointAt: row.checkpoint,
+      archivedBytesLastDay: Number(row.day_bytes ?? 0),
+    };
+  },
+
+  /** Seal durations (request → sealed, seconds) of recordings sealed after `since`, oldest first. */
+  async sealedSince(db: Queryable, since: Date): Promise<{ sealedAt: Date; seconds: number }[]> {
+    const r = await db.query<{ sealed_at: Date; seconds: number }>(
+      `SELECT sealed_at, extract(epoch FROM sealed_at - created_at)::float8 AS seconds
+         FROM recordings WHERE status = 'sealed' AND sealed_at > $1 ORDER BY sealed_at LIMIT 10000`,
+      [since],
+    );
+    return r.rows.map((x) => ({ sealedAt: x.sealed_at, seconds: Number(x.seconds) }));
+  },
+};

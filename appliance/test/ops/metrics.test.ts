@@ -1,0 +1,94 @@
+import t from 'tap';
+import { freePort, newCaseBody, startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
+import { admitCustomer } from '../helpers/kyc-session.js';
+import { loadConfig } from '../../src/config/load.js';
+
+async function headers(a: TestAppliance, user: string) {
+  return { authorization: `Bearer ${await a.tokenFor(user)}` };
+}
+
+/** One sample's value from Prometheus text, by family name and exact label set ('' for none). */
+function sample(text: string, name: string, labels = ''): number | null {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m && m[1] === name && (m[2] ?? '') === (labels ? `{${labels}}` : '')) return m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
+  }
+  return null;
+}
+
+t.test('KYC_METRICS_LISTEN: host:port, off, and bad values reported', async (t) => {
+  const dir = t.testdir({});
+  const base = { KYC_PROFILE: 'development', KYC_DATA_DIR: dir };
+  const load = (v?: string) => loadConfig({ env: { ...base, ...(v === undefined ? {} : { KYC_METRICS_LISTEN: v }) }, cwd: dir, allowMissingSecrets: true }).metrics.listen;
+  t.same(load(), { host: '127.0.0.1', port: 9464 }, 'default 127.0.0.1:9464');
+  t.same(load('[::1]:9100'), { host: '::1', port: 9100 });
+  t.equal(load('off'), null, 'off disables');
+  for (const bad of ['9464', '127.0.0.1:0', '127.0.0.1:70000', 'a b:1']) t.throws(() => load(bad), /KYC_METRICS_LISTEN/, `${bad} refused`);
+});
+
+t.test('GET /metrics on its own listener: every family, values that move with a live session', async (t) => {
+  const port = await freePort();
+  const a = await startTestAppliance(t, { listen: true, env: { KYC_METRICS_LISTEN: `127.0.0.1:${port}` } });
+  const scrape = async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    t.equal(res.status, 200);
+    t.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+  const before = await scrape();
+  for (const family of [
+    'kyc_sessions_active',
+    'kyc_join_total',
+    'kyc_join_seconds',
+    'kyc_slowlink_total',
+    'kyc_recordings_in_progress',
+    'kyc_seal_queue_depth',
+    'kyc_seal_seconds',
+    'kyc_seal_failures_total',
+    'kyc_disk_free_bytes',
+    'kyc_disk_days_left',
+    'kyc_certificate_expiry_seconds',
+    'kyc_audit_log_size',
+    'kyc_audit_checkpoint_age_seconds',
+    'kyc_db_pool_total',
+    'kyc_db_pool_idle',
+    'kyc_db_pool_waiting',
+    'process_cpu_seconds_total',
+    'nodejs_heap_size_used_bytes',
+  ]) {
+    t.match(before, new RegExp(`^# TYPE ${family} `, 'm'), `${family} present`);
+  }
+  t.equal(sample(before, 'kyc_sessions_active'), 0);
+  t.equal(sample(before, 'kyc_seal_queue_depth'), 0);
+  t.equal(sample(before, 'kyc_join_total', 'stage="socket_connected",result="ok"'), 0, 'funnel stages start at 0');
+  t.ok((sample(before, 'kyc_disk_free_bytes', 'volume="recordings"') ?? 0) > 0, 'free bytes of the recordings volume');
+  t.equal(sample(before, 'kyc_disk_days_left', 'volume="archive"'), Number.POSITIVE_INFINITY, 'nothing sealed yet: no ingest, +Inf days');
+  const server = sample(before, 'kyc_certificate_expiry_seconds', 'cert="server"') ?? 0;
+  t.ok(server > 30 * 86400, `server certificate expiry in the future (${Math.round(server / 86400)} days)`);
+  t.ok((sample(before, 'kyc_certificate_expiry_seconds', 'cert="ca"') ?? 0) > server, 'the CA outlives the server certificate');
+  t.ok((sample(before, 'kyc_db_pool_total') ?? 0) >= 1);
+
+  const teller = await headers(a, 'teller1');
+  const c = await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody() });
+  t.equal(c.statusCode, 201);
+  const sizeBefore = sample(before, 'kyc_audit_log_size') ?? 0;
+  const { sessionId } = await admitCustomer(a, teller, c.json().id as string);
+  await a.runtime.auditLog.sequence();
+  const live = await scrape();
+  t.equal(sample(live, 'kyc_sessions_active'), 1, 'an admitted session is active');
+  t.ok((sample(live, 'kyc_audit_log_size') ?? 0) > sizeBefore, 'the audit log grew');
+
+  const end = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/hangup`, headers: teller, payload: {} });
+  t.ok(end.statusCode < 300, `session ended (${end.statusCode} ${end.body.slice(0, 200)})`);
+  const after = await scrape();
+  t.equal(sample(after, 'kyc_sessions_active'), 0, 'ended: no longer active');
+  t.equal(sample(after, 'kyc_seal_queue_depth'), 1, 'its recording waits in the seal queue');
+
+  const wrongPath = await fetch(`http://127.0.0.1:${port}/api/cases`);
+  t.equal(wrongPath.status, 404, 'the metrics listener serves nothing else');
+  const post = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST', body: 'x' });
+  t.equal(post.status, 405);
+  const onApi = await a.app.inject({ method: 'GET', url: '/metrics' });
+  t.not(onApi.statusCode, 200, 'not on the HTTPS API listener');
+});
