@@ -86,6 +86,7 @@ export async function createRuntime(
   const metrics = new OpsMetrics({
     pool,
     recordingsInProgress: () => live?.hub.publishersUp() ?? null,
+    handleRole: (id) => live?.hub.handleRole(id) ?? null,
     volumes: { recordings: config.recording.dir, archive: config.recording.archiveDir },
     certificates: {
       server: config.tls.certFile ?? join(config.dataDir, 'pki', 'server.crt'),
@@ -137,7 +138,11 @@ export async function createRuntime(
   });
   sessions.startPurging(10 * 60_000, (err) => onBackgroundError('session purge', err));
   const metricsServer = config.metrics.listen
-    ? await startMetricsListener(metrics, config.metrics.listen, (err) => onBackgroundError('metrics scrape', err))
+    ? await startMetricsListener(
+        { metrics, janusEvents: config.janus.eventsSecretFile ? { ingest: (body) => metrics.janus.ingest(body), password: readSecretText(config.janus.eventsSecretFile) } : null },
+        config.metrics.listen,
+        (err) => onBackgroundError('metrics scrape', err),
+      )
     : null;
   const ctx: AppContext = {
     config,

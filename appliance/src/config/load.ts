@@ -26,7 +26,7 @@ export interface AppConfig {
   audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker'; tsa: { url: URL; certFile: string | null; caFile: string | null } | null };
   invitations: { ttlMinutes: number; codeAttempts: number };
   workerInProcess: boolean;
-  janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; mediaInterface: string | null };
+  janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; eventsSecretFile: string | null; mediaInterface: string | null };
   face: {
     engine: 'builtin' | 'hook';
     modelDir: string | null;
@@ -261,6 +261,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       wsUrl: v('KYC_JANUS_WS_URL'),
       adminSecretFile: v('KYC_JANUS_ADMIN_SECRET_FILE'),
       roomKeyFile: v('KYC_JANUS_ROOM_KEY_FILE'),
+      eventsSecretFile: v('KYC_JANUS_EVENTS_SECRET_FILE'),
       mediaInterface: v('KYC_MEDIA_INTERFACE'),
     },
     face: {

@@ -260,6 +260,17 @@ export class SignalingHub {
     return true;
   }
 
+  /** Whose media a Janus handle carries: a publisher is its party's uplink, a subscriber its viewer's downlink. */
+  handleRole(handleId: number): { party: Party; direction: 'up' | 'down' } | null {
+    for (const s of this.#sessions.values()) {
+      for (const p of Object.values(s.parties)) if (p.publisher?.id === handleId) return { party: p.party, direction: 'up' };
+    }
+    for (const conn of this.#connections) {
+      for (const sub of conn.subscriptions.values()) if (sub.subscriber.id === handleId) return { party: conn.identity.party, direction: 'down' };
+    }
+    return null;
+  }
+
   /** Publishers up now in this process: each one is being recorded by Janus. */
   publishersUp(): number {
     let n = 0;

@@ -7,6 +7,7 @@ import { readFileSync, statfsSync } from 'node:fs';
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { opsRepository } from '../repositories/ops.repository.js';
+import { JanusEventStats, type HandleRole } from './janus-events.js';
 
 export const JOIN_STAGES = ['page_loaded', 'media_allowed', 'socket_connected', 'ice_connected', 'media_flowing', 'recording_started'] as const;
 export type JoinStage = (typeof JOIN_STAGES)[number];
@@ -24,6 +25,8 @@ export interface OpsMetricsSources {
   pool: pg.Pool;
   /** publishers up now (each one is being recorded by Janus); null when live calls are not configured */
   recordingsInProgress(): number | null;
+  /** which party a Janus handle belongs to (the signaling hub knows); null when unknown */
+  handleRole(handleId: number): HandleRole | null;
   volumes: { recordings: string; archive: string };
   /** PEM certificate files by label (server, ca, oidc-ca, tsa...); missing files are skipped */
   certificates: Record<string, string | null>;
@@ -52,11 +55,14 @@ export class OpsMetrics implements CallMetrics {
   private sealFailuresSeen = 0;
   private sealedWatermark: Date;
   private latest: Promise<OpsValues> | null = null;
+  /** per-call media statistics from Janus's event handler */
+  readonly janus: JanusEventStats;
 
   constructor(private readonly src: OpsMetricsSources, now: Date = new Date()) {
     const registers = [this.registry];
     this.sealedWatermark = now;
     collectDefaultMetrics({ register: this.registry });
+    this.janus = new JanusEventStats(this.registry, (id) => src.handleRole(id));
     // Every gauge below reads the same snapshot, taken once per scrape.
     const values = () => (this.latest ??= this.read().finally(() => setImmediate(() => (this.latest = null))));
     const gauge = (name: string, help: string, pick: (v: OpsValues) => number | null) =>

@@ -22,7 +22,7 @@ interface Teardown {
 }
 
 /** Connections to host:port inside the namespace are piped to the same address in this process's namespace. */
-async function relayIntoNetns(ns: Netns, port: number): Promise<Server> {
+export async function relayIntoNetns(ns: Netns, port: number): Promise<Server> {
   const { handle } = await ns.listen(port, '127.0.0.1');
   const relay = createServer((inside) => {
     const outside = connect(port, '127.0.0.1');

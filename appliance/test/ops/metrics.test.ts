@@ -2,19 +2,12 @@ import t from 'tap';
 import { freePort, newCaseBody, startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
 import { admitCustomer } from '../helpers/kyc-session.js';
 import { loadConfig } from '../../src/config/load.js';
+import { sample } from './prometheus-text.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 async function headers(a: TestAppliance, user: string) {
   return { authorization: `Bearer ${await a.tokenFor(user)}` };
-}
-
-/** One sample's value from Prometheus text, by family name and exact label set ('' for none). */
-function sample(text: string, name: string, labels = ''): number | null {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (m && m[1] === name && (m[2] ?? '') === (labels ? `{${labels}}` : '')) return m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-  }
-  return null;
 }
 
 t.test('KYC_METRICS_LISTEN: host:port, off, and bad values reported', async (t) => {
@@ -29,7 +22,10 @@ t.test('KYC_METRICS_LISTEN: host:port, off, and bad values reported', async (t) 
 
 t.test('GET /metrics on its own listener: every family, values that move with a live session', async (t) => {
   const port = await freePort();
-  const a = await startTestAppliance(t, { listen: true, env: { KYC_METRICS_LISTEN: `127.0.0.1:${port}` } });
+  const secretDir = t.testdir({});
+  const eventsSecret = join(secretDir, 'janus-events');
+  writeFileSync(eventsSecret, 'events-secret-0123456789\n', { mode: 0o600 });
+  const a = await startTestAppliance(t, { listen: true, env: { KYC_METRICS_LISTEN: `127.0.0.1:${port}`, KYC_JANUS_EVENTS_SECRET_FILE: eventsSecret } });
   const scrape = async () => {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     t.equal(res.status, 200);
@@ -91,4 +87,22 @@ t.test('GET /metrics on its own listener: every family, values that move with a 
   t.equal(post.status, 405);
   const onApi = await a.app.inject({ method: 'GET', url: '/metrics' });
   t.not(onApi.statusCode, 200, 'not on the HTTPS API listener');
+
+  // Janus's event handler feed: basic auth, JSON only, bounded, never a crash
+  const events = `http://127.0.0.1:${port}/internal/janus-events`;
+  const auth = (p: string) => ({ authorization: `Basic ${Buffer.from(`janus:${p}`).toString('base64')}`, 'content-type': 'application/json' });
+  const media = JSON.stringify([{ type: 32, handle_id: 1, event: { media: 'audio', 'packets-received': 10, lost: 0 } }]);
+  t.equal((await fetch(events, { method: 'POST', body: media })).status, 401, 'no credentials: 401');
+  t.equal((await fetch(events, { method: 'POST', headers: auth('wrong-secret-0123456789'), body: media })).status, 401, 'wrong secret: 401');
+  t.equal((await fetch(events, { method: 'GET', headers: auth('events-secret-0123456789') })).status, 405);
+  for (const body of ['{not json', '42', '[1,2]', '[{"type":"32"}]']) {
+    const r = await fetch(events, { method: 'POST', headers: auth('events-secret-0123456789'), body });
+    t.equal(r.status, 400, `${body}: 400`);
+    t.equal((await r.text()).trim(), 'KYC_ERR_VALIDATION');
+  }
+  const big = await fetch(events, { method: 'POST', headers: auth('events-secret-0123456789'), body: `[${'{"type":1},'.repeat(120_000)}{"type":1}]` });
+  t.equal(big.status, 413, 'over 1 MiB: 413');
+  const ok = await fetch(events, { method: 'POST', headers: auth('events-secret-0123456789'), body: media });
+  t.equal(ok.status, 200, 'a well-formed batch is accepted');
+  t.equal(sample(await scrape(), 'kyc_janus_events_total', 'type="32"'), 1, 'and counted');
 });
