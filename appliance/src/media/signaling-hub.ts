@@ -21,6 +21,7 @@ import {
   type PeerState,
   type ServerMessage,
   type SignalingErrorCode,
+  type BrowserJoinStage,
 } from './protocol.js';
 import { TokenBucket } from './token-bucket.js';
 import { MAX_SEGMENT, parseStreamFileName, streamBaseName } from '../recording/recording-layout.js';
@@ -166,6 +167,8 @@ interface Connection {
   subscriptions: Map<string, Subscription>;
   subscribing: Set<Publisher>;
   subSeq: number;
+  /** browser join stages this socket already reported (each counts once) */
+  stages: Set<string>;
 }
 
 class Refused extends Error {
@@ -316,6 +319,7 @@ export class SignalingHub {
       subscriptions: new Map(),
       subscribing: new Set(),
       subSeq: 0,
+      stages: new Set(),
     };
     this.#connections.add(conn);
     let alive = true;
@@ -474,6 +478,20 @@ export class SignalingHub {
         }
         this.#partyLeft(session, slot);
         this.#retire(conn, CLOSE_CODES.NORMAL, 'left');
+        return;
+      }
+      case 'quality': {
+        // the browser's getStats summary: operators' metrics only, nothing recorded or relayed
+        const { type: _t, rid: _r, stages, ...summary } = msg;
+        for (const [stage, ok] of Object.entries(stages ?? {}) as [BrowserJoinStage, boolean][]) {
+          if (conn.stages.has(stage)) continue;
+          conn.stages.add(stage);
+          this.#opts.metrics?.joinStage(stage, ok);
+        }
+        // the selected candidate type counts once per socket, like the stages
+        if (summary.candidate && conn.stages.has('candidate')) delete summary.candidate;
+        else if (summary.candidate) conn.stages.add('candidate');
+        this.#opts.metrics?.browserQuality(slot.party, summary);
         return;
       }
     }

@@ -41,6 +41,8 @@ export class JanusEventStats {
   private readonly quality: Histogram<'party' | 'media' | 'direction' | 'source'>;
   private readonly candidates: Counter<'party' | 'type' | 'source'>;
   private readonly events: Counter<'type'>;
+  private readonly height: Histogram<'party' | 'source'>;
+  private readonly fps: Histogram<'party' | 'source'>;
   /** previous cumulative counters per handle and media, to turn them into a loss ratio; pruned when stale */
   private readonly last = new Map<string, Last>();
   /** latest sample per party/direction/media, for the admin dashboard */
@@ -58,6 +60,8 @@ export class JanusEventStats {
     this.bitrate = new Histogram({ name: 'kyc_call_bitrate_bps', help: 'Bitrate over the last second at each media statistics report.', labelNames: labels, buckets: [16e3, 32e3, 64e3, 128e3, 256e3, 512e3, 1e6, 2e6, 4e6], registers });
     this.quality = new Histogram({ name: 'kyc_call_link_quality', help: 'Janus link quality (0–100) at each media statistics report.', labelNames: labels, buckets: [10, 25, 50, 75, 90, 95, 99, 100], registers });
     this.candidates = new Counter({ name: 'kyc_call_candidate_total', help: 'Selected ICE candidate pairs by the party\'s candidate type (host, srflx, prflx, relay).', labelNames: ['party', 'type', 'source'], registers });
+    this.height = new Histogram({ name: 'kyc_call_video_height_pixels', help: 'Height of the video a party receives, per browser report.', labelNames: ['party', 'source'], buckets: [120, 180, 240, 360, 480, 720, 1080], registers });
+    this.fps = new Histogram({ name: 'kyc_call_video_fps', help: 'Frame rate of the video a party receives, per browser report.', labelNames: ['party', 'source'], buckets: [1, 5, 10, 15, 20, 25, 30], registers });
     this.events = new Counter({ name: 'kyc_janus_events_total', help: 'Events received from Janus\'s event handler by type (16 webrtc, 32 media, other).', labelNames: ['type'], registers });
   }
 
@@ -89,7 +93,7 @@ export class JanusEventStats {
       // "<local> [host,udp] <-> <remote> [srflx,udp]": the remote candidate is the party's
       const m = /<->\s*\S+\s*\[(\w+),/.exec(ev['selected-pair']);
       const kind = m?.[1];
-      if (kind && CANDIDATE_TYPES.has(kind) && role.direction === 'up') this.candidates.inc({ party: role.party, type: kind, source: 'janus' });
+      if (kind && role.direction === 'up') this.candidate(role.party, kind, 'janus');
       return;
     }
     if (type !== 32) return;
@@ -135,6 +139,24 @@ export class JanusEventStats {
       }
     }
     this.latest.set(`${role.party}/${role.direction}/${media}`, sample);
+  }
+
+  /** One report's figures (from the browser: direction down = what the party receives). */
+  observe(party: HandleRole['party'], direction: HandleRole['direction'], source: 'janus' | 'browser', media: 'audio' | 'video', f: { rttMs?: number; jitterMs?: number; lossRatio?: number; bitrateBps?: number }): void {
+    const l = { party, media, direction, source };
+    if (f.rttMs !== undefined) this.rtt.observe({ party, media, source }, f.rttMs / 1000);
+    if (f.jitterMs !== undefined) this.jitter.observe(l, f.jitterMs / 1000);
+    if (f.lossRatio !== undefined) this.loss.observe(l, f.lossRatio);
+    if (f.bitrateBps !== undefined) this.bitrate.observe(l, f.bitrateBps);
+  }
+
+  resolution(party: HandleRole['party'], height: number, fps: number | undefined): void {
+    this.height.observe({ party, source: 'browser' }, height);
+    if (fps !== undefined) this.fps.observe({ party, source: 'browser' }, fps);
+  }
+
+  candidate(party: HandleRole['party'], type: string, source: 'janus' | 'browser'): void {
+    if (CANDIDATE_TYPES.has(type)) this.candidates.inc({ party, type, source });
   }
 
   /** Forgets handles not heard of for a minute (their calls ended). */

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { opsRepository } from '../repositories/ops.repository.js';
 import { JanusEventStats, type HandleRole } from './janus-events.js';
+import type { QualitySummary } from '../media/protocol.js';
 
 export const JOIN_STAGES = ['page_loaded', 'media_allowed', 'socket_connected', 'ice_connected', 'media_flowing', 'recording_started'] as const;
 export type JoinStage = (typeof JOIN_STAGES)[number];
@@ -19,6 +20,8 @@ export interface CallMetrics {
   /** a party's first media up, `seconds` after its socket joined */
   joinCompleted(seconds: number): void;
   slowlink(party: MetricsParty): void;
+  /** a browser's getStats summary (what it receives) */
+  browserQuality(party: MetricsParty, q: Omit<QualitySummary, 'stages'>): void;
 }
 
 export interface OpsMetricsSources {
@@ -132,6 +135,12 @@ export class OpsMetrics implements CallMetrics {
 
   slowlink(party: MetricsParty): void {
     this.slowlinks.inc({ party });
+  }
+
+  browserQuality(party: MetricsParty, q: Omit<QualitySummary, 'stages'>): void {
+    this.janus.observe(party, 'down', 'browser', 'video', { rttMs: q.rttMs, jitterMs: q.jitterMs, lossRatio: q.lossRatio, bitrateBps: q.bitrateBps });
+    if (q.height !== undefined && q.height > 0) this.janus.resolution(party, q.height, q.fps);
+    if (q.candidate) this.janus.candidate(party, q.candidate, 'browser');
   }
 
   /** The text a Prometheus scrape gets. */
