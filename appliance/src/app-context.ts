@@ -11,6 +11,7 @@ import type { PiiCipher } from './lib/pii-cipher.js';
 import type { LiveMedia } from './services/live-media.js';
 import type { FaceServices } from './face/index.js';
 import type { OpsMetrics } from './services/ops-metrics.js';
+import type { OpsDashboard } from './services/ops-dashboard.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -47,4 +48,6 @@ export interface AppContext {
   keyring: KeyWrapper;
   /** the process's Prometheus registry and the operators' figures (admin dashboard) */
   metrics: OpsMetrics;
+  /** the admin dashboard's figures: current values, a short history, warnings */
+  ops: OpsDashboard;
 }

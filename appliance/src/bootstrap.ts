@@ -16,6 +16,7 @@ import { OidcService } from './services/oidc.js';
 import { LiveSessions } from './services/live-sessions.js';
 import { createFaceServices } from './face/index.js';
 import { OpsMetrics } from './services/ops-metrics.js';
+import { OpsDashboard } from './services/ops-dashboard.js';
 import { startMetricsListener } from './http/metrics-listener.js';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -144,6 +145,8 @@ export async function createRuntime(
         (err) => onBackgroundError('metrics scrape', err),
       )
     : null;
+  const ops = new OpsDashboard(metrics, { diskDays: 7, certificateDays: 30, checkpointEverySeconds: config.audit.checkpointEverySeconds });
+  ops.start(10_000, (err) => onBackgroundError('ops sample', err));
   const ctx: AppContext = {
     config,
     pool,
@@ -164,6 +167,7 @@ export async function createRuntime(
     face,
     keyring,
     metrics,
+    ops,
   };
   return {
     ctx,
@@ -171,6 +175,7 @@ export async function createRuntime(
     worker,
     metricsServer,
     async close() {
+      ops.stop();
       if (metricsServer) await new Promise<void>((r) => metricsServer.close(() => r()));
       sessions.stopPurging();
       await live?.stop();

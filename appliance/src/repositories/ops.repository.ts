@@ -11,13 +11,15 @@ export interface OpsSnapshot {
   auditLogSize: number;
   /** creation time of the latest signed checkpoint, null before the first */
   lastCheckpointAt: Date | null;
+  /** tree size the latest checkpoint covers (0 before the first) */
+  lastCheckpointSize: number;
   /** bytes sealed into the archive in the last 24 hours (the ingest rate) */
   archivedBytesLastDay: number;
 }
 
 export const opsRepository = {
   async snapshot(db: Queryable): Promise<OpsSnapshot> {
-    const r = await db.query<{ live: string; queue: string; failures: string; audit: string | null; checkpoint: Date | null; day_bytes: string | null }>(
+    const r = await db.query<{ live: string; queue: string; failures: string; audit: string | null; checkpoint: Date | null; checkpoint_size: string | null; day_bytes: string | null }>(
       `SELECT
          (SELECT count(*) FROM call_sessions WHERE state = 'live') AS live,
          (SELECT count(*) FROM recordings WHERE (status <> 'sealed' OR plaintext_removed_at IS NULL)
@@ -26,6 +28,7 @@ export const opsRepository = {
          (SELECT count(*) FROM audit_event WHERE action = 'recording.seal_failed') AS failures,
          (SELECT max(tree_size) FROM audit_tree_head) AS audit,
          (SELECT created_at FROM audit_checkpoint ORDER BY id DESC LIMIT 1) AS checkpoint,
+         (SELECT tree_size FROM audit_checkpoint ORDER BY id DESC LIMIT 1) AS checkpoint_size,
          (SELECT sum(f.ciphertext_bytes) FROM recordings r JOIN recording_files f ON f.recording_id = r.id
            WHERE r.status = 'sealed' AND r.sealed_at > now() - interval '1 day') AS day_bytes`,
     );
@@ -36,6 +39,7 @@ export const opsRepository = {
       sealFailures: Number(row.failures),
       auditLogSize: Number(row.audit ?? 0),
       lastCheckpointAt: row.checkpoint,
+      lastCheckpointSize: Number(row.checkpoint_size ?? 0),
       archivedBytesLastDay: Number(row.day_bytes ?? 0),
     };
   },

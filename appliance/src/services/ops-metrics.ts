@@ -43,6 +43,8 @@ export interface OpsValues {
   sealFailures: number;
   auditLogSize: number;
   checkpointAgeSeconds: number | null;
+  /** events in the log beyond the latest checkpoint */
+  checkpointUnsealedEvents: number;
   disk: Record<'recordings' | 'archive', { freeBytes: number; daysLeft: number }>;
   certificates: Record<string, number>;
   pool: { total: number; idle: number; waiting: number };
@@ -125,8 +127,13 @@ export class OpsMetrics implements CallMetrics {
     this.sealFailures = new Counter({ name: 'kyc_seal_failures_total', help: 'Failed seal attempts (recording.seal_failed audit events).', registers });
   }
 
+  /** join funnel counts of this process, by `stage/result` (the dashboard's success rate) */
+  readonly joinCounts = new Map<string, number>();
+
   joinStage(stage: JoinStage, ok: boolean): void {
-    this.joins.inc({ stage, result: ok ? 'ok' : 'failed' });
+    const result = ok ? 'ok' : 'failed';
+    this.joins.inc({ stage, result });
+    this.joinCounts.set(`${stage}/${result}`, (this.joinCounts.get(`${stage}/${result}`) ?? 0) + 1);
   }
 
   joinCompleted(seconds: number): void {
@@ -183,6 +190,7 @@ export class OpsMetrics implements CallMetrics {
       sealQueueDepth: snap.sealQueueDepth,
       sealFailures: snap.sealFailures,
       auditLogSize: snap.auditLogSize,
+      checkpointUnsealedEvents: Math.max(0, snap.auditLogSize - snap.lastCheckpointSize),
       checkpointAgeSeconds: snap.lastCheckpointAt ? Math.max(0, (Date.now() - snap.lastCheckpointAt.getTime()) / 1000) : null,
       disk: { recordings: disk(this.src.volumes.recordings), archive: disk(this.src.volumes.archive) },
       certificates,

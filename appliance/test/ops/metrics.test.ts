@@ -75,6 +75,13 @@ t.test('GET /metrics on its own listener: every family, values that move with a 
   t.equal(sample(live, 'kyc_sessions_active'), 1, 'an admitted session is active');
   t.ok((sample(live, 'kyc_audit_log_size') ?? 0) > sizeBefore, 'the audit log grew');
 
+  const admin = await headers(a, 'admin1');
+  const ops = await a.app.inject({ method: 'GET', url: '/api/admin/ops', headers: admin });
+  t.equal(ops.statusCode, 200);
+  t.equal(ops.json().current.sessionsActive, 1, 'the admin dashboard sees the live session');
+  t.ok(ops.json().history.length >= 1, 'with a history');
+  t.same(ops.json().warnings, [], 'nothing to warn about');
+  t.notMatch(ops.body, /张三|11010519491231002X|13812345678/, 'no customer data in the ops view');
   const end = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/hangup`, headers: teller, payload: {} });
   t.ok(end.statusCode < 300, `session ended (${end.statusCode} ${end.body.slice(0, 200)})`);
   const after = await scrape();
