@@ -298,3 +298,39 @@ export async function listPipelineRecordings(fetchFn?: Fetch): Promise<PipelineR
   const { items } = await request<{ items: PipelineRecording[] }>('GET', '/api/admin/recordings', { fetch: fetchFn });
   return items;
 }
+
+export interface OpsSample {
+  at: number;
+  sessionsActive: number;
+  recordingsInProgress: number;
+  sealQueueDepth: number;
+  sealFailures: number;
+  joinSuccessRate: number | null;
+  lossRatio: number | null;
+  rttMs: number | null;
+  bitrateBps: number | null;
+  diskDaysLeft: number | null;
+}
+
+export interface OpsView {
+  current: {
+    sessionsActive: number;
+    recordingsInProgress: number;
+    sealQueueDepth: number;
+    sealFailures: number;
+    auditLogSize: number;
+    checkpointAgeSeconds: number | null;
+    disk: Record<string, { freeBytes: number; daysLeft: number | null }>;
+    certificates: Record<string, number>;
+    joins: Record<string, number>;
+    media: { party: string; direction: string; media: string; rttMs: number | null; lossRatio: number | null; bitrateBps: number | null; linkQuality: number | null }[];
+  };
+  history: OpsSample[];
+  warnings: { code: string; message: string }[];
+  thresholds: { diskDays: number; certificateDays: number; checkpointEverySeconds: number };
+}
+
+/** The operations dashboard: current figures, the last hour of samples, warnings (admin only). */
+export async function getOpsView(fetchFn?: Fetch): Promise<OpsView> {
+  return request<OpsView>('GET', '/api/admin/ops', { fetch: fetchFn });
+}
