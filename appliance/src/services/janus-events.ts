@@ -4,6 +4,7 @@
 // A handle is a publisher (the party's uplink into Janus) or a subscriber (the viewer's downlink); the signaling
 // hub says which party it belongs to. Nothing is labelled by session or handle: series stay bounded.
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { OpsMediaSample } from '../api-types.js';
 
 export type HandleRole = { party: 'teller' | 'customer'; direction: 'up' | 'down' };
 
@@ -21,17 +22,7 @@ interface Last {
 }
 
 /** One call's media as the dashboard shows it: the latest figures per party, media and direction. */
-export interface MediaSample {
-  party: HandleRole['party'];
-  direction: HandleRole['direction'];
-  media: 'audio' | 'video';
-  rttMs: number | null;
-  jitterMs: number | null;
-  lossRatio: number | null;
-  bitrateBps: number | null;
-  linkQuality: number | null;
-  at: number;
-}
+export type MediaSample = OpsMediaSample;
 
 export class JanusEventStats {
   private readonly rtt: Histogram<'party' | 'media' | 'source'>;

@@ -1,45 +1,7 @@
 // The admin dashboard's data: the live figures of OpsMetrics sampled into a short in-memory ring (one process's
 // view; Prometheus keeps the long history), and the warnings an operator must act on.
 import type { OpsMetrics, OpsValues } from './ops-metrics.js';
-import type { MediaSample } from './janus-events.js';
-
-export interface OpsSample {
-  /** epoch ms */
-  at: number;
-  sessionsActive: number;
-  recordingsInProgress: number;
-  sealQueueDepth: number;
-  sealFailures: number;
-  /** joins that reached recording_started / sockets that joined, since the previous sample (null: none joined) */
-  joinSuccessRate: number | null;
-  /** latest media figures of the current calls (Janus's view, both parties' uplinks) */
-  lossRatio: number | null;
-  rttMs: number | null;
-  bitrateBps: number | null;
-  diskDaysLeft: number | null;
-}
-
-export interface OpsWarning {
-  code: 'disk_low' | 'certificate_expiring' | 'seal_failing' | 'checkpoint_late';
-  message: string;
-}
-
-export interface OpsView {
-  current: Omit<OpsValues, 'disk'> & {
-    disk: Record<'recordings' | 'archive', { freeBytes: number; daysLeft: number | null }>;
-    joins: Record<string, number>;
-    media: MediaSample[];
-  };
-  history: OpsSample[];
-  warnings: OpsWarning[];
-  thresholds: OpsThresholds;
-}
-
-export interface OpsThresholds {
-  diskDays: number;
-  certificateDays: number;
-  checkpointEverySeconds: number;
-}
+import type { OpsSample, OpsThresholds, OpsView, OpsWarning } from '../api-types.js';
 
 const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
 

@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { opsRepository } from '../repositories/ops.repository.js';
 import { JanusEventStats, type HandleRole } from './janus-events.js';
 import type { QualitySummary } from '../media/protocol.js';
+import type { OpsView } from '../api-types.js';
 
 export const JOIN_STAGES = ['page_loaded', 'media_allowed', 'socket_connected', 'ice_connected', 'media_flowing', 'recording_started'] as const;
 export type JoinStage = (typeof JOIN_STAGES)[number];
@@ -35,20 +36,11 @@ export interface OpsMetricsSources {
   certificates: Record<string, string | null>;
 }
 
-/** One scrape's view, also what the admin dashboard shows. */
-export interface OpsValues {
-  sessionsActive: number;
-  recordingsInProgress: number;
-  sealQueueDepth: number;
-  sealFailures: number;
-  auditLogSize: number;
-  checkpointAgeSeconds: number | null;
-  /** events in the log beyond the latest checkpoint */
-  checkpointUnsealedEvents: number;
+/** One scrape's view, also what the admin dashboard shows (there with days left JSON-safe). */
+export type OpsValues = Omit<OpsView['current'], 'disk' | 'joins' | 'media'> & {
+  /** days left +Infinity: nothing sealed in the last day */
   disk: Record<'recordings' | 'archive', { freeBytes: number; daysLeft: number }>;
-  certificates: Record<string, number>;
-  pool: { total: number; idle: number; waiting: number };
-}
+};
 
 export class OpsMetrics implements CallMetrics {
   readonly registry = new Registry();
@@ -85,6 +77,7 @@ export class OpsMetrics implements CallMetrics {
     gauge('kyc_recordings_in_progress', 'Publishers being recorded by Janus now (this process).', (v) => v.recordingsInProgress);
     gauge('kyc_seal_queue_depth', 'Recordings waiting for or in sealing (including failed ones with a retry due).', (v) => v.sealQueueDepth);
     gauge('kyc_audit_log_size', 'Events in the audit log (sequenced tree size).', (v) => v.auditLogSize);
+    gauge('kyc_audit_checkpoint_pending_events', 'Audit events after the latest signed checkpoint (a late checkpoint matters only when this is above 0).', (v) => v.checkpointUnsealedEvents);
     gauge('kyc_audit_checkpoint_age_seconds', 'Age of the latest signed audit checkpoint (absent before the first).', (v) => v.checkpointAgeSeconds);
     const labelled = (name: string, help: string, label: string, pick: (v: OpsValues) => Record<string, number>) =>
       new Gauge({

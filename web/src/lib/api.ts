@@ -1,6 +1,7 @@
 // The one place the UI talks to the appliance's API (same origin, session cookie).
 // The API's answers are typed once, by the appliance (appliance/src/api-types.ts).
-import type { CallSessionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView } from '../../../appliance/src/api-types.js';
+import type { CallSessionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, OpsView } from '../../../appliance/src/api-types.js';
+export type { OpsSample, OpsView } from '../../../appliance/src/api-types.js';
 export type { CallSessionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView };
 
 export type Role = 'teller' | 'auditor' | 'admin';
@@ -297,37 +298,6 @@ export interface PipelineRecording {
 export async function listPipelineRecordings(fetchFn?: Fetch): Promise<PipelineRecording[]> {
   const { items } = await request<{ items: PipelineRecording[] }>('GET', '/api/admin/recordings', { fetch: fetchFn });
   return items;
-}
-
-export interface OpsSample {
-  at: number;
-  sessionsActive: number;
-  recordingsInProgress: number;
-  sealQueueDepth: number;
-  sealFailures: number;
-  joinSuccessRate: number | null;
-  lossRatio: number | null;
-  rttMs: number | null;
-  bitrateBps: number | null;
-  diskDaysLeft: number | null;
-}
-
-export interface OpsView {
-  current: {
-    sessionsActive: number;
-    recordingsInProgress: number;
-    sealQueueDepth: number;
-    sealFailures: number;
-    auditLogSize: number;
-    checkpointAgeSeconds: number | null;
-    disk: Record<string, { freeBytes: number; daysLeft: number | null }>;
-    certificates: Record<string, number>;
-    joins: Record<string, number>;
-    media: { party: string; direction: string; media: string; rttMs: number | null; lossRatio: number | null; bitrateBps: number | null; linkQuality: number | null }[];
-  };
-  history: OpsSample[];
-  warnings: { code: string; message: string }[];
-  thresholds: { diskDays: number; certificateDays: number; checkpointEverySeconds: number };
 }
 
 /** The operations dashboard: current figures, the last hour of samples, warnings (admin only). */
