@@ -44,13 +44,14 @@ export const opsRepository = {
     };
   },
 
-  /** Seal durations (request → sealed, seconds) of recordings sealed after `since`, oldest first. */
-  async sealedSince(db: Queryable, since: Date): Promise<{ sealedAt: Date; seconds: number }[]> {
-    const r = await db.query<{ sealed_at: Date; seconds: number }>(
-      `SELECT sealed_at, extract(epoch FROM sealed_at - created_at)::float8 AS seconds
-         FROM recordings WHERE status = 'sealed' AND sealed_at > $1 ORDER BY sealed_at LIMIT 10000`,
+  /** Seal durations (request → sealed, seconds) and media A/V skews (ms) of recordings sealed after `since`, oldest first. */
+  async sealedSince(db: Queryable, since: Date): Promise<{ sealedAt: Date; seconds: number; avSkewsMs: number[] }[]> {
+    const r = await db.query<{ sealed_at: Date; seconds: number; skews: number[] | null }>(
+      `SELECT r.sealed_at, extract(epoch FROM r.sealed_at - r.created_at)::float8 AS seconds,
+              (SELECT array_agg(f.av_skew_ms) FROM recording_files f WHERE f.recording_id = r.id AND f.av_skew_ms IS NOT NULL) AS skews
+         FROM recordings r WHERE r.status = 'sealed' AND r.sealed_at > $1 ORDER BY r.sealed_at LIMIT 10000`,
       [since],
     );
-    return r.rows.map((x) => ({ sealedAt: x.sealed_at, seconds: Number(x.seconds) }));
+    return r.rows.map((x) => ({ sealedAt: x.sealed_at, seconds: Number(x.seconds), avSkewsMs: (x.skews ?? []).map(Number) }));
   },
 };

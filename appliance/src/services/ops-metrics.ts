@@ -49,6 +49,7 @@ export class OpsMetrics implements CallMetrics {
   private readonly slowlinks: Counter<'party'>;
   private readonly sealSeconds: Histogram;
   private readonly sealFailures: Counter;
+  private readonly avSkew: Histogram;
   private sealFailuresSeen = 0;
   private sealedWatermark: Date;
   private latest: Promise<OpsValues> | null = null;
@@ -117,6 +118,12 @@ export class OpsMetrics implements CallMetrics {
       buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600],
       registers,
     });
+    this.avSkew = new Histogram({
+      name: 'kyc_av_skew_seconds',
+      help: 'Audio-video misalignment of each sealed media file after post-processing (absolute; ffprobe of the merged file against the offset the merge applied).',
+      buckets: [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28],
+      registers,
+    });
     this.sealFailures = new Counter({ name: 'kyc_seal_failures_total', help: 'Failed seal attempts (recording.seal_failed audit events).', registers });
   }
 
@@ -157,6 +164,7 @@ export class OpsMetrics implements CallMetrics {
   private async catchUpSeals(): Promise<void> {
     for (const s of await opsRepository.sealedSince(this.src.pool, this.sealedWatermark)) {
       this.sealSeconds.observe(Math.max(0, s.seconds));
+      for (const ms of s.avSkewsMs) this.avSkew.observe(Math.abs(ms) / 1000);
       this.sealedWatermark = s.sealedAt;
     }
   }

@@ -42,6 +42,8 @@ t.test('GET /metrics on its own listener: every family, values that move with a 
     'kyc_seal_queue_depth',
     'kyc_seal_seconds',
     'kyc_seal_failures_total',
+    'kyc_av_skew_seconds',
+    'kyc_audit_checkpoint_pending_events',
     'kyc_disk_free_bytes',
     'kyc_disk_days_left',
     'kyc_certificate_expiry_seconds',
