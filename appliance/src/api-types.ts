@@ -125,6 +125,11 @@ export interface OpsSample {
 
 export interface OpsWarning {
   code: 'disk_low' | 'certificate_expiring' | 'seal_failing' | 'checkpoint_late';
+  /** the volume or certificate concerned; '' for the others */
+  subject: string;
+  /** days left (disk, certificate), failed attempts (seals), checkpoint age in seconds */
+  value: number;
+  /** the same in English, for logs and API users */
   message: string;
 }
 

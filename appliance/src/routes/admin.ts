@@ -93,7 +93,7 @@ const OpsViewSchema = Type.Object({
       diskDaysLeft: NumOrNull,
     }),
   ),
-  warnings: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
+  warnings: Type.Array(Type.Object({ code: Type.String(), subject: Type.String(), value: Type.Number(), message: Type.String() })),
   thresholds: Type.Object({ diskDays: Type.Number(), certificateDays: Type.Number(), checkpointEverySeconds: Type.Number() }),
 });
 

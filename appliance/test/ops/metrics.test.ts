@@ -84,6 +84,16 @@ t.test('GET /metrics on its own listener: every family, values that move with a 
   t.ok(ops.json().history.length >= 1, 'with a history');
   t.same(ops.json().warnings, [], 'nothing to warn about');
   t.notMatch(ops.body, /张三|11010519491231002X|13812345678/, 'no customer data in the ops view');
+  // the thresholds behind the warnings (disk < 7 days, checkpoint older than twice its 60 s interval with events pending)
+  const values = await a.runtime.ctx.metrics.values();
+  const warned = a.runtime.ctx.ops.warnings({
+    ...values,
+    disk: { recordings: { freeBytes: 2 ** 30, daysLeft: 3.25 }, archive: { freeBytes: 2 ** 31, daysLeft: 7.5 } },
+    checkpointAgeSeconds: 121,
+    checkpointUnsealedEvents: 4,
+  });
+  t.same(warned.map((w) => [w.code, w.subject, w.value]), [['disk_low', 'recordings', 3.3], ['checkpoint_late', '', 121]]);
+  t.same(a.runtime.ctx.ops.warnings({ ...values, checkpointAgeSeconds: 121, checkpointUnsealedEvents: 0 }), [], 'an idle log needs no checkpoint');
   const end = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/hangup`, headers: teller, payload: {} });
   t.ok(end.statusCode < 300, `session ended (${end.statusCode} ${end.body.slice(0, 200)})`);
   const after = await scrape();
