@@ -173,3 +173,73 @@ export interface RetentionOverview {
   holds: HoldView[];
   lastRun: RunView | null;
 }
+
+/** One 10-second sample of the operations dashboard's history (GET /api/admin/ops). */
+export interface OpsSample {
+  /** epoch ms */
+  at: number;
+  sessionsActive: number;
+  recordingsInProgress: number;
+  sealQueueDepth: number;
+  sealFailures: number;
+  /** joins that reached recording_started / sockets that joined, since the previous sample (null: none joined) */
+  joinSuccessRate: number | null;
+  /** latest media figures of the current calls (Janus's view, both parties' uplinks) */
+  lossRatio: number | null;
+  rttMs: number | null;
+  bitrateBps: number | null;
+  diskDaysLeft: number | null;
+}
+
+export interface OpsWarning {
+  code: 'disk_low' | 'certificate_expiring' | 'seal_failing' | 'checkpoint_late';
+  /** the volume or certificate concerned; '' for the others */
+  subject: string;
+  /** days left (disk, certificate), failed attempts (seals), checkpoint age in seconds */
+  value: number;
+  /** the same in English, for logs and API users */
+  message: string;
+}
+
+export interface OpsThresholds {
+  diskDays: number;
+  certificateDays: number;
+  checkpointEverySeconds: number;
+}
+
+/** The latest media figures of one party, direction and medium of the current calls. */
+export interface OpsMediaSample {
+  party: 'teller' | 'customer';
+  direction: 'up' | 'down';
+  media: 'audio' | 'video';
+  rttMs: number | null;
+  jitterMs: number | null;
+  lossRatio: number | null;
+  bitrateBps: number | null;
+  linkQuality: number | null;
+  at: number;
+}
+
+/** GET /api/admin/ops: current figures, the history and the warnings (no case, customer or media data). */
+export interface OpsView {
+  current: {
+    sessionsActive: number;
+    recordingsInProgress: number;
+    sealQueueDepth: number;
+    sealFailures: number;
+    auditLogSize: number;
+    checkpointAgeSeconds: number | null;
+    checkpointUnsealedEvents: number;
+    /** days left null: nothing sealed in the last day (no ingest) */
+    disk: Record<'recordings' | 'archive', { freeBytes: number; daysLeft: number | null }>;
+    /** seconds until expiry by certificate */
+    certificates: Record<string, number>;
+    pool: { total: number; idle: number; waiting: number };
+    /** join funnel counts of this process by `stage/result` */
+    joins: Record<string, number>;
+    media: OpsMediaSample[];
+  };
+  history: OpsSample[];
+  warnings: OpsWarning[];
+  thresholds: OpsThresholds;
+}

@@ -11,6 +11,8 @@ import type { PiiCipher } from './lib/pii-cipher.js';
 import type { LiveMedia } from './services/live-media.js';
 import type { FaceServices } from './face/index.js';
 import type { Queryable } from './db/database.js';
+import type { OpsMetrics } from './services/ops-metrics.js';
+import type { OpsDashboard } from './services/ops-dashboard.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -47,4 +49,8 @@ export interface AppContext {
   keyring: KeyWrapper;
   /** queues a retention run inside the caller's transaction (null: one is already waiting) */
   enqueueRetentionRun(db: Queryable, requestedBy: string): Promise<string | null>;
+  /** the process's Prometheus registry and the operators' figures (admin dashboard) */
+  metrics: OpsMetrics;
+  /** the admin dashboard's figures: current values, a short history, warnings */
+  ops: OpsDashboard;
 }

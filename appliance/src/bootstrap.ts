@@ -17,12 +17,19 @@ import { InvitationService } from './services/invitation.service.js';
 import { OidcService } from './services/oidc.js';
 import { LiveSessions } from './services/live-sessions.js';
 import { createFaceServices } from './face/index.js';
+import { OpsMetrics } from './services/ops-metrics.js';
+import { OpsDashboard } from './services/ops-dashboard.js';
+import { startMetricsListener } from './http/metrics-listener.js';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
 
 export interface Runtime {
   ctx: AppContext;
   auditLog: AuditLog;
   /** the in-process worker, when KYC_WORKER_IN_PROCESS */
   worker: RunningWorker | null;
+  /** the plain-HTTP /metrics listener (KYC_METRICS_LISTEN); null when off */
+  metricsServer: Server | null;
   /** stops background work (audit sequencer, final checkpoint) and closes the database pool */
   close(): Promise<void>;
 }
@@ -78,7 +85,21 @@ export async function createRuntime(
     secret: sessionKey,
   });
   const calls = new CallSessionService((client, s) => requestSeal(client, { boss, audit: auditLog, policy: sealPolicy }, { id: s.id, caseId: s.case_id }));
-  const live = LiveMedia.fromConfig({ config, pool, audit: auditLog, pii, invitations, calls, log: workerLog });
+  // One metrics registry for the process; the live-call code counts into it, the rest is read on scrape.
+  let live: LiveMedia | null = null;
+  const metrics = new OpsMetrics({
+    pool,
+    recordingsInProgress: () => live?.hub.publishersUp() ?? null,
+    handleRole: (id) => live?.hub.handleRole(id) ?? null,
+    volumes: { recordings: config.recording.dir, archive: config.recording.archiveDir },
+    certificates: {
+      server: config.tls.certFile ?? join(config.dataDir, 'pki', 'server.crt'),
+      ca: config.tls.certFile ? null : join(config.dataDir, 'pki', 'ca.crt'),
+      'oidc-ca': config.oidc.caFile,
+      tsa: config.audit.tsa?.certFile ?? null,
+    },
+  });
+  live = LiveMedia.fromConfig({ config, pool, audit: auditLog, pii, invitations, calls, metrics, log: workerLog });
   live?.start();
   probes.push({
     name: 'janus',
@@ -121,6 +142,15 @@ export async function createRuntime(
     log: workerLog,
   });
   sessions.startPurging(10 * 60_000, (err) => onBackgroundError('session purge', err));
+  const metricsServer = config.metrics.listen
+    ? await startMetricsListener(
+        { metrics, janusEvents: config.janus.eventsSecretFile ? { ingest: (body) => metrics.janus.ingest(body), password: readSecretText(config.janus.eventsSecretFile) } : null },
+        config.metrics.listen,
+        (err) => onBackgroundError('metrics scrape', err),
+      )
+    : null;
+  const ops = new OpsDashboard(metrics, { diskDays: 7, certificateDays: 30, checkpointEverySeconds: config.audit.checkpointEverySeconds });
+  ops.start(10_000, (err) => onBackgroundError('ops sample', err));
   const ctx: AppContext = {
     config,
     pool,
@@ -141,12 +171,17 @@ export async function createRuntime(
     face,
     keyring,
     enqueueRetentionRun: (db, requestedBy) => enqueueRetentionRun(boss, db, { requestedBy }),
+    metrics,
+    ops,
   };
   return {
     ctx,
     auditLog,
     worker,
+    metricsServer,
     async close() {
+      ops.stop();
+      if (metricsServer) await new Promise<void>((r) => metricsServer.close(() => r()));
       sessions.stopPurging();
       await live?.stop();
       await face.close();

@@ -17,7 +17,7 @@ import { readSecretText, writeNewSecretFile } from '../lib/secret-files.js';
 import { checkJanusConfigOptions, loadJanusTemplates, renderJanusConfig, type JanusConfigOptions } from '../media/janus-config.js';
 import { listJanusModules, startJanus, writeJanusConfig } from '../media/janus-process.js';
 
-const USAGE = 'usage: kyc-janus render|run --config-dir DIR [--log-file F] [--admin-secret-file F] [--room-key-file F] [--api-secret-file F] [--ws-port N] [--admin-port N] [--media-interface IF] [--rtp-ports MIN-MAX] [--nat-1-1 IP,...] [--stun HOST[:PORT]] [--turn HOST[:PORT] --turn-type T --turn-user U --turn-password-file F]';
+const USAGE = 'usage: kyc-janus render|run --config-dir DIR [--log-file F] [--admin-secret-file F] [--room-key-file F] [--api-secret-file F] [--ws-port N] [--admin-port N] [--media-interface IF] [--rtp-ports MIN-MAX] [--nat-1-1 IP,...] [--stun HOST[:PORT]] [--turn HOST[:PORT] --turn-type T --turn-user U --turn-password-file F] [--events-url http://HOST:PORT/internal/janus-events --events-secret-file F]';
 
 function secretFrom(path: string): string {
   if (!existsSync(path)) writeNewSecretFile(path, `${randomBytes(24).toString('base64url')}\n`);
@@ -52,6 +52,8 @@ async function main(): Promise<number> {
       'turn-type': { type: 'string' },
       'turn-user': { type: 'string' },
       'turn-password-file': { type: 'string' },
+      'events-url': { type: 'string' },
+      'events-secret-file': { type: 'string' },
     },
   });
   const command = positionals[0];
@@ -97,6 +99,10 @@ async function main(): Promise<number> {
         }
       : null,
     modules: await listJanusModules(),
+    // media statistics for the appliance's metrics (KYC_METRICS_LISTEN, KYC_JANUS_EVENTS_SECRET_FILE: the same file)
+    eventHandler: values['events-url']
+      ? { backend: values['events-url'], user: 'janus', password: secretFrom(resolve(values['events-secret-file'] ?? join(configDir, 'secrets', 'events-secret'))) }
+      : null,
   };
   // Every problem at once: the command line's and the configuration's.
   problems.push(...checkJanusConfigOptions(options));

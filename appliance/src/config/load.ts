@@ -21,12 +21,14 @@ export interface AppConfig {
   session: { keyFile: string; ttlSeconds: number; idleSeconds: number; idpRecheckSeconds: number; idpGraceSeconds: number };
   pii: { keyFile: string; blindIndexKeyFile: string };
   http: { bodyLimitBytes: number; authRateLimitPerMinute: number; trustProxy: boolean };
+  /** the /metrics listener; null when KYC_METRICS_LISTEN is off */
+  metrics: { listen: { host: string; port: number } | null };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   webRoot: string | null;
   audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker'; tsa: { url: URL; certFile: string | null; caFile: string | null } | null };
   invitations: { ttlMinutes: number; codeAttempts: number };
   workerInProcess: boolean;
-  janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; mediaInterface: string | null; socketsPerAddress: number };
+  janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; eventsSecretFile: string | null; mediaInterface: string | null; socketsPerAddress: number };
   face: {
     engine: 'builtin' | 'hook';
     modelDir: string | null;
@@ -241,6 +243,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
   if (matchDistance !== undefined && reviewDistance !== undefined && reviewDistance < matchDistance) {
     problems.push('KYC_FACE_REVIEW_DISTANCE: must not be below KYC_FACE_MATCH_DISTANCE');
   }
+  const metricsListen = parseListen('KYC_METRICS_LISTEN', values.get('KYC_METRICS_LISTEN') as string | undefined, problems);
   const challenges = values.get('KYC_LIVENESS_CHALLENGES') as string[] | undefined;
   if (challenges !== undefined) {
     const unknown = challenges.filter((c) => !(LIVENESS_CHALLENGE_KINDS as readonly string[]).includes(c));
@@ -277,6 +280,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       authRateLimitPerMinute: v('KYC_AUTH_RATE_LIMIT_PER_MINUTE'),
       trustProxy: v('KYC_TRUST_PROXY'),
     },
+    metrics: { listen: metricsListen ?? null },
     logLevel: v('KYC_LOG_LEVEL'),
     webRoot: v('KYC_WEB_ROOT'),
     audit: {
@@ -294,6 +298,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       wsUrl: v('KYC_JANUS_WS_URL'),
       adminSecretFile: v('KYC_JANUS_ADMIN_SECRET_FILE'),
       roomKeyFile: v('KYC_JANUS_ROOM_KEY_FILE'),
+      eventsSecretFile: v('KYC_JANUS_EVENTS_SECRET_FILE'),
       mediaInterface: v('KYC_MEDIA_INTERFACE'),
       socketsPerAddress: v('KYC_SIGNALING_SOCKETS_PER_ADDRESS'),
     },
@@ -392,6 +397,19 @@ function parseValue(key: string, spec: KeySpec, text: string, cwd: string, probl
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
   }
+}
+
+/** `host:port` (IPv6 in brackets), or `off` / empty for none. */
+function parseListen(key: string, text: string | undefined, problems: string[]): { host: string; port: number } | null | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === '' || text.trim().toLowerCase() === 'off') return null;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : 0;
+  if (!m || port < 1 || port > 65535) {
+    problems.push(`${key}: must be host:port (e.g. 127.0.0.1:9464) or off`);
+    return undefined;
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;

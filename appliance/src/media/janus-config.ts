@@ -21,6 +21,11 @@ export const DEBIAN_JANUS_LIB_DIR = '/usr/lib/x86_64-linux-gnu/janus';
 /** The only modules our Janus loads. */
 export const REQUIRED_PLUGIN = 'libjanus_videoroom.so';
 export const REQUIRED_TRANSPORT = 'libjanus_websockets.so';
+/** The event handler that POSTs Janus's events (media stats, ICE) to the appliance, when enabled. */
+export const EVENT_HANDLER = 'libjanus_sampleevh.so';
+export const EVENT_HANDLER_CONFIG = 'janus.eventhandler.sampleevh.jcfg';
+/** The event types the appliance reads: ICE/DTLS state and selected pair (webrtc), media statistics (media). */
+export const EVENT_HANDLER_EVENTS = 'webrtc,media';
 
 /** What Debian's janus 1.1.2 installs; used to disable every other module when no inventory is given. */
 export const DEBIAN_JANUS_MODULES: JanusModuleInventory = {
@@ -101,11 +106,17 @@ export interface JanusConfigOptions {
   turnServer?: TurnServerOptions | null;
   /** DTLS certificate and key files; without them Janus makes a self-signed pair at each start. */
   dtlsCertificate?: { certFile: string; keyFile: string } | null;
+  /**
+   * Janus's sample event handler POSTs grouped webrtc/media events to the appliance (`backend`, an http URL of the
+   * appliance's metrics listener, basic auth `user`/`password`); media statistics every `statsPeriodSecs` (default
+   * 5). Null: no event handler is loaded.
+   */
+  eventHandler?: { backend: string; user: string; password: string; statsPeriodSecs?: number } | null;
 }
 
 export interface RenderedJanusConfig {
   /** file name → content, to be written into configDir (they contain secrets: mode 0600) */
-  files: Record<JanusTemplateName, string>;
+  files: Record<JanusTemplateName, string> & { [EVENT_HANDLER_CONFIG]?: string };
   /** the command line that starts Janus with these files */
   args: string[];
 }
@@ -210,7 +221,22 @@ export function checkJanusConfigOptions(o: JanusConfigOptions): string[] {
     absolute('dtlsCertificate.certFile', o.dtlsCertificate.certFile);
     absolute('dtlsCertificate.keyFile', o.dtlsCertificate.keyFile);
   }
+  if (o.eventHandler) {
+    let url: URL | null = null;
+    try {
+      url = new URL(o.eventHandler.backend);
+    } catch {
+      /* reported below */
+    }
+    if (!url || url.protocol !== 'http:' || url.username || url.password || /[\0-\x1f"\\\s]/.test(o.eventHandler.backend)) {
+      problems.push('eventHandler.backend: must be an http:// URL without credentials, quotes or spaces');
+    }
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.eventHandler.user)) problems.push('eventHandler.user: letters, digits, _ and - (1–64)');
+    secret('eventHandler.password', o.eventHandler.password, true);
+    intIn('eventHandler.statsPeriodSecs', o.eventHandler.statsPeriodSecs, 1, 300);
+  }
   const modules = o.modules ?? DEBIAN_JANUS_MODULES;
+  if (o.eventHandler && Array.isArray(modules.events) && !modules.events.includes(EVENT_HANDLER)) problems.push(`modules.events: ${EVENT_HANDLER} is not installed`);
   for (const kind of ['plugins', 'transports', 'events', 'loggers'] as const) {
     if (!Array.isArray(modules[kind]) || !modules[kind].every((m) => typeof m === 'string' && MODULE_FILE.test(m))) problems.push(`modules.${kind}: must list *.so file names`);
   }
@@ -306,7 +332,9 @@ export function renderJanusConfig(options: JanusConfigOptions, templates: JanusT
     disabled_plugins: list(except(modules.plugins, REQUIRED_PLUGIN)),
     disabled_transports: list(except(modules.transports, REQUIRED_TRANSPORT)),
     disabled_loggers: list(except(modules.loggers, null)),
-    disabled_event_handlers: list(except(modules.events, null)),
+    events_broadcast: bool(Boolean(o.eventHandler)),
+    stats_period: String(o.eventHandler?.statsPeriodSecs ?? 5),
+    disabled_event_handlers: list(except(modules.events, o.eventHandler ? EVENT_HANDLER : null)),
   });
   const transport = fillTemplate('janus.transport.websockets.jcfg', templates['janus.transport.websockets.jcfg'], {
     ws_ip: quote(ws.host),
@@ -325,9 +353,29 @@ export function renderJanusConfig(options: JanusConfigOptions, templates: JanusT
       'janus.jcfg': core,
       'janus.transport.websockets.jcfg': transport,
       'janus.plugin.videoroom.jcfg': videoroom,
+      ...(o.eventHandler ? { [EVENT_HANDLER_CONFIG]: renderEventHandler(o.eventHandler) } : {}),
     },
     args: janusCommandArgs(o.configDir, o.logFile),
   };
+}
+
+/** The sample event handler's file: grouped compact JSON, only the event types the appliance reads. */
+function renderEventHandler(e: NonNullable<JanusConfigOptions['eventHandler']>): string {
+  return `# Rendered by the appliance: Janus POSTs webrtc and media events to the appliance's metrics listener.
+general: {
+${lines([
+  ['enabled', 'true'],
+  ['events', quote(EVENT_HANDLER_EVENTS)],
+  ['grouping', 'true'],
+  ['json', quote('compact')],
+  ['backend', quote(e.backend)],
+  ['backend_user', quote(e.user)],
+  ['backend_pwd', quote(e.password)],
+  ['max_retransmissions', '2'],
+  ['retransmissions_backoff', '100'],
+])}
+}
+`;
 }
 
 export async function loadJanusTemplates(dir: string = JANUS_TEMPLATE_DIR): Promise<JanusTemplates> {

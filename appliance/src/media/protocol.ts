@@ -59,7 +59,30 @@ export type ClientMessage =
   | { type: 'chat'; rid?: number; text: string }
   | { type: 'media-state'; rid?: number; audio: boolean; video: boolean; screen: boolean }
   | { type: 'leave'; rid?: number }
-  | { type: 'ping'; rid?: number };
+  | { type: 'ping'; rid?: number }
+  | ({ type: 'quality'; rid?: number } & QualitySummary);
+
+/** Join stages only the browser sees; it reports each once per socket (ok or failed). */
+export const BROWSER_JOIN_STAGES = ['page_loaded', 'media_allowed', 'ice_connected', 'media_flowing'] as const;
+export type BrowserJoinStage = (typeof BROWSER_JOIN_STAGES)[number];
+export const CANDIDATE_TYPES = ['host', 'srflx', 'prflx', 'relay'] as const;
+
+/**
+ * A browser's getStats summary, sent every few seconds while in a call (`quality`): what it receives (loss, jitter,
+ * bitrate, the remote video's size and frame rate), its round-trip time and its selected candidate type, and the
+ * join stages reached or failed since the last one. Every field optional; numbers bounded.
+ */
+export interface QualitySummary {
+  stages?: Partial<Record<BrowserJoinStage, boolean>>;
+  rttMs?: number;
+  jitterMs?: number;
+  lossRatio?: number;
+  bitrateBps?: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  candidate?: (typeof CANDIDATE_TYPES)[number];
+}
 
 export type ClientMessageType = ClientMessage['type'];
 
@@ -288,6 +311,39 @@ function chatText(o: Obj): string {
   return text;
 }
 
+const QUALITY_BOUNDS: Record<Exclude<keyof QualitySummary, 'stages' | 'candidate'>, [number, number]> = {
+  rttMs: [0, 60_000],
+  jitterMs: [0, 60_000],
+  lossRatio: [0, 1],
+  bitrateBps: [0, 1e9],
+  width: [0, 8192],
+  height: [0, 8192],
+  fps: [0, 240],
+};
+
+function quality(o: Obj): QualitySummary {
+  only(o, ['type', 'rid', 'stages', 'candidate', ...Object.keys(QUALITY_BOUNDS)]);
+  const q: QualitySummary = {};
+  for (const [k, [min, max]] of Object.entries(QUALITY_BOUNDS) as [keyof typeof QUALITY_BOUNDS, [number, number]][]) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new Invalid(SIGNALING_ERRORS.INVALID, `"${k}" must be a number ${min}–${max}`);
+    q[k] = v;
+  }
+  if (o.candidate !== undefined) {
+    if (!(CANDIDATE_TYPES as readonly unknown[]).includes(o.candidate)) throw new Invalid(SIGNALING_ERRORS.INVALID, `"candidate" must be one of ${CANDIDATE_TYPES.join(', ')}`);
+    q.candidate = o.candidate as QualitySummary['candidate'];
+  }
+  if (o.stages !== undefined) {
+    if (!isObj(o.stages)) throw new Invalid(SIGNALING_ERRORS.INVALID, '"stages" must be an object');
+    only(o.stages, BROWSER_JOIN_STAGES);
+    const stages: Partial<Record<BrowserJoinStage, boolean>> = {};
+    for (const st of BROWSER_JOIN_STAGES) if (o.stages[st] !== undefined) stages[st] = bool(o.stages, st);
+    q.stages = stages;
+  }
+  return q;
+}
+
 const PARSERS: { [K in ClientMessageType]: (o: Obj) => Extract<ClientMessage, { type: K }> } = {
   join: (o) => (only(o, ['type', 'rid']), { type: 'join', ...ridOf(o) }),
   publish: (o) => (only(o, ['type', 'rid', 'jsep', 'audio', 'video']), { type: 'publish', ...ridOf(o), jsep: jsep(o, 'offer'), audio: bool(o, 'audio'), video: bool(o, 'video') }),
@@ -305,6 +361,7 @@ const PARSERS: { [K in ClientMessageType]: (o: Obj) => Extract<ClientMessage, { 
   'media-state': (o) => (only(o, ['type', 'rid', 'audio', 'video', 'screen']), { type: 'media-state', ...ridOf(o), audio: bool(o, 'audio'), video: bool(o, 'video'), screen: bool(o, 'screen') }),
   leave: (o) => (only(o, ['type', 'rid']), { type: 'leave', ...ridOf(o) }),
   ping: (o) => (only(o, ['type', 'rid']), { type: 'ping', ...ridOf(o) }),
+  quality: (o) => ({ type: 'quality', ...ridOf(o), ...quality(o) }),
 };
 
 export const CLIENT_MESSAGE_TYPES = Object.keys(PARSERS) as ClientMessageType[];

@@ -21,9 +21,11 @@ import {
   type PeerState,
   type ServerMessage,
   type SignalingErrorCode,
+  type BrowserJoinStage,
 } from './protocol.js';
 import { TokenBucket } from './token-bucket.js';
 import { MAX_SEGMENT, parseStreamFileName, streamBaseName } from '../recording/recording-layout.js';
+import type { CallMetrics } from '../services/ops-metrics.js';
 
 /** Who is behind a socket, as the app's authenticate() established it. */
 export interface SignalingIdentity {
@@ -112,6 +114,8 @@ export interface SignalingHubOptions {
    */
   connectionLimits?: { perParty: number; perAddress: number };
   log?: GatewayLogger;
+  /** join funnel, join time and slowlink counts for the operators' metrics */
+  metrics?: CallMetrics;
 }
 
 export const DEFAULT_CONNECTION_LIMITS = { perParty: 4, perAddress: 256 } as const;
@@ -135,6 +139,8 @@ interface PartySlot {
   publisherUp: boolean;
   media: { audio: boolean; video: boolean; screen: boolean };
   graceTimer: NodeJS.Timeout | null;
+  /** when the current socket joined, until its first media up (the join time metric) */
+  joinedAt: number | null;
 }
 
 interface CallSession {
@@ -171,6 +177,8 @@ interface Connection {
   subscriptions: Map<string, Subscription>;
   subscribing: Set<Publisher>;
   subSeq: number;
+  /** browser join stages this socket already reported (each counts once) */
+  stages: Set<string>;
 }
 
 class Refused extends Error {
@@ -265,6 +273,24 @@ export class SignalingHub {
     return true;
   }
 
+  /** Whose media a Janus handle carries: a publisher is its party's uplink, a subscriber its viewer's downlink. */
+  handleRole(handleId: number): { party: Party; direction: 'up' | 'down' } | null {
+    for (const s of this.#sessions.values()) {
+      for (const p of Object.values(s.parties)) if (p.publisher?.id === handleId) return { party: p.party, direction: 'up' };
+    }
+    for (const conn of this.#connections) {
+      for (const sub of conn.subscriptions.values()) if (sub.subscriber.id === handleId) return { party: conn.identity.party, direction: 'down' };
+    }
+    return null;
+  }
+
+  /** Publishers up now in this process: each one is being recorded by Janus. */
+  publishersUp(): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) for (const p of Object.values(s.parties)) if (p.publisher && p.publisherUp) n++;
+    return n;
+  }
+
   /** A snapshot for operators and tests: who is where, without secrets. */
   describe(sessionId: string): { roomId: number; roomReady: boolean; parties: Record<Party, { state: PeerState; connected: boolean; publishing: boolean; segment: number }> } | null {
     const s = this.#sessions.get(sessionId);
@@ -316,6 +342,7 @@ export class SignalingHub {
       subscriptions: new Map(),
       subscribing: new Set(),
       subSeq: 0,
+      stages: new Set(),
     };
     this.#connections.add(conn);
     let alive = true;
@@ -386,7 +413,12 @@ export class SignalingHub {
       return;
     }
     if (msg.type === 'join') {
-      await this.#join(conn, msg.rid);
+      try {
+        await this.#join(conn, msg.rid);
+      } catch (err) {
+        this.#opts.metrics?.joinStage('socket_connected', false);
+        throw err;
+      }
       return;
     }
     const session = conn.session;
@@ -471,6 +503,20 @@ export class SignalingHub {
         this.#retire(conn, CLOSE_CODES.NORMAL, 'left');
         return;
       }
+      case 'quality': {
+        // the browser's getStats summary: operators' metrics only, nothing recorded or relayed
+        const { type: _t, rid: _r, stages, ...summary } = msg;
+        for (const [stage, ok] of Object.entries(stages ?? {}) as [BrowserJoinStage, boolean][]) {
+          if (conn.stages.has(stage)) continue;
+          conn.stages.add(stage);
+          this.#opts.metrics?.joinStage(stage, ok);
+        }
+        // the selected candidate type counts once per socket, like the stages
+        if (summary.candidate && conn.stages.has('candidate')) delete summary.candidate;
+        else if (summary.candidate) conn.stages.add('candidate');
+        this.#opts.metrics?.browserQuality(slot.party, summary);
+        return;
+      }
     }
   }
 
@@ -505,6 +551,8 @@ export class SignalingHub {
     conn.session = session;
     const other = session.parties[otherParty(party)];
     this.#setState(session, slot, 'joined');
+    slot.joinedAt = Date.now();
+    this.#opts.metrics?.joinStage('socket_connected', true);
     if (this.#opts.gateway.isUp()) {
       await this.#ensureRoom(session).catch((err) => this.#opts.log?.warn({ session: session.id, err: (err as Error).message }, 'room not ready at join'));
     }
@@ -582,10 +630,19 @@ export class SignalingHub {
 
   #wirePublisher(session: CallSession, slot: PartySlot, conn: Connection, publisher: Publisher): void {
     publisher.on('trickle', (candidate) => this.#send(conn, { type: 'trickle', pc: PUBLISHER_PC, candidate }));
-    publisher.on('slowlink', (info) => this.#send(conn, { type: 'network', pc: PUBLISHER_PC, uplink: info.uplink, lost: info.lost }));
+    publisher.on('slowlink', (info) => {
+      this.#opts.metrics?.slowlink(slot.party);
+      this.#send(conn, { type: 'network', pc: PUBLISHER_PC, uplink: info.uplink, lost: info.lost });
+    });
     publisher.on('webrtcup', () => {
       if (slot.publisher !== publisher) return;
       slot.publisherUp = true;
+      // Janus records a publisher from its first packet: media up at Janus is the recording started
+      this.#opts.metrics?.joinStage('recording_started', true);
+      if (slot.joinedAt !== null) {
+        this.#opts.metrics?.joinCompleted((Date.now() - slot.joinedAt) / 1000);
+        slot.joinedAt = null;
+      }
       this.#setState(session, slot, 'media-up');
       this.#fact(session, slot, 'media-up', { segment: slot.segment });
       const viewer = session.parties[otherParty(slot.party)].conn;
@@ -781,6 +838,7 @@ export class SignalingHub {
       publisherUp: false,
       media: { audio: true, video: true, screen: false },
       graceTimer: null,
+      joinedAt: null,
     });
     s = {
       id: sessionId,

@@ -191,6 +191,8 @@ interface Converted {
   segment: InspectedSegment;
   path: string;
   entry: Omit<MediaEntry, 'plaintext' | 'ciphertext'>;
+  /** audio-video misalignment left after the merge (ms), for the operators' metric; null without both */
+  avSkewMs: number | null;
 }
 
 /** Below this much free space, a failure on the recordings/archive filesystem is reported as a full disk. */
@@ -293,7 +295,12 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
       const videoCodec = probe.streams.find((s) => s.type === 'video')?.codec ?? null;
       const audioCodec = probe.streams.find((s) => s.type === 'audio')?.codec ?? null;
       if ((parts.video && !videoCodec) || (parts.audio && !audioCodec)) throw new MediaToolError(`ffmpeg wrote ${name} without its ${parts.video && !videoCodec ? 'video' : 'audio'}`);
+      // what the merge left of audio-video misalignment: the streams' starts in the output vs the offset asked for
+      const audioStart = probe.streams.find((s) => s.type === 'audio')?.startMs ?? null;
+      const videoStart = probe.streams.find((s) => s.type === 'video')?.startMs ?? null;
+      const avSkewMs = a !== null && v !== null && audioStart !== null && videoStart !== null ? audioStart - videoStart - Math.round((a - v) / 1000) : null;
       converted.push({
+        avSkewMs,
         label,
         segment: seg,
         path: merged,
@@ -329,7 +336,7 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
         plaintext: { bytes: r.plaintextBytes, sha256: r.plaintextSha256 },
         ciphertext: { name: `${c.entry.name}${SEALED_SUFFIX}`, bytes: r.ciphertextBytes, sha256: r.ciphertextSha256 },
       });
-      files.push(fileRow(`${c.entry.name}${SEALED_SUFFIX}`, 'media', c.segment.party, c.segment.segment, c.entry.durationMs, r));
+      files.push({ ...fileRow(`${c.entry.name}${SEALED_SUFFIX}`, 'media', c.segment.party, c.segment.segment, c.entry.durationMs, r), avSkewMs: c.avSkewMs });
     }
     const raw: RawEntry[] = [];
     for (const [i, r0] of rawSources.entries()) {

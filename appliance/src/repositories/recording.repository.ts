@@ -52,6 +52,8 @@ export interface NewRecordingFile {
   plaintextSha256: string;
   ciphertextBytes: number;
   ciphertextSha256: string;
+  /** media files: audio-vs-video start after post-processing minus the intended offset (ms); null when not both */
+  avSkewMs?: number | null;
 }
 
 const COLUMNS = `id, session_id, case_id, status, step, progress, attempts, failure_reason, failed_at, will_retry, kek_id,
@@ -127,8 +129,8 @@ export const recordingRepository = {
     await db.query('DELETE FROM recording_files WHERE recording_id = $1', [recordingId]);
     for (const f of files) {
       await db.query(
-        `INSERT INTO recording_files (recording_id, name, kind, party, segment, duration_ms, plaintext_bytes, plaintext_sha256, ciphertext_bytes, ciphertext_sha256)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `INSERT INTO recording_files (recording_id, name, kind, party, segment, duration_ms, plaintext_bytes, plaintext_sha256, ciphertext_bytes, ciphertext_sha256, av_skew_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [
           recordingId,
           f.name,
@@ -140,6 +142,7 @@ export const recordingRepository = {
           Buffer.from(f.plaintextSha256, 'hex'),
           f.ciphertextBytes,
           Buffer.from(f.ciphertextSha256, 'hex'),
+          f.avSkewMs ?? null,
         ],
       );
     }

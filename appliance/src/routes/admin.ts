@@ -51,6 +51,52 @@ function pipelineItem(r: RecordingRow) {
   };
 }
 
+const NumOrNull = Nullable(Type.Number());
+const OpsViewSchema = Type.Object({
+  current: Type.Object({
+    sessionsActive: Type.Integer(),
+    recordingsInProgress: Type.Integer(),
+    sealQueueDepth: Type.Integer(),
+    sealFailures: Type.Integer(),
+    auditLogSize: Type.Integer(),
+    checkpointAgeSeconds: NumOrNull,
+    checkpointUnsealedEvents: Type.Integer(),
+    disk: Type.Record(Type.String(), Type.Object({ freeBytes: Type.Number(), daysLeft: NumOrNull })),
+    certificates: Type.Record(Type.String(), Type.Number()),
+    pool: Type.Object({ total: Type.Integer(), idle: Type.Integer(), waiting: Type.Integer() }),
+    joins: Type.Record(Type.String(), Type.Integer()),
+    media: Type.Array(
+      Type.Object({
+        party: Type.String(),
+        direction: Type.String(),
+        media: Type.String(),
+        rttMs: NumOrNull,
+        jitterMs: NumOrNull,
+        lossRatio: NumOrNull,
+        bitrateBps: NumOrNull,
+        linkQuality: NumOrNull,
+        at: Type.Number(),
+      }),
+    ),
+  }),
+  history: Type.Array(
+    Type.Object({
+      at: Type.Number(),
+      sessionsActive: Type.Integer(),
+      recordingsInProgress: Type.Integer(),
+      sealQueueDepth: Type.Integer(),
+      sealFailures: Type.Integer(),
+      joinSuccessRate: NumOrNull,
+      lossRatio: NumOrNull,
+      rttMs: NumOrNull,
+      bitrateBps: NumOrNull,
+      diskDaysLeft: NumOrNull,
+    }),
+  ),
+  warnings: Type.Array(Type.Object({ code: Type.String(), subject: Type.String(), value: Type.Number(), message: Type.String() })),
+  thresholds: Type.Object({ diskDays: Type.Number(), certificateDays: Type.Number(), checkpointEverySeconds: Type.Number() }),
+});
+
 /** A Keycloak user name (its default policy: letters, digits and `._@-`). */
 const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._@-]+$' }) }, { additionalProperties: false });
 
@@ -73,6 +119,20 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
       const rows = await recordingRepository.listForStatus(ctx.pool, request.query.status ?? null, 100);
       return { items: rows.map(pipelineItem) };
     },
+  );
+
+  r.get(
+    '/api/admin/ops',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        tags: ['admin'],
+        summary:
+          'Operations dashboard: live sessions, recordings in progress, join funnel, call quality (Janus\'s view of the current calls), seal backlog and failures, disk days left, certificate expiry, audit checkpoint age; an in-memory history (10 s samples, the last hour of this process) and the warnings to act on. No case, customer or media data.',
+        response: { 200: OpsViewSchema, ...authErrors },
+      },
+    },
+    async () => ctx.ops.view(),
   );
 
   r.post(

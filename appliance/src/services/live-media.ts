@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { CallMetrics } from './ops-metrics.js';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { AppConfig } from '../config/load.js';
@@ -50,6 +51,8 @@ export interface LiveMediaDeps {
   pii: PiiCipher;
   invitations: InvitationService;
   calls: CallSessionService;
+  /** join funnel and slowlink counts (the operators' metrics) */
+  metrics?: CallMetrics;
   log: FastifyBaseLogger | { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void; debug?(o: object, m: string): void };
 }
 
@@ -119,6 +122,7 @@ export class LiveMedia {
       iceServers: [],
       connectionLimits: { perParty: DEFAULT_CONNECTION_LIMITS.perParty, perAddress: deps.config.janus.socketsPerAddress },
       log,
+      metrics: deps.metrics,
     });
   }
 

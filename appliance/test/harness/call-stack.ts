@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { JanusGateway } from '../../src/media/janus-gateway.js';
 import type { JanusProcess } from '../../src/media/janus-process.js';
+import type { JanusConfigOptions } from '../../src/media/janus-config.js';
 import type { Party } from '../../src/media/protocol.js';
 import { SignalingHub, signalingRoutes, SIGNALING_WEBSOCKET_OPTIONS, type SignalingEvent, type SignalingHubOptions, type SignalingIdentity } from '../../src/media/signaling.js';
 import { launchBrowser, type TestBrowser } from './browser.js';
@@ -77,6 +78,10 @@ export interface CallStackOptions {
   chatHistory?: SignalingHubOptions['chatHistory'];
   reconnectGraceMs?: number;
   rateLimit?: { burst: number; ratePerSec: number };
+  /** the hub's join/slowlink counts */
+  metrics?: SignalingHubOptions['metrics'];
+  /** Janus's event handler: where it POSTs (an address reachable inside the namespace) */
+  janusEventHandler?: JanusConfigOptions['eventHandler'];
 }
 
 export interface CallStack {
@@ -123,7 +128,7 @@ export async function startCallStack(t: Teardown, opts: CallStackOptions = {}): 
 
   const recordingRoot = join(ns.dir, 'recordings');
   await mkdir(recordingRoot, { mode: 0o700 });
-  const janus = await startTestJanus(ns);
+  const janus = await startTestJanus(ns, { eventHandler: opts.janusEventHandler ?? null });
   closers.push(() => janus.stop());
 
   const gateway = new JanusGateway({ url: janus.url, roomAdminKey: janus.roomAdminKey, reconnectDelaysMs: [100, 200, 400] });
@@ -142,6 +147,7 @@ export async function startCallStack(t: Teardown, opts: CallStackOptions = {}): 
     ...(opts.chatHistory ? { chatHistory: opts.chatHistory } : {}),
     ...(opts.reconnectGraceMs !== undefined ? { reconnectGraceMs: opts.reconnectGraceMs } : {}),
     ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   closers.push(() => hub.shutdown());
 

@@ -2,7 +2,7 @@
 // the namespace's media interface, the WebSocket API reached from this process through a relay.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { loadJanusTemplates, renderJanusConfig } from '../../src/media/janus-config.js';
+import { loadJanusTemplates, renderJanusConfig, type JanusConfigOptions } from '../../src/media/janus-config.js';
 import { listJanusModules, startJanus, writeJanusConfig, type JanusProcess } from '../../src/media/janus-process.js';
 import type { Netns } from './netns.js';
 
@@ -18,13 +18,13 @@ export interface TestJanus {
   start(): Promise<void>;
 }
 
-export async function startTestJanus(ns: Netns): Promise<TestJanus> {
+export async function startTestJanus(ns: Netns, opts: { eventHandler?: JanusConfigOptions['eventHandler'] } = {}): Promise<TestJanus> {
   const configDir = join(ns.dir, 'janus');
   const logFile = join(ns.dir, 'janus.log');
   const roomAdminKey = randomBytes(18).toString('base64url');
   const adminSecret = randomBytes(18).toString('base64url');
   const rendered = renderJanusConfig(
-    { configDir, logFile, adminSecret, videoroomAdminKey: roomAdminKey, mediaInterface: ns.mediaInterface, modules: await listJanusModules() },
+    { configDir, logFile, adminSecret, videoroomAdminKey: roomAdminKey, mediaInterface: ns.mediaInterface, modules: await listJanusModules(), eventHandler: opts.eventHandler ?? null },
     await loadJanusTemplates(),
   );
   await writeJanusConfig(configDir, rendered);

@@ -24,7 +24,7 @@ interface Teardown {
 }
 
 /** Connections to host:port inside the namespace are piped to the same address in this process's namespace. */
-async function relayIntoNetns(ns: Netns, port: number): Promise<Server> {
+export async function relayIntoNetns(ns: Netns, port: number): Promise<Server> {
   const { handle } = await ns.listen(port, '127.0.0.1');
   const relay = createServer((inside) => {
     const outside = connect(port, '127.0.0.1');
@@ -126,6 +126,8 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
       KYC_PUBLIC_URL: publicUrl,
       KYC_LISTEN_PORT: String(port),
       KYC_LOG_LEVEL: 'silent',
+      // tests run side by side: a test that scrapes sets its own free port
+      KYC_METRICS_LISTEN: 'off',
       ...opts.env,
     },
     cwd: dataDir,

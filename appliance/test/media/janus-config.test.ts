@@ -165,3 +165,29 @@ t.test('templates and values must match exactly', async (t) => {
   t.throws(() => fillTemplate('x', 'a = {{a}} b = {{b}}', { a: '1' }), /no value for \{\{b\}\}/);
   t.throws(() => fillTemplate('x', 'a = {{a}}', { a: '1', c: '2' }), /template has no \{\{c\}\}/);
 });
+
+t.test('event handler: off by default; on, only the sample handler loads and POSTs webrtc and media events', async (t) => {
+  const templates = await loadJanusTemplates();
+  const off = renderJanusConfig(base, templates);
+  t.equal(section(off.files['janus.jcfg'], 'events').get('broadcast'), 'false');
+  t.ok(JSON.parse(section(off.files['janus.jcfg'], 'events').get('disable') ?? '""').split(',').includes('libjanus_sampleevh.so'));
+  t.notOk('janus.eventhandler.sampleevh.jcfg' in off.files, 'no handler file');
+
+  const on = renderJanusConfig({ ...base, eventHandler: { backend: 'http://127.0.0.1:9464/internal/janus-events', user: 'janus', password: 'events-secret-0123456789' } }, templates);
+  const events = section(on.files['janus.jcfg'], 'events');
+  t.equal(events.get('broadcast'), 'true');
+  t.equal(events.get('stats_period'), '5');
+  const disabled = JSON.parse(events.get('disable') ?? '""').split(',');
+  t.notOk(disabled.includes('libjanus_sampleevh.so'), 'the sample handler loads');
+  t.same(disabled.length, DEBIAN_JANUS_MODULES.events.length - 1, 'every other handler is disabled');
+  const evh = section(on.files['janus.eventhandler.sampleevh.jcfg'] ?? '', 'general');
+  t.equal(evh.get('enabled'), 'true');
+  t.equal(evh.get('events'), '"webrtc,media"');
+  t.equal(evh.get('grouping'), 'true');
+  t.equal(evh.get('backend'), '"http://127.0.0.1:9464/internal/janus-events"');
+  t.equal(evh.get('backend_user'), '"janus"');
+  t.equal(evh.get('backend_pwd'), '"events-secret-0123456789"');
+
+  const bad = checkJanusConfigOptions({ ...base, eventHandler: { backend: 'https://u:p@x/"', user: 'a b', password: 'short', statsPeriodSecs: 0 } });
+  for (const k of ['eventHandler.backend', 'eventHandler.user', 'eventHandler.password', 'eventHandler.statsPeriodSecs']) t.ok(bad.some((p) => p.startsWith(k)), `${k} refused`);
+});

@@ -25,6 +25,7 @@ t.test('every client message type parses in its valid form', async (t) => {
     'media-state': { type: 'media-state', audio: true, video: false, screen: false },
     leave: { type: 'leave' },
     ping: { type: 'ping', rid: 0x7fffffff },
+    quality: { type: 'quality', stages: { page_loaded: true, media_allowed: false }, rttMs: 12, jitterMs: 3.5, lossRatio: 0.01, bitrateBps: 512000, width: 640, height: 480, fps: 20, candidate: 'relay' },
   };
   t.same(Object.keys(valid).sort(), [...CLIENT_MESSAGE_TYPES].sort(), 'the list covers every type');
   for (const [type, m] of Object.entries(valid)) {
@@ -50,6 +51,19 @@ t.test('malformed, unknown and unexpected input gets a stable code', async (t) =
   t.match(msg({ rid: 1 }), { ok: false, code: SIGNALING_ERRORS.UNKNOWN_TYPE });
   t.match(msg({ type: 'join', room: 1234 }), { ok: false, code: SIGNALING_ERRORS.INVALID, message: /room/ }, 'unexpected fields are refused');
   t.match(msg({ type: 'join', rid: -1 }), { ok: false, code: SIGNALING_ERRORS.INVALID });
+  for (const bad of [
+    { type: 'quality', lossRatio: 2 },
+    { type: 'quality', rttMs: -1 },
+    { type: 'quality', bitrateBps: 'fast' },
+    { type: 'quality', height: 1e9 },
+    { type: 'quality', candidate: 'tcp' },
+    { type: 'quality', stages: { recording_started: true } },
+    { type: 'quality', stages: { page_loaded: 'yes' } },
+    { type: 'quality', stages: [] },
+    { type: 'quality', sessionId: 'x' },
+  ]) {
+    t.match(msg(bad), { ok: false, code: SIGNALING_ERRORS.INVALID }, `quality ${JSON.stringify(bad)} refused`);
+  }
   t.match(msg({ type: 'join', rid: 1.5 }), { ok: false, code: SIGNALING_ERRORS.INVALID });
   t.match(msg({ type: 'publish', jsep: { type: 'offer', sdp: OFFER }, audio: 'yes', video: true }), { ok: false, code: SIGNALING_ERRORS.INVALID });
   t.match(msg({ type: 'publish', jsep: { type: 'answer', sdp: OFFER }, audio: true, video: true }), { ok: false, code: SIGNALING_ERRORS.BAD_SDP }, 'publish needs an offer');

@@ -77,6 +77,11 @@ t.test('seals a real Janus recording with a reconnect: encrypted, hashed, audite
   t.same(names, ['customer-s01.webm.kseal', 'customer-s02.webm.kseal', 'files.json', 'key.json', 'manifest.json.kseal', 'teller-s01.webm.kseal']);
   t.same(await findPlaintextMedia(s.dirs.dataDir), [], 'no plaintext media anywhere in the data dir');
   for (const n of names) t.equal((await stat(join(folder, n))).mode & 0o777, 0o600, `${n} is 0600`);
+  const skews = await s.pool.query<{ name: string; av_skew_ms: number | null }>("SELECT name, av_skew_ms FROM recording_files WHERE recording_id = $1 AND kind = 'media' ORDER BY name", [recordingId]);
+  t.equal(skews.rows.length, 3);
+  for (const f of skews.rows) {
+    t.ok(f.av_skew_ms !== null && Math.abs(f.av_skew_ms) <= 100, `${f.name}: audio-video skew after post-processing measured (${f.av_skew_ms} ms)`);
+  }
 
   const [sealed, ...more] = await auditEvents(s.pool, 'recording.sealed');
   t.equal(more.length, 0, 'one recording.sealed event');

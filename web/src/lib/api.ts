@@ -1,7 +1,8 @@
 // The one place the UI talks to the appliance's API (same origin, session cookie).
 // The API's answers are typed once, by the appliance (appliance/src/api-types.ts).
-import type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, RetentionOverview } from '../../../appliance/src/api-types.js';
+import type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, OpsView, RetentionOverview } from '../../../appliance/src/api-types.js';
 export type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, RetentionOverview };
+export type { OpsSample, OpsView } from '../../../appliance/src/api-types.js';
 export { SHREDDED_TEXT } from '../../../appliance/src/api-types.js';
 
 export type Role = 'teller' | 'auditor' | 'admin';
@@ -312,4 +313,9 @@ export function getRetentionOverview(fetchFn?: Fetch): Promise<RetentionOverview
 /** Queues a retention run now (the worker runs it). */
 export function queueRetentionRun(): Promise<{ queued: boolean }> {
   return request<{ queued: boolean }>('POST', '/api/admin/retention/run');
+}
+
+/** The operations dashboard: current figures, the last hour of samples, warnings (admin only). */
+export async function getOpsView(fetchFn?: Fetch): Promise<OpsView> {
+  return request<OpsView>('GET', '/api/admin/ops', { fetch: fetchFn });
 }

@@ -10,6 +10,7 @@ import {
   type JanusState,
   type Party,
   type PeerState,
+  type QualitySummary,
   type ServerMessage,
 } from '../../../../appliance/src/media/protocol.js';
 import { Emitter } from './emitter.js';
@@ -97,6 +98,8 @@ export interface CallClientOptions {
   audioOnlyAfterSlowlinks?: number;
   /** socket heartbeat; default 4 s */
   heartbeatMs?: number;
+  /** how often a getStats summary goes to the appliance (operators' metrics); default 5 s, 0 = never */
+  qualityReportMs?: number;
 }
 
 interface PcRef {
@@ -154,6 +157,10 @@ export class CallClient extends Emitter<CallEvents> {
   /** candidates that arrived before their peer connection could take them */
   #remoteQueue = new Map<string, (Candidate | null)[]>();
   #slowlinks: number[] = [];
+  /** join stages reached (true) or failed (false), not yet reported */
+  #stages: QualitySummary['stages'] = { page_loaded: true };
+  #qualityTimer: ReturnType<typeof setInterval> | null = null;
+  #lastInbound: { bytes: number; lost: number; received: number; at: number } | null = null;
 
   constructor(opts: CallClientOptions) {
     super();
@@ -342,6 +349,7 @@ export class CallClient extends Emitter<CallEvents> {
         }
       }
     }
+    this.#stage('media_allowed', this.#local.getTracks().length > 0);
     this.#camera = this.#local.getVideoTracks()[0] ?? null;
     if (!this.#camera) {
       this.#audioOnly = true;
@@ -357,6 +365,7 @@ export class CallClient extends Emitter<CallEvents> {
       this.#iceServers = joined.iceServers;
       this.#janus = joined.janus;
       this.#joined = true;
+      this.#startQualityReports();
       this.#peerState = joined.peer.state;
       this.emit('peer', joined.peer);
       this.#setState(joined.janus === 'up' ? 'joined' : 'media-lost');
@@ -626,12 +635,84 @@ export class CallClient extends Emitter<CallEvents> {
   #end(reason: string): void {
     if (this.#state === 'ended') return;
     this.#joined = false;
+    if (this.#qualityTimer) clearInterval(this.#qualityTimer);
+    this.#qualityTimer = null;
     this.#closePublisher();
     this.#closeSubscriber();
     for (const t of this.#local?.getTracks() ?? []) t.stop();
     this.#screen?.stop();
     this.#setState('ended');
     this.emit('ended', { reason });
+  }
+
+  // ---- quality reports (getStats summaries for the operators' metrics) ------------------------------------
+
+  #startQualityReports(): void {
+    const every = this.#opts.qualityReportMs ?? 5000;
+    if (every <= 0 || this.#qualityTimer) return;
+    this.#qualityTimer = setInterval(() => void this.#reportQuality().catch(() => undefined), every);
+  }
+
+  async #reportQuality(): Promise<void> {
+    const q: QualitySummary = {};
+    const now = performance.now();
+    let bytes = 0;
+    let lost = 0;
+    let received = 0;
+    let jitter: number | undefined;
+    const pairs = new Map<string, Record<string, unknown>>();
+    const candidates = new Map<string, Record<string, unknown>>();
+    let selected: Record<string, unknown> | undefined;
+    let frames = 0;
+    for (const pc of [this.#sub?.pc, this.#pub?.pc]) {
+      if (!pc) continue;
+      (await pc.getStats()).forEach((r: Record<string, unknown>) => {
+        const n = (k: string) => (typeof r[k] === 'number' ? (r[k] as number) : 0);
+        if (r.type === 'inbound-rtp') {
+          bytes += n('bytesReceived');
+          lost += Math.max(0, n('packetsLost'));
+          received += n('packetsReceived');
+          if (r.kind === 'video') {
+            frames += n('framesDecoded');
+            if (n('frameHeight') > 0) q.height = Math.min(8192, n('frameHeight'));
+            if (n('frameWidth') > 0) q.width = Math.min(8192, n('frameWidth'));
+            if (n('framesPerSecond') > 0) q.fps = Math.min(240, n('framesPerSecond'));
+          }
+          if (typeof r.jitter === 'number') jitter = Math.max(jitter ?? 0, r.jitter * 1000);
+        } else if (r.type === 'outbound-rtp') {
+          frames += n('framesEncoded');
+        } else if (r.type === 'candidate-pair') {
+          pairs.set(String(r.id), r);
+          if (r.nominated && r.state === 'succeeded' && pc === this.#pub?.pc) selected = r;
+        } else if (r.type === 'local-candidate') {
+          candidates.set(String(r.id), r);
+        }
+      });
+    }
+    if (selected) {
+      if (typeof selected.currentRoundTripTime === 'number') q.rttMs = Math.min(60_000, selected.currentRoundTripTime * 1000);
+      const type = candidates.get(String(selected.localCandidateId))?.candidateType;
+      if (type === 'host' || type === 'srflx' || type === 'prflx' || type === 'relay') q.candidate = type;
+    }
+    if (jitter !== undefined) q.jitterMs = Math.min(60_000, jitter);
+    const prev = this.#lastInbound;
+    if (prev && bytes >= prev.bytes && now > prev.at) q.bitrateBps = Math.min(1e9, ((bytes - prev.bytes) * 8 * 1000) / (now - prev.at));
+    if (prev && lost >= prev.lost && received >= prev.received && lost - prev.lost + received - prev.received > 0) {
+      q.lossRatio = (lost - prev.lost) / (lost - prev.lost + received - prev.received);
+    }
+    this.#lastInbound = { bytes, lost, received, at: now };
+    const ice = this.#pub?.pc.iceConnectionState;
+    if (ice === 'connected' || ice === 'completed') this.#stage('ice_connected', true);
+    else if (ice === 'failed') this.#stage('ice_connected', false);
+    if (frames > 0) this.#stage('media_flowing', true);
+    const stages = this.#stages;
+    if (stages && Object.keys(stages).length > 0) q.stages = stages;
+    if (this.#socket.send({ type: 'quality', ...q })) this.#stages = {};
+  }
+
+  /** A join stage reached or failed, reported with the next summary (each once per connection). */
+  #stage(stage: keyof NonNullable<QualitySummary['stages']>, ok: boolean): void {
+    this.#stages = { ...this.#stages, [stage]: ok };
   }
 
   #closePublisher(): void {
