@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { AppContext } from './app-context.js';
 import { installAuth } from './http/auth.js';
-import { handleClientError, handleError, installErrorHandler, notFoundBody } from './http/errors.js';
+import { AppError, handleClientError, handleError, installErrorHandler, notFoundBody } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { declarePublic, installRoutePolicy, type RouteRecord } from './http/route-policy.js';
 import { installValidators } from './http/validation.js';
@@ -87,6 +88,16 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   installValidators(app);
   // The API speaks JSON only: anything else is 415, not a string body that fails validation later.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies must be valid UTF-8: the default parser decodes stray bytes to U+FFFD and would accept them.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if (!isUtf8(body as Buffer)) {
+      done(new AppError('MALFORMED_BODY', 'The request body is not valid UTF-8.'), undefined);
+      return;
+    }
+    parseJson(request, (body as Buffer).toString('utf8'), done);
+  });
   installErrorHandler(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -218,13 +218,18 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
     '/api/admin/retention/run',
     {
       config: { access: admin, audit: 'retention.run_requested' },
-      schema: { tags: ['retention'], summary: 'Queues a retention run now (202); one already waiting absorbs it', response: { 202: Type.Object({ queued: Type.Boolean() }), ...authErrors } },
+      schema: {
+        tags: ['retention'],
+        summary: 'Queues a retention run now, with a reason (202); one already waiting absorbs it; audited',
+        body: ReasonBody,
+        response: { 202: Type.Object({ queued: Type.Boolean() }), 400: ErrorResponse, ...authErrors },
+      },
     },
     async (request, reply) => {
       const by = principalOf(request).username;
       const jobId = await tx(request, async (client, audit) => {
         const id = await ctx.enqueueRetentionRun(client, by);
-        await audit({ object: null, details: { queued: id !== null } });
+        await audit({ object: null, reason: request.body.reason, details: { queued: id !== null } });
         return id;
       });
       return reply.code(202).send({ queued: jobId !== null });

@@ -31,6 +31,8 @@ export class JanusEventStats {
   private readonly bitrate: Histogram<'party' | 'media' | 'direction' | 'source'>;
   private readonly quality: Histogram<'party' | 'media' | 'direction' | 'source'>;
   private readonly candidates: Counter<'party' | 'type' | 'source'>;
+  /** selected pairs of handles not yet mapped to a party (counted once the mapping is known) */
+  private readonly unmappedPairs = new Map<number, { kind: string; at: number }>();
   private readonly events: Counter<'type'>;
   private readonly height: Histogram<'party' | 'source'>;
   private readonly fps: Histogram<'party' | 'source'>;
@@ -78,13 +80,21 @@ export class JanusEventStats {
     const handle = typeof e['handle_id'] === 'number' ? e['handle_id'] : null;
     const ev = isObject(e['event']) ? e['event'] : null;
     if (handle === null || !ev) return;
+    // "<local> [host,udp] <-> <remote> [srflx,udp]": the remote candidate is the party's
+    const pair = type === 16 && typeof ev['selected-pair'] === 'string' ? /<->\s*\S+\s*\[(\w+),/.exec(ev['selected-pair'])?.[1] ?? null : null;
     const role = this.roleOf(handle);
-    if (!role) return;
-    if (type === 16 && typeof ev['selected-pair'] === 'string') {
-      // "<local> [host,udp] <-> <remote> [srflx,udp]": the remote candidate is the party's
-      const m = /<->\s*\S+\s*\[(\w+),/.exec(ev['selected-pair']);
-      const kind = m?.[1];
-      if (kind && role.direction === 'up') this.candidate(role.party, kind, 'janus');
+    if (!role) {
+      // ICE may settle before the hub has mapped the handle to its party: kept until a later event of the handle
+      if (pair) this.unmappedPairs.set(handle, { kind: pair, at: now });
+      return;
+    }
+    const early = this.unmappedPairs.get(handle);
+    if (early) {
+      this.unmappedPairs.delete(handle);
+      if (role.direction === 'up') this.candidate(role.party, early.kind, 'janus');
+    }
+    if (type === 16) {
+      if (pair && role.direction === 'up') this.candidate(role.party, pair, 'janus');
       return;
     }
     if (type !== 32) return;
@@ -154,6 +164,7 @@ export class JanusEventStats {
   private prune(now: number): void {
     for (const [k, v] of this.last) if (now - v.at > 60_000) this.last.delete(k);
     for (const [k, v] of this.latest) if (now - v.at > 60_000) this.latest.delete(k);
+    for (const [k, v] of this.unmappedPairs) if (now - v.at > 60_000) this.unmappedPairs.delete(k);
   }
 }
 

@@ -82,7 +82,7 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/holds': () => ({ method: 'GET', url: '/api/holds?active=true' }),
   'GET /api/admin/retention': () => ({ method: 'GET', url: '/api/admin/retention' }),
   'POST /api/admin/retention/dry-run': () => ({ method: 'POST', url: '/api/admin/retention/dry-run' }),
-  'POST /api/admin/retention/run': () => ({ method: 'POST', url: '/api/admin/retention/run' }),
+  'POST /api/admin/retention/run': () => ({ method: 'POST', url: '/api/admin/retention/run', payload: { reason: 'matrix run' } }),
 };
 type Who = 'authenticated' | ReadonlyArray<'teller' | 'auditor' | 'admin'>;
 /**

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
+import { newCaseBody, startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
 
 t.test('health, readiness, security headers, OpenAPI', async (t) => {
   const a = await startTestAppliance(t, { webRoot: WEB_BUILD });
@@ -59,4 +59,21 @@ t.test('readiness is 503 when the identity provider is down', async (t) => {
   const ready = await a.app.inject({ method: 'GET', url: '/readyz' });
   t.equal(ready.statusCode, 503);
   t.match(ready.json(), { status: 'not_ready', components: { idp: { status: 'down' }, db: { status: 'up' } } });
+});
+
+t.test('JSON bodies must be valid UTF-8: stray bytes are a 400, nothing is created', async (t) => {
+  const a = await startTestAppliance(t);
+  const teller = { authorization: `Bearer ${await a.tokenFor('teller1')}` };
+  const body = JSON.stringify(newCaseBody({ customerName: 'PLACEHOLDER' }));
+  const [head, tail] = body.split('PLACEHOLDER') as [string, string];
+  const bad = Buffer.concat([Buffer.from(head), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from(tail)]);
+  const res = await a.app.inject({ method: 'POST', url: '/api/cases', headers: { ...teller, 'content-type': 'application/json' }, payload: bad });
+  t.equal(res.statusCode, 400);
+  t.equal(res.json().error.code, 'KYC_ERR_MALFORMED_BODY');
+  t.match(res.json().error.message, /UTF-8/);
+  t.equal((await a.app.inject({ method: 'GET', url: '/api/cases', headers: teller })).json().items.length, 0, 'nothing created');
+  const good = await a.app.inject({ method: 'POST', url: '/api/cases', headers: { ...teller, 'content-type': 'application/json; charset=utf-8' }, payload: Buffer.from(body.replace('PLACEHOLDER', '张三')) });
+  t.equal(good.statusCode, 201, 'the same body in valid UTF-8 is accepted');
+  const poisoned = await a.app.inject({ method: 'POST', url: '/api/cases', headers: { ...teller, 'content-type': 'application/json' }, payload: body.replace('{', '{"__proto__":{"x":1},') });
+  t.equal(poisoned.statusCode, 400, 'prototype poisoning is still refused');
 });

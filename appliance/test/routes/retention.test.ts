@@ -169,11 +169,16 @@ t.test('retention policies, contract end and legal holds through the API', async
   });
 
   await t.test('run now: the job is queued (202), the worker runs it, the overview shows the run', async (t) => {
-    t.equal((await call('POST', '/api/admin/retention/run', auditor)).statusCode, 403);
-    const res = await call('POST', '/api/admin/retention/run', admin);
+    t.equal((await call('POST', '/api/admin/retention/run', auditor, { reason: 'monthly check' })).statusCode, 403);
+    for (const bad of [undefined, {}, { reason: '' }, { reason: 'ok', extra: 1 }]) {
+      const r = await call('POST', '/api/admin/retention/run', admin, bad);
+      t.equal(r.statusCode, 400, `no run without a reason: ${JSON.stringify(bad)}`);
+    }
+    t.equal(Number((await su.query(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'retention.run'`)).rows[0].n), 0, 'nothing queued by them');
+    const res = await call('POST', '/api/admin/retention/run', admin, { reason: 'monthly check' });
     t.equal(res.statusCode, 202);
     t.same(res.json(), { queued: true });
-    t.equal((await events('retention.run_requested')).length, 1, 'audited');
+    t.match(await events('retention.run_requested'), [{ reason: 'monthly check' }], 'audited with its reason');
     const last = await waitFor('the retention run', async () => {
       const o = (await call('GET', '/api/admin/retention', admin)).json();
       return o.lastRun?.finishedAt ? o.lastRun : null;

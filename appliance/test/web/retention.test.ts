@@ -55,6 +55,7 @@ t.test('retention panel for the admin, shredded and held cases for the auditor',
   t.match(await panel.getByTestId('retention-upcoming-row').innerText(), new RegExp(soon));
   t.match(await panel.getByTestId('retention-holds').innerText(), /dispute with the customer/);
   t.match(await panel.getByTestId('retention-last-run').innerText(), /pii 1/);
+  await panel.getByTestId('retention-run-reason').fill('regulator inspection: shred what is due today');
   await panel.getByTestId('retention-run').click();
   await panel.getByTestId('retention-queued').waitFor();
   t.equal(Number((await su.query(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'retention.run'`)).rows[0].n), 1, 'run now queued a job');

@@ -310,9 +310,9 @@ export function getRetentionOverview(fetchFn?: Fetch): Promise<RetentionOverview
   return request<RetentionOverview>('GET', '/api/admin/retention', { fetch: fetchFn });
 }
 
-/** Queues a retention run now (the worker runs it). */
-export function queueRetentionRun(): Promise<{ queued: boolean }> {
-  return request<{ queued: boolean }>('POST', '/api/admin/retention/run');
+/** Queues a retention run now, with the administrator's reason (the worker runs it). */
+export function queueRetentionRun(reason: string): Promise<{ queued: boolean }> {
+  return request<{ queued: boolean }>('POST', '/api/admin/retention/run', { body: { reason } });
 }
 
 /** The operations dashboard: current figures, the last hour of samples, warnings (admin only). */
