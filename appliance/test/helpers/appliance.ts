@@ -17,7 +17,7 @@ import type { Netns } from '../harness/netns.js';
 
 export const WEB_BUILD = fileURLToPath(new URL('../../../web/build/', import.meta.url));
 
-interface Teardown {
+export interface Teardown {
   teardown(fn: () => unknown): void;
   /** present on tap tests: a background failure fails the test that caused it */
   fail?(message: string): unknown;

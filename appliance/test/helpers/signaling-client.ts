@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type WebSocket from 'ws';
 import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
-import { newCaseBody, startTestAppliance, type TestAppliance, type TestApplianceOptions } from './appliance.js';
+import { newCaseBody, startTestAppliance, type Teardown, type TestAppliance, type TestApplianceOptions } from './appliance.js';
 import { SIGNALING_PATH, SIGNALING_SUBPROTOCOL } from '../../src/media/protocol.js';
 
 function deviceCookie(res: LightMyRequestResponse): string {
@@ -56,7 +56,7 @@ export async function openSignaling(a: TestAppliance, query: string, headers: Re
  * sockets and files but no media. Also a superuser pool on its database.
  */
 export async function applianceWithoutMedia(
-  t: { teardown(fn: () => unknown): void; fail?(message: string): unknown },
+  t: Teardown,
   opts: TestApplianceOptions = {},
 ): Promise<{ a: TestAppliance; su: pg.Pool }> {
   const dir = mkdtempSync(join(tmpdir(), 'kyc-no-media-'));
