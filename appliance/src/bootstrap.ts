@@ -4,7 +4,7 @@ import { openAuditLog } from './audit-setup.js';
 import type { AppConfig } from './config/load.js';
 import type { AppContext, ReadinessProbe } from './app-context.js';
 import { createPool } from './db/database.js';
-import { PiiCipher } from './lib/pii-cipher.js';
+import { CaseKeyStore, PiiCipher } from './lib/pii-cipher.js';
 import { ensureKeyFile, readSecretText } from './lib/secret-files.js';
 import { createJobBoss, requestSeal } from './recording/seal-queue.js';
 import { openKeyring } from './recording/keyring.js';
@@ -42,7 +42,8 @@ export async function createRuntime(
 ): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sessionKey = ensureKeyFile(config.session.keyFile);
-  const pii = new PiiCipher(ensureKeyFile(config.pii.keyFile), ensureKeyFile(config.pii.blindIndexKeyFile));
+  const piiKey = ensureKeyFile(config.pii.keyFile);
+  const pii = new PiiCipher(piiKey, ensureKeyFile(config.pii.blindIndexKeyFile), new CaseKeyStore(config.pii.caseKeyDir, piiKey));
   const pool = createPool({ url: config.db.url, passwordFile: config.db.passwordFile, max: config.db.poolSize, applicationName: 'kyc-appliance' });
   const auditLog = await openAuditLog(pool, config, 'appliance', onBackgroundError);
   const oidc = new OidcService({

@@ -125,9 +125,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       log.info({ runId: r.runId, busy: r.busy, cases: r.cases, shredded: r.shredded }, 'retention run done');
     }),
   );
-  const scheduleRetention = async (): Promise<void> => {
+  const scheduleRetention = async (atStart = false): Promise<void> => {
     const last = await retentionRepository.lastRunStartedAt(pool);
-    if (last && Date.now() - last.getTime() < rec.retentionRunHours * 3_600_000) return;
+    if (!atStart && last && Date.now() - last.getTime() < rec.retentionRunHours * 3_600_000) return;
     await enqueueRetentionRun(boss, pool, { requestedBy: 'schedule' });
   };
   const retentionTimer =
@@ -135,7 +135,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       ? setInterval(() => void scheduleRetention().catch((err: unknown) => log.error({ err: (err as Error).message }, 'retention schedule failed')), 3_600_000)
       : null;
   retentionTimer?.unref();
-  if (rec.retentionRunHours > 0) await scheduleRetention().catch((err: unknown) => log.error({ err: (err as Error).message }, 'retention schedule failed'));
+  // Also at every start: after a database backup was restored, whatever expired since is shredded again at once.
+  if (rec.retentionRunHours > 0) await scheduleRetention(true).catch((err: unknown) => log.error({ err: (err as Error).message }, 'retention schedule failed'));
 
   let reconciling: Promise<void> | null = null;
   const reconcile = (): Promise<void> => {

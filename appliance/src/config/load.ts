@@ -19,7 +19,7 @@ export interface AppConfig {
   db: { url: string; migrateUrl: string; passwordFile: string | null; poolSize: number };
   oidc: { issuer: URL; clientId: string; clientSecretFile: string; audience: string; bearerClients: string[]; caFile: string | null };
   session: { keyFile: string; ttlSeconds: number; idleSeconds: number; idpRecheckSeconds: number; idpGraceSeconds: number };
-  pii: { keyFile: string; blindIndexKeyFile: string };
+  pii: { keyFile: string; blindIndexKeyFile: string; caseKeyDir: string };
   http: { bodyLimitBytes: number; authRateLimitPerMinute: number; trustProxy: boolean };
   /** the /metrics listener; null when KYC_METRICS_LISTEN is off */
   metrics: { listen: { host: string; port: number } | null };
@@ -274,7 +274,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       caFile: v('KYC_OIDC_CA_FILE'),
     },
     session: { keyFile: v('KYC_SESSION_KEY_FILE'), ttlSeconds: v('KYC_SESSION_TTL_SECONDS'), idleSeconds: v('KYC_SESSION_IDLE_SECONDS'), idpRecheckSeconds: v('KYC_SESSION_IDP_RECHECK_SECONDS'), idpGraceSeconds: v('KYC_SESSION_IDP_GRACE_SECONDS') },
-    pii: { keyFile: v('KYC_PII_KEY_FILE'), blindIndexKeyFile: v('KYC_BLIND_INDEX_KEY_FILE') },
+    pii: { keyFile: v('KYC_PII_KEY_FILE'), blindIndexKeyFile: v('KYC_BLIND_INDEX_KEY_FILE'), caseKeyDir: v('KYC_PII_CASE_KEY_DIR') },
     http: {
       bodyLimitBytes: v('KYC_BODY_LIMIT_BYTES'),
       authRateLimitPerMinute: v('KYC_AUTH_RATE_LIMIT_PER_MINUTE'),

@@ -20,7 +20,7 @@ export interface GeolocationInput {
 export async function storeGeolocation(db: Queryable, pii: PiiCipher, caseId: string, invitationId: string, g: GeolocationInput): Promise<{ id: string; receivedAt: Date }> {
   const id = randomUUID();
   const granted = g.consent === 'granted';
-  const coords = granted ? pii.encrypt(id, 'geolocation', JSON.stringify({ latitude: g.latitude, longitude: g.longitude })) : null;
+  const coords = granted ? pii.encryptForCase(caseId, id, 'geolocation', JSON.stringify({ latitude: g.latitude, longitude: g.longitude })) : null;
   const r = await db.query<{ received_at: Date }>(
     `INSERT INTO case_geolocations (id, case_id, invitation_id, consent, coords_enc, accuracy_m, captured_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING received_at`,
@@ -61,7 +61,7 @@ export interface GeolocationMarkerData {
  * database also keeps in the clear) carries no coordinates; they travel in the event's encrypted column, bound to
  * the session and the field `geolocation`.
  */
-export function geolocationEvent(pii: PiiCipher, sessionId: string, g: GeolocationInput, stored: { id: string; receivedAt: Date }): { data: GeolocationMarkerData; textEnc: Buffer | null } {
+export function geolocationEvent(pii: PiiCipher, caseId: string, sessionId: string, g: GeolocationInput, stored: { id: string; receivedAt: Date }): { data: GeolocationMarkerData; textEnc: Buffer | null } {
   const granted = g.consent === 'granted';
   return {
     data: {
@@ -71,7 +71,7 @@ export function geolocationEvent(pii: PiiCipher, sessionId: string, g: Geolocati
       capturedAt: granted ? (g.capturedAt ?? null) : null,
       receivedAt: stored.receivedAt.toISOString(),
     },
-    textEnc: granted ? pii.encrypt(sessionId, 'geolocation', JSON.stringify({ latitude: g.latitude, longitude: g.longitude })) : null,
+    textEnc: granted ? pii.encryptForCase(caseId, sessionId, 'geolocation', JSON.stringify({ latitude: g.latitude, longitude: g.longitude })) : null,
   };
 }
 

@@ -274,7 +274,7 @@ export class IdentityService {
           height: info.height,
           size: frame.length,
           sha256: sha256(frame),
-          contentEnc: this.deps.pii.encrypt(id, 'identity_still', frame),
+          contentEnc: this.deps.pii.encryptForCase(session.case_id, id, 'identity_still', frame),
         }),
       );
     }
@@ -308,7 +308,7 @@ export class IdentityService {
           id: checkId,
           case_id: c.id,
           still_id: first.id,
-          id_number_enc: number ? this.deps.pii.encrypt(checkId, 'ocr_id_number', number) : null,
+          id_number_enc: number ? this.deps.pii.encryptForCase(c.id, checkId, 'ocr_id_number', number) : null,
           checksum_valid: e.read.checksumValid,
           matches,
         });

@@ -56,6 +56,19 @@ export const caseRepository = {
     return r.rows[0] ?? null;
   },
 
+  /** Cases whose personal data the retention run shredded and whose key the appliance has not destroyed yet. */
+  async shreddedWithKey(db: Queryable, limit = 500): Promise<string[]> {
+    const r = await db.query<{ id: string }>(
+      'SELECT id FROM cases WHERE shredded_at IS NOT NULL AND case_key_destroyed_at IS NULL ORDER BY shredded_at LIMIT $1',
+      [limit],
+    );
+    return r.rows.map((x) => x.id);
+  },
+
+  async markKeyDestroyed(db: Queryable, id: string): Promise<boolean> {
+    return ((await db.query('UPDATE cases SET case_key_destroyed_at = now() WHERE id = $1 AND case_key_destroyed_at IS NULL', [id])).rowCount ?? 0) > 0;
+  },
+
   /** A teller's cases, newest first, keyset-paginated on (created_at, id). */
   async listByTeller(db: Queryable, teller: string, limit: number, after: { createdAt: Date; id: string } | null): Promise<CaseRow[]> {
     const r = after

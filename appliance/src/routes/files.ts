@@ -81,7 +81,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
             media_type: type,
             size: content.length,
             sha256: createHash('sha256').update(content).digest(),
-            contentEnc: ctx.pii.encrypt(id, 'case_file', content),
+            contentEnc: ctx.pii.encryptForCase(who.session.case_id, id, 'case_file', content),
           });
           await callSessionRepository.addEvent(client, { sessionId: who.session.id, party, kind: 'file', data: { fileId: id, mediaType: type, size: content.length } });
           await audit({ object: { type: 'file', id }, details: { sessionId: who.session.id, caseId: who.session.case_id, mediaType: type, size: content.length, party } });

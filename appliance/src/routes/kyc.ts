@@ -206,7 +206,7 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
           const s = await storeGeolocation(client, ctx.pii, who.session.case_id, who.session.invitation_id, g);
           // The manifest carries the position with the server's time (R17); the event is sealed with the recording.
           // The coordinates are personal data: the marker's data holds the consent and times, the coordinates are encrypted.
-          const ev = geolocationEvent(ctx.pii, who.session.id, g, s);
+          const ev = geolocationEvent(ctx.pii, who.session.case_id, who.session.id, g, s);
           await callSessionRepository.addEvent(client, { sessionId: who.session.id, party: 'customer', kind: 'geolocation', data: { ...ev.data }, textEnc: ev.textEnc });
           await audit({ object: { type: 'case', id: who.session.case_id }, details: { consent: g.consent, sessionId: who.session.id } });
           return s;

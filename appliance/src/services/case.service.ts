@@ -13,7 +13,7 @@ import {
   normalizeResidentId,
 } from '../domain/customer-identity.js';
 import { AppError, type ErrorDetail } from '../http/errors.js';
-import type { PiiCipher } from '../lib/pii-cipher.js';
+import { isCaseKeyDestroyed, type PiiCipher } from '../lib/pii-cipher.js';
 import { caseRepository, type CaseRow } from '../repositories/case.repository.js';
 import type { CaseReviewRow } from '../repositories/archive.repository.js';
 import type { Queryable } from '../db/database.js';
@@ -38,7 +38,16 @@ export type { CaseView };
 
 export { SHREDDED_TEXT };
 
-const shown = (enc: Buffer | null, masked: (b: Buffer) => string): string => (enc ? masked(enc) : SHREDDED_TEXT);
+/** A masked value; shredded when the column was NULLed or its case key destroyed (a restored old database dump). */
+function shown(enc: Buffer | null, masked: (b: Buffer) => string): string {
+  if (!enc) return SHREDDED_TEXT;
+  try {
+    return masked(enc);
+  } catch (err) {
+    if (isCaseKeyDestroyed(err)) return SHREDDED_TEXT;
+    throw err;
+  }
+}
 
 export function validateNewCase(input: NewCaseInput): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
@@ -60,7 +69,7 @@ export class CaseService {
       customerName: shown(row.customer_name_enc, (b) => maskName(this.pii.decrypt(row.id, 'customer_name', b))),
       customerIdNumber: shown(row.customer_id_enc, (b) => maskResidentId(this.pii.decrypt(row.id, 'customer_id', b))),
       customerPhone: shown(row.customer_phone_enc, (b) => maskMobile(this.pii.decrypt(row.id, 'customer_phone', b))),
-      bankCard: row.bank_card_enc ? maskBankCard(this.pii.decrypt(row.id, 'bank_card', row.bank_card_enc)) : null,
+      bankCard: row.bank_card_enc ? shown(row.bank_card_enc, (b) => maskBankCard(this.pii.decrypt(row.id, 'bank_card', b))) : null,
       product: row.product,
       productVersion: row.product_version,
       branch: row.branch,
@@ -92,10 +101,10 @@ export class CaseService {
       branch,
       product: product?.code ?? input.product.trim(),
       productVersion: product?.version ?? null,
-      customerNameEnc: this.pii.encrypt(id, 'customer_name', name),
-      customerIdEnc: this.pii.encrypt(id, 'customer_id', idNumber),
-      customerPhoneEnc: this.pii.encrypt(id, 'customer_phone', normalizeMobile(input.customerPhone)),
-      bankCardEnc: input.bankCard ? this.pii.encrypt(id, 'bank_card', normalizeDigits(input.bankCard)) : null,
+      customerNameEnc: this.pii.encryptForCase(id, id, 'customer_name', name),
+      customerIdEnc: this.pii.encryptForCase(id, id, 'customer_id', idNumber),
+      customerPhoneEnc: this.pii.encryptForCase(id, id, 'customer_phone', normalizeMobile(input.customerPhone)),
+      bankCardEnc: input.bankCard ? this.pii.encryptForCase(id, id, 'bank_card', normalizeDigits(input.bankCard)) : null,
       idNumberBidx: this.pii.blindIndex('resident_id', idNumber),
       nameBidx: this.pii.blindIndex('name', name),
     });

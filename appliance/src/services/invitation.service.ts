@@ -94,8 +94,8 @@ export class InvitationService {
       caseId,
       tokenHash: hashToken(token),
       codeHash: this.codeHash(id, code),
-      codeEnc: this.pii.encrypt(id, 'invitation_code', code),
-      tokenEnc: this.pii.encrypt(id, 'invitation_token', token),
+      codeEnc: this.pii.encryptForCase(caseId, id, 'invitation_code', code),
+      tokenEnc: this.pii.encryptForCase(caseId, id, 'invitation_token', token),
       createdBy: teller,
       expiresAt: new Date(Date.now() + this.settings.ttlMinutes * 60_000),
     });

@@ -191,13 +191,14 @@ export class LiveMedia {
     await withTransaction(this.deps.pool, async (client) => {
       // a message's text is bound to its own event row: rows of one session cannot be swapped or replayed
       const id = text !== null ? await callSessionRepository.nextEventId(client) : undefined;
+      const caseId = id !== undefined ? (await callSessionRepository.findById(client, e.sessionId))?.case_id : undefined;
       await callSessionRepository.addEvent(client, {
         ...(id !== undefined ? { id } : {}),
         sessionId: e.sessionId,
         party: e.party,
         kind: e.type,
         data: scalars(e.data),
-        textEnc: id !== undefined && text !== null ? this.deps.pii.encrypt(e.sessionId, chatTextField(id), text) : null,
+        textEnc: id !== undefined && caseId !== undefined && text !== null ? this.deps.pii.encryptForCase(caseId, e.sessionId, chatTextField(id), text) : null,
       });
       await this.deps.audit.appendInTx(
         client,

@@ -1,14 +1,23 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { PiiCipher } from '../../src/lib/pii-cipher.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CaseKeyStore, PiiCipher } from '../../src/lib/pii-cipher.js';
 import { callSessionRepository } from '../../src/repositories/call-session.repository.js';
 import { chatTextField, storedChat } from '../../src/services/live-media.js';
 import { auditedTestDatabase, insertSession } from '../helpers/recording-fixtures.js';
 
+/** A cipher with its own keys (the case key folder is not used: chat here is under the appliance-wide key). */
+function newCipher(): PiiCipher {
+  const key = randomBytes(32);
+  return new PiiCipher(key, randomBytes(32), new CaseKeyStore(mkdtempSync(join(tmpdir(), 'kyc-case-keys-')), key));
+}
+
 t.test("a session's stored chat comes back decrypted, in order, without the other events", async (t) => {
   const { pool } = await auditedTestDatabase(t, 2);
-  const pii = new PiiCipher(randomBytes(32), randomBytes(32));
+  const pii = newCipher();
   const { sessionId } = await insertSession(pool, { admittedAt: new Date(), endedAt: null });
   const other = await insertSession(pool, { admittedAt: new Date(), endedAt: null });
   const chat = async (id: string, party: 'teller' | 'customer', seq: number, text: string) => {
@@ -27,14 +36,14 @@ t.test("a session's stored chat comes back decrypted, in order, without the othe
   t.ok(got.messages.every((c) => !Number.isNaN(Date.parse(c.at))), 'with the time each was stored');
   t.same(await storedChat(pool, pii, (await insertSession(pool, { admittedAt: new Date(), endedAt: null })).sessionId), { messages: [], lastSeq: 0 }, 'a session without chat');
   const warnings: object[] = [];
-  const unreadable = await storedChat(pool, new PiiCipher(randomBytes(32), randomBytes(32)), sessionId, { warn: (o) => warnings.push(o) });
+  const unreadable = await storedChat(pool, newCipher(), sessionId, { warn: (o) => warnings.push(o) });
   t.same(unreadable, { messages: [], lastSeq: 3 }, 'messages another key cannot read are left out but still count for the numbering');
   t.same(warnings, [{ session: sessionId, seq: 1 }, { session: sessionId, seq: 3 }], 'logged without their content');
 });
 
 t.test('each chat message is bound to its own row: texts swapped between rows of one session no longer read', async (t) => {
   const { pool, db } = await auditedTestDatabase(t, 2);
-  const pii = new PiiCipher(randomBytes(32), randomBytes(32));
+  const pii = newCipher();
   const { sessionId } = await insertSession(pool, { admittedAt: new Date(), endedAt: null });
   const ids: string[] = [];
   for (const [seq, party, text] of [[1, 'teller', '请确认您已阅读风险提示'], [2, 'customer', '我不同意']] as const) {

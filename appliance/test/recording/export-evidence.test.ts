@@ -72,7 +72,7 @@ t.test('identity stills sealed by hash in the manifest; location and time burned
   // the customer's location, stored and marked as the geolocation route does
   const g = { consent: 'granted' as const, latitude: 39.9087, longitude: 116.3975, accuracy: 25 };
   const stored = await storeGeolocation(pool, a.runtime.ctx.pii, caseId, invitationId, g);
-  const ev = geolocationEvent(a.runtime.ctx.pii, sessionId, g, stored);
+  const ev = geolocationEvent(a.runtime.ctx.pii, caseId, sessionId, g, stored);
   await callSessionRepository.addEvent(pool, { sessionId, party: 'customer', kind: 'geolocation', data: { ...ev.data }, textEnc: ev.textEnc });
   // stills of the session: the ID front and a live face frame, compared by a face check
   const front = await addStill(a, pool, { caseId, sessionId, kind: 'id-front', image: face('people/lisa/webcam-1.jpg') });

@@ -11,6 +11,7 @@ import { PNG, startTestAppliance, type TestAppliance } from '../helpers/applianc
 import { caseWithEndedCall, fixtureCallTimes, sealFixtureRecording, waitFor } from '../helpers/recording-fixtures.js';
 import { RetentionShredder } from '../../src/recording/shred-job.js';
 import { removeShreddedExportFiles } from '../../src/recording/export-job.js';
+import { destroyShreddedCaseKeys } from '../../src/services/case-keys.js';
 
 // The clock moved past a product's retention: what is not held is crypto-shredded (keys first, then ciphertext,
 // then personal data), what is held stays readable; a shredder killed with SIGKILL mid-way is finished by the next run.
@@ -38,7 +39,7 @@ async function seedCase(a: TestAppliance, su: pg.Pool): Promise<SeededCase> {
   const sha = createHash('sha256').update(PNG).digest();
   await su.query(
     `INSERT INTO case_files (id, case_id, session_id, party, name, media_type, size, sha256, content_enc) VALUES ($1, $2, $3, 'customer', 'id.png', 'image/png', $4, $5, $6)`,
-    [fileId, caseId, sessionId, PNG.length, sha, pii.encrypt(fileId, 'case_file', PNG)],
+    [fileId, caseId, sessionId, PNG.length, sha, pii.encryptForCase(caseId, fileId, 'case_file', PNG)],
   );
   const requestId = randomUUID();
   const stillId = randomUUID();
@@ -49,7 +50,7 @@ async function seedCase(a: TestAppliance, su: pg.Pool): Promise<SeededCase> {
   await su.query(
     `INSERT INTO identity_stills (id, case_id, session_id, request_id, kind, media_type, width, height, size, sha256, content_enc)
      VALUES ($1, $2, $3, $4, 'id-front', 'image/png', 1, 1, $5, $6, $7)`,
-    [stillId, caseId, sessionId, requestId, PNG.length, sha, pii.encrypt(stillId, 'identity_still', PNG)],
+    [stillId, caseId, sessionId, requestId, PNG.length, sha, pii.encryptForCase(caseId, stillId, 'identity_still', PNG)],
   );
   const done = await a.app.inject({ method: 'POST', url: `/api/cases/${caseId}/complete`, headers: { authorization: `Bearer ${await a.tokenFor('teller1')}` } });
   if (done.statusCode !== 200) throw new Error(`complete: ${done.statusCode} ${done.body}`);
@@ -129,6 +130,16 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
       { customer_name_enc: null, customer_id_enc: null, customer_phone_enc: null, bank_card_enc: null, id_number_bidx: null, name_bidx: null, file: null, still: null },
       'personal data, blind indexes, file and still contents are NULL',
     );
+
+    // the case's own key: made with the case, destroyed by the appliance once the retention run shredded the case
+    const caseKeyFile = (id: string) => join(a.config.pii.caseKeyDir, `${id}.key`);
+    t.ok(existsSync(caseKeyFile(gone.caseId)), 'the case key waits for the appliance');
+    // (the appliance's own minute sweep may have come first: either way it is gone, audited once)
+    await destroyShreddedCaseKeys(a.runtime.ctx);
+    t.notOk(existsSync(caseKeyFile(gone.caseId)), 'case key gone');
+    t.ok(existsSync(caseKeyFile(kept.caseId)), "the held case's key stays");
+    t.match((await a.auditEvents()).filter((e) => e.action === 'case.key_destroyed'), [{ object: { id: gone.caseId }, details: { keyFile: true } }], 'audited once');
+    t.equal(await destroyShreddedCaseKeys(a.runtime.ctx), 0, 'and only once');
 
     // audit: the seal and every earlier event stay; one shredding event per item, naming what went
     const events = await a.auditEvents();
