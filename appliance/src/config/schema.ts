@@ -107,7 +107,7 @@ export const CONFIG_KEYS = {
   KYC_FACE_HOOK_RETRIES: { kind: 'int', default: '2', min: 0, max: 5, doc: 'Retries of a failed hook request (network error, timeout, 5xx) before the decision falls back to "review".' },
   KYC_FACE_MAX_IMAGE_BYTES: { kind: 'int', default: '6291456', min: 65536, max: 8388608, doc: 'Largest image POST /api/face/compare accepts (decoded bytes); larger → 413.' },
   KYC_OCR_TESSERACT_PATH: { kind: 'string', default: '/usr/bin/tesseract', doc: 'tesseract binary (Debian package tesseract-ocr) reading the ID number from the ID card\'s front still.' },
-  KYC_LIVENESS_CHALLENGES: { kind: 'list', default: 'turn-left,turn-right,open-mouth,read-digits', doc: 'Challenge kinds liveness draws 2–3 from at random per session (comma-separated, at least two of turn-left, turn-right, blink, open-mouth, read-digits). Blink is not in the default: the built-in 68-point landmark model hardly measures closed eyes, so genuine blinks may fail.' },
+  KYC_LIVENESS_CHALLENGES: { kind: 'list', default: 'turn-left,turn-right,open-mouth,read-digits', doc: 'Challenge kinds liveness draws 2–3 from at random per session (comma-separated, at least two of turn-left, turn-right, blink, open-mouth, read-digits). Blink is measured from the eye openings\' pixels (iris dark when open, lid skin when closed) and shown passing on prepared frames only (no licensed photo of real closed eyes was at hand): it is offered, not in the default.' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

@@ -62,3 +62,64 @@ export function mouthOpenRatio(l: readonly number[]): number {
   const width = dist(pt(l, 48), pt(l, 54));
   return width === 0 ? 0 : gap / width;
 }
+
+/**
+ * How dark the eyes' openings are: the share of pixels inside the two eye outlines (landmarks 36–41, 42–47, shrunk
+ * a little towards their centres) darker than half the cheeks' median brightness. An open eye shows its iris and
+ * pupil there; a closed one shows the lid's skin. The 68-point model keeps drawing the outline of an open eye over a
+ * closed one (its eye aspect ratio hardly moves), so the pixels, not the outline, tell open from closed.
+ * `pixels` is RGB (channels 3) or RGBA (channels 4), row by row. Self-contained on purpose: the face worker thread
+ * runs this very function's source.
+ */
+export function eyeDarkness(pixels: ArrayLike<number>, width: number, height: number, channels: number, l: readonly number[]): number {
+  const lum = (x: number, y: number): number => {
+    const xi = Math.min(width - 1, Math.max(0, Math.round(x)));
+    const yi = Math.min(height - 1, Math.max(0, Math.round(y)));
+    const i = (yi * width + xi) * channels;
+    return 0.299 * (pixels[i] as number) + 0.587 * (pixels[i + 1] as number) + 0.114 * (pixels[i + 2] as number);
+  };
+  const px = (i: number): number => l[2 * i] as number;
+  const py = (i: number): number => l[2 * i + 1] as number;
+  const iod = Math.hypot(px(42) - px(39), py(42) - py(39)) || 1;
+  // the cheeks: between the jaw line and the nostrils, below each eye
+  const skin: number[] = [];
+  const r = Math.max(2, Math.round(iod * 0.3));
+  for (const [a, b] of [[2, 31], [14, 35]]) {
+    const cx = (px(a as number) + px(b as number)) / 2;
+    const cy = (py(a as number) + py(b as number)) / 2;
+    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) skin.push(lum(cx + dx, cy + dy));
+  }
+  skin.sort((p, q) => p - q);
+  const dark = 0.5 * (skin[Math.floor(skin.length / 2)] as number);
+  let inside = 0;
+  let darkCount = 0;
+  for (const first of [36, 42]) {
+    let cx = 0;
+    let cy = 0;
+    for (let k = 0; k < 6; k++) {
+      cx += px(first + k) / 6;
+      cy += py(first + k) / 6;
+    }
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (let k = 0; k < 6; k++) {
+      xs.push(cx + (px(first + k) - cx) * 0.85);
+      ys.push(cy + (py(first + k) - cy) * 0.85);
+    }
+    for (let y = Math.floor(Math.min(...ys)); y <= Math.ceil(Math.max(...ys)); y++) {
+      for (let x = Math.floor(Math.min(...xs)); x <= Math.ceil(Math.max(...xs)); x++) {
+        // even–odd rule over the outline's six edges
+        let odd = false;
+        for (let k = 0, j = 5; k < 6; j = k++) {
+          const yk = ys[k] as number;
+          const yj = ys[j] as number;
+          if (yk > y !== yj > y && x < (((xs[j] as number) - (xs[k] as number)) * (y - yk)) / (yj - yk) + (xs[k] as number)) odd = !odd;
+        }
+        if (!odd) continue;
+        inside += 1;
+        if (lum(x, y) < dark) darkCount += 1;
+      }
+    }
+  }
+  return inside === 0 ? 0 : darkCount / inside;
+}

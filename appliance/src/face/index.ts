@@ -51,8 +51,8 @@ export function createFaceServices(config: FaceConfig, onHookFailure?: (reason: 
       : builtin;
   const liveness = new LandmarkLivenessChecker(builtin, {
     yaw: config.livenessYaw,
-    blinkRatio: 0.75,
-    openEye: 0.2,
+    blinkRatio: 0.5,
+    openEye: 0.3,
     mouthOpen: 0.3,
     mouthMove: 0.15,
     sameFaceDistance: config.reviewDistance,

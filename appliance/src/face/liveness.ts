@@ -1,12 +1,12 @@
 // Server-side re-check of a challenge's key frames (the browser guides and detects; a tampered client cannot just
 // report "passed"). Every frame must show exactly one face — "no face" fails the challenge — and, given a reference,
 // the same face as the one matched. The challenge needs a visible change between frames, so a single still photo
-// held up to the camera fails: turn → head yaw swings the asked way; blink → the eyes close in one frame and are open
-// in another; open-mouth / read-digits → the mouth opens (read-digits: moves) between frames. This is
+// held up to the camera fails: turn → head yaw swings the asked way; blink → the eyes close in one frame (their
+// openings turn from iris-dark to lid-skin) and are open in another; open-mouth / read-digits → the mouth opens (read-digits: moves) between frames. This is
 // challenge–response liveness with officer judgement, not certified presentation-attack detection.
 import type { BuiltinFaceEngine } from './builtin.js';
 import { soleFace } from './builtin.js';
-import { euclidean, eyeAspectRatio, mouthOpenRatio, yawRatio } from './geometry.js';
+import { euclidean, mouthOpenRatio, yawRatio } from './geometry.js';
 import type { WorkerFace } from './worker-protocol.js';
 import { FaceImageError, type ChallengeKind, type ChallengeResult, type LivenessChecker } from './types.js';
 
@@ -21,8 +21,9 @@ export interface LivenessThresholds {
    * key frame (web/src/lib/face-guide.ts), so its frames clear this with a margin.
    */
   yaw: number;
-  /** a blink: the lowest eye aspect ratio at most this fraction of the highest, which must look open */
+  /** a blink: the eyes' dark share (eyeDarkness) in the closed frame at most this fraction of the open frame's */
   blinkRatio: number;
+  /** the dark share the open frame needs (eyes visibly open) */
   openEye: number;
   /** mouth-open ratio that counts as open, and the swing read-digits needs */
   mouthOpen: number;
@@ -83,17 +84,16 @@ export class LandmarkLivenessChecker implements LivenessChecker {
         break;
       }
       case 'blink': {
-        // A turned head narrows the eyes' outline and so changes the eye aspect ratio as much as a blink does
-        // (sheared frames of one photo: 0.315 frontal, 0.478 and 0.565 turned): a blink counts only with the head
-        // held still. The 68-point model measures little of the eyes' real state: on 26 frontal photos of 11
-        // people the ratio stays within 0.27–0.35, and on person A's photo with the lids closed by an image edit
-        // it read 0.306–0.314 against 0.315 open. Blink is therefore not among the default challenges.
-        const ear = series(eyeAspectRatio);
+        // The eyes close in one frame and are open in another: the share of dark pixels inside the eye outlines
+        // (iris and pupil when open, the lid's skin when closed; geometry.ts eyeDarkness) drops to at most
+        // `blinkRatio` of the open frame's. The 68-point outline alone cannot tell (its eye aspect ratio hardly moves
+        // on closed eyes). A turned head changes what the outline covers, so a blink counts only with the head still.
+        const eyes = faces.map((f) => f.eyes);
         const yaw = series(yawRatio);
-        const open = Math.max(...ear);
-        const closed = Math.min(...ear);
-        measurements['earOpen'] = r3(open);
-        measurements['earClosed'] = r3(closed);
+        const open = Math.max(...eyes);
+        const closed = Math.min(...eyes);
+        measurements['eyesOpen'] = r3(open);
+        measurements['eyesClosed'] = r3(closed);
         measurements['yawRange'] = r3(Math.max(...yaw) - Math.min(...yaw));
         if (measurements['yawRange'] >= this.t.yaw / 2) {
           reason = 'head_moved';

@@ -8,6 +8,8 @@ export interface WorkerFace {
   landmarks: number[];
   /** 128-dimensional descriptor (dlib ResNet); computed for the largest face of an image only, empty for the others */
   descriptor: number[];
+  /** share of dark pixels inside the eye outlines (geometry.ts eyeDarkness): high with the eyes open, low closed */
+  eyes: number;
 }
 
 export interface WorkerRequest {

@@ -4,6 +4,7 @@
 // module path is resolved here and handed over, so the thread does not depend on the working directory.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { eyeDarkness } from './geometry.js';
 
 const require = createRequire(import.meta.url);
 
@@ -57,6 +58,10 @@ async function load() {
   return performance.now() - t0;
 }
 
+// geometry.ts's own function, its source inlined (a transpiler may wrap inner functions in __name(): kept as is)
+var __name = (f) => f;
+const eyeDarkness = ${eyeDarkness.toString()};
+
 class Refused extends Error { constructor(code, message) { super(message); this.code = code; } }
 
 function decode(buf, which) {
@@ -105,12 +110,16 @@ async function analyze(image, which) {
         crop.dispose();
       }
     }
-    const faces = found.map((f, i) => ({
-      score: f.detection.score,
-      box: { x: f.detection.box.x / scale, y: f.detection.box.y / scale, width: f.detection.box.width / scale, height: f.detection.box.height / scale },
-      landmarks: f.landmarks.positions.flatMap((p) => [p.x / scale, p.y / scale]),
-      descriptor: i === largest ? descriptor : [],
-    }));
+    const faces = found.map((f, i) => {
+      const landmarks = f.landmarks.positions.flatMap((p) => [p.x / scale, p.y / scale]);
+      return {
+        score: f.detection.score,
+        box: { x: f.detection.box.x / scale, y: f.detection.box.y / scale, width: f.detection.box.width / scale, height: f.detection.box.height / scale },
+        landmarks,
+        descriptor: i === largest ? descriptor : [],
+        eyes: eyeDarkness(img.data, img.width, img.height, 3, landmarks),
+      };
+    });
     return { width: img.width, height: img.height, faces };
   } finally {
     input.dispose();

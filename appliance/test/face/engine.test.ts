@@ -85,7 +85,7 @@ t.test('liveness: no face fails; a still photo repeated fails every challenge; a
   t.equal(other.sameFace, false);
 });
 
-t.test('liveness: prepared frames of a turn and an open mouth pass, the wrong way or another face does not', async (t) => {
+t.test('liveness: prepared frames of a turn, an open mouth and a blink pass, the wrong way or another face does not', async (t) => {
   const frame = (n: string) => faceFixture(`liveness/${n}.jpg`);
   const card = faceFixture('id-cards/person-a-front.jpg');
   for (const kind of ['turn-left', 'turn-right'] as const) {
@@ -102,6 +102,12 @@ t.test('liveness: prepared frames of a turn and an open mouth pass, the wrong wa
   const turnAsBlink = await face.liveness.checkChallenge('blink', [frame('turned-left'), frame('frontal'), frame('turned-left')], card);
   t.equal(turnAsBlink.passed, false, `a head turn is not a blink (the eyes' outline narrows on a turn): ${JSON.stringify(turnAsBlink.measurements)}`);
   t.equal(turnAsBlink.reason, 'head_moved');
+  const blink = await face.liveness.checkChallenge('blink', [frame('frontal'), frame('eyes-closed'), frame('frontal')], card);
+  t.equal(blink.passed, true, `eyes open, closed, open again: a blink: ${JSON.stringify(blink.measurements)}`);
+  t.equal(blink.sameFace, true);
+  const closedOnly = await face.liveness.checkChallenge('blink', [frame('eyes-closed'), frame('eyes-closed')], card);
+  t.equal(closedOnly.passed, false, `eyes closed in every frame (a photo with closed eyes): no blink: ${JSON.stringify(closedOnly.measurements)}`);
+  t.equal(closedOnly.reason, 'no_blink');
   const openOnly = await face.liveness.checkChallenge('blink', [frame('frontal'), faceFixture('people/london-005/smiling.jpg'), frame('frontal')], card);
   t.equal(openOnly.passed, false, `open eyes in every frame: no blink: ${JSON.stringify(openOnly.measurements)}`);
   t.equal(openOnly.reason, 'no_blink');
@@ -117,4 +123,15 @@ t.test('OCR reads the 18-digit number from the card front and validates its chec
   t.equal(r.checksumValid, true);
   const back = await face.idReader.read(faceFixture('id-cards/person-a-back.jpg'));
   t.equal(back.checksumValid, false, 'the back carries no valid number (digits of its dates do not pass the check digit)');
+});
+
+t.test("blink's measure: every open-eyed photo of the labelled set reads open, the closed-eye frame reads closed", async (t) => {
+  const labels = JSON.parse(faceFixture('labels.json').toString('utf8')) as { photos: Array<{ file: string }> };
+  const open: number[] = [];
+  for (const p of labels.photos) open.push((await face.builtin.describe(faceFixture(p.file), 'frame')).face.eyes);
+  const closed = (await face.builtin.describe(faceFixture('liveness/eyes-closed.jpg'), 'frame')).face.eyes;
+  const lowest = Math.min(...open);
+  t.ok(open.length >= 20, `${open.length} photos`);
+  t.ok(lowest >= 0.3, `open eyes read at least the appliance's openEye 0.3 (lowest ${lowest.toFixed(3)})`);
+  t.ok(closed <= lowest * 0.5, `closed eyes ${closed.toFixed(3)} at most half the lowest open ${lowest.toFixed(3)}`);
 });

@@ -3,7 +3,7 @@
 // challenge's key frames at the moment the asked movement shows. It only guides: the appliance re-checks every key
 // frame with its own model and decides. When the model cannot load (files missing, no WebAssembly), load() gives
 // null and the page captures on a timer as before.
-import { eyeAspectRatio, mouthOpenRatio, yawRatio } from '../../../appliance/src/face/geometry.js';
+import { eyeDarkness, mouthOpenRatio, yawRatio } from '../../../appliance/src/face/geometry.js';
 import type { LivenessChallengeKind } from '../../../appliance/src/media/protocol.js';
 
 interface Detection {
@@ -24,7 +24,8 @@ export interface FaceReading {
   /** face width over picture width (too far away below ~0.15) */
   size: number;
   yaw: number;
-  ear: number;
+  /** share of dark pixels inside the eye outlines (the appliance's own measure): falls when the eyes close */
+  eyes: number;
   mouth: number;
 }
 
@@ -41,10 +42,10 @@ export function guidanceOf(r: FaceReading): Guidance {
 
 /**
  * Movements the browser looks for before it takes the key frame. A little beyond the appliance's own thresholds
- * (appliance/src/face/liveness.ts: yaw swing 0.12, eyes at most 0.75 of open, mouth 0.3 / swing 0.15), so the frame
+ * (appliance/src/face/liveness.ts: yaw swing 0.12, eyes' dark share at most 0.5 of open, mouth 0.3 / swing 0.15), so the frame
  * it sends is one the re-check will also see moving.
  */
-export const GUIDE_THRESHOLDS = { yawSwing: 0.16, blinkRatio: 0.7, mouthOpen: 0.35, mouthSwing: 0.2 };
+export const GUIDE_THRESHOLDS = { yawSwing: 0.16, blinkRatio: 0.4, mouthOpen: 0.35, mouthSwing: 0.2 };
 
 /** Whether `now` shows the asked movement against the frontal `base` reading (turns: the camera's unmirrored view). */
 export function showsMovement(kind: LivenessChallengeKind, base: FaceReading, now: FaceReading, t = GUIDE_THRESHOLDS): boolean {
@@ -54,7 +55,7 @@ export function showsMovement(kind: LivenessChallengeKind, base: FaceReading, no
     case 'turn-right':
       return base.yaw - now.yaw >= t.yawSwing && -now.yaw >= t.yawSwing / 2;
     case 'blink':
-      return now.ear <= base.ear * t.blinkRatio;
+      return now.eyes <= base.eyes * t.blinkRatio;
     case 'open-mouth':
       return now.mouth >= t.mouthOpen && now.mouth - base.mouth >= t.mouthSwing;
     case 'read-digits':
@@ -73,7 +74,7 @@ export function isFurtherFromMovement(kind: LivenessChallengeKind, base: FaceRea
     case 'turn-right':
       return now.yaw > base.yaw;
     case 'blink':
-      return now.ear > base.ear;
+      return now.eyes > base.eyes;
     case 'open-mouth':
       return now.mouth < base.mouth;
     case 'read-digits':
@@ -96,7 +97,8 @@ export class FaceGuide {
       this.canvas.width = w;
       this.canvas.height = h;
     }
-    this.canvas.getContext('2d')?.drawImage(video, 0, 0, w, h);
+    const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
+    ctx?.drawImage(video, 0, 0, w, h);
     const detect = (inputSize: number, scoreThreshold: number) =>
       this.api.detectAllFaces(this.canvas, new this.api.TinyFaceDetectorOptions({ inputSize, scoreThreshold })).withFaceLandmarks();
     // the quick pass first; a turned face often scores lower, so a finer, more lenient pass before "no face"
@@ -109,7 +111,7 @@ export class FaceGuide {
         faces: found.length,
         size: one && w ? one.detection.box.width / w : 0,
         yaw: one ? yawRatio(l) : 0,
-        ear: one ? eyeAspectRatio(l) : 0,
+        eyes: one && ctx ? eyeDarkness(ctx.getImageData(0, 0, w, h).data, w, h, 4, l) : 0,
         mouth: one ? mouthOpenRatio(l) : 0,
       },
       frame: this.canvas,
