@@ -427,7 +427,7 @@ export function parseClientMessage(raw: string, byteLength: number = utf8Length(
 
 const SERVER_TYPES: readonly ServerMessageType[] = [
   'joined', 'published', 'remote-offer', 'remote-ended', 'trickle', 'peer-state', 'media-state', 'chat', 'janus-state', 'network', 'pong', 'ended', 'error',
-  'capture-request', 'kyc-update',
+  'capture-request', 'kyc-update', 'call-mode', 'link-quality',
 ];
 
 /** For the browser: a frame from the appliance, or null when it is not one (the appliance is trusted). */
