@@ -92,11 +92,11 @@ export function initialDegradeState(): DegradeState {
 export function degradeStep(state: DegradeState, input: DegradeInput, th: DegradeThresholds): { state: DegradeState; step: DegradeStep | null } {
   const at = input.at;
   const s: DegradeState = { ...state, figures: { ...state.figures }, slowlinks: state.slowlinks.filter((x) => at - x.at < Math.max(th.downSeconds, th.upSeconds) * 1000), mediaLostSince: { ...state.mediaLostSince } };
-  if (input.kind === 'sample') {
-    const prev = s.figures[`${input.party}/${input.key}`];
+  if (input.kind === 'sample' && (input.lossPct !== undefined || input.availableKbps !== undefined)) {
+    // a report without figures (nothing flowed on that stream since the last one) leaves the last figures to go stale
     s.figures[`${input.party}/${input.key}`] = {
       at,
-      ...(input.lossPct !== undefined ? { lossPct: input.lossPct } : prev && at - prev.at < DEGRADE_STALE_MS && prev.lossPct !== undefined ? { lossPct: prev.lossPct } : {}),
+      ...(input.lossPct !== undefined ? { lossPct: input.lossPct } : {}),
       ...(input.availableKbps !== undefined ? { availableKbps: input.availableKbps } : {}),
     };
   } else if (input.kind === 'slowlink') {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULT_DEGRADE_THRESHOLDS as TH, degradeStep, initialDegradeState, type DegradeInput, type DegradeState, type DegradeStep } from '../../src/domain/call-degrade.js';
+import { DEFAULT_DEGRADE_THRESHOLDS as TH, DEGRADE_STALE_MS, degradeStep, initialDegradeState, type DegradeInput, type DegradeState, type DegradeStep } from '../../src/domain/call-degrade.js';
 
 /** Feeds inputs in order; returns the final state and every step taken. */
 function run(inputs: DegradeInput[], state: DegradeState = initialDegradeState(), th = TH): { state: DegradeState; steps: DegradeStep[] } {
@@ -94,4 +94,16 @@ t.test('stale figures stop counting and the input state is never mutated', async
   t.same(r2.step, null);
   t.same(r2.state.figures, {});
   t.equal(r2.state.since, null);
+});
+
+t.test('a stream that stops reporting loss (no packets) does not hold the call down', async (t) => {
+  const down = run(samples(0, TH.downSeconds, { lossPct: 30 }));
+  // after the step down, the viewer's video stream reports no loss figure any more (nothing sent), audio is clean
+  const inputs: DegradeInput[] = [];
+  for (let s = TH.downSeconds + 1; s <= TH.downSeconds + 1 + TH.upSeconds + DEGRADE_STALE_MS / 1000; s++) {
+    inputs.push({ kind: 'sample', at: s * 1000, party: 'customer', key: 'janus-down/video' });
+    inputs.push({ kind: 'sample', at: s * 1000, party: 'customer', key: 'janus/audio', lossPct: 0 });
+  }
+  const r = run([{ kind: 'sample', at: TH.downSeconds * 1000 + 500, party: 'customer', key: 'janus-down/video', lossPct: 40 }, ...inputs], down.state);
+  t.same(r.steps.map((s) => s.to), ['video'], 'back to video once the last loss figure went stale and audio stayed clean');
 });

@@ -187,7 +187,11 @@ t.test('quality of a real call is stored for the auditor; under a 150 kbit/s los
 
   await shape(ns, false);
   const clearedAt = Date.now();
-  const up = await waitMode(pages, (m) => m === 'video', 90_000);
+  const up = await waitMode(pages, (m) => m === 'video', 90_000).catch(async (err: Error) => {
+    const now = await quality();
+    t.comment(`not back up; incidents ${JSON.stringify(now.incidents)}; last samples ${JSON.stringify(now.samples.slice(-8))}`);
+    throw err;
+  });
   t.comment(`stepped back up ${((Date.now() - clearedAt) / 1000).toFixed(1)} s after the shaping was removed`);
   t.same(up, ['video', 'video'], 'video again on both pages');
   await sleep(3000);
