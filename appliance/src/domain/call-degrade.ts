@@ -45,6 +45,11 @@ export const DEFAULT_DEGRADE_THRESHOLDS: DegradeThresholds = {
 
 /** A figure older than this no longer counts (its stream stopped, e.g. video after the step down). */
 export const DEGRADE_STALE_MS = 10_000;
+/**
+ * After a step, figures and slowlinks are ignored this long: streams that stop or resume report transients (the
+ * first report after video resumes counts losses from before the step).
+ */
+export const DEGRADE_SETTLE_MS = 3000;
 const MAX_BACKOFF = 8;
 
 export type DegradeInput =
@@ -82,24 +87,27 @@ export interface DegradeState {
   mediaLostSince: Partial<Record<DegradeParty, number>>;
   lastUpAt: number | null;
   backoff: number;
+  /** figures before this time are ignored (just after a step) */
+  settleUntil: number;
 }
 
 export function initialDegradeState(): DegradeState {
-  return { mode: 'video', since: null, cause: null, figures: {}, slowlinks: [], mediaLostSince: {}, lastUpAt: null, backoff: 1 };
+  return { mode: 'video', since: null, cause: null, figures: {}, slowlinks: [], mediaLostSince: {}, lastUpAt: null, backoff: 1, settleUntil: 0 };
 }
 
 /** Applies one input; returns the next state and the step taken, if any. Never mutates `state`. */
 export function degradeStep(state: DegradeState, input: DegradeInput, th: DegradeThresholds): { state: DegradeState; step: DegradeStep | null } {
   const at = input.at;
   const s: DegradeState = { ...state, figures: { ...state.figures }, slowlinks: state.slowlinks.filter((x) => at - x.at < Math.max(th.downSeconds, th.upSeconds) * 1000), mediaLostSince: { ...state.mediaLostSince } };
-  if (input.kind === 'sample' && (input.lossPct !== undefined || input.availableKbps !== undefined)) {
+  const settling = at < s.settleUntil;
+  if (input.kind === 'sample' && !settling && (input.lossPct !== undefined || input.availableKbps !== undefined)) {
     // a report without figures (nothing flowed on that stream since the last one) leaves the last figures to go stale
     s.figures[`${input.party}/${input.key}`] = {
       at,
       ...(input.lossPct !== undefined ? { lossPct: input.lossPct } : {}),
       ...(input.availableKbps !== undefined ? { availableKbps: input.availableKbps } : {}),
     };
-  } else if (input.kind === 'slowlink') {
+  } else if (input.kind === 'slowlink' && !settling) {
     s.slowlinks.push({ at, party: input.party });
   } else if (input.kind === 'media') {
     if (input.flowing) delete s.mediaLostSince[input.party];
@@ -119,7 +127,8 @@ export function degradeStep(state: DegradeState, input: DegradeInput, th: Degrad
     s.cause = null;
     // figures measured before the step describe streams that changed (video stopped or started): start afresh
     s.figures = {};
-    if (to !== 'video') s.slowlinks = [];
+    s.slowlinks = [];
+    s.settleUntil = at + DEGRADE_SETTLE_MS;
     return { state: s, step: { from, to, reason, party, at } };
   };
 

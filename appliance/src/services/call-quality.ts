@@ -99,7 +99,11 @@ interface Call {
   samples: number;
   buckets: Map<string, Bucket>;
   lastIncident: Map<string, number>;
+  /** the latest input (a call nothing is heard of for IDLE_MS is forgotten, e.g. late reports after its end) */
+  lastAt: number;
 }
+
+const IDLE_MS = 60_000;
 
 /** Pending rows beyond this are dropped (the database is away); telemetry must not grow without bound. */
 const MAX_PENDING = 20_000;
@@ -185,6 +189,10 @@ export class CallQuality {
     const at = this.#now();
     const bucketMs = this.#opts.bucketMs ?? 5000;
     for (const [id, call] of this.#calls) {
+      if (at - call.lastAt > IDLE_MS) {
+        this.ended(id);
+        continue;
+      }
       for (const [key, b] of call.buckets) {
         if (at - b.start >= bucketMs) {
           this.#close(id, call, key, b);
@@ -219,7 +227,7 @@ export class CallQuality {
   #call(sessionId: string): Call {
     let call = this.#calls.get(sessionId);
     if (!call) {
-      call = { degrade: initialDegradeState(), samples: 0, buckets: new Map(), lastIncident: new Map() };
+      call = { degrade: initialDegradeState(), samples: 0, buckets: new Map(), lastIncident: new Map(), lastAt: this.#now() };
       this.#calls.set(sessionId, call);
     }
     return call;
@@ -227,6 +235,7 @@ export class CallQuality {
 
   #feed(sessionId: string, input: DegradeInput): void {
     const call = this.#call(sessionId);
+    if (input.kind !== 'tick') call.lastAt = input.at;
     const { state, step } = degradeStep(call.degrade, input, this.#opts.thresholds);
     call.degrade = state;
     if (step) this.#opts.onStep(sessionId, step);

@@ -107,3 +107,26 @@ t.test('a stream that stops reporting loss (no packets) does not hold the call d
   const r = run([{ kind: 'sample', at: TH.downSeconds * 1000 + 500, party: 'customer', key: 'janus-down/video', lossPct: 40 }, ...inputs], down.state);
   t.same(r.steps.map((s) => s.to), ['video'], 'back to video once the last loss figure went stale and audio stayed clean');
 });
+
+t.test('just after a step, transients are ignored: the first reports of resumed video do not step down again', async (t) => {
+  const down = run(samples(0, TH.downSeconds, { lossPct: 30 }));
+  const c = TH.downSeconds + 1;
+  const up = run(samples(c, c + TH.upSeconds, { key: 'janus/audio', lossPct: 0 }), down.state);
+  t.same(up.steps.map((s) => s.to), ['video']);
+  const upAt = up.steps[0]!.at / 1000;
+  // the resumed video's first reports carry old losses for 2 s, plus a slowlink; then clean
+  const r = run(
+    [
+      ...samples(upAt + 1, upAt + 2, { lossPct: 60 }),
+      { kind: 'slowlink', at: (upAt + 1) * 1000, party: 'teller' },
+      { kind: 'slowlink', at: (upAt + 1.5) * 1000, party: 'teller' },
+      { kind: 'slowlink', at: (upAt + 2) * 1000, party: 'teller' },
+      ...samples(upAt + 3, upAt + 20, { lossPct: 0 }),
+    ],
+    up.state,
+  );
+  t.same(r.steps, [], 'no step back down');
+  // after the settling time the same losses count
+  const later = run(samples(upAt + 4, upAt + 4 + TH.downSeconds, { lossPct: 60 }), up.state);
+  t.same(later.steps.map((s) => s.to), ['audio']);
+});
