@@ -243,3 +243,33 @@ export interface OpsView {
   warnings: OpsWarning[];
   thresholds: OpsThresholds;
 }
+
+/** One party's link over 5 seconds: `janus` measures its uplink, `browser` is what its browser receives. */
+export interface QualitySampleView {
+  sessionId: string;
+  /** epoch milliseconds (the start of the 5-second bucket): the chart's axis, the recording's wall clock */
+  t: number;
+  party: 'teller' | 'customer';
+  source: 'janus' | 'browser';
+  bitrateKbps: number | null;
+  lossPct: number | null;
+  rttMs: number | null;
+  jitterMs: number | null;
+  availableKbps: number | null;
+}
+
+/** A quality incident beside the recording: slowlink, freeze, reconnect, disconnect, call-mode (a degrade step). */
+export interface QualityIncidentView {
+  sessionId: string;
+  t: number;
+  party: 'teller' | 'customer' | 'system';
+  kind: string;
+  /** call-mode: from, to, reason; slowlink: uplink, lost */
+  data: Record<string, string | number | boolean | null>;
+}
+
+export interface CaseQualityView {
+  samples: QualitySampleView[];
+  incidents: QualityIncidentView[];
+  truncated: { samples: boolean; incidents: boolean };
+}

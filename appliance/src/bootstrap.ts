@@ -102,6 +102,7 @@ export async function createRuntime(
   });
   live = LiveMedia.fromConfig({ config, pool, audit: auditLog, pii, invitations, calls, metrics, log: workerLog });
   live?.start();
+  if (live) metrics.janus.onSample = (role, sample) => live?.janusSample(role, sample);
   probes.push({
     name: 'janus',
     required: false,

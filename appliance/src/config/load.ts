@@ -28,6 +28,8 @@ export interface AppConfig {
   audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker'; tsa: { url: URL; certFile: string | null; caFile: string | null } | null };
   invitations: { ttlMinutes: number; codeAttempts: number };
   workerInProcess: boolean;
+  /** degrade, don't drop: when a call steps down from video to audio to chat and back */
+  degrade: { lossPct: number; minKbps: number; downSeconds: number; slowlinks: number; upLossPct: number; upSeconds: number; chatAfterSeconds: number };
   janus: { wsUrl: URL | null; adminSecretFile: string | null; roomKeyFile: string | null; eventsSecretFile: string | null; mediaInterface: string | null; socketsPerAddress: number };
   face: {
     engine: 'builtin' | 'hook';
@@ -243,6 +245,9 @@ export function loadConfig(opts: LoadOptions): AppConfig {
   if (matchDistance !== undefined && reviewDistance !== undefined && reviewDistance < matchDistance) {
     problems.push('KYC_FACE_REVIEW_DISTANCE: must not be below KYC_FACE_MATCH_DISTANCE');
   }
+  const downLoss = values.get('KYC_DEGRADE_LOSS_PCT') as number | undefined;
+  const upLoss = values.get('KYC_DEGRADE_UP_LOSS_PCT') as number | undefined;
+  if (downLoss !== undefined && upLoss !== undefined && upLoss >= downLoss) problems.push('KYC_DEGRADE_UP_LOSS_PCT: must be below KYC_DEGRADE_LOSS_PCT (hysteresis)');
   const metricsListen = parseListen('KYC_METRICS_LISTEN', values.get('KYC_METRICS_LISTEN') as string | undefined, problems);
   const challenges = values.get('KYC_LIVENESS_CHALLENGES') as string[] | undefined;
   if (challenges !== undefined) {
@@ -294,6 +299,15 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     },
     workerInProcess: v('KYC_WORKER_IN_PROCESS'),
     invitations: { ttlMinutes: v('KYC_INVITATION_TTL_MINUTES'), codeAttempts: v('KYC_INVITATION_CODE_ATTEMPTS') },
+    degrade: {
+      lossPct: v('KYC_DEGRADE_LOSS_PCT'),
+      minKbps: v('KYC_DEGRADE_MIN_KBPS'),
+      downSeconds: v('KYC_DEGRADE_DOWN_SECONDS'),
+      slowlinks: v('KYC_DEGRADE_SLOWLINKS'),
+      upLossPct: v('KYC_DEGRADE_UP_LOSS_PCT'),
+      upSeconds: v('KYC_DEGRADE_UP_SECONDS'),
+      chatAfterSeconds: v('KYC_DEGRADE_CHAT_AFTER_SECONDS'),
+    },
     janus: {
       wsUrl: v('KYC_JANUS_WS_URL'),
       adminSecretFile: v('KYC_JANUS_ADMIN_SECRET_FILE'),

@@ -82,7 +82,19 @@ export interface QualitySummary {
   height?: number;
   fps?: number;
   candidate?: (typeof CANDIDATE_TYPES)[number];
+  /** the browser's bandwidth estimate for what it sends (availableOutgoingBitrate of its publisher), kbit/s */
+  availableKbps?: number;
 }
+
+/**
+ * What the call carries now (degrade, don't drop): `video`; `audio` only (the link cannot sustain video: both
+ * browsers stop sending video until the appliance steps back up); `chat` (a party's media stopped: both go on in
+ * the chat while it reconnects).
+ */
+export const CALL_MODES = ['video', 'audio', 'chat'] as const;
+export type CallMode = (typeof CALL_MODES)[number];
+/** why the call stepped: loss, bandwidth, slowlink (down to audio), recovered (up to video), media-lost, media-back */
+export type CallModeReason = 'loss' | 'bandwidth' | 'slowlink' | 'recovered' | 'media-lost' | 'media-back';
 
 export type ClientMessageType = ClientMessage['type'];
 
@@ -99,6 +111,9 @@ export type ServerMessage =
   | { type: 'chat'; rid?: number; seq: number; from: Party; text: string; at: string }
   | { type: 'janus-state'; state: JanusState }
   | { type: 'network'; pc: PeerConnectionRef; uplink: boolean; lost: number }
+  | { type: 'call-mode'; mode: CallMode; reason: CallModeReason }
+  /** to the teller: a party's latest getStats summary (both parties' network quality, live) */
+  | { type: 'link-quality'; party: Party; lossPct: number | null; rttMs: number | null; bitrateKbps: number | null }
   | { type: 'pong'; rid?: number }
   | { type: 'ended'; reason: string }
   | { type: 'error'; rid?: number; code: SignalingErrorCode; message: string }
@@ -319,6 +334,7 @@ const QUALITY_BOUNDS: Record<Exclude<keyof QualitySummary, 'stages' | 'candidate
   width: [0, 8192],
   height: [0, 8192],
   fps: [0, 240],
+  availableKbps: [0, 1e7],
 };
 
 function quality(o: Obj): QualitySummary {
@@ -411,7 +427,7 @@ export function parseClientMessage(raw: string, byteLength: number = utf8Length(
 
 const SERVER_TYPES: readonly ServerMessageType[] = [
   'joined', 'published', 'remote-offer', 'remote-ended', 'trickle', 'peer-state', 'media-state', 'chat', 'janus-state', 'network', 'pong', 'ended', 'error',
-  'capture-request', 'kyc-update',
+  'capture-request', 'kyc-update', 'call-mode', 'link-quality',
 ];
 
 /** For the browser: a frame from the appliance, or null when it is not one (the appliance is trusted). */

@@ -22,6 +22,9 @@ import {
   type ServerMessage,
   type SignalingErrorCode,
   type BrowserJoinStage,
+  type CallMode,
+  type CallModeReason,
+  type QualitySummary,
 } from './protocol.js';
 import { TokenBucket } from './token-bucket.js';
 import { MAX_SEGMENT, parseStreamFileName, streamBaseName } from '../recording/recording-layout.js';
@@ -54,11 +57,13 @@ export type SignalingEventType =
   | 'screen-share-stop'
   | 'leave'
   | 'disconnect'
-  | 'timeout';
+  | 'timeout'
+  | 'call-mode';
 
 export interface SignalingEvent {
   sessionId: string;
-  party: Party;
+  /** system: the appliance's own decision (a call-mode step) */
+  party: Party | 'system';
   actor: Record<string, string>;
   type: SignalingEventType;
   data: Record<string, unknown>;
@@ -116,6 +121,17 @@ export interface SignalingHubOptions {
   log?: GatewayLogger;
   /** join funnel, join time and slowlink counts for the operators' metrics */
   metrics?: CallMetrics;
+  /** per-call quality: samples for the auditor's chart and the inputs of the degrade decision */
+  quality?: CallQualityObserver;
+}
+
+/** What the hub reports of each call's quality (see services/call-quality.ts). */
+export interface CallQualityObserver {
+  browser(sessionId: string, party: Party, summary: Omit<QualitySummary, 'stages' | 'candidate'>): void;
+  slowlink(sessionId: string, party: Party, info: { uplink: boolean; lost: number }): void;
+  /** whether Janus receives the party's media */
+  media(sessionId: string, party: Party, flowing: boolean): void;
+  ended(sessionId: string): void;
 }
 
 export const DEFAULT_CONNECTION_LIMITS = { perParty: 4, perAddress: 256 } as const;
@@ -154,6 +170,9 @@ interface CallSession {
   chat: ChatEntry[];
   chatLoaded: Promise<boolean> | null;
   ended: boolean;
+  /** what the call carries now (degrade, don't drop); every party that joins is told */
+  mode: CallMode;
+  modeReason: CallModeReason;
 }
 
 interface Subscription {
@@ -227,6 +246,7 @@ export class SignalingHub {
     if (!session || session.ended) return;
     session.ended = true;
     this.#sessions.delete(sessionId);
+    this.#opts.quality?.ended(sessionId);
     for (const slot of Object.values(session.parties)) {
       if (slot.graceTimer) clearTimeout(slot.graceTimer);
       slot.graceTimer = null;
@@ -274,14 +294,32 @@ export class SignalingHub {
   }
 
   /** Whose media a Janus handle carries: a publisher is its party's uplink, a subscriber its viewer's downlink. */
-  handleRole(handleId: number): { party: Party; direction: 'up' | 'down' } | null {
+  handleRole(handleId: number): { party: Party; direction: 'up' | 'down'; sessionId: string } | null {
     for (const s of this.#sessions.values()) {
-      for (const p of Object.values(s.parties)) if (p.publisher?.id === handleId) return { party: p.party, direction: 'up' };
+      for (const p of Object.values(s.parties)) if (p.publisher?.id === handleId) return { party: p.party, direction: 'up', sessionId: s.id };
     }
     for (const conn of this.#connections) {
-      for (const sub of conn.subscriptions.values()) if (sub.subscriber.id === handleId) return { party: conn.identity.party, direction: 'down' };
+      for (const sub of conn.subscriptions.values()) if (sub.subscriber.id === handleId) return { party: conn.identity.party, direction: 'down', sessionId: conn.identity.sessionId };
     }
     return null;
+  }
+
+  /**
+   * The call steps between video, audio only and chat (the degrade decision): both parties are told (their browsers
+   * stop or resume sending video) and the step is recorded as a session event (audited, a marker of the recording).
+   */
+  setCallMode(sessionId: string, mode: CallMode, reason: CallModeReason, data: Record<string, unknown> = {}): boolean {
+    const session = this.#sessions.get(sessionId);
+    if (!session || session.ended || session.mode === mode) return false;
+    const from = session.mode;
+    session.mode = mode;
+    session.modeReason = reason;
+    for (const p of PARTIES) {
+      const c = session.parties[p].conn;
+      if (c) this.#send(c, { type: 'call-mode', mode, reason });
+    }
+    this.#systemFact(session, 'call-mode', { from, to: mode, reason, ...data });
+    return true;
   }
 
   /** Publishers up now in this process: each one is being recorded by Janus. */
@@ -515,6 +553,14 @@ export class SignalingHub {
         if (summary.candidate && conn.stages.has('candidate')) delete summary.candidate;
         else if (summary.candidate) conn.stages.add('candidate');
         this.#opts.metrics?.browserQuality(slot.party, summary);
+        const { candidate: _c, ...figures } = summary;
+        this.#opts.quality?.browser(session.id, slot.party, figures);
+        // the teller sees both parties' network quality live
+        const teller = session.parties.teller.conn;
+        if (teller) {
+          const r = (x: number | undefined, k = 1) => (x === undefined ? null : Math.round(x * k * 10) / 10);
+          this.#send(teller, { type: 'link-quality', party: slot.party, lossPct: r(summary.lossRatio, 100), rttMs: r(summary.rttMs), bitrateKbps: r(summary.bitrateBps, 1 / 1000) });
+        }
         return;
       }
     }
@@ -568,6 +614,7 @@ export class SignalingHub {
     });
     // the conversation so far (a party that reloads or reconnects sees it again; clients keep one copy per number)
     for (const c of session.chat) this.#send(conn, { type: 'chat', ...c });
+    if (session.mode !== 'video') this.#send(conn, { type: 'call-mode', mode: session.mode, reason: session.modeReason });
     if (other.publisher && other.publisherUp) void this.#offerFeed(session, conn, other);
   }
 
@@ -632,6 +679,7 @@ export class SignalingHub {
     publisher.on('trickle', (candidate) => this.#send(conn, { type: 'trickle', pc: PUBLISHER_PC, candidate }));
     publisher.on('slowlink', (info) => {
       this.#opts.metrics?.slowlink(slot.party);
+      this.#opts.quality?.slowlink(session.id, slot.party, info);
       this.#send(conn, { type: 'network', pc: PUBLISHER_PC, uplink: info.uplink, lost: info.lost });
     });
     publisher.on('webrtcup', () => {
@@ -645,17 +693,20 @@ export class SignalingHub {
       }
       this.#setState(session, slot, 'media-up');
       this.#fact(session, slot, 'media-up', { segment: slot.segment });
+      this.#opts.quality?.media(session.id, slot.party, true);
       const viewer = session.parties[otherParty(slot.party)].conn;
       if (viewer) void this.#offerFeed(session, viewer, slot);
     });
     // Janus stops receiving audio when the browser's network drops: the other side sees "reconnecting".
     publisher.on('media', ({ type, receiving }) => {
       if (slot.publisher !== publisher || type !== 'audio') return;
+      this.#opts.quality?.media(session.id, slot.party, receiving);
       if (!receiving && slot.state === 'media-up') this.#setState(session, slot, 'reconnecting');
       else if (receiving && slot.state === 'reconnecting' && slot.conn === conn) this.#setState(session, slot, 'media-up');
     });
     const gone = () => {
       if (slot.publisher !== publisher) return;
+      this.#opts.quality?.media(session.id, slot.party, false);
       this.#dropPublisher(session, slot);
       if (slot.conn === conn && slot.state === 'media-up') this.#setState(session, slot, 'joined');
     };
@@ -856,6 +907,8 @@ export class SignalingHub {
       chat: [],
       chatLoaded: null,
       ended: false,
+      mode: 'video',
+      modeReason: 'recovered',
     };
     this.#sessions.set(sessionId, s);
     return s;
@@ -903,6 +956,13 @@ export class SignalingHub {
       this.#opts.log?.warn({ session: sessionId, party, type, err: (err as Error).message }, 'signaling action refused');
       throw new Refused(SIGNALING_ERRORS.REFUSED, `the ${type} could not be recorded`);
     }
+  }
+
+  #systemFact(session: CallSession, type: SignalingEventType, data: Record<string, unknown>): void {
+    if (!this.#opts.onEvent) return;
+    this.#opts
+      .onEvent({ sessionId: session.id, party: 'system', actor: { kind: 'system' }, type, data, at: new Date() })
+      .catch((err) => this.#opts.log?.error({ session: session.id, type, err }, 'signaling event not recorded'));
   }
 
   #fact(session: CallSession, slot: PartySlot, type: SignalingEventType, data: Record<string, unknown>): void {

@@ -14,6 +14,7 @@ import { caseFileRepository } from '../repositories/case-file.repository.js';
 import { recordingRepository } from '../repositories/recording.repository.js';
 import { stepOf } from '../services/invitation.service.js';
 import { decryptChatText } from '../services/live-media.js';
+import { qualityIncidentsOfSessions, qualityOfSessions } from '../services/call-quality.js';
 import { ArchiveMedia, ReplayGrants, SealedRecordingCache, searchArchive, searchAuditDetails, sealedRecording } from '../services/archive.service.js';
 import { PROMPTING_OBSERVED, REJECT_REASONS } from '../api-types.js';
 import { AuditText, authErrors, CaseStatusSchema, CaseViewSchema, ErrorResponse, RejectReasonSchema } from './schemas.js';
@@ -60,6 +61,33 @@ const ArchiveItemSchema = Type.Object({
   flags: Type.Array(FlagSchema),
 });
 
+const Num = Nullable(Type.Number());
+const CaseQualitySchema = Type.Object({
+  samples: Type.Array(
+    Type.Object({
+      sessionId: Uuid,
+      t: Type.Number(),
+      party: PartySchema,
+      source: Type.Union([Type.Literal('janus'), Type.Literal('browser')]),
+      bitrateKbps: Num,
+      lossPct: Num,
+      rttMs: Num,
+      jitterMs: Num,
+      availableKbps: Num,
+    }),
+  ),
+  incidents: Type.Array(
+    Type.Object({
+      sessionId: Uuid,
+      t: Type.Number(),
+      party: Type.Union([PartySchema, Type.Literal('system')]),
+      kind: Type.String(),
+      data: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
+    }),
+  ),
+  truncated: Type.Object({ samples: Type.Boolean(), incidents: Type.Boolean() }),
+});
+
 const IssueSchema = Type.Object({ code: Type.String(), severity: Type.String(), message: Type.String() });
 
 /** A case's timeline is bounded: at most this many session events (chat, markers…) and audit events. */
@@ -69,7 +97,7 @@ export const TIMELINE_MAX_AUDIT_EVENTS = 5000;
 const TimelineSchema = Type.Object({
   case: CaseViewSchema,
   /** true where the timeline stops at its bound (the audit log search and the session's own views page through the rest) */
-  truncated: Type.Object({ sessionEvents: Type.Boolean(), auditEvents: Type.Boolean() }),
+  truncated: Type.Object({ sessionEvents: Type.Boolean(), auditEvents: Type.Boolean(), qualityIncidents: Type.Boolean() }),
   invitations: Type.Array(
     Type.Object({
       id: Uuid,
@@ -105,6 +133,8 @@ const TimelineSchema = Type.Object({
           text: Nullable(Type.String()),
         }),
       ),
+      /** slowlink and freeze reports (reconnects and call-mode steps are session events) */
+      qualityIncidents: Type.Array(Type.Object({ at: DateTime, party: PartySchema, kind: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) })),
       files: Type.Array(
         Type.Object({ id: Uuid, name: Type.String(), mediaType: Type.String(), size: Type.Integer(), sha256: Type.String(), from: PartySchema, at: DateTime, url: Type.String() }),
       ),
@@ -254,9 +284,10 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
           archiveRepository.reviewsOf(client, [row.id]),
         ]);
         sessions.sort((a, b) => a.admitted_at.getTime() - b.admitted_at.getTime());
-        const [{ rows: events, truncated: sessionEventsTruncated }, recordings] = await Promise.all([
+        const [{ rows: events, truncated: sessionEventsTruncated }, recordings, incidents] = await Promise.all([
           archiveRepository.eventsOfSessions(client, sessions.map((s) => s.id), TIMELINE_MAX_SESSION_EVENTS),
           recordingRepository.listForSessions(client, sessions.map((s) => s.id)),
+          qualityIncidentsOfSessions(client, sessions.map((s) => s.id), TIMELINE_MAX_SESSION_EVENTS),
         ]);
         await audit({ object: { type: 'case', id: row.id }, details: { view: 'timeline' } });
 
@@ -314,6 +345,9 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
                   // chat and the customer's location are part of the evidence the auditor reviews
                   ...revealSessionEvent(ctx.pii, s.id, { id: String(e.id), kind: e.kind, data: e.data, textEnc: e.text_enc }),
                 })),
+              qualityIncidents: incidents.rows
+                .filter((x) => x.sessionId === s.id && x.party !== 'system')
+                .map((x) => ({ at: new Date(x.t).toISOString(), party: x.party as 'teller' | 'customer', kind: x.kind, data: x.data })),
               files: files
                 .filter((f) => f.session_id === s.id)
                 .map((f) => ({
@@ -349,8 +383,31 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
             objectType: e.event.object?.type ?? null,
             objectId: e.event.object?.id ?? null,
           })),
-          truncated: { sessionEvents: sessionEventsTruncated, auditEvents: auditEventsTruncated },
+          truncated: { sessionEvents: sessionEventsTruncated, auditEvents: auditEventsTruncated, qualityIncidents: incidents.truncated },
         };
+      });
+    },
+  );
+
+  r.get(
+    '/api/cases/:id/quality',
+    {
+      config: { access: auditor, audit: 'case.view' },
+      schema: {
+        tags: ['archive'],
+        summary: "A case's call quality (auditor): each party's bitrate, loss, RTT and jitter per 5 seconds (Janus: its uplink; browser: what it receives) and the quality incidents (slowlink, freeze, reconnects, steps between video, audio and chat); no personal data; audited",
+        params: IdParams,
+        response: { 200: CaseQualitySchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request) => {
+      const principal = request.principal;
+      if (!principal) throw new AppError('UNAUTHENTICATED');
+      return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
+        const row = await ctx.cases.getVisible(client, principal, request.params.id);
+        const sessions = await callSessionRepository.listForCase(client, row.id);
+        await audit({ object: { type: 'case', id: row.id }, details: { view: 'quality' } });
+        return qualityOfSessions(client, sessions.map((s) => s.id));
       });
     },
   );

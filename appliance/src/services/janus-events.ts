@@ -6,7 +6,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { OpsMediaSample } from '../api-types.js';
 
-export type HandleRole = { party: 'teller' | 'customer'; direction: 'up' | 'down' };
+export type HandleRole = { party: 'teller' | 'customer'; direction: 'up' | 'down'; sessionId?: string };
 
 /** Largest body accepted from Janus (grouped events of one flush). */
 export const JANUS_EVENTS_MAX_BYTES = 1024 * 1024;
@@ -40,6 +40,8 @@ export class JanusEventStats {
   private readonly last = new Map<string, Last>();
   /** latest sample per party/direction/media, for the admin dashboard */
   readonly latest = new Map<string, MediaSample>();
+  /** every media statistics report of a handle the hub knows, with its call (per-call quality, the degrade decision) */
+  onSample: ((role: HandleRole, sample: MediaSample) => void) | null = null;
 
   constructor(
     registry: Registry,
@@ -140,6 +142,7 @@ export class JanusEventStats {
       }
     }
     this.latest.set(`${role.party}/${role.direction}/${media}`, sample);
+    this.onSample?.(role, sample);
   }
 
   /** One report's figures (from the browser: direction down = what the party receives). */

@@ -9,6 +9,8 @@ import { readSecretText } from '../lib/secret-files.js';
 import { JanusGateway } from '../media/janus-gateway.js';
 import { DEFAULT_CONNECTION_LIMITS, SignalingHub, type ChatEntry, type SignalingEvent, type SignalingIdentity, type StoredChat } from '../media/signaling-hub.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { CallQuality } from './call-quality.js';
+import type { HandleRole, MediaSample } from './janus-events.js';
 import { auditEvent, type AuditActor, type AuditSink } from './audit.js';
 import type { CallSessionService } from './call-session.service.js';
 import { DEVICE_COOKIE, type InvitationService } from './invitation.service.js';
@@ -27,6 +29,7 @@ const ACTIONS: Record<SignalingEvent['type'], string> = {
   leave: 'session.leave',
   disconnect: 'session.disconnect',
   timeout: 'session.timeout',
+  'call-mode': 'session.call_mode',
 };
 
 function scalars(data: Record<string, unknown>): Record<string, string | number | boolean | null> {
@@ -39,6 +42,7 @@ function scalars(data: Record<string, unknown>): Record<string, string | number 
 }
 
 function actorFor(identity: Record<string, string>): AuditActor {
+  if (identity['kind'] === 'system') return { username: 'system', roles: [], auth: 'system' };
   return identity['kind'] === 'teller' && identity['username']
     ? { username: identity['username'], roles: ['teller'], auth: 'session' }
     : CUSTOMER_ACTOR;
@@ -102,6 +106,8 @@ export async function storedChat(db: Queryable, pii: PiiCipher, sessionId: strin
 export class LiveMedia {
   readonly gateway: JanusGateway;
   readonly hub: SignalingHub;
+  /** per-call quality samples and the degrade decision */
+  readonly quality: CallQuality;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<unknown> | null = null;
 
@@ -112,6 +118,12 @@ export class LiveMedia {
   ) {
     const log = deps.log as never;
     this.gateway = new JanusGateway({ url: wsUrl.href, roomAdminKey, log });
+    this.quality = new CallQuality({
+      pool: deps.pool,
+      thresholds: deps.config.degrade,
+      onStep: (sessionId, step) => this.hub.setCallMode(sessionId, step.to, step.reason, step.party ? { party: step.party } : {}),
+      log: deps.log,
+    });
     this.hub = new SignalingHub({
       gateway: this.gateway,
       recordingDir: (sessionId) => join(deps.config.recording.dir, sessionId),
@@ -123,7 +135,14 @@ export class LiveMedia {
       connectionLimits: { perParty: DEFAULT_CONNECTION_LIMITS.perParty, perAddress: deps.config.janus.socketsPerAddress },
       log,
       metrics: deps.metrics,
+      quality: this.quality,
     });
+  }
+
+  /** Janus's media statistics of a handle of one of this process's calls (from its event handler). */
+  janusSample(role: HandleRole, s: MediaSample): void {
+    if (!role.sessionId) return;
+    this.quality.janus(role.sessionId, role.party, role.direction, s.media, { bitrateBps: s.bitrateBps, lossRatio: s.lossRatio, rttMs: s.rttMs, jitterMs: s.jitterMs });
   }
 
   static fromConfig(deps: LiveMediaDeps): LiveMedia | null {
@@ -134,6 +153,7 @@ export class LiveMedia {
 
   start(): void {
     this.gateway.start();
+    this.quality.start();
     // After a restart the hub knows no session: a live one that nobody rejoins within the grace ends like any other.
     const sweep = () => {
       this.sweeping ??= this.endOrphaned()
@@ -150,6 +170,7 @@ export class LiveMedia {
     this.sweepTimer = null;
     await this.sweeping;
     await this.hub.shutdown();
+    await this.quality.stop();
     await this.gateway.stop();
   }
 

@@ -1,7 +1,8 @@
 // The auditor's archive API: search, a case's timeline, replay grants, review, reveal; and the audit log's
 // checkpoint and proofs the timeline verifies in the browser.
 import { ApiError, CLIENT_ERROR_CODES, request, type CaseStatus, type CaseView, type SessionFile } from '$lib/api.js';
-import type { ArchiveItem, ArchivePage, IntegrityFlag as ArchiveFlag, RecordingStatus, RejectReason } from '../../../appliance/src/api-types.js';
+import type { ArchiveItem, ArchivePage, CaseQualityView, IntegrityFlag as ArchiveFlag, RecordingStatus, RejectReason } from '../../../appliance/src/api-types.js';
+export type { CaseQualityView } from '../../../appliance/src/api-types.js';
 export { PROMPTING_OBSERVED, REJECT_REASONS } from '../../../appliance/src/api-types.js';
 export type { ArchiveFlag, ArchiveItem, ArchivePage, RecordingStatus, RejectReason };
 
@@ -80,6 +81,8 @@ export interface TimelineSession {
   endedAt: string | null;
   endReason: string | null;
   events: SessionEvent[];
+  /** slowlink and freeze reports (reconnects and call-mode steps are among the events) */
+  qualityIncidents: { at: string; party: 'teller' | 'customer'; kind: string; data: Record<string, unknown> }[];
   files: TimelineFile[];
   recording: TimelineRecording | null;
 }
@@ -102,7 +105,7 @@ export interface Timeline {
   sessions: TimelineSession[];
   auditEvents: TimelineAuditEvent[];
   /** where the timeline stops at its bound */
-  truncated: { sessionEvents: boolean; auditEvents: boolean };
+  truncated: { sessionEvents: boolean; auditEvents: boolean; qualityIncidents: boolean };
 }
 
 export interface ReplayParty {
@@ -149,6 +152,11 @@ export function searchArchive(query: ArchiveQuery, fetchFn?: Fetch): Promise<Arc
 
 export function getTimeline(caseId: string, fetchFn?: Fetch): Promise<Timeline> {
   return request<Timeline>('GET', caseTail(caseId, '/timeline'), { fetch: fetchFn });
+}
+
+/** each party's bitrate, loss and RTT per 5 seconds, and the quality incidents (auditor) */
+export function getCaseQuality(caseId: string, fetchFn?: Fetch): Promise<CaseQualityView> {
+  return request<CaseQualityView>('GET', caseTail(caseId, '/quality'), { fetch: fetchFn });
 }
 
 export function openReplay(recordingId: string): Promise<Replay> {

@@ -1,6 +1,24 @@
 // The call client's events as reactive state for the call view. One instance per joined session; dispose()
 // when the view goes away (leaves nothing running: no socket, no camera).
 import { CallClient, CallError, type CallClientOptions, type CallEvents, type CallState, type ChatMessage, type JanusState, type MediaState, type PeerState } from '$lib/call/index.js';
+import type { CallMode, CallModeReason, Party } from '$lib/call/index.js';
+
+/** a party's network as the teller sees it: good, fair (loss 2–10 % or RTT 300–800 ms) or poor */
+export type LinkLevel = 'good' | 'fair' | 'poor';
+export interface LinkQuality {
+  level: LinkLevel;
+  lossPct: number | null;
+  rttMs: number | null;
+  bitrateKbps: number | null;
+}
+
+export function linkLevel(q: { lossPct: number | null; rttMs: number | null }): LinkLevel {
+  const loss = q.lossPct ?? 0;
+  const rtt = q.rttMs ?? 0;
+  if (loss > 10 || rtt > 800) return 'poor';
+  if (loss > 2 || rtt > 300) return 'fair';
+  return 'good';
+}
 
 export type FallbackReason = 'requested' | 'no-camera' | 'slow-network';
 
@@ -14,6 +32,10 @@ export class LiveCall {
   media = $state<MediaState>({ audio: false, video: false, screen: false });
   /** why video is not being sent, when it is not */
   audioOnly = $state<FallbackReason | null>(null);
+  /** what the appliance says the call carries now (degrade, don't drop), and why it last stepped */
+  callMode = $state<{ mode: CallMode; reason: CallModeReason | null }>({ mode: 'video', reason: null });
+  /** (teller) both parties' network quality, live */
+  links = $state<Partial<Record<Party, LinkQuality>>>({});
   /** no camera or microphone could be opened: the call goes on with chat */
   noMedia = $state(false);
   /** more than one camera: offer to switch (front/back on phones) */
@@ -61,6 +83,13 @@ export class LiveCall {
       c.on('fallback', ({ audioOnly, reason }) => {
         this.audioOnly = audioOnly ? reason : null;
         this.media = c.media;
+      }),
+      c.on('call-mode', ({ mode, reason }) => {
+        this.callMode = { mode, reason };
+        this.media = c.media;
+      }),
+      c.on('link-quality', ({ party, ...q }) => {
+        this.links = { ...this.links, [party]: { ...q, level: linkLevel(q) } };
       }),
       c.on('chat', (message) => {
         if (!this.chat.some((m) => m.seq === message.seq)) this.chat = [...this.chat, message].sort((a, b) => a.seq - b.seq);

@@ -4,6 +4,8 @@
 import {
   PUBLISHER_PC,
   type Candidate,
+  type CallMode,
+  type CallModeReason,
   type CaptureRequestMessage,
   type IceServer,
   type KycUpdateKind,
@@ -65,6 +67,10 @@ export type CallEvents = {
   recovery: { pc: 'publisher' | 'subscriber'; action: 'ice-restart' | 'new-connection' };
   /** video stopped being sent (or resumed): by request, for lack of a camera, or because the uplink is lossy */
   fallback: { audioOnly: boolean; reason: 'requested' | 'no-camera' | 'slow-network' };
+  /** the appliance stepped the call between video, audio only and chat (degrade, don't drop) */
+  'call-mode': { mode: CallMode; reason: CallModeReason };
+  /** (teller) a party's network quality, from its browser's latest summary */
+  'link-quality': { party: Party; lossPct: number | null; rttMs: number | null; bitrateKbps: number | null };
   error: CallError;
   ended: { reason: string };
   /** the appliance asks this (customer's) browser for stills from its own camera */
@@ -151,6 +157,9 @@ export class CallClient extends Emitter<CallEvents> {
   #micOn = true;
   #cameraOn = true;
   #audioOnly = false;
+  #audioOnlyReason: 'requested' | 'no-camera' | 'slow-network' | null = null;
+  /** what the appliance says the call carries: no video is sent unless it is `video` */
+  #callMode: CallMode = 'video';
   #pub: PublisherRef | null = null;
   #sub: SubscriberRef | null = null;
   #publishing: Promise<void> | null = null;
@@ -191,7 +200,7 @@ export class CallClient extends Emitter<CallEvents> {
     return this.#sub?.stream ?? null;
   }
   get media(): MediaState {
-    return { audio: this.#micOn && this.#hasAudio(), video: this.#cameraOn && !this.#audioOnly && this.#camera !== null, screen: this.#screen !== null };
+    return { audio: this.#micOn && this.#hasAudio(), video: this.#cameraOn && !this.#audioOnly && this.#callMode === 'video' && this.#camera !== null, screen: this.#screen !== null };
   }
   get audioOnly(): boolean {
     return this.#audioOnly;
@@ -541,6 +550,7 @@ export class CallClient extends Emitter<CallEvents> {
   #setAudioOnly(on: boolean, reason: 'requested' | 'no-camera' | 'slow-network'): void {
     if (this.#audioOnly === on) return;
     this.#audioOnly = on;
+    this.#audioOnlyReason = on ? reason : null;
     this.#slowlinks = [];
     void this.#pub?.videoSender.replaceTrack(this.#outgoingVideo()).catch(() => {});
     this.emit('fallback', { audioOnly: on, reason });
@@ -548,7 +558,28 @@ export class CallClient extends Emitter<CallEvents> {
   }
 
   #outgoingVideo(): MediaStreamTrack | null {
+    if (this.#callMode !== 'video') return null;
     return this.#screen ?? (this.#audioOnly ? null : this.#camera);
+  }
+
+  /** The appliance's degrade decision: stop or resume sending video (no renegotiation: the track is replaced). */
+  #onCallMode(mode: CallMode, reason: CallModeReason): void {
+    if (this.#callMode === mode) return;
+    this.#callMode = mode;
+    // the appliance steps back up for the whole call: this browser's own slow-network fallback ends with it
+    if (mode === 'video' && this.#audioOnly && this.#audioOnlyReason === 'slow-network') {
+      this.#audioOnly = false;
+      this.#audioOnlyReason = null;
+      this.emit('fallback', { audioOnly: false, reason: 'slow-network' });
+    }
+    void this.#pub?.videoSender.replaceTrack(this.#outgoingVideo()).catch(() => {});
+    this.emit('call-mode', { mode, reason });
+    this.#sendMediaState();
+  }
+
+  /** What the appliance says the call carries now. */
+  get callMode(): CallMode {
+    return this.#callMode;
   }
 
   #hasAudio(): boolean {
@@ -603,6 +634,12 @@ export class CallClient extends Emitter<CallEvents> {
         return;
       case 'network':
         if (m.pc === PUBLISHER_PC && m.uplink) this.#onSlowlink();
+        return;
+      case 'call-mode':
+        this.#onCallMode(m.mode, m.reason);
+        return;
+      case 'link-quality':
+        this.emit('link-quality', { party: m.party, lossPct: m.lossPct, rttMs: m.rttMs, bitrateKbps: m.bitrateKbps });
         return;
       case 'ended':
         this.#end(m.reason);
@@ -691,6 +728,8 @@ export class CallClient extends Emitter<CallEvents> {
     }
     if (selected) {
       if (typeof selected.currentRoundTripTime === 'number') q.rttMs = Math.min(60_000, selected.currentRoundTripTime * 1000);
+      // the sender's bandwidth estimate: meaningful only while it sends video (audio alone does not probe)
+      if (typeof selected.availableOutgoingBitrate === 'number' && this.#callMode === 'video') q.availableKbps = Math.min(1e7, selected.availableOutgoingBitrate / 1000);
       const type = candidates.get(String(selected.localCandidateId))?.candidateType;
       if (type === 'host' || type === 'srflx' || type === 'prflx' || type === 'relay') q.candidate = type;
     }

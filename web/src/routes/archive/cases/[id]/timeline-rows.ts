@@ -32,6 +32,8 @@ export function eventLabel(kind: string): string {
       return m.tl_screenshare_stop();
     case 'media-state':
       return m.tl_media_state();
+    case 'call-mode':
+      return m.tl_call_mode();
     default:
       return kind;
   }
@@ -57,7 +59,11 @@ export function timelineRows(tl: Timeline): TimelineRow[] {
   for (const s of tl.sessions) {
     add(s.admittedAt, 'session_start', m.tl_session_start(), { sessionId: s.id });
     for (const e of s.events) {
-      add(e.at, e.kind, eventLabel(e.kind), { party: e.party, detail: e.text, sessionId: s.id });
+      const detail = e.kind === 'call-mode' ? `${String(e.data['from'])} → ${String(e.data['to'])} (${String(e.data['reason'])})` : e.text;
+      add(e.at, e.kind, eventLabel(e.kind), { party: e.party, detail, sessionId: s.id });
+    }
+    for (const q of s.qualityIncidents ?? []) {
+      add(q.at, q.kind, q.kind, { party: q.party, sessionId: s.id });
     }
     for (const f of s.files) {
       add(f.at, 'file', m.tl_file(), { party: f.from, detail: f.name, sessionId: s.id, fileUrl: f.url });
