@@ -35,6 +35,8 @@ import { liveSessionRoutes } from './routes/live-session.js';
 import { meRoutes } from './routes/me.js';
 import { recordingRoutes } from './routes/recordings.js';
 import { retentionRoutes } from './routes/retention.js';
+import { kbRoutes } from './routes/kb.js';
+import { serviceRoutes } from './routes/service.js';
 
 export interface BuildOptions {
   /** HTTPS material; tests use plain inject() and leave it out */
@@ -162,6 +164,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(archiveRoutes, ctx);
   await app.register(exportRoutes, ctx);
   await app.register(adminRoutes, ctx);
+  await app.register(serviceRoutes, ctx);
+  await app.register(kbRoutes, ctx);
 
   const indexHtml = opts.webRoot && existsSync(join(opts.webRoot, 'index.html')) ? readFileSync(join(opts.webRoot, 'index.html')) : null;
   if (opts.webRoot && indexHtml) {
