@@ -35,7 +35,7 @@ function segmenter(lang: string): Intl.Segmenter {
 /** Function words that carry no topic (a small list per language; the IDF weighting handles the rest). */
 const STOP = new Set([
   'the', 'a', 'an', 'is', 'are', 'to', 'of', 'and', 'or', 'in', 'on', 'for', 'i', 'my', 'me', 'do', 'does', 'how', 'can', 'what', 'it', 'you', 'your', 'be', 'with',
-  '的', '了', '吗', '呢', '我', '你', '是', '在', '么', '吧', '啊', '请问', '怎么', '如何', '什么', '可以', '一下',
+  '的', '了', '吗', '呢', '我', '你', '您', '是', '在', '么', '吧', '啊', '请问', '怎么', '如何', '什么', '可以', '一下', '我的', '你的', '您的', '我们', '我想', '我要', '想', '要', '您好', '你好',
 ]);
 
 /** Words of a text, lower-cased, without punctuation and function words. */

@@ -64,6 +64,11 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
   };
   const device = (request: FastifyRequest) => request.cookies[DEVICE_COOKIE];
   const perMinute = (max: number) => ({ max, timeWindow: '1 minute' });
+  /** Per visit (and address): customers behind one NAT address do not share one budget of questions. */
+  const perVisitPerMinute = (max: number) => ({
+    ...perMinute(max),
+    keyGenerator: (request: FastifyRequest) => `${request.ip}|${(request.params as { id?: string }).id ?? ''}`,
+  });
   const afterChange = () => desk.kick();
 
   /** One change of the customer's visit, in a transaction with its audit event. */
@@ -128,7 +133,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
   r.get(
     '/api/service/visits/:id',
     {
-      config: { access: 'public', rateLimit: perMinute(600) },
+      config: { access: 'public', rateLimit: perVisitPerMinute(120) },
       schema: {
         tags: ['service'],
         summary: 'The visit: state, queue position and estimated wait (poll it every few seconds), the join link once accepted',
@@ -145,7 +150,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
   r.post(
     '/api/service/visits/:id/messages',
     {
-      config: { access: 'public', audit: 'service.message', rateLimit: perMinute(30) },
+      config: { access: 'public', audit: 'service.message', rateLimit: perVisitPerMinute(20) },
       schema: {
         tags: ['service'],
         summary: "Ask the assistant; the answer cites the knowledge-base entry it used, or offers 'talk to a person'",
@@ -163,7 +168,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
   r.post(
     '/api/service/visits/:id/transfer',
     {
-      config: { access: 'public', audit: 'service.transfer', rateLimit: perMinute(30) },
+      config: { access: 'public', audit: 'service.transfer', rateLimit: perVisitPerMinute(10) },
       schema: { tags: ['service'], summary: 'Talk to a person: join the queue of the product and language', params: VisitParams, response: { 200: VisitView, ...customerErrors } },
     },
     async (request) => visitChange(request, (client, audit, v) => desk.transfer(client, audit, v), { queueChanged: true }),
@@ -172,7 +177,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
   r.post(
     '/api/service/visits/:id/leave',
     {
-      config: { access: 'public', audit: 'service.leave', rateLimit: perMinute(30) },
+      config: { access: 'public', audit: 'service.leave', rateLimit: perVisitPerMinute(10) },
       schema: { tags: ['service'], summary: 'Leave (the queue, or the assistant)', params: VisitParams, response: { 200: VisitView, ...customerErrors } },
     },
     async (request) => visitChange(request, (client, audit, v) => desk.leave(client, audit, v, 'left'), { queueChanged: true }),
@@ -181,7 +186,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
   r.post(
     '/api/service/visits/:id/callback',
     {
-      config: { access: 'public', audit: 'service.callback', rateLimit: perMinute(30) },
+      config: { access: 'public', audit: 'service.callback', rateLimit: perVisitPerMinute(10) },
       schema: {
         tags: ['service'],
         summary: 'Leave the queue and ask to be called back (on the phone given, or the one given at the start)',
@@ -196,7 +201,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
   r.post(
     '/api/service/visits/:id/rating',
     {
-      config: { access: 'public', audit: 'service.rating', rateLimit: perMinute(30) },
+      config: { access: 'public', audit: 'service.rating', rateLimit: perVisitPerMinute(10) },
       schema: {
         tags: ['service'],
         summary: 'Rate the service after the call (1–5, optional comment); once per visit',

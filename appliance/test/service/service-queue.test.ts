@@ -201,4 +201,12 @@ t.test('floods are refused with 429', async (t) => {
     if (res.statusCode === 429) t.equal(res.json().error.code, 'KYC_ERR_RATE_LIMITED');
   }
   t.same(codes, [201, 201, 201, 201, 201, 429, 429]);
+  // questions are limited per visit: a flood of them is refused
+  const c = (await a.app.inject({ method: 'POST', url: '/api/service/visits', remoteAddress: '10.0.0.2', payload: { productCode: 'VIDEO-WITNESS', lang: 'en', name: 'Flood', consent: true } }));
+  t.equal(c.statusCode, 201);
+  const v = { id: c.json().visit.id as string, headers: { [c.json().ticketHeader as string]: c.json().ticket as string }, cookies: { '__Host-kyc_device': c.cookies.find((x) => x.name === '__Host-kyc_device')?.value ?? '' } };
+  const answers: number[] = [];
+  for (let i = 0; i < 22; i++) answers.push((await a.app.inject(asVisitor(v, 'POST', '/messages', { text: `question ${i}` }))).statusCode);
+  t.same(answers.slice(0, 20), Array(20).fill(200));
+  t.same(answers.slice(20), [429, 429], 'the 21st question in a minute is refused');
 });
