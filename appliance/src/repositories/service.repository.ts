@@ -90,12 +90,13 @@ export const serviceRepository = {
 
   /** 1-based place of a queued visit among the queued visits of its product and language. */
   async position(db: Queryable, v: VisitRow): Promise<number> {
+    // 1 + the visits still queued ahead (one statement: one snapshot, whatever happens to this visit meanwhile)
     const r = await db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM service_visits
-        WHERE state = 'queued' AND product_code = $1 AND lang = $2 AND (queued_at, id) <= ($3, $4)`,
+      `SELECT 1 + count(*) AS n FROM service_visits
+        WHERE state = 'queued' AND product_code = $1 AND lang = $2 AND (queued_at, id) < ($3, $4)`,
       [v.product_code, v.lang, v.queued_at, v.id],
     );
-    return Number(r.rows[0]?.n ?? 0);
+    return Number(r.rows[0]?.n ?? 1);
   },
 
   /** One routing pass at a time across processes: held until the transaction ends. */

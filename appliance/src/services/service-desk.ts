@@ -306,8 +306,9 @@ export class ServiceDesk {
   }
 
   async offersFor(db: Queryable, teller: string): Promise<OfferView[]> {
-    const rows = await serviceRepository.openOffersOf(db, teller);
-    return Promise.all(rows.map((o) => this.offerView(db, o)));
+    const views: OfferView[] = [];
+    for (const o of await serviceRepository.openOffersOf(db, teller)) views.push(await this.offerView(db, o));
+    return views;
   }
 
   /**
