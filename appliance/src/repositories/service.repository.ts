@@ -1,8 +1,7 @@
 import type { Queryable } from '../db/database.js';
+import type { PresenceStatus, ServiceLang as Lang, ServiceReportFigures, VisitState } from '../domain/service-report.js';
 
-export type Lang = 'zh-CN' | 'en';
-export type VisitState = 'assistant' | 'queued' | 'accepted' | 'left' | 'callback' | 'expired';
-export type PresenceStatus = 'available' | 'busy' | 'away';
+export type { Lang, PresenceStatus, VisitState };
 
 export interface VisitRow {
   id: string;
@@ -272,7 +271,7 @@ export const serviceRepository = {
 
   // the admin report: figures only, no personal data
 
-  async report(db: Queryable, since: Date): Promise<ServiceReportRows> {
+  async report(db: Queryable, since: Date): Promise<ServiceReportFigures> {
     const waiting = await db.query<{ product_code: string; lang: string; n: string }>(
       `SELECT product_code, lang, count(*) AS n FROM service_visits WHERE state = 'queued' GROUP BY product_code, lang ORDER BY product_code, lang`,
     );
@@ -308,14 +307,3 @@ export const serviceRepository = {
     };
   },
 };
-
-export interface ServiceReportRows {
-  waiting: { productCode: string; lang: string; count: number }[];
-  avgWaitSeconds: number | null;
-  p90WaitSeconds: number | null;
-  handled: number;
-  abandoned: number;
-  callbacks: number;
-  perTeller: { teller: string; handled: number; avgWaitSeconds: number | null }[];
-  ratings: { teller: string | null; productCode: string; day: string; count: number; average: number }[];
-}

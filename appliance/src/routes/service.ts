@@ -29,6 +29,7 @@ const VisitView = Type.Object({
   position: Type.Union([Type.Integer(), Type.Null()]),
   estimatedWaitSeconds: Type.Union([Type.Integer(), Type.Null()]),
   joinUrl: Type.Union([Type.String(), Type.Null()]),
+  callEnded: Type.Boolean(),
   rated: Type.Boolean(),
 });
 const Message = Type.Object({ at: Type.String(), party: Type.Union([Type.Literal('customer'), Type.Literal('assistant')]), text: Type.String(), citation: Citation });

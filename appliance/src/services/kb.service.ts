@@ -6,6 +6,7 @@ import { decide, KbIndex, type KbDocument, type KbHit } from '../domain/kb-searc
 import { kbRepository, type KbEntryRow } from '../repositories/kb.repository.js';
 import { productRepository } from '../kyc/product.repository.js';
 import type { AuditRecord } from './audit.js';
+import type { Citation } from '../service-api-types.js';
 
 /** Writes the request's audit event in its transaction (the shape of http/audited-transaction's writer). */
 export type AuditWriter = (record: Omit<AuditRecord, 'action' | 'result'> & Partial<Pick<AuditRecord, 'action' | 'result'>>) => Promise<void>;
@@ -29,12 +30,6 @@ export interface KbEntryInput {
   kind: 'article' | 'qa';
   title: string;
   body: string;
-}
-
-export interface Citation {
-  entryId: string;
-  title: string;
-  version: number;
 }
 
 export interface AssistantAnswer {

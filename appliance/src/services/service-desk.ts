@@ -11,7 +11,10 @@ import { serviceRepository, type Lang, type OfferRow, type PresenceRow, type Pre
 import { auditEvent, type AuditSink } from './audit.js';
 import type { CaseService } from './case.service.js';
 import type { InvitationService } from './invitation.service.js';
-import type { AssistantAnswer, AuditWriter, Citation, KnowledgeBase } from './kb.service.js';
+import type { AssistantAnswer, AuditWriter, KnowledgeBase } from './kb.service.js';
+import type { Citation, ConversationMessage, OfferView, PresenceView, VisitView } from '../service-api-types.js';
+
+export type { Citation, ConversationMessage, OfferView, PresenceView, VisitView };
 
 export const VISIT_STATES: readonly VisitState[] = ['assistant', 'queued', 'accepted', 'left', 'callback', 'expired'];
 export type { VisitState };
@@ -26,49 +29,9 @@ export interface ServiceDeskSettings {
   maxMessages: number;
 }
 
-export interface VisitView {
-  id: string;
-  state: VisitState;
-  productCode: string;
-  lang: Lang;
-  createdAt: string;
-  expiresAt: string;
-  /** 1-based place in the queue of the product and language; null unless queued */
-  position: number | null;
-  estimatedWaitSeconds: number | null;
-  /** once a teller accepted: the link the customer continues on (the case's invitation, bound to this browser) */
-  joinUrl: string | null;
-  rated: boolean;
-}
 
-export interface ConversationMessage {
-  at: string;
-  party: 'customer' | 'assistant';
-  text: string;
-  citation: Citation | null;
-}
 
-export interface OfferView {
-  id: string;
-  visitId: string;
-  productCode: string;
-  lang: Lang;
-  /** the customer's name, masked as everywhere */
-  customerName: string;
-  /** the first question the customer asked (the topic), or null */
-  topic: string | null;
-  conversation: ConversationMessage[];
-  queuedAt: string | null;
-  offeredAt: string;
-  expiresAt: string;
-}
 
-export interface PresenceView {
-  status: PresenceStatus;
-  products: string[];
-  languages: string[];
-  since: string;
-}
 
 /** The teller's confirmation of the customer's details when accepting (what opening a case needs). */
 export interface AcceptInput {
@@ -163,6 +126,7 @@ export class ServiceDesk {
     }
     const joinUrl = v.state === 'accepted' && v.case_id ? ((await this.deps.invitations.current(db, v.case_id))?.url ?? null) : null;
     const rated = v.state === 'accepted' ? await serviceRepository.isRated(db, v.id) : false;
+    const callEnded = v.state === 'accepted' && v.case_id ? (await serviceRepository.latestCallOfCase(db, v.case_id))?.state === 'ended' : false;
     return {
       id: v.id,
       state: v.state,
@@ -173,6 +137,7 @@ export class ServiceDesk {
       position,
       estimatedWaitSeconds: wait,
       joinUrl,
+      callEnded,
       rated,
     };
   }

@@ -166,6 +166,7 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   t.equal(admit.statusCode, 200, admit.body);
   const hangup = await a.app.inject({ method: 'POST', url: `/api/sessions/${admit.json().id}/hangup`, headers: holderOf1 });
   t.equal(hangup.statusCode, 200, hangup.body);
+  t.equal((await pos(c1) as unknown as { callEnded: boolean }).callEnded, true, 'the page learns the call ended');
   t.equal((await a.app.inject(asVisitor(c1, 'POST', '/rating', { score: 6 }))).statusCode, 400, 'score out of range');
   t.equal((await a.app.inject(asVisitor(c1, 'POST', '/rating', { score: 4, comment: '很耐心' }))).statusCode, 204);
   t.equal((await a.app.inject(asVisitor(c1, 'POST', '/rating', { score: 1 }))).json().error.code, 'KYC_ERR_CONFLICT', 'rated once');
