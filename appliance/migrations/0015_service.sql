@@ -55,6 +55,8 @@ CREATE TABLE service_visits (
   accepted_at   timestamptz,
   accepted_by   text,
   left_at       timestamptz,
+  -- the customer's page polls while it waits: a queued visit not seen for a while has gone (abandoned)
+  last_seen_at  timestamptz NOT NULL DEFAULT now(),
   case_id       uuid REFERENCES cases (id),
   invitation_id uuid REFERENCES invitations (id)
 );

@@ -129,6 +129,22 @@ export const serviceRepository = {
     return (await db.query('SELECT 1 FROM service_ratings WHERE visit_id = $1', [visitId])).rowCount === 1;
   },
 
+  /** The customer's page is still there (its poll). */
+  async touch(db: Queryable, visitId: string): Promise<void> {
+    await db.query('UPDATE service_visits SET last_seen_at = now() WHERE id = $1', [visitId]);
+  },
+
+  /** Queued visits whose page stopped polling this many seconds ago have gone; their open offers are withdrawn. */
+  async abandonUnseen(db: Queryable, seconds: number): Promise<string[]> {
+    const r = await db.query<{ id: string }>(
+      `UPDATE service_visits SET state = 'left', left_at = now() WHERE state = 'queued' AND last_seen_at < now() - make_interval(secs => $1) RETURNING id`,
+      [seconds],
+    );
+    const ids = r.rows.map((x) => x.id);
+    if (ids.length > 0) await db.query(`UPDATE service_offers SET state = 'withdrawn', answered_at = now() WHERE visit_id = ANY ($1) AND state = 'open'`, [ids]);
+    return ids;
+  },
+
   /** Visits whose ticket ran out before a teller took them leave the queue; their open offers are withdrawn. */
   async expireVisits(db: Queryable): Promise<string[]> {
     const r = await db.query<{ id: string }>(

@@ -144,6 +144,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
     },
     async (request) => {
       const v = await desk.visitFor(ctx.pool, request.params.id, ticket(request), device(request));
+      await desk.seen(ctx.pool, v);
       return { visit: await desk.view(ctx.pool, v), conversation: await desk.conversation(ctx.pool, v.id) };
     },
   );

@@ -45,6 +45,8 @@ type CaseCreator = Parameters<CaseService['create']>[2];
 const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 const same = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b);
 const OPEN_STATES: readonly VisitState[] = ['assistant', 'queued'];
+/** A queued visit whose page has not polled for this long has gone: it leaves the queue (counted as abandoned). */
+export const ABANDONED_AFTER_SECONDS = 90;
 
 /**
  * Customer-initiated service: visits (a short-lived ticket bound to the browser by the invitations' device cookie),
@@ -180,11 +182,17 @@ export class ServiceDesk {
     return answer;
   }
 
+  /** The customer's page polled: it is still there. */
+  async seen(db: Queryable, v: VisitRow): Promise<void> {
+    if (v.state === 'queued') await serviceRepository.touch(db, v.id);
+  }
+
   async transfer(client: pg.PoolClient, audit: AuditWriter, v: VisitRow): Promise<VisitView> {
     if (v.state === 'queued') return this.view(client, v);
     if (v.state !== 'assistant') throw new DomainError('SERVICE_VISIT_CLOSED');
     const now = new Date();
     await serviceRepository.updateVisit(client, v.id, { state: 'queued', queued_at: now });
+    await serviceRepository.touch(client, v.id);
     await audit({ object: { type: 'service_visit', id: v.id }, details: { productCode: v.product_code, lang: v.lang } });
     return this.view(client, { ...v, state: 'queued', queued_at: now });
   }
@@ -410,6 +418,9 @@ export class ServiceDesk {
       }
       for (const id of await serviceRepository.expireVisits(client)) {
         await system({ action: 'service.visit_expire', object: { type: 'service_visit', id } });
+      }
+      for (const id of await serviceRepository.abandonUnseen(client, ABANDONED_AFTER_SECONDS)) {
+        await system({ action: 'service.visit_abandon', object: { type: 'service_visit', id }, reason: `page not seen for ${ABANDONED_AFTER_SECONDS} s` });
       }
       for (const v of await serviceRepository.unofferedQueue(client)) {
         const eligible = await serviceRepository.eligibleTellers(client, v.product_code, v.lang);

@@ -186,9 +186,15 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   t.ok(typeof r.p90WaitSeconds === 'number' && r.p90WaitSeconds >= r.avgWaitSeconds - 1e-9);
   t.notMatch(report.body, /李|王五|赵六|很耐心|1381234|110105/, 'no personal data in the report');
 
+  // a customer whose page stopped polling has gone: routing takes the visit out of the queue
+  await su.query(`UPDATE service_visits SET last_seen_at = now() - interval '100 seconds' WHERE id = $1`, [c2.id]);
+  await a.runtime.ctx.desk.routeNow();
+  t.equal((await pos(c2)).state, 'left', 'an abandoned visit leaves the queue');
+  t.same((await a.app.inject({ method: 'GET', url: '/api/admin/service/report', headers: admin })).json().waiting, [], 'nobody waits any more');
+
   // every step audited in its transaction
   const actions = (await a.auditEvents()).map((e) => e.action);
-  for (const action of ['kb.entry_create', 'kb.entry_update', 'service.visit_create', 'service.message', 'service.transfer', 'teller.presence', 'service.offer', 'service.offer_expire', 'service.offer_accept', 'service.offer_decline', 'case.create', 'invitation.create', 'service.leave', 'service.callback', 'service.rating']) {
+  for (const action of ['kb.entry_create', 'kb.entry_update', 'service.visit_create', 'service.message', 'service.transfer', 'teller.presence', 'service.offer', 'service.offer_expire', 'service.offer_accept', 'service.offer_decline', 'case.create', 'invitation.create', 'service.leave', 'service.callback', 'service.rating', 'service.visit_abandon']) {
     t.ok(actions.includes(action), `audited: ${action}`);
   }
 });
