@@ -9,7 +9,7 @@
 // accepts that happened around the poll (bounds computed from request start and end times, so concurrency cannot
 // make a correct answer look wrong); a position outside the bounds counts as an error.
 //
-//   npx tsx appliance/bench/queue.bench.ts [--customers 40] [--interval-ms 600] [--handling-ms 1500]
+//   npx tsx appliance/bench/queue.bench.ts [--customers 40] [--interval-ms 400] [--handling-ms 1500]
 // Last line: {"route_p50_ms":…,"route_p95_ms":…,"position_errors":…}
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { startTestAppliance } from '../test/helpers/appliance.js';
 
 const { values } = parseArgs({
-  options: { customers: { type: 'string', default: '40' }, 'interval-ms': { type: 'string', default: '600' }, 'handling-ms': { type: 'string', default: '1500' } },
+  options: { customers: { type: 'string', default: '40' }, 'interval-ms': { type: 'string', default: '400' }, 'handling-ms': { type: 'string', default: '1500' } },
 });
 const CUSTOMERS = Number(values.customers);
 const INTERVAL = Number(values['interval-ms']);
