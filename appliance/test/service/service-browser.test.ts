@@ -58,6 +58,10 @@ t.test('customer asks, transfers, waits; teller accepts with the conversation; j
   await teller.getByTestId('desk-id-number').fill('11010519491231002X');
   await teller.getByTestId('desk-phone').fill('13812345678');
   await teller.getByTestId('desk-accept').click();
+  await teller.getByTestId('desk-accepted').waitFor();
+  t.match(await teller.getByTestId('desk-accepted-conversation').innerText(), /信用卡丢了/, 'the conversation stays in view once accepted');
+  await desk.screenshot(teller, 'teller-accepted');
+  await teller.getByTestId('desk-open-case').click();
   await teller.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
   const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';
 
