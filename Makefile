@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.package-lock.json
 SCRIPTS := appliance/scripts
 
-.PHONY: help system deps build db dev test typecheck test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range bench-keys bench-shred audit-verify realm-export config-doc release bench-face clean
+.PHONY: help system deps build db dev test typecheck test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range bench-keys bench-shred bench-queue audit-verify realm-export config-doc release bench-face clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ bench-keys: deps build db ## Data-key unwrap p50/p95 through a SoftHSM2 token (P
 
 bench-shred: deps build db ## Retention crypto-shredding of 200 expired cases (recording, file, personal data): items/s
 	npx tsx appliance/bench/shred.ts
+
+bench-queue: deps build db ## Service queue: customers at a fixed rate, 3 tellers with fixed handling: routing latency p50/p95 (ready → offer in the teller's long poll), position errors
+	npx tsx appliance/bench/queue.bench.ts
 
 bench-face: deps ## Built-in face engine: model load ms, compare p50/p95 at 640×480, EER on the labelled fixture set
 	npx tsx appliance/bench/face.bench.ts

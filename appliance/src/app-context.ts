@@ -13,6 +13,8 @@ import type { FaceServices } from './face/index.js';
 import type { Queryable } from './db/database.js';
 import type { OpsMetrics } from './services/ops-metrics.js';
 import type { OpsDashboard } from './services/ops-dashboard.js';
+import type { KnowledgeBase } from './services/kb.service.js';
+import type { ServiceDesk } from './services/service-desk.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -53,4 +55,8 @@ export interface AppContext {
   metrics: OpsMetrics;
   /** the admin dashboard's figures: current values, a short history, warnings */
   ops: OpsDashboard;
+  /** the service assistant's knowledge base (admin-managed) and its offline retrieval */
+  kb: KnowledgeBase;
+  /** customer-initiated service: visits, queue, routing, presence, ratings */
+  desk: ServiceDesk;
 }

@@ -35,6 +35,8 @@ import { liveSessionRoutes } from './routes/live-session.js';
 import { meRoutes } from './routes/me.js';
 import { recordingRoutes } from './routes/recordings.js';
 import { retentionRoutes } from './routes/retention.js';
+import { kbRoutes } from './routes/kb.js';
+import { serviceRoutes } from './routes/service.js';
 
 export interface BuildOptions {
   /** HTTPS material; tests use plain inject() and leave it out */
@@ -99,8 +101,16 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
     parseJson(request, (body as Buffer).toString('utf8'), done);
   });
   installErrorHandler(app);
+  const serviceFrameAncestors = ctx.config.service.frameAncestors;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // The customer's /service page may be embedded by the origins configured (KYC_SERVICE_FRAME_ANCESTORS); every
+    // other page keeps frame-ancestors 'none'.
+    if (serviceFrameAncestors.length > 0 && /^\/service\/?(\?|$)/.test(request.url)) {
+      const csp = reply.getHeader('content-security-policy');
+      if (typeof csp === 'string') reply.header('content-security-policy', csp.replace("frame-ancestors 'none'", `frame-ancestors ${serviceFrameAncestors.join(' ')}`));
+      reply.removeHeader('x-frame-options');
+    }
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
@@ -162,6 +172,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(archiveRoutes, ctx);
   await app.register(exportRoutes, ctx);
   await app.register(adminRoutes, ctx);
+  await app.register(serviceRoutes, ctx);
+  await app.register(kbRoutes, ctx);
 
   const indexHtml = opts.webRoot && existsSync(join(opts.webRoot, 'index.html')) ? readFileSync(join(opts.webRoot, 'index.html')) : null;
   if (opts.webRoot && indexHtml) {

@@ -19,6 +19,8 @@ import { LiveSessions } from './services/live-sessions.js';
 import { createFaceServices } from './face/index.js';
 import { OpsMetrics } from './services/ops-metrics.js';
 import { OpsDashboard } from './services/ops-dashboard.js';
+import { KnowledgeBase } from './services/kb.service.js';
+import { ServiceDesk } from './services/service-desk.js';
 import { startMetricsListener } from './http/metrics-listener.js';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -153,13 +155,26 @@ export async function createRuntime(
     : null;
   const ops = new OpsDashboard(metrics, { diskDays: 7, certificateDays: 30, checkpointEverySeconds: config.audit.checkpointEverySeconds });
   ops.start(10_000, (err) => onBackgroundError('ops sample', err));
+  const cases = new CaseService(pii);
+  const kb = new KnowledgeBase(config.service.assistant);
+  const desk = new ServiceDesk(
+    { pool, audit: auditLog, pii, kb, cases, invitations, onError: onBackgroundError },
+    {
+      ticketTtlMinutes: config.service.ticketTtlMinutes,
+      routing: config.service.routing,
+      offerTimeoutSeconds: config.service.offerTimeoutSeconds,
+      defaultHandlingSeconds: 300,
+      maxMessages: 50,
+    },
+  );
+  desk.start();
   const ctx: AppContext = {
     config,
     pool,
     audit: auditLog,
     auditLog,
     oidc,
-    cases: new CaseService(pii),
+    cases,
     pii,
     invitations,
     calls,
@@ -175,6 +190,8 @@ export async function createRuntime(
     enqueueRetentionRun: (db, requestedBy) => enqueueRetentionRun(boss, db, { requestedBy }),
     metrics,
     ops,
+    kb,
+    desk,
   };
   return {
     ctx,
@@ -183,6 +200,7 @@ export async function createRuntime(
     metricsServer,
     async close() {
       ops.stop();
+      await desk.stop();
       if (metricsServer) await new Promise<void>((r) => metricsServer.close(() => r()));
       sessions.stopPurging();
       await live?.stop();

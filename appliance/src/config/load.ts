@@ -27,6 +27,14 @@ export interface AppConfig {
   webRoot: string | null;
   audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker'; tsa: { url: URL; certFile: string | null; caFile: string | null } | null };
   invitations: { ttlMinutes: number; codeAttempts: number };
+  service: {
+    ticketTtlMinutes: number;
+    visitsPerMinute: number;
+    frameAncestors: string[];
+    routing: 'random' | 'longest_idle';
+    offerTimeoutSeconds: number;
+    assistant: { url: URL | null; timeoutMs: number };
+  };
   workerInProcess: boolean;
   /** degrade, don't drop: when a call steps down from video to audio to chat and back */
   degrade: { lossPct: number; minKbps: number; downSeconds: number; slowlinks: number; upLossPct: number; upSeconds: number; chatAfterSeconds: number };
@@ -255,6 +263,11 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     if (unknown.length > 0) problems.push(`KYC_LIVENESS_CHALLENGES: unknown kind ${unknown.join(', ')} (known: ${LIVENESS_CHALLENGE_KINDS.join(', ')})`);
     else if (new Set(challenges).size < 2) problems.push('KYC_LIVENESS_CHALLENGES: name at least two different kinds');
   }
+  const assistantUrl = values.get('KYC_ASSISTANT_URL') as URL | null | undefined;
+  if (assistantUrl && assistantUrl.protocol !== 'http:' && assistantUrl.protocol !== 'https:') problems.push('KYC_ASSISTANT_URL: must be an http:// or https:// URL');
+  for (const origin of (values.get('KYC_SERVICE_FRAME_ANCESTORS') as string[] | undefined) ?? []) {
+    if (!/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(origin) && origin !== "'self'") problems.push(`KYC_SERVICE_FRAME_ANCESTORS: ${origin} is not an https://host[:port] origin or 'self'`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const v = <T>(key: ConfigKey) => values.get(key) as T;
@@ -307,6 +320,14 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       upLossPct: v('KYC_DEGRADE_UP_LOSS_PCT'),
       upSeconds: v('KYC_DEGRADE_UP_SECONDS'),
       chatAfterSeconds: v('KYC_DEGRADE_CHAT_AFTER_SECONDS'),
+    },
+    service: {
+      ticketTtlMinutes: v('KYC_SERVICE_TICKET_TTL_MINUTES'),
+      visitsPerMinute: v('KYC_SERVICE_VISITS_PER_MINUTE'),
+      frameAncestors: v('KYC_SERVICE_FRAME_ANCESTORS'),
+      routing: v('KYC_QUEUE_ROUTING'),
+      offerTimeoutSeconds: v('KYC_QUEUE_OFFER_TIMEOUT_SECONDS'),
+      assistant: { url: v('KYC_ASSISTANT_URL'), timeoutMs: v('KYC_ASSISTANT_TIMEOUT_MS') },
     },
     janus: {
       wsUrl: v('KYC_JANUS_WS_URL'),

@@ -115,6 +115,13 @@ export const CONFIG_KEYS = {
   KYC_FACE_MAX_IMAGE_BYTES: { kind: 'int', default: '6291456', min: 65536, max: 8388608, doc: 'Largest image POST /api/face/compare accepts (decoded bytes); larger → 413.' },
   KYC_OCR_TESSERACT_PATH: { kind: 'string', default: '/usr/bin/tesseract', doc: 'tesseract binary (Debian package tesseract-ocr) reading the ID number from the ID card\'s front still.' },
   KYC_LIVENESS_CHALLENGES: { kind: 'list', default: 'turn-left,turn-right,open-mouth,read-digits', doc: 'Challenge kinds liveness draws 2–3 from at random per session (comma-separated, at least two of turn-left, turn-right, blink, open-mouth, read-digits). Blink is measured from the eye openings\' pixels (iris dark when open, lid skin when closed) and shown passing on prepared frames only (no licensed photo of real closed eyes was at hand): it is offered, not in the default.' },
+  KYC_SERVICE_TICKET_TTL_MINUTES: { kind: 'int', default: '120', min: 5, max: 1440, doc: 'Customer-initiated service: how long a visit\'s ticket (bound to the browser that asked for it) stays valid before a teller takes it; a visit still waiting then leaves the queue.' },
+  KYC_SERVICE_VISITS_PER_MINUTE: { kind: 'int', default: '10', min: 1, max: 100000, doc: 'Customer-initiated service: new visits one client address may start per minute (POST /api/service/visits); more → 429.' },
+  KYC_SERVICE_FRAME_ANCESTORS: { kind: 'list', default: '', doc: 'Origins (https://host[:port], comma-separated) allowed to embed the /service page in an iframe (CSP frame-ancestors, for /service only). Empty: the page cannot be framed, like every other page.' },
+  KYC_QUEUE_ROUTING: { kind: 'enum', default: 'random', values: ['random', 'longest_idle'], doc: 'How a waiting customer is offered to a teller: `random` among the eligible available tellers (BaFin: requests distributed at random), or `longest_idle` (available the longest).' },
+  KYC_QUEUE_OFFER_TIMEOUT_SECONDS: { kind: 'int', default: '30', min: 1, max: 600, doc: 'How long a teller has to accept an offered customer before the offer goes to the next eligible teller.' },
+  KYC_ASSISTANT_URL: { kind: 'url', default: null, doc: 'Optional: the site\'s own assistant service (http or https). When set, each question the offline retrieval could answer is POSTed with the retrieved passages as JSON {question, productCode, lang, passages[]}; a reply {text} in time replaces the offline answer (the citation stays). Failure or timeout: the offline answer.' },
+  KYC_ASSISTANT_TIMEOUT_MS: { kind: 'int', default: '3000', min: 100, max: 30000, doc: 'Time box of one request to KYC_ASSISTANT_URL.' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

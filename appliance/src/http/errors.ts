@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../domain/errors.js';
 
 /** Stable error codes of the API. Clients and tests rely on them; add, never rename. */
 export const ErrorCodes = {
@@ -32,6 +33,9 @@ export const ErrorCodes = {
   STEP_ORDER: { status: 409, message: 'An earlier required step of the script is not done yet.' },
   SESSION_NOT_LIVE: { status: 409, message: 'Script steps can only be completed during the live session.' },
   PRODUCT_UNKNOWN: { status: 400, message: 'No such product in the catalogue.' },
+  SERVICE_TICKET_INVALID: { status: 403, message: 'This service ticket is not valid on this device, or has expired. Start again.' },
+  SERVICE_VISIT_CLOSED: { status: 409, message: 'This visit has ended.' },
+  OFFER_GONE: { status: 409, message: 'This offer has expired or was answered.' },
   PRODUCT_EXISTS: { status: 409, message: 'A product with this code exists; edit it to make a new version.' },
   IMAGE_INVALID: { status: 400, message: 'The image cannot be read (JPEG, PNG or WebP).' },
   NO_FACE: { status: 400, message: 'No face was found in the image.' },
@@ -97,6 +101,7 @@ export const errorResponseSchema = {
 } as const;
 
 function fromFastifyError(err: FastifyError): AppError | null {
+  if (err instanceof DomainError) return err.kind in ErrorCodes ? new AppError(err.kind as ErrorName, err.message === err.kind ? undefined : err.message, err.details) : null;
   if (err.validation) {
     const details = err.validation.map((v) => ({
       field:

@@ -84,6 +84,17 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/admin/retention': () => ({ method: 'GET', url: '/api/admin/retention' }),
   'POST /api/admin/retention/dry-run': () => ({ method: 'POST', url: '/api/admin/retention/dry-run' }),
   'POST /api/admin/retention/run': () => ({ method: 'POST', url: '/api/admin/retention/run', payload: { reason: 'matrix run' } }),
+  'GET /api/me/presence': () => ({ method: 'GET', url: '/api/me/presence' }),
+  'PUT /api/me/presence': () => ({ method: 'PUT', url: '/api/me/presence', payload: { status: 'away' } }),
+  'GET /api/service/offers': () => ({ method: 'GET', url: '/api/service/offers' }),
+  'POST /api/service/offers/:id/accept': () => ({ method: 'POST', url: `/api/service/offers/${SOME_UUID}/accept`, payload: { customerIdNumber: '11010519491231002X' } }),
+  'POST /api/service/offers/:id/decline': () => ({ method: 'POST', url: `/api/service/offers/${SOME_UUID}/decline` }),
+  'GET /api/admin/service/report': () => ({ method: 'GET', url: '/api/admin/service/report' }),
+  'GET /api/admin/kb/entries': () => ({ method: 'GET', url: '/api/admin/kb/entries' }),
+  'GET /api/admin/kb/entries/:id/versions': () => ({ method: 'GET', url: `/api/admin/kb/entries/${SOME_UUID}/versions` }),
+  'POST /api/admin/kb/entries': () => ({ method: 'POST', url: '/api/admin/kb/entries', payload: { productCode: 'VIDEO-WITNESS', lang: 'en', kind: 'qa', title: 'Matrix?', body: 'Matrix.' } }),
+  'PUT /api/admin/kb/entries/:id': () => ({ method: 'PUT', url: `/api/admin/kb/entries/${SOME_UUID}`, payload: { title: 'Matrix?', body: 'Matrix.' } }),
+  'POST /api/admin/kb/entries/:id/retire': () => ({ method: 'POST', url: `/api/admin/kb/entries/${SOME_UUID}/retire`, payload: { reason: 'matrix check' } }),
 };
 type Who = 'authenticated' | ReadonlyArray<'teller' | 'auditor' | 'admin'>;
 /**
@@ -161,9 +172,22 @@ const EXPECTED: Record<string, Who> = {
   'GET /api/admin/retention': ['admin', 'auditor'],
   'POST /api/admin/retention/dry-run': ['admin'],
   'POST /api/admin/retention/run': ['admin'],
+  // Customer-initiated service: tellers answer offers (never pick customers); the knowledge base and the queue
+  // report are the admin's (figures only, no personal data).
+  'GET /api/me/presence': ['teller'],
+  'PUT /api/me/presence': ['teller'],
+  'GET /api/service/offers': ['teller'],
+  'POST /api/service/offers/:id/accept': ['teller'],
+  'POST /api/service/offers/:id/decline': ['teller'],
+  'GET /api/admin/service/report': ['admin'],
+  'GET /api/admin/kb/entries': ['admin'],
+  'GET /api/admin/kb/entries/:id/versions': ['admin'],
+  'POST /api/admin/kb/entries': ['admin'],
+  'PUT /api/admin/kb/entries/:id': ['admin'],
+  'POST /api/admin/kb/entries/:id/retire': ['admin'],
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
-const PUBLIC = ['/healthz', '/readyz', '/models', '/auth/login', '/auth/callback', '/auth/backchannel-logout', '/api/openapi.json', '/docs', '/api/join', '/api/signaling'];
+const PUBLIC = ['/healthz', '/readyz', '/models', '/auth/login', '/auth/callback', '/auth/backchannel-logout', '/api/openapi.json', '/docs', '/api/join', '/api/signaling', '/api/service/visits', '/api/service/products'];
 
 const identities = ['anonymous', 'teller1', 'auditor1', 'admin1'] as const;
 const rolesOf: Record<string, string> = { teller1: 'teller', auditor1: 'auditor', admin1: 'admin' };

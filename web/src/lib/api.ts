@@ -80,12 +80,14 @@ interface RequestOptions {
   body?: unknown;
   /** Non-2xx statuses whose JSON body is an answer rather than an error (e.g. 503 from /readyz). */
   acceptStatuses?: readonly number[];
+  /** extra request headers (the service visit's ticket) */
+  headers?: Record<string, string>;
 }
 
 /** JSON request to the appliance, with the CSRF header on state-changing methods; throws ApiError. */
 export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
   const fetchFn = options.fetch ?? fetch;
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { ...options.headers, accept: 'application/json' };
   const form = options.body instanceof FormData ? options.body : null;
   // A FormData body gets its multipart content type (with the boundary) from fetch itself.
   if (options.body !== undefined && !form) headers['content-type'] = 'application/json';

@@ -9,7 +9,7 @@ export const prerender = false;
 // Never throws: a failure here would leave no layout to show the error in, so the layout shows it itself.
 export const load: LayoutLoad = async ({ fetch, route }) => {
   // Customers never sign in: the invitation link alone brings them to their pages.
-  if (route.id?.startsWith('/join/')) return { me: null, sessionError: null, customer: true };
+  if (route.id?.startsWith('/join/') || route.id === '/service') return { me: null, sessionError: null, customer: true };
   try {
     return { me: await getMe(fetch), sessionError: null, customer: false };
   } catch (err) {

@@ -1,0 +1,16 @@
+/** The languages the service runs in, a visit's states, a teller's presence. */
+export type ServiceLang = 'zh-CN' | 'en';
+export type VisitState = 'assistant' | 'queued' | 'accepted' | 'left' | 'callback' | 'expired';
+export type PresenceStatus = 'available' | 'busy' | 'away';
+
+/** The queue and satisfaction figures of the admin report: no personal data, tellers by user name. */
+export interface ServiceReportFigures {
+  waiting: { productCode: string; lang: string; count: number }[];
+  avgWaitSeconds: number | null;
+  p90WaitSeconds: number | null;
+  handled: number;
+  abandoned: number;
+  callbacks: number;
+  perTeller: { teller: string; handled: number; avgWaitSeconds: number | null }[];
+  ratings: { teller: string | null; productCode: string; day: string; count: number; average: number }[];
+}
