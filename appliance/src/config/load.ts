@@ -30,6 +30,7 @@ export interface AppConfig {
   service: {
     ticketTtlMinutes: number;
     visitsPerMinute: number;
+    visitRetentionDays: number;
     frameAncestors: string[];
     routing: 'random' | 'longest_idle';
     offerTimeoutSeconds: number;
@@ -324,6 +325,7 @@ export function loadConfig(opts: LoadOptions): AppConfig {
     service: {
       ticketTtlMinutes: v('KYC_SERVICE_TICKET_TTL_MINUTES'),
       visitsPerMinute: v('KYC_SERVICE_VISITS_PER_MINUTE'),
+      visitRetentionDays: v('KYC_SERVICE_VISIT_RETENTION_DAYS'),
       frameAncestors: v('KYC_SERVICE_FRAME_ANCESTORS'),
       routing: v('KYC_QUEUE_ROUTING'),
       offerTimeoutSeconds: v('KYC_QUEUE_OFFER_TIMEOUT_SECONDS'),

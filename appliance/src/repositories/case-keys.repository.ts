@@ -61,4 +61,19 @@ export const caseKeysRepository = {
     const id = v.table === 'session_events' ? 'id::text' : 'id';
     await db.query(`UPDATE ${v.table} SET ${v.column} = $2 WHERE ${id} = $1 AND ${v.column} = $3`, [v.rowId, blob, v.blob]);
   },
+
+  /** Finished service visits older than `before` whose key still exists. */
+  async visitsPastRetention(db: Queryable, before: Date, limit = 500): Promise<string[]> {
+    const r = await db.query<{ id: string }>(
+      `SELECT id FROM service_visits
+        WHERE key_destroyed_at IS NULL AND state IN ('accepted', 'left', 'callback', 'expired') AND COALESCE(left_at, accepted_at, created_at) < $1
+        ORDER BY created_at LIMIT $2`,
+      [before, limit],
+    );
+    return r.rows.map((x) => x.id);
+  },
+
+  async markVisitKeyDestroyed(db: Queryable, id: string): Promise<boolean> {
+    return ((await db.query('UPDATE service_visits SET key_destroyed_at = now() WHERE id = $1 AND key_destroyed_at IS NULL', [id])).rowCount ?? 0) > 0;
+  },
 };

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { destroyShreddedCaseKeys, rekeyLegacyCases } from '../services/case-keys.js';
+import { destroyExpiredVisitKeys, destroyShreddedCaseKeys, rekeyLegacyCases } from '../services/case-keys.js';
 import { RetentionError, RetentionService } from '../services/retention.service.js';
 import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
@@ -97,7 +97,10 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
   const tx = <T>(request: FastifyRequest, fn: Parameters<typeof auditedTransaction<T>>[3]) => auditedTransaction(ctx.pool, ctx.audit, request, fn).catch(translate);
 
   // Cases the retention run shredded (in the worker): their keys go from this process's key folder, now and every minute.
-  const sweep = () => destroyShreddedCaseKeys(ctx).catch((err: unknown) => app.log.error({ err }, 'destroying shredded case keys failed'));
+  const sweep = () =>
+    destroyShreddedCaseKeys(ctx)
+      .then(() => destroyExpiredVisitKeys(ctx, ctx.config.service.visitRetentionDays))
+      .catch((err: unknown) => app.log.error({ err }, 'destroying shredded case and visit keys failed'));
   let sweeper: NodeJS.Timeout | null = null;
   // After an upgrade: cases written before case keys move under their own key, in the background.
   let stopping = false;

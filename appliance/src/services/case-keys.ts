@@ -29,6 +29,28 @@ export async function destroyShreddedCaseKeys(ctx: { pool: pg.Pool; audit: Audit
 }
 
 /**
+ * Crypto-shredding of customer-initiated service visits (R11, PIPL Art. 47): a visit's name, phone, conversation and
+ * rating comment are encrypted under the visit's own key in the same folder; `retentionDays` after the visit ended
+ * (or began, for a call-back request) the key goes, audited per visit. What a teller carried into a case is the case's.
+ */
+export async function destroyExpiredVisitKeys(ctx: { pool: pg.Pool; audit: AuditSink; pii: PiiCipher }, retentionDays: number, asOf = new Date()): Promise<number> {
+  let done = 0;
+  for (const id of await caseKeysRepository.visitsPastRetention(ctx.pool, new Date(asOf.getTime() - retentionDays * 86_400_000))) {
+    const existed = ctx.pii.caseKeys.destroy(id);
+    await withTransaction(ctx.pool, async (client) => {
+      if (await caseKeysRepository.markVisitKeyDestroyed(client, id)) {
+        await ctx.audit.appendInTx(
+          client,
+          auditEvent(null, { action: 'service.visit_key_destroyed', object: { type: 'service_visit', id }, result: 'success', details: { keyFile: existed, retentionDays, reason: 'retention period ended' } }),
+        );
+      }
+    });
+    done += 1;
+  }
+  return done;
+}
+
+/**
  * Moves what was written before case keys existed (under the appliance-wide key) under each case's own key, a case
  * at a time, each in one transaction with its audit event. The appliance runs it in the background at start-up
  * until no such case is left; until then, an old database dump can still bring those cases' data back. A value no

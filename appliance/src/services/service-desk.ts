@@ -103,8 +103,8 @@ export class ServiceDesk {
       lang: input.lang,
       ticketHash: sha256(ticket),
       deviceHash: sha256(device ?? newDevice ?? ''),
-      nameEnc: this.deps.pii.encrypt(id, 'visitor_name', name),
-      phoneEnc: input.phone ? this.deps.pii.encrypt(id, 'visitor_phone', input.phone.trim()) : null,
+      nameEnc: this.deps.pii.encryptForCase(id, id, 'visitor_name', name),
+      phoneEnc: input.phone ? this.deps.pii.encryptForCase(id, id, 'visitor_phone', input.phone.trim()) : null,
       expiresAt: new Date(Date.now() + this.settings.ticketTtlMinutes * 60_000),
     });
     await audit({ object: { type: 'service_visit', id }, details: { productCode: product.code, lang: input.lang, consent: true } });
@@ -162,7 +162,7 @@ export class ServiceDesk {
 
   private async addMessage(client: Queryable, visitId: string, party: 'customer' | 'assistant', text: string, citation: Citation | null): Promise<void> {
     const id = await serviceRepository.nextMessageId(client);
-    await serviceRepository.insertMessage(client, { id, visitId, party, textEnc: this.deps.pii.encrypt(visitId, `visit_message:${id}`, text), citation });
+    await serviceRepository.insertMessage(client, { id, visitId, party, textEnc: this.deps.pii.encryptForCase(visitId, visitId, `visit_message:${id}`, text), citation });
   }
 
   async ask(client: pg.PoolClient, audit: AuditWriter, v: VisitRow, text: string): Promise<AssistantAnswer> {
@@ -204,7 +204,7 @@ export class ServiceDesk {
     const offer = await serviceRepository.openOfferOfVisit(client, v.id);
     if (offer) await serviceRepository.closeOffer(client, offer.id, 'withdrawn');
     await serviceRepository.updateVisit(client, v.id, { state: to, left_at: new Date() });
-    if (to === 'callback' && phone) await serviceRepository.setPhone(client, v.id, this.deps.pii.encrypt(v.id, 'visitor_phone', phone.trim()));
+    if (to === 'callback' && phone) await serviceRepository.setPhone(client, v.id, this.deps.pii.encryptForCase(v.id, v.id, 'visitor_phone', phone.trim()));
     await audit({ object: { type: 'service_visit', id: v.id }, details: { wasQueued: v.state === 'queued', offerWithdrawn: offer?.id ?? null } });
     if (offer) this.events.emit(`teller:${offer.teller}`);
     return this.view(client, { ...v, state: to });
@@ -220,7 +220,7 @@ export class ServiceDesk {
       teller: v.accepted_by,
       productCode: v.product_code,
       score,
-      commentEnc: comment && comment.trim() ? this.deps.pii.encrypt(v.id, 'rating_comment', comment.trim()) : null,
+      commentEnc: comment && comment.trim() ? this.deps.pii.encryptForCase(v.id, v.id, 'rating_comment', comment.trim()) : null,
     });
     if (!inserted) throw new DomainError('CONFLICT', 'This visit was already rated.');
     await audit({ object: { type: 'service_visit', id: v.id }, details: { caseId: v.case_id, teller: v.accepted_by, score, comment: Boolean(comment?.trim()) } });
