@@ -5,49 +5,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { Page } from 'playwright-core';
 import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
-import { openBrowser } from '../helpers/ui-browser.js';
+import { openBrowser, TRACK_PEER_CONNECTIONS, waitDecodingRises } from '../helpers/ui-browser.js';
 import { signInThroughIdp, until } from '../harness/browser.js';
 import { createNetns } from '../harness/netns.js';
 import { startTestJanus } from '../harness/janus.js';
 
-// Keeps the page's peer connections reachable for getStats(); the product code is unchanged.
-const TRACK_PEER_CONNECTIONS = `
-  window.__kycPcs = [];
-  const Native = window.RTCPeerConnection;
-  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__kycPcs.push(pc); return pc; };
-  window.RTCPeerConnection.prototype = Native.prototype;`;
-
-const FRAMES_DECODED = `(async () => {
-  let frames = 0;
-  for (const pc of window.__kycPcs) {
-    if (pc.connectionState === 'closed') continue;
-    const stats = await pc.getStats();
-    stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0; });
-  }
-  return frames;
-})()`;
-
 const VIDEOS = `[...document.querySelectorAll('[data-testid^="replay-video-"]')]`;
-
-/** Polls an expression in the page (Playwright's waitForFunction evaluates strings with eval, which the CSP refuses). */
-async function decoding(page: Page): Promise<number> {
-  return (await page.evaluate(FRAMES_DECODED)) as number;
-}
-
-/** Waits until the page's decoded-frame count has risen twice (remote video is really arriving). */
-async function waitDecodingRises(page: Page, timeoutMs = 30_000): Promise<[number, number]> {
-  const deadline = Date.now() + timeoutMs;
-  let first = 0;
-  while (Date.now() < deadline) {
-    first = await decoding(page);
-    if (first > 0) break;
-    await page.waitForTimeout(250);
-  }
-  await page.waitForTimeout(1500);
-  return [first, await decoding(page)];
-}
 
 t.test('a recorded 1:1 video session through the real UI, Janus and appliance', { timeout: 240_000 }, async (t) => {
   const ns = await createNetns(t);

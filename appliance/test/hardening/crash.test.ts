@@ -1,14 +1,16 @@
 // Crash suite: the appliance, the worker, Janus and PostgreSQL each killed with SIGKILL at least three times, at
-// different moments of a recorded call (mid-call, just after hang-up, mid-seal), then started again. Afterwards every
-// recording is sealed or failed with its reason (inputs kept), no plaintext media is left beside a sealed recording,
-// no session stays live, the customer's link is refused once its session ended, and `kyc-audit verify` passes
-// against the verifier key pinned before the first kill.
+// different moments of a live recorded call (mid-call with media flowing, just after hang-up, mid-seal), then started
+// again. Afterwards every recording is sealed or failed with its reason (inputs kept), no plaintext media is left
+// beside a sealed recording, no session stays live, the customer's link is refused once its session ended, and
+// `kyc-audit verify` passes against the verifier key pinned before the first kill.
 //
 // Real parts: the appliance and the worker as their own processes (as systemd runs them), a private PostgreSQL
-// cluster made for this test (the shared one is never killed), a real Janus in a network namespace, the dev IdP.
-// Each call's media is the committed Janus recording of a real call (appliance/test/fixtures/recording-reconnect),
-// placed in the session's folder as Janus writes it; the call itself (invitation, code, device check, consent,
-// admission, hang-up) goes through the appliance's API. Needs root (initdb as postgres, ip netns).
+// cluster made for this test (the shared one is never killed), a real Janus in a network namespace, the dev IdP, and
+// two headless Chromium in that namespace running the built UI: the customer from the invitation link (code, device
+// check, consent), the teller signed in through the IdP's login page admitting them. Both publish fake camera and
+// microphone through the appliance's signaling into Janus, which writes the session's .mjr files itself; a call counts
+// as live once each side decodes the other's video. The appliance and the IdP listen here and are relayed into the
+// namespace at the same addresses. Needs root (initdb as postgres, ip netns) and the built UI (`make build`).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { Agent, request as httpsRequest } from 'node:https';
@@ -21,8 +23,11 @@ import t from 'tap';
 import { applyMigrations } from '@kyc/compliance';
 import { startDevIdp } from '../../src/dev-idp/server.js';
 import { allMigrations } from '../../src/migrations-dir.js';
-import { freePort, newCaseBody } from '../helpers/appliance.js';
-import { RECONNECT_FIXTURE, copyFixture, findPlaintextMedia, fixtureCallTimes, waitFor } from '../helpers/recording-fixtures.js';
+import type { Page } from 'playwright-core';
+import { freePort, newCaseBody, relayIntoNetns, WEB_BUILD } from '../helpers/appliance.js';
+import { findPlaintextMedia, waitFor } from '../helpers/recording-fixtures.js';
+import { TRACK_PEER_CONNECTIONS, waitDecodingRises } from '../helpers/ui-browser.js';
+import { launchBrowser, signInThroughIdp, spkiHash } from '../harness/browser.js';
 import { startTestJanus } from '../harness/janus.js';
 import { createNetns } from '../harness/netns.js';
 
@@ -187,8 +192,13 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
   await writeFile(secretFile, clientSecret, { mode: 0o600 });
   const port = await freePort();
   const publicUrl = `https://127.0.0.1:${port}`;
-  const idp = await startDevIdp({ port: 0, publicBaseUrl: publicUrl, clientSecret, onError: () => undefined });
+  const idp = await startDevIdp({ port: 0, publicBaseUrl: publicUrl, clientSecret, applianceCaFile: join(dataDir, 'pki', 'ca.crt'), onError: () => undefined });
   t.teardown(() => idp.close().catch(() => undefined));
+  // the browsers run in the namespace: the appliance and the IdP are relayed there at the same addresses
+  for (const p of [port, Number(new URL(idp.issuer).port)]) {
+    const relay = await relayIntoNetns(ns, p);
+    t.teardown(() => new Promise<void>((r) => relay.close(() => r())));
+  }
 
   const common = {
     KYC_PROFILE: 'development',
@@ -210,6 +220,9 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
     KYC_AUDIT_CHECKPOINT_EVERY_EVENTS: '1',
     KYC_AUDIT_CHECKPOINT_EVERY_SECONDS: '1',
     KYC_LOG_LEVEL: 'info',
+    KYC_WEB_ROOT: WEB_BUILD,
+    // tests run side by side: no fixed metrics port
+    KYC_METRICS_LISTEN: 'off',
   };
   const appliance = service('appliance', SERVER, common, dataDir);
   const worker = service('worker', WORKER, common, dataDir);
@@ -262,10 +275,18 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
     return ((await res.json()) as { access_token: string }).access_token;
   };
 
+  const began = Date.now();
+  const phases: string[] = [];
+  const phase = (name: string) => phases.push(`${name} ${((Date.now() - began) / 1000).toFixed(0)} s`);
   appliance.start();
   worker.start();
   await ready();
-  const teller = await token('teller1');
+  // the IdP's access tokens live for minutes, the run for longer: the teller's is fetched again when it gets old
+  let tellerToken = { token: await token('teller1'), at: Date.now() };
+  const teller = async () => {
+    if (Date.now() - tellerToken.at > 60_000) tellerToken = { token: await token('teller1'), at: Date.now() };
+    return tellerToken.token;
+  };
   const auditor = await token('auditor1');
   // the verifier key, pinned before anything is killed
   const pinned = await api('GET', '/api/audit/verifier-key', { token: auditor });
@@ -273,44 +294,78 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
   const verifierKey = pinned.text.trim();
   t.ok(verifierKey.length > 10, 'a verifier key to pin');
 
-  const window = await fixtureCallTimes();
+  // Two browsers for the whole run, each as on its own machine: the teller signed in once through the IdP's login page
+  // (the sign-in is kept in the database, so it outlives the appliance's restarts), the customer opening each link.
+  const chromium = await ns.wrapper('/usr/bin/chromium');
+  const trustedSpkiHashes = [spkiHash(await readFile(join(dataDir, 'pki', 'ca.crt'), 'utf8'))];
+  const tellerBrowser = await launchBrowser({ executablePath: chromium, trustedSpkiHashes, timeoutMs: 30_000 });
+  t.teardown(() => tellerBrowser.close());
+  const customerBrowser = await launchBrowser({ executablePath: chromium, trustedSpkiHashes, timeoutMs: 30_000, viewport: { width: 390, height: 844 } });
+  t.teardown(() => customerBrowser.close());
+  for (const b of [tellerBrowser, customerBrowser]) await b.context.addInitScript(TRACK_PEER_CONNECTIONS);
+  const signIn = await tellerBrowser.newPage();
+  await signIn.goto(publicUrl);
+  await signInThroughIdp(signIn, publicUrl, 'teller1', 'teller1');
+  await signIn.close();
+
   interface Call {
     caseId: string;
     sessionId: string;
     invitationToken: string;
     device: string;
+    pages: Page[];
+    /** each side decoded the other's video before the kill or the hang-up */
+    live: boolean;
   }
-  /** invitation → code → device check → consent → admission, through the API; Janus's files of the call in place */
+  /**
+   * A live call: the case and invitation through the API, the customer through the link in the UI (code, device check,
+   * consent), admitted by the teller in the UI; both publish into Janus until each decodes the other's video.
+   */
   const startCall = async (): Promise<Call> => {
-    const c = await api('POST', '/api/cases', { token: teller, body: newCaseBody() });
+    const c = await api('POST', '/api/cases', { token: await teller(), body: newCaseBody() });
     if (c.status !== 201) throw new Error(`case: ${c.status} ${JSON.stringify(c.json)}`);
     const caseId = String(c.json['id']);
-    const inv = await api('POST', `/api/cases/${caseId}/invitations`, { token: teller });
+    const inv = await api('POST', `/api/cases/${caseId}/invitations`, { token: await teller() });
     if (inv.status !== 201) throw new Error(`invitation: ${inv.status} ${JSON.stringify(inv.json)}`);
-    const invitationToken = String(inv.json['url']).split('/').pop() ?? '';
-    const code = String(inv.json['code']);
-    const open = await api('POST', `/api/join/${invitationToken}/open`);
-    const device = (open.cookies.find((x) => x.startsWith('__Host-kyc_device=')) ?? '').split(';')[0] ?? '';
-    for (const [step, body] of [
-      ['code', { code }],
-      ['device-check', { camera: true, microphone: true }],
-      ['consent', { accept: true, consentVersion: '2026-11' }],
-    ] as const) {
-      const r = await api('POST', `/api/join/${invitationToken}/${step}`, { cookie: device, body });
-      if (r.status !== 200) throw new Error(`${step}: ${r.status} ${JSON.stringify(r.json)}`);
-    }
-    const admit = await api('POST', `/api/cases/${caseId}/admit`, { token: teller });
-    if (admit.status !== 200) throw new Error(`admit: ${admit.status} ${JSON.stringify(admit.json)}`);
-    const sessionId = String(admit.json['id']);
-    // the call's media as Janus wrote it; the session placed at the recording's times
-    await copyFixture(RECONNECT_FIXTURE, join(dataDir, 'recordings', sessionId));
-    await su.query('UPDATE call_sessions SET admitted_at = $2 WHERE id = $1', [sessionId, window.admittedAt]);
-    return { caseId, sessionId, invitationToken, device };
+    const link = String(inv.json['url']);
+    const invitationToken = link.split('/').pop() ?? '';
+    const customer = await customerBrowser.newPage();
+    await customer.goto(link);
+    await customer.getByTestId('join-code-input').fill(String(inv.json['code']));
+    await customer.getByTestId('join-code-submit').click();
+    await customer.getByTestId('device-check-ok').click({ timeout: 30_000 });
+    await customer.getByTestId('consent-accept').click();
+    await customer.getByTestId('waiting-room').waitFor();
+    const device = (await customerBrowser.context.cookies(publicUrl)).find((x) => x.name === '__Host-kyc_device');
+    if (!device) throw new Error('no device cookie in the customer\'s browser');
+    const tellerPage = await tellerBrowser.newPage();
+    await tellerPage.goto(`${publicUrl}/cases/${caseId}`);
+    await tellerPage.getByTestId('admit-button').click({ timeout: 30_000 });
+    await tellerPage.getByTestId('remote-video').waitFor({ timeout: 30_000 });
+    await customer.getByTestId('remote-video').waitFor({ timeout: 30_000 });
+    const sessions = await api('GET', `/api/cases/${caseId}/sessions`, { token: await teller() });
+    const listed = (sessions.json['items'] ?? sessions.json) as { id: string }[];
+    const sessionId = listed[0]?.id ?? '';
+    if (!sessionId) throw new Error(`no session: ${sessions.status} ${sessions.text}`);
+    const [[tFirst, tLater], [cFirst, cLater]] = await Promise.all([waitDecodingRises(tellerPage), waitDecodingRises(customer)]);
+    const live = tFirst > 0 && tLater > tFirst && cFirst > 0 && cLater > cFirst;
+    t.comment(`call ${sessionId}: teller decodes ${tFirst} → ${tLater} frames, customer ${cFirst} → ${cLater}`);
+    return { caseId, sessionId, invitationToken, device: `${device.name}=${device.value}`, pages: [tellerPage, customer], live };
   };
+  /** the teller hangs up in the UI; both sides see the end */
+  const hangupInUi = async (call: Call) => {
+    const [tellerPage, customer] = call.pages;
+    await tellerPage?.getByTestId('hangup-button').click();
+    await tellerPage?.getByTestId('session-ended').waitFor({ timeout: 15_000 });
+    await customer?.locator('[data-testid="join-refusal"][data-reason="ended"]').waitFor({ timeout: 15_000 });
+  };
+  /** after a kill the UI may be recovering: the teller's hang-up through the API */
   const hangup = async (call: Call) => {
-    const r = await api('POST', `/api/sessions/${call.sessionId}/hangup`, { token: teller });
+    const r = await api('POST', `/api/sessions/${call.sessionId}/hangup`, { token: await teller() });
     if (r.status !== 200 && r.status !== 204) throw new Error(`hangup: ${r.status} ${JSON.stringify(r.json)}`);
-    await su.query('UPDATE call_sessions SET ended_at = $2 WHERE id = $1', [call.sessionId, window.endedAt]);
+  };
+  const closePages = async (call: Call) => {
+    for (const p of call.pages) await p.close().catch(() => undefined);
   };
   const recordingOf = async (sessionId: string) =>
     (await su.query<{ id: string; status: string; step: string | null; failure_reason: string | null }>('SELECT id, status, step, failure_reason FROM recordings WHERE session_id = $1', [sessionId])).rows[0] ?? null;
@@ -334,7 +389,7 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
       await janus.start();
     } else {
       await pgc.start();
-      await waitFor('the appliance back on the database', async () => (await api('POST', '/api/cases', { token: teller, body: newCaseBody() }).catch(() => null))?.status === 201, 120_000).catch(
+      await waitFor('the appliance back on the database', async () => (await api('POST', '/api/cases', { token: await teller(), body: newCaseBody() }).catch(() => null))?.status === 201, 120_000).catch(
         (err: Error) => {
           t.comment(`appliance running: ${appliance.running()}\n${appliance.log().slice(-4000)}`);
           throw err;
@@ -350,7 +405,8 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
       what,
       async () => {
         const live = await su.query<{ c: string }>(`SELECT count(*)::text AS c FROM call_sessions WHERE state = 'live'`);
-        const open = await su.query<{ c: string }>(`SELECT count(*)::text AS c FROM recordings WHERE status IN ('queued', 'processing')`);
+        // a failure that will be retried is still open: the worker claims it again (and clears its reason)
+        const open = await su.query<{ c: string }>(`SELECT count(*)::text AS c FROM recordings WHERE status IN ('queued', 'processing') OR (status = 'failed' AND will_retry)`);
         const recs = await su.query<{ c: string }>('SELECT count(*)::text AS c FROM recordings');
         return live.rows[0]?.c === '0' && open.rows[0]?.c === '0' && Number(recs.rows[0]?.c) === calls.length;
       },
@@ -361,31 +417,46 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
       t.comment(JSON.stringify((await su.query('SELECT session_id, status, step, failure_reason FROM recordings')).rows));
       throw err;
     });
+  phase('set up (appliance, worker, browsers, teller signed in)');
   const rounds: [Component, Moment][] = [];
   for (const m of ['mid-call', 'after-hangup', 'mid-seal'] as const) for (const c of ['appliance', 'worker', 'janus', 'postgres'] as const) rounds.push([c, m]);
+  const roundOf = new Map<string, string>();
+  /** mid-call kills of Janus, the worker and PostgreSQL after which both sides decoded video again */
+  const mediaAfterRestart: string[] = [];
   for (const [component, moment] of rounds) {
-    // mid-seal: alone in the queue, so that the kill falls while this call's recording is being sealed
-    if (moment === 'mid-seal') await settle(`the recordings before ${component} mid-seal`);
     const call = await startCall().catch((err: Error) => {
       t.comment(appliance.log().slice(-3000));
       throw err;
     });
     calls.push(call);
+    roundOf.set(call.sessionId, `${component} ${moment}`);
     if (moment === 'mid-call') {
+      // media flowing: both sides have just decoded each other's video
       await kill(component);
-      await restart(component);
-      // the appliance's own restart leaves nobody to hang up: the sweep must end the session by itself
-      if (component !== 'appliance') await hangup(call).catch((err: Error) => t.comment(`hang-up after ${component} restart: ${err.message}`));
+      if (component === 'appliance') {
+        // the parties give up while it is down: nobody comes back, so the restarted appliance must end the session itself
+        await closePages(call);
+        await restart(component);
+      } else {
+        await restart(component);
+        const decoding = await Promise.all(call.pages.map((p) => waitDecodingRises(p, 10_000).catch(() => [0, 0] as const)));
+        if (decoding.every(([first, later]) => first > 0 && later > first)) mediaAfterRestart.push(component);
+        await hangup(call).catch((err: Error) => t.comment(`hang-up after ${component} restart: ${err.message}`));
+        await closePages(call);
+      }
     } else if (moment === 'after-hangup') {
-      await hangup(call);
+      await hangupInUi(call);
       await kill(component);
+      await closePages(call);
       await restart(component);
     } else {
-      await hangup(call);
+      await hangupInUi(call);
+      await closePages(call);
+      // the kill falls once this call's recording is being sealed (earlier ones may still be sealed beside it)
       const mid = await waitFor('the seal to start', async () => {
         const r = await recordingOf(call.sessionId);
         return r && r.status !== 'queued' ? r : null;
-      }, 120_000);
+      }, 600_000);
       if (mid.status === 'processing') caughtMidSeal[component]++;
       await kill(component);
       await restart(component);
@@ -393,22 +464,42 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
     t.comment(`${component} killed ${moment}`);
   }
 
+  phase('calls and kills done');
   const settled = await settle('every recording sealed or failed');
-  t.ok(settled, 'no session live, no recording queued or processing');
+  phase('all sealed or failed');
+  t.ok(settled, 'no session live, no recording queued, processing or waiting for a retry');
 
   let sealed = 0;
   let failed = 0;
+  const outcomes: string[] = [];
   for (const call of calls) {
+    const round = roundOf.get(call.sessionId) ?? '?';
     const rec = await recordingOf(call.sessionId);
     const folder = join(dataDir, 'recordings', call.sessionId);
+    const session = (await su.query<{ state: string; end_reason: string | null }>('SELECT state, end_reason FROM call_sessions WHERE id = $1', [call.sessionId])).rows[0];
+    t.equal(session?.state, 'ended', `${round}: the session ended (${session?.end_reason})`);
+    // nobody came back after the appliance's restart: the restarted appliance ended the session by itself
+    if (round === 'appliance mid-call') t.match(session?.end_reason, /appliance restart/, 'the restarted appliance ended the abandoned session');
     if (rec?.status === 'sealed') {
       sealed++;
       const left = await readdir(folder).catch(() => []);
-      t.same(left, [], `sealed ${rec.id}: no plaintext left in its recording folder`);
+      t.same(left, [], `${round}: sealed ${rec.id}, no plaintext left in its recording folder`);
+      // what Janus recorded of the live call: both parties, with media
+      const view = await api('GET', `/api/sessions/${call.sessionId}/recording`, { token: await teller() });
+      const parties = (view.json['parties'] ?? []) as { party: string; durationMs: number; bytes: number }[];
+      const issues = ((view.json['issues'] ?? []) as { code: string }[]).map((i) => i.code);
+      for (const party of ['teller', 'customer']) {
+        const p = parties.find((x) => x.party === party);
+        t.ok(p && p.durationMs > 1000 && p.bytes > 10_000, `${round}: ${party} sealed with ${p?.durationMs} ms, ${p?.bytes} bytes`);
+      }
+      // Janus killed while writing: the files it never closed are sealed with what they hold, and that is noted
+      if (round === 'janus mid-call') t.ok(issues.includes('stream_unclosed'), `janus mid-call: the unclosed streams are noted (${issues.join(', ')})`);
+      outcomes.push(`${round}: sealed ${parties.map((p) => `${p.party} ${(p.durationMs / 1000).toFixed(1)} s`).join(', ')}${issues.length ? ` [${[...new Set(issues)].join(', ')}]` : ''}`);
     } else {
       failed++;
-      t.ok(rec?.failure_reason, `failed recording of ${call.sessionId} has its reason (${rec?.failure_reason})`);
-      t.ok((await readdir(folder).catch(() => [])).length > 0, 'a failed recording keeps its inputs');
+      t.ok(rec?.failure_reason, `${round}: failed recording of ${call.sessionId} has its reason (${rec?.failure_reason})`);
+      t.ok((await readdir(folder).catch(() => [])).length > 0, `${round}: a failed recording keeps its inputs`);
+      outcomes.push(`${round}: failed (${rec?.failure_reason})`);
     }
     const state = await api('GET', `/api/join/${call.invitationToken}`, { cookie: call.device });
     const joined = await api('POST', `/api/join/${call.invitationToken}/open`, { cookie: call.device });
@@ -431,8 +522,13 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
   );
   t.equal(verify.code, 0, `kyc-audit verify passes with the pinned key\n${verify.out.slice(-2000)}`);
 
+  t.comment(`elapsed: ${phases.join(', ')}`);
+  t.comment(`outcomes:\n${outcomes.join('\n')}`);
+  const live = calls.filter((c) => c.live).length;
+  t.equal(live, calls.length, 'every call had live media (each side decoded the other\'s video) before its kill or hang-up');
   t.comment(
-    `crash: kills appliance=${kills.appliance} worker=${kills.worker} janus=${kills.janus} postgres=${kills.postgres}; ` +
+    `crash: live calls ${live}/${calls.length} (kills per moment: ${rounds.map(([c, m]) => `${c} ${m}`).join(', ')}); ` +
+      `media flowing again after a mid-call restart of ${mediaAfterRestart.join(', ') || 'none'}; kills appliance=${kills.appliance} worker=${kills.worker} janus=${kills.janus} postgres=${kills.postgres}; ` +
       `caught mid-seal appliance=${caughtMidSeal.appliance} worker=${caughtMidSeal.worker} janus=${caughtMidSeal.janus} postgres=${caughtMidSeal.postgres}; ` +
       `recordings sealed=${sealed} failed=${failed}; exits by themselves (restarted as systemd would) appliance=${appliance.state.failures} worker=${worker.state.failures}`,
   );

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,16 +26,30 @@ export interface Teardown {
 /** Connections to host:port inside the namespace are piped to the same address in this process's namespace. */
 export async function relayIntoNetns(ns: Netns, port: number): Promise<Server> {
   const { handle } = await ns.listen(port, '127.0.0.1');
+  const open = new Set<Socket>();
   const relay = createServer((inside) => {
     const outside = connect(port, '127.0.0.1');
+    open.add(inside).add(outside);
     inside.pipe(outside).pipe(inside);
     const end = () => {
       inside.destroy();
       outside.destroy();
+      open.delete(inside);
+      open.delete(outside);
     };
-    inside.on('error', end);
-    outside.on('error', end);
+    for (const s of [inside, outside]) {
+      s.on('error', end);
+      s.on('close', end);
+    }
   });
+  // Closing the relay ends what still runs through it: close() alone would wait for every connection, and one whose
+  // ends were killed (a process of the test under kill -9, a closed browser) can stay half-open for ever.
+  const close = relay.close.bind(relay);
+  relay.close = ((callback?: (err?: Error) => void) => {
+    for (const s of open) s.destroy();
+    open.clear();
+    return close(callback);
+  }) as typeof relay.close;
   await new Promise<void>((resolve) => relay.listen(handle, () => resolve()));
   return relay;
 }

@@ -54,3 +54,41 @@ export function watchPage(page: Page, baseUrl: string, options: WatchOptions = {
   });
   return problems;
 }
+
+/**
+ * Keeps a page's peer connections reachable for getStats() (give it to `context.addInitScript` before the UI loads);
+ * the product code is unchanged.
+ */
+export const TRACK_PEER_CONNECTIONS = `
+  window.__kycPcs = [];
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__kycPcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Native.prototype;`;
+
+const FRAMES_DECODED = `(async () => {
+  let frames = 0;
+  for (const pc of window.__kycPcs || []) {
+    if (pc.connectionState === 'closed') continue;
+    const stats = await pc.getStats();
+    stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0; });
+  }
+  return frames;
+})()`;
+
+/** Video frames the page has decoded on its open peer connections (see TRACK_PEER_CONNECTIONS). */
+export async function framesDecoded(page: Page): Promise<number> {
+  return (await page.evaluate(FRAMES_DECODED)) as number;
+}
+
+/** Waits until the page's decoded-frame count has risen twice (remote video is really arriving). */
+export async function waitDecodingRises(page: Page, timeoutMs = 30_000): Promise<[number, number]> {
+  const deadline = Date.now() + timeoutMs;
+  let first = 0;
+  while (Date.now() < deadline) {
+    first = await framesDecoded(page);
+    if (first > 0) break;
+    await page.waitForTimeout(250);
+  }
+  await page.waitForTimeout(1500);
+  return [first, await framesDecoded(page)];
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, stat } from 'node:fs/promises';
+import { link, open, rename, stat, unlink } from 'node:fs/promises';
 
 /**
  * Files that must survive a power cut once written: keys, checkpoints, sealed recordings' folders. One place for
@@ -10,22 +10,32 @@ export interface DurableWriteOptions {
   /** file mode of a new file */
   mode: number;
   /**
-   * 'exclusive': create the file, refusing one that exists (O_EXCL); 'replace': write a temporary file beside it and
-   * rename it over the old one, so that readers see the old or the new content, never a mix
+   * 'exclusive': create the file, refusing one that exists; 'replace': rename it over the old one, so that readers see
+   * the old or the new content, never a mix. Either way the content is written to a temporary file beside it first:
+   * a process killed mid-write leaves that temporary file, never a torn file under the name.
    */
   how: 'exclusive' | 'replace';
 }
 
 export async function writeFileDurably(path: string, data: string | Buffer, o: DurableWriteOptions): Promise<void> {
-  const target = o.how === 'exclusive' ? path : `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  const fh = await open(target, o.how === 'exclusive' ? 'wx' : 'w', o.mode);
+  const partial = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  const fh = await open(partial, 'wx', o.mode);
   try {
     await fh.writeFile(data);
     await fh.sync();
-  } finally {
+  } catch (err) {
     await fh.close();
+    await unlink(partial).catch(() => undefined);
+    throw err;
   }
-  if (target !== path) await rename(target, path);
+  await fh.close();
+  if (o.how === 'replace') return rename(partial, path);
+  // link() publishes the complete file under its name and fails (EEXIST) when the name is taken, as O_EXCL would
+  try {
+    await link(partial, path);
+  } finally {
+    await unlink(partial);
+  }
 }
 
 /** Makes a directory's entries (new, renamed or removed files) durable. */
