@@ -38,6 +38,8 @@ const START = option('start', STEP);
 const MAX = option('max', 60);
 const HOLD_S = option('hold', 30);
 const HOSTS = option('hosts', 2);
+/** --no-subscribe: the parties only publish (Janus records and forwards nothing), to see what forwarding costs */
+const SUBSCRIBE = !process.argv.includes('--no-subscribe');
 /** calls being opened at the same time */
 const OPEN_CONCURRENCY = option('open-concurrency', 4);
 
@@ -87,10 +89,10 @@ async function main(): Promise<void> {
   const teardowns: (() => unknown)[] = [];
   const log = (line: string) => process.stdout.write(`${line}\n`);
   try {
-    const s = await startSyntheticCallStack({ teardown: (fn) => teardowns.push(fn) }, { partyHosts: HOSTS, sealConcurrency: 2 });
+    const s = await startSyntheticCallStack({ teardown: (fn) => teardowns.push(fn) }, { partyHosts: HOSTS, sealConcurrency: 4 });
     const measured = { janus: s.janus.process().pid, appliance: process.pid };
     const idleRss = rssMb(measured.janus) + rssMb(measured.appliance);
-    log(`machine: ${(await import('node:os')).cpus().length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; measured: Janus (pid ${measured.janus}) + appliance with in-process worker (pid ${measured.appliance}); parties: ${HOSTS} werift processes`);
+    log(`machine: ${(await import('node:os')).cpus().length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; measured: Janus (pid ${measured.janus}) + appliance with in-process worker (pid ${measured.appliance}); parties: ${HOSTS} werift processes${SUBSCRIBE ? '' : ', publishing only (no subscriptions)'}`);
     log(`idle RSS (Janus + appliance): ${round(idleRss)} MB; ramp ${START}..${MAX} step ${STEP}, hold ${HOLD_S} s`);
 
     const steps: StepResult[] = [];
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       // teller and customer in different party processes where there are two
       const pairs = Array.from({ length: k }, (_, i) => [s.hosts[i % s.hosts.length], s.hosts[(i + 1) % s.hosts.length]] as [PartyHost, PartyHost]);
-      const opened = await pool(pairs, OPEN_CONCURRENCY, (pair) => openSyntheticCall(s, pair));
+      const opened = await pool(pairs, OPEN_CONCURRENCY, (pair) => openSyntheticCall(s, pair, { subscribe: SUBSCRIBE }));
       const calls = opened.filter((r): r is PromiseFulfilledResult<SyntheticCall> => r.status === 'fulfilled').map((r) => r.value);
       const joinFailures = opened.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason instanceof Error ? r.reason.message : String(r.reason)));
       const openS = (Date.now() - t0) / 1000;

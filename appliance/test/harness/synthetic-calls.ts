@@ -73,9 +73,10 @@ let callSeq = 0;
 
 /**
  * Opens a call: case, invitation, the customer's way to the waiting room, admission; then both parties join, publish
- * and subscribe (teller on `hosts[0]`, customer on `hosts[1]` or the same). Resolves once both send and receive.
+ * and subscribe (teller on `hosts[0]`, customer on `hosts[1]` or the same). Resolves once both send and receive
+ * (`subscribe: false`: once both send; nobody receives, Janus only records).
  */
-export async function openSyntheticCall(s: SyntheticCallStack, hosts: [PartyHost, PartyHost]): Promise<SyntheticCall> {
+export async function openSyntheticCall(s: SyntheticCallStack, hosts: [PartyHost, PartyHost], o: { subscribe?: boolean } = {}): Promise<SyntheticCall> {
   const { a } = s;
   const c = await waitingCustomer(a, s.tellerHeaders);
   const admit = await a.app.inject({ method: 'POST', url: `/api/cases/${c.caseId}/admit`, headers: s.tellerHeaders });
@@ -87,8 +88,8 @@ export async function openSyntheticCall(s: SyntheticCallStack, hosts: [PartyHost
   const origin = a.config.publicUrl.origin;
   const call: SyntheticCall = { caseId: c.caseId, sessionId, hosts: { teller: hosts[0], customer: hosts[1] }, ids };
   const started = await Promise.allSettled([
-    hosts[0].start(ids.teller, { url: `${wss}?session=${sessionId}`, headers: { ...s.tellerHeaders, origin } }),
-    hosts[1].start(ids.customer, { url: `${wss}?invitation=${c.token}`, headers: { cookie: `__Host-kyc_device=${c.cookies['__Host-kyc_device']}`, origin } }),
+    hosts[0].start(ids.teller, { url: `${wss}?session=${sessionId}`, headers: { ...s.tellerHeaders, origin }, ...o }),
+    hosts[1].start(ids.customer, { url: `${wss}?invitation=${c.token}`, headers: { cookie: `__Host-kyc_device=${c.cookies['__Host-kyc_device']}`, origin }, ...o }),
   ]);
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
@@ -122,8 +123,12 @@ export interface StreamContinuity {
   spanMs: number;
 }
 
-/** A recording has a gap when a packet is missing or nothing was written for this long. */
-export const GAP_PAUSE_MS = 500;
+/**
+ * A recording has a gap when an RTP packet is missing from it (lost and not retransmitted: the post-processed media
+ * freezes or falls silent there), or when nothing arrived for this long (a freeze the other party saw live; packets
+ * merely late are put back in place by their RTP timestamps when the recording is post-processed).
+ */
+export const GAP_PAUSE_MS = 1000;
 
 /**
  * Continuity of every stream Janus is writing or wrote into a session's folder, read from the .mjr frames (each:
