@@ -45,13 +45,19 @@ const OPEN_CONCURRENCY = option('open-concurrency', 4);
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-/** user + system CPU seconds of a process so far */
-function cpuSeconds(pid: number): number {
+/** user and system CPU seconds of a process so far */
+function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state): utime is field 14, stime field 15
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
 }
+
+const cpuSeconds = (pid: number) => {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
+};
+const partiesSystemSeconds = (hosts: PartyHost[]) => hosts.reduce((x, h) => x + cpuTimes(h.pid).system, 0);
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -108,7 +114,13 @@ async function main(): Promise<void> {
       const joinFailures = opened.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason instanceof Error ? r.reason.message : String(r.reason)));
       const openS = (Date.now() - t0) / 1000;
 
-      const cpu0 = { janus: cpuSeconds(measured.janus), appliance: cpuSeconds(measured.appliance), parties: s.hosts.reduce((x, h) => x + cpuSeconds(h.pid), 0) };
+      const cpu0 = {
+        janus: cpuSeconds(measured.janus),
+        janusSystem: cpuTimes(measured.janus).system,
+        appliance: cpuSeconds(measured.appliance),
+        parties: s.hosts.reduce((x, h) => x + cpuSeconds(h.pid), 0),
+        partiesSystem: partiesSystemSeconds(s.hosts),
+      };
       const h0 = performance.now();
       const rssSamples: number[] = [];
       for (let i = 0; i < HOLD_S; i++) {
@@ -124,6 +136,9 @@ async function main(): Promise<void> {
           s.hosts.reduce((x, h) => x + cpuSeconds(h.pid), 0),
           cpu0.parties,
         ),
+        // kernel time (UDP sends and receives) within the above
+        janusSystem: pct(cpuTimes(measured.janus).system, cpu0.janusSystem),
+        partiesSystem: pct(partiesSystemSeconds(s.hosts), cpu0.partiesSystem),
       };
       const rss = Math.max(...rssSamples);
       const load = loadavg()[0] ?? 0;
@@ -170,7 +185,7 @@ async function main(): Promise<void> {
       steps.push({ k, pass, cpuPct: cpu.janus + cpu.appliance, rssMb: rss });
       log(
         `K=${k}: ${pass ? 'PASS' : 'FAIL'} joined ${calls.length}/${k} in ${round(openS)} s; streams ${streams} with gaps ${gapStreams} (lost packets ${lostPackets}, longest pause ${maxPause} ms); parties disconnected ${disconnected}; ` +
-          `sealed complete ${sealed}/${k} in ${round(sealS)} s; CPU Janus ${round(cpu.janus)}% + appliance ${round(cpu.appliance)}% (parties ${round(cpu.parties)}%); RSS ${round(rss)} MB; load ${load.toFixed(2)}`,
+          `sealed complete ${sealed}/${k} in ${round(sealS)} s; CPU Janus ${round(cpu.janus)}% (system ${round(cpu.janusSystem)}%) + appliance ${round(cpu.appliance)}% (parties ${round(cpu.parties)}%, system ${round(cpu.partiesSystem)}%); RSS ${round(rss)} MB; load ${load.toFixed(2)}`,
       );
       for (const f of joinFailures.slice(0, 3)) log(`  join failure: ${f}`);
       for (const g of gapExamples) log(`  gap: ${g}`);
