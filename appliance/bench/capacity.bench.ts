@@ -94,6 +94,15 @@ interface StepResult {
 async function main(): Promise<void> {
   const teardowns: (() => unknown)[] = [];
   const log = (line: string) => process.stdout.write(`${line}\n`);
+  // interrupted (Ctrl-C, a timeout): still remove the namespace, Janus and the party processes
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void (async () => {
+        for (const fn of teardowns.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+        process.exit(130);
+      })();
+    });
+  }
   try {
     const s = await startSyntheticCallStack({ teardown: (fn) => teardowns.push(fn) }, { partyHosts: HOSTS, sealConcurrency: 4 });
     const measured = { janus: s.janus.process().pid, appliance: process.pid };
@@ -169,6 +178,11 @@ async function main(): Promise<void> {
         for (const p of [st.teller, st.customer]) if (!p || p.publisher !== 'connected' || p.closedCode !== null) disconnected++;
       }
 
+      // printed before the seals are awaited (which can take minutes on a loaded machine)
+      log(
+        `K=${k} held ${HOLD_S} s: joined ${calls.length}/${k} in ${round(openS)} s; streams ${streams} with gaps ${gapStreams} (lost packets ${lostPackets}, longest pause ${maxPause} ms); parties disconnected ${disconnected}; ` +
+          `CPU Janus ${round(cpu.janus)}% (system ${round(cpu.janusSystem)}%) + appliance ${round(cpu.appliance)}% (parties ${round(cpu.parties)}%, system ${round(cpu.partiesSystem)}%); RSS ${round(rss)} MB; load ${load.toFixed(2)}`,
+      );
       await pool(calls, 8, (call) => hangUpSyntheticCall(s, call));
       const sealStart = Date.now();
       const seals = await pool(calls, 8, (call) => waitSealed(s, call.sessionId, 600_000));
@@ -183,10 +197,7 @@ async function main(): Promise<void> {
 
       const pass = joinFailures.length === 0 && gapStreams === 0 && disconnected === 0 && sealed === k;
       steps.push({ k, pass, cpuPct: cpu.janus + cpu.appliance, rssMb: rss });
-      log(
-        `K=${k}: ${pass ? 'PASS' : 'FAIL'} joined ${calls.length}/${k} in ${round(openS)} s; streams ${streams} with gaps ${gapStreams} (lost packets ${lostPackets}, longest pause ${maxPause} ms); parties disconnected ${disconnected}; ` +
-          `sealed complete ${sealed}/${k} in ${round(sealS)} s; CPU Janus ${round(cpu.janus)}% (system ${round(cpu.janusSystem)}%) + appliance ${round(cpu.appliance)}% (parties ${round(cpu.parties)}%, system ${round(cpu.partiesSystem)}%); RSS ${round(rss)} MB; load ${load.toFixed(2)}`,
-      );
+      log(`K=${k}: ${pass ? 'PASS' : 'FAIL'} sealed complete ${sealed}/${k} in ${round(sealS)} s after the hang-up; CPU per call ${round((cpu.janus + cpu.appliance) / k, 2)}% (parties ${round(cpu.parties / k, 2)}%)`);
       for (const f of joinFailures.slice(0, 3)) log(`  join failure: ${f}`);
       for (const g of gapExamples) log(`  gap: ${g}`);
       for (const i of sealIssues) log(`  seal: ${i}`);
