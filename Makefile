@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.package-lock.json
 SCRIPTS := appliance/scripts
 
-.PHONY: help system deps build db dev test typecheck test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range bench-keys bench-shred bench-queue audit-verify realm-export config-doc release bench-face clean
+.PHONY: help system deps build db dev test typecheck test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range bench-keys bench-shred bench-queue bench-capacity audit-verify realm-export config-doc release bench-face clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ test-only: ## Run the test suite only (assumes make build db)
 test-install: deps build db ## Real install with ansible/site.yml into a booted Debian 12 container (root); last line JSON
 	@npx tsx ansible/test/run-install.ts
 
-bench: bench-audit bench-seal bench-join bench-search bench-range bench-shred bench-face bench-keys ## Every benchmark
+bench: bench-audit bench-seal bench-join bench-search bench-range bench-shred bench-face bench-keys bench-capacity ## Every benchmark
 
 bench-audit: deps build db ## Audit log: appends/s, verified events/s, proof size at 1M events
 	npx tsx compliance/bench/audit.bench.ts
@@ -49,6 +49,9 @@ bench-seal: deps build db ## Seal a 2×10-minute dual recording: × real time, e
 
 bench-join: deps build ## Join → both parties decoding video: p50/p95 over 12 runs (root: network namespace)
 	npx tsx appliance/bench/join.bench.ts
+
+bench-capacity: deps build db ## Recorded 1:1 calls one box carries (synthetic WebRTC parties, K ramping 10, 20, …): largest K without gaps, CPU/RSS per call (root: network namespace)
+	npx tsx appliance/bench/capacity.bench.ts $(CAPACITY_ARGS)
 
 bench-search: deps build db ## Archive search over 1M synthetic cases: p50/p95 (page + exact total)
 	npx tsx appliance/bench/search.bench.ts
