@@ -39,7 +39,7 @@ test-only: ## Run the test suite only (assumes make build db)
 test-install: deps build db ## Real install with ansible/site.yml into a booted Debian 12 container (root); last line JSON
 	@npx tsx ansible/test/run-install.ts
 
-bench: bench-audit bench-seal bench-join bench-search bench-range bench-shred bench-face bench-keys bench-capacity ## Every benchmark
+bench: bench-audit bench-seal bench-join bench-search bench-range bench-shred bench-face bench-keys bench-queue bench-capacity ## Every benchmark
 
 bench-audit: deps build db ## Audit log: appends/s, verified events/s, proof size at 1M events
 	npx tsx compliance/bench/audit.bench.ts
