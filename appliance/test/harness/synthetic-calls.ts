@@ -57,6 +57,15 @@ export async function startSyntheticCallStack(t: Teardown, o: SyntheticCallStack
     t.teardown(() => host.close());
   }
   const tellerHeaders = { authorization: `Bearer ${await a.tokenFor('teller1')}` };
+  // the access token expires after a few minutes: a long run renews it
+  const renew = setInterval(() => {
+    a.tokenFor('teller1', true).then(
+      (token) => (tellerHeaders.authorization = `Bearer ${token}`),
+      () => undefined,
+    );
+  }, 60_000);
+  renew.unref();
+  t.teardown(() => clearInterval(renew));
   return { ns, janus, a, hosts, tellerHeaders };
 }
 

@@ -76,7 +76,7 @@ export interface TestAppliance {
   baseUrl: string;
   caCertPath: string | null;
   /** an access token for a demo user from the dev IdP's password grant (client kyc-cli) */
-  tokenFor(username: string): Promise<string>;
+  tokenFor(username: string, fresh?: boolean): Promise<string>;
   /** every audit event written so far, in log order (sequences what is committed first) */
   auditEvents(): Promise<AuditEvent[]>;
 }
@@ -186,9 +186,9 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
       } while (cursor);
       return all;
     },
-    async tokenFor(username: string) {
+    async tokenFor(username: string, fresh = false) {
       const cached = tokens.get(username);
-      if (cached) return cached;
+      if (cached && !fresh) return cached;
       const res = await fetch(`${idp.issuer}/protocol/openid-connect/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
