@@ -200,7 +200,7 @@ t.test('maker-checker: the teller completes, another auditor decides, the teller
   t.equal(JSON.parse(leaf.leaf).action, leaf.action, 'the leaf bytes are the event');
   const types = new Set(tl.auditEvents.map((e: { objectType: string }) => e.objectType));
   t.ok(types.has('case') && types.has('session'), `events of the case and of its session, in one query (${[...types].join(', ')})`);
-  t.same(tl.truncated, { sessionEvents: false, auditEvents: false }, 'nothing left out');
+  t.same(tl.truncated, { sessionEvents: false, auditEvents: false, qualityIncidents: false }, 'nothing left out');
   res = await api(a, 'auditor1', 'GET', `/api/cases/${randomUUID()}/timeline`);
   t.equal(res.statusCode, 404);
 
@@ -214,7 +214,7 @@ t.test('maker-checker: the teller completes, another auditor decides, the teller
   const big = res.json();
   t.equal(big.sessions[0].events.length, TIMELINE_MAX_SESSION_EVENTS, 'the first events, up to the bound');
   t.equal(big.sessions[0].events[0].kind, 'join', 'in time order from the start');
-  t.same(big.truncated, { sessionEvents: true, auditEvents: false }, 'and the timeline says it stops there');
+  t.same(big.truncated, { sessionEvents: true, auditEvents: false, qualityIncidents: false }, 'and the timeline says it stops there');
 });
 
 t.test('reveal: one field, with a reason, time-limited, audited without the value', async (t) => {
