@@ -84,6 +84,8 @@ export interface QualitySummary {
   candidate?: (typeof CANDIDATE_TYPES)[number];
   /** the browser's bandwidth estimate for what it sends (availableOutgoingBitrate of its publisher), kbit/s */
   availableKbps?: number;
+  /** freezes of the video it receives since its last summary (the growth of inbound-rtp freezeCount) */
+  freezes?: number;
 }
 
 /**
@@ -335,6 +337,7 @@ const QUALITY_BOUNDS: Record<Exclude<keyof QualitySummary, 'stages' | 'candidate
   height: [0, 8192],
   fps: [0, 240],
   availableKbps: [0, 1e7],
+  freezes: [0, 1000],
 };
 
 function quality(o: Obj): QualitySummary {

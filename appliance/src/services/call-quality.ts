@@ -154,6 +154,8 @@ export class CallQuality {
     const at = this.#now();
     const f: QualityFigures = { bitrateBps: q.bitrateBps, lossRatio: q.lossRatio, rttMs: q.rttMs, jitterMs: q.jitterMs, availableKbps: q.availableKbps };
     this.#fold(sessionId, party, 'browser', 'all', f, at);
+    // the video this party receives froze (the browser's own freeze detection): an incident of the party who saw it
+    if (q.freezes !== undefined && q.freezes > 0) this.#incident(sessionId, party, 'freeze', { freezes: q.freezes }, at);
     this.#feed(sessionId, {
       kind: 'sample',
       at,

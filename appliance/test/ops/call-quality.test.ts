@@ -70,15 +70,18 @@ t.test('samples per party and source, capped; incidents throttled; the auditor r
   }
   t.same(steps.map((s) => [s.from, s.to, s.reason, s.party]), [['video', 'audio', 'slowlink', 'customer']]);
   t.equal(quality.mode(sessionId), 'audio');
+  // the teller's browser saw the video it receives freeze twice since its last summary: one freeze incident
+  quality.browser(sessionId, 'teller', { freezes: 2 });
+  quality.browser(sessionId, 'teller', { freezes: 0 });
   quality.ended(sessionId);
   await quality.flush();
   const after = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/quality`, headers: auditor })).json() as View;
-  t.same(after.incidents.map((i) => [i.kind, i.party, i.data['lost']]), [['slowlink', 'customer', 40]], 'one slowlink incident stored');
+  t.same(after.incidents.map((i) => [i.kind, i.party, i.data['lost'] ?? i.data['freezes']]), [['slowlink', 'customer', 40], ['freeze', 'teller', 2]], 'one slowlink incident and one freeze stored');
   t.equal(after.samples.length, 7, 'the cap holds when the session ends');
 
   // the case timeline carries the incident beside the session's events
   const tl = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/timeline`, headers: auditor })).json();
-  t.same(tl.sessions[0].qualityIncidents.map((i: { kind: string }) => i.kind), ['slowlink']);
+  t.same(tl.sessions[0].qualityIncidents.map((i: { kind: string }) => i.kind), ['slowlink', 'freeze']);
   t.equal(tl.truncated.qualityIncidents, false);
 
   // auditor only, case-scoped, bad input refused

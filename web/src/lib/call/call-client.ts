@@ -169,7 +169,7 @@ export class CallClient extends Emitter<CallEvents> {
   /** join stages reached (true) or failed (false), not yet reported */
   #stages: QualitySummary['stages'] = { page_loaded: true };
   #qualityTimer: ReturnType<typeof setInterval> | null = null;
-  #lastInbound: { bytes: number; lost: number; received: number; at: number } | null = null;
+  #lastInbound: { bytes: number; lost: number; received: number; freezes: number; at: number } | null = null;
 
   constructor(opts: CallClientOptions) {
     super();
@@ -701,6 +701,7 @@ export class CallClient extends Emitter<CallEvents> {
     const candidates = new Map<string, Record<string, unknown>>();
     let selected: Record<string, unknown> | undefined;
     let frames = 0;
+    let freezes = 0;
     for (const pc of [this.#sub?.pc, this.#pub?.pc]) {
       if (!pc) continue;
       (await pc.getStats()).forEach((r: Record<string, unknown>) => {
@@ -711,6 +712,7 @@ export class CallClient extends Emitter<CallEvents> {
           received += n('packetsReceived');
           if (r.kind === 'video') {
             frames += n('framesDecoded');
+            freezes += n('freezeCount');
             if (n('frameHeight') > 0) q.height = Math.min(8192, n('frameHeight'));
             if (n('frameWidth') > 0) q.width = Math.min(8192, n('frameWidth'));
             if (n('framesPerSecond') > 0) q.fps = Math.min(240, n('framesPerSecond'));
@@ -739,7 +741,8 @@ export class CallClient extends Emitter<CallEvents> {
     if (prev && lost >= prev.lost && received >= prev.received && lost - prev.lost + received - prev.received > 0) {
       q.lossRatio = (lost - prev.lost) / (lost - prev.lost + received - prev.received);
     }
-    this.#lastInbound = { bytes, lost, received, at: now };
+    if (prev && freezes > prev.freezes) q.freezes = Math.min(1000, freezes - prev.freezes);
+    this.#lastInbound = { bytes, lost, received, freezes, at: now };
     const ice = this.#pub?.pc.iceConnectionState;
     if (ice === 'connected' || ice === 'completed') this.#stage('ice_connected', true);
     else if (ice === 'failed') this.#stage('ice_connected', false);
