@@ -52,7 +52,7 @@ async function sendRates(page: Page, ms = 3000): Promise<{ audio: number; video:
   return { audio: ((b.audio - a.audio) * 8) / ms, video: ((b.video - a.video) * 8) / ms };
 }
 
-async function shape(ns: Netns, on: boolean): Promise<void> {
+async function shape(ns: Netns, on: boolean, rate = '150kbit'): Promise<void> {
   const tc = (...args: string[]) => run('ip', ['netns', 'exec', ns.name, 'tc', ...args]);
   if (!on) {
     await tc('qdisc', 'del', 'dev', 'lo', 'root');
@@ -60,7 +60,7 @@ async function shape(ns: Netns, on: boolean): Promise<void> {
   }
   await tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
   await tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1000mbit');
-  await tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '150kbit', 'ceil', '150kbit');
+  await tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', rate, 'ceil', rate);
   await tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '20');
   // UDP only (all media): signaling and HTTP over TCP stay as they are
   await tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'protocol', '17', '0xff', 'flowid', '1:20');
@@ -199,6 +199,24 @@ t.test('quality of a real call is stored for the auditor; under a 150 kbit/s los
   t.comment(`send rates stepped up (kbit/s): ${JSON.stringify(after)}`);
   for (const r of after) t.ok(r.video > 20, `video is sent again (${r.video.toFixed(1)} kbit/s)`);
 
+  // ---- media fails entirely: UDP shaped to 8 bit/s with a one-packet queue, so practically every packet is dropped
+  // (this kernel has no drop action either); the parties go on in chat, then media comes back ----
+  await shape(ns, true, '8bit');
+  const blockedAt = Date.now();
+  const chat = await waitMode(pages, (m) => m === 'chat', 60_000);
+  t.comment(`stepped to chat ${((Date.now() - blockedAt) / 1000).toFixed(1)} s after media was cut`);
+  t.same(chat, ['chat', 'chat'], 'both pages: the call goes on in the chat');
+  for (const page of pages) t.equal(await page.locator('[data-notice="call-mode-chat"]').count(), 1, 'with a notice');
+  await customer.getByTestId('chat-input').fill('还能听到吗？');
+  await customer.getByTestId('chat-send').click();
+  await teller.locator('[data-testid="chat-message"]', { hasText: '还能听到吗？' }).waitFor({ timeout: 15_000 });
+  t.pass('a chat message reaches the teller while the media is down');
+  await shape(ns, false);
+  const restoredAt = Date.now();
+  const back = await waitMode(pages, (m) => m === 'video', 120_000);
+  t.comment(`video again ${((Date.now() - restoredAt) / 1000).toFixed(1)} s after the media path came back`);
+  t.same(back, ['video', 'video'], 'media back: audio first, then video');
+
   // hang up; the recording seals with the steps among its markers
   await teller.getByTestId('hangup-button').click();
   await teller.getByTestId('session-ended').waitFor({ timeout: 15_000 });
@@ -214,19 +232,25 @@ t.test('quality of a real call is stored for the auditor; under a 150 kbit/s los
 
   q = await quality();
   const steps = q.incidents.filter((i) => i.kind === 'call-mode').map((i) => `${String(i.data['from'])}→${String(i.data['to'])}`);
-  t.same(steps, ['video→audio', 'audio→video'], 'the auditor API lists both steps');
+  t.same(steps.slice(0, 2), ['video→audio', 'audio→video'], 'the auditor API lists the step down and back up');
+  // cutting the media: the loss it causes may step the call to audio first, then media lost steps it to chat
+  const cut = steps.slice(2);
+  t.ok(cut.length >= 3 && cut.at(-1) === 'audio→video', `then to chat and back to video (${cut.join(', ')})`);
+  t.equal(cut.filter((x) => x.endsWith('→chat')).length, 1, 'one step to chat');
+  t.equal(cut[cut.indexOf(cut.find((x) => x.endsWith('→chat')) ?? '') + 1], 'chat→audio', 'chat → audio when the media comes back');
   const timeline = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/timeline`, headers: auditor })).json();
   const tlSteps = timeline.sessions[0].events.filter((e: { kind: string }) => e.kind === 'call-mode').map((e: { data: Record<string, string> }) => `${e.data['from']}→${e.data['to']}:${e.data['reason']}`);
-  t.equal(tlSteps.length, 2, `both steps on the case timeline (${tlSteps.join(', ')})`);
+  t.equal(tlSteps.length, steps.length, `every step on the case timeline (${tlSteps.join(', ')})`);
   t.match(tlSteps[1], /^audio→video:recovered$/);
+  t.ok(tlSteps.some((x: string) => /→chat:media-lost$/.test(x)) && tlSteps.includes('chat→audio:media-back'), 'to chat as the media was lost, back when it came back');
   const recording = timeline.sessions[0].recording as { id: string };
   const replay = await a.app.inject({ method: 'POST', url: `/api/recordings/${recording.id}/replay`, headers: auditor });
   t.equal(replay.statusCode, 200);
   const markers = (replay.json().markers as { kind: string; data: Record<string, unknown>; offsetMs: number }[]).filter((m) => m.kind === 'call-mode');
-  t.same(markers.map((m) => `${String(m.data['from'])}→${String(m.data['to'])}`), ['video→audio', 'audio→video'], 'both steps are markers of the sealed recording');
+  t.same(markers.map((m) => `${String(m.data['from'])}→${String(m.data['to'])}`), steps, 'every step is a marker of the sealed recording');
   t.ok(markers.every((m) => m.offsetMs > 0), `at their offsets into the recording (${markers.map((m) => m.offsetMs).join(', ')} ms)`);
   const audited = (await a.auditEvents()).filter((e) => e.action === 'session.call_mode');
-  t.equal(audited.length, 2, 'both steps audited');
+  t.equal(audited.length, steps.length, 'every step audited');
   t.equal(audited[0]?.actor.username, 'system', 'as the appliance\'s decision');
 
   // the auditor's case page draws the chart
@@ -248,7 +272,7 @@ t.test('quality of a real call is stored for the auditor; under a 150 kbit/s los
     return n;
   })()`)) as number;
   t.ok(painted > 500, `the bitrate chart is drawn (${painted} painted pixels)`);
-  t.equal(await page.locator('[data-testid="quality-incident"][data-kind="call-mode"]').count(), 2, 'the steps listed beside the chart');
-  t.equal(await page.locator('[data-testid="timeline-event"][data-kind="call-mode"]').count(), 2, 'and on the timeline');
+  t.equal(await page.locator('[data-testid="quality-incident"][data-kind="call-mode"]').count(), steps.length, 'the steps listed beside the chart');
+  t.equal(await page.locator('[data-testid="timeline-event"][data-kind="call-mode"]').count(), steps.length, 'and on the timeline');
   await auditorBrowser.screenshot(page, 'e2e-auditor-call-quality');
 });
