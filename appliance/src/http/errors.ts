@@ -114,9 +114,6 @@ function fromFastifyError(err: FastifyError): AppError | null {
     return new AppError(where === 'body' ? 'VALIDATION' : 'BAD_PARAMETER', `Invalid ${where}: ${err.message}`, details);
   }
   switch (err.code) {
-    // a value whose case key was destroyed (lib/pii-cipher: CaseKeyDestroyedError)
-    case 'KYC_ERR_SHREDDED':
-      return new AppError('SHREDDED');
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return new AppError('BAD_PARAMETER');

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { DomainError } from '../domain/errors.js';
 
 /** Ciphertext under the appliance-wide key (data that belongs to no case, and values written before case keys). */
 const V_APPLIANCE = 1;
@@ -10,10 +11,11 @@ const IV = 12;
 const TAG = 16;
 
 /** A case's data key is gone (its personal data was crypto-shredded): what was encrypted under it cannot be read. */
-export class CaseKeyDestroyedError extends Error {
+export class CaseKeyDestroyedError extends DomainError {
   readonly code = 'KYC_ERR_SHREDDED';
   constructor(readonly caseId: string) {
-    super(`the data key of case ${caseId} was destroyed`);
+    // the API answers it as every shredded item: 410 KYC_ERR_SHREDDED, with its standard message
+    super('SHREDDED');
     this.name = 'CaseKeyDestroyedError';
   }
 }

@@ -17,20 +17,13 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { freePort, relayIntoNetns, startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
-import { openBrowser } from '../helpers/ui-browser.js';
+import { openBrowser, tellerOpensCaseAndInvites, TRACK_PEER_CONNECTIONS } from '../helpers/ui-browser.js';
 import { signInThroughIdp, until } from '../harness/browser.js';
 import { createNetns, type Netns } from '../harness/netns.js';
 import { startTestJanus } from '../harness/janus.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// Keeps the page's peer connections reachable for getStats(); the product code is unchanged.
-const TRACK_PEER_CONNECTIONS = `
-  window.__kycPcs = [];
-  const Native = window.RTCPeerConnection;
-  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__kycPcs.push(pc); return pc; };
-  window.RTCPeerConnection.prototype = Native.prototype;`;
 
 /** bytes the page has sent so far, per kind (all its open peer connections) */
 async function bytesSent(page: Page): Promise<{ audio: number; video: number }> {
@@ -110,18 +103,8 @@ t.test('quality of a real call is stored for the auditor; under a 150 kbit/s los
   const tellerBrowser = await openBrowser(t, a, { executablePath: chromium });
   await tellerBrowser.context.addInitScript(TRACK_PEER_CONNECTIONS);
   const teller = await tellerBrowser.newPage();
-  await teller.goto(`${a.baseUrl}/cases/new`);
-  await signInThroughIdp(teller, a.baseUrl, 'teller1', 'teller1');
-  await teller.getByTestId('case-customer-name').fill('张三');
-  await teller.getByTestId('case-customer-id').fill('11010519491231002X');
-  await teller.getByTestId('case-customer-phone').fill('13812345678');
-  await teller.getByTestId('case-product').selectOption('VIDEO-WITNESS');
-  await teller.getByTestId('case-save').click();
-  await teller.getByTestId('case-detail').waitFor();
-  const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';
-  await teller.getByTestId('invite-create').click();
-  const link = (await teller.getByTestId('invite-link').innerText()).trim();
-  const code = (await teller.getByTestId('invite-code').innerText()).replace(/\D/g, '');
+  // a product without required script steps: these tests are about the call itself
+  const { caseId, link, code } = await tellerOpensCaseAndInvites(teller, a.baseUrl, { product: 'VIDEO-WITNESS' });
 
   const customerBrowser = await openBrowser(t, a, { executablePath: chromium, viewport: { width: 390, height: 844 } });
   await customerBrowser.context.addInitScript(TRACK_PEER_CONNECTIONS);

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
-import { openBrowser, TRACK_PEER_CONNECTIONS, waitDecodingRises } from '../helpers/ui-browser.js';
+import { openBrowser, tellerOpensCaseAndInvites, TRACK_PEER_CONNECTIONS, waitDecodingRises } from '../helpers/ui-browser.js';
 import { signInThroughIdp, until } from '../harness/browser.js';
 import { createNetns } from '../harness/netns.js';
 import { startTestJanus } from '../harness/janus.js';
@@ -36,19 +36,8 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
   const tellerBrowser = await openBrowser(t, a, { executablePath: chromium });
   await tellerBrowser.context.addInitScript(TRACK_PEER_CONNECTIONS);
   const teller = await tellerBrowser.newPage();
-  await teller.goto(`${a.baseUrl}/cases/new`);
-  await signInThroughIdp(teller, a.baseUrl, 'teller1', 'teller1');
-  await teller.getByTestId('case-customer-name').fill('张三');
-  await teller.getByTestId('case-customer-id').fill('11010519491231002X');
-  await teller.getByTestId('case-customer-phone').fill('13812345678');
-  // a product without required script steps: this test is about the call itself
-  await teller.getByTestId('case-product').selectOption('VIDEO-WITNESS');
-  await teller.getByTestId('case-save').click();
-  await teller.getByTestId('case-detail').waitFor();
-  const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';
-  await teller.getByTestId('invite-create').click();
-  const link = (await teller.getByTestId('invite-link').innerText()).trim();
-  const code = (await teller.getByTestId('invite-code').innerText()).replace(/\D/g, '');
+  // a product without required script steps: these tests are about the call itself
+  const { caseId, link, code } = await tellerOpensCaseAndInvites(teller, a.baseUrl, { product: 'VIDEO-WITNESS' });
   t.match(link, /\/join\/[A-Za-z0-9_-]{43}$/);
   t.match(code, /^\d{6}$/);
 

@@ -2,6 +2,7 @@
 // wrong in a page (CSP refusals, script errors, failed requests).
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
+import { signInThroughIdp } from '../harness/browser.js';
 import { launchBrowser, spkiHash, type BrowserOptions, type TestBrowser } from '../harness/browser.js';
 import type { TestAppliance } from './appliance.js';
 
@@ -91,4 +92,28 @@ export async function waitDecodingRises(page: Page, timeoutMs = 30_000): Promise
   }
   await page.waitForTimeout(1500);
   return [first, await framesDecoded(page)];
+}
+
+/**
+ * The teller's part before a call, through the UI: sign in at /cases/new, open a case for the usual test customer
+ * under `product`, make the invitation; the link and the code the teller would hand over.
+ */
+export async function tellerOpensCaseAndInvites(
+  teller: Page,
+  baseUrl: string,
+  o: { product: string; customerName?: string; customerIdNumber?: string },
+): Promise<{ caseId: string; link: string; code: string }> {
+  await teller.goto(`${baseUrl}/cases/new`);
+  await signInThroughIdp(teller, baseUrl, 'teller1', 'teller1');
+  await teller.getByTestId('case-customer-name').fill(o.customerName ?? '张三');
+  await teller.getByTestId('case-customer-id').fill(o.customerIdNumber ?? '11010519491231002X');
+  await teller.getByTestId('case-customer-phone').fill('13812345678');
+  await teller.getByTestId('case-product').selectOption(o.product);
+  await teller.getByTestId('case-save').click();
+  await teller.getByTestId('case-detail').waitFor();
+  const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';
+  await teller.getByTestId('invite-create').click();
+  const link = (await teller.getByTestId('invite-link').innerText()).trim();
+  const code = (await teller.getByTestId('invite-code').innerText()).replace(/\D/g, '');
+  return { caseId, link, code };
 }
