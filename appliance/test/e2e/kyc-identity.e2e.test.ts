@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { startTestAppliance, WEB_BUILD, type TestAppliance } from '../helpers/appliance.js';
-import { openBrowser, watchPage } from '../helpers/ui-browser.js';
+import { openBrowser, tellerOpensCaseAndInvites, watchPage } from '../helpers/ui-browser.js';
 import { signInThroughIdp, until, type TestBrowser } from '../harness/browser.js';
 import { createNetns } from '../harness/netns.js';
 import { startTestJanus } from '../harness/janus.js';
@@ -85,18 +85,7 @@ t.test('video KYC through the real UI: script, ID capture, face match, liveness,
   const teller = await tellerBrowser.newPage();
   const tellerProblems = watchPage(teller, a.baseUrl, { expected: [/^409 POST \/api\/cases\/[^/]+\/complete$/] });
   const customerProblems: string[][] = [];
-  await teller.goto(`${a.baseUrl}/cases/new`);
-  await signInThroughIdp(teller, a.baseUrl, 'teller1', 'teller1');
-  await teller.getByTestId('case-customer-name').fill('张示例');
-  await teller.getByTestId('case-customer-id').fill(PERSON_A.idNumber);
-  await teller.getByTestId('case-customer-phone').fill('13812345678');
-  await teller.getByTestId('case-product').selectOption('ACCT-OPEN');
-  await teller.getByTestId('case-save').click();
-  await teller.getByTestId('case-detail').waitFor();
-  const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';
-  await teller.getByTestId('invite-create').click();
-  const link = (await teller.getByTestId('invite-link').innerText()).trim();
-  const code = (await teller.getByTestId('invite-code').innerText()).replace(/\D/g, '');
+  const { caseId, link, code } = await tellerOpensCaseAndInvites(teller, a.baseUrl, { product: 'ACCT-OPEN', customerName: '张示例', customerIdNumber: PERSON_A.idNumber });
 
   /** A customer browser whose camera plays `clip`; with `cookies`, the same customer rejoining from it. */
   const customerWith = async (clip: string, cookies?: Awaited<ReturnType<TestBrowser['context']['cookies']>>): Promise<Customer> => {
