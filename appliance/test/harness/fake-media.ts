@@ -183,7 +183,7 @@ export class FakeSocket extends EventEmitter {
   }
 
   /** Resolves with the `n`th message of this type (1 = the first) once the hub has sent it. */
-  next<T extends ServerMessage['type']>(type: T, n = 1, timeoutMs = 2000): Promise<Extract<ServerMessage, { type: T }>> {
+  next<T extends ServerMessage['type']>(type: T, n = 1, timeoutMs = 10_000): Promise<Extract<ServerMessage, { type: T }>> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         const found = this.all(type)[n - 1];
@@ -202,7 +202,7 @@ export class FakeSocket extends EventEmitter {
   }
 
   /** Resolves with the close code once the hub has closed the socket. */
-  closed(timeoutMs = 2000): Promise<number> {
+  closed(timeoutMs = 10_000): Promise<number> {
     if (this.readyState === CLOSED && this.closeCode !== null) return Promise.resolve(this.closeCode);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
