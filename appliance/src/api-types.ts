@@ -1,15 +1,11 @@
 import type { ConsentDocument } from './domain/consent.js';
+import type { CaseStatus, IntegrityFlag, RecordingStatus, RejectReason } from './domain/case-status.js';
 // The shapes the API answers with, declared once: the appliance's services build them and the web UI reads them
-// (it imports this file by relative path, like the signaling protocol). Pure TypeScript without imports.
+// (it imports this file by relative path, like the signaling protocol). Pure TypeScript: it imports only the
+// domain's vocabularies, which it re-exports.
 
-export const CASE_STATUSES = ['draft', 'invited', 'in_session', 'completed', 'approved', 'rejected'] as const;
-export type CaseStatus = (typeof CASE_STATUSES)[number];
-
-/** Why an auditor rejects a case; `prompting_observed` (R18: the customer was prompted) needs notes. */
-export const REJECT_REASONS = ['prompting_observed', 'identity_mismatch', 'document_unreadable', 'media_incomplete', 'script_incomplete', 'other'] as const;
-export type RejectReason = (typeof REJECT_REASONS)[number];
-/** The reject reason whose notes are mandatory. */
-export const PROMPTING_OBSERVED: RejectReason = 'prompting_observed';
+export { CASE_STATUSES, INTEGRITY_FLAGS, PROMPTING_OBSERVED, REJECT_REASONS } from './domain/case-status.js';
+export type { CaseStatus, IntegrityFlag, RecordingStatus, RejectReason } from './domain/case-status.js';
 
 /** The auditor's decision on a completed case (maker-checker). */
 export interface CaseReview {
@@ -83,10 +79,6 @@ export interface CallSessionView {
   endedAt: string | null;
   endReason: string | null;
 }
-
-export type RecordingStatus = 'queued' | 'processing' | 'sealed' | 'failed';
-export const INTEGRITY_FLAGS = ['incomplete', 'issues'] as const;
-export type IntegrityFlag = (typeof INTEGRITY_FLAGS)[number];
 
 /** One archive search result. */
 export interface ArchiveItem {

@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { AppContext } from './app-context.js';
-import { installAuth } from './http/auth.js';
+import { callerOf, installAuth } from './http/auth.js';
 import { AppError, handleClientError, handleError, installErrorHandler, notFoundBody } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { declarePublic, installRoutePolicy, type RouteRecord } from './http/route-policy.js';
@@ -161,7 +161,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
     await app.register(websocket, { options: SIGNALING_WEBSOCKET_OPTIONS });
     await app.register(signalingRoutes, {
       hub: live.hub,
-      authenticate: (request) => live.authenticate(request),
+      authenticate: (request) => live.authenticate(callerOf(request)),
       allowedOrigins: [ctx.config.publicUrl.origin],
       // Who may connect is decided per socket by authenticate(): a teller's own live session or the invited customer.
       routeConfig: { access: 'public' },

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
-import { recordingRepository, type RecordingRow } from '../repositories/recording.repository.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
+import { RecordingService } from '../services/recording.service.js';
 import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -30,26 +30,6 @@ const PipelineItemSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
-
-// Only status fields: the wrapped key and its KEK id stay out of the answer.
-function pipelineItem(r: RecordingRow) {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    caseId: r.case_id,
-    status: r.status,
-    step: r.step,
-    progress: r.progress,
-    attempts: r.attempts,
-    failureReason: r.failure_reason,
-    failedAt: r.failed_at?.toISOString() ?? null,
-    willRetry: r.will_retry,
-    complete: r.complete,
-    issueCount: Array.isArray(r.issues) ? r.issues.length : 0,
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
-  };
-}
 
 const NumOrNull = Nullable(Type.Number());
 const OpsViewSchema = Type.Object({
@@ -103,6 +83,7 @@ const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLe
 /** The administrator's view of the appliance's pipelines (read only, so not audited), and ending a user's sign-ins. */
 export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const recordings = new RecordingService();
 
   r.get(
     '/api/admin/recordings',
@@ -115,10 +96,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
         response: { 200: Type.Object({ items: Type.Array(PipelineItemSchema) }), 400: ErrorResponse, ...authErrors },
       },
     },
-    async (request) => {
-      const rows = await recordingRepository.listForStatus(ctx.pool, request.query.status ?? null, 100);
-      return { items: rows.map(pipelineItem) };
-    },
+    async (request) => ({ items: await recordings.pipeline(ctx.pool, request.query.status ?? null, 100) }),
   );
 
   r.get(

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
-import { AppError } from '../http/errors.js';
+import { errorKindOf } from '../http/errors.js';
 import { auditEvent } from '../services/audit.js';
 import { DEVICE_COOKIE, JOIN_STEPS, type InvitationService, type JoinStep } from '../services/invitation.service.js';
 import { ErrorResponse } from './schemas.js';
@@ -44,7 +44,7 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
 
   /** A second device is refused; the refusal is audited on its own, as the request changes nothing. */
   async function auditRefusal(request: FastifyRequest, token: string, err: unknown): Promise<never> {
-    if (err instanceof AppError && err.kind === 'INVITATION_IN_USE') {
+    if (errorKindOf(err) === 'INVITATION_IN_USE') {
       const id = await ctx.invitations.invitationIdOf(ctx.pool, token);
       await ctx.audit.append(
         auditEvent(request, { action: 'invitation.refused', object: id ? { type: 'invitation', id } : null, result: 'denied', reason: 'opened on another device' }, customerActor),
