@@ -207,7 +207,7 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
   await step(ctx, rec.id, 'key', 0.02);
   const { key, kid } = await obtainDataKey(ctx, rec);
   try {
-    const inspected = await inspectStep(ctx, rec, session, sessionDir, now());
+    const inspected = await inspectStep(ctx, rec, session, sessionDir, now);
     const converted = await convertStep(ctx, rec, session, sessionDir, inspected);
     const sealed = await encryptStep(ctx, { rec, session, sessionDir, key, kid, now }, inspected, converted);
     await commitStep(ctx, rec, kid, inspected.issues, sealed);
@@ -226,7 +226,7 @@ interface Inspected {
 }
 
 /** Waits for Janus to close its files, reads every .mjr header and checks completeness. */
-async function inspectStep(ctx: SealContext, rec: RecordingRow, session: CallSessionRow, sessionDir: string, now: Date): Promise<Inspected> {
+async function inspectStep(ctx: SealContext, rec: RecordingRow, session: CallSessionRow, sessionDir: string, now: () => Date): Promise<Inspected> {
   await step(ctx, rec.id, 'inspect', 0.05);
   await waitForClosedFiles(sessionDir, ctx.settleMs);
   const { segments: grouped, unknown } = groupStreams(await listSessionDir(sessionDir));
@@ -240,7 +240,7 @@ async function inspectStep(ctx: SealContext, rec: RecordingRow, session: CallSes
       extra: await Promise.all(g.extra.map((x) => inspect(ctx, sessionDir, x))),
     });
   }
-  const sessionEnd = session.ended_at ?? now;
+  const sessionEnd = session.ended_at ?? now();
   const issues: RecordingIssue[] = checkCompleteness({ sessionStart: session.admitted_at, sessionEnd, segments, unknownFiles: unknown });
   return { segments, unknown, issues };
 }

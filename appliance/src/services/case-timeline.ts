@@ -58,6 +58,9 @@ function decodeCursor(cursor: string): TimelineCursor {
     if (!Array.isArray(e) || e.length !== 2) throw badCursor();
     const [atKey, id] = e as [unknown, unknown];
     if (typeof atKey !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(atKey) || typeof id !== 'string' || !/^[1-9]\d{0,17}$/.test(id)) throw badCursor();
+    // a real instant since 1970 (no 30 February, no year 0), so the database is never asked to read a bad one
+    const at = new Date(`${atKey.slice(0, 23)}Z`);
+    if (!(at.getTime() >= 0) || at.toISOString().slice(0, 23) !== atKey.slice(0, 23)) throw badCursor();
     events = { atKey, id };
   }
   if (a !== undefined && (typeof a !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(a))) throw badCursor();

@@ -353,6 +353,7 @@ t.test('timeline pages: limit and after page through the session events and audi
   // Bad input: a stable 400 naming the parameter, nothing read.
   const garbage = Buffer.from('{"v":1,"e":["yesterday","1"]}').toString('base64url');
   const foreignAudit = Buffer.from('{"v":1,"a":"bm90LWEtY3Vyc29y"}').toString('base64url');
+  const feb30 = Buffer.from('{"v":1,"e":["2024-02-30T00:00:00.000000Z","1"]}').toString('base64url');
   for (const [query, why] of [
     ['limit=0', 'a limit of 0'],
     ['limit=5001', 'a limit over the bound'],
@@ -361,6 +362,7 @@ t.test('timeline pages: limit and after page through the session events and audi
     [`after=${Buffer.from('not json').toString('base64url')}`, 'a cursor that is no JSON'],
     [`after=${garbage}`, 'a cursor with a bad event key'],
     [`after=${foreignAudit}`, 'a cursor the audit log does not accept'],
+    [`after=${feb30}`, 'a cursor at a day that does not exist'],
   ] as const) {
     res = await api(a, 'auditor1', 'GET', `/api/cases/${c.id}/timeline?${query}`);
     t.equal(res.statusCode, 400, `${why}: ${res.body.slice(0, 160)}`);
