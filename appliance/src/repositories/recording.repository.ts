@@ -90,6 +90,12 @@ export const recordingRepository = {
     return r.rows;
   },
 
+  /** The sealed manifest as stored with the recording (null before the seal). */
+  async manifestOf(db: Queryable, id: string): Promise<Record<string, unknown> | null> {
+    const r = await db.query<{ manifest: Record<string, unknown> | null }>('SELECT manifest FROM recordings WHERE id = $1', [id]);
+    return r.rows[0]?.manifest ?? null;
+  },
+
   async files(db: Queryable, recordingId: string): Promise<RecordingFileRow[]> {
     const r = await db.query<RecordingFileRow>(
       `SELECT recording_id, name, kind, party, segment, duration_ms, plaintext_bytes, plaintext_sha256, ciphertext_bytes, ciphertext_sha256
