@@ -104,9 +104,9 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   const serviceFrameAncestors = ctx.config.service.frameAncestors;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    // The customer's /service page may be embedded by the origins configured (KYC_SERVICE_FRAME_ANCESTORS); every
-    // other page keeps frame-ancestors 'none'.
-    if (serviceFrameAncestors.length > 0 && /^\/service\/?(\?|$)/.test(request.url)) {
+    // The customer's /service page, and the join page an accepted visit continues on inside the same frame, may be
+    // embedded by the origins configured (KYC_SERVICE_FRAME_ANCESTORS); every other page keeps frame-ancestors 'none'.
+    if (serviceFrameAncestors.length > 0 && /^\/(service\/?|join\/[A-Za-z0-9_-]{43})(\?|$)/.test(request.url)) {
       const csp = reply.getHeader('content-security-policy');
       if (typeof csp === 'string') reply.header('content-security-policy', csp.replace("frame-ancestors 'none'", `frame-ancestors ${serviceFrameAncestors.join(' ')}`));
       reply.removeHeader('x-frame-options');

@@ -58,3 +58,22 @@ export interface PresenceView {
   languages: string[];
   since: string;
 }
+
+/** A call-back the customer asked for, as the teller who took it sees it: the phone in full (to call), the name masked. */
+export interface CallbackView {
+  visitId: string;
+  productCode: string;
+  lang: ServiceLang;
+  customerName: string;
+  phone: string;
+  topic: string | null;
+  conversation: ConversationMessage[];
+  requestedAt: string;
+  takenAt: string;
+}
+
+/** The teller's call-back worklist: how many wait for their skills, and the one they hold. */
+export interface CallbackList {
+  waiting: number;
+  mine: CallbackView | null;
+}

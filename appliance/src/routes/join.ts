@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
+import { deviceCookieOptions } from '../http/device-cookie.js';
 import { errorKindOf } from '../http/errors.js';
 import { auditEvent } from '../services/audit.js';
 import { DEVICE_COOKIE, JOIN_STEPS, type InvitationService, type JoinStep } from '../services/invitation.service.js';
@@ -65,7 +66,7 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
         ctx.invitations.open(client, audit, token, device(request)),
         customerActor,
       ).catch((err: unknown) => auditRefusal(request, token, err));
-      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, { path: '/', httpOnly: true, secure: true, sameSite: 'lax', maxAge: 86_400 });
+      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, deviceCookieOptions(ctx.config.service.frameAncestors.length > 0));
       return view;
     },
   );
