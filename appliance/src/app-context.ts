@@ -15,6 +15,8 @@ import type { OpsMetrics } from './services/ops-metrics.js';
 import type { OpsDashboard } from './services/ops-dashboard.js';
 import type { KnowledgeBase } from './services/kb.service.js';
 import type { ServiceDesk } from './services/service-desk.js';
+import type { ArchiveMedia } from './services/archive.service.js';
+import type { ExportService } from './services/export.service.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -59,4 +61,8 @@ export interface AppContext {
   kb: KnowledgeBase;
   /** customer-initiated service: visits, queue, routing, presence, ratings */
   desk: ServiceDesk;
+  /** the reader of sealed media (its readers cached): one for replay and exports */
+  archiveMedia: ArchiveMedia;
+  /** signed composite exports: requests, downloads, and the pg-boss jobs that make them */
+  exports: ExportService;
 }

@@ -67,7 +67,6 @@ const KNOWN_DEBT = new Set<string>([
   'routes/auth.ts -> repositories/session.repository.ts',
   'routes/cases.ts -> repositories/archive.repository.ts',
   'routes/cases.ts -> repositories/case.repository.ts',
-  'routes/exports.ts -> repositories/export.repository.ts',
   'routes/files.ts -> repositories/call-session.repository.ts',
   'routes/files.ts -> repositories/case-file.repository.ts',
   'routes/identity.ts -> repositories/case.repository.ts',
