@@ -108,6 +108,7 @@ export class ExportService {
 
   /** Recovers what a stop interrupted, then takes export jobs, one at a time. */
   async start(): Promise<void> {
+    this.stopping = false;
     await recoverInterruptedExports(this.jobs, async (id) => !(await exportJobPending(this.jobs.pool, id)) && (await enqueueExport(this.boss, this.jobs.pool, id)) !== null);
     this.workerId = await this.boss.work<ExportJobData>(EXPORT_QUEUE, { batchSize: 1, pollingIntervalSeconds: this.o.pollingIntervalSeconds ?? 2 }, async ([job]) => {
       if (!job) return;
