@@ -35,10 +35,10 @@ export type SealedPart = 'file' | 'evidence';
  * signing key.
  */
 export class ExportService {
-  private workerId: string | null = null;
   private stopping = false;
-  /** the export under way: stop() lets it finish */
-  private current: Promise<unknown> | null = null;
+  /** the loop taking export jobs: stop() waits for it (and so for the export under way) */
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
 
   constructor(
     private readonly jobs: ExportJobContext,
@@ -63,7 +63,7 @@ export class ExportService {
 
   /** Takes a committed job now instead of at the next poll. */
   wake(): void {
-    if (this.workerId) this.boss.notifyWorker(this.workerId);
+    this.wakeUp?.();
   }
 
   /** The requester's own export; to anybody else it does not exist. */
@@ -110,30 +110,53 @@ export class ExportService {
   async start(): Promise<void> {
     this.stopping = false;
     await recoverInterruptedExports(this.jobs, async (id) => !(await exportJobPending(this.jobs.pool, id)) && (await enqueueExport(this.boss, this.jobs.pool, id)) !== null);
-    this.workerId = await this.boss.work<ExportJobData>(EXPORT_QUEUE, { batchSize: 1, pollingIntervalSeconds: this.o.pollingIntervalSeconds ?? 2 }, async ([job]) => {
-      if (!job) return;
-      // a job fetched as the appliance stops is left to pg-boss, which hands it out again after the restart
-      if (this.stopping) throw new Error('the appliance is stopping');
-      const run = runExport(this.jobs, job.data.exportId);
-      this.current = run;
-      try {
-        await run;
-      } catch (err) {
-        // runExport records its own failures; this is one it could not record (pg-boss retries the job)
-        this.jobs.log?.error({ exportId: job.data.exportId, err: (err as Error).message }, 'export run failed');
-        throw err;
-      } finally {
-        this.current = null;
-      }
-    });
+    this.loop = this.takeJobs();
   }
 
   /** Takes no more jobs and waits for the export under way. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.workerId) await this.boss.offWork({ id: this.workerId });
-    this.workerId = null;
-    await this.current?.catch(() => undefined);
+    this.wakeUp?.();
+    await this.loop;
+    this.loop = null;
+  }
+
+  /**
+   * Fetches one job, runs it and completes it; with none waiting, sleeps until the next poll or wake(). A loop of its
+   * own rather than boss.work(), so that stop() knows when nothing of it touches the database any more.
+   */
+  private async takeJobs(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const [job] = await this.boss.fetch<ExportJobData>(EXPORT_QUEUE, { batchSize: 1 });
+        if (job) {
+          await this.runJob(job.id, job.data.exportId);
+          continue;
+        }
+      } catch (err) {
+        this.jobs.log?.error({ err: (err as Error).message }, 'taking export jobs failed');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => this.wake(), (this.o.pollingIntervalSeconds ?? 2) * 1000);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          this.wakeUp = null;
+          resolve();
+        };
+      });
+    }
+  }
+
+  private async runJob(jobId: string, exportId: string): Promise<void> {
+    try {
+      await runExport(this.jobs, exportId);
+    } catch (err) {
+      // runExport records its own failures; this is one it could not record (pg-boss retries the job)
+      this.jobs.log?.error({ exportId, err: (err as Error).message }, 'export run failed');
+      await this.boss.fail(EXPORT_QUEUE, jobId, { reason: (err as Error).message });
+      return;
+    }
+    await this.boss.complete(EXPORT_QUEUE, jobId);
   }
 }
 
