@@ -16,6 +16,8 @@ import type { OpsDashboard } from './services/ops-dashboard.js';
 import type { KnowledgeBase } from './services/kb.service.js';
 import type { ServiceDesk } from './services/service-desk.js';
 import type { ArchiveReplay } from './services/replay.service.js';
+import type { ArchiveMedia } from './services/archive.service.js';
+import type { ExportService } from './services/export.service.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -62,4 +64,8 @@ export interface AppContext {
   desk: ServiceDesk;
   /** replay of sealed recordings: grants, the archive's media reader and its caches (one for the process) */
   replay: ArchiveReplay;
+  /** the reader of sealed media (its readers cached): one for replay and exports */
+  archiveMedia: ArchiveMedia;
+  /** signed composite exports: requests, downloads, and the pg-boss jobs that make them */
+  exports: ExportService;
 }

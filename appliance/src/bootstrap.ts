@@ -25,6 +25,13 @@ import { createArchiveReplay } from './services/replay.service.js';
 import { startMetricsListener } from './http/metrics-listener.js';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { startPeriodic } from './lib/periodic.js';
+import { applianceNames } from './pki/certificate-authority.js';
+import { ensureDocumentSigner, type DocumentSigner } from './pki/document-signing.js';
+import { MediaTools } from './recording/media-tools.js';
+import { ArchiveMedia } from './services/archive.service.js';
+import { destroyExpiredVisitKeys, destroyShreddedCaseKeys, rekeyLegacyCases } from './services/case-keys.js';
+import { ExportService } from './services/export.service.js';
 
 export interface Runtime {
   ctx: AppContext;
@@ -76,12 +83,15 @@ export async function createRuntime(
   ];
   // Jobs are enqueued in the same transaction as the change that needs them (hang-up → seal).
   const boss = createJobBoss(pool, { supervise: false });
+  boss.on('error', (err) => onBackgroundError('job queue', err));
   await boss.start();
   const sealPolicy = { retryLimit: config.recording.seal.retryLimit, retryDelaySeconds: config.recording.seal.retryDelaySeconds };
   // One keyring for the process: replay, exports and the in-process worker; it re-reads the KEK directory when a
   // rotation, a rewrap or a destroyed KEK changed it, and holds the process's one PKCS#11 session when configured.
   const { keyring } = await openKeyring(config);
-  const replay = createArchiveReplay({ sessionKey, archiveDir: config.recording.archiveDir, keyring, pool });
+  // One reader of sealed media for replay and exports (its open files cached)
+  const archiveMedia = new ArchiveMedia({ archiveDir: config.recording.archiveDir, keyring });
+  const replay = createArchiveReplay({ sessionKey, media: archiveMedia, pool });
   const worker = config.workerInProcess ? await startWorker({ pool, config, audit: auditLog, log: workerLog, keyring }) : null;
   const invitations = new InvitationService(pii, {
     publicUrl: config.publicUrl,
@@ -170,6 +180,45 @@ export async function createRuntime(
     },
   );
   desk.start();
+  // The document signer is made on first use (it creates the signing key under <dataDir>/pki).
+  let signer: DocumentSigner | null = null;
+  const exports = new ExportService(
+    {
+      pool,
+      audit: auditLog,
+      media: archiveMedia,
+      keyring,
+      tools: new MediaTools(config.recording.tools),
+      signer: () => (signer ??= ensureDocumentSigner(config.dataDir, applianceNames(config))),
+      exportsDir: join(config.dataDir, 'exports'),
+      pii,
+      log: workerLog,
+    },
+    boss,
+  );
+  await exports.start();
+  // What the retention run (in the worker) shredded, removed from the folders only this process can reach: case and
+  // visit keys every minute, export files every 10 minutes.
+  const keys = { pool, audit: auditLog, pii };
+  const sweeps = [
+    await startPeriodic(
+      async () => {
+        await destroyShreddedCaseKeys(keys);
+        await destroyExpiredVisitKeys(keys, config.service.visitRetentionDays);
+      },
+      60_000,
+      (err) => onBackgroundError('destroying shredded case and visit keys', err),
+    ),
+    await startPeriodic(() => exports.removeShreddedFiles(), 10 * 60_000, (err) => onBackgroundError('removing shredded export files', err)),
+  ];
+  // After an upgrade: cases written before case keys move under their own key, in the background.
+  let stopping = false;
+  const rekeying = rekeyLegacyCases(keys, { stopping: () => stopping }).then(
+    (r) => {
+      if (r.cases > 0 || r.unreadable > 0) workerLog.info(r, 'personal data of older cases moved under their case keys');
+    },
+    (err: unknown) => onBackgroundError('moving older cases under their case keys', err),
+  );
   const ctx: AppContext = {
     config,
     pool,
@@ -195,6 +244,8 @@ export async function createRuntime(
     kb,
     desk,
     replay,
+    archiveMedia,
+    exports,
   };
   return {
     ctx,
@@ -202,6 +253,11 @@ export async function createRuntime(
     worker,
     metricsServer,
     async close() {
+      stopping = true;
+      for (const sweep of sweeps) await sweep.stop();
+      await rekeying;
+      await exports.stop();
+      await archiveMedia.close();
       ops.stop();
       await desk.stop();
       if (metricsServer) await new Promise<void>((r) => metricsServer.close(() => r()));
@@ -209,7 +265,6 @@ export async function createRuntime(
       await live?.stop();
       await face.close();
       await worker?.stop();
-      await replay.close();
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
       await keyring.close();
       await auditLog.close();

@@ -21,7 +21,9 @@ import type { AuditSink } from './services/audit.js';
 
 /**
  * The worker: pg-boss jobs of the appliance (sealing recordings, retention runs). Runs as its own process (`kyc-worker`,
- * possibly on other hosts) or inside the appliance on a single-host install, through `startWorker`.
+ * possibly on other hosts) or inside the appliance on a single-host install, through `startWorker`. Export jobs are
+ * not here: the appliance process runs them (services/export.service.ts), as it alone holds the exports folder, the
+ * PII key and the signing key.
  */
 
 /** Secrets the worker never reads: a worker host does not need them. */

@@ -24,7 +24,8 @@ import { SEALED_SUFFIX } from './recording-layout.js';
  * The composite export of a sealed recording: both parties' media are decrypted into a private scratch folder
  * (0700, under the exports folder, removed whatever happens), composed by ffmpeg, signed (detached CMS) and sealed
  * at rest with a data key of its own wrapped by the archive's KEK — an export is as sensitive as the recording, so
- * it never rests in clear. Runs inside the appliance process, one export at a time (ffmpeg uses both cores).
+ * it never rests in clear. Runs as a pg-boss job in the appliance process, which owns the exports folder, the PII key
+ * and the signing key; one export at a time (ffmpeg uses both cores).
  */
 
 export const EXPORT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
@@ -288,40 +289,24 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
   }
 }
 
-/** Fails the exports a stopped appliance left queued or running (they are not resumed), and their scratch folders. */
-export async function failInterruptedExports(ctx: ExportJobContext): Promise<number> {
-  let n = 0;
+/**
+ * At start, before any export job runs: an export left `running` was cut off when the appliance stopped (exports are
+ * not resumed): it is failed, audited, and its files go with the scratch folders. One left `queued` is handed to
+ * `requeue` (which gives it a job when it has none waiting), so it runs now.
+ */
+export async function recoverInterruptedExports(ctx: ExportJobContext, requeue: (exportId: string) => Promise<boolean>): Promise<{ failed: number; requeued: number }> {
+  let failed = 0;
+  let requeued = 0;
   for (const e of await exportRepository.unfinished(ctx.pool)) {
+    if (e.status === 'queued') {
+      if (await requeue(e.id)) requeued += 1;
+      continue;
+    }
     const reason = 'the appliance stopped while the export was pending';
-    if (await audited(ctx, e.id, e.recording_id, (c) => exportRepository.markFailed(c, e.id, reason), 'recording.export_failed', { reason })) n += 1;
+    if (await audited(ctx, e.id, e.recording_id, (c) => exportRepository.markFailed(c, e.id, reason), 'recording.export_failed', { reason })) failed += 1;
     await removeSealed(ctx.exportsDir, e.id);
   }
   const left = await readdir(ctx.exportsDir).catch(() => [] as string[]);
   for (const name of left.filter((x) => x.startsWith('.work-'))) await rm(join(ctx.exportsDir, name), { recursive: true, force: true });
-  return n;
-}
-
-/** One export at a time, in request order, on the appliance's event loop. */
-export class ExportRunner {
-  private queue: string[] = [];
-  private current: Promise<void> | null = null;
-
-  constructor(private readonly ctx: ExportJobContext) {}
-
-  enqueue(exportId: string): void {
-    this.queue.push(exportId);
-    this.current ??= this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    for (let id = this.queue.shift(); id !== undefined; id = this.queue.shift()) {
-      await runExport(this.ctx, id).catch((err: unknown) => this.ctx.log?.error({ exportId: id, err: (err as Error).message }, 'export run failed'));
-    }
-    this.current = null;
-  }
-
-  /** Resolves when nothing is running (shutdown waits for the export under way). */
-  async idle(): Promise<void> {
-    while (this.current) await this.current;
-  }
+  return { failed, requeued };
 }

@@ -93,8 +93,10 @@ export const exportRepository = {
     return ((await db.query('UPDATE recording_exports SET files_removed_at = now() WHERE id = $1 AND files_removed_at IS NULL', [id])).rowCount ?? 0) > 0;
   },
 
-  async unfinished(db: Queryable): Promise<Array<{ id: string; recording_id: string }>> {
-    const r = await db.query<{ id: string; recording_id: string }>(`SELECT id, recording_id FROM recording_exports WHERE status IN ('queued', 'running')`);
+  async unfinished(db: Queryable): Promise<Array<{ id: string; recording_id: string; status: 'queued' | 'running' }>> {
+    const r = await db.query<{ id: string; recording_id: string; status: 'queued' | 'running' }>(
+      `SELECT id, recording_id, status FROM recording_exports WHERE status IN ('queued', 'running') ORDER BY created_at`,
+    );
     return r.rows;
   },
 };

@@ -1,31 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { openSealedFile } from '@kyc/compliance';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { applianceNames } from '../pki/certificate-authority.js';
-import { ensureDocumentSigner, type DocumentSigner } from '../pki/document-signing.js';
-import {
-  ExportRunner,
-  evidenceAad,
-  evidenceSignaturePath,
-  exportAad,
-  exportKeyContext,
-  failInterruptedExports,
-  removeShreddedExportFiles,
-  sealedEvidencePath,
-  sealedExportPath,
-  type ExportJobContext,
-} from '../recording/export-job.js';
-import { MediaTools } from '../recording/media-tools.js';
-import { exportRepository, type ExportRow } from '../repositories/export.repository.js';
-import { ArchiveMedia, sealedRecording } from '../services/archive.service.js';
+import type { ExportRow } from '../services/export.service.js';
 import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
@@ -67,48 +47,13 @@ function view(e: ExportRow) {
 export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const access = { roles: ['auditor'] } as const;
-  const rec = ctx.config.recording;
-  let signer: DocumentSigner | null = null;
-  const jobs: ExportJobContext = {
-    pool: ctx.pool,
-    audit: ctx.audit,
-    media: new ArchiveMedia({ archiveDir: rec.archiveDir, keyring: ctx.keyring }),
-    keyring: ctx.keyring,
-    tools: new MediaTools(rec.tools),
-    signer: () => (signer ??= ensureDocumentSigner(ctx.config.dataDir, applianceNames(ctx.config))),
-    exportsDir: join(ctx.config.dataDir, 'exports'),
-    pii: ctx.pii,
-    log: app.log,
-  };
-  const runner = new ExportRunner(jobs);
-  // Exports the retention run shredded (in the worker): their files go from this folder, now and every 10 minutes.
-  const sweep = () => removeShreddedExportFiles(jobs).catch((err: unknown) => app.log.error({ err }, 'removing shredded export files failed'));
-  let sweeper: NodeJS.Timeout | null = null;
-  app.addHook('onReady', async () => {
-    await failInterruptedExports(jobs);
-    await sweep();
-    sweeper = setInterval(() => void sweep(), 10 * 60_000);
-    sweeper.unref();
-  });
-  app.addHook('onClose', async () => {
-    if (sweeper) clearInterval(sweeper);
-    await runner.idle();
-    await jobs.media.close();
-  });
-
-  const ownExport = async (request: FastifyRequest, id: string): Promise<ExportRow> => {
+  const exports = ctx.exports;
+  const subject = (request: FastifyRequest): string => {
     const principal = request.principal;
     if (!principal) throw new AppError('UNAUTHENTICATED');
-    const e = await exportRepository.findOwn(ctx.pool, id, principal.subject);
-    if (!e) throw new AppError('NOT_FOUND', 'No such export.');
-    return e;
+    return principal.subject;
   };
-  const doneExport = async (request: FastifyRequest, id: string): Promise<ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string }> => {
-    const e = await ownExport(request, id);
-    if (e.shredded_at) throw new AppError('SHREDDED');
-    if (e.status !== 'done' || !e.wrapped_key || !e.kek_id || !e.signature || e.bytes === null) throw new AppError('CONFLICT', 'The export is not done.');
-    return e as ExportRow & { wrapped_key: Buffer; kek_id: string; signature: Buffer; bytes: string };
-  };
+  const doneExport = (request: FastifyRequest, id: string) => exports.done(id, subject(request));
 
   /** Options of the routes that hand out a finished export's parts (each download audited). */
   const download = (summary: string) => ({
@@ -119,18 +64,6 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
       await audit({ object: { type: 'recording', id: e.recording_id }, reason: e.reason, details: { exportId: e.id, ...details } });
     });
-  /** Opens one sealed part of an export with its data key (wiped at once); a part an older export lacks is 404. */
-  const openPart = async (e: ExportRow & { wrapped_key: Buffer; kek_id: string }, path: string, aad: Buffer) => {
-    const dataKey = await ctx.keyring.unwrap({ kid: e.kek_id, wrapped: e.wrapped_key }, exportKeyContext(e.id));
-    try {
-      return await openSealedFile(path, dataKey, aad);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('NOT_FOUND', 'This export was made without this part.');
-      throw err;
-    } finally {
-      dataKey.fill(0);
-    }
-  };
 
   r.post(
     '/api/recordings/:id/exports',
@@ -150,12 +83,11 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
       const reason = request.body.reason.trim();
       if (reason.length < 3) throw new AppError('VALIDATION', 'Give a reason.', [{ field: 'reason', code: 'required' }]);
       const row = await auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
-        const { rec: recording } = await sealedRecording(client, request.params.id);
-        const e = await exportRepository.create(client, { id: randomUUID(), recordingId: recording.id, requestedBy: principal.username, requesterSubject: principal.subject, reason });
-        await audit({ object: { type: 'recording', id: recording.id }, reason, details: { caseId: recording.case_id, exportId: e.id } });
+        const { export: e, caseId } = await exports.request(client, { recordingId: request.params.id, requestedBy: principal.username, requesterSubject: principal.subject, reason });
+        await audit({ object: { type: 'recording', id: e.recording_id }, reason, details: { caseId, exportId: e.id } });
         return e;
       });
-      runner.enqueue(row.id);
+      exports.wake();
       return reply.code(202).send({ id: row.id, status: row.status });
     },
   );
@@ -166,7 +98,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
       config: { access },
       schema: { tags: ['exports'], summary: "An export's status and progress (the requester's own)", params: IdParams, response: { 200: ExportViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors } },
     },
-    async (request) => view(await ownExport(request, request.params.id)),
+    async (request) => view(await exports.own(request.params.id, subject(request))),
   );
 
   r.get(
@@ -174,7 +106,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     download('The composite MP4 of a finished export (decrypted as it is sent); audited'),
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
-      const reader = await openPart(e, sealedExportPath(jobs.exportsDir, e.id), exportAad(e.id));
+      const reader = await exports.openPart(e, 'file');
       let body: AsyncIterable<Buffer>;
       try {
         if (reader.plaintextSize !== Number(e.bytes)) throw new Error(`export ${e.id}: sealed size differs from the recorded one`);
@@ -210,7 +142,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     download("The export's evidence file: the identity stills (ID sides, face frames, liveness key frames) with their SHA-256 as sealed in the recording's manifest, the video's and the manifest's hashes (canonical JSON); audited"),
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
-      const reader = await openPart(e, sealedEvidencePath(jobs.exportsDir, e.id), evidenceAad(e.id));
+      const reader = await exports.openPart(e, 'evidence');
       const parts: Buffer[] = [];
       try {
         for await (const part of reader.readRange(0, reader.plaintextSize - 1)) parts.push(part);
@@ -228,10 +160,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     download("The evidence file's detached CMS signature (DER; openssl cms -verify -purpose any against the appliance CA); audited"),
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
-      const sig = await readFile(evidenceSignaturePath(jobs.exportsDir, e.id)).catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('NOT_FOUND', 'This export was made without this part.');
-        throw err;
-      });
+      const sig = await exports.evidenceSignature(e);
       await auditDownload(request, e, { part: 'evidence-signature' });
       return reply
         .header('content-type', 'application/pkcs7-signature')

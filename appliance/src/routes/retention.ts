@@ -4,7 +4,6 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { destroyExpiredVisitKeys, destroyShreddedCaseKeys, rekeyLegacyCases } from '../services/case-keys.js';
 import { RetentionError, RetentionService } from '../services/retention.service.js';
 import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
@@ -95,31 +94,6 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
   const admin = { roles: ['admin'] as const };
   const overseers = { roles: ['auditor', 'admin'] as const };
   const tx = <T>(request: FastifyRequest, fn: Parameters<typeof auditedTransaction<T>>[3]) => auditedTransaction(ctx.pool, ctx.audit, request, fn).catch(translate);
-
-  // Cases the retention run shredded (in the worker): their keys go from this process's key folder, now and every minute.
-  const sweep = () =>
-    destroyShreddedCaseKeys(ctx)
-      .then(() => destroyExpiredVisitKeys(ctx, ctx.config.service.visitRetentionDays))
-      .catch((err: unknown) => app.log.error({ err }, 'destroying shredded case and visit keys failed'));
-  let sweeper: NodeJS.Timeout | null = null;
-  // After an upgrade: cases written before case keys move under their own key, in the background.
-  let stopping = false;
-  let rekeying: Promise<unknown> = Promise.resolve();
-  app.addHook('onReady', async () => {
-    await sweep();
-    sweeper = setInterval(() => void sweep(), 60_000);
-    sweeper.unref();
-    rekeying = rekeyLegacyCases(ctx, { stopping: () => stopping })
-      .then((r) => {
-        if (r.cases > 0 || r.unreadable > 0) app.log.info(r, 'personal data of older cases moved under their case keys');
-      })
-      .catch((err: unknown) => app.log.error({ err }, 'moving older cases under their case keys failed'));
-  });
-  app.addHook('onClose', async () => {
-    stopping = true;
-    if (sweeper) clearInterval(sweeper);
-    await rekeying;
-  });
 
   r.get(
     '/api/admin/retention/policies',

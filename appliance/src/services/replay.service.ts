@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import type { KeyWrapper } from '@kyc/compliance';
 import type { Queryable } from '../db/database.js';
 import { geolocationCoords } from '../kyc/geolocation.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
@@ -14,18 +13,11 @@ export interface ArchiveReplay {
   grants: ReplayGrants;
   media: ArchiveMedia;
   recordings: SealedRecordingCache;
-  /** closes the cached media readers (at shutdown) */
-  close(): Promise<void>;
 }
 
-export function createArchiveReplay(o: { sessionKey: Buffer; archiveDir: string; keyring: KeyWrapper; pool: pg.Pool }): ArchiveReplay {
-  const media = new ArchiveMedia({ archiveDir: o.archiveDir, keyring: o.keyring });
-  return {
-    grants: new ReplayGrants(o.sessionKey),
-    media,
-    recordings: new SealedRecordingCache(o.pool),
-    close: () => media.close(),
-  };
+/** The process's one media reader is shared with exports; whoever built it closes it. */
+export function createArchiveReplay(o: { sessionKey: Buffer; media: ArchiveMedia; pool: pg.Pool }): ArchiveReplay {
+  return { grants: new ReplayGrants(o.sessionKey), media: o.media, recordings: new SealedRecordingCache(o.pool) };
 }
 
 interface MarkerLike {
