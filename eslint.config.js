@@ -29,10 +29,14 @@ export default tseslint.config(
       // `_name` marks a parameter or a destructured field that is there on purpose (an interface's signature, the
       // rest of an object without one key).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
-      // A `let` read by a callback before its one assignment (a request listener that answers 503 until the handler
-      // is built) cannot be a `const`: the callback would meet it in its temporal dead zone.
-      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
+  },
+  {
+    // Where typescript-eslint turns prefer-const on (not in .svelte files, whose `let { … } = $props()` it would
+    // misread): a `let` read by a callback before its one assignment (a request listener that answers 503 until the
+    // handler is built) cannot be a `const`, the callback would meet it in its temporal dead zone.
+    files: ['**/*.ts'],
+    rules: { 'prefer-const': ['error', { ignoreReadBeforeAssign: true }] },
   },
   {
     // The web UI runs in the browser; its build scripts and config files run in Node (the default above).
