@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_STAMP := node_modules/.package-lock.json
 SCRIPTS := appliance/scripts
 
-.PHONY: help system deps build db dev test typecheck test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range bench-keys bench-shred bench-queue bench-capacity audit-verify realm-export config-doc release bench-face clean
+.PHONY: help system deps build db dev test typecheck lint format test-only test-install bench bench-audit bench-seal bench-join bench-search bench-range bench-keys bench-shred bench-queue bench-capacity audit-verify realm-export config-doc release bench-face clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -31,7 +31,14 @@ dev: deps build db ## Run the appliance with the dev IdP and demo users on this 
 typecheck: $(NODE_STAMP) ## Type-check every package (tsc --noEmit, svelte-check)
 	npm run typecheck
 
-test: deps build db typecheck test-only ## Everything the tests need, then every test; ends with "N passed, N failed"
+lint: $(NODE_STAMP) ## ESLint and the Prettier check over every package (eslint.config.js, .prettierrc.json)
+	npx eslint --max-warnings 0 .
+	npx prettier --check .
+
+format: $(NODE_STAMP) ## Rewrite every file the Prettier check would refuse
+	npx prettier --write .
+
+test: deps build db typecheck lint test-only ## Everything the tests need, then every test; ends with "N passed, N failed"
 
 test-only: ## Run the test suite only (assumes make build db)
 	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test ansible/test --long ansible/test/install.test.ts appliance/test/hardening/crash.test.ts

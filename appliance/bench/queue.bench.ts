@@ -84,7 +84,7 @@ try {
 
   async function teller(u: string): Promise<void> {
     const auth = { authorization: tokens[u]! };
-    let availableAt = performance.now();
+    let availableAt: number;
     await call('PUT', '/api/me/presence', auth, { status: 'available' });
     availableAt = performance.now();
     while (!done) {

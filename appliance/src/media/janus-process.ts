@@ -154,7 +154,7 @@ export async function startJanus(opts: JanusProcessOptions): Promise<JanusProces
   };
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
-  let lastError: unknown = null;
+  let lastError: unknown;
   for (;;) {
     if (exitedWith) {
       const { code, signal } = exitedWith;

@@ -305,7 +305,8 @@ export class SyntheticParty {
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       ws.close();
     }
-    await Promise.all([this.#publisher?.close(), this.#subscriber?.close()].map((p) => p?.catch(() => undefined)));
+    const open = [this.#publisher, this.#subscriber].filter((pc) => pc !== null);
+    await Promise.all(open.map((pc) => pc.close().catch(() => undefined)));
   }
 
   #onMessage(m: ServerMessage): void {

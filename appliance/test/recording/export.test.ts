@@ -66,7 +66,7 @@ t.test('signed composite export of a really sealed recording', async (t) => {
   t.ok([409, 200].includes(res.statusCode), 'file before done: 409 (or done already)');
 
   // Follow the job as the UI does; progress only grows.
-  let status = '';
+  let status: string;
   let last = 0;
   let seenProgress = false;
   for (;;) {

@@ -194,7 +194,7 @@ t.test('an uncommitted archive copy from a crashed attempt is replaced, never du
   await import('node:fs/promises').then((fs) => fs.mkdir(stale, { mode: 0o700 }));
   await writeFile(join(stale, 'teller-s01.webm.kseal'), 'left by a crash before the commit');
   await sealRecording(s.ctx, recordingId);
-  const [sealed] = await auditEvents(s.pool, 'recording.sealed');
+  t.equal((await auditEvents(s.pool, 'recording.sealed')).length, 1, 'one recording.sealed event');
   t.same(
     parseSealedFileList(await readFile(join(stale, 'files.json'))).files.find((f) => f.name === 'teller-s01.webm.kseal'),
     { name: 'teller-s01.webm.kseal', bytes: (await stat(join(stale, 'teller-s01.webm.kseal'))).size, sha256: await sha256(join(stale, 'teller-s01.webm.kseal')) },

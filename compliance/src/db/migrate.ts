@@ -49,7 +49,7 @@ export async function applyMigrations(pool: pg.Pool, sources: MigrationSource[])
           await client.query('COMMIT');
         } catch (err) {
           await client.query('ROLLBACK');
-          throw new Error(`migration ${id} failed: ${(err as Error).message}`);
+          throw new Error(`migration ${id} failed: ${(err as Error).message}`, { cause: err });
         }
         result.push({ id, appliedNow: true });
       }

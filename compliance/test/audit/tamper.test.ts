@@ -4,12 +4,10 @@
  */
 import t from 'tap';
 import pg from 'pg';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { TestDatabase } from '../../src/testing/pg.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Checkpointer, checkpointTimestamp, pad12 } from '../../src/audit/checkpointer.js';

@@ -1,10 +1,8 @@
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createSigningKeyFile, loadSigningKey } from '../../src/audit/checkpoint.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Checkpointer } from '../../src/audit/checkpointer.js';

@@ -15,7 +15,8 @@ export function otherLocale(): Locale {
 
 export function switchLocale(next: Locale): void {
   // Paraglide's own setter persists the choice (localStorage strategy); reload: false because the
-  // rendering follows `current`.
-  setLocale(next, { reload: false });
+  // rendering follows `current`. Its type allows a promise, which only a custom (async) strategy
+  // returns; ours has none.
+  void setLocale(next, { reload: false });
   current = next;
 }
