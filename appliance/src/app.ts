@@ -83,7 +83,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
-    frameworkErrors: handleError,
+    frameworkErrors: (err, request, reply) => void handleError(err, request, reply),
     clientErrorHandler: handleClientError,
   });
   app.decorate('routeRecords', installRoutePolicy(app));
@@ -98,7 +98,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
       done(new AppError('MALFORMED_BODY', 'The request body is not valid UTF-8.'), undefined);
       return;
     }
-    parseJson(request, (body as Buffer).toString('utf8'), done);
+    void parseJson(request, (body as Buffer).toString('utf8'), done);
   });
   installErrorHandler(app);
   const serviceFrameAncestors = ctx.config.service.frameAncestors;

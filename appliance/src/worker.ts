@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type PgBoss from 'pg-boss';
 import pino from 'pino';
-import { AuditLog, type KeyWrapper } from '@kyc/compliance';
+import type { KeyWrapper } from '@kyc/compliance';
 import { openAuditLog } from './audit-setup.js';
 import { loadConfigOrExit, type AppConfig } from './config/load.js';
 import { createPool } from './db/database.js';
@@ -101,7 +101,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       const willRetry = job.retryCount < job.retryLimit;
       log.error({ recordingId: id, reason, attempt: job.retryCount + 1, willRetry, err: (err as Error).message }, 'seal job failed');
       await recordFailure(ctx, id, reason, willRetry).catch((e: unknown) => log.error({ err: (e as Error).message }, 'could not record the failure'));
-      throw new Error(reason);
+      throw new Error(reason, { cause: err });
     }
   };
   const workerIds: string[] = [];

@@ -130,7 +130,7 @@ function checkConsistency(tree: RebuiltTree, sorted: LoadedCheckpoint[], goodSiz
     const b = good[i]!;
     const ra = sorted.find((c) => c.size === a)!.rootHash;
     const rb = sorted.find((c) => c.size === b)!.rootHash;
-    let ok = false;
+    let ok: boolean;
     if (a === 0) ok = true;
     else {
       try {

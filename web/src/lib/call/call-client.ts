@@ -9,7 +9,6 @@ import {
   type CallMode,
   type CallModeReason,
   type IceServer,
-  type JanusState,
   type Party,
   type PeerState,
   type QualitySummary,
@@ -37,7 +36,6 @@ export class CallClient extends Emitter<CallEvents> {
   #peerState: PeerState = 'absent';
   #iceServers: IceServer[] = [];
   #joined = false;
-  #janus: JanusState = 'up';
   #local: MediaStream | null = null;
   #camera: MediaStreamTrack | null = null;
   #screen: MediaStreamTrack | null = null;
@@ -238,7 +236,6 @@ export class CallClient extends Emitter<CallEvents> {
       const joined = await this.#socket.request({ type: 'join' }, ['joined']);
       this.#party = joined.party;
       this.#iceServers = joined.iceServers;
-      this.#janus = joined.janus;
       this.#joined = true;
       this.#startQualityReports();
       this.#peerState = joined.peer.state;
@@ -475,7 +472,6 @@ export class CallClient extends Emitter<CallEvents> {
         this.emit('chat', { seq: m.seq, from: m.from, text: m.text, at: m.at, mine: m.from === this.#party });
         return;
       case 'janus-state':
-        this.#janus = m.state;
         this.emit('janus', m.state);
         if (m.state === 'down') {
           this.#closePublisher();
