@@ -1,19 +1,9 @@
 import { canonicalJson } from '@kyc/compliance';
 import { Type, type Static } from 'typebox';
 import type { ErrorDetail } from '../http/errors.js';
-import { type ProductDefinition, type ProductDiffEntry, type ScriptStepDefinition } from './kyc-api-types.js';
+import { LocalizedTextSchema, StepKindSchema, type ProductDefinition, type ProductDiffEntry, type ScriptStepDefinition } from './kyc-api-types.js';
 
 /** Request schemas of the catalogue (the response shapes are the types in kyc-api-types.ts). */
-export const StepKindSchema = Type.Union([
-  Type.Literal('read'),
-  Type.Literal('question'),
-  Type.Literal('id-capture'),
-  Type.Literal('face-match'),
-  Type.Literal('liveness'),
-  Type.Literal('read-aloud'),
-]);
-const Text = Type.String({ minLength: 1, maxLength: 4000 });
-export const LocalizedTextSchema = Type.Object({ 'zh-CN': Text, en: Text }, { additionalProperties: false });
 const StepId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' });
 
 export const ScriptStepSchema = Type.Object(

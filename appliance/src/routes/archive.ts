@@ -8,6 +8,7 @@ import { parseByteRange } from '../http/byte-range.js';
 import { AppError, errorCode, ErrorCodes } from '../http/errors.js';
 import { assertScriptComplete } from '../kyc/case-kyc.js';
 import { geolocationCoords, revealSessionEvent } from '../kyc/geolocation.js';
+import type { Marker, StoredManifest } from '../recording/manifest.js';
 import { archiveRepository } from '../repositories/archive.repository.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { caseFileRepository } from '../repositories/case-file.repository.js';
@@ -16,15 +17,9 @@ import { stepOf } from '../services/invitation.service.js';
 import { decryptChatText } from '../services/live-media.js';
 import { qualityIncidentsOfSessions, qualityOfSessions } from '../services/call-quality.js';
 import { ArchiveMedia, ReplayGrants, SealedRecordingCache, searchArchive, searchAuditDetails, sealedRecording } from '../services/archive.service.js';
-import { PROMPTING_OBSERVED, REJECT_REASONS } from '../api-types.js';
-import { AuditText, authErrors, CaseStatusSchema, CaseViewSchema, ErrorResponse, RejectReasonSchema } from './schemas.js';
+import { ArchivePageSchema, CaseQualityViewSchema, IntegrityFlagSchema, PROMPTING_OBSERVED, RecordingStatusSchema, REJECT_REASONS } from '../api-types.js';
+import { AuditText, authErrors, CaseStatusSchema, CaseViewSchema, DateTime, ErrorResponse, IdParams, Nullable, RejectReasonSchema, Uuid } from './schemas.js';
 
-const Uuid = Type.String({ format: 'uuid' });
-const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-const DateTime = Type.String({ format: 'date-time' });
-const RecordingStatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('processing'), Type.Literal('sealed'), Type.Literal('failed')]);
-const FlagSchema = Type.Union([Type.Literal('incomplete'), Type.Literal('issues')]);
 const PartySchema = Type.Union([Type.Literal('teller'), Type.Literal('customer')]);
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
@@ -37,7 +32,7 @@ const SearchQuery = Type.Object(
     product: Type.Optional(Text(100)),
     status: Type.Optional(CaseStatusSchema),
     recordingStatus: Type.Optional(RecordingStatusSchema),
-    flag: Type.Optional(FlagSchema),
+    flag: Type.Optional(IntegrityFlagSchema),
     from: Type.Optional(DateTime),
     to: Type.Optional(DateTime),
     sort: Type.Optional(Type.Union([Type.Literal('created_desc'), Type.Literal('created_asc')])),
@@ -46,47 +41,6 @@ const SearchQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const ArchiveItemSchema = Type.Object({
-  caseId: Uuid,
-  status: CaseStatusSchema,
-  customerName: Type.String(),
-  customerIdNumber: Type.String(),
-  teller: Type.String(),
-  branch: Type.String(),
-  product: Type.String(),
-  createdAt: DateTime,
-  session: Nullable(Type.Object({ id: Uuid, state: Type.Union([Type.Literal('live'), Type.Literal('ended')]) })),
-  recording: Nullable(Type.Object({ id: Uuid, status: RecordingStatusSchema, complete: Nullable(Type.Boolean()), issueCount: Type.Integer() })),
-  flags: Type.Array(FlagSchema),
-});
-
-const Num = Nullable(Type.Number());
-const CaseQualitySchema = Type.Object({
-  samples: Type.Array(
-    Type.Object({
-      sessionId: Uuid,
-      t: Type.Number(),
-      party: PartySchema,
-      source: Type.Union([Type.Literal('janus'), Type.Literal('browser')]),
-      bitrateKbps: Num,
-      lossPct: Num,
-      rttMs: Num,
-      jitterMs: Num,
-      availableKbps: Num,
-    }),
-  ),
-  incidents: Type.Array(
-    Type.Object({
-      sessionId: Uuid,
-      t: Type.Number(),
-      party: Type.Union([PartySchema, Type.Literal('system')]),
-      kind: Type.String(),
-      data: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
-    }),
-  ),
-  truncated: Type.Object({ samples: Type.Boolean(), incidents: Type.Boolean() }),
-});
 
 const IssueSchema = Type.Object({ code: Type.String(), severity: Type.String(), message: Type.String() });
 
@@ -217,19 +171,6 @@ const REVEAL_SECONDS = 60;
 
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
 
-interface MarkerLike {
-  at: string;
-  offsetMs: number;
-  party: string;
-  kind: string;
-  data: Record<string, unknown>;
-}
-
-interface ManifestLike {
-  files?: Array<{ party: string; segment: number; offsetMs?: number | null }>;
-  markers?: MarkerLike[];
-}
-
 /**
  * The auditor's archive: search, a case's full timeline, replay of sealed recordings (ranges decrypted on the fly),
  * maker-checker review, and revealing one masked field. Auditor only: a teller sees their cases through /api/cases.
@@ -250,7 +191,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
         tags: ['archive'],
         summary: 'Search cases (auditor): filters, exact ID number or name through the blind indexes, keyset pages, total (exact up to 10,000); audited',
         querystring: SearchQuery,
-        response: { 200: Type.Object({ items: Type.Array(ArchiveItemSchema), nextCursor: Nullable(Type.String()), total: Type.Integer(), totalExact: Type.Boolean() }), 400: ErrorResponse, ...authErrors },
+        response: { 200: ArchivePageSchema, 400: ErrorResponse, ...authErrors },
       },
     },
     async (request) =>
@@ -397,7 +338,7 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
         tags: ['archive'],
         summary: "A case's call quality (auditor): each party's bitrate, loss, RTT and jitter per 5 seconds (Janus: its uplink; browser: what it receives) and the quality incidents (slowlink, freeze, reconnects, steps between video, audio and chat); no personal data; audited",
         params: IdParams,
-        response: { 200: CaseQualitySchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
+        response: { 200: CaseQualityViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
       },
     },
     async (request) => {
@@ -428,11 +369,11 @@ export async function archiveRoutes(app: FastifyInstance, ctx: AppContext): Prom
       if (!principal) throw new AppError('UNAUTHENTICATED');
       return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const { rec, media: files } = await sealedRecording(client, request.params.id);
-        const manifest = ((await client.query<{ manifest: ManifestLike | null }>('SELECT manifest FROM recordings WHERE id = $1', [rec.id])).rows[0]?.manifest ?? {}) as ManifestLike;
+        const manifest = ((await client.query<{ manifest: StoredManifest | null }>('SELECT manifest FROM recordings WHERE id = $1', [rec.id])).rows[0]?.manifest ?? {}) as StoredManifest;
         // location markers carry only a reference: the auditor sees the coordinates, decrypted here
         const geoIds = (manifest.markers ?? []).flatMap((m) => (m.kind === 'geolocation' && typeof m.data.geolocationId === 'string' ? [m.data.geolocationId] : []));
         const coords = await geolocationCoords(client, ctx.pii, geoIds);
-        const withCoords = (m: MarkerLike): Record<string, unknown> => ({ ...m.data, ...(m.kind === 'geolocation' ? coords.get(String(m.data.geolocationId)) : undefined) });
+        const withCoords = (m: Marker): Record<string, unknown> => ({ ...m.data, ...(m.kind === 'geolocation' ? coords.get(String(m.data.geolocationId)) : undefined) });
         const { grant, expiresAt } = grants.issue(rec.id, principal.username);
         await audit({ object: { type: 'recording', id: rec.id }, details: { caseId: rec.case_id, expiresAt: expiresAt.toISOString() } });
         const q = encodeURIComponent(grant);

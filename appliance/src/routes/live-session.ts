@@ -7,35 +7,12 @@ import { AppError } from '../http/errors.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { caseRepository } from '../repositories/case.repository.js';
 import { callSessionView, type CallSessionService } from '../services/call-session.service.js';
-import { JOIN_STEPS, type InvitationService, type JoinStep } from '../services/invitation.service.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import type { InvitationService } from '../services/invitation.service.js';
+import { CallSessionViewSchema, InvitationViewSchema, LiveViewSchema } from '../api-types.js';
+import { authErrors, ErrorResponse, IdParams, Uuid } from './schemas.js';
 
-const CaseParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const InvitationParams = Type.Object({ id: Type.String({ format: 'uuid' }), invitationId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const InvitationParams = Type.Object({ id: Uuid, invitationId: Uuid }, { additionalProperties: false });
 
-const InvitationSchema = Type.Object({
-  id: Type.String(),
-  caseId: Type.String(),
-  url: Type.String(),
-  code: Type.String(),
-  createdAt: Type.String(),
-  expiresAt: Type.String(),
-  step: Type.Unsafe<JoinStep>({ type: 'string', enum: [...JOIN_STEPS] }),
-  opened: Type.Boolean(),
-  deviceChecked: Type.Boolean(),
-  consent: Type.Union([Type.Literal('accepted'), Type.Literal('declined'), Type.Null()]),
-  codeAttempts: Type.Integer(),
-  sessionId: Type.Union([Type.String(), Type.Null()]),
-});
-const SessionSchema = Type.Object({
-  id: Type.String(),
-  caseId: Type.String(),
-  state: Type.Union([Type.Literal('live'), Type.Literal('ended')]),
-  admittedAt: Type.String(),
-  endedAt: Type.Union([Type.String(), Type.Null()]),
-  endReason: Type.Union([Type.String(), Type.Null()]),
-});
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors };
 
 export interface LiveSessionDeps {
@@ -58,7 +35,7 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
     '/api/cases/:id/invitations',
     {
       config: { access: teller, audit: 'invitation.create' },
-      schema: { tags: ['live'], summary: 'Invite the customer: a one-time link and a 6-digit code', params: CaseParams, response: { 201: InvitationSchema, ...errors } },
+      schema: { tags: ['live'], summary: 'Invite the customer: a one-time link and a 6-digit code', params: IdParams, response: { 201: InvitationViewSchema, ...errors } },
     },
     async (request, reply) => {
       const username = me(request.principal);
@@ -71,7 +48,7 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
     '/api/cases/:id/invitations/:invitationId/revoke',
     {
       config: { access: teller, audit: 'invitation.revoke' },
-      schema: { tags: ['live'], summary: 'Withdraw an invitation link', params: InvitationParams, response: { 200: InvitationSchema, ...errors } },
+      schema: { tags: ['live'], summary: 'Withdraw an invitation link', params: InvitationParams, response: { 200: InvitationViewSchema, ...errors } },
     },
     async (request) => {
       const username = me(request.principal);
@@ -88,8 +65,8 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
       schema: {
         tags: ['live'],
         summary: "The case's current invitation (customer's step) and session",
-        params: CaseParams,
-        response: { 200: Type.Object({ invitation: Type.Union([InvitationSchema, Type.Null()]), session: Type.Union([SessionSchema, Type.Null()]) }), ...errors },
+        params: IdParams,
+        response: { 200: LiveViewSchema, ...errors },
       },
     },
     async (request) => {
@@ -106,7 +83,7 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
     '/api/cases/:id/admit',
     {
       config: { access: teller, audit: 'session.admit' },
-      schema: { tags: ['live'], summary: 'Admit the waiting customer into the video session', params: CaseParams, response: { 200: SessionSchema, ...errors } },
+      schema: { tags: ['live'], summary: 'Admit the waiting customer into the video session', params: IdParams, response: { 200: CallSessionViewSchema, ...errors } },
     },
     async (request) => {
       const username = me(request.principal);
@@ -123,7 +100,7 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
     '/api/sessions/:id/hangup',
     {
       config: { access: teller, audit: 'session.hangup' },
-      schema: { tags: ['live'], summary: 'End the session for both parties', params: SessionParams, response: { 200: SessionSchema, ...errors } },
+      schema: { tags: ['live'], summary: 'End the session for both parties', params: IdParams, response: { 200: CallSessionViewSchema, ...errors } },
     },
     async (request) => {
       const username = me(request.principal);

@@ -6,7 +6,7 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { productRepository } from '../kyc/product.repository.js';
 import { checkProduct, diffProducts, normalizeProduct, ProductBodySchema, ScriptStepSchema, type ProductBody } from '../kyc/products.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import { authErrors, DateTime, ErrorResponse } from './schemas.js';
 
 const ProductViewSchema = Type.Object({
   code: Type.String(),
@@ -17,7 +17,7 @@ const ProductViewSchema = Type.Object({
   requiresGeolocation: Type.Boolean(),
   steps: Type.Array(ScriptStepSchema),
   createdBy: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
+  createdAt: DateTime,
 });
 const DiffSchema = Type.Object({
   code: Type.String(),

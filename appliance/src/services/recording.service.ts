@@ -4,44 +4,14 @@ import { callSessionRepository, type CallSessionRow } from '../repositories/call
 import { caseRepository } from '../repositories/case.repository.js';
 import { recordingRepository, type RecordingFileRow, type RecordingRow } from '../repositories/recording.repository.js';
 import type { Principal } from '../http/auth.js';
+import type { CallListItem, CallRecordingView } from '../api-types.js';
 
-/** What the API says about a session's recording. Never key material, never archive paths. */
-export interface RecordingView {
-  /** the recording's id; null while the session is still being recorded */
-  id: string | null;
-  sessionId: string;
-  caseId: string;
-  status: 'recording' | 'processing' | 'sealed' | 'failed';
-  /** 0..1 while processing */
-  progress: number | null;
-  step: string | null;
-  /** why the last attempt failed (status failed) */
-  reason: string | null;
-  willRetry: boolean | null;
-  attempts: number;
-  complete: boolean | null;
-  issues: Array<{ code: string; severity: string; message: string }>;
-  sealedAt: string | null;
-  plaintextRemoved: boolean;
-  manifestSha256: string | null;
-  parties: Array<{ party: 'teller' | 'customer'; segment: number; durationMs: number; bytes: number; sha256: string }>;
-}
-
-export interface SessionListItem {
-  id: string;
-  state: 'live' | 'ended';
-  admittedAt: string;
-  endedAt: string | null;
-  endReason: string | null;
-  recording: { id: string | null; status: RecordingView['status'] };
-}
-
-function statusOf(session: CallSessionRow, rec: RecordingRow | null): RecordingView['status'] {
+function statusOf(session: CallSessionRow, rec: RecordingRow | null): CallRecordingView['status'] {
   if (!rec) return session.state === 'live' ? 'recording' : 'processing';
   return rec.status === 'queued' ? 'processing' : rec.status;
 }
 
-export function recordingView(session: CallSessionRow, rec: RecordingRow | null, files: RecordingFileRow[]): RecordingView {
+export function recordingView(session: CallSessionRow, rec: RecordingRow | null, files: RecordingFileRow[]): CallRecordingView {
   const status = statusOf(session, rec);
   return {
     id: rec?.id ?? null,
@@ -54,7 +24,7 @@ export function recordingView(session: CallSessionRow, rec: RecordingRow | null,
     willRetry: status === 'failed' ? (rec?.will_retry ?? false) : null,
     attempts: rec?.attempts ?? 0,
     complete: rec?.complete ?? null,
-    issues: ((rec?.issues ?? []) as RecordingView['issues']).map((i) => ({ code: i.code, severity: i.severity, message: i.message })),
+    issues: ((rec?.issues ?? []) as CallRecordingView['issues']).map((i) => ({ code: i.code, severity: i.severity, message: i.message })),
     sealedAt: rec?.sealed_at?.toISOString() ?? null,
     plaintextRemoved: rec?.plaintext_removed_at != null,
     manifestSha256: rec?.manifest_sha256?.toString('hex') ?? null,
@@ -78,7 +48,7 @@ async function checkCaseAccess(db: Queryable, caseId: string, who: Principal): P
 }
 
 export class RecordingService {
-  async sessionsOfCase(db: Queryable, caseId: string, who: Principal): Promise<SessionListItem[]> {
+  async sessionsOfCase(db: Queryable, caseId: string, who: Principal): Promise<CallListItem[]> {
     await checkCaseAccess(db, caseId, who);
     const sessions = await callSessionRepository.listForCase(db, caseId);
     const recs = new Map((await recordingRepository.listForSessions(db, sessions.map((s) => s.id))).map((r) => [r.session_id, r]));
@@ -95,7 +65,7 @@ export class RecordingService {
     });
   }
 
-  async recordingOfSession(db: Queryable, sessionId: string, who: Principal): Promise<RecordingView> {
+  async recordingOfSession(db: Queryable, sessionId: string, who: Principal): Promise<CallRecordingView> {
     const session = await callSessionRepository.findById(db, sessionId);
     if (!session) throw new AppError('NOT_FOUND', 'No such session.');
     await checkCaseAccess(db, session.case_id, who).catch(() => {
