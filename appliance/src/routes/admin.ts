@@ -86,13 +86,13 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
     async (request) => {
       const { username } = request.params;
       const ended = await auditedTransaction(ctx.pool, ctx.audit, request, async (client, write) => {
-        const hashes = await ctx.sessions.endWhere(client, { username });
+        const hashes = await ctx.signInSessions.endWhere(client, { username });
         // nothing to end (a mistyped name, or a user not signed in here): say so, change and record nothing
         if (hashes.length === 0) throw new AppError('NOT_FOUND', 'This user has no open sign-in on this appliance.');
         await write({ object: { type: 'user', id: username }, reason: request.body.reason, details: { sessions: hashes.length } });
         return hashes;
       });
-      ctx.sessions.ended(ended);
+      ctx.signInSessions.ended(ended);
       return { ended: ended.length };
     },
   );

@@ -5,7 +5,7 @@ import type { AppContext } from '../app-context.js';
 import { hashToken, LOGIN_COOKIE, newOpaqueToken, SESSION_COOKIE } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import { safeReturnTo } from '../http/return-to.js';
-import { sessionRepository } from '../repositories/session.repository.js';
+import { signInSessionRepository } from '../repositories/sign-in-session.repository.js';
 import { auditEvent } from '../services/audit.js';
 import { withTransaction } from '../db/database.js';
 import { IdpUnavailableError, LogoutTokenError } from '../services/oidc.js';
@@ -40,7 +40,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         if (err instanceof IdpUnavailableError) throw new AppError('UNAVAILABLE', 'The identity provider is unreachable.');
         throw err;
       }
-      await sessionRepository.saveLoginState(
+      await signInSessionRepository.saveLoginState(
         ctx.pool,
         hashToken(login.state),
         { codeVerifier: login.codeVerifier, nonce: login.nonce, returnTo: safeReturnTo(request.query.returnTo) },
@@ -81,7 +81,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         throw new AppError('LOGIN_FAILED');
       };
       if (!state || !cookieState || state !== cookieState) return fail('state missing or not bound to this browser');
-      const pending = await sessionRepository.takeLoginState(ctx.pool, hashToken(state));
+      const pending = await signInSessionRepository.takeLoginState(ctx.pool, hashToken(state));
       if (!pending) return fail('unknown or expired sign-in state');
       if (request.query.error) return fail(`identity provider refused: ${request.query.error}`);
       const callbackUrl = new URL(request.url, ctx.config.publicUrl);
@@ -97,7 +97,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
       const idHash = hashToken(sessionId);
       const ttl = ctx.config.session.ttlSeconds;
       await withTransaction(ctx.pool, async (client) => {
-        await sessionRepository.create(client, idHash, {
+        await signInSessionRepository.create(client, idHash, {
           subject: user.subject,
           username: user.username,
           roles: user.roles,
@@ -105,7 +105,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
           idToken,
           expiresAt: new Date(Date.now() + ttl * 1000),
           idpSid: sid,
-          refreshTokenEnc: ctx.sessions.sealRefreshToken(idHash, refreshToken),
+          refreshTokenEnc: ctx.signInSessions.sealRefreshToken(idHash, refreshToken),
         });
         await ctx.audit.appendInTx(
           client,
@@ -133,10 +133,10 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
       if (!p) throw new AppError('UNAUTHENTICATED');
       let idToken: string | null = null;
       await withTransaction(ctx.pool, async (client) => {
-        if (p.sessionIdHash) idToken = (await sessionRepository.remove(client, p.sessionIdHash))?.idToken ?? null;
+        if (p.sessionIdHash) idToken = (await signInSessionRepository.remove(client, p.sessionIdHash))?.idToken ?? null;
         await ctx.audit.appendInTx(client, auditEvent(request, { action: 'auth.logout', object: null, result: 'success' }));
       });
-      if (p.sessionIdHash) ctx.sessions.ended([p.sessionIdHash]);
+      if (p.sessionIdHash) ctx.signInSessions.ended([p.sessionIdHash]);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       let redirectTo = '/';
       try {
@@ -180,8 +180,8 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         }
         const filter = logout.sid !== null ? { idpSid: logout.sid, ...(logout.sub !== null ? { subject: logout.sub } : {}) } : { subject: logout.sub! };
         const ended = await withTransaction(ctx.pool, async (client) => {
-          if (!(await sessionRepository.firstUseOfLogoutToken(client, logout.jti, logout.expiresAt))) return null;
-          const hashes = await ctx.sessions.endWhere(client, filter);
+          if (!(await signInSessionRepository.firstUseOfLogoutToken(client, logout.jti, logout.expiresAt))) return null;
+          const hashes = await ctx.signInSessions.endWhere(client, filter);
           await ctx.audit.appendInTx(
             client,
             auditEvent(request, { action: 'auth.backchannel_logout', object: logout.sub !== null ? { type: 'user', id: logout.sub } : null, result: 'success', details: { sessions: hashes.length } }, idp),
@@ -192,7 +192,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
           await ctx.audit.append(auditEvent(request, { action: 'auth.backchannel_logout', object: null, result: 'failure', reason: 'logout token replayed' }, idp));
           throw new AppError('LOGOUT_TOKEN_INVALID', 'This logout token was used before.');
         }
-        ctx.sessions.ended(ended);
+        ctx.signInSessions.ended(ended);
         return { ended: ended.length };
       },
     );

@@ -15,7 +15,7 @@ const InvitationParams = Type.Object({ id: Uuid, invitationId: Uuid }, { additio
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors };
 
-export interface LiveSessionDeps {
+export interface CallDeps {
   invitations: InvitationService;
   calls: CallSessionService;
   /** called after a session ended (commit done): tells both parties and closes the media room */
@@ -23,7 +23,7 @@ export interface LiveSessionDeps {
 }
 
 /** The teller's side: invite, watch the customer's progress, admit, hang up. */
-export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & LiveSessionDeps): Promise<void> {
+export async function callRoutes(app: FastifyInstance, ctx: AppContext & CallDeps): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const teller = { roles: ['teller'] as const };
   const me = (p: { username: string } | null) => {
