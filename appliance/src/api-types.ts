@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import type { ConsentDocument } from './domain/consent.js';
+import { ROLES } from './domain/principal.js';
 import { CASE_STATUSES, INTEGRITY_FLAGS, JOIN_STEPS, RECORDING_STATUSES, REJECT_REASONS, SESSION_RECORDING_STATUSES } from './domain/vocabulary.js';
 import { DateTime, LiteralUnion, Nullable, StringEnum, Uuid } from './lib/schema.js';
 // The shapes the API answers with, declared once: each is a TypeBox schema (the routes validate and document with
@@ -22,8 +23,8 @@ export type { CaseStatus, IntegrityFlag, JoinStep, RecordingStatus, RejectReason
 const LiveOrEnded = Type.Union([Type.Literal('live'), Type.Literal('ended')]);
 const CallParty = Type.Union([Type.Literal('teller'), Type.Literal('customer')]);
 
-export const RoleSchema = Type.Union([Type.Literal('teller'), Type.Literal('auditor'), Type.Literal('admin')]);
-export type Role = Static<typeof RoleSchema>;
+export const RoleSchema = LiteralUnion(ROLES);
+export type { Role } from './domain/principal.js';
 
 export const CaseStatusSchema = LiteralUnion(CASE_STATUSES);
 export const RejectReasonSchema = StringEnum(REJECT_REASONS);

@@ -15,6 +15,7 @@ import type { OpsMetrics } from './services/ops-metrics.js';
 import type { OpsDashboard } from './services/ops-dashboard.js';
 import type { KnowledgeBase } from './services/kb.service.js';
 import type { ServiceDesk } from './services/service-desk.js';
+import type { ArchiveReplay } from './services/replay.service.js';
 
 export type ComponentStatus = { status: 'up' | 'down' | 'not_configured'; detail?: string };
 
@@ -59,4 +60,6 @@ export interface AppContext {
   kb: KnowledgeBase;
   /** customer-initiated service: visits, queue, routing, presence, ratings */
   desk: ServiceDesk;
+  /** replay of sealed recordings: grants, the archive's media reader and its caches (one for the process) */
+  replay: ArchiveReplay;
 }

@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { AppContext } from './app-context.js';
-import { installAuth } from './http/auth.js';
+import { callerOf, installAuth } from './http/auth.js';
 import { AppError, handleClientError, handleError, installErrorHandler, notFoundBody } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { declarePublic, installRoutePolicy, type RouteRecord } from './http/route-policy.js';
@@ -104,9 +104,9 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   const serviceFrameAncestors = ctx.config.service.frameAncestors;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    // The customer's /service page may be embedded by the origins configured (KYC_SERVICE_FRAME_ANCESTORS); every
-    // other page keeps frame-ancestors 'none'.
-    if (serviceFrameAncestors.length > 0 && /^\/service\/?(\?|$)/.test(request.url)) {
+    // The customer's /service page, and the join page an accepted visit continues on inside the same frame, may be
+    // embedded by the origins configured (KYC_SERVICE_FRAME_ANCESTORS); every other page keeps frame-ancestors 'none'.
+    if (serviceFrameAncestors.length > 0 && /^\/(service\/?|join\/[A-Za-z0-9_-]{43})(\?|$)/.test(request.url)) {
       const csp = reply.getHeader('content-security-policy');
       if (typeof csp === 'string') reply.header('content-security-policy', csp.replace("frame-ancestors 'none'", `frame-ancestors ${serviceFrameAncestors.join(' ')}`));
       reply.removeHeader('x-frame-options');
@@ -161,7 +161,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
     await app.register(websocket, { options: SIGNALING_WEBSOCKET_OPTIONS });
     await app.register(signalingRoutes, {
       hub: live.hub,
-      authenticate: (request) => live.authenticate(request),
+      authenticate: (request) => live.authenticate(callerOf(request)),
       allowedOrigins: [ctx.config.publicUrl.origin],
       // Who may connect is decided per socket by authenticate(): a teller's own live session or the invited customer.
       routeConfig: { access: 'public' },

@@ -21,6 +21,7 @@ import { OpsMetrics } from './services/ops-metrics.js';
 import { OpsDashboard } from './services/ops-dashboard.js';
 import { KnowledgeBase } from './services/kb.service.js';
 import { ServiceDesk } from './services/service-desk.js';
+import { createArchiveReplay } from './services/replay.service.js';
 import { startMetricsListener } from './http/metrics-listener.js';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -80,6 +81,7 @@ export async function createRuntime(
   // One keyring for the process: replay, exports and the in-process worker; it re-reads the KEK directory when a
   // rotation, a rewrap or a destroyed KEK changed it, and holds the process's one PKCS#11 session when configured.
   const { keyring } = await openKeyring(config);
+  const replay = createArchiveReplay({ sessionKey, archiveDir: config.recording.archiveDir, keyring, pool });
   const worker = config.workerInProcess ? await startWorker({ pool, config, audit: auditLog, log: workerLog, keyring }) : null;
   const invitations = new InvitationService(pii, {
     publicUrl: config.publicUrl,
@@ -192,6 +194,7 @@ export async function createRuntime(
     ops,
     kb,
     desk,
+    replay,
   };
   return {
     ctx,
@@ -206,6 +209,7 @@ export async function createRuntime(
       await live?.stop();
       await face.close();
       await worker?.stop();
+      await replay.close();
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
       await keyring.close();
       await auditLog.close();

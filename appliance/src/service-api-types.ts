@@ -64,3 +64,24 @@ export const PresenceViewSchema = Type.Object({
   since: Type.String(),
 });
 export type PresenceView = Static<typeof PresenceViewSchema>;
+
+/** A call-back the customer asked for, as the teller who took it sees it: the phone in full (to call), the name masked. */
+export const CallbackViewSchema = Type.Object({
+  visitId: Type.String(),
+  productCode: Type.String(),
+  lang: ServiceLangSchema,
+  customerName: Type.String(),
+  phone: Type.String(),
+  topic: Nullable(Type.String()),
+  conversation: Type.Array(ConversationMessageSchema),
+  requestedAt: Type.String(),
+  takenAt: Type.String(),
+});
+export type CallbackView = Static<typeof CallbackViewSchema>;
+
+/** The teller's call-back worklist: how many wait for their skills, and the one they hold. */
+export const CallbackListSchema = Type.Object({
+  waiting: Type.Integer(),
+  mine: Nullable(CallbackViewSchema),
+});
+export type CallbackList = Static<typeof CallbackListSchema>;

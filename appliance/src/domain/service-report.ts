@@ -3,6 +3,7 @@ export type ServiceLang = 'zh-CN' | 'en';
 export const VISIT_STATES = ['assistant', 'queued', 'accepted', 'left', 'callback', 'expired'] as const;
 export type VisitState = (typeof VISIT_STATES)[number];
 export type PresenceStatus = 'available' | 'busy' | 'away';
+export type CallbackOutcome = 'reached' | 'unreachable';
 
 /** The queue and satisfaction figures of the admin report: no personal data, tellers by user name. */
 export interface ServiceReportFigures {
@@ -12,6 +13,8 @@ export interface ServiceReportFigures {
   handled: number;
   abandoned: number;
   callbacks: number;
+  /** call-backs asked for (at any time) and not yet done */
+  callbacksOpen: number;
   perTeller: { teller: string; handled: number; avgWaitSeconds: number | null }[];
   ratings: { teller: string | null; productCode: string; day: string; count: number; average: number }[];
 }

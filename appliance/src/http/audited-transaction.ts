@@ -1,37 +1,30 @@
 import type { FastifyRequest } from 'fastify';
-import type pg from 'pg';
-import { withTransaction } from '../db/database.js';
-import { auditEvent, type AuditActor, type AuditRecord, type AuditSink } from '../services/audit.js';
+import type { AuditActor, AuditSink } from '../services/audit.js';
+import { inAuditedTransaction, type AuditScope } from '../services/audited-transaction.js';
 import { isUnsafeMethod } from './route-policy.js';
 
-export type AuditWrite = (record: Omit<AuditRecord, 'action' | 'result'> & Partial<Pick<AuditRecord, 'action' | 'result'>>) => Promise<void>;
+export type { AuditWrite } from '../services/audited-transaction.js';
+
+/** The request as an audited change sees it: the action is the route's declared `config.audit`. */
+export function auditScopeOf(request: FastifyRequest): AuditScope {
+  return {
+    origin: request,
+    action: request.routeOptions.config.audit,
+    changesState: isUnsafeMethod(request.method),
+    label: `${request.method} ${request.routeOptions.url}`,
+  };
+}
 
 /**
- * Runs a request's change in one transaction together with its audit event. The action defaults to the route's
- * declared `config.audit`; a state-changing route whose transaction wrote no event is rolled back (fail closed),
- * and so is one whose event cannot be written.
+ * Runs a request's change in one transaction together with its audit event (services/audited-transaction.ts); a
+ * state-changing route whose transaction wrote no event is rolled back, and so is one whose event cannot be written.
  */
-export async function auditedTransaction<T>(
-  pool: pg.Pool,
+export function auditedTransaction<T>(
+  pool: Parameters<typeof inAuditedTransaction>[0],
   audit: AuditSink,
   request: FastifyRequest,
-  fn: (client: pg.PoolClient, write: AuditWrite) => Promise<T>,
-  /** who acts when the request has no signed-in principal (a customer holding an invitation) */
+  fn: Parameters<typeof inAuditedTransaction<T>>[3],
   actor?: AuditActor,
 ): Promise<T> {
-  const declared = request.routeOptions.config.audit;
-  return withTransaction(pool, async (client) => {
-    let written = 0;
-    const write: AuditWrite = async (record) => {
-      const action = record.action ?? declared;
-      if (!action) throw new Error('audit action missing');
-      await audit.appendInTx(client, auditEvent(request, { ...record, action, result: record.result ?? 'success' }, actor));
-      written++;
-    };
-    const result = await fn(client, write);
-    if (written === 0 && isUnsafeMethod(request.method)) {
-      throw new Error(`${request.method} ${request.routeOptions.url} changed state without an audit event`);
-    }
-    return result;
-  });
+  return inAuditedTransaction(pool, audit, auditScopeOf(request), fn, actor);
 }

@@ -1,7 +1,11 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SignInSessions } from '../services/sign-in-sessions.js';
-import { IdpUnavailableError, type OidcService, type Role } from '../services/oidc.js';
+import type { Principal, Role } from '../domain/principal.js';
+import { hashToken } from '../lib/tokens.js';
+import { DEVICE_COOKIE } from '../services/invitation.service.js';
+import type { SignalingCaller } from '../services/live-media.js';
+import { IdpUnavailableError, type OidcService } from '../services/oidc.js';
 import { AppError } from './errors.js';
 import { isUnsafeMethod, type Access } from './route-policy.js';
 
@@ -9,20 +13,7 @@ export const SESSION_COOKIE = '__Host-kyc_session';
 export const LOGIN_COOKIE = '__Host-kyc_login';
 export const CSRF_HEADER = 'x-csrf-token';
 
-export type AuthMethod = 'session' | 'bearer';
-
-export interface Principal {
-  subject: string;
-  username: string;
-  roles: Role[];
-  /** the user's branch from the identity provider (null when the realm gives none) */
-  branch: string | null;
-  auth: AuthMethod;
-  /** SHA-256 of the session id, for cookie sessions */
-  sessionIdHash: Buffer | null;
-  /** for cookie sessions: the token state-changing requests must echo in the x-csrf-token header */
-  csrfToken: string | null;
-}
+export type { AuthMethod, Principal } from '../domain/principal.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,11 +28,22 @@ export interface AuthOptions {
   publicOrigin: string;
 }
 
-export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
-export const newOpaqueToken = (): string => randomBytes(32).toString('base64url');
-
 export function csrfTokenFor(sessionKey: Buffer, sessionId: string): string {
   return createHmac('sha256', sessionKey).update(`csrf\0${sessionId}`).digest('base64url');
+}
+
+/**
+ * What a request tells the services about its caller: the signed-in principal, the invitation link (`?invitation=`)
+ * with the browser's device cookie it is bound to, and the session a teller names (`?session=`).
+ */
+export function callerOf(request: FastifyRequest): SignalingCaller {
+  const q = request.query as { invitation?: unknown; session?: unknown } | undefined;
+  return {
+    principal: request.principal,
+    invitation: typeof q?.invitation === 'string' ? q.invitation : undefined,
+    session: typeof q?.session === 'string' ? q.session : undefined,
+    device: request.cookies[DEVICE_COOKIE],
+  };
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, type ErrorDetail } from '../domain/errors.js';
+
+export type { ErrorDetail } from '../domain/errors.js';
 
 /** Stable error codes of the API. Clients and tests rely on them; add, never rename. */
 export const ErrorCodes = {
@@ -59,11 +61,6 @@ export const ErrorCodes = {
 export type ErrorName = keyof typeof ErrorCodes;
 export const errorCode = (name: ErrorName): string => `KYC_ERR_${name}`;
 
-export interface ErrorDetail {
-  field: string;
-  code: string;
-}
-
 /** An error the API reports to clients as `{error:{code,message,details?}}` with its status. */
 export class AppError extends Error {
   readonly status: number;
@@ -99,6 +96,11 @@ export const errorResponseSchema = {
     },
   },
 } as const;
+
+/** The error-code name an error carries, whether the HTTP layer raised it or a service (null for any other error). */
+export function errorKindOf(err: unknown): string | null {
+  return err instanceof AppError || err instanceof DomainError ? err.kind : null;
+}
 
 function fromFastifyError(err: FastifyError): AppError | null {
   if (err instanceof DomainError) return err.kind in ErrorCodes ? new AppError(err.kind as ErrorName, err.message === err.kind ? undefined : err.message, err.details) : null;

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../domain/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { loadIdentityEvidence, type IdentityEvidence } from './identity-evidence.js';
 import type { CaseKycView, CaseStepView, GeolocationView } from './kyc-api-types.js';
@@ -88,7 +88,7 @@ export async function assertScriptComplete(db: Queryable, caseId: string): Promi
   const location = { required: script.requiresGeolocation, consent: consent.rows[0]?.consent ?? null };
   const missing = missingForCompletion(steps, await loadIdentityEvidence(db, caseId), await recordingMarkers(db, caseId), location);
   if (missing.length > 0) {
-    throw new AppError('STEPS_MISSING', `Not done yet: ${missing.map((m) => m.id).join(', ')}.`, missing.map((m) => ({ field: m.id, code: m.kind })));
+    throw new DomainError('STEPS_MISSING', `Not done yet: ${missing.map((m) => m.id).join(', ')}.`, missing.map((m) => ({ field: m.id, code: m.kind })));
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../domain/errors.js';
+import { callSessionRepository } from '../repositories/call-session.repository.js';
 import type { CompleteStepInput, CompletedStep } from './steps.js';
 import { completableStep, recordAttempt } from './steps.js';
 
@@ -10,7 +11,10 @@ export interface PendingConfirmation {
   requestedAt: string;
 }
 
-/** The teller asks the customer to confirm a step: one open request per step and session (asking again returns it). */
+/**
+ * The teller asks the customer to confirm a step: one open request per step and session (asking again returns it). A
+ * new request is also an event of the session (sealed with its recording).
+ */
 export async function requestConfirmation(db: Queryable, caseId: string, stepId: string, sessionId: string, by: string): Promise<{ pending: PendingConfirmation; created: boolean }> {
   const open = await db.query<{ id: string; requested_at: Date }>(
     'SELECT id, requested_at FROM kyc_confirmations WHERE session_id = $1 AND step_id = $2 AND confirmed_at IS NULL',
@@ -23,6 +27,7 @@ export async function requestConfirmation(db: Queryable, caseId: string, stepId:
     'INSERT INTO kyc_confirmations (id, case_id, step_id, session_id, requested_by) VALUES ($1, $2, $3, $4, $5) RETURNING requested_at',
     [id, caseId, stepId, sessionId, by],
   );
+  await callSessionRepository.addEvent(db, { sessionId, party: 'teller', kind: 'kyc.confirm.requested', data: { stepId, confirmationId: id } });
   return { pending: { id, stepId, requestedAt: r.rows[0]!.requested_at.toISOString() }, created: true };
 }
 
@@ -47,7 +52,7 @@ export async function confirm(
     [confirmationId, sessionId],
   );
   const c = r.rows[0];
-  if (!c) throw new AppError('NOT_FOUND', 'No such confirmation request open.');
+  if (!c) throw new DomainError('NOT_FOUND', 'No such confirmation request open.');
   const { step, session } = await completableStep(db, c.case_id, c.step_id);
   const confirmedAt = new Date();
   const done = await recordAttempt(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
+import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { decryptChatText } from '../services/live-media.js';
 import type { GeolocationView } from './kyc-api-types.js';
 
@@ -90,4 +91,21 @@ export async function geolocationCoords(db: Queryable, pii: PiiCipher, ids: read
   const r = await db.query<{ id: string; coords_enc: Buffer | null }>('SELECT id, coords_enc FROM case_geolocations WHERE id = ANY($1::uuid[])', [ids]);
   for (const row of r.rows) if (row.coords_enc) out.set(row.id, JSON.parse(pii.decrypt(row.id, 'geolocation', row.coords_enc)) as { latitude: number; longitude: number });
   return out;
+}
+
+/**
+ * The customer's position (or refusal) in their live session: stored with the case, and an event of the session with
+ * the server's time (R17), sealed with the recording. The coordinates are personal data: the event's data holds the
+ * consent and times, the coordinates are encrypted.
+ */
+export async function recordGeolocation(
+  db: Queryable,
+  pii: PiiCipher,
+  session: { id: string; case_id: string; invitation_id: string },
+  g: GeolocationInput,
+): Promise<{ id: string; receivedAt: Date }> {
+  const stored = await storeGeolocation(db, pii, session.case_id, session.invitation_id, g);
+  const ev = geolocationEvent(pii, session.case_id, session.id, g, stored);
+  await callSessionRepository.addEvent(db, { sessionId: session.id, party: 'customer', kind: 'geolocation', data: { ...ev.data }, textEnc: ev.textEnc });
+  return stored;
 }

@@ -7,8 +7,8 @@ import type pg from 'pg';
 import type { Queryable } from '../db/database.js';
 import { normalizeResidentId } from '../domain/customer-identity.js';
 import { CHALLENGE_KINDS, FaceImageError, type BuiltinFaceEngine, type ChallengeKind, type FaceEngine, type IdNumberReader, type LivenessChecker } from '../face/index.js';
-import type { AuditWrite } from '../http/audited-transaction.js';
-import { AppError } from '../http/errors.js';
+import type { AuditWrite } from '../services/audited-transaction.js';
+import { DomainError } from '../domain/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import type { ServerMessage } from '../media/protocol.js';
 import { caseRepository } from '../repositories/case.repository.js';
@@ -37,7 +37,7 @@ const IMAGE_ERRORS = {
 export function imageError(err: unknown): never {
   const code = (err as { code?: unknown }).code;
   if ((err instanceof StillError || err instanceof FaceImageError) && typeof code === 'string' && code in IMAGE_ERRORS) {
-    throw new AppError(IMAGE_ERRORS[code as keyof typeof IMAGE_ERRORS], err.message);
+    throw new DomainError(IMAGE_ERRORS[code as keyof typeof IMAGE_ERRORS], err.message);
   }
   throw err;
 }
@@ -118,14 +118,14 @@ export class IdentityService {
   async #decrypt(still: StillRow, db: Queryable): Promise<Buffer> {
     const enc = await repo.stillContent(db, still.id);
     // the row exists (the caller found it): no content means it was shredded
-    if (!enc) throw new AppError('SHREDDED');
+    if (!enc) throw new DomainError('SHREDDED');
     return this.deps.pii.decryptBytes(still.id, 'identity_still', enc);
   }
 
   /** A still's image for display (the caller checked who may see it and audits the view). */
   async stillImage(db: Queryable, id: string): Promise<{ still: StillRow; content: Buffer }> {
     const still = await repo.findStill(db, id);
-    if (!still) throw new AppError('NOT_FOUND', 'No such still.');
+    if (!still) throw new DomainError('NOT_FOUND', 'No such still.');
     return { still, content: await this.#decrypt(still, db) };
   }
 
@@ -139,10 +139,10 @@ export class IdentityService {
     teller: string,
     purpose: Exclude<CapturePurpose, 'liveness'>,
   ): Promise<{ request: CaptureRequestRow; message: ServerMessage }> {
-    if (session.state !== 'live') throw new AppError('SESSION_NOT_LIVE', 'Stills can only be taken during the live session.');
+    if (session.state !== 'live') throw new DomainError('SESSION_NOT_LIVE', 'Stills can only be taken during the live session.');
     await this.#checkOrder(client, session.case_id, STEP_OF_PURPOSE[purpose]);
     if (purpose === 'face' && !(await repo.latestSide(client, session.case_id, 'id-front')).accepted) {
-      throw new AppError('CONFLICT', 'Accept a still of the ID front first: the face on it is the reference.');
+      throw new DomainError('CONFLICT', 'Accept a still of the ID front first: the face on it is the reference.');
     }
     await this.#supersede(client, audit, session);
     const request = await repo.insertRequest(client, {
@@ -159,11 +159,11 @@ export class IdentityService {
 
   /** Starts a liveness check: 2–3 random challenges, asked one after the other. Send `message` after commit. */
   async startLiveness(client: pg.PoolClient, audit: AuditWrite, session: CallSessionRow, teller: string): Promise<{ livenessId: string; challenges: ChallengeSpec[]; message: ServerMessage }> {
-    if (session.state !== 'live') throw new AppError('SESSION_NOT_LIVE', 'Liveness can only be checked during the live session.');
+    if (session.state !== 'live') throw new DomainError('SESSION_NOT_LIVE', 'Liveness can only be checked during the live session.');
     await this.#checkOrder(client, session.case_id, 'liveness');
     const face = await repo.latestFaceCheck(client, session.case_id);
     if (!face || effectiveDecision(face) !== 'match' || !face.probe_id) {
-      throw new AppError('CONFLICT', 'Run the face match first: the liveness frames must show the face that was matched.');
+      throw new DomainError('CONFLICT', 'Run the face match first: the liveness frames must show the face that was matched.');
     }
     await this.#supersede(client, audit, session);
     const challenges = pickChallenges(this.deps.challengeKinds, this.#rand);
@@ -206,10 +206,10 @@ export class IdentityService {
    */
   async evaluate(db: Queryable, session: CallSessionRow, requestId: string, frames: Buffer[]): Promise<Evaluated> {
     const request = await repo.findRequest(db, requestId);
-    if (!request || request.session_id !== session.id) throw new AppError('NOT_FOUND', 'No such capture request.');
-    if (request.status !== 'pending') throw new AppError('CONFLICT', 'This capture request was already answered or replaced.');
-    if (frames.length === 0) throw new AppError('VALIDATION', 'No image in the request.', [{ field: 'frame', code: 'required' }]);
-    if (frames.length > request.frames) throw new AppError('VALIDATION', `At most ${request.frames} images were asked for.`, [{ field: 'frame', code: 'maxItems' }]);
+    if (!request || request.session_id !== session.id) throw new DomainError('NOT_FOUND', 'No such capture request.');
+    if (request.status !== 'pending') throw new DomainError('CONFLICT', 'This capture request was already answered or replaced.');
+    if (frames.length === 0) throw new DomainError('VALIDATION', 'No image in the request.', [{ field: 'frame', code: 'required' }]);
+    if (frames.length > request.frames) throw new DomainError('VALIDATION', `At most ${request.frames} images were asked for.`, [{ field: 'frame', code: 'maxItems' }]);
     let infos: StillInfo[];
     try {
       infos = frames.map((f) => inspectStill(f));
@@ -231,14 +231,14 @@ export class IdentityService {
           return { ...base, kind: 'id-back' };
         case 'face': {
           const reference = (await repo.latestSide(db, session.case_id, 'id-front')).accepted;
-          if (!reference) throw new AppError('CONFLICT', 'The ID front was not accepted.');
+          if (!reference) throw new DomainError('CONFLICT', 'The ID front was not accepted.');
           const result = await this.deps.face.compareBest(await this.#decrypt(reference, db), frames, opts);
           return { ...base, kind: 'face', reference, result };
         }
         case 'liveness': {
           if (!request.liveness_id || request.challenge_pos === null) throw new Error('liveness request without its check');
           const check = (await repo.latestLiveness(db, session.case_id)) ?? null;
-          if (!check || check.id !== request.liveness_id || check.status !== 'running') throw new AppError('CONFLICT', 'This liveness check is over.');
+          if (!check || check.id !== request.liveness_id || check.status !== 'running') throw new DomainError('CONFLICT', 'This liveness check is over.');
           const challenge = (await repo.challenges(db, check.id))[request.challenge_pos];
           if (!challenge) throw new Error('liveness request names no challenge');
           const reference = await repo.findStill(db, check.reference_id);
@@ -255,7 +255,7 @@ export class IdentityService {
   /** Stores an evaluated answer, its audit events and the step markers it completes, in the caller's transaction. */
   async store(client: pg.PoolClient, audit: AuditWrite, session: CallSessionRow, e: Evaluated): Promise<{ result: CaptureResult; followUp: ServerMessage | null }> {
     const locked = await repo.findRequestForUpdate(client, e.request.id);
-    if (!locked || locked.status !== 'pending') throw new AppError('CONFLICT', 'This capture request was already answered or replaced.');
+    if (!locked || locked.status !== 'pending') throw new DomainError('CONFLICT', 'This capture request was already answered or replaced.');
     await repo.fulfilRequest(client, locked.id);
     const stills: StillRow[] = [];
     for (const [i, frame] of e.frames.entries()) {
@@ -298,8 +298,8 @@ export class IdentityService {
     switch (e.kind) {
       case 'id-front': {
         const c = await caseRepository.findById(client, session.case_id);
-        if (!c) throw new AppError('NOT_FOUND', 'No such case.');
-        if (!c.customer_id_enc) throw new AppError('SHREDDED');
+        if (!c) throw new DomainError('NOT_FOUND', 'No such case.');
+        if (!c.customer_id_enc) throw new DomainError('SHREDDED');
         const expected = normalizeResidentId(this.deps.pii.decrypt(c.id, 'customer_id', c.customer_id_enc));
         const number = e.read.idNumber ? normalizeResidentId(e.read.idNumber) : null;
         const matches = number !== null && e.read.checksumValid && number === expected;
@@ -389,12 +389,12 @@ export class IdentityService {
   /** The teller accepts a still of an ID side or asks for another; accepting both sides completes the id-capture step. */
   async decideStill(client: pg.PoolClient, audit: AuditWrite, teller: string, stillId: string, decision: 'accepted' | 'retake'): Promise<StillRow> {
     const still = await repo.findStillForUpdate(client, stillId);
-    if (!still || (still.kind !== 'id-front' && still.kind !== 'id-back')) throw new AppError('NOT_FOUND', 'No such still.');
+    if (!still || (still.kind !== 'id-front' && still.kind !== 'id-back')) throw new DomainError('NOT_FOUND', 'No such still.');
     const c = await caseRepository.findById(client, still.case_id);
-    if (!c || c.teller !== teller) throw new AppError('NOT_FOUND', 'No such still.');
-    if (still.decision !== null) throw new AppError('CONFLICT', 'This still was already decided; take a new one.');
+    if (!c || c.teller !== teller) throw new DomainError('NOT_FOUND', 'No such still.');
+    if (still.decision !== null) throw new DomainError('CONFLICT', 'This still was already decided; take a new one.');
     const latest = (await repo.latestSide(client, still.case_id, still.kind)).latest;
-    if (latest?.id !== still.id) throw new AppError('CONFLICT', 'A newer still of this side exists.');
+    if (latest?.id !== still.id) throw new DomainError('CONFLICT', 'A newer still of this side exists.');
     const row = await repo.decideStill(client, still.id, decision, teller);
     await audit({
       action: decision === 'accepted' ? 'kyc.id.accepted' : 'kyc.id.retake',
@@ -415,11 +415,11 @@ export class IdentityService {
   async overrideFace(client: pg.PoolClient, audit: AuditWrite, teller: string, faceCheckId: string, decision: 'match' | 'no_match', reason: string): Promise<FaceCheckRow> {
     const check = await repo.findFaceCheckForUpdate(client, faceCheckId);
     const c = check ? await caseRepository.findById(client, check.case_id) : null;
-    if (!check || !c || c.teller !== teller) throw new AppError('NOT_FOUND', 'No such face check.');
-    if (check.override_decision !== null) throw new AppError('CONFLICT', 'This face check was already overridden.');
+    if (!check || !c || c.teller !== teller) throw new DomainError('NOT_FOUND', 'No such face check.');
+    if (check.override_decision !== null) throw new DomainError('CONFLICT', 'This face check was already overridden.');
     const latest = await repo.latestFaceCheck(client, check.case_id);
-    if (latest?.id !== check.id) throw new AppError('CONFLICT', 'A newer face check exists.');
-    if (check.decision === decision) throw new AppError('CONFLICT', `The engine already decided "${decision}".`);
+    if (latest?.id !== check.id) throw new DomainError('CONFLICT', 'A newer face check exists.');
+    if (check.decision === decision) throw new DomainError('CONFLICT', `The engine already decided "${decision}".`);
     const row = await repo.overrideFaceCheck(client, check.id, { decision, reason, by: teller });
     await audit({ action: 'kyc.face.override', object: { type: 'case', id: check.case_id }, reason, details: { faceCheckId: check.id, engineDecision: check.decision, decision, score: check.score } });
     if (decision === 'match') await this.#complete(client, audit, check.case_id, 'face-match', { party: 'teller', username: teller }, { override: true, faceCheckId: check.id, reason });

@@ -1,61 +1,17 @@
 // The shapes of products, scripts and a case's KYC view, declared once: the appliance builds them and the web UI
-// reads them (imported by relative path with `import type`, like api-types.ts). A case's KYC view is a TypeBox
-// schema (the routes answer with it) and its type is `Static<>` of it.
+// reads them (imported by relative path with `import type`, like api-types.ts). The catalogue's vocabulary (products
+// and their script steps) lives in domain/product.ts and is re-exported here; a case's KYC view is a TypeBox schema
+// (the routes answer with it) and its type is `Static<>` of it.
 import { Type, type Static } from 'typebox';
-import { DateTime, Nullable } from '../lib/schema.js';
+import { STEP_KINDS } from '../domain/product.js';
+import { DateTime, LiteralUnion, Nullable } from '../lib/schema.js';
 
-export const STEP_KINDS = ['read', 'question', 'id-capture', 'face-match', 'liveness', 'read-aloud'] as const;
-export type StepKind = (typeof STEP_KINDS)[number];
+export { SCRIPT_LOCALES, STEP_KINDS } from '../domain/product.js';
+export type { LocalizedText, ProductDefinition, ProductView, ScriptLocale, ScriptStepDefinition, StepKind } from '../domain/product.js';
 
-export const SCRIPT_LOCALES = ['zh-CN', 'en'] as const;
-export type ScriptLocale = (typeof SCRIPT_LOCALES)[number];
-export type LocalizedText = Record<ScriptLocale, string>;
-
-export const StepKindSchema = Type.Union([
-  Type.Literal('read'),
-  Type.Literal('question'),
-  Type.Literal('id-capture'),
-  Type.Literal('face-match'),
-  Type.Literal('liveness'),
-  Type.Literal('read-aloud'),
-]);
+export const StepKindSchema = LiteralUnion(STEP_KINDS);
 const ScriptText = Type.String({ minLength: 1, maxLength: 4000 });
 export const LocalizedTextSchema = Type.Object({ 'zh-CN': ScriptText, en: ScriptText }, { additionalProperties: false });
-
-/** One step of a product's script as the catalogue defines it. */
-export interface ScriptStepDefinition {
-  /** unique within the product (a–z, 0–9, '-') */
-  id: string;
-  kind: StepKind;
-  required: boolean;
-  title: LocalizedText;
-  /** read: what the teller reads; question/read-aloud/identity steps: the instruction */
-  text?: LocalizedText;
-  /** read: the customer must tap "I understand and confirm" */
-  confirm?: boolean;
-  /** question: the pool questions are drawn from */
-  pool?: Array<{ id: string; text: LocalizedText }>;
-  /** question: how many are drawn per case (≤ pool size) */
-  draw?: number;
-  /** read-aloud: a random code of `digits` digits, or the serial of the customer's ID document */
-  source?: 'code' | 'id-serial';
-  digits?: number;
-}
-
-export interface ProductDefinition {
-  code: string;
-  nameZh: string;
-  nameEn: string;
-  retentionYears: number;
-  requiresGeolocation: boolean;
-  steps: ScriptStepDefinition[];
-}
-
-export interface ProductView extends ProductDefinition {
-  version: number;
-  createdBy: string;
-  createdAt: string;
-}
 
 /** One change between two versions of a product: a field of the product, or a step added/removed/changed. */
 export interface ProductDiffEntry {

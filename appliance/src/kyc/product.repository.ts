@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import type { ProductDefinition, ProductView, ScriptStepDefinition } from './kyc-api-types.js';
+import type { ProductDefinition, ProductView, ScriptStepDefinition } from '../domain/product.js';
 
 interface ProductVersionRow {
   product_code: string;

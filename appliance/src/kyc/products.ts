@@ -1,7 +1,11 @@
 import { canonicalJson } from '@kyc/compliance';
+import type pg from 'pg';
 import { Type, type Static } from 'typebox';
-import type { ErrorDetail } from '../http/errors.js';
-import { LocalizedTextSchema, StepKindSchema, type ProductDefinition, type ProductDiffEntry, type ScriptStepDefinition } from './kyc-api-types.js';
+import type { Queryable } from '../db/database.js';
+import { DomainError, type ErrorDetail } from '../domain/errors.js';
+import type { AuditWrite } from '../services/audited-transaction.js';
+import { LocalizedTextSchema, StepKindSchema, type ProductDefinition, type ProductDiff, type ProductDiffEntry, type ProductView, type ScriptStepDefinition } from './kyc-api-types.js';
+import { productRepository } from './product.repository.js';
 
 /** Request schemas of the catalogue (the response shapes are the types in kyc-api-types.ts). */
 const StepId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' });
@@ -100,3 +104,43 @@ export function diffProducts(before: ProductDefinition, after: ProductDefinition
   }
   return changes;
 }
+
+/** The catalogue as the routes use it: reads, and append-only edits audited in the caller's transaction. */
+export const productCatalogue = {
+  listCurrent(db: Queryable): Promise<ProductView[]> {
+    return productRepository.listCurrent(db);
+  },
+
+  /** Every version of a product, oldest first. */
+  async versions(db: Queryable, code: string): Promise<ProductView[]> {
+    const items = await productRepository.versions(db, code);
+    if (items.length === 0) throw new DomainError('NOT_FOUND', 'No such product.');
+    return items;
+  },
+
+  /** What changed between two versions of a product. */
+  async diff(db: Queryable, code: string, fromVersion: number, toVersion: number): Promise<ProductDiff> {
+    const [from, to] = await Promise.all([productRepository.version(db, code, fromVersion), productRepository.version(db, code, toVersion)]);
+    if (!from || !to) throw new DomainError('NOT_FOUND', 'No such product version.');
+    return { code, from: from.version, to: to.version, changes: diffProducts(from, to) };
+  },
+
+  /** A new product at version 1. */
+  async create(client: pg.PoolClient, audit: AuditWrite, def: ProductDefinition, by: string): Promise<ProductView> {
+    if (!(await productRepository.create(client, def, by))) throw new DomainError('PRODUCT_EXISTS');
+    await audit({ object: { type: 'product', id: def.code }, details: { version: 1, steps: def.steps.length } });
+    return (await productRepository.current(client, def.code))!;
+  },
+
+  /** A new version of a product; cases keep the version they were opened with. */
+  async update(client: pg.PoolClient, audit: AuditWrite, def: ProductDefinition, by: string): Promise<{ product: ProductView; diff: ProductDiff }> {
+    const current = await productRepository.current(client, def.code, true);
+    if (!current) throw new DomainError('NOT_FOUND', 'No such product.');
+    const changes = diffProducts(current, def);
+    if (changes.length === 0) throw new DomainError('CONFLICT', 'Nothing changed.');
+    const version = current.version + 1;
+    await productRepository.addVersion(client, def, version, by);
+    await audit({ object: { type: 'product', id: def.code }, details: { from: current.version, version, changes: changes.length } });
+    return { product: (await productRepository.current(client, def.code))!, diff: { code: def.code, from: current.version, to: version, changes } };
+  },
+};

@@ -1,8 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Queryable } from '../db/database.js';
-import type { AuditWrite } from '../http/audited-transaction.js';
-import { AppError } from '../http/errors.js';
+import type { AuditWrite } from '../services/audited-transaction.js';
+import { DomainError } from '../domain/errors.js';
 import { callSessionRepository } from '../repositories/call-session.repository.js';
 import type { CaseStepView, ScriptStepDefinition, StepKind } from './kyc-api-types.js';
 import { productRepository } from './product.repository.js';
@@ -88,7 +88,7 @@ export async function scriptOf(db: Queryable, caseId: string, lock = false): Pro
     [caseId],
   );
   const row = r.rows[0];
-  if (!row) throw new AppError('NOT_FOUND', 'No such case.');
+  if (!row) throw new DomainError('NOT_FOUND', 'No such case.');
   if (row.product_version === null) return null;
   const v = await productRepository.version(db, row.product, row.product_version);
   if (!v) return null;
@@ -166,13 +166,13 @@ export async function completableStep(
   const script = await scriptOf(client, caseId, true);
   const index = script?.steps.findIndex((s) => s.id === stepId) ?? -1;
   const step = script?.steps[index];
-  if (!script || !step) throw new AppError('STEP_UNKNOWN');
+  if (!script || !step) throw new DomainError('STEP_UNKNOWN');
   const live = (await callSessionRepository.listForCase(client, caseId)).find((s) => s.state === 'live');
-  if (!live) throw new AppError('SESSION_NOT_LIVE');
+  if (!live) throw new DomainError('SESSION_NOT_LIVE');
   const done = new Set((await attemptsOf(client, caseId)).map((a) => a.step_id));
   const before = script.steps.slice(0, index).filter((s) => s.required && !done.has(s.id));
   if (before.length > 0) {
-    throw new AppError('STEP_ORDER', `Complete ${before.map((s) => s.id).join(', ')} first.`, before.map((s) => ({ field: s.id, code: s.kind })));
+    throw new DomainError('STEP_ORDER', `Complete ${before.map((s) => s.id).join(', ')} first.`, before.map((s) => ({ field: s.id, code: s.kind })));
   }
   return { step, session: live };
 }

@@ -4,41 +4,23 @@
 import { EventEmitter } from 'node:events';
 import Janode, { type JanodeCandidate, type JanodeConnection, type JanodeSession } from 'janode';
 import VideoRoomPlugin, { type VideoRoomHandle } from 'janode/plugins/videoroom';
+import {
+  JanusRequestError,
+  VIDEOROOM_ERROR,
+  type GatewayLogger,
+  type IceCandidate,
+  type Jsep,
+  type MediaHandleEvents,
+  type MediaRooms,
+  type PublishParams,
+  type RoomPublisher,
+  type RoomSpec,
+  type RoomSubscriber,
+  type SubscribeParams,
+} from './media-rooms.js';
 
-export interface Jsep {
-  type: 'offer' | 'answer';
-  sdp: string;
-}
-
-/** A browser ICE candidate as relayed; `null` means "gathering completed". */
-export interface IceCandidate {
-  candidate: string;
-  sdpMid: string | null;
-  sdpMLineIndex: number | null;
-}
-
-export interface RoomSpec {
-  room: number;
-  secret: string;
-  pin: string;
-  /** where Janus writes this room's .mjr files */
-  recDir: string;
-  record?: boolean;
-  /** default 2: the teller and the customer */
-  publishers?: number;
-  /** default "opus" */
-  audiocodec?: string;
-  /** default "vp8,h264": VP8 first, H.264 for browsers that only encode that in hardware */
-  videocodec?: string;
-  /** max video bitrate per publisher (bit/s); default 1 Mbit/s */
-  bitrate?: number;
-}
-
-export interface GatewayLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+export { JanusRequestError, VIDEOROOM_ERROR } from './media-rooms.js';
+export type { GatewayLogger, IceCandidate, Jsep, MediaHandleEvents, RoomSpec } from './media-rooms.js';
 
 export interface JanusGatewayOptions {
   /** ws://127.0.0.1:8288 (or ws+unix:/path:/) */
@@ -59,25 +41,6 @@ export interface JanusGatewayOptions {
 
 export type GatewayState = 'idle' | 'connecting' | 'up' | 'down' | 'stopped';
 
-/** A Janus or VideoRoom error; `code` is Janus's numeric code when it gave one. */
-export class JanusRequestError extends Error {
-  constructor(
-    message: string,
-    readonly code: number | null,
-  ) {
-    super(message);
-    this.name = 'JanusRequestError';
-  }
-}
-
-/** Janus VideoRoom error codes the appliance reacts to. */
-export const VIDEOROOM_ERROR = {
-  NO_SUCH_ROOM: 426,
-  ROOM_EXISTS: 427,
-  NO_SUCH_FEED: 428,
-  INVALID_SDP: 437,
-} as const;
-
 function asJanusError(err: unknown): JanusRequestError {
   if (err instanceof JanusRequestError) return err;
   const e = err as { message?: string; _code?: number };
@@ -92,22 +55,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new JanusRequestError(`Janus did not answer ${what} within ${ms} ms`, null)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer)) as Promise<T>;
-}
-
-export interface MediaHandleEvents {
-  /** the peer connection is up (ICE + DTLS) */
-  webrtcup: [];
-  /** Janus hung the peer connection up */
-  hangup: [reason: string];
-  /** Janus started or stopped receiving a kind of media on this handle */
-  media: [info: { type: 'audio' | 'video'; receiving: boolean }];
-  /** packet loss; uplink = loss on what the browser sends */
-  slowlink: [info: { uplink: boolean; lost: number; media: string | null }];
-  /** a candidate of Janus for the browser; null = Janus finished gathering */
-  trickle: [candidate: IceCandidate | null];
-  'ice-failed': [];
-  /** the handle is gone (detached, or the Janus connection was lost) */
-  detached: [];
 }
 
 class MediaHandle extends EventEmitter<MediaHandleEvents> {
@@ -176,7 +123,7 @@ class MediaHandle extends EventEmitter<MediaHandleEvents> {
   }
 }
 
-export class Publisher extends MediaHandle {
+export class Publisher extends MediaHandle implements RoomPublisher {
   #feed = 0;
   #privateId = 0;
 
@@ -208,7 +155,7 @@ export class Publisher extends MediaHandle {
   }
 }
 
-export class Subscriber extends MediaHandle {
+export class Subscriber extends MediaHandle implements RoomSubscriber {
   constructor(
     handle: VideoRoomHandle,
     timeoutMs: number,
@@ -251,7 +198,7 @@ export interface GatewayHealth {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export class JanusGateway extends EventEmitter<GatewayEvents> {
+export class JanusGateway extends EventEmitter<GatewayEvents> implements MediaRooms {
   readonly #opts: Required<Pick<JanusGatewayOptions, 'reconnectDelaysMs' | 'keepaliveSecs' | 'requestTimeoutMs'>> & JanusGatewayOptions;
   #state: GatewayState = 'idle';
   #connection: JanodeConnection | null = null;
@@ -451,17 +398,7 @@ export class JanusGateway extends EventEmitter<GatewayEvents> {
    * Joins the room as a publisher with the browser's offer. `filename` is the recording's base name inside the
    * room's rec_dir (Janus appends -audio/-video and .mjr).
    */
-  async publish(params: {
-    room: number;
-    pin: string;
-    display: string;
-    offer: Jsep;
-    audio?: boolean;
-    video?: boolean;
-    filename?: string;
-    /** called with the handle before Janus sees the offer, so that no event (trickle, webrtcup) is missed */
-    onHandle?: (publisher: Publisher) => void;
-  }): Promise<{ publisher: Publisher; answer: Jsep }> {
+  async publish(params: PublishParams): Promise<{ publisher: Publisher; answer: Jsep }> {
     const { session } = this.#live();
     const publisher = new Publisher(await this.#attach(session), this.#opts.requestTimeoutMs);
     params.onHandle?.(publisher);
@@ -489,14 +426,7 @@ export class JanusGateway extends EventEmitter<GatewayEvents> {
   }
 
   /** Subscribes to a publisher's feed; resolves with Janus's offer (answer it with subscriber.start()). */
-  async subscribe(params: {
-    room: number;
-    pin: string;
-    feed: number;
-    privateId: number;
-    /** called with the handle before Janus is asked, so that no event is missed */
-    onHandle?: (subscriber: Subscriber) => void;
-  }): Promise<{ subscriber: Subscriber; offer: Jsep }> {
+  async subscribe(params: SubscribeParams): Promise<{ subscriber: Subscriber; offer: Jsep }> {
     const { session } = this.#live();
     const subscriber = new Subscriber(await this.#attach(session), this.#opts.requestTimeoutMs, params.feed);
     params.onHandle?.(subscriber);

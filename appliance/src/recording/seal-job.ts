@@ -16,15 +16,15 @@ import {
   type KeyWrapper,
 } from '@kyc/compliance';
 import { withTransaction } from '../db/database.js';
-import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { callSessionRepository, type CallSessionRow } from '../repositories/call-session.repository.js';
 import { recordingRepository, type NewRecordingFile, type RecordingRow } from '../repositories/recording.repository.js';
 import { identityRepository, type SessionStillRow } from '../kyc/identity-repository.js';
 import { auditEvent, type AuditSink } from '../services/audit.js';
-import { checkCompleteness, hasMedia, isComplete, type InspectedSegment, type InspectedStream, type RecordingIssue } from './completeness.js';
-import { depacketisedExtension } from './media-commands.js';
+import { checkCompleteness, isComplete, type InspectedSegment, type InspectedStream, type RecordingIssue } from './completeness.js';
 import { MediaToolError, type MediaTools } from './media-tools.js';
 import { buildManifest, encodeManifest, timeBaseUs, type IdentityStillEntry, type MediaEntry, type RawEntry } from './manifest.js';
-import { KEY_FILE, MANIFEST_FILE, SEALED_SUFFIX, groupStreams, mediaFileName, segmentLabel, type StreamFile } from './recording-layout.js';
+import { KEY_FILE, MANIFEST_FILE, SEALED_SUFFIX, groupStreams, type StreamFile } from './recording-layout.js';
+import { depacketiseSegment, mergeSegment, type Converted } from './seal-convert.js';
 
 /**
  * Seals one session's recording. Every step is idempotent, and the durable record of where it stands is the
@@ -51,9 +51,6 @@ import { KEY_FILE, MANIFEST_FILE, SEALED_SUFFIX, groupStreams, mediaFileName, se
 
 const LOCK_NAMESPACE = 0x6b79_6373; // pg_try_advisory_lock(int, int) first key: "kycs"
 export const ENCRYPTION_FORMAT = `KYC-SEAL/${FORMAT_VERSION}`;
-/** a depacketised or merged file may be this much shorter than its .mjr says (packetisation, last frame) */
-const TRUNCATION_TOLERANCE_MS = 1_000;
-
 export interface SealContext {
   pool: pg.Pool;
   audit: AuditSink;
@@ -159,14 +156,6 @@ async function privateDir(path: string, mode = 0o700): Promise<void> {
   await chmod(path, mode);
 }
 
-/** Produces `out` via `make(partial)` unless it exists already: an output exists only once complete. */
-async function produce(out: string, partial: string, make: (partial: string) => Promise<void>): Promise<void> {
-  if (await pathExists(out)) return;
-  await rm(partial, { force: true });
-  await make(partial);
-  await rename(partial, out);
-}
-
 async function obtainDataKey(ctx: SealContext, rec: RecordingRow): Promise<{ key: Buffer; kid: string }> {
   if (rec.wrapped_key && rec.kek_id) {
     return { key: await ctx.keyring.unwrap({ kid: rec.kek_id, wrapped: rec.wrapped_key }, rec.id), kid: rec.kek_id };
@@ -184,15 +173,6 @@ async function inspect(ctx: SealContext, dir: string, f: StreamFile): Promise<In
   // 8 bytes = the bare "MJR00002" magic Janus writes before any media arrives: no header to read
   const info = size > 10 ? await ctx.tools.mjrInfo(path) : null;
   return { file: f, bytes: size, info };
-}
-
-interface Converted {
-  label: string;
-  segment: InspectedSegment;
-  path: string;
-  entry: Omit<MediaEntry, 'plaintext' | 'ciphertext'>;
-  /** audio-video misalignment left after the merge (ms), for the operators' metric; null without both */
-  avSkewMs: number | null;
 }
 
 /** Below this much free space, a failure on the recordings/archive filesystem is reported as a full disk. */
@@ -227,184 +207,204 @@ async function sealSteps(ctx: SealContext, rec: RecordingRow, sessionDir: string
   await step(ctx, rec.id, 'key', 0.02);
   const { key, kid } = await obtainDataKey(ctx, rec);
   try {
-    await step(ctx, rec.id, 'inspect', 0.05);
-    await waitForClosedFiles(sessionDir, ctx.settleMs);
-    const { segments: grouped, unknown } = groupStreams(await listSessionDir(sessionDir));
-    const segments: InspectedSegment[] = [];
-    for (const g of grouped) {
-      segments.push({
-        party: g.party,
-        segment: g.segment,
-        audio: g.audio ? await inspect(ctx, sessionDir, g.audio) : null,
-        video: g.video ? await inspect(ctx, sessionDir, g.video) : null,
-        extra: await Promise.all(g.extra.map((x) => inspect(ctx, sessionDir, x))),
-      });
-    }
-    const sessionEnd = session.ended_at ?? now();
-    const issues: RecordingIssue[] = checkCompleteness({ sessionStart: session.admitted_at, sessionEnd, segments, unknownFiles: unknown });
-
-    await step(ctx, rec.id, 'convert', 0.1);
-    const work = join(sessionDir, `.seal-${rec.id}`);
-    await privateDir(work);
-    const base = timeBaseUs(segments, session.admitted_at);
-    const converted: Converted[] = [];
-    const rawSources: Array<{ source: string; reason: string }> = unknown.map((n) => ({ source: n, reason: 'unexpected file' }));
-    for (const [i, seg] of segments.entries()) {
-      const label = segmentLabel(seg.party, seg.segment);
-      for (const x of seg.extra) rawSources.push({ source: x.file.name, reason: 'additional stream' });
-      const parts: { audio: string | null; video: string | null } = { audio: null, video: null };
-      for (const kind of ['audio', 'video'] as const) {
-        const s = seg[kind];
-        if (!s) continue;
-        const ext = s.info ? depacketisedExtension(s.info.codec) : null;
-        if (!hasMedia(s) || s.info.kind !== kind || !ext) {
-          rawSources.push({ source: s.file.name, reason: hasMedia(s) ? `codec ${s.info.codec} is not supported for ${kind}` : 'no media' });
-          if (hasMedia(s) && !ext) {
-            issues.push({ code: 'stream_unusable', severity: 'error', party: seg.party, segment: seg.segment, file: s.file.name, message: `${label}: codec ${s.info.codec} cannot be remuxed; sealed as it is` });
-          }
-          continue;
-        }
-        const out = join(work, `${label}-${kind}.${ext}`);
-        await produce(out, join(work, `${label}-${kind}.partial.${ext}`), async (p) => {
-          await ctx.tools.depacketise(join(sessionDir, s.file.name), p);
-          // janus-pp-rec reports some write failures (a full disk) only as a short file: compare with the .mjr
-          const got = await ctx.tools.probe(p);
-          if (got.durationMs < s.info.durationMs - TRUNCATION_TOLERANCE_MS) {
-            throw new MediaToolError(`janus-pp-rec wrote ${got.durationMs} ms of the ${s.info.durationMs} ms in ${s.file.name} (disk full or damaged input)`);
-          }
-        });
-        parts[kind] = out;
-      }
-      if (!parts.audio && !parts.video) continue;
-      const a = parts.audio ? seg.audio!.info!.firstPacketUs : null;
-      const v = parts.video ? seg.video!.info!.firstPacketUs : null;
-      const start = Math.min(...[a, v].filter((x): x is number => x !== null));
-      const name = mediaFileName(seg.party, seg.segment);
-      const merged = join(work, name);
-      const expectMs = Math.max(...[seg.audio, seg.video].filter((x) => x && parts[x.file.kind]).map((x) => x!.info!.durationMs));
-      await produce(merged, join(work, `${label}.partial.webm`), async (p) => {
-        await ctx.tools.merge({
-          video: parts.video ? { path: parts.video, offsetUs: v! - start } : null,
-          audio: parts.audio ? { path: parts.audio, offsetUs: a! - start } : null,
-          out: p,
-        });
-        const got = await ctx.tools.probe(p);
-        if (got.durationMs < expectMs - TRUNCATION_TOLERANCE_MS) throw new MediaToolError(`ffmpeg wrote ${got.durationMs} ms of ${expectMs} ms for ${name} (disk full or damaged input)`);
-      });
-      const probe = await ctx.tools.probe(merged);
-      const videoCodec = probe.streams.find((s) => s.type === 'video')?.codec ?? null;
-      const audioCodec = probe.streams.find((s) => s.type === 'audio')?.codec ?? null;
-      if ((parts.video && !videoCodec) || (parts.audio && !audioCodec)) throw new MediaToolError(`ffmpeg wrote ${name} without its ${parts.video && !videoCodec ? 'video' : 'audio'}`);
-      // what the merge left of audio-video misalignment: the streams' starts in the output vs the offset asked for
-      const audioStart = probe.streams.find((s) => s.type === 'audio')?.startMs ?? null;
-      const videoStart = probe.streams.find((s) => s.type === 'video')?.startMs ?? null;
-      const avSkewMs = a !== null && v !== null && audioStart !== null && videoStart !== null ? audioStart - videoStart - Math.round((a - v) / 1000) : null;
-      converted.push({
-        avSkewMs,
-        label,
-        segment: seg,
-        path: merged,
-        entry: {
-          name,
-          party: seg.party,
-          segment: seg.segment,
-          container: 'webm',
-          codecs: { video: videoCodec, audio: audioCodec },
-          startedAt: new Date(start / 1000).toISOString(),
-          offsetMs: Math.round((start - base) / 1000),
-          avOffsetMs: a !== null && v !== null ? Math.round((a - v) / 1000) : null,
-          durationMs: probe.durationMs,
-        },
-      });
-      await step(ctx, rec.id, 'convert', 0.1 + (0.4 * (i + 1)) / segments.length);
-    }
-
-    await step(ctx, rec.id, 'encrypt', 0.5);
-    const staging = join(ctx.archiveDir, `.staging-${rec.id}`);
-    await rm(staging, { recursive: true, force: true });
-    // Separate OS users: the archive's group (the appliance) reads sealed folders; nobody else does.
-    const fileMode = ctx.groupReadable ? 0o640 : 0o600;
-    await privateDir(staging, ctx.groupReadable ? 0o2750 : 0o700);
-    const seal1 = (src: string, name: string): Promise<EncryptResult> =>
-      encryptFile(src, join(staging, `${name}${SEALED_SUFFIX}`), key, recordingAad(rec.id, name), { segmentSize: DEFAULT_SEGMENT_SIZE, mode: fileMode });
-    const files: NewRecordingFile[] = [];
-    const media: MediaEntry[] = [];
-    for (const c of converted) {
-      const r = await seal1(c.path, c.entry.name);
-      media.push({
-        ...c.entry,
-        plaintext: { bytes: r.plaintextBytes, sha256: r.plaintextSha256 },
-        ciphertext: { name: `${c.entry.name}${SEALED_SUFFIX}`, bytes: r.ciphertextBytes, sha256: r.ciphertextSha256 },
-      });
-      files.push({ ...fileRow(`${c.entry.name}${SEALED_SUFFIX}`, 'media', c.segment.party, c.segment.segment, c.entry.durationMs, r), avSkewMs: c.avSkewMs });
-    }
-    const raw: RawEntry[] = [];
-    for (const [i, r0] of rawSources.entries()) {
-      const name = `raw-${String(i + 1).padStart(2, '0')}.bin`;
-      const r = await seal1(join(sessionDir, r0.source), name);
-      raw.push({
-        source: r0.source,
-        reason: r0.reason,
-        plaintext: { bytes: r.plaintextBytes, sha256: r.plaintextSha256 },
-        ciphertext: { name: `${name}${SEALED_SUFFIX}`, bytes: r.ciphertextBytes, sha256: r.ciphertextSha256 },
-      });
-      files.push(fileRow(`${name}${SEALED_SUFFIX}`, 'media', null, null, null, r));
-    }
-    const events = await ctx.pool.query<{ at: Date; party: 'teller' | 'customer' | 'system'; kind: string; data: Record<string, unknown> }>(
-      'SELECT at, party, kind, data FROM session_events WHERE session_id = $1 ORDER BY at, id',
-      [rec.session_id],
-    );
-    const stills = await identityRepository.stillsOfSession(ctx.pool, rec.session_id);
-    const manifest = buildManifest({
-      recordingId: rec.id,
-      sessionId: rec.session_id,
-      caseId: rec.case_id,
-      teller: session.teller,
-      session: { admittedAt: session.admitted_at, endedAt: session.ended_at, endReason: session.end_reason },
-      segments,
-      media,
-      raw,
-      markers: events.rows,
-      identityStills: stills.map(identityStillEntry),
-      issues,
-      encryption: { format: ENCRYPTION_FORMAT, segmentSize: DEFAULT_SEGMENT_SIZE, kid },
-      sealedAt: now(),
-    });
-    const encoded = encodeManifest(manifest);
-    const manifestPath = join(work, MANIFEST_FILE);
-    await writeFile(manifestPath, encoded.bytes, { mode: 0o600 });
-    const m = await seal1(manifestPath, MANIFEST_FILE);
-    if (m.plaintextSha256 !== encoded.sha256) throw new Error('manifest changed while it was sealed');
-    files.push(fileRow(`${MANIFEST_FILE}${SEALED_SUFFIX}`, 'manifest', null, null, null, m));
-    // The list of sealed files (public: names, sizes, ciphertext hashes): the audit event carries only its hash, so
-    // a recording of any number of files seals (the list of media files is in the sealed manifest as well).
-    const fileList = encodeSealedFileList(files.map((f) => ({ name: f.name, bytes: f.ciphertextBytes, sha256: f.ciphertextSha256 })));
-    await writeFile(join(staging, SEALED_FILE_LIST), fileList.bytes, { mode: fileMode });
-    const stored = await recordingRepository.findById(ctx.pool, rec.id);
-    await writeFile(
-      join(staging, KEY_FILE),
-      `${JSON.stringify({ v: 1, recordingId: rec.id, kid: stored!.kek_id, wrappedKey: stored!.wrapped_key!.toString('base64'), alg: 'A256GCMKW' })}\n`,
-      { mode: fileMode },
-    );
-    await syncDir(staging);
-
-    await step(ctx, rec.id, 'commit', 0.9);
-    const final = join(ctx.archiveDir, rec.id);
-    // Not sealed in the database, so a folder already there is an earlier attempt's uncommitted copy.
-    await rm(final, { recursive: true, force: true });
-    await rename(staging, final);
-    await syncDir(ctx.archiveDir);
-    await withTransaction(ctx.pool, async (client) => {
-      const locked = await recordingRepository.findByIdForUpdate(client, rec.id);
-      if (!locked || locked.status === 'sealed') return;
-      await recordingRepository.replaceFiles(client, rec.id, files);
-      await recordingRepository.markSealed(client, rec.id, { manifest, manifestSha256: encoded.sha256, complete: isComplete(issues), issues });
-      await ctx.audit.appendInTx(client, auditEvent(null, sealedEvent(rec, encoded.sha256, kid, fileList.details, issues)));
-    });
-    ctx.log?.info({ recordingId: rec.id, files: files.length, complete: isComplete(issues) }, 'recording sealed');
+    const inspected = await inspectStep(ctx, rec, session, sessionDir, now);
+    const converted = await convertStep(ctx, rec, session, sessionDir, inspected);
+    const sealed = await encryptStep(ctx, { rec, session, sessionDir, key, kid, now }, inspected, converted);
+    await commitStep(ctx, rec, kid, inspected.issues, sealed);
+    ctx.log?.info({ recordingId: rec.id, files: sealed.files.length, complete: isComplete(inspected.issues) }, 'recording sealed');
   } finally {
     key.fill(0);
   }
+}
+
+/** What the inspect step found: the session folder's segments and stray files, and the recording's issues so far. */
+interface Inspected {
+  segments: InspectedSegment[];
+  unknown: string[];
+  /** the convert step adds the streams it cannot remux */
+  issues: RecordingIssue[];
+}
+
+/** Waits for Janus to close its files, reads every .mjr header and checks completeness. */
+async function inspectStep(ctx: SealContext, rec: RecordingRow, session: CallSessionRow, sessionDir: string, now: () => Date): Promise<Inspected> {
+  await step(ctx, rec.id, 'inspect', 0.05);
+  await waitForClosedFiles(sessionDir, ctx.settleMs);
+  const { segments: grouped, unknown } = groupStreams(await listSessionDir(sessionDir));
+  const segments: InspectedSegment[] = [];
+  for (const g of grouped) {
+    segments.push({
+      party: g.party,
+      segment: g.segment,
+      audio: g.audio ? await inspect(ctx, sessionDir, g.audio) : null,
+      video: g.video ? await inspect(ctx, sessionDir, g.video) : null,
+      extra: await Promise.all(g.extra.map((x) => inspect(ctx, sessionDir, x))),
+    });
+  }
+  const sessionEnd = session.ended_at ?? now();
+  const issues: RecordingIssue[] = checkCompleteness({ sessionStart: session.admitted_at, sessionEnd, segments, unknownFiles: unknown });
+  return { segments, unknown, issues };
+}
+
+/** The convert step's outputs: merged party segments, and the files sealed as they are (raw). */
+interface ConvertedAll {
+  /** the private work folder inside the session folder */
+  work: string;
+  converted: Converted[];
+  rawSources: Array<{ source: string; reason: string }>;
+}
+
+async function convertStep(ctx: SealContext, rec: RecordingRow, session: CallSessionRow, sessionDir: string, inspected: Inspected): Promise<ConvertedAll> {
+  const { segments, unknown, issues } = inspected;
+  await step(ctx, rec.id, 'convert', 0.1);
+  const work = join(sessionDir, `.seal-${rec.id}`);
+  await privateDir(work);
+  const base = timeBaseUs(segments, session.admitted_at);
+  const converted: Converted[] = [];
+  const rawSources: Array<{ source: string; reason: string }> = unknown.map((n) => ({ source: n, reason: 'unexpected file' }));
+  for (const [i, seg] of segments.entries()) {
+    for (const x of seg.extra) rawSources.push({ source: x.file.name, reason: 'additional stream' });
+    const parts = await depacketiseSegment(ctx.tools, sessionDir, work, seg, rawSources, issues);
+    if (!parts.audio && !parts.video) continue;
+    converted.push(await mergeSegment(ctx.tools, work, seg, parts, base));
+    await step(ctx, rec.id, 'convert', 0.1 + (0.4 * (i + 1)) / segments.length);
+  }
+  return { work, converted, rawSources };
+}
+
+/** What the encrypt step leaves for the commit: the file rows, the manifest and the sealed file list. */
+interface Sealed {
+  files: NewRecordingFile[];
+  manifest: Record<string, unknown>;
+  manifestSha256: string;
+  fileList: { files: number; filesSha256: string };
+}
+
+/** The recording being sealed, as every encrypt sub-step needs it. */
+interface EncryptInput {
+  rec: RecordingRow;
+  session: CallSessionRow;
+  sessionDir: string;
+  key: Buffer;
+  kid: string;
+  now: () => Date;
+}
+
+/**
+ * Encrypts every media file, every raw file and the manifest into a staging folder in the archive, with the list
+ * of sealed files and the wrapped key beside them.
+ */
+async function encryptStep(ctx: SealContext, input: EncryptInput, inspected: Inspected, conv: ConvertedAll): Promise<Sealed> {
+  const { rec } = input;
+  await step(ctx, rec.id, 'encrypt', 0.5);
+  const staging = join(ctx.archiveDir, `.staging-${rec.id}`);
+  await rm(staging, { recursive: true, force: true });
+  // Separate OS users: the archive's group (the appliance) reads sealed folders; nobody else does.
+  const fileMode = ctx.groupReadable ? 0o640 : 0o600;
+  await privateDir(staging, ctx.groupReadable ? 0o2750 : 0o700);
+  const seal1 = (src: string, name: string): Promise<EncryptResult> =>
+    encryptFile(src, join(staging, `${name}${SEALED_SUFFIX}`), input.key, recordingAad(rec.id, name), { segmentSize: DEFAULT_SEGMENT_SIZE, mode: fileMode });
+  const { files, media, raw } = await encryptMedia(seal1, input.sessionDir, conv);
+  const { manifest, manifestSha256 } = await encryptManifest(ctx, input, seal1, { segments: inspected.segments, issues: inspected.issues, media, raw, work: conv.work, files });
+  // The list of sealed files (public: names, sizes, ciphertext hashes): the audit event carries only its hash, so
+  // a recording of any number of files seals (the list of media files is in the sealed manifest as well).
+  const fileList = encodeSealedFileList(files.map((f) => ({ name: f.name, bytes: f.ciphertextBytes, sha256: f.ciphertextSha256 })));
+  await writeFile(join(staging, SEALED_FILE_LIST), fileList.bytes, { mode: fileMode });
+  const stored = await recordingRepository.findById(ctx.pool, rec.id);
+  await writeFile(
+    join(staging, KEY_FILE),
+    `${JSON.stringify({ v: 1, recordingId: rec.id, kid: stored!.kek_id, wrappedKey: stored!.wrapped_key!.toString('base64'), alg: 'A256GCMKW' })}\n`,
+    { mode: fileMode },
+  );
+  await syncDir(staging);
+  return { files, manifest, manifestSha256, fileList: fileList.details };
+}
+
+type SealOne = (src: string, name: string) => Promise<EncryptResult>;
+
+/** Seals the merged media files and the raw ones; their file rows and manifest entries. */
+async function encryptMedia(seal1: SealOne, sessionDir: string, conv: ConvertedAll): Promise<{ files: NewRecordingFile[]; media: MediaEntry[]; raw: RawEntry[] }> {
+  const files: NewRecordingFile[] = [];
+  const media: MediaEntry[] = [];
+  for (const c of conv.converted) {
+    const r = await seal1(c.path, c.entry.name);
+    media.push({
+      ...c.entry,
+      plaintext: { bytes: r.plaintextBytes, sha256: r.plaintextSha256 },
+      ciphertext: { name: `${c.entry.name}${SEALED_SUFFIX}`, bytes: r.ciphertextBytes, sha256: r.ciphertextSha256 },
+    });
+    files.push({ ...fileRow(`${c.entry.name}${SEALED_SUFFIX}`, 'media', c.segment.party, c.segment.segment, c.entry.durationMs, r), avSkewMs: c.avSkewMs });
+  }
+  const raw: RawEntry[] = [];
+  for (const [i, r0] of conv.rawSources.entries()) {
+    const name = `raw-${String(i + 1).padStart(2, '0')}.bin`;
+    const r = await seal1(join(sessionDir, r0.source), name);
+    raw.push({
+      source: r0.source,
+      reason: r0.reason,
+      plaintext: { bytes: r.plaintextBytes, sha256: r.plaintextSha256 },
+      ciphertext: { name: `${name}${SEALED_SUFFIX}`, bytes: r.ciphertextBytes, sha256: r.ciphertextSha256 },
+    });
+    files.push(fileRow(`${name}${SEALED_SUFFIX}`, 'media', null, null, null, r));
+  }
+  return { files, media, raw };
+}
+
+/** Builds the manifest (with the session's markers and identity stills), seals it and adds its file row to `files`. */
+async function encryptManifest(
+  ctx: SealContext,
+  input: EncryptInput,
+  seal1: SealOne,
+  m: { segments: InspectedSegment[]; issues: RecordingIssue[]; media: MediaEntry[]; raw: RawEntry[]; work: string; files: NewRecordingFile[] },
+): Promise<{ manifest: Record<string, unknown>; manifestSha256: string }> {
+  const { rec, session } = input;
+  const events = await ctx.pool.query<{ at: Date; party: 'teller' | 'customer' | 'system'; kind: string; data: Record<string, unknown> }>(
+    'SELECT at, party, kind, data FROM session_events WHERE session_id = $1 ORDER BY at, id',
+    [rec.session_id],
+  );
+  const stills = await identityRepository.stillsOfSession(ctx.pool, rec.session_id);
+  const manifest = buildManifest({
+    recordingId: rec.id,
+    sessionId: rec.session_id,
+    caseId: rec.case_id,
+    teller: session.teller,
+    session: { admittedAt: session.admitted_at, endedAt: session.ended_at, endReason: session.end_reason },
+    segments: m.segments,
+    media: m.media,
+    raw: m.raw,
+    markers: events.rows,
+    identityStills: stills.map(identityStillEntry),
+    issues: m.issues,
+    encryption: { format: ENCRYPTION_FORMAT, segmentSize: DEFAULT_SEGMENT_SIZE, kid: input.kid },
+    sealedAt: input.now(),
+  });
+  const encoded = encodeManifest(manifest);
+  const manifestPath = join(m.work, MANIFEST_FILE);
+  await writeFile(manifestPath, encoded.bytes, { mode: 0o600 });
+  const sealed = await seal1(manifestPath, MANIFEST_FILE);
+  if (sealed.plaintextSha256 !== encoded.sha256) throw new Error('manifest changed while it was sealed');
+  m.files.push(fileRow(`${MANIFEST_FILE}${SEALED_SUFFIX}`, 'manifest', null, null, null, sealed));
+  return { manifest, manifestSha256: encoded.sha256 };
+}
+
+/**
+ * Renames staging into place (atomic), then one transaction: the file rows, status sealed and the
+ * `recording.sealed` audit event.
+ */
+async function commitStep(ctx: SealContext, rec: RecordingRow, kid: string, issues: RecordingIssue[], sealed: Sealed): Promise<void> {
+  await step(ctx, rec.id, 'commit', 0.9);
+  const staging = join(ctx.archiveDir, `.staging-${rec.id}`);
+  const final = join(ctx.archiveDir, rec.id);
+  // Not sealed in the database, so a folder already there is an earlier attempt's uncommitted copy.
+  await rm(final, { recursive: true, force: true });
+  await rename(staging, final);
+  await syncDir(ctx.archiveDir);
+  await withTransaction(ctx.pool, async (client) => {
+    const locked = await recordingRepository.findByIdForUpdate(client, rec.id);
+    if (!locked || locked.status === 'sealed') return;
+    await recordingRepository.replaceFiles(client, rec.id, sealed.files);
+    await recordingRepository.markSealed(client, rec.id, { manifest: sealed.manifest, manifestSha256: sealed.manifestSha256, complete: isComplete(issues), issues });
+    await ctx.audit.appendInTx(client, auditEvent(null, sealedEvent(rec, sealed.manifestSha256, kid, sealed.fileList, issues)));
+  });
 }
 
 function identityStillEntry(s: SessionStillRow): Omit<IdentityStillEntry, 'offsetMs'> {

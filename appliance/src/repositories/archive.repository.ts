@@ -3,7 +3,7 @@ import type { CaseRow, CaseStatus } from './case.repository.js';
 import type { InvitationRow } from './invitation.repository.js';
 import type { RecordingStatus } from './recording.repository.js';
 
-import { INTEGRITY_FLAGS, type IntegrityFlag, type RejectReason } from '../api-types.js';
+import { INTEGRITY_FLAGS, type IntegrityFlag, type RejectReason } from '../domain/vocabulary.js';
 
 export { INTEGRITY_FLAGS };
 export type { IntegrityFlag };
@@ -60,10 +60,18 @@ export interface SessionEventRow {
   id: string;
   session_id: string;
   at: Date;
+  /** `at` to the microsecond (UTC), for keyset pages */
+  at_key: string;
   party: 'teller' | 'customer' | 'system';
   kind: string;
   data: Record<string, unknown>;
   text_enc: Buffer | null;
+}
+
+/** Where a page of session events ended: its last event's time (to the microsecond) and id. */
+export interface SessionEventKey {
+  atKey: string;
+  id: string;
 }
 
 function whereOf(f: ArchiveFilter, params: unknown[]): string[] {
@@ -140,12 +148,23 @@ export const archiveRepository = {
     return r.rows;
   },
 
-  /** The first `limit` events of the sessions in time order (one more is read to tell whether there are more). */
-  async eventsOfSessions(db: Queryable, sessionIds: string[], limit: number): Promise<{ rows: SessionEventRow[]; truncated: boolean }> {
+  /**
+   * The first `limit` events of the sessions in time order, or the next ones after a page's last (`after`, keyset on
+   * time and id); one more is read to tell whether there are more.
+   */
+  async eventsOfSessions(
+    db: Queryable,
+    sessionIds: string[],
+    limit: number,
+    after: SessionEventKey | null = null,
+  ): Promise<{ rows: SessionEventRow[]; truncated: boolean }> {
     if (sessionIds.length === 0) return { rows: [], truncated: false };
     const r = await db.query<SessionEventRow>(
-      'SELECT id, session_id, at, party, kind, data, text_enc FROM session_events WHERE session_id = ANY($1::uuid[]) ORDER BY at, id LIMIT $2',
-      [sessionIds, limit + 1],
+      `SELECT id, session_id, at, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key, party, kind, data, text_enc
+         FROM session_events
+        WHERE session_id = ANY($1::uuid[]) ${after ? 'AND (at, id) > ($3::timestamptz, $4::bigint)' : ''}
+        ORDER BY at, id LIMIT $2`,
+      after ? [sessionIds, limit + 1, after.atKey, after.id] : [sessionIds, limit + 1],
     );
     return { rows: r.rows.slice(0, limit), truncated: r.rows.length > limit };
   },

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.js';
 import { replaceWrappedKey, wrappedNotUnder } from './wrapped-keys.js';
 
-import type { RecordingStatus } from '../api-types.js';
+import type { RecordingStatus } from '../domain/vocabulary.js';
 
 export type { RecordingStatus };
 
@@ -88,6 +88,12 @@ export const recordingRepository = {
     if (sessionIds.length === 0) return [];
     const r = await db.query<RecordingRow>(`SELECT ${COLUMNS} FROM recordings WHERE session_id = ANY($1::uuid[])`, [sessionIds]);
     return r.rows;
+  },
+
+  /** The sealed manifest as stored with the recording (null before the seal). */
+  async manifestOf(db: Queryable, id: string): Promise<Record<string, unknown> | null> {
+    const r = await db.query<{ manifest: Record<string, unknown> | null }>('SELECT manifest FROM recordings WHERE id = $1', [id]);
+    return r.rows[0]?.manifest ?? null;
   },
 
   async files(db: Queryable, recordingId: string): Promise<RecordingFileRow[]> {

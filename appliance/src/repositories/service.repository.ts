@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import type { PresenceStatus, ServiceLang as Lang, ServiceReportFigures, VisitState } from '../domain/service-report.js';
+import type { CallbackOutcome, PresenceStatus, ServiceLang as Lang, ServiceReportFigures, VisitState } from '../domain/service-report.js';
 
 export type { Lang, PresenceStatus, VisitState };
 
@@ -20,6 +20,8 @@ export interface VisitRow {
   left_at: Date | null;
   case_id: string | null;
   invitation_id: string | null;
+  callback_teller: string | null;
+  callback_taken_at: Date | null;
 }
 
 export interface MessageRow {
@@ -49,7 +51,7 @@ export interface PresenceRow {
 }
 
 const VISIT = `id, product_code, lang, ticket_hash, device_hash, name_enc, phone_enc, state, created_at, expires_at, queued_at, accepted_at,
-  accepted_by, left_at, case_id, invitation_id`;
+  accepted_by, left_at, case_id, invitation_id, callback_teller, callback_taken_at`;
 const OFFER = 'id, visit_id, teller, state, created_at, expires_at, answered_at';
 
 async function one<T extends object>(db: Queryable, sql: string, params: unknown[]): Promise<T | null> {
@@ -287,6 +289,41 @@ export const serviceRepository = {
 
   // the admin report: figures only, no personal data
 
+  /** Call-backs nobody has taken yet, for these products and languages (a destroyed visit key has nothing to call). */
+  async callbacksWaiting(db: Queryable, products: string[], languages: string[]): Promise<number> {
+    const r = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM service_visits
+        WHERE state = 'callback' AND callback_teller IS NULL AND key_destroyed_at IS NULL AND product_code = ANY ($1) AND lang = ANY ($2)`,
+      [products, languages],
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  },
+
+  heldCallback(db: Queryable, teller: string): Promise<VisitRow | null> {
+    return one<VisitRow>(db, `SELECT ${VISIT} FROM service_visits WHERE callback_teller = $1 AND callback_done_at IS NULL`, [teller]);
+  },
+
+  /** The oldest waiting call-back of these skills goes to the teller; two tellers taking at once get two different ones. */
+  takeNextCallback(db: Queryable, teller: string, products: string[], languages: string[]): Promise<VisitRow | null> {
+    return one<VisitRow>(
+      db,
+      `UPDATE service_visits SET callback_teller = $1, callback_taken_at = now()
+        WHERE id = (SELECT id FROM service_visits
+                     WHERE state = 'callback' AND callback_teller IS NULL AND key_destroyed_at IS NULL AND product_code = ANY ($2) AND lang = ANY ($3)
+                     ORDER BY left_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING ${VISIT}`,
+      [teller, products, languages],
+    );
+  },
+
+  async finishCallback(db: Queryable, visitId: string, teller: string, outcome: CallbackOutcome): Promise<boolean> {
+    const r = await db.query(
+      `UPDATE service_visits SET callback_done_at = now(), callback_outcome = $3 WHERE id = $1 AND callback_teller = $2 AND callback_done_at IS NULL`,
+      [visitId, teller, outcome],
+    );
+    return (r.rowCount ?? 0) > 0;
+  },
+
   async report(db: Queryable, since: Date): Promise<ServiceReportFigures> {
     const waiting = await db.query<{ product_code: string; lang: string; n: string }>(
       `SELECT product_code, lang, count(*) AS n FROM service_visits WHERE state = 'queued' GROUP BY product_code, lang ORDER BY product_code, lang`,
@@ -310,6 +347,7 @@ export const serviceRepository = {
          FROM service_ratings WHERE created_at >= $1 GROUP BY teller, product_code, day ORDER BY day, product_code, teller`,
       [since],
     );
+    const open = await db.query<{ n: string }>(`SELECT count(*) AS n FROM service_visits WHERE state = 'callback' AND callback_done_at IS NULL`);
     const w = waits.rows[0];
     return {
       waiting: waiting.rows.map((x) => ({ productCode: x.product_code, lang: x.lang, count: Number(x.n) })),
@@ -318,6 +356,7 @@ export const serviceRepository = {
       handled: Number(w?.handled ?? 0),
       abandoned: Number(w?.abandoned ?? 0),
       callbacks: Number(w?.callbacks ?? 0),
+      callbacksOpen: Number(open.rows[0]?.n ?? 0),
       perTeller: perTeller.rows.map((x) => ({ teller: x.teller, handled: Number(x.handled), avgWaitSeconds: x.avg_wait })),
       ratings: ratings.rows.map((x) => ({ teller: x.teller, productCode: x.product_code, day: x.day, count: Number(x.n), average: x.avg })),
     };

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
-import { recordingRepository, type RecordingRow } from '../repositories/recording.repository.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { OpsViewSchema, PipelineRecordingSchema } from '../api-types.js';
+import { RecordingService } from '../services/recording.service.js';
 import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
 const RecordingsQuery = Type.Object(
@@ -13,32 +13,13 @@ const RecordingsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-// Only status fields: the wrapped key and its KEK id stay out of the answer.
-function pipelineItem(r: RecordingRow) {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    caseId: r.case_id,
-    status: r.status,
-    step: r.step,
-    progress: r.progress,
-    attempts: r.attempts,
-    failureReason: r.failure_reason,
-    failedAt: r.failed_at?.toISOString() ?? null,
-    willRetry: r.will_retry,
-    complete: r.complete,
-    issueCount: Array.isArray(r.issues) ? r.issues.length : 0,
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
-  };
-}
-
 /** A Keycloak user name (its default policy: letters, digits and `._@-`). */
 const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._@-]+$' }) }, { additionalProperties: false });
 
 /** The administrator's view of the appliance's pipelines (read only, so not audited), and ending a user's sign-ins. */
 export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const recordings = new RecordingService();
 
   r.get(
     '/api/admin/recordings',
@@ -51,10 +32,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
         response: { 200: Type.Object({ items: Type.Array(PipelineRecordingSchema) }), 400: ErrorResponse, ...authErrors },
       },
     },
-    async (request) => {
-      const rows = await recordingRepository.listForStatus(ctx.pool, request.query.status ?? null, 100);
-      return { items: rows.map(pipelineItem) };
-    },
+    async (request) => ({ items: await recordings.pipeline(ctx.pool, request.query.status ?? null, 100) }),
   );
 
   r.get(

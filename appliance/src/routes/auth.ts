@@ -2,13 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
-import { hashToken, LOGIN_COOKIE, newOpaqueToken, SESSION_COOKIE } from '../http/auth.js';
+import { LOGIN_COOKIE, SESSION_COOKIE } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import { safeReturnTo } from '../http/return-to.js';
-import { signInSessionRepository } from '../repositories/sign-in-session.repository.js';
 import { auditEvent } from '../services/audit.js';
-import { withTransaction } from '../db/database.js';
 import { IdpUnavailableError, LogoutTokenError } from '../services/oidc.js';
+import { SignIn } from '../services/sign-in.js';
 import { authErrors, ErrorResponse } from './schemas.js';
 
 const LOGIN_STATE_TTL_SECONDS = 600;
@@ -20,6 +19,7 @@ function cookieOptions(maxAgeSeconds: number) {
 export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const rateLimit = { max: ctx.config.http.authRateLimitPerMinute, timeWindow: '1 minute' };
+  const signIn = new SignIn(ctx.pool, ctx.audit, ctx.signInSessions);
 
   r.get(
     '/auth/login',
@@ -40,9 +40,8 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         if (err instanceof IdpUnavailableError) throw new AppError('UNAVAILABLE', 'The identity provider is unreachable.');
         throw err;
       }
-      await signInSessionRepository.saveLoginState(
-        ctx.pool,
-        hashToken(login.state),
+      await signIn.saveLoginState(
+        login.state,
         { codeVerifier: login.codeVerifier, nonce: login.nonce, returnTo: safeReturnTo(request.query.returnTo) },
         LOGIN_STATE_TTL_SECONDS,
       );
@@ -81,7 +80,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         throw new AppError('LOGIN_FAILED');
       };
       if (!state || !cookieState || state !== cookieState) return fail('state missing or not bound to this browser');
-      const pending = await signInSessionRepository.takeLoginState(ctx.pool, hashToken(state));
+      const pending = await signIn.takeLoginState(state);
       if (!pending) return fail('unknown or expired sign-in state');
       if (request.query.error) return fail(`identity provider refused: ${request.query.error}`);
       const callbackUrl = new URL(request.url, ctx.config.publicUrl);
@@ -92,26 +91,8 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         request.log.warn({ errName: (err as Error).name }, 'sign-in code exchange failed');
         return fail('code exchange or token verification failed');
       }
-      const { user, idToken, refreshToken, sid } = result;
-      const sessionId = newOpaqueToken();
-      const idHash = hashToken(sessionId);
       const ttl = ctx.config.session.ttlSeconds;
-      await withTransaction(ctx.pool, async (client) => {
-        await signInSessionRepository.create(client, idHash, {
-          subject: user.subject,
-          username: user.username,
-          roles: user.roles,
-          branch: user.branch,
-          idToken,
-          expiresAt: new Date(Date.now() + ttl * 1000),
-          idpSid: sid,
-          refreshTokenEnc: ctx.signInSessions.sealRefreshToken(idHash, refreshToken),
-        });
-        await ctx.audit.appendInTx(
-          client,
-          auditEvent(request, { action: 'auth.login', object: null, result: 'success' }, { username: user.username, roles: user.roles, auth: 'session' }),
-        );
-      });
+      const sessionId = await signIn.start(request, result, ttl);
       reply.setCookie(SESSION_COOKIE, sessionId, cookieOptions(ttl));
       // checked again on the way out: a state stored before a rule change is not trusted either
       return reply.redirect(safeReturnTo(pending.returnTo), 302);
@@ -131,12 +112,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
     async (request, reply) => {
       const p = request.principal;
       if (!p) throw new AppError('UNAUTHENTICATED');
-      let idToken: string | null = null;
-      await withTransaction(ctx.pool, async (client) => {
-        if (p.sessionIdHash) idToken = (await signInSessionRepository.remove(client, p.sessionIdHash))?.idToken ?? null;
-        await ctx.audit.appendInTx(client, auditEvent(request, { action: 'auth.logout', object: null, result: 'success' }));
-      });
-      if (p.sessionIdHash) ctx.signInSessions.ended([p.sessionIdHash]);
+      const idToken = await signIn.end(request, p.sessionIdHash);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       let redirectTo = '/';
       try {
@@ -178,21 +154,11 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
           await ctx.audit.append(auditEvent(request, { action: 'auth.backchannel_logout', object: null, result: 'failure', reason: err.message }, idp));
           throw new AppError('LOGOUT_TOKEN_INVALID');
         }
-        const filter = logout.sid !== null ? { idpSid: logout.sid, ...(logout.sub !== null ? { subject: logout.sub } : {}) } : { subject: logout.sub! };
-        const ended = await withTransaction(ctx.pool, async (client) => {
-          if (!(await signInSessionRepository.firstUseOfLogoutToken(client, logout.jti, logout.expiresAt))) return null;
-          const hashes = await ctx.signInSessions.endWhere(client, filter);
-          await ctx.audit.appendInTx(
-            client,
-            auditEvent(request, { action: 'auth.backchannel_logout', object: logout.sub !== null ? { type: 'user', id: logout.sub } : null, result: 'success', details: { sessions: hashes.length } }, idp),
-          );
-          return hashes;
-        });
+        const ended = await signIn.endByLogoutToken(request, logout, idp);
         if (ended === null) {
           await ctx.audit.append(auditEvent(request, { action: 'auth.backchannel_logout', object: null, result: 'failure', reason: 'logout token replayed' }, idp));
           throw new AppError('LOGOUT_TOKEN_INVALID', 'This logout token was used before.');
         }
-        ctx.signInSessions.ended(ended);
         return { ended: ended.length };
       },
     );

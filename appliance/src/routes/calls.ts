@@ -4,8 +4,6 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { callSessionRepository } from '../repositories/call-session.repository.js';
-import { caseRepository } from '../repositories/case.repository.js';
 import { callSessionView, type CallSessionService } from '../services/call-session.service.js';
 import type { InvitationService } from '../services/invitation.service.js';
 import { CallSessionViewSchema, InvitationViewSchema, LiveViewSchema } from '../api-types.js';
@@ -71,10 +69,9 @@ export async function callRoutes(app: FastifyInstance, ctx: AppContext & CallDep
     },
     async (request) => {
       const username = me(request.principal);
-      const c = await caseRepository.findById(ctx.pool, request.params.id);
-      if (!c || c.teller !== username) throw new AppError('NOT_FOUND', 'No such case.');
+      if (!(await ctx.cases.findOwn(ctx.pool, username, request.params.id))) throw new AppError('NOT_FOUND', 'No such case.');
       const invitation = await ctx.invitations.current(ctx.pool, request.params.id);
-      const session = invitation?.sessionId ? await callSessionRepository.findById(ctx.pool, invitation.sessionId) : null;
+      const session = invitation?.sessionId ? await ctx.calls.find(ctx.pool, invitation.sessionId) : null;
       return { invitation, session: session ? callSessionView(session) : null };
     },
   );

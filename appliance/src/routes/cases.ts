@@ -3,8 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
-import { archiveRepository } from '../repositories/archive.repository.js';
-import { caseRepository } from '../repositories/case.repository.js';
 import { AppError } from '../http/errors.js';
 import { authErrors, CaseViewSchema, ErrorResponse, IdParams, Nullable } from './schemas.js';
 import { RetentionService } from '../services/retention.service.js';
@@ -89,12 +87,9 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
       if (!principal) throw new AppError('UNAUTHENTICATED');
       const limit = request.query.limit ?? 50;
       const after = request.query.cursor ? decodeCursor(request.query.cursor) : null;
-      const rows = await caseRepository.listByTeller(ctx.pool, principal.username, limit + 1, after);
-      const pageRows = rows.slice(0, limit);
-      const reviews = await archiveRepository.reviewsOf(ctx.pool, pageRows.map((row) => row.id));
-      const page = pageRows.map((row) => ctx.cases.toView(row, reviews.get(row.id) ?? null));
-      const last = page[page.length - 1];
-      return { items: page, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+      const { items, more } = await ctx.cases.listOfTeller(ctx.pool, principal.username, limit, after);
+      const last = items[items.length - 1];
+      return { items, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
     },
   );
 
@@ -115,9 +110,9 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
       return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
         const row = await ctx.cases.getVisible(client, principal, request.params.id);
         await audit({ object: { type: 'case', id: row.id } });
-        const reviews = await archiveRepository.reviewsOf(client, [row.id]);
+        const view = await ctx.cases.viewOf(client, row);
         const retention = await retentionService.summary(client, row.id);
-        return { ...ctx.cases.toView(row, reviews.get(row.id) ?? null), ...(retention ? { retention } : {}) };
+        return { ...view, ...(retention ? { retention } : {}) };
       });
     },
   );

@@ -1,30 +1,26 @@
-import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
-import { MAX_FILE_BYTES, MAX_SESSION_FILE_BYTES, MAX_SESSION_FILES, sanitizeFileName, sniffFileType } from '../domain/file-types.js';
+import { MAX_FILE_BYTES, sniffFileType } from '../domain/file-types.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { caseFileRepository, type CaseFileRow } from '../repositories/case-file.repository.js';
-import { callSessionRepository } from '../repositories/call-session.repository.js';
+import { callerOf } from '../http/auth.js';
 import { resolveSessionParty } from '../services/session-access.js';
 import { CallFileSchema } from '../api-types.js';
+import { SessionFiles } from '../services/session-files.js';
 import { authErrors, ErrorResponse, IdParams } from './schemas.js';
 
 const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
-
-function fileView(f: CaseFileRow) {
-  return { id: f.id, name: f.name, mediaType: f.media_type, size: f.size, sha256: f.sha256.toString('hex'), from: f.party, at: f.created_at.toISOString() };
-}
 
 /** Images and PDFs exchanged during a session: checked by content, stored encrypted with the case, audited. */
 export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   await app.register(multipart, { limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 0, parts: 1, headerPairs: 50 } });
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const access = { roles: ['teller', 'auditor'] as const, invitation: true as const };
+  const files = new SessionFiles(ctx.pii);
 
   r.post(
     '/api/sessions/:id/files',
@@ -40,7 +36,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
       },
     },
     async (request, reply) => {
-      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'write');
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), request.params.id, 'write');
       if (who.party === 'auditor' || who.session.state !== 'live') throw new AppError('CONFLICT', 'Files can only be sent during the session.');
       if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data.');
       const part = await request.file();
@@ -52,35 +48,15 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
       const type = sniffFileType(content.subarray(0, 16));
       if (!type) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Only PNG, JPEG, WebP images and PDF documents can be sent.');
       if (content.length === 0) throw new AppError('VALIDATION', 'The file is empty.', [{ field: 'file', code: 'empty' }]);
-      const id = randomUUID();
       const party = who.party;
-      const row = await auditedTransaction(
+      const view = await auditedTransaction(
         ctx.pool,
         ctx.audit,
         request,
-        async (client, audit) => {
-          const used = await caseFileRepository.usageOfSessionLocked(client, who.session.id);
-          if (used.files >= MAX_SESSION_FILES || used.bytes + content.length > MAX_SESSION_FILE_BYTES) {
-            throw new AppError('SESSION_FILES_LIMIT', `One session holds at most ${MAX_SESSION_FILES} files and ${MAX_SESSION_FILE_BYTES / 1024 / 1024} MB; this one has ${used.files} files, ${Math.round(used.bytes / 1024 / 1024)} MB.`);
-          }
-          const f = await caseFileRepository.insert(client, {
-            id,
-            case_id: who.session.case_id,
-            session_id: who.session.id,
-            party,
-            name: sanitizeFileName(part.filename, type),
-            media_type: type,
-            size: content.length,
-            sha256: createHash('sha256').update(content).digest(),
-            contentEnc: ctx.pii.encryptForCase(who.session.case_id, id, 'case_file', content),
-          });
-          await callSessionRepository.addEvent(client, { sessionId: who.session.id, party, kind: 'file', data: { fileId: id, mediaType: type, size: content.length } });
-          await audit({ object: { type: 'file', id }, details: { sessionId: who.session.id, caseId: who.session.case_id, mediaType: type, size: content.length, party } });
-          return f;
-        },
+        (client, audit) => files.store(client, audit, who.session, party, { filename: part.filename, mediaType: type, content }),
         who.actor,
       );
-      return reply.code(201).send(fileView(row));
+      return reply.code(201).send(view);
     },
   );
 
@@ -91,8 +67,8 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
       schema: { tags: ['live'], summary: "The session's files", params: IdParams, querystring: InvitationQuery, response: { 200: Type.Object({ items: Type.Array(CallFileSchema) }), ...errors } },
     },
     async (request) => {
-      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'read');
-      return { items: (await caseFileRepository.listForSession(ctx.pool, who.session.id)).map(fileView) };
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), request.params.id, 'read');
+      return { items: await files.listOfSession(ctx.pool, who.session.id) };
     },
   );
 
@@ -109,10 +85,10 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
       },
     },
     async (request, reply) => {
-      const file = await caseFileRepository.findWithContent(ctx.pool, request.params.id);
+      const file = await files.find(ctx.pool, request.params.id);
       if (!file?.session_id) throw new AppError('NOT_FOUND', 'No such file.');
       const enc = file.content_enc;
-      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, file.session_id, 'read').catch(() => {
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), file.session_id, 'read').catch(() => {
         throw new AppError('NOT_FOUND', 'No such file.');
       });
       const content = await auditedTransaction(
@@ -122,7 +98,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
         async (_client, audit) => {
           await audit({ object: { type: 'file', id: file.id }, details: { caseId: file.case_id, party: who.party } });
           if (!enc) throw new AppError('SHREDDED');
-          return ctx.pii.decryptBytes(file.id, 'case_file', enc);
+          return files.open(file.id, enc);
         },
         who.actor,
       );

@@ -5,11 +5,11 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
+import { callerOf } from '../http/auth.js';
 import { loadIdentityDetail } from '../kyc/identity-evidence.js';
 import { STILL_LIMITS } from '../kyc/identity-image.js';
 import { IdentityService } from '../kyc/identity-service.js';
 import type { ServerMessage } from '../media/protocol.js';
-import { caseRepository } from '../repositories/case.repository.js';
 import { resolveSessionParty, type SessionParty } from '../services/session-access.js';
 import { authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
 
@@ -102,7 +102,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
   const teller = { roles: ['teller'] as const };
 
   const tellerOfLive = async (request: FastifyRequest, sessionId: string): Promise<SessionParty> => {
-    const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, sessionId, 'write');
+    const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), sessionId, 'write');
     if (who.party !== 'teller') throw new AppError('NOT_FOUND', 'No such session.');
     return who;
   };
@@ -163,7 +163,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
       },
     },
     async (request) => {
-      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'write');
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), request.params.id, 'write');
       return { request: (await identity.pending(ctx.pool, who.session)) as never };
     },
   );
@@ -182,7 +182,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
       },
     },
     async (request, reply) => {
-      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'write');
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), request.params.id, 'write');
       if (who.party !== 'customer') throw new AppError('FORBIDDEN', "Stills come from the customer's own camera.");
       if (who.session.state !== 'live') throw new AppError('SESSION_NOT_LIVE', 'Stills can only be sent during the live session.');
       if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the images as multipart/form-data.');
@@ -288,8 +288,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
       const p = request.principal;
       if (!p) throw new AppError('UNAUTHENTICATED');
       const { still, content } = await identity.stillImage(ctx.pool, request.params.id);
-      const c = await caseRepository.findById(ctx.pool, still.case_id);
-      if (!c || !(c.teller === p.username || p.roles.includes('auditor'))) throw new AppError('NOT_FOUND', 'No such still.');
+      if (!(await ctx.cases.findVisible(ctx.pool, p, still.case_id))) throw new AppError('NOT_FOUND', 'No such still.');
       await auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
         await audit({ object: { type: 'case', id: still.case_id }, details: { stillId: still.id, kind: still.kind } });
       });

@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
-import { AppError } from '../http/errors.js';
+import { deviceCookieOptions } from '../http/device-cookie.js';
+import { errorKindOf } from '../http/errors.js';
 import { auditEvent } from '../services/audit.js';
 import { DEVICE_COOKIE, type InvitationService } from '../services/invitation.service.js';
 import { JoinViewSchema } from '../api-types.js';
@@ -22,7 +23,7 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
 
   /** A second device is refused; the refusal is audited on its own, as the request changes nothing. */
   async function auditRefusal(request: FastifyRequest, token: string, err: unknown): Promise<never> {
-    if (err instanceof AppError && err.kind === 'INVITATION_IN_USE') {
+    if (errorKindOf(err) === 'INVITATION_IN_USE') {
       const id = await ctx.invitations.invitationIdOf(ctx.pool, token);
       await ctx.audit.append(
         auditEvent(request, { action: 'invitation.refused', object: id ? { type: 'invitation', id } : null, result: 'denied', reason: 'opened on another device' }, customerActor),
@@ -43,7 +44,7 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
         ctx.invitations.open(client, audit, token, device(request)),
         customerActor,
       ).catch((err: unknown) => auditRefusal(request, token, err));
-      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, { path: '/', httpOnly: true, secure: true, sameSite: 'lax', maxAge: 86_400 });
+      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, deviceCookieOptions(ctx.config.service.frameAncestors.length > 0));
       return view;
     },
   );

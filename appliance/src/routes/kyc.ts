@@ -5,11 +5,11 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
+import { callerOf } from '../http/auth.js';
 import { caseKycView, kycViewAudited } from '../kyc/case-kyc.js';
 import { confirm, pendingConfirmations, requestConfirmation } from '../kyc/confirmations.js';
-import { geolocationEvent, storeGeolocation } from '../kyc/geolocation.js';
+import { recordGeolocation } from '../kyc/geolocation.js';
 import { completableStep, completeStep, scriptOf, stepsOf } from '../kyc/steps.js';
-import { callSessionRepository } from '../repositories/call-session.repository.js';
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
 import { resolveSessionParty } from '../services/session-access.js';
 import { authErrors, DateTime, ErrorResponse, IdParams, Uuid } from './schemas.js';
@@ -92,8 +92,7 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         const { step, session } = await completableStep(client, row.id, request.params.stepId);
         if (CHECKED_KINDS.has(step.kind)) throw new AppError('CONFLICT', 'This step is completed by its identity check.');
         if (step.confirm) {
-          const { pending, created } = await requestConfirmation(client, row.id, step.id, session.id, principal.username);
-          if (created) await callSessionRepository.addEvent(client, { sessionId: session.id, party: 'teller', kind: 'kyc.confirm.requested', data: { stepId: step.id, confirmationId: pending.id } });
+          const { pending } = await requestConfirmation(client, row.id, step.id, session.id, principal.username);
           await audit({ action: 'kyc.confirm.requested', object: { type: 'case', id: row.id }, details: { stepId: step.id, confirmationId: pending.id, sessionId: session.id } });
           return { stepId: step.id, status: 'awaiting-confirmation' as const, attemptId: null, offsetMs: null, confirmationId: pending.id };
         }
@@ -132,7 +131,7 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
           return { recording: false, recordingSince: own.session.admitted_at.toISOString(), requiresGeolocation: false, prompts: [], readAloud: null };
         }
       }
-      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'read');
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), request.params.id, 'read');
       const steps = await stepsOf(ctx.pool, who.session.case_id);
       const script = await scriptOf(ctx.pool, who.session.case_id);
       const pending = who.session.state === 'live' ? await pendingConfirmations(ctx.pool, who.session.id) : [];
@@ -165,7 +164,7 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       },
     },
     async (request) => {
-      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'write');
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), request.params.id, 'write');
       if (who.party !== 'customer') throw new AppError('FORBIDDEN', 'Only the customer confirms.');
       const done = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => confirm(client, who.session.id, request.body.confirmationId, audit), who.actor);
       // the teller's script panel looks again at once (it also polls while a confirmation is open)
@@ -188,7 +187,7 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       },
     },
     async (request, reply) => {
-      const who = await resolveSessionParty(ctx.pool, ctx.invitations, request, request.params.id, 'write');
+      const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), request.params.id, 'write');
       if (who.party !== 'customer' || who.session.state !== 'live') throw new AppError('CONFLICT', 'The location is given by the customer during the session.');
       const g = request.body;
       if (g.consent === 'granted' && (g.latitude === undefined || g.longitude === undefined)) {
@@ -202,11 +201,7 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         ctx.audit,
         request,
         async (client, audit) => {
-          const s = await storeGeolocation(client, ctx.pii, who.session.case_id, who.session.invitation_id, g);
-          // The manifest carries the position with the server's time (R17); the event is sealed with the recording.
-          // The coordinates are personal data: the marker's data holds the consent and times, the coordinates are encrypted.
-          const ev = geolocationEvent(ctx.pii, who.session.case_id, who.session.id, g, s);
-          await callSessionRepository.addEvent(client, { sessionId: who.session.id, party: 'customer', kind: 'geolocation', data: { ...ev.data }, textEnc: ev.textEnc });
+          const s = await recordGeolocation(client, ctx.pii, who.session, g);
           await audit({ object: { type: 'case', id: who.session.case_id }, details: { consent: g.consent, sessionId: who.session.id } });
           return s;
         },

@@ -4,8 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { productRepository } from '../kyc/product.repository.js';
-import { checkProduct, diffProducts, normalizeProduct, ProductBodySchema, ScriptStepSchema, type ProductBody } from '../kyc/products.js';
+import { checkProduct, normalizeProduct, productCatalogue, ProductBodySchema, ScriptStepSchema, type ProductBody } from '../kyc/products.js';
 import { authErrors, DateTime, ErrorResponse } from './schemas.js';
 
 const ProductViewSchema = Type.Object({
@@ -54,7 +53,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
       config: { access: anyone },
       schema: { tags: ['products'], summary: 'The catalogue: every product at its current version', response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...authErrors } },
     },
-    async () => ({ items: await productRepository.listCurrent(ctx.pool) }),
+    async () => ({ items: await productCatalogue.listCurrent(ctx.pool) }),
   );
 
   r.get(
@@ -63,11 +62,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
       config: { access: anyone },
       schema: { tags: ['products'], summary: 'Every version of a product, oldest first', params: CodeParams, response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...errors } },
     },
-    async (request) => {
-      const items = await productRepository.versions(ctx.pool, request.params.code);
-      if (items.length === 0) throw new AppError('NOT_FOUND', 'No such product.');
-      return { items };
-    },
+    async (request) => ({ items: await productCatalogue.versions(ctx.pool, request.params.code) }),
   );
 
   r.get(
@@ -76,12 +71,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
       config: { access: { roles: ['admin', 'auditor'] as const } },
       schema: { tags: ['products'], summary: 'What changed between two versions of a product', params: CodeParams, querystring: DiffQuery, response: { 200: DiffSchema, ...errors } },
     },
-    async (request) => {
-      const { code } = request.params;
-      const [from, to] = await Promise.all([productRepository.version(ctx.pool, code, request.query.from), productRepository.version(ctx.pool, code, request.query.to)]);
-      if (!from || !to) throw new AppError('NOT_FOUND', 'No such product version.');
-      return { code, from: from.version, to: to.version, changes: diffProducts(from, to) };
-    },
+    async (request) => productCatalogue.diff(ctx.pool, request.params.code, request.query.from, request.query.to),
   );
 
   r.post(
@@ -92,11 +82,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
     },
     async (request, reply) => {
       const def = checked(request.body);
-      const view = await auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
-        if (!(await productRepository.create(client, def, request.principal!.username))) throw new AppError('PRODUCT_EXISTS');
-        await audit({ object: { type: 'product', id: def.code }, details: { version: 1, steps: def.steps.length } });
-        return (await productRepository.current(client, def.code))!;
-      });
+      const view = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => productCatalogue.create(client, audit, def, request.principal!.username));
       return reply.code(201).send(view);
     },
   );
@@ -116,16 +102,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
     async (request) => {
       if (request.body.code !== request.params.code) throw new AppError('VALIDATION', 'The code cannot change.', [{ field: 'code', code: 'immutable' }]);
       const def = checked(request.body);
-      return auditedTransaction(ctx.pool, ctx.audit, request, async (client, audit) => {
-        const current = await productRepository.current(client, def.code, true);
-        if (!current) throw new AppError('NOT_FOUND', 'No such product.');
-        const changes = diffProducts(current, def);
-        if (changes.length === 0) throw new AppError('CONFLICT', 'Nothing changed.');
-        const version = current.version + 1;
-        await productRepository.addVersion(client, def, version, request.principal!.username);
-        await audit({ object: { type: 'product', id: def.code }, details: { from: current.version, version, changes: changes.length } });
-        return { product: (await productRepository.current(client, def.code))!, diff: { code: def.code, from: current.version, to: version, changes } };
-      });
+      return auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => productCatalogue.update(client, audit, def, request.principal!.username));
     },
   );
 }

@@ -3,10 +3,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
+import { deviceCookieOptions } from '../http/device-cookie.js';
 import { AppError } from '../http/errors.js';
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
 import type { ServiceDesk } from '../services/service-desk.js';
-import { CitationSchema, ConversationMessageSchema, OfferViewSchema, PresenceViewSchema, ServiceLangSchema, VisitViewSchema } from '../service-api-types.js';
+import { CallbackListSchema, CallbackViewSchema, CitationSchema, ConversationMessageSchema, OfferViewSchema, PresenceViewSchema, ServiceLangSchema, VisitViewSchema } from '../service-api-types.js';
 import { authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
 
 type Tx = Parameters<ServiceDesk['transfer']>[0];
@@ -96,7 +97,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
         (client, audit) => desk.createVisit(client, audit, request.body, device(request)),
         visitor,
       );
-      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, { path: '/', httpOnly: true, secure: true, sameSite: 'lax', maxAge: 86_400 });
+      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, deviceCookieOptions(ctx.config.service.frameAncestors.length > 0));
       return reply.code(201).send({ ticket: t, ticketHeader: TICKET_HEADER, visit: view });
     },
   );
@@ -301,6 +302,56 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
     },
   );
 
+  // ---- call-backs: the next one for the teller's skills, never a pick from a list
+
+  r.get(
+    '/api/service/callbacks',
+    {
+      config: { access: { roles: ['teller'] } },
+      schema: {
+        tags: ['service'],
+        summary: "Call-backs waiting for the teller's products and languages, and the one the teller holds (phone in full, to call)",
+        response: { 200: CallbackListSchema, ...authErrors },
+      },
+    },
+    async (request) => desk.callbacks(ctx.pool, principalOf(request).username),
+  );
+
+  r.post(
+    '/api/service/callbacks/next',
+    {
+      config: { access: { roles: ['teller'] }, audit: 'service.callback_take' },
+      schema: {
+        tags: ['service'],
+        summary: "Take the oldest waiting call-back of the teller's skills (one held at a time)",
+        response: { 200: CallbackViewSchema, ...tellerErrors },
+      },
+    },
+    async (request) => {
+      const username = principalOf(request).username;
+      return auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => desk.takeCallback(client, audit, username));
+    },
+  );
+
+  r.post(
+    '/api/service/callbacks/:id/done',
+    {
+      config: { access: { roles: ['teller'] }, audit: 'service.callback_done' },
+      schema: {
+        tags: ['service'],
+        summary: 'Record the outcome of the call-back the teller holds',
+        params: IdParams,
+        body: Type.Object({ outcome: Type.Union([Type.Literal('reached'), Type.Literal('unreachable')]) }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...tellerErrors },
+      },
+    },
+    async (request, reply) => {
+      const username = principalOf(request).username;
+      await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => desk.finishCallback(client, audit, username, request.params.id, request.body.outcome));
+      return reply.code(204).send(null);
+    },
+  );
+
   // ---- administrators: figures only, no personal data
 
   r.get(
@@ -320,6 +371,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
             handled: Type.Integer(),
             abandoned: Type.Integer(),
             callbacks: Type.Integer(),
+            callbacksOpen: Type.Integer(),
             perTeller: Type.Array(Type.Object({ teller: Type.String(), handled: Type.Integer(), avgWaitSeconds: Nullable(Type.Number()) })),
             ratings: Type.Array(Type.Object({ teller: Nullable(Type.String()), productCode: Type.String(), day: Type.String(), count: Type.Integer(), average: Type.Number() })),
           }),

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { isSealedMediaError, openSealedFile, recordingAad, type KeyWrapper, type SealedFileReader } from '@kyc/compliance';
 import { isValidResidentId, normalizeResidentId } from '../domain/customer-identity.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../domain/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { archiveRepository, type ArchiveFilter, type ArchiveKey, type ArchiveRow, type ArchiveSort, type IntegrityFlag } from '../repositories/archive.repository.js';
 import type { CaseStatus } from '../repositories/case.repository.js';
@@ -44,14 +44,14 @@ function decodeKey(cursor: string, sort: ArchiveSort): ArchiveKey {
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(createdKey) || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error('value');
     return { createdKey, id };
   } catch {
-    throw new AppError('BAD_PARAMETER', 'The cursor is not valid (or belongs to another sort order).', [{ field: 'cursor', code: 'cursor' }]);
+    throw new DomainError('BAD_PARAMETER', 'The cursor is not valid (or belongs to another sort order).', [{ field: 'cursor', code: 'cursor' }]);
   }
 }
 
 function parseTime(value: string | undefined, field: string): Date | undefined {
   if (value === undefined) return undefined;
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new AppError('BAD_PARAMETER', `${field} is not a date.`, [{ field, code: 'date' }]);
+  if (Number.isNaN(d.getTime())) throw new DomainError('BAD_PARAMETER', `${field} is not a date.`, [{ field, code: 'date' }]);
   return d;
 }
 
@@ -75,15 +75,15 @@ export async function searchArchive(
     flag: q.flag,
   };
   if (q.idNumber !== undefined) {
-    if (!isValidResidentId(q.idNumber)) throw new AppError('BAD_PARAMETER', 'idNumber is not a valid resident ID number.', [{ field: 'idNumber', code: 'gb11643' }]);
+    if (!isValidResidentId(q.idNumber)) throw new DomainError('BAD_PARAMETER', 'idNumber is not a valid resident ID number.', [{ field: 'idNumber', code: 'gb11643' }]);
     filter.idNumberBidx = deps.pii.blindIndex('resident_id', normalizeResidentId(q.idNumber));
   }
   if (q.name !== undefined) {
     const name = q.name.trim();
-    if (name.length === 0) throw new AppError('BAD_PARAMETER', 'name is empty.', [{ field: 'name', code: 'required' }]);
+    if (name.length === 0) throw new DomainError('BAD_PARAMETER', 'name is empty.', [{ field: 'name', code: 'required' }]);
     filter.nameBidx = deps.pii.blindIndex('name', name);
   }
-  if (filter.from && filter.to && filter.from >= filter.to) throw new AppError('BAD_PARAMETER', 'from must be before to.', [{ field: 'from', code: 'range' }]);
+  if (filter.from && filter.to && filter.from >= filter.to) throw new DomainError('BAD_PARAMETER', 'from must be before to.', [{ field: 'from', code: 'range' }]);
   const sort = q.sort ?? 'created_desc';
   const limit = q.limit ?? 50;
   const after = q.cursor ? decodeKey(q.cursor, sort) : null;
@@ -284,9 +284,9 @@ export class ArchiveMedia {
 /** A sealed recording and its media files, or 404 / 409 as the API reports them. */
 export async function sealedRecording(db: Queryable, id: string): Promise<{ rec: RecordingRow; media: RecordingFileRow[] }> {
   const rec = await recordingRepository.findById(db, id);
-  if (!rec) throw new AppError('NOT_FOUND', 'No such recording.');
-  if (rec.shredded_at) throw new AppError('SHREDDED');
-  if (rec.status !== 'sealed' || !rec.wrapped_key || !rec.kek_id) throw new AppError('CONFLICT', 'The recording is not sealed yet.');
+  if (!rec) throw new DomainError('NOT_FOUND', 'No such recording.');
+  if (rec.shredded_at) throw new DomainError('SHREDDED');
+  if (rec.status !== 'sealed' || !rec.wrapped_key || !rec.kek_id) throw new DomainError('CONFLICT', 'The recording is not sealed yet.');
   const media = (await recordingRepository.files(db, id)).filter((f) => f.kind === 'media' && f.party !== null && f.segment !== null);
   return { rec, media };
 }

@@ -1,5 +1,5 @@
-import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import type { Principal } from '../domain/principal.js';
 
 /** What the appliance records about one action; the compliance log turns it into a leaf (canonical JSON). */
 export interface AuditRecord {
@@ -32,17 +32,25 @@ export interface AuditSink {
   append(event: AuditEvent): Promise<unknown>;
 }
 
-export function actorOf(request: FastifyRequest): AuditActor {
-  const p = request.principal;
+/** Where an audited action comes from: the request's id and client address and who signed it (an HTTP request has them). */
+export interface RequestOrigin {
+  id: string;
+  ip: string;
+  principal: Principal | null;
+}
+
+export function actorOf(origin: Pick<RequestOrigin, 'principal'>): AuditActor {
+  const p = origin.principal;
   return p ? { username: p.username, roles: [...p.roles], auth: p.auth } : { username: 'anonymous', roles: [], auth: 'anonymous' };
 }
 
-export function auditEvent(request: FastifyRequest | null, record: AuditRecord, actor?: AuditActor): AuditEvent {
+/** An event of a request (`origin`), or of the appliance itself (`null`: the system acts). */
+export function auditEvent(origin: RequestOrigin | null, record: AuditRecord, actor?: AuditActor): AuditEvent {
   return {
     v: 1,
     time: new Date().toISOString(),
-    actor: actor ?? (request ? actorOf(request) : { username: 'system', roles: [], auth: 'system' }),
+    actor: actor ?? (origin ? actorOf(origin) : { username: 'system', roles: [], auth: 'system' }),
     ...record,
-    ...(request ? { requestId: String(request.id), clientAddress: request.ip } : {}),
+    ...(origin ? { requestId: String(origin.id), clientAddress: origin.ip } : {}),
   };
 }

@@ -1,7 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { AuditWrite } from '../http/audited-transaction.js';
-import { AppError } from '../http/errors.js';
+import type { Queryable } from '../db/database.js';
+import type { AuditWrite } from './audited-transaction.js';
+import { DomainError } from '../domain/errors.js';
 import { callSessionRepository, type CallSessionRow } from '../repositories/call-session.repository.js';
 import { caseRepository } from '../repositories/case.repository.js';
 import { invitationRepository } from '../repositories/invitation.repository.js';
@@ -28,17 +29,21 @@ export type SessionEndedHook = (client: pg.PoolClient, session: CallSessionRow) 
 export class CallSessionService {
   constructor(private readonly onEnded: SessionEndedHook = async () => undefined) {}
 
+  find(db: Queryable, sessionId: string): Promise<CallSessionRow | null> {
+    return callSessionRepository.findById(db, sessionId);
+  }
+
   /** The teller admits the waiting customer: a live session (one per case) with its own room id. */
   async admit(client: pg.PoolClient, audit: AuditWrite, caseId: string, teller: string): Promise<CallSessionRow> {
     const c = await caseRepository.findById(client, caseId);
-    if (!c || c.teller !== teller) throw new AppError('NOT_FOUND', 'No such case.');
+    if (!c || c.teller !== teller) throw new DomainError('NOT_FOUND', 'No such case.');
     await client.query('SELECT id FROM cases WHERE id = $1 FOR UPDATE', [caseId]);
     const inv = await invitationRepository.latestForCase(client, caseId);
-    if (!inv) throw new AppError('CONFLICT', 'Invite the customer first.');
+    if (!inv) throw new DomainError('CONFLICT', 'Invite the customer first.');
     const existing = await callSessionRepository.latestForInvitation(client, inv.id);
     const step = stepOf(inv, existing);
     if (step === 'in_call' && existing) return existing;
-    if (step !== 'waiting') throw new AppError('CONFLICT', `The customer is not in the waiting room (step: ${step}).`);
+    if (step !== 'waiting') throw new DomainError('CONFLICT', `The customer is not in the waiting room (step: ${step}).`);
     const session = await callSessionRepository.insert(client, {
       id: randomUUID(),
       caseId,
@@ -62,8 +67,8 @@ export class CallSessionService {
     reason: string,
   ): Promise<CallSessionRow> {
     const s = await callSessionRepository.findByIdForUpdate(client, sessionId);
-    if (!s) throw new AppError('NOT_FOUND', 'No such session.');
-    if (by.party === 'teller' && s.teller !== by.username) throw new AppError('NOT_FOUND', 'No such session.');
+    if (!s) throw new DomainError('NOT_FOUND', 'No such session.');
+    if (by.party === 'teller' && s.teller !== by.username) throw new DomainError('NOT_FOUND', 'No such session.');
     if (s.state === 'ended') return s;
     await callSessionRepository.end(client, s.id, reason);
     await invitationRepository.update(client, s.invitation_id, { closed_at: new Date() });

@@ -12,13 +12,13 @@ import {
   normalizeMobile,
   normalizeResidentId,
 } from '../domain/customer-identity.js';
-import { AppError, type ErrorDetail } from '../http/errors.js';
+import { DomainError, type ErrorDetail } from '../domain/errors.js';
 import { isCaseKeyDestroyed, type PiiCipher } from '../lib/pii-cipher.js';
 import { caseRepository, type CaseRow } from '../repositories/case.repository.js';
-import type { CaseReviewRow } from '../repositories/archive.repository.js';
+import { archiveRepository, type CaseReviewRow } from '../repositories/archive.repository.js';
 import type { Queryable } from '../db/database.js';
-import type { AuditWrite } from '../http/audited-transaction.js';
-import type { Principal } from '../http/auth.js';
+import type { AuditWrite } from './audited-transaction.js';
+import type { Principal } from '../domain/principal.js';
 import { SHREDDED_TEXT, type CaseView } from '../api-types.js';
 import { productRepository } from '../kyc/product.repository.js';
 import { drawScript } from '../kyc/steps.js';
@@ -84,14 +84,14 @@ export class CaseService {
 
   async create(client: pg.PoolClient, audit: AuditWrite, teller: Principal, input: NewCaseInput): Promise<CaseView> {
     const problems = validateNewCase(input);
-    if (problems.length > 0) throw new AppError('VALIDATION', 'Some fields are not valid.', problems);
+    if (problems.length > 0) throw new DomainError('VALIDATION', 'Some fields are not valid.', problems);
     // A catalogue product gives the case its script (the version current now). Any other product text opens a case
     // without a script, as before the catalogue existed, so API clients written then keep working.
     const product = await productRepository.current(client, input.product.trim());
     // The branch is the teller's identity's; a typed branch counts only for an identity without one (API clients
     // written before identities carried it).
     const branch = teller.branch ?? input.branch?.trim();
-    if (!branch) throw new AppError('VALIDATION', 'Your account has no branch; ask the administrator to set it.', [{ field: 'branch', code: 'identity' }]);
+    if (!branch) throw new DomainError('VALIDATION', 'Your account has no branch; ask the administrator to set it.', [{ field: 'branch', code: 'identity' }]);
     const id = randomUUID();
     const idNumber = normalizeResidentId(input.customerIdNumber);
     const name = input.customerName.trim();
@@ -118,9 +118,37 @@ export class CaseService {
    * cannot be probed.
    */
   async getVisible(db: Queryable, principal: Principal, id: string): Promise<CaseRow> {
-    const row = await caseRepository.findById(db, id);
-    const mayView = row && (row.teller === principal.username || principal.roles.includes('auditor'));
-    if (!row || !mayView) throw new AppError('NOT_FOUND', 'No such case.');
+    const row = await this.findVisible(db, principal, id);
+    if (!row) throw new DomainError('NOT_FOUND', 'No such case.');
     return row;
+  }
+
+  /** The case if the principal may see it (its own teller or an auditor), else null. */
+  async findVisible(db: Queryable, principal: Principal, id: string): Promise<CaseRow | null> {
+    const row = await caseRepository.findById(db, id);
+    return row && (row.teller === principal.username || principal.roles.includes('auditor')) ? row : null;
+  }
+
+  /** The case if this teller opened it, else null. */
+  async findOwn(db: Queryable, teller: string, id: string): Promise<CaseRow | null> {
+    const row = await caseRepository.findById(db, id);
+    return row && row.teller === teller ? row : null;
+  }
+
+  /** A case as the API shows it, with its auditor's review when it has one. */
+  async viewOf(db: Queryable, row: CaseRow): Promise<CaseView> {
+    const reviews = await archiveRepository.reviewsOf(db, [row.id]);
+    return this.toView(row, reviews.get(row.id) ?? null);
+  }
+
+  /**
+   * A page of the teller's cases, newest first, after the (created, id) position `after`; `more` tells whether
+   * another page follows.
+   */
+  async listOfTeller(db: Queryable, teller: string, limit: number, after: { createdAt: Date; id: string } | null): Promise<{ items: CaseView[]; more: boolean }> {
+    const rows = await caseRepository.listByTeller(db, teller, limit + 1, after);
+    const pageRows = rows.slice(0, limit);
+    const reviews = await archiveRepository.reviewsOf(db, pageRows.map((row) => row.id));
+    return { items: pageRows.map((row) => this.toView(row, reviews.get(row.id) ?? null)), more: rows.length > limit };
   }
 }

@@ -1,10 +1,10 @@
 import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import type { Queryable } from '../db/database.js';
-import type { AuditWrite } from '../http/audited-transaction.js';
-import { hashToken } from '../http/auth.js';
+import type { AuditWrite } from './audited-transaction.js';
+import { hashToken } from '../lib/tokens.js';
 import { CONSENT_VERSION, consentDocuments, consentSetSha256 } from '../domain/consent.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../domain/errors.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { callSessionRepository, type CallSessionRow } from '../repositories/call-session.repository.js';
 import { caseRepository } from '../repositories/case.repository.js';
@@ -81,8 +81,8 @@ export class InvitationService {
   /** A new invitation for the case; earlier unused ones are revoked (one live link per case). */
   async create(client: pg.PoolClient, audit: AuditWrite, caseId: string, teller: string): Promise<InvitationView> {
     const c = await caseRepository.findById(client, caseId);
-    if (!c || c.teller !== teller) throw new AppError('NOT_FOUND', 'No such case.');
-    if (!['draft', 'invited'].includes(c.status)) throw new AppError('CONFLICT', 'This case already had its session.');
+    if (!c || c.teller !== teller) throw new DomainError('NOT_FOUND', 'No such case.');
+    if (!['draft', 'invited'].includes(c.status)) throw new DomainError('CONFLICT', 'This case already had its session.');
     for (const id of await invitationRepository.revokeOpenForCase(client, caseId, teller)) {
       await audit({ action: 'invitation.revoke', object: { type: 'invitation', id }, reason: 'replaced by a new invitation' });
     }
@@ -106,9 +106,9 @@ export class InvitationService {
 
   async revoke(client: pg.PoolClient, audit: AuditWrite, caseId: string, invitationId: string, teller: string): Promise<InvitationView> {
     const inv = await invitationRepository.findById(client, invitationId);
-    if (!inv || inv.case_id !== caseId || inv.created_by !== teller) throw new AppError('NOT_FOUND', 'No such invitation.');
+    if (!inv || inv.case_id !== caseId || inv.created_by !== teller) throw new DomainError('NOT_FOUND', 'No such invitation.');
     const session = await callSessionRepository.latestForInvitation(client, inv.id);
-    if (session) throw new AppError('CONFLICT', 'The customer has already been admitted; hang up instead.');
+    if (session) throw new DomainError('CONFLICT', 'The customer has already been admitted; hang up instead.');
     if (!inv.revoked_at) await invitationRepository.update(client, inv.id, { revoked_at: new Date(), revoked_by: teller });
     await audit({ object: { type: 'invitation', id: inv.id } });
     return this.toView({ ...inv, revoked_at: inv.revoked_at ?? new Date() }, null);
@@ -138,8 +138,8 @@ export class InvitationService {
   /** The invitation behind a link, locked for this transaction, opened on this browser (device binding). */
   private async forCustomer(client: Queryable, token: string, device: string | undefined): Promise<InvitationRow> {
     const inv = await invitationRepository.findByTokenHashForUpdate(client, hashToken(token));
-    if (!inv) throw new AppError('NOT_FOUND', 'This invitation link is not valid.');
-    if (!inv.device_hash || !device || !timingSafeEqual(inv.device_hash, hashToken(device))) throw new AppError('INVITATION_IN_USE');
+    if (!inv) throw new DomainError('NOT_FOUND', 'This invitation link is not valid.');
+    if (!inv.device_hash || !device || !timingSafeEqual(inv.device_hash, hashToken(device))) throw new DomainError('INVITATION_IN_USE');
     return inv;
   }
 
@@ -151,20 +151,20 @@ export class InvitationService {
   private refuseIfFinished(inv: InvitationRow, session: CallSessionRow | null): void {
     const step = stepOf(inv, session);
     const refusal = REFUSALS[step];
-    if (refusal) throw new AppError(refusal);
+    if (refusal) throw new DomainError(refusal);
   }
 
   /** First open binds the link to this browser (returns a new device secret); a reload on it returns null. */
   async open(client: pg.PoolClient, audit: AuditWrite, token: string, device: string | undefined): Promise<{ view: JoinView; newDevice: string | null }> {
     const inv = await invitationRepository.findByTokenHashForUpdate(client, hashToken(token));
-    if (!inv) throw new AppError('NOT_FOUND', 'This invitation link is not valid.');
+    if (!inv) throw new DomainError('NOT_FOUND', 'This invitation link is not valid.');
     this.refuseIfFinished(inv, await callSessionRepository.latestForInvitation(client, inv.id));
     if (inv.device_hash) {
       if (device && timingSafeEqual(inv.device_hash, hashToken(device))) {
         await audit({ action: 'invitation.reopen', object: { type: 'invitation', id: inv.id } });
         return { view: await this.joinView(client, inv), newDevice: null };
       }
-      throw new AppError('INVITATION_IN_USE');
+      throw new DomainError('INVITATION_IN_USE');
     }
     const newDevice = randomBytes(32).toString('base64url');
     await invitationRepository.update(client, inv.id, { device_hash: hashToken(newDevice), opened_at: new Date() });
@@ -174,8 +174,8 @@ export class InvitationService {
 
   async state(db: Queryable, token: string, device: string | undefined): Promise<JoinView> {
     const inv = await invitationRepository.findByTokenHash(db, hashToken(token));
-    if (!inv) throw new AppError('NOT_FOUND', 'This invitation link is not valid.');
-    if (!inv.device_hash || !device || !timingSafeEqual(inv.device_hash, hashToken(device))) throw new AppError('INVITATION_IN_USE');
+    if (!inv) throw new DomainError('NOT_FOUND', 'This invitation link is not valid.');
+    if (!inv.device_hash || !device || !timingSafeEqual(inv.device_hash, hashToken(device))) throw new DomainError('INVITATION_IN_USE');
     return this.joinView(db, inv);
   }
 
@@ -183,7 +183,7 @@ export class InvitationService {
    * Checks the 6-digit code. A wrong code counts (and is audited) even though the request fails, so the counter
    * commits: the caller runs this with `commitOnRefusal`.
    */
-  async verifyCode(client: pg.PoolClient, audit: AuditWrite, token: string, device: string | undefined, code: string): Promise<{ view: JoinView; refusal: AppError | null }> {
+  async verifyCode(client: pg.PoolClient, audit: AuditWrite, token: string, device: string | undefined, code: string): Promise<{ view: JoinView; refusal: DomainError | null }> {
     const inv = await this.forCustomer(client, token, device);
     this.refuseIfFinished(inv, null);
     if (inv.code_verified_at) return { view: await this.joinView(client, inv), refusal: null };
@@ -204,16 +204,16 @@ export class InvitationService {
     });
     const view = await this.joinView(client, { ...inv, code_attempts: attempts, locked_at: locked ? new Date() : null });
     const refusal = locked
-      ? new AppError('INVITATION_LOCKED')
-      : new AppError('CODE_INVALID', `The code is not correct. ${view.attemptsLeft} attempt(s) left.`, [{ field: 'code', code: `attempts_left:${view.attemptsLeft}` }]);
+      ? new DomainError('INVITATION_LOCKED')
+      : new DomainError('CODE_INVALID', `The code is not correct. ${view.attemptsLeft} attempt(s) left.`, [{ field: 'code', code: `attempts_left:${view.attemptsLeft}` }]);
     return { view, refusal };
   }
 
   async deviceChecked(client: pg.PoolClient, audit: AuditWrite, token: string, device: string | undefined, result: { camera: boolean; microphone: boolean }): Promise<JoinView> {
     const inv = await this.forCustomer(client, token, device);
     this.refuseIfFinished(inv, null);
-    if (!inv.code_verified_at) throw new AppError('WRONG_STEP', 'Enter the code first.');
-    if (!result.camera || !result.microphone) throw new AppError('VALIDATION', 'A working camera and microphone are needed for the video session.');
+    if (!inv.code_verified_at) throw new DomainError('WRONG_STEP', 'Enter the code first.');
+    if (!result.camera || !result.microphone) throw new DomainError('VALIDATION', 'A working camera and microphone are needed for the video session.');
     await invitationRepository.update(client, inv.id, { device_checked_at: new Date() });
     await audit({ action: 'invitation.device_checked', object: { type: 'invitation', id: inv.id } });
     return this.joinView(client, { ...inv, device_checked_at: new Date() });
@@ -233,13 +233,13 @@ export class InvitationService {
   ): Promise<JoinView> {
     const inv = await this.forCustomer(client, token, device);
     this.refuseIfFinished(inv, null);
-    if (!inv.device_checked_at) throw new AppError('WRONG_STEP', 'Check your camera and microphone first.');
-    if (inv.consent) throw new AppError('CONFLICT', 'Consent was already recorded.');
-    if (answer.version !== CONSENT_VERSION) throw new AppError('CONSENT_TEXT_CHANGED');
+    if (!inv.device_checked_at) throw new DomainError('WRONG_STEP', 'Check your camera and microphone first.');
+    if (inv.consent) throw new DomainError('CONFLICT', 'Consent was already recorded.');
+    if (answer.version !== CONSENT_VERSION) throw new DomainError('CONSENT_TEXT_CHANGED');
     const c = await caseRepository.findById(client, inv.case_id);
     const docs = consentDocuments(c?.product ?? '', c?.branch ?? '');
     const doc = answer.shown === undefined ? null : docs.find((d) => d.sha256 === answer.shown);
-    if (answer.shown !== undefined && !doc) throw new AppError('CONSENT_TEXT_CHANGED');
+    if (answer.shown !== undefined && !doc) throw new DomainError('CONSENT_TEXT_CHANGED');
     const textSha256 = doc ? doc.sha256 : consentSetSha256(docs);
     const now = new Date();
     const consent = answer.accept ? 'accepted' : 'declined';

@@ -5,11 +5,11 @@ import { DomainError } from '../domain/errors.js';
 import { decide, KbIndex, type KbDocument, type KbHit } from '../domain/kb-search.js';
 import { kbRepository, type KbEntryRow } from '../repositories/kb.repository.js';
 import { productRepository } from '../kyc/product.repository.js';
-import type { AuditRecord } from './audit.js';
+import type { AuditWrite } from './audited-transaction.js';
 import type { Citation } from '../service-api-types.js';
 
-/** Writes the request's audit event in its transaction (the shape of http/audited-transaction's writer). */
-export type AuditWriter = (record: Omit<AuditRecord, 'action' | 'result'> & Partial<Pick<AuditRecord, 'action' | 'result'>>) => Promise<void>;
+/** Writes the request's audit event in its transaction (services/audited-transaction.ts). */
+export type AuditWriter = AuditWrite;
 
 export interface KbEntryView {
   id: string;

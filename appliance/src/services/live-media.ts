@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { CallMetrics } from './ops-metrics.js';
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { AppConfig } from '../config/load.js';
 import { withTransaction, type Queryable } from '../db/database.js';
@@ -13,8 +12,8 @@ import { CallQuality } from './call-quality.js';
 import type { HandleRole, MediaSample } from './janus-events.js';
 import { auditEvent, type AuditActor, type AuditSink } from './audit.js';
 import type { CallSessionService } from './call-session.service.js';
-import { DEVICE_COOKIE, type InvitationService } from './invitation.service.js';
-import { CUSTOMER_ACTOR } from './session-access.js';
+import type { InvitationService } from './invitation.service.js';
+import { CUSTOMER_ACTOR, type SessionCaller } from './session-access.js';
 
 /** Audit action of each signaling event. Every one is persisted and audited in one transaction. */
 const ACTIONS: Record<SignalingEvent['type'], string> = {
@@ -57,7 +56,12 @@ export interface LiveMediaDeps {
   calls: CallSessionService;
   /** join funnel and slowlink counts (the operators' metrics) */
   metrics?: CallMetrics;
-  log: FastifyBaseLogger | { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void; debug?(o: object, m: string): void };
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void; debug?(o: object, m: string): void };
+}
+
+/** The signaling socket's caller: as for a session's other routes, plus the teller's `?session=` it names. */
+export interface SignalingCaller extends SessionCaller {
+  session: string | undefined;
 }
 
 /**
@@ -192,15 +196,15 @@ export class LiveMedia {
    * The signaling socket's credentials: a signed-in teller naming their live session (`?session=`), or the customer
    * of a live session (`?invitation=` from the browser the link is bound to).
    */
-  async authenticate(request: FastifyRequest): Promise<SignalingIdentity | null> {
-    const q = request.query as { session?: string; invitation?: string };
-    if (typeof q.invitation === 'string' && /^[A-Za-z0-9_-]{43}$/.test(q.invitation)) {
-      const live = await this.deps.invitations.liveSessionForCustomer(this.deps.pool, q.invitation, request.cookies[DEVICE_COOKIE]);
+  async authenticate(caller: SignalingCaller): Promise<SignalingIdentity | null> {
+    const { invitation, session: sessionId } = caller;
+    if (typeof invitation === 'string' && /^[A-Za-z0-9_-]{43}$/.test(invitation)) {
+      const live = await this.deps.invitations.liveSessionForCustomer(this.deps.pool, invitation, caller.device);
       return live ? { sessionId: live.session.id, party: 'customer', actor: { kind: 'customer', invitationId: live.invitation.id } } : null;
     }
-    const p = request.principal;
-    if (!p || !p.roles.includes('teller') || typeof q.session !== 'string' || !/^[0-9a-f-]{36}$/.test(q.session)) return null;
-    const session = await callSessionRepository.findById(this.deps.pool, q.session);
+    const p = caller.principal;
+    if (!p || !p.roles.includes('teller') || typeof sessionId !== 'string' || !/^[0-9a-f-]{36}$/.test(sessionId)) return null;
+    const session = await callSessionRepository.findById(this.deps.pool, sessionId);
     if (!session || session.state !== 'live' || session.teller !== p.username) return null;
     return { sessionId: session.id, party: 'teller', actor: { kind: 'teller', username: p.username }, ...(p.sessionIdHash ? { signIn: p.sessionIdHash.toString('base64') } : {}) };
   }

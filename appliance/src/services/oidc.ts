@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
+import { ROLES, type Role } from '../domain/principal.js';
 import { fetchTrusting, trustedCas } from '../lib/ca-fetch.js';
 
-export const ROLES = ['teller', 'auditor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from '../domain/principal.js';
 
 export interface VerifiedUser {
   subject: string;

@@ -1,10 +1,11 @@
 import type { Queryable } from '../db/database.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../domain/errors.js';
 import { callSessionRepository, type CallSessionRow } from '../repositories/call-session.repository.js';
 import { caseRepository } from '../repositories/case.repository.js';
 import { recordingRepository, type RecordingFileRow, type RecordingRow } from '../repositories/recording.repository.js';
-import type { Principal } from '../http/auth.js';
-import type { CallListItem, CallRecordingView } from '../api-types.js';
+import type { RecordingStatus } from '../domain/vocabulary.js';
+import type { Principal } from '../domain/principal.js';
+import type { CallListItem, CallRecordingView, PipelineRecording } from '../api-types.js';
 
 function statusOf(session: CallSessionRow, rec: RecordingRow | null): CallRecordingView['status'] {
   if (!rec) return session.state === 'live' ? 'recording' : 'processing';
@@ -40,11 +41,31 @@ export function recordingView(session: CallSessionRow, rec: RecordingRow | null,
   };
 }
 
+/** A recording in the seal pipeline as the administrator sees it: status fields only, never the wrapped key or its KEK id. */
+function pipelineItem(r: RecordingRow): PipelineRecording {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    caseId: r.case_id,
+    status: r.status,
+    step: r.step,
+    progress: r.progress,
+    attempts: r.attempts,
+    failureReason: r.failure_reason,
+    failedAt: r.failed_at?.toISOString() ?? null,
+    willRetry: r.will_retry,
+    complete: r.complete,
+    issueCount: Array.isArray(r.issues) ? r.issues.length : 0,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
 /** Tellers see their own cases' sessions; auditors and admins see every case. Others get "not found". */
 async function checkCaseAccess(db: Queryable, caseId: string, who: Principal): Promise<void> {
   const c = await caseRepository.findById(db, caseId);
   const mayRead = c && (who.roles.includes('auditor') || who.roles.includes('admin') || c.teller === who.username);
-  if (!mayRead) throw new AppError('NOT_FOUND', 'No such case.');
+  if (!mayRead) throw new DomainError('NOT_FOUND', 'No such case.');
 }
 
 export class RecordingService {
@@ -67,12 +88,17 @@ export class RecordingService {
 
   async recordingOfSession(db: Queryable, sessionId: string, who: Principal): Promise<CallRecordingView> {
     const session = await callSessionRepository.findById(db, sessionId);
-    if (!session) throw new AppError('NOT_FOUND', 'No such session.');
+    if (!session) throw new DomainError('NOT_FOUND', 'No such session.');
     await checkCaseAccess(db, session.case_id, who).catch(() => {
-      throw new AppError('NOT_FOUND', 'No such session.');
+      throw new DomainError('NOT_FOUND', 'No such session.');
     });
     const rec = await recordingRepository.findBySession(db, sessionId);
     const files = rec?.status === 'sealed' ? await recordingRepository.files(db, rec.id) : [];
     return recordingView(session, rec, files);
+  }
+
+  /** The seal pipeline, newest first: recordings of one status, or by default every one not yet done. */
+  async pipeline(db: Queryable, status: Exclude<RecordingStatus, 'sealed'> | null, limit: number): Promise<PipelineRecording[]> {
+    return (await recordingRepository.listForStatus(db, status, limit)).map(pipelineItem);
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Queryable } from '../db/database.js';
+import { DomainError } from '../domain/errors.js';
 import { productRepository } from '../kyc/product.repository.js';
 import {
   retentionRepository,
@@ -21,14 +22,18 @@ export type { CaseRetentionSummary, CaseRetentionView, HoldView, PolicyView, Ret
  * (recording/shred-job.ts) destroys what has expired.
  */
 
-/** Why a refusal happened, in the domain's words; routes map the kind to an HTTP status and a `KYC_ERR_*` code. */
-export class RetentionError extends Error {
+/**
+ * Why a refusal happened, in the domain's words: a DomainError whose kind http/errors.ts maps to an HTTP status and a
+ * `KYC_ERR_*` code, with the offending field (if any) as its detail.
+ */
+export class RetentionError extends DomainError {
+  declare readonly kind: 'NOT_FOUND' | 'CONFLICT' | 'VALIDATION' | 'PRODUCT_UNKNOWN';
   constructor(
-    readonly kind: 'NOT_FOUND' | 'CONFLICT' | 'VALIDATION' | 'PRODUCT_UNKNOWN',
+    kind: 'NOT_FOUND' | 'CONFLICT' | 'VALIDATION' | 'PRODUCT_UNKNOWN',
     message: string,
     readonly field?: string,
   ) {
-    super(message);
+    super(kind, message, field ? [{ field, code: kind.toLowerCase() }] : undefined);
     this.name = 'RetentionError';
   }
 }

@@ -12,7 +12,8 @@ import { auditEvent, type AuditSink } from './audit.js';
 import type { CaseService } from './case.service.js';
 import type { InvitationService } from './invitation.service.js';
 import type { AssistantAnswer, AuditWriter, KnowledgeBase } from './kb.service.js';
-import type { Citation, ConversationMessage, OfferView, PresenceView, VisitView } from '../service-api-types.js';
+import type { CallbackList, CallbackView, Citation, ConversationMessage, OfferView, PresenceView, VisitView } from '../service-api-types.js';
+import type { CallbackOutcome } from '../domain/service-report.js';
 
 export type { Citation, ConversationMessage, OfferView, PresenceView, VisitView };
 
@@ -224,6 +225,50 @@ export class ServiceDesk {
     });
     if (!inserted) throw new DomainError('CONFLICT', 'This visit was already rated.');
     await audit({ object: { type: 'service_visit', id: v.id }, details: { caseId: v.case_id, teller: v.accepted_by, score, comment: Boolean(comment?.trim()) } });
+  }
+
+  // ---- call-backs: a worklist served oldest first for the teller's skills (no picking, as with live offers)
+
+  private async callbackView(db: Queryable, v: VisitRow): Promise<CallbackView> {
+    const conversation = await this.conversation(db, v.id);
+    return {
+      visitId: v.id,
+      productCode: v.product_code,
+      lang: v.lang,
+      customerName: maskName(this.deps.pii.decrypt(v.id, 'visitor_name', v.name_enc)),
+      phone: v.phone_enc ? this.deps.pii.decrypt(v.id, 'visitor_phone', v.phone_enc) : '',
+      topic: conversation.find((m) => m.party === 'customer')?.text ?? null,
+      conversation,
+      requestedAt: (v.left_at ?? v.created_at).toISOString(),
+      takenAt: (v.callback_taken_at ?? new Date()).toISOString(),
+    };
+  }
+
+  async callbacks(db: Queryable, teller: string): Promise<CallbackList> {
+    const p = await serviceRepository.presence(db, teller);
+    const held = await serviceRepository.heldCallback(db, teller);
+    return {
+      waiting: p ? await serviceRepository.callbacksWaiting(db, p.products, p.languages) : 0,
+      mine: held ? await this.callbackView(db, held) : null,
+    };
+  }
+
+  /** The teller takes the next call-back of their skills; one at a time. */
+  async takeCallback(client: pg.PoolClient, audit: AuditWriter, teller: string): Promise<CallbackView> {
+    if (await serviceRepository.heldCallback(client, teller)) throw new DomainError('CONFLICT', 'Finish the call-back you hold first.');
+    const p = await serviceRepository.presence(client, teller);
+    const v = p ? await serviceRepository.takeNextCallback(client, teller, p.products, p.languages) : null;
+    if (!v) throw new DomainError('NOT_FOUND', 'No call-back is waiting for your products and languages.');
+    await audit({
+      object: { type: 'service_visit', id: v.id },
+      details: { productCode: v.product_code, lang: v.lang, waitedSeconds: Math.round((Date.now() - (v.left_at ?? v.created_at).getTime()) / 1000) },
+    });
+    return this.callbackView(client, v);
+  }
+
+  async finishCallback(client: pg.PoolClient, audit: AuditWriter, teller: string, visitId: string, outcome: CallbackOutcome): Promise<void> {
+    if (!(await serviceRepository.finishCallback(client, visitId, teller, outcome))) throw new DomainError('NOT_FOUND', 'You hold no such call-back.');
+    await audit({ object: { type: 'service_visit', id: visitId }, details: { outcome } });
   }
 
   // ---- teller side

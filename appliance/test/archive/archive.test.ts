@@ -302,3 +302,70 @@ t.test('review text follows the audit event’s text rule: newlines and the long
   t.match(events.find((e) => e.object?.id === two), { reason: comment, details: { rejectReasons: reasons.join(','), promptingNotes: notes } });
   t.match(events.find((e) => e.object?.id === three), { details: { rejectReasons: 'prompting_observed,other', promptingNotes: 'a voice off camera read the answers\nat 02:10' } });
 });
+
+t.test('timeline pages: limit and after page through the session events and audit events; without them the whole timeline; bad input is a 400', async (t) => {
+  const a = await startTestAppliance(t);
+  const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 2 });
+  t.teardown(() => pool.end());
+  const c = (await api(a, 'teller1', 'POST', '/api/cases', newCaseBody())).json();
+  const sessionId = await endSession(pool, c.id, 'teller1');
+  // seven events, two of them at the same instant (the keyset runs on time and id)
+  await pool.query(
+    `INSERT INTO session_events (session_id, party, kind, data, at)
+     SELECT $1, 'customer', 'marker', jsonb_build_object('n', n), now() - interval '1 minute' + least(n, 6) * interval '1 millisecond' FROM generate_series(1, 7) n`,
+    [sessionId],
+  );
+  await a.runtime.auditLog.append({ actor: { username: 'system', roles: [], auth: 'system' }, action: 'session.end', object: { type: 'session', id: sessionId }, result: 'success' });
+  // more audit events of the case than one page holds: three views of its call quality
+  for (let i = 0; i < 3; i++) t.equal((await api(a, 'auditor1', 'GET', `/api/cases/${c.id}/quality`)).statusCode, 200);
+  await a.auditEvents();
+
+  let res = await api(a, 'auditor1', 'GET', `/api/cases/${c.id}/timeline`);
+  t.equal(res.statusCode, 200, res.body);
+  const whole = res.json();
+  t.notOk('nextCursor' in whole, 'the whole timeline has no cursor (the answer as before pages existed)');
+  const allEvents = whole.sessions[0].events.map((e: { id: string }) => e.id);
+  t.equal(allEvents.length, 7);
+  const allAudit = whole.auditEvents.map((e: { leafIndex: number }) => e.leafIndex);
+  t.ok(allAudit.length >= 5, `the case's audit events (${allAudit.length}), more than a page`);
+
+  const pagedEvents: string[] = [];
+  const pagedAudit: number[] = [];
+  let after: string | null = null;
+  let pages = 0;
+  do {
+    res = await api(a, 'auditor1', 'GET', `/api/cases/${c.id}/timeline?limit=3${after ? `&after=${after}` : ''}`);
+    t.equal(res.statusCode, 200, res.body);
+    const page = res.json();
+    t.ok(page.sessions[0].events.length <= 3 && page.auditEvents.length <= 3, 'at most limit of each');
+    t.match(page, { case: { id: c.id }, invitations: [{ codeAttempts: 2 }], sessions: [{ id: sessionId }] }, 'every page carries the case and its sessions');
+    pagedEvents.push(...page.sessions[0].events.map((e: { id: string }) => e.id));
+    pagedAudit.push(...page.auditEvents.map((e: { leafIndex: number }) => e.leafIndex));
+    t.equal(page.nextCursor !== null, page.truncated.sessionEvents || page.truncated.auditEvents, 'a cursor exactly while something is left');
+    after = page.nextCursor;
+    pages++;
+  } while (after && pages < 50);
+  t.equal(after, null, 'the pages end');
+  t.same(pagedEvents, allEvents, 'the session events once each, in time order');
+  t.same(pagedAudit, [...new Set(pagedAudit)].sort((x, y) => x - y), 'the audit events once each, in leaf order');
+  t.ok(allAudit.every((i: number) => pagedAudit.includes(i)), 'every audit event of the whole timeline is on a page');
+
+  // Bad input: a stable 400 naming the parameter, nothing read.
+  const garbage = Buffer.from('{"v":1,"e":["yesterday","1"]}').toString('base64url');
+  const foreignAudit = Buffer.from('{"v":1,"a":"bm90LWEtY3Vyc29y"}').toString('base64url');
+  const feb30 = Buffer.from('{"v":1,"e":["2024-02-30T00:00:00.000000Z","1"]}').toString('base64url');
+  for (const [query, why] of [
+    ['limit=0', 'a limit of 0'],
+    ['limit=5001', 'a limit over the bound'],
+    ['limit=many', 'a limit that is no number'],
+    ['after=not%20base64', 'a cursor of other characters'],
+    [`after=${Buffer.from('not json').toString('base64url')}`, 'a cursor that is no JSON'],
+    [`after=${garbage}`, 'a cursor with a bad event key'],
+    [`after=${foreignAudit}`, 'a cursor the audit log does not accept'],
+    [`after=${feb30}`, 'a cursor at a day that does not exist'],
+  ] as const) {
+    res = await api(a, 'auditor1', 'GET', `/api/cases/${c.id}/timeline?${query}`);
+    t.equal(res.statusCode, 400, `${why}: ${res.body.slice(0, 160)}`);
+    t.equal(res.json().error.code, 'KYC_ERR_BAD_PARAMETER', why);
+  }
+});

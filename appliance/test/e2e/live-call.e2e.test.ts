@@ -2,36 +2,15 @@
 // the appliance (serving the built UI), the dev IdP, and two headless Chromium — the teller signed in through the
 // IdP's login page, the customer from the invitation link. Both decode each other's video (getStats framesDecoded
 // rising), chat both ways, hang up; the recording is then sealed. Needs root (ip netns) and `npm run build -w web`.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
-import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
+import { startLiveAppliance, waitForRecording } from '../helpers/live-appliance.js';
 import { openBrowser, tellerOpensCaseAndInvites, TRACK_PEER_CONNECTIONS, waitDecodingRises } from '../helpers/ui-browser.js';
 import { signInThroughIdp, until } from '../harness/browser.js';
-import { createNetns } from '../harness/netns.js';
-import { startTestJanus } from '../harness/janus.js';
 
 const VIDEOS = `[...document.querySelectorAll('[data-testid^="replay-video-"]')]`;
 
 t.test('a recorded 1:1 video session through the real UI, Janus and appliance', { timeout: 240_000 }, async (t) => {
-  const ns = await createNetns(t);
-  const janus = await startTestJanus(ns);
-  t.teardown(() => janus.stop());
-  const roomKeyFile = join(ns.dir, 'janus-room-key');
-  writeFileSync(roomKeyFile, janus.roomAdminKey, { mode: 0o600 });
-  const a = await startTestAppliance(t, {
-    netns: ns,
-    webRoot: WEB_BUILD,
-    env: {
-      KYC_JANUS_WS_URL: janus.url,
-      KYC_JANUS_ROOM_KEY_FILE: roomKeyFile,
-      KYC_RECORDING_SETTLE_SECONDS: '1',
-      KYC_SEAL_RECONCILE_SECONDS: '2',
-      KYC_AUDIT_CHECKPOINT_EVERY_EVENTS: '1',
-      KYC_AUDIT_CHECKPOINT_EVERY_SECONDS: '1',
-    },
-  });
-  const chromium = await ns.wrapper('/usr/bin/chromium');
+  const { a, chromium } = await startLiveAppliance(t, { env: { KYC_AUDIT_CHECKPOINT_EVERY_EVENTS: '1', KYC_AUDIT_CHECKPOINT_EVERY_SECONDS: '1' } });
 
   const tellerBrowser = await openBrowser(t, a, { executablePath: chromium });
   await tellerBrowser.context.addInitScript(TRACK_PEER_CONNECTIONS);
@@ -79,15 +58,8 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
   await teller.getByTestId('case-complete').waitFor({ timeout: 15_000 });
   t.pass('the teller can mark the case completed as soon as the call ends, without reloading');
 
-  const headers = { authorization: `Bearer ${await a.tokenFor('teller1')}` };
-  const sessions = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/sessions`, headers })).json();
-  const sessionId = (sessions.items ?? sessions)[0]?.id as string;
+  const { sessionId, rec } = await waitForRecording(a, caseId);
   t.ok(sessionId, 'the session is listed');
-  let rec: { status: string; parties: { party: string; durationMs: number; bytes: number; sha256: string }[]; failureReason?: string } = { status: '', parties: [] };
-  for (let i = 0; i < 180 && rec.status !== 'sealed' && rec.status !== 'failed'; i++) {
-    await new Promise((r) => setTimeout(r, 500));
-    rec = (await a.app.inject({ method: 'GET', url: `/api/sessions/${sessionId}/recording`, headers })).json();
-  }
   t.equal(rec.status, 'sealed', `the recording is sealed${rec.failureReason ? ` (${rec.failureReason})` : ''}`);
   for (const party of ['teller', 'customer']) {
     const p = rec.parties.find((x) => x.party === party);

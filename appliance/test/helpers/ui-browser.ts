@@ -1,7 +1,7 @@
 // Chromium for the built UI's tests: trusts exactly the test appliance's certificate and reports what went
 // wrong in a page (CSP refusals, script errors, failed requests).
 import { readFileSync } from 'node:fs';
-import type { Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 import { signInThroughIdp } from '../harness/browser.js';
 import { launchBrowser, spkiHash, type BrowserOptions, type TestBrowser } from '../harness/browser.js';
 import type { TestAppliance } from './appliance.js';
@@ -77,12 +77,12 @@ const FRAMES_DECODED = `(async () => {
 })()`;
 
 /** Video frames the page has decoded on its open peer connections (see TRACK_PEER_CONNECTIONS). */
-export async function framesDecoded(page: Page): Promise<number> {
+export async function framesDecoded(page: Page | Frame): Promise<number> {
   return (await page.evaluate(FRAMES_DECODED)) as number;
 }
 
 /** Waits until the page's decoded-frame count has risen twice (remote video is really arriving). */
-export async function waitDecodingRises(page: Page, timeoutMs = 30_000): Promise<[number, number]> {
+export async function waitDecodingRises(page: Page | Frame, timeoutMs = 30_000): Promise<[number, number]> {
   const deadline = Date.now() + timeoutMs;
   let first = 0;
   while (Date.now() < deadline) {

@@ -6,7 +6,7 @@ import { asVisitor, seedKb, startVisit, type Visitor } from './helpers.js';
 const ID_NUMBER = '11010519491231002X';
 
 t.test('visit → cited answer → transfer → queue positions → skilled offer → timeout moves on → accept → join → call → rating; report', async (t) => {
-  const a = await startTestAppliance(t, { env: { KYC_QUEUE_OFFER_TIMEOUT_SECONDS: '2', KYC_SERVICE_VISITS_PER_MINUTE: '1000' } });
+  const a = await startTestAppliance(t, { env: { KYC_QUEUE_OFFER_TIMEOUT_SECONDS: '8', KYC_SERVICE_VISITS_PER_MINUTE: '1000' } });
   const su = new pg.Pool({ connectionString: a.db.superUrl, max: 1 });
   t.teardown(() => su.end());
   const auth = async (user: string) => ({ authorization: `Bearer ${await a.tokenFor(user)}` });
@@ -123,7 +123,7 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   // the holder's own offer is still open until it expires; the teller sees that one first
   t.equal(moved[0]?.id, o2.id);
   // wait for the timeout: the offer expires and its teller is taken as away
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
     const state = (await su.query('SELECT state FROM service_offers WHERE id = $1', [o2.id])).rows[0].state as string;
     if (state === 'expired') break;
     await new Promise((r) => setTimeout(r, 200));

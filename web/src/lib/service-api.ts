@@ -2,6 +2,8 @@
 // device cookie), the teller's presence and offers, the admin's knowledge base and report.
 import { ApiError, request } from './api.js';
 import type {
+  CallbackList,
+  CallbackView,
   Citation,
   ConversationMessage,
   OfferView as Offer,
@@ -12,7 +14,7 @@ import type {
   VisitState,
   VisitView,
 } from '../../../appliance/src/service-api-types.js';
-export type { Citation, ConversationMessage, Offer, Presence, PresenceStatus, ServiceLang, ServiceReport, VisitState, VisitView };
+export type { CallbackList, CallbackView, Citation, ConversationMessage, Offer, Presence, PresenceStatus, ServiceLang, ServiceReport, VisitState, VisitView };
 
 /** A 204 answer carries no JSON: the request helper reports it as unexpected, which here it is not. */
 async function noContent(pending: Promise<unknown>): Promise<void> {
@@ -103,6 +105,20 @@ export function declineOffer(id: string): Promise<void> {
   return noContent(request('POST', `/api/service/offers/${encodeURIComponent(id)}/decline`));
 }
 
+// ---- call-backs: the next one for the teller's skills (never a pick from a list)
+
+export function callbacks(): Promise<CallbackList> {
+  return request('GET', '/api/service/callbacks');
+}
+
+export function takeCallback(): Promise<CallbackView> {
+  return request('POST', '/api/service/callbacks/next');
+}
+
+export function finishCallback(visitId: string, outcome: 'reached' | 'unreachable'): Promise<void> {
+  return noContent(request('POST', `/api/service/callbacks/${encodeURIComponent(visitId)}/done`, { body: { outcome } }));
+}
+
 // ---- admin
 
 export interface KbEntry {
@@ -126,6 +142,10 @@ export function addKbEntry(e: { productCode: string; lang: ServiceLang; kind: 'a
 
 export function editKbEntry(id: string, e: { title: string; body: string }): Promise<KbEntry> {
   return request('PUT', `/api/admin/kb/entries/${encodeURIComponent(id)}`, { body: e });
+}
+
+export function retireKbEntry(id: string, reason: string): Promise<KbEntry> {
+  return request('POST', `/api/admin/kb/entries/${encodeURIComponent(id)}/retire`, { body: { reason } });
 }
 
 export function serviceReport(): Promise<ServiceReport> {

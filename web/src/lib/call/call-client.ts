@@ -1,146 +1,33 @@
 // One party's side of a 1:1 call: camera and microphone published to the appliance's media server, the other
 // party's media received, chat, and recovery (ICE restart when the network hiccups, re-join when the socket
 // drops or the media server restarts). Plain TypeScript with no framework, so pages of any kind can use it.
+// Its parts: the public shapes (call-types.ts), one peer connection's bookkeeping (peer-connection.ts) and the
+// getStats readings (call-stats.ts).
 import {
   PUBLISHER_PC,
   type Candidate,
   type CallMode,
   type CallModeReason,
-  type CaptureRequestMessage,
   type IceServer,
-  type KycUpdateKind,
   type JanusState,
   type Party,
   type PeerState,
   type QualitySummary,
   type ServerMessage,
 } from '../../../../appliance/src/media/protocol.js';
+import { collectCallStats, QualitySampler } from './call-stats.js';
+import type { CallClientOptions, CallEvents, CallState, CallStats, ChatMessage, MediaState } from './call-types.js';
 import { Emitter } from './emitter.js';
+import { addRemoteCandidate, closePcRef, markDescribed, newPcRef, newPeerConnection, type PcRef, type PublisherRef, type SubscriberRef } from './peer-connection.js';
 import { CallError, SignalingSocket } from './signaling-socket.js';
 
 export { CallError } from './signaling-socket.js';
-
-export type CallState =
-  /** before start() */
-  | 'idle'
-  /** opening the socket and joining */
-  | 'connecting'
-  /** in the session; our media is being set up */
-  | 'joined'
-  /** our media reaches the appliance */
-  | 'live'
-  /** the socket dropped; rejoining (the other party sees "reconnecting") */
-  | 'reconnecting'
-  /** the media server is down; chat still works, media resumes when it is back */
-  | 'media-lost'
-  /** hung up, left, or refused: final */
-  | 'ended';
-
-export interface ChatMessage {
-  seq: number;
-  from: Party;
-  text: string;
-  /** ISO time the appliance relayed it */
-  at: string;
-  mine: boolean;
-}
-
-export interface MediaState {
-  audio: boolean;
-  video: boolean;
-  screen: boolean;
-}
-
-export type CallEvents = {
-  state: CallState;
-  /** our own camera/microphone (for the self view) */
-  'local-stream': MediaStream;
-  /** the other party's media; null when it went away */
-  'remote-stream': MediaStream | null;
-  peer: { party: Party; state: PeerState };
-  'peer-media': { party: Party } & MediaState;
-  chat: ChatMessage;
-  janus: JanusState;
-  /** ICE state of our sending or receiving peer connection (e.g. to show "poor connection") */
-  connection: { pc: 'publisher' | 'subscriber'; state: RTCIceConnectionState };
-  /** what the client does to bring media back without leaving the call */
-  recovery: { pc: 'publisher' | 'subscriber'; action: 'ice-restart' | 'new-connection' };
-  /** video stopped being sent (or resumed): by request, for lack of a camera, or because the uplink is lossy */
-  fallback: { audioOnly: boolean; reason: 'requested' | 'no-camera' | 'slow-network' };
-  /** the appliance stepped the call between video, audio only and chat (degrade, don't drop) */
-  'call-mode': { mode: CallMode; reason: CallModeReason };
-  /** (teller) a party's network quality, from its browser's latest summary */
-  'link-quality': { party: Party; lossPct: number | null; rttMs: number | null; bitrateKbps: number | null };
-  error: CallError;
-  ended: { reason: string };
-  /** the appliance asks this (customer's) browser for stills from its own camera */
-  'capture-request': CaptureRequestMessage;
-  /** the case's KYC evidence changed; read it again */
-  'kyc-update': { what: KycUpdateKind };
-};
-
-export interface CallStats {
-  inboundVideo: { framesDecoded: number; framesPerSecond: number; frameWidth: number; frameHeight: number; bytesReceived: number } | null;
-  inboundAudio: { packetsReceived: number; bytesReceived: number } | null;
-  outboundVideo: { framesEncoded: number; bytesSent: number } | null;
-  outboundAudio: { packetsSent: number; bytesSent: number } | null;
-  publisherIce: RTCIceConnectionState | null;
-  subscriberIce: RTCIceConnectionState | null;
-}
-
-export interface CallClientOptions {
-  /** the appliance's signaling URL, e.g. wss://kyc.branch.local/api/signaling (credentials as the appliance expects) */
-  url: string;
-  /** what to ask getUserMedia for; default audio + 640x480 video at 20 fps */
-  constraints?: MediaStreamConstraints;
-  /** an already opened stream (e.g. from the device check) instead of calling getUserMedia */
-  localStream?: MediaStream;
-  reconnectDelaysMs?: number[];
-  /** how long ICE may stay "disconnected" before an ICE restart; default 2 s */
-  iceGraceMs?: number;
-  /** how long an ICE restart may take before another attempt (the third starts the connection over); default 3 s */
-  iceRestartTimeoutMs?: number;
-  /** uplink loss reports within 10 s that switch to audio only; default 3, 0 = never */
-  audioOnlyAfterSlowlinks?: number;
-  /** socket heartbeat; default 4 s */
-  heartbeatMs?: number;
-  /** how often a getStats summary goes to the appliance (operators' metrics); default 5 s, 0 = never */
-  qualityReportMs?: number;
-}
-
-interface PcRef {
-  id: string;
-  pc: RTCPeerConnection;
-  /** remote description set: remote candidates can be added */
-  remoteSet: boolean;
-  /** our offer/answer went out: local candidates can follow it */
-  described: boolean;
-  localQueue: (Candidate | null)[];
-  iceTimer: ReturnType<typeof setTimeout> | null;
-  restarting: boolean;
-  /** ICE restarts since the connection was last up */
-  restarts: number;
-  watchdog: ReturnType<typeof setTimeout> | null;
-}
-
-interface PublisherRef extends PcRef {
-  audioSender: RTCRtpSender;
-  videoSender: RTCRtpSender;
-}
-
-interface SubscriberRef extends PcRef {
-  stream: MediaStream;
-}
+export type { CallClientOptions, CallEvents, CallState, CallStats, ChatMessage, MediaState } from './call-types.js';
 
 const DEFAULT_CONSTRAINTS: MediaStreamConstraints = {
   audio: true,
   video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 20 } },
 };
-
-function toCandidate(c: RTCIceCandidate | null): Candidate | null {
-  if (!c || !c.candidate) return null;
-  return { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
-}
 
 export class CallClient extends Emitter<CallEvents> {
   readonly #opts: CallClientOptions;
@@ -169,7 +56,7 @@ export class CallClient extends Emitter<CallEvents> {
   /** join stages reached (true) or failed (false), not yet reported */
   #stages: QualitySummary['stages'] = { page_loaded: true };
   #qualityTimer: ReturnType<typeof setInterval> | null = null;
-  #lastInbound: { bytes: number; lost: number; received: number; freezes: number; at: number } | null = null;
+  readonly #quality = new QualitySampler();
 
   constructor(opts: CallClientOptions) {
     super();
@@ -309,32 +196,11 @@ export class CallClient extends Emitter<CallEvents> {
   }
 
   async getStats(): Promise<CallStats> {
-    const stats: CallStats = {
-      inboundVideo: null,
-      inboundAudio: null,
-      outboundVideo: null,
-      outboundAudio: null,
-      publisherIce: this.#pub?.pc.iceConnectionState ?? null,
-      subscriberIce: this.#sub?.pc.iceConnectionState ?? null,
-    };
-    const collect = async (pc: RTCPeerConnection | undefined) => {
-      if (!pc) return;
-      (await pc.getStats()).forEach((r: Record<string, unknown>) => {
-        const n = (k: string) => Number(r[k] ?? 0);
-        if (r.type === 'inbound-rtp' && r.kind === 'video') {
-          stats.inboundVideo = { framesDecoded: n('framesDecoded'), framesPerSecond: n('framesPerSecond'), frameWidth: n('frameWidth'), frameHeight: n('frameHeight'), bytesReceived: n('bytesReceived') };
-        } else if (r.type === 'inbound-rtp' && r.kind === 'audio') {
-          stats.inboundAudio = { packetsReceived: n('packetsReceived'), bytesReceived: n('bytesReceived') };
-        } else if (r.type === 'outbound-rtp' && r.kind === 'video') {
-          stats.outboundVideo = { framesEncoded: n('framesEncoded'), bytesSent: n('bytesSent') };
-        } else if (r.type === 'outbound-rtp' && r.kind === 'audio') {
-          stats.outboundAudio = { packetsSent: n('packetsSent'), bytesSent: n('bytesSent') };
-        }
-      });
-    };
-    await collect(this.#sub?.pc);
-    await collect(this.#pub?.pc);
-    return stats;
+    return collectCallStats(this.#pcs());
+  }
+
+  #pcs(): { pub: RTCPeerConnection | undefined; sub: RTCPeerConnection | undefined } {
+    return { pub: this.#pub?.pc, sub: this.#sub?.pc };
   }
 
   // ---- joining and publishing ------------------------------------------------------------------------
@@ -397,7 +263,7 @@ export class CallClient extends Emitter<CallEvents> {
   async #doPublish(): Promise<void> {
     this.#closePublisher();
     if (!this.#local || (!this.#hasAudio() && !this.#camera && !this.#screen)) return;
-    const pc = new RTCPeerConnection({ iceServers: this.#iceServers as RTCIceServer[], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = newPeerConnection(this.#iceServers);
     const streams = [this.#local];
     const audio = pc.addTransceiver(this.#local.getAudioTracks()[0] ?? 'audio', { direction: 'sendonly', streams });
     // Always a video section, so that a camera or screen can be added later by replaceTrack alone.
@@ -424,7 +290,7 @@ export class CallClient extends Emitter<CallEvents> {
       return;
     }
     this.#closeSubscriber();
-    const pc = new RTCPeerConnection({ iceServers: this.#iceServers as RTCIceServer[], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = newPeerConnection(this.#iceServers);
     const sub: SubscriberRef = { ...this.#newRef(m.subscription, pc), stream: new MediaStream() };
     this.#sub = sub;
     pc.ontrack = (e) => {
@@ -443,34 +309,22 @@ export class CallClient extends Emitter<CallEvents> {
   }
 
   #newRef(id: string, pc: RTCPeerConnection): PcRef {
-    const ref: PcRef = { id, pc, remoteSet: false, described: false, localQueue: [], iceTimer: null, restarting: false, restarts: 0, watchdog: null };
-    pc.onicecandidate = (e) => {
-      const c = toCandidate(e.candidate);
-      if (ref.described) this.#socket.send({ type: 'trickle', pc: id, candidate: c });
-      else ref.localQueue.push(c);
-    };
-    return ref;
+    return newPcRef(id, pc, (candidate) => this.#trickle(id, candidate));
+  }
+
+  #trickle(pc: string, candidate: Candidate | null): void {
+    this.#socket.send({ type: 'trickle', pc, candidate });
   }
 
   /** Our description reached the appliance: the candidates held back can follow. */
   #described(ref: PcRef): void {
-    ref.described = true;
-    for (const c of ref.localQueue.splice(0)) this.#socket.send({ type: 'trickle', pc: ref.id, candidate: c });
+    markDescribed(ref, (candidate) => this.#trickle(ref.id, candidate));
   }
 
   #remoteSet(ref: PcRef): void {
     ref.remoteSet = true;
-    for (const c of this.#remoteQueue.get(ref.id) ?? []) void this.#addRemoteCandidate(ref, c);
+    for (const c of this.#remoteQueue.get(ref.id) ?? []) void addRemoteCandidate(ref, c);
     this.#remoteQueue.delete(ref.id);
-  }
-
-  async #addRemoteCandidate(ref: PcRef, c: Candidate | null): Promise<void> {
-    if (!c) return;
-    try {
-      await ref.pc.addIceCandidate(c);
-    } catch {
-      // A candidate for a closed or restarted connection: nothing to do.
-    }
   }
 
   // ---- keeping media alive ---------------------------------------------------------------------------
@@ -592,7 +446,7 @@ export class CallClient extends Emitter<CallEvents> {
     switch (m.type) {
       case 'trickle': {
         const ref = m.pc === PUBLISHER_PC ? this.#pub : this.#sub?.id === m.pc ? this.#sub : null;
-        if (ref && ref.remoteSet) void this.#addRemoteCandidate(ref, m.candidate);
+        if (ref && ref.remoteSet) void addRemoteCandidate(ref, m.candidate);
         else {
           const q = this.#remoteQueue.get(m.pc) ?? [];
           if (q.length < 64) q.push(m.candidate);
@@ -691,58 +545,7 @@ export class CallClient extends Emitter<CallEvents> {
   }
 
   async #reportQuality(): Promise<void> {
-    const q: QualitySummary = {};
-    const now = performance.now();
-    let bytes = 0;
-    let lost = 0;
-    let received = 0;
-    let jitter: number | undefined;
-    const pairs = new Map<string, Record<string, unknown>>();
-    const candidates = new Map<string, Record<string, unknown>>();
-    let selected: Record<string, unknown> | undefined;
-    let frames = 0;
-    let freezes = 0;
-    for (const pc of [this.#sub?.pc, this.#pub?.pc]) {
-      if (!pc) continue;
-      (await pc.getStats()).forEach((r: Record<string, unknown>) => {
-        const n = (k: string) => (typeof r[k] === 'number' ? (r[k] as number) : 0);
-        if (r.type === 'inbound-rtp') {
-          bytes += n('bytesReceived');
-          lost += Math.max(0, n('packetsLost'));
-          received += n('packetsReceived');
-          if (r.kind === 'video') {
-            frames += n('framesDecoded');
-            freezes += n('freezeCount');
-            if (n('frameHeight') > 0) q.height = Math.min(8192, n('frameHeight'));
-            if (n('frameWidth') > 0) q.width = Math.min(8192, n('frameWidth'));
-            if (n('framesPerSecond') > 0) q.fps = Math.min(240, n('framesPerSecond'));
-          }
-          if (typeof r.jitter === 'number') jitter = Math.max(jitter ?? 0, r.jitter * 1000);
-        } else if (r.type === 'outbound-rtp') {
-          frames += n('framesEncoded');
-        } else if (r.type === 'candidate-pair') {
-          pairs.set(String(r.id), r);
-          if (r.nominated && r.state === 'succeeded' && pc === this.#pub?.pc) selected = r;
-        } else if (r.type === 'local-candidate') {
-          candidates.set(String(r.id), r);
-        }
-      });
-    }
-    if (selected) {
-      if (typeof selected.currentRoundTripTime === 'number') q.rttMs = Math.min(60_000, selected.currentRoundTripTime * 1000);
-      // the sender's bandwidth estimate: meaningful only while it sends video (audio alone does not probe)
-      if (typeof selected.availableOutgoingBitrate === 'number' && this.#callMode === 'video') q.availableKbps = Math.min(1e7, selected.availableOutgoingBitrate / 1000);
-      const type = candidates.get(String(selected.localCandidateId))?.candidateType;
-      if (type === 'host' || type === 'srflx' || type === 'prflx' || type === 'relay') q.candidate = type;
-    }
-    if (jitter !== undefined) q.jitterMs = Math.min(60_000, jitter);
-    const prev = this.#lastInbound;
-    if (prev && bytes >= prev.bytes && now > prev.at) q.bitrateBps = Math.min(1e9, ((bytes - prev.bytes) * 8 * 1000) / (now - prev.at));
-    if (prev && lost >= prev.lost && received >= prev.received && lost - prev.lost + received - prev.received > 0) {
-      q.lossRatio = (lost - prev.lost) / (lost - prev.lost + received - prev.received);
-    }
-    if (prev && freezes > prev.freezes) q.freezes = Math.min(1000, freezes - prev.freezes);
-    this.#lastInbound = { bytes, lost, received, freezes, at: now };
+    const { summary: q, frames } = await this.#quality.sample(this.#pcs(), this.#callMode);
     const ice = this.#pub?.pc.iceConnectionState;
     if (ice === 'connected' || ice === 'completed') this.#stage('ice_connected', true);
     else if (ice === 'failed') this.#stage('ice_connected', false);
@@ -761,19 +564,14 @@ export class CallClient extends Emitter<CallEvents> {
     const pub = this.#pub;
     this.#pub = null;
     if (!pub) return;
-    if (pub.iceTimer) clearTimeout(pub.iceTimer);
-    if (pub.watchdog) clearTimeout(pub.watchdog);
-    pub.pc.close();
+    closePcRef(pub);
     this.#remoteQueue.delete(PUBLISHER_PC);
   }
 
   #closeSubscriber(): void {
     const sub = this.#sub;
     this.#sub = null;
-    if (!sub) return;
-    if (sub.iceTimer) clearTimeout(sub.iceTimer);
-    if (sub.watchdog) clearTimeout(sub.watchdog);
-    sub.pc.close();
+    if (sub) closePcRef(sub);
   }
 
   #sendMediaState(): void {
