@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { AuditLog, KeyWrapper } from '@kyc/compliance';
 import type { AppConfig } from './config/load.js';
 import type { AuditSink } from './services/audit.js';
-import type { LiveSessions } from './services/live-sessions.js';
+import type { SignInSessions } from './services/sign-in-sessions.js';
 import type { CallSessionService } from './services/call-session.service.js';
 import type { CaseService } from './services/case.service.js';
 import type { InvitationService } from './services/invitation.service.js';
@@ -43,8 +43,8 @@ export interface AppContext {
   /** after a session ended in the database: tell both parties and close the media room */
   onSessionEnded(sessionId: string, reason: string): Promise<void>;
   sessionKey: Buffer;
-  /** browser sessions as the auth hook reads them (sign-out forgets them) */
-  sessions: LiveSessions;
+  /** browser sign-in sessions as the auth hook reads them (sign-out forgets them) */
+  signInSessions: SignInSessions;
   /** Janus and the signaling hub; null when KYC_JANUS_WS_URL is not set (live calls not configured) */
   live: LiveMedia | null;
   probes: ReadinessProbe[];

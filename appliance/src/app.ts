@@ -31,7 +31,7 @@ import { fileRoutes } from './routes/files.js';
 import { joinRoutes } from './routes/join.js';
 import { kycRoutes } from './routes/kyc.js';
 import { productRoutes } from './routes/products.js';
-import { liveSessionRoutes } from './routes/live-session.js';
+import { callRoutes } from './routes/calls.js';
 import { meRoutes } from './routes/me.js';
 import { recordingRoutes } from './routes/recordings.js';
 import { retentionRoutes } from './routes/retention.js';
@@ -138,7 +138,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
 
   installAuth(app, {
     oidc: ctx.oidc,
-    sessions: ctx.sessions,
+    signInSessions: ctx.signInSessions,
     sessionKey: ctx.sessionKey,
     publicOrigin: ctx.config.publicUrl.origin,
   });
@@ -147,7 +147,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions): Promise<Fas
   await app.register(meRoutes);
   await app.register(authRoutes, ctx);
   await app.register(caseRoutes, ctx);
-  await app.register(liveSessionRoutes, ctx);
+  await app.register(callRoutes, ctx);
   await app.register(joinRoutes, ctx);
   await app.register(fileRoutes, ctx);
   await app.register(faceRoutes, ctx);

@@ -15,7 +15,7 @@ import { startWorker, type RunningWorker, type WorkerLog } from './worker.js';
 import { CaseService } from './services/case.service.js';
 import { InvitationService } from './services/invitation.service.js';
 import { OidcService } from './services/oidc.js';
-import { LiveSessions } from './services/live-sessions.js';
+import { SignInSessions } from './services/sign-in-sessions.js';
 import { createFaceServices } from './face/index.js';
 import { OpsMetrics } from './services/ops-metrics.js';
 import { OpsDashboard } from './services/ops-dashboard.js';
@@ -146,7 +146,7 @@ export async function createRuntime(
     check: async () =>
       face.browserAssets.tag ? { status: 'up' } : { status: 'down', detail: `browser face model files missing: ${face.browserAssets.missing.join(', ')}` },
   });
-  const sessions = new LiveSessions(pool, config.session.idleSeconds, {
+  const signInSessions = new SignInSessions(pool, config.session.idleSeconds, {
     pool,
     audit: auditLog,
     cipher: pii,
@@ -157,7 +157,7 @@ export async function createRuntime(
     onEnded: (idHashes) => live?.hub.closeSignIns(new Set(idHashes), 'your sign-in ended'),
     log: workerLog,
   });
-  sessions.startPurging(10 * 60_000, (err) => onBackgroundError('session purge', err));
+  signInSessions.startPurging(10 * 60_000, (err) => onBackgroundError('session purge', err));
   const metricsServer = config.metrics.listen
     ? await startMetricsListener(
         { metrics, janusEvents: config.janus.eventsSecretFile ? { ingest: (body) => metrics.janus.ingest(body), password: readSecretText(config.janus.eventsSecretFile) } : null },
@@ -234,7 +234,7 @@ export async function createRuntime(
     },
     live,
     sessionKey,
-    sessions,
+    signInSessions,
     probes,
     face,
     keyring,
@@ -261,7 +261,7 @@ export async function createRuntime(
       ops.stop();
       await desk.stop();
       if (metricsServer) await new Promise<void>((r) => metricsServer.close(() => r()));
-      sessions.stopPurging();
+      signInSessions.stopPurging();
       await live?.stop();
       await face.close();
       await worker?.stop();

@@ -1,79 +1,87 @@
-// The customer-initiated service's API answers, typed once (the web UI imports them).
-import type { PresenceStatus, ServiceLang, ServiceReportFigures, VisitState } from './domain/service-report.js';
+// The customer-initiated service's API answers, declared once: TypeBox schemas (the routes answer with them) and their
+// `Static<>` types (the web UI imports them with `import type`).
+import { Type, type Static } from 'typebox';
+import { VISIT_STATES, type PresenceStatus, type ServiceLang, type ServiceReportFigures, type VisitState } from './domain/service-report.js';
+import { Nullable, StringEnum } from './lib/schema.js';
 
 export type { PresenceStatus, ServiceLang, VisitState };
 
-export interface Citation {
-  entryId: string;
-  title: string;
-  version: number;
-}
+export const ServiceLangSchema = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]);
+
+export const CitationSchema = Type.Object({ entryId: Type.String(), title: Type.String(), version: Type.Integer() });
+export type Citation = Static<typeof CitationSchema>;
 
 export interface ServiceReport extends ServiceReportFigures {
   days: number;
 }
 
-export interface VisitView {
-  id: string;
-  state: VisitState;
-  productCode: string;
-  lang: ServiceLang;
-  createdAt: string;
-  expiresAt: string;
+export const VisitViewSchema = Type.Object({
+  id: Type.String(),
+  state: StringEnum(VISIT_STATES),
+  productCode: Type.String(),
+  lang: ServiceLangSchema,
+  createdAt: Type.String(),
+  expiresAt: Type.String(),
   /** 1-based place in the queue of the product and language; null unless queued */
-  position: number | null;
-  estimatedWaitSeconds: number | null;
+  position: Nullable(Type.Integer()),
+  estimatedWaitSeconds: Nullable(Type.Integer()),
   /** once a teller accepted: the link the customer continues on (the case's invitation, bound to this browser) */
-  joinUrl: string | null;
+  joinUrl: Nullable(Type.String()),
   /** the call of the accepted visit has ended: time to rate it */
-  callEnded: boolean;
-  rated: boolean;
-}
+  callEnded: Type.Boolean(),
+  rated: Type.Boolean(),
+});
+export type VisitView = Static<typeof VisitViewSchema>;
 
-export interface ConversationMessage {
-  at: string;
-  party: 'customer' | 'assistant';
-  text: string;
-  citation: Citation | null;
-}
+export const ConversationMessageSchema = Type.Object({
+  at: Type.String(),
+  party: Type.Union([Type.Literal('customer'), Type.Literal('assistant')]),
+  text: Type.String(),
+  citation: Nullable(CitationSchema),
+});
+export type ConversationMessage = Static<typeof ConversationMessageSchema>;
 
-export interface OfferView {
-  id: string;
-  visitId: string;
-  productCode: string;
-  lang: ServiceLang;
+export const OfferViewSchema = Type.Object({
+  id: Type.String(),
+  visitId: Type.String(),
+  productCode: Type.String(),
+  lang: ServiceLangSchema,
   /** the customer's name, masked as everywhere */
-  customerName: string;
+  customerName: Type.String(),
   /** the first question the customer asked (the topic), or null */
-  topic: string | null;
-  conversation: ConversationMessage[];
-  queuedAt: string | null;
-  offeredAt: string;
-  expiresAt: string;
-}
+  topic: Nullable(Type.String()),
+  conversation: Type.Array(ConversationMessageSchema),
+  queuedAt: Nullable(Type.String()),
+  offeredAt: Type.String(),
+  expiresAt: Type.String(),
+});
+export type OfferView = Static<typeof OfferViewSchema>;
 
-export interface PresenceView {
-  status: PresenceStatus;
-  products: string[];
-  languages: string[];
-  since: string;
-}
+export const PresenceViewSchema = Type.Object({
+  status: Type.Unsafe<PresenceStatus>(Type.Union([Type.Literal('available'), Type.Literal('busy'), Type.Literal('away')])),
+  products: Type.Array(Type.String()),
+  languages: Type.Array(Type.String()),
+  since: Type.String(),
+});
+export type PresenceView = Static<typeof PresenceViewSchema>;
 
 /** A call-back the customer asked for, as the teller who took it sees it: the phone in full (to call), the name masked. */
-export interface CallbackView {
-  visitId: string;
-  productCode: string;
-  lang: ServiceLang;
-  customerName: string;
-  phone: string;
-  topic: string | null;
-  conversation: ConversationMessage[];
-  requestedAt: string;
-  takenAt: string;
-}
+export const CallbackViewSchema = Type.Object({
+  visitId: Type.String(),
+  productCode: Type.String(),
+  lang: ServiceLangSchema,
+  customerName: Type.String(),
+  phone: Type.String(),
+  topic: Nullable(Type.String()),
+  conversation: Type.Array(ConversationMessageSchema),
+  requestedAt: Type.String(),
+  takenAt: Type.String(),
+});
+export type CallbackView = Static<typeof CallbackViewSchema>;
 
 /** The teller's call-back worklist: how many wait for their skills, and the one they hold. */
-export interface CallbackList {
-  waiting: number;
-  mine: CallbackView | null;
-}
+export const CallbackListSchema = Type.Object({
+  waiting: Type.Integer(),
+  mine: Nullable(CallbackViewSchema),
+});
+export type CallbackList = Static<typeof CallbackListSchema>;

@@ -1,6 +1,7 @@
 /** The languages the service runs in, a visit's states, a teller's presence. */
 export type ServiceLang = 'zh-CN' | 'en';
-export type VisitState = 'assistant' | 'queued' | 'accepted' | 'left' | 'callback' | 'expired';
+export const VISIT_STATES = ['assistant', 'queued', 'accepted', 'left', 'callback', 'expired'] as const;
+export type VisitState = (typeof VISIT_STATES)[number];
 export type PresenceStatus = 'available' | 'busy' | 'away';
 export type CallbackOutcome = 'reached' | 'unreachable';
 

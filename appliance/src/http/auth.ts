@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { LiveSessions } from '../services/live-sessions.js';
+import type { SignInSessions } from '../services/sign-in-sessions.js';
 import type { Principal, Role } from '../domain/principal.js';
 import { hashToken } from '../lib/tokens.js';
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
@@ -23,7 +23,7 @@ declare module 'fastify' {
 
 export interface AuthOptions {
   oidc: OidcService;
-  sessions: LiveSessions;
+  signInSessions: SignInSessions;
   sessionKey: Buffer;
   publicOrigin: string;
 }
@@ -76,18 +76,18 @@ async function resolvePrincipal(request: FastifyRequest, opts: AuthOptions): Pro
   const sessionId = request.cookies[SESSION_COOKIE];
   if (!sessionId || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return null;
   const idHash = hashToken(sessionId);
-  const found = await opts.sessions.find(idHash);
+  const found = await opts.signInSessions.find(idHash);
   if (!found) return null;
   // re-checked with the identity provider at a bounded interval: a revoked user or withdrawn role ends here
   let session;
   try {
-    session = await opts.sessions.recheckIfDue(idHash, found);
+    session = await opts.signInSessions.recheckIfDue(idHash, found);
   } catch (err) {
     if (err instanceof IdpUnavailableError) throw new AppError('UNAVAILABLE', 'The identity provider is unreachable: sign-ins cannot be confirmed. Try again shortly.');
     throw err;
   }
   if (!session) return null;
-  await opts.sessions.touchIfDue(idHash, session);
+  await opts.signInSessions.touchIfDue(idHash, session);
   return {
     subject: session.subject,
     username: session.username,

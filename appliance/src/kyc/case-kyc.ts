@@ -5,6 +5,7 @@ import { loadIdentityEvidence, type IdentityEvidence } from './identity-evidence
 import type { CaseKycView, CaseStepView, GeolocationView } from './kyc-api-types.js';
 import { scriptOf, STEP_MARKER_KIND, stepsOf } from './steps.js';
 import { latestGeolocation } from './geolocation.js';
+import type { StoredManifest } from '../recording/manifest.js';
 
 type Missing = CaseKycView['missing'];
 type RecordingMarkers = CaseKycView['recording'];
@@ -39,17 +40,9 @@ export function missingForCompletion(
   return missing;
 }
 
-interface ManifestMarker {
-  at: string;
-  offsetMs: number;
-  kind: string;
-  data: { stepId?: string; attempt?: number };
-  media?: Array<{ party: 'teller' | 'customer'; segment: number; offsetMs: number }>;
-}
-
 /** Whether every session of the case has a sealed recording, and the step markers of the sealed manifests. */
 export async function recordingMarkers(db: Queryable, caseId: string): Promise<RecordingMarkers> {
-  const r = await db.query<{ session_id: string; status: string | null; manifest: { markers?: ManifestMarker[] } | null }>(
+  const r = await db.query<{ session_id: string; status: string | null; manifest: Pick<StoredManifest, 'markers'> | null }>(
     `SELECT s.id AS session_id, r.status, r.manifest FROM call_sessions s LEFT JOIN recordings r ON r.session_id = s.id
       WHERE s.case_id = $1 ORDER BY s.admitted_at`,
     [caseId],
@@ -58,7 +51,7 @@ export async function recordingMarkers(db: Queryable, caseId: string): Promise<R
   const markers = r.rows.flatMap((row) =>
     (row.manifest?.markers ?? [])
       .filter((m) => m.kind === STEP_MARKER_KIND && typeof m.data.stepId === 'string')
-      .map((m) => ({ stepId: m.data.stepId as string, attempt: m.data.attempt ?? 1, at: m.at, offsetMs: m.offsetMs, media: m.media ?? [] })),
+      .map((m) => ({ stepId: m.data.stepId as string, attempt: typeof m.data.attempt === 'number' ? m.data.attempt : 1, at: m.at, offsetMs: m.offsetMs, media: m.media ?? [] })),
   );
   return { sealed, markers };
 }

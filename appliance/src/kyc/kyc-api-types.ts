@@ -1,10 +1,17 @@
 // The shapes of products, scripts and a case's KYC view, declared once: the appliance builds them and the web UI
-// reads them (imported by relative path, like api-types.ts). Pure TypeScript: it imports only the catalogue's
-// vocabulary from domain/product.ts, which it re-exports.
-import type { LocalizedText, StepKind } from '../domain/product.js';
+// reads them (imported by relative path with `import type`, like api-types.ts). The catalogue's vocabulary (products
+// and their script steps) lives in domain/product.ts and is re-exported here; a case's KYC view is a TypeBox schema
+// (the routes answer with it) and its type is `Static<>` of it.
+import { Type, type Static } from 'typebox';
+import { STEP_KINDS } from '../domain/product.js';
+import { DateTime, LiteralUnion, Nullable } from '../lib/schema.js';
 
 export { SCRIPT_LOCALES, STEP_KINDS } from '../domain/product.js';
 export type { LocalizedText, ProductDefinition, ProductView, ScriptLocale, ScriptStepDefinition, StepKind } from '../domain/product.js';
+
+export const StepKindSchema = LiteralUnion(STEP_KINDS);
+const ScriptText = Type.String({ minLength: 1, maxLength: 4000 });
+export const LocalizedTextSchema = Type.Object({ 'zh-CN': ScriptText, en: ScriptText }, { additionalProperties: false });
 
 /** One change between two versions of a product: a field of the product, or a step added/removed/changed. */
 export interface ProductDiffEntry {
@@ -22,50 +29,105 @@ export interface ProductDiff {
   changes: ProductDiffEntry[];
 }
 
-export type StepStatus = 'pending' | 'awaiting-confirmation' | 'done';
+const StepParty = Type.Union([Type.Literal('teller'), Type.Literal('customer'), Type.Literal('system')]);
+const Title = Type.Object({ 'zh-CN': Type.String(), en: Type.String() });
+const Still = Nullable(Type.Object({ fileId: Type.String(), sha256: Type.String() }));
+
+const StepStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('awaiting-confirmation'), Type.Literal('done')]);
+export type StepStatus = Static<typeof StepStatusSchema>;
 
 /** The step as drawn for one case, with what happened. */
-export interface CaseStepView {
-  id: string;
-  kind: StepKind;
-  required: boolean;
-  title: LocalizedText;
-  text: LocalizedText | null;
-  confirm: boolean;
+export const CaseStepViewSchema = Type.Object({
+  id: Type.String(),
+  kind: StepKindSchema,
+  required: Type.Boolean(),
+  title: Title,
+  text: Nullable(LocalizedTextSchema),
+  confirm: Type.Boolean(),
   /** question: the questions drawn for this case, in the order asked */
-  questions: Array<{ id: string; text: LocalizedText }> | null;
+  questions: Nullable(Type.Array(Type.Object({ id: Type.String(), text: LocalizedTextSchema }))),
   /** read-aloud: the code the customer reads (null when it is the ID serial) */
-  code: string | null;
-  status: StepStatus;
+  code: Nullable(Type.String()),
+  status: StepStatusSchema,
   /** the latest attempt */
-  completedAt: string | null;
-  /** ms from the start of the session's recording (time base of the sealed manifest when sealed) */
-  offsetMs: number | null;
-  attempts: Array<{ id: string; attempt: number; at: string; party: 'teller' | 'customer' | 'system'; actor: string; result: Record<string, unknown>; sessionId: string | null }>;
-}
+  completedAt: Nullable(DateTime),
+  /** ms from the start of the call's recording (time base of the sealed manifest when sealed) */
+  offsetMs: Nullable(Type.Integer()),
+  attempts: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      attempt: Type.Integer(),
+      at: DateTime,
+      party: StepParty,
+      actor: Type.String(),
+      result: Type.Record(Type.String(), Type.Unknown()),
+      sessionId: Nullable(Type.String()),
+    }),
+  ),
+});
+export type CaseStepView = Static<typeof CaseStepViewSchema>;
 
-export interface GeolocationView {
-  consent: 'granted' | 'refused' | 'unavailable';
-  latitude: number | null;
-  longitude: number | null;
-  accuracyM: number | null;
-  capturedAt: string | null;
-  receivedAt: string;
-}
+export const GeolocationViewSchema = Type.Object({
+  consent: Type.Union([Type.Literal('granted'), Type.Literal('refused'), Type.Literal('unavailable')]),
+  latitude: Nullable(Type.Number()),
+  longitude: Nullable(Type.Number()),
+  accuracyM: Nullable(Type.Number()),
+  capturedAt: Nullable(DateTime),
+  receivedAt: DateTime,
+});
+export type GeolocationView = Static<typeof GeolocationViewSchema>;
 
-export interface IdentityEvidenceView {
-  idDocument: { front: { fileId: string; sha256: string } | null; back: { fileId: string; sha256: string } | null };
-  faceMatch: { score: number; decision: string; engine: string; threshold: number } | null;
-  liveness: { challenges: Array<{ kind: string; passed: boolean }>; passed: boolean } | null;
-  ocr: { idNumberMatches: boolean } | null;
-}
+const identityEvidence = {
+  idDocument: Type.Object({ front: Still, back: Still }),
+  faceMatch: Nullable(Type.Object({ score: Type.Number(), decision: Type.String(), engine: Type.String(), threshold: Type.Number() })),
+  liveness: Nullable(Type.Object({ challenges: Type.Array(Type.Object({ kind: Type.String(), passed: Type.Boolean() })), passed: Type.Boolean() })),
+  ocr: Nullable(Type.Object({ idNumberMatches: Type.Boolean() })),
+};
+/** A case's identity evidence in short (the KYC view carries it). */
+export const IdentityEvidenceViewSchema = Type.Object(identityEvidence);
+export type IdentityEvidenceView = Static<typeof IdentityEvidenceViewSchema>;
 
 /** GET /api/cases/:id/kyc */
-export interface CaseKycView extends IdentityEvidenceView {
-  product: { code: string; version: number; nameZh: string; nameEn: string } | null;
-  steps: CaseStepView[];
-  geolocation: GeolocationView | null;
+export const CaseKycViewSchema = Type.Object({
+  product: Nullable(Type.Object({ code: Type.String(), version: Type.Integer(), nameZh: Type.String(), nameEn: Type.String() })),
+  steps: Type.Array(CaseStepViewSchema),
+  ...identityEvidence,
+  geolocation: Nullable(GeolocationViewSchema),
   /** what still stands between the case and "completed" (the gate) */
-  missing: Array<{ id: string; kind: string }>;
-  recording: { sealed: boolean; markers: Array<{ stepId: string; attempt: number; at: string; offsetMs: number; media: Array<{ party: 'teller' | 'customer'; segment: number; offsetMs: number }> }> };
-}
+  missing: Type.Array(Type.Object({ id: Type.String(), kind: Type.String() })),
+  recording: Type.Object({
+    sealed: Type.Boolean(),
+    markers: Type.Array(
+      Type.Object({
+        stepId: Type.String(),
+        attempt: Type.Integer(),
+        at: Type.String(),
+        offsetMs: Type.Integer(),
+        media: Type.Array(Type.Object({ party: Type.Union([Type.Literal('teller'), Type.Literal('customer')]), segment: Type.Integer(), offsetMs: Type.Integer() })),
+      }),
+    ),
+  }),
+});
+export type CaseKycView = Static<typeof CaseKycViewSchema>;
+
+/** What a step action (complete, confirm) answers. */
+export const StepActionSchema = Type.Object({
+  stepId: Type.String(),
+  status: Type.Union([Type.Literal('done'), Type.Literal('awaiting-confirmation')]),
+  attemptId: Nullable(Type.String()),
+  offsetMs: Nullable(Type.Integer()),
+  confirmationId: Nullable(Type.String()),
+});
+export type StepAction = Static<typeof StepActionSchema>;
+
+/** What the customer's screen shows of the script. */
+export const CustomerScriptViewSchema = Type.Object({
+  recording: Type.Boolean(),
+  recordingSince: DateTime,
+  requiresGeolocation: Type.Boolean(),
+  prompts: Type.Array(
+    Type.Object({ confirmationId: Type.String(), stepId: Type.String(), title: Title, text: Nullable(LocalizedTextSchema), requestedAt: DateTime }),
+  ),
+  readAloud: Nullable(Type.Object({ stepId: Type.String(), title: Title, code: Nullable(Type.String()) })),
+});
+export type CustomerScriptView = Static<typeof CustomerScriptViewSchema>;

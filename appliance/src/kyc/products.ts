@@ -4,20 +4,10 @@ import { Type, type Static } from 'typebox';
 import type { Queryable } from '../db/database.js';
 import { DomainError, type ErrorDetail } from '../domain/errors.js';
 import type { AuditWrite } from '../services/audited-transaction.js';
-import { type ProductDefinition, type ProductDiff, type ProductDiffEntry, type ProductView, type ScriptStepDefinition } from './kyc-api-types.js';
+import { LocalizedTextSchema, StepKindSchema, type ProductDefinition, type ProductDiff, type ProductDiffEntry, type ProductView, type ScriptStepDefinition } from './kyc-api-types.js';
 import { productRepository } from './product.repository.js';
 
 /** Request schemas of the catalogue (the response shapes are the types in kyc-api-types.ts). */
-export const StepKindSchema = Type.Union([
-  Type.Literal('read'),
-  Type.Literal('question'),
-  Type.Literal('id-capture'),
-  Type.Literal('face-match'),
-  Type.Literal('liveness'),
-  Type.Literal('read-aloud'),
-]);
-const Text = Type.String({ minLength: 1, maxLength: 4000 });
-export const LocalizedTextSchema = Type.Object({ 'zh-CN': Text, en: Text }, { additionalProperties: false });
 const StepId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' });
 
 export const ScriptStepSchema = Type.Object(

@@ -3,6 +3,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decryptFile, decryptStream, recordingAad, SealedMediaError, type KeyWrapper } from '@kyc/compliance';
 import { KEY_FILE, MANIFEST_FILE, SEALED_SUFFIX } from './recording-layout.js';
+import type { StoredManifest } from './manifest.js';
 
 /**
  * Reads a sealed recording folder of the archive with nothing but the folder and the KEKs: `key.json` gives the
@@ -52,11 +53,6 @@ export interface DecryptedFile {
   sha256: string;
 }
 
-interface ManifestFiles {
-  files?: Array<{ name: string; plaintext: { sha256: string; bytes: number } }>;
-  raw?: Array<{ source: string; plaintext: { sha256: string; bytes: number }; ciphertext: { name: string } }>;
-}
-
 /**
  * Restores a sealed recording's plaintext into `outDir` (created 0700; files 0600): every media file, every raw
  * file under its original name, and manifest.json; each checked against the manifest's SHA-256.
@@ -81,7 +77,7 @@ export async function decryptRecording(o: {
     const { manifest, sha256, bytes } = await readManifest(folder, o.recordingId, dataKey, wrapped.manifestSha256 ?? undefined);
     await mkdir(o.outDir, { recursive: true, mode: 0o700 });
     const present = new Set(await readdir(folder));
-    const m = manifest as ManifestFiles;
+    const m = manifest as Pick<StoredManifest, 'files' | 'raw'>;
     const todo = [
       ...(m.files ?? []).map((f) => ({ sealedName: f.name, outName: f.name, expect: f.plaintext })),
       ...(m.raw ?? []).map((r) => ({ sealedName: r.ciphertext.name.replace(/\.kseal$/, ''), outName: r.source, expect: r.plaintext })),

@@ -15,7 +15,7 @@ import { canonicalJson } from '@kyc/compliance';
 import { geolocationCoords } from '../kyc/geolocation.js';
 import { identityRepository } from '../kyc/identity-repository.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
-import type { IdentityStillEntry } from './manifest.js';
+import type { IdentityStillEntry, Marker, MediaEntry, StoredManifest } from './manifest.js';
 import { compositeClockText, compositeExportArgs, exportLocationText, progressFraction, type CompositeSegment } from './media-commands.js';
 import { MediaToolError, type MediaTools } from './media-tools.js';
 import { SEALED_SUFFIX } from './recording-layout.js';
@@ -99,22 +99,8 @@ export function sealedExportPath(exportsDir: string, exportId: string): string {
   return join(exportsDir, `${exportId}.mp4${SEALED_SUFFIX}`);
 }
 
-interface ManifestFile {
-  party: string;
-  segment: number;
-  offsetMs: number;
-  avOffsetMs: number | null;
-  durationMs: number;
-  codecs: { video: string | null; audio: string | null };
-}
-
-interface ManifestMarker {
-  kind: string;
-  data: Record<string, unknown>;
-}
-
 /** The location the customer gave last in the session (its marker in the sealed manifest), decrypted, as text. */
-async function locationText(ctx: ExportJobContext, markers: readonly ManifestMarker[]): Promise<string> {
+async function locationText(ctx: ExportJobContext, markers: readonly Pick<Marker, 'kind' | 'data'>[]): Promise<string> {
   const last = [...markers].reverse().find((x) => x.kind === 'geolocation');
   if (!last) return exportLocationText(null);
   const id = typeof last.data.geolocationId === 'string' ? last.data.geolocationId : null;
@@ -129,7 +115,7 @@ function epochSeconds(iso: string): number {
   return t / 1000;
 }
 
-function segmentOf(f: ManifestFile, path: string): CompositeSegment {
+function segmentOf(f: MediaEntry, path: string): CompositeSegment {
   const av = f.avOffsetMs ?? 0;
   return {
     path,
@@ -190,7 +176,7 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
     await chmod(scratch, 0o700);
     const { rec, media } = await sealedRecording(ctx.pool, row.recording_id);
     const sealedRow = (
-      await ctx.pool.query<{ manifest: { timeBase?: string; files?: ManifestFile[]; markers?: ManifestMarker[]; identityStills?: IdentityStillEntry[] } | null; manifest_sha256: Buffer | null }>(
+      await ctx.pool.query<{ manifest: StoredManifest | null; manifest_sha256: Buffer | null }>(
         'SELECT manifest, manifest_sha256 FROM recordings WHERE id = $1',
         [rec.id],
       )

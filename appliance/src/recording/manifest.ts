@@ -100,6 +100,51 @@ export interface ManifestInput {
   sealedAt: Date;
 }
 
+/** One stream Janus recorded (a .mjr file), as inspected when sealing. */
+export interface StreamEntry {
+  party: Party;
+  segment: number;
+  kind: string;
+  source: string;
+  closed: boolean;
+  bytes: number;
+  codec: string | null;
+  createdAt: string | null;
+  startedAt: string | null;
+  /** relative to the recording's time base; null when the stream has no packets */
+  offsetMs: number | null;
+  packets: number;
+  durationMs: number;
+}
+
+/** The sealed manifest, as `buildManifest` writes it: the one declaration of its shape. */
+// A type alias, not an interface: it stays assignable to the repository's `Record<string, unknown>` (jsonb).
+export type SealedManifest = {
+  format: typeof MANIFEST_FORMAT;
+  recordingId: string;
+  sessionId: string;
+  caseId: string;
+  parties: ReadonlyArray<{ party: Party; username: string | null }>;
+  session: { admittedAt: string; endedAt: string | null; endReason: string | null; durationMs: number | null };
+  /** the earliest stream's start, ISO-8601 with microseconds: every `offsetMs` counts from it */
+  timeBase: string;
+  streams: readonly StreamEntry[];
+  files: readonly MediaEntry[];
+  raw: readonly RawEntry[];
+  markers: readonly Marker[];
+  identityStills: readonly IdentityStillEntry[];
+  issues: readonly RecordingIssue[];
+  complete: boolean;
+  encryption: ManifestInput['encryption'];
+  sealedAt: string;
+};
+
+/**
+ * A manifest as the database holds it (`recordings.manifest`) for readers: any part may be missing, as in manifests
+ * sealed before it was added.
+ */
+export type StoredManifest = Partial<SealedManifest>;
+
 /** ISO-8601 UTC with microseconds from µs since the epoch (the .mjr headers' resolution). */
 export function isoMicros(us: number): string {
   const ms = Math.floor(us / 1000);
@@ -128,7 +173,7 @@ export function mediaOffsets(offsetMs: number, media: readonly Pick<MediaEntry, 
   return [...found.values()].sort((a, b) => a.party.localeCompare(b.party));
 }
 
-export function buildManifest(i: ManifestInput): Record<string, unknown> {
+export function buildManifest(i: ManifestInput): SealedManifest {
   const base = timeBaseUs(i.segments, i.session.admittedAt);
   const streams = i.segments.flatMap((seg) =>
     [seg.audio, seg.video, ...seg.extra]
@@ -180,7 +225,7 @@ export function buildManifest(i: ManifestInput): Record<string, unknown> {
 }
 
 /** The manifest's exact bytes (canonical JSON, UTF-8) and their SHA-256. */
-export function encodeManifest(manifest: Record<string, unknown>): { bytes: Buffer; sha256: string } {
+export function encodeManifest(manifest: SealedManifest): { bytes: Buffer; sha256: string } {
   const bytes = Buffer.from(canonicalJson(manifest), 'utf8');
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }

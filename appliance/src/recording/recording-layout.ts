@@ -77,9 +77,8 @@ export function groupStreams(names: readonly string[]): { segments: SegmentFiles
   };
 }
 
-export function segmentLabel(party: Party, segment: number): string {
-  return `${party}-s${String(segment).padStart(2, '0')}`;
-}
+/** A segment's label in reports and in its sealed file's name: the same `<party>-s<NN>` as the streams Janus writes. */
+export const segmentLabel = streamBaseName;
 
 /** The sealed media file of one party segment (WebM: VP8 + Opus, stream copy). */
 export function mediaFileName(party: Party, segment: number): string {

@@ -3,7 +3,7 @@ import type { CaseRow, CaseStatus } from './case.repository.js';
 import type { InvitationRow } from './invitation.repository.js';
 import type { RecordingStatus } from './recording.repository.js';
 
-import { INTEGRITY_FLAGS, type IntegrityFlag, type RejectReason } from '../domain/case-status.js';
+import { INTEGRITY_FLAGS, type IntegrityFlag, type RejectReason } from '../domain/vocabulary.js';
 
 export { INTEGRITY_FLAGS };
 export type { IntegrityFlag };

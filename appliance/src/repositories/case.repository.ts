@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js';
 
-import { CASE_STATUSES, type CaseStatus } from '../domain/case-status.js';
+import { CASE_STATUSES, type CaseStatus } from '../domain/vocabulary.js';
 
 export { CASE_STATUSES };
 export type { CaseStatus };

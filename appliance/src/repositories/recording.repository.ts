@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.js';
 import { replaceWrappedKey, wrappedNotUnder } from './wrapped-keys.js';
 
-import type { RecordingStatus } from '../domain/case-status.js';
+import type { RecordingStatus } from '../domain/vocabulary.js';
 
 export type { RecordingStatus };
 

@@ -4,78 +4,14 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
+import { OpsViewSchema, PipelineRecordingSchema } from '../api-types.js';
 import { RecordingService } from '../services/recording.service.js';
 import { AuditText, authErrors, ErrorResponse } from './schemas.js';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const RecordingsQuery = Type.Object(
   { status: Type.Optional(Type.Union([Type.Literal('failed'), Type.Literal('processing'), Type.Literal('queued')])) },
   { additionalProperties: false },
 );
-
-const PipelineItemSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  sessionId: Type.String({ format: 'uuid' }),
-  caseId: Type.String({ format: 'uuid' }),
-  status: Type.Union([Type.Literal('queued'), Type.Literal('processing'), Type.Literal('sealed'), Type.Literal('failed')]),
-  step: Type.String(),
-  progress: Type.Number({ minimum: 0, maximum: 1 }),
-  attempts: Type.Integer({ minimum: 0 }),
-  failureReason: Nullable(Type.String()),
-  failedAt: Nullable(Type.String({ format: 'date-time' })),
-  willRetry: Type.Boolean(),
-  complete: Nullable(Type.Boolean()),
-  issueCount: Type.Integer({ minimum: 0 }),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-});
-
-const NumOrNull = Nullable(Type.Number());
-const OpsViewSchema = Type.Object({
-  current: Type.Object({
-    sessionsActive: Type.Integer(),
-    recordingsInProgress: Type.Integer(),
-    sealQueueDepth: Type.Integer(),
-    sealFailures: Type.Integer(),
-    auditLogSize: Type.Integer(),
-    checkpointAgeSeconds: NumOrNull,
-    checkpointUnsealedEvents: Type.Integer(),
-    disk: Type.Record(Type.String(), Type.Object({ freeBytes: Type.Number(), daysLeft: NumOrNull })),
-    certificates: Type.Record(Type.String(), Type.Number()),
-    pool: Type.Object({ total: Type.Integer(), idle: Type.Integer(), waiting: Type.Integer() }),
-    joins: Type.Record(Type.String(), Type.Integer()),
-    media: Type.Array(
-      Type.Object({
-        party: Type.String(),
-        direction: Type.String(),
-        media: Type.String(),
-        rttMs: NumOrNull,
-        jitterMs: NumOrNull,
-        lossRatio: NumOrNull,
-        bitrateBps: NumOrNull,
-        linkQuality: NumOrNull,
-        at: Type.Number(),
-      }),
-    ),
-  }),
-  history: Type.Array(
-    Type.Object({
-      at: Type.Number(),
-      sessionsActive: Type.Integer(),
-      recordingsInProgress: Type.Integer(),
-      sealQueueDepth: Type.Integer(),
-      sealFailures: Type.Integer(),
-      joinSuccessRate: NumOrNull,
-      lossRatio: NumOrNull,
-      rttMs: NumOrNull,
-      bitrateBps: NumOrNull,
-      diskDaysLeft: NumOrNull,
-    }),
-  ),
-  warnings: Type.Array(Type.Object({ code: Type.String(), subject: Type.String(), value: Type.Number(), message: Type.String() })),
-  thresholds: Type.Object({ diskDays: Type.Number(), certificateDays: Type.Number(), checkpointEverySeconds: Type.Number() }),
-});
 
 /** A Keycloak user name (its default policy: letters, digits and `._@-`). */
 const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._@-]+$' }) }, { additionalProperties: false });
@@ -93,7 +29,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
         tags: ['admin'],
         summary: 'Recordings in the seal pipeline, newest first (at most 100): by status, or by default every one not yet sealed or whose plaintext is not yet removed; failed ones carry the reason and whether they will be retried',
         querystring: RecordingsQuery,
-        response: { 200: Type.Object({ items: Type.Array(PipelineItemSchema) }), 400: ErrorResponse, ...authErrors },
+        response: { 200: Type.Object({ items: Type.Array(PipelineRecordingSchema) }), 400: ErrorResponse, ...authErrors },
       },
     },
     async (request) => ({ items: await recordings.pipeline(ctx.pool, request.query.status ?? null, 100) }),
@@ -128,13 +64,13 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
     async (request) => {
       const { username } = request.params;
       const ended = await auditedTransaction(ctx.pool, ctx.audit, request, async (client, write) => {
-        const hashes = await ctx.sessions.endWhere(client, { username });
+        const hashes = await ctx.signInSessions.endWhere(client, { username });
         // nothing to end (a mistyped name, or a user not signed in here): say so, change and record nothing
         if (hashes.length === 0) throw new AppError('NOT_FOUND', 'This user has no open sign-in on this appliance.');
         await write({ object: { type: 'user', id: username }, reason: request.body.reason, details: { sessions: hashes.length } });
         return hashes;
       });
-      ctx.sessions.ended(ended);
+      ctx.signInSessions.ended(ended);
       return { ended: ended.length };
     },
   );

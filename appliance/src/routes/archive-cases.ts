@@ -6,10 +6,10 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { searchArchive, searchAuditDetails } from '../services/archive.service.js';
 import { caseQuality, caseTimeline, TIMELINE_MAX_SESSION_EVENTS } from '../services/case-timeline.js';
-import { DateTime, IdParams, IssueSchema, Nullable, PartySchema, RecordingStatusSchema, Uuid } from './archive-schemas.js';
-import { authErrors, CaseStatusSchema, CaseViewSchema, ErrorResponse } from './schemas.js';
+import { ArchivePageSchema, CaseQualityViewSchema, IntegrityFlagSchema, RecordingStatusSchema } from '../api-types.js';
+import { IssueSchema, PartySchema } from './archive-schemas.js';
+import { authErrors, CaseStatusSchema, CaseViewSchema, DateTime, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
 
-const FlagSchema = Type.Union([Type.Literal('incomplete'), Type.Literal('issues')]);
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
 const SearchQuery = Type.Object(
@@ -21,7 +21,7 @@ const SearchQuery = Type.Object(
     product: Type.Optional(Text(100)),
     status: Type.Optional(CaseStatusSchema),
     recordingStatus: Type.Optional(RecordingStatusSchema),
-    flag: Type.Optional(FlagSchema),
+    flag: Type.Optional(IntegrityFlagSchema),
     from: Type.Optional(DateTime),
     to: Type.Optional(DateTime),
     sort: Type.Optional(Type.Union([Type.Literal('created_desc'), Type.Literal('created_asc')])),
@@ -30,47 +30,6 @@ const SearchQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const ArchiveItemSchema = Type.Object({
-  caseId: Uuid,
-  status: CaseStatusSchema,
-  customerName: Type.String(),
-  customerIdNumber: Type.String(),
-  teller: Type.String(),
-  branch: Type.String(),
-  product: Type.String(),
-  createdAt: DateTime,
-  session: Nullable(Type.Object({ id: Uuid, state: Type.Union([Type.Literal('live'), Type.Literal('ended')]) })),
-  recording: Nullable(Type.Object({ id: Uuid, status: RecordingStatusSchema, complete: Nullable(Type.Boolean()), issueCount: Type.Integer() })),
-  flags: Type.Array(FlagSchema),
-});
-
-const Num = Nullable(Type.Number());
-const CaseQualitySchema = Type.Object({
-  samples: Type.Array(
-    Type.Object({
-      sessionId: Uuid,
-      t: Type.Number(),
-      party: PartySchema,
-      source: Type.Union([Type.Literal('janus'), Type.Literal('browser')]),
-      bitrateKbps: Num,
-      lossPct: Num,
-      rttMs: Num,
-      jitterMs: Num,
-      availableKbps: Num,
-    }),
-  ),
-  incidents: Type.Array(
-    Type.Object({
-      sessionId: Uuid,
-      t: Type.Number(),
-      party: Type.Union([PartySchema, Type.Literal('system')]),
-      kind: Type.String(),
-      data: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
-    }),
-  ),
-  truncated: Type.Object({ samples: Type.Boolean(), incidents: Type.Boolean() }),
-});
 
 /** A page of the timeline; without either parameter the whole timeline up to its bounds, as before pages existed. */
 const TimelineQuery = Type.Object({
@@ -167,7 +126,7 @@ export async function archiveCaseRoutes(app: FastifyInstance, ctx: AppContext): 
         tags: ['archive'],
         summary: 'Search cases (auditor): filters, exact ID number or name through the blind indexes, keyset pages, total (exact up to 10,000); audited',
         querystring: SearchQuery,
-        response: { 200: Type.Object({ items: Type.Array(ArchiveItemSchema), nextCursor: Nullable(Type.String()), total: Type.Integer(), totalExact: Type.Boolean() }), 400: ErrorResponse, ...authErrors },
+        response: { 200: ArchivePageSchema, 400: ErrorResponse, ...authErrors },
       },
     },
     async (request) =>
@@ -209,7 +168,7 @@ export async function archiveCaseRoutes(app: FastifyInstance, ctx: AppContext): 
         tags: ['archive'],
         summary: "A case's call quality (auditor): each party's bitrate, loss, RTT and jitter per 5 seconds (Janus: its uplink; browser: what it receives) and the quality incidents (slowlink, freeze, reconnects, steps between video, audio and chat); no personal data; audited",
         params: IdParams,
-        response: { 200: CaseQualitySchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
+        response: { 200: CaseQualityViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
       },
     },
     async (request) => {

@@ -8,8 +8,8 @@ import { parseByteRange } from '../http/byte-range.js';
 import { AppError, errorCode, ErrorCodes } from '../http/errors.js';
 import { sealedRecording } from '../services/archive.service.js';
 import { openReplay } from '../services/replay.service.js';
-import { DateTime, IdParams, IssueSchema, Nullable, PartySchema, Uuid } from './archive-schemas.js';
-import { AuditText, authErrors, ErrorResponse } from './schemas.js';
+import { IssueSchema, PartySchema } from './archive-schemas.js';
+import { AuditText, authErrors, DateTime, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
 
 const ReplaySchema = Type.Object({
   recordingId: Uuid,

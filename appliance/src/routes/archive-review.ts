@@ -6,8 +6,7 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { checkReview, completeCase, reviewCase, revealField } from '../services/case-review.js';
 import { REJECT_REASONS } from '../api-types.js';
-import { DateTime, IdParams } from './archive-schemas.js';
-import { AuditText, authErrors, CaseViewSchema, ErrorResponse, RejectReasonSchema } from './schemas.js';
+import { AuditText, authErrors, CaseViewSchema, DateTime, ErrorResponse, IdParams, RejectReasonSchema } from './schemas.js';
 
 /** Longest prompting notes: with the longest comment and every reason the `case.reject` event stays within its size. */
 const PROMPTING_NOTES_MAX = 500;

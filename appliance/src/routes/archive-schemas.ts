@@ -1,10 +1,8 @@
 import { Type } from 'typebox';
 
-/** Small schemas the archive's route families share (search and timeline, replay, review). */
-export const Uuid = Type.String({ format: 'uuid' });
-export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
-export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-export const DateTime = Type.String({ format: 'date-time' });
-export const RecordingStatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('processing'), Type.Literal('sealed'), Type.Literal('failed')]);
+/**
+ * Small schemas the archive's route families share (search and timeline, replay, review); the ones every route uses
+ * (Uuid, IdParams, Nullable, DateTime) are in lib/schema.ts, the vocabularies' schemas in api-types.ts.
+ */
 export const PartySchema = Type.Union([Type.Literal('teller'), Type.Literal('customer')]);
 export const IssueSchema = Type.Object({ code: Type.String(), severity: Type.String(), message: Type.String() });

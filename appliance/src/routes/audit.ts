@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import { authErrors, DateTime, ErrorResponse, Nullable } from './schemas.js';
 
 const Index = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const errors = { 400: ErrorResponse, 404: ErrorResponse, ...authErrors };
@@ -111,8 +111,8 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext & { audi
             objectType: Type.Optional(Type.String({ maxLength: 50 })),
             objectId: Type.Optional(Type.String({ maxLength: 100 })),
             result: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])),
-            since: Type.Optional(Type.String({ format: 'date-time' })),
-            until: Type.Optional(Type.String({ format: 'date-time' })),
+            since: Type.Optional(DateTime),
+            until: Type.Optional(DateTime),
             order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
@@ -129,7 +129,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext & { audi
                 event: Type.Record(Type.String(), Type.Unknown()),
               }),
             ),
-            nextCursor: Type.Union([Type.String(), Type.Null()]),
+            nextCursor: Nullable(Type.String()),
           }),
           ...errors,
         },

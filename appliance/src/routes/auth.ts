@@ -19,7 +19,7 @@ function cookieOptions(maxAgeSeconds: number) {
 export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const rateLimit = { max: ctx.config.http.authRateLimitPerMinute, timeWindow: '1 minute' };
-  const signIn = new SignIn(ctx.pool, ctx.audit, ctx.sessions);
+  const signIn = new SignIn(ctx.pool, ctx.audit, ctx.signInSessions);
 
   r.get(
     '/auth/login',

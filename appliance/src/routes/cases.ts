@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { authErrors, CaseViewSchema, ErrorResponse } from './schemas.js';
+import { authErrors, CaseViewSchema, ErrorResponse, IdParams, Nullable } from './schemas.js';
 import { RetentionService } from '../services/retention.service.js';
 
 const NewCaseBody = Type.Object(
@@ -12,14 +12,12 @@ const NewCaseBody = Type.Object(
     customerName: Type.String({ minLength: 1, maxLength: 100 }),
     customerIdNumber: Type.String({ minLength: 15, maxLength: 20 }),
     customerPhone: Type.String({ minLength: 11, maxLength: 20 }),
-    bankCard: Type.Optional(Type.Union([Type.String({ maxLength: 30 }), Type.Null()])),
+    bankCard: Type.Optional(Nullable(Type.String({ maxLength: 30 }))),
     product: Type.String({ minLength: 1, maxLength: 100, description: 'a product code of the catalogue (GET /api/products); other text opens a case without a script' }),
     branch: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "used only when the teller's identity carries no branch: the branch comes from the identity" })),
   },
   { additionalProperties: false },
 );
-
-const CaseIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 
 const ListQuery = Type.Object(
   {
@@ -78,7 +76,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
         summary: "The signed-in teller's cases, newest first",
         querystring: ListQuery,
         response: {
-          200: Type.Object({ items: Type.Array(CaseViewSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          200: Type.Object({ items: Type.Array(CaseViewSchema), nextCursor: Nullable(Type.String()) }),
           400: ErrorResponse,
           ...authErrors,
         },
@@ -102,7 +100,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
       schema: {
         tags: ['cases'],
         summary: 'One case (its teller, or an auditor); opening it is audited',
-        params: CaseIdParams,
+        params: IdParams,
         response: { 200: CaseViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
       },
     },

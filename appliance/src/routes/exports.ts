@@ -6,22 +6,21 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import type { ExportRow } from '../services/export.service.js';
-import { AuditText, authErrors, ErrorResponse } from './schemas.js';
+import { AuditText, authErrors, DateTime, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const ExportBody = Type.Object({ reason: AuditText(3, 500) }, { additionalProperties: false });
 const StatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]);
 const ExportViewSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  recordingId: Type.String({ format: 'uuid' }),
+  id: Uuid,
+  recordingId: Uuid,
   requestedBy: Type.String(),
   status: StatusSchema,
   progress: Type.Number({ minimum: 0, maximum: 1 }),
-  failureReason: Type.Union([Type.String(), Type.Null()]),
-  sha256: Type.Union([Type.String({ pattern: '^[0-9a-f]{64}$' }), Type.Null()]),
-  bytes: Type.Union([Type.Integer(), Type.Null()]),
-  createdAt: Type.String({ format: 'date-time' }),
-  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  failureReason: Nullable(Type.String()),
+  sha256: Nullable(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+  bytes: Nullable(Type.Integer()),
+  createdAt: DateTime,
+  finishedAt: Nullable(DateTime),
 });
 
 function view(e: ExportRow) {
@@ -74,7 +73,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
         summary: 'Request a signed composite MP4 of a sealed recording (both parties side by side), with a reason; audited',
         params: IdParams,
         body: ExportBody,
-        response: { 202: Type.Object({ id: Type.String({ format: 'uuid' }), status: StatusSchema }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
+        response: { 202: Type.Object({ id: Uuid, status: StatusSchema }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
       },
     },
     async (request, reply) => {

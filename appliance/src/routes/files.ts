@@ -8,19 +8,10 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { callerOf } from '../http/auth.js';
 import { resolveSessionParty } from '../services/session-access.js';
+import { CallFileSchema } from '../api-types.js';
 import { SessionFiles } from '../services/session-files.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import { authErrors, ErrorResponse, IdParams } from './schemas.js';
 
-const FileSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  mediaType: Type.String(),
-  size: Type.Integer(),
-  sha256: Type.String(),
-  from: Type.Union([Type.Literal('teller'), Type.Literal('customer')]),
-  at: Type.String(),
-});
-const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
 
@@ -39,9 +30,9 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
         tags: ['live'],
         summary: 'Send an image or PDF in the session (teller, or the customer with ?invitation=)',
         consumes: ['multipart/form-data'],
-        params: SessionParams,
+        params: IdParams,
         querystring: InvitationQuery,
-        response: { 201: FileSchema, ...errors },
+        response: { 201: CallFileSchema, ...errors },
       },
     },
     async (request, reply) => {
@@ -73,7 +64,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
     '/api/sessions/:id/files',
     {
       config: { access },
-      schema: { tags: ['live'], summary: "The session's files", params: SessionParams, querystring: InvitationQuery, response: { 200: Type.Object({ items: Type.Array(FileSchema) }), ...errors } },
+      schema: { tags: ['live'], summary: "The session's files", params: IdParams, querystring: InvitationQuery, response: { 200: Type.Object({ items: Type.Array(CallFileSchema) }), ...errors } },
     },
     async (request) => {
       const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), request.params.id, 'read');
@@ -88,7 +79,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
       schema: {
         tags: ['live'],
         summary: 'Download a file (its session\'s parties, or an auditor); audited',
-        params: SessionParams,
+        params: IdParams,
         querystring: InvitationQuery,
         response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), ...errors },
       },

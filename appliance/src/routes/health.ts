@@ -1,17 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { ReadinessSchema } from '../api-types.js';
 import type { AppContext, ComponentStatus } from '../app-context.js';
-
-const Component = Type.Object({
-  status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('not_configured')]),
-  required: Type.Boolean(),
-  detail: Type.Optional(Type.String()),
-});
-const Readiness = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
-  components: Type.Record(Type.String(), Component),
-});
 
 export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -30,7 +21,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
       schema: {
         tags: ['health'],
         summary: 'Status of each component; 503 when a required one is down',
-        response: { 200: Readiness, 503: Readiness },
+        response: { 200: ReadinessSchema, 503: ReadinessSchema },
       },
     },
     async (_request, reply) => {

@@ -11,10 +11,8 @@ import { STILL_LIMITS } from '../kyc/identity-image.js';
 import { IdentityService } from '../kyc/identity-service.js';
 import type { ServerMessage } from '../media/protocol.js';
 import { resolveSessionParty, type SessionParty } from '../services/session-access.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import { authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
 
-const Uuid = Type.String({ format: 'uuid' });
-const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 const CaptureParams = Type.Object({ id: Uuid, requestId: Uuid }, { additionalProperties: false });
 const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
 const Purpose = Type.Union([Type.Literal('id-front'), Type.Literal('id-back'), Type.Literal('face'), Type.Literal('liveness')]);
@@ -46,9 +44,8 @@ const StillSchema = Type.Object({
   height: Type.Integer(),
   at: Type.String(),
   decision: Type.Union([Type.Literal('accepted'), Type.Literal('retake'), Type.Null()]),
-  decidedBy: Type.Union([Type.String(), Type.Null()]),
+  decidedBy: Nullable(Type.String()),
 });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const FaceCheckSchema = Type.Object({
   id: Type.String(),
   score: Type.Number(),
@@ -84,7 +81,6 @@ const DetailSchema = Type.Object({
   pending: Nullable(Type.Object({ requestId: Type.String(), purpose: Purpose, at: Type.String() })),
 });
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
-
 
 /**
  * Identity checks inside a live session: the teller asks, the customer's browser answers with stills taken from its

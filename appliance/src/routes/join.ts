@@ -6,33 +6,11 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { deviceCookieOptions } from '../http/device-cookie.js';
 import { errorKindOf } from '../http/errors.js';
 import { auditEvent } from '../services/audit.js';
-import { DEVICE_COOKIE, JOIN_STEPS, type InvitationService, type JoinStep } from '../services/invitation.service.js';
+import { DEVICE_COOKIE, type InvitationService } from '../services/invitation.service.js';
+import { JoinViewSchema } from '../api-types.js';
 import { ErrorResponse } from './schemas.js';
 
 const TokenParams = Type.Object({ token: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }) }, { additionalProperties: false });
-
-const JoinViewSchema = Type.Object({
-  step: Type.Unsafe<JoinStep>({ type: 'string', enum: [...JOIN_STEPS] }),
-  expiresAt: Type.String(),
-  product: Type.String(),
-  branch: Type.String(),
-  attemptsLeft: Type.Integer(),
-  sessionId: Type.Union([Type.String(), Type.Null()]),
-  consentTexts: Type.Union([
-    Type.Array(
-      Type.Object({
-        version: Type.String(),
-        language: Type.String(),
-        title: Type.String(),
-        intro: Type.String(),
-        sections: Type.Array(Type.Object({ title: Type.String(), body: Type.String() })),
-        note: Type.String(),
-        sha256: Type.String(),
-      }),
-    ),
-    Type.Null(),
-  ]),
-});
 
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 410: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse, 500: ErrorResponse };
 

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { AuditText, authErrors, ErrorResponse } from './schemas.js';
+import { AuditText, authErrors, ErrorResponse, IdParams } from './schemas.js';
 
 const Lang = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]);
 const Kind = Type.Union([Type.Literal('article'), Type.Literal('qa')]);
@@ -20,7 +20,6 @@ const EntryView = Type.Object({
   updatedBy: Type.String(),
   updatedAt: Type.String(),
 });
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const Text = { title: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }), body: Type.String({ minLength: 1, maxLength: 20000, pattern: '\\S' }) };
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
 

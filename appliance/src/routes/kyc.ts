@@ -12,21 +12,20 @@ import { recordGeolocation } from '../kyc/geolocation.js';
 import { completableStep, completeStep, scriptOf, stepsOf } from '../kyc/steps.js';
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
 import { resolveSessionParty } from '../services/session-access.js';
-import { authErrors, ErrorResponse } from './schemas.js';
-import { CaseKycSchema, CustomerKycSchema, StepActionSchema } from './kyc-schemas.js';
+import { authErrors, DateTime, ErrorResponse, IdParams, Uuid } from './schemas.js';
+import { CaseKycViewSchema, CustomerScriptViewSchema, StepActionSchema } from '../kyc/kyc-api-types.js';
 
-const CaseParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const StepParams = Type.Object({ id: Type.String({ format: 'uuid' }), stepId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }) }, { additionalProperties: false });
+const StepParams = Type.Object({ id: Uuid, stepId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }) }, { additionalProperties: false });
 const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
 const StepBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
-const ConfirmBody = Type.Object({ confirmationId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const ConfirmBody = Type.Object({ confirmationId: Uuid }, { additionalProperties: false });
 const GeolocationBody = Type.Object(
   {
     consent: Type.Union([Type.Literal('granted'), Type.Literal('refused'), Type.Literal('unavailable')]),
     latitude: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
     longitude: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
     accuracy: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6 })),
-    capturedAt: Type.Optional(Type.String({ format: 'date-time' })),
+    capturedAt: Type.Optional(DateTime),
   },
   { additionalProperties: false },
 );
@@ -53,8 +52,8 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       schema: {
         tags: ['kyc'],
         summary: "The case's script steps with status and markers, the identity evidence, location, and what completion still needs (its teller, auditors); audited",
-        params: CaseParams,
-        response: { 200: CaseKycSchema, ...errors },
+        params: IdParams,
+        response: { 200: CaseKycViewSchema, ...errors },
       },
     },
     async (request) => {
@@ -117,9 +116,9 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       schema: {
         tags: ['kyc'],
         summary: "What the customer's screen shows of the script during the session: recording start, open confirmation prompts, the current read-aloud code (teller, or the customer with ?invitation=)",
-        params: CaseParams,
+        params: IdParams,
         querystring: InvitationQuery,
-        response: { 200: CustomerKycSchema, ...errors },
+        response: { 200: CustomerScriptViewSchema, ...errors },
       },
     },
     async (request) => {
@@ -158,7 +157,7 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       schema: {
         tags: ['kyc'],
         summary: "The customer's tap on \"I understand and confirm\" (?invitation=): completes the step, with its time",
-        params: CaseParams,
+        params: IdParams,
         querystring: InvitationQuery,
         body: ConfirmBody,
         response: { 200: StepActionSchema, ...errors },
@@ -181,10 +180,10 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       schema: {
         tags: ['kyc'],
         summary: "The customer's location with consent, or its refusal (?invitation=); stored encrypted, marked in the recording with the server's time",
-        params: CaseParams,
+        params: IdParams,
         querystring: InvitationQuery,
         body: GeolocationBody,
-        response: { 201: Type.Object({ receivedAt: Type.String({ format: 'date-time' }) }), ...errors },
+        response: { 201: Type.Object({ receivedAt: DateTime }), ...errors },
       },
     },
     async (request, reply) => {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { AppError } from '../http/errors.js';
-import { authErrors, RoleSchema } from './schemas.js';
+import { MeSchema } from '../api-types.js';
+import { authErrors } from './schemas.js';
 
 export async function meRoutes(app: FastifyInstance): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().get(
@@ -13,12 +13,7 @@ export async function meRoutes(app: FastifyInstance): Promise<void> {
         tags: ['identity'],
         summary: 'Who is calling: user name, roles, branch, and for browser sessions the CSRF token to echo in x-csrf-token',
         response: {
-          200: Type.Object({
-            username: Type.String(),
-            roles: Type.Array(RoleSchema),
-            branch: Type.Union([Type.String(), Type.Null()]),
-            csrfToken: Type.Union([Type.String(), Type.Null()]),
-          }),
+          200: MeSchema,
           ...authErrors,
         },
       },

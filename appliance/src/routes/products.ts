@@ -5,7 +5,7 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { checkProduct, normalizeProduct, productCatalogue, ProductBodySchema, ScriptStepSchema, type ProductBody } from '../kyc/products.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import { authErrors, DateTime, ErrorResponse } from './schemas.js';
 
 const ProductViewSchema = Type.Object({
   code: Type.String(),
@@ -16,7 +16,7 @@ const ProductViewSchema = Type.Object({
   requiresGeolocation: Type.Boolean(),
   steps: Type.Array(ScriptStepSchema),
   createdBy: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
+  createdAt: DateTime,
 });
 const DiffSchema = Type.Object({
   code: Type.String(),

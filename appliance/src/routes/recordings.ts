@@ -4,47 +4,8 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { AppError } from '../http/errors.js';
 import { RecordingService } from '../services/recording.service.js';
-import { authErrors, ErrorResponse } from './schemas.js';
-
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-
-const RecordingStatusSchema = Type.Union([Type.Literal('recording'), Type.Literal('processing'), Type.Literal('sealed'), Type.Literal('failed')]);
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
-const SessionItemSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  state: Type.Union([Type.Literal('live'), Type.Literal('ended')]),
-  admittedAt: Type.String({ format: 'date-time' }),
-  endedAt: Nullable(Type.String({ format: 'date-time' })),
-  endReason: Nullable(Type.String()),
-  recording: Type.Object({ id: Nullable(Type.String({ format: 'uuid' })), status: RecordingStatusSchema }),
-});
-
-const RecordingViewSchema = Type.Object({
-  id: Nullable(Type.String({ format: 'uuid' })),
-  sessionId: Type.String({ format: 'uuid' }),
-  caseId: Type.String({ format: 'uuid' }),
-  status: RecordingStatusSchema,
-  progress: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
-  step: Nullable(Type.String()),
-  reason: Nullable(Type.String()),
-  willRetry: Nullable(Type.Boolean()),
-  attempts: Type.Integer(),
-  complete: Nullable(Type.Boolean()),
-  issues: Type.Array(Type.Object({ code: Type.String(), severity: Type.String(), message: Type.String() })),
-  sealedAt: Nullable(Type.String({ format: 'date-time' })),
-  plaintextRemoved: Type.Boolean(),
-  manifestSha256: Nullable(Type.String({ pattern: '^[0-9a-f]{64}$' })),
-  parties: Type.Array(
-    Type.Object({
-      party: Type.Union([Type.Literal('teller'), Type.Literal('customer')]),
-      segment: Type.Integer({ minimum: 1 }),
-      durationMs: Type.Integer({ minimum: 0 }),
-      bytes: Type.Integer({ minimum: 0 }),
-      sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-    }),
-  ),
-});
+import { CallRecordingViewSchema, CallListItemSchema } from '../api-types.js';
+import { authErrors, ErrorResponse, IdParams } from './schemas.js';
 
 /** Sessions of a case and the state of each session's recording (status page, case timeline). */
 export async function recordingRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -59,7 +20,7 @@ export async function recordingRoutes(app: FastifyInstance, ctx: AppContext): Pr
         tags: ['recordings'],
         summary: "A case's video sessions, oldest first, each with its recording's status",
         params: IdParams,
-        response: { 200: Type.Object({ items: Type.Array(SessionItemSchema) }), 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
+        response: { 200: Type.Object({ items: Type.Array(CallListItemSchema) }), 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
       },
     },
     async (request) => {
@@ -77,7 +38,7 @@ export async function recordingRoutes(app: FastifyInstance, ctx: AppContext): Pr
         tags: ['recordings'],
         summary: "A session's recording: recording, processing (with progress), sealed (with each party's duration, size and SHA-256) or failed (with the reason)",
         params: IdParams,
-        response: { 200: RecordingViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
+        response: { 200: CallRecordingViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
       },
     },
     async (request) => {

@@ -5,7 +5,8 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { RetentionError, RetentionService } from '../services/retention.service.js';
-import { AuditText, authErrors, ErrorResponse } from './schemas.js';
+import { CaseRetentionViewSchema, HoldViewSchema, PolicyViewSchema, RetentionItemKindSchema, RetentionOverviewSchema } from '../api-types.js';
+import { AuditText, authErrors, DateTime, ErrorResponse, IdParams, Uuid } from './schemas.js';
 
 /**
  * Retention: policies per product (admins set them; auditors read them), a case's contract end (admins), legal holds
@@ -13,66 +14,14 @@ import { AuditText, authErrors, ErrorResponse } from './schemas.js';
  * Nothing here answers with personal data or media.
  */
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const CodeParams = Type.Object({ productCode: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{1,39}$' }) }, { additionalProperties: false });
-const Anchor = Type.Union([Type.Literal('case_completed'), Type.Literal('contract_end')]);
-const Kind = Type.Union([Type.Literal('recording'), Type.Literal('export'), Type.Literal('file'), Type.Literal('still'), Type.Literal('pii')]);
-const DateTime = Type.String({ format: 'date-time' });
 const ReasonBody = Type.Object({ reason: AuditText(3, 1000) }, { additionalProperties: false });
 
-const PolicySchema = Type.Object({ productCode: Type.String(), retentionDays: Type.Integer(), anchor: Anchor, updatedBy: Type.String(), updatedAt: DateTime });
-const HoldSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  caseId: Type.String({ format: 'uuid' }),
-  reason: Type.String(),
-  placedBy: Type.String(),
-  placedAt: DateTime,
-  releasedBy: Nullable(Type.String()),
-  releasedAt: Nullable(DateTime),
-  releaseReason: Nullable(Type.String()),
-});
-const CaseRetentionSchema = Type.Object({
-  caseId: Type.String({ format: 'uuid' }),
-  policy: Nullable(Type.Object({ productCode: Type.String(), retentionDays: Type.Integer(), anchor: Anchor })),
-  anchorAt: Nullable(DateTime),
-  contractEnd: Nullable(Type.String({ format: 'date' })),
-  expiresAt: Nullable(DateTime),
-  reason: Nullable(Type.Union([Type.Literal('no_policy'), Type.Literal('not_completed'), Type.Literal('no_contract_end')])),
-  hold: Nullable(HoldSchema),
-  shredded: Nullable(Type.Object({ at: DateTime, auditSeq: Nullable(Type.Integer({ minimum: 0 })) })),
-  items: Type.Array(
-    Type.Object({
-      kind: Kind,
-      id: Type.String({ format: 'uuid' }),
-      expiresAt: Nullable(DateTime),
-      state: Type.Union([Type.Literal('retained'), Type.Literal('held'), Type.Literal('shredded')]),
-      shreddedAt: Nullable(DateTime),
-    }),
-  ),
-});
-const RunSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  startedAt: DateTime,
-  finishedAt: Nullable(DateTime),
-  asOf: DateTime,
-  dryRun: Type.Boolean(),
-  shredded: Type.Record(Type.String(), Type.Integer()),
-});
-const OverviewSchema = Type.Object({
-  upcoming: Type.Object({
-    within30: Type.Integer(),
-    within90: Type.Integer(),
-    items: Type.Array(Type.Object({ caseId: Type.String({ format: 'uuid' }), product: Type.String(), expiresAt: DateTime })),
-  }),
-  holds: Type.Array(HoldSchema),
-  lastRun: Nullable(RunSchema),
-});
 const DueSchema = Type.Object({
   asOf: DateTime,
   cases: Type.Integer(),
   counts: Type.Record(Type.String(), Type.Integer()),
-  items: Type.Array(Type.Object({ caseId: Type.String({ format: 'uuid' }), kind: Kind, id: Type.String({ format: 'uuid' }) })),
+  items: Type.Array(Type.Object({ caseId: Uuid, kind: RetentionItemKindSchema, id: Uuid })),
 });
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 415: ErrorResponse, ...authErrors };
 
@@ -97,7 +46,7 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
 
   r.get(
     '/api/admin/retention/policies',
-    { config: { access: overseers }, schema: { tags: ['retention'], summary: 'Retention policies per product (a product without one never expires)', response: { 200: Type.Object({ items: Type.Array(PolicySchema) }), ...authErrors } } },
+    { config: { access: overseers }, schema: { tags: ['retention'], summary: 'Retention policies per product (a product without one never expires)', response: { 200: Type.Object({ items: Type.Array(PolicyViewSchema) }), ...authErrors } } },
     async () => ({ items: await service.policies(ctx.pool) }),
   );
 
@@ -109,8 +58,8 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
         tags: ['retention'],
         summary: "Sets a product's retention: days after the anchor (case completion, or the case's contract end); audited with the old and new values",
         params: CodeParams,
-        body: Type.Object({ retentionDays: Type.Integer({ minimum: 1, maximum: 36500 }), anchor: Anchor }, { additionalProperties: false }),
-        response: { 200: PolicySchema, ...errors },
+        body: Type.Object({ retentionDays: Type.Integer({ minimum: 1, maximum: 36500 }), anchor: PolicyViewSchema.properties.anchor }, { additionalProperties: false }),
+        response: { 200: PolicyViewSchema, ...errors },
       },
     },
     async (request) => {
@@ -128,7 +77,7 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
         summary: "Enters or corrects a case's contract-end date (the anchor of contract_end policies); audited with the old and new dates",
         params: IdParams,
         body: Type.Object({ contractEnd: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }), reason: AuditText(3, 1000) }, { additionalProperties: false }),
-        response: { 200: CaseRetentionSchema, ...errors },
+        response: { 200: CaseRetentionViewSchema, ...errors },
       },
     },
     async (request) => tx(request, (client, audit) => service.setContractEnd(client, audit, request.params.id, request.body.contractEnd, request.body.reason)),
@@ -138,7 +87,7 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
     '/api/cases/:id/retention',
     {
       config: { access: overseers },
-      schema: { tags: ['retention'], summary: "A case's retention: policy, anchor, expiry, hold, and each item's state (no personal data)", params: IdParams, response: { 200: CaseRetentionSchema, ...errors } },
+      schema: { tags: ['retention'], summary: "A case's retention: policy, anchor, expiry, hold, and each item's state (no personal data)", params: IdParams, response: { 200: CaseRetentionViewSchema, ...errors } },
     },
     async (request) => {
       const v = await service.ofCase(ctx.pool, request.params.id);
@@ -151,7 +100,7 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
     '/api/cases/:id/holds',
     {
       config: { access: overseers, audit: 'retention.hold_placed' },
-      schema: { tags: ['retention'], summary: 'Places a legal hold on a case: nothing of it expires until every hold is released; audited', params: IdParams, body: ReasonBody, response: { 201: HoldSchema, ...errors } },
+      schema: { tags: ['retention'], summary: 'Places a legal hold on a case: nothing of it expires until every hold is released; audited', params: IdParams, body: ReasonBody, response: { 201: HoldViewSchema, ...errors } },
     },
     async (request, reply) => {
       const by = principalOf(request).username;
@@ -164,7 +113,7 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
     '/api/holds/:id/release',
     {
       config: { access: overseers, audit: 'retention.hold_released' },
-      schema: { tags: ['retention'], summary: 'Releases a legal hold with a reason; audited', params: IdParams, body: ReasonBody, response: { 200: HoldSchema, ...errors } },
+      schema: { tags: ['retention'], summary: 'Releases a legal hold with a reason; audited', params: IdParams, body: ReasonBody, response: { 200: HoldViewSchema, ...errors } },
     },
     async (request) => {
       const by = principalOf(request).username;
@@ -180,7 +129,7 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
         tags: ['retention'],
         summary: 'Legal holds, newest first: active ones (active=true), released ones (active=false) or all',
         querystring: Type.Object({ active: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ items: Type.Array(HoldSchema) }), ...errors },
+        response: { 200: Type.Object({ items: Type.Array(HoldViewSchema) }), ...errors },
       },
     },
     async (request) => ({ items: await service.holds(ctx.pool, request.query.active === undefined ? null : request.query.active === 'true') }),
@@ -190,7 +139,7 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
     '/api/admin/retention',
     {
       config: { access: overseers },
-      schema: { tags: ['retention'], summary: 'Cases expiring within 30 and 90 days (expired ones not yet shredded included), active holds, the last retention run', response: { 200: OverviewSchema, ...authErrors } },
+      schema: { tags: ['retention'], summary: 'Cases expiring within 30 and 90 days (expired ones not yet shredded included), active holds, the last retention run', response: { 200: RetentionOverviewSchema, ...authErrors } },
     },
     async () => service.overview(ctx.pool, new Date()),
   );

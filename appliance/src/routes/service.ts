@@ -6,8 +6,9 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { deviceCookieOptions } from '../http/device-cookie.js';
 import { AppError } from '../http/errors.js';
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
-import { VISIT_STATES, type ServiceDesk, type VisitState } from '../services/service-desk.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import type { ServiceDesk } from '../services/service-desk.js';
+import { CallbackListSchema, CallbackViewSchema, CitationSchema, ConversationMessageSchema, OfferViewSchema, PresenceViewSchema, ServiceLangSchema, VisitViewSchema } from '../service-api-types.js';
+import { authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
 
 type Tx = Parameters<ServiceDesk['transfer']>[0];
 type Audit = Parameters<ServiceDesk['transfer']>[1];
@@ -16,49 +17,7 @@ type Visit = Parameters<ServiceDesk['transfer']>[2];
 /** The header a customer's page sends its visit ticket in (the device cookie travels with it). */
 export const TICKET_HEADER = 'x-kyc-service-ticket';
 
-const Lang = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]);
-const VisitParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const Phone = Type.String({ minLength: 5, maxLength: 20, pattern: '^[+0-9 ()-]{5,20}$' });
-const Citation = Type.Union([Type.Object({ entryId: Type.String(), title: Type.String(), version: Type.Integer() }), Type.Null()]);
-const VisitView = Type.Object({
-  id: Type.String(),
-  state: Type.Unsafe<VisitState>({ type: 'string', enum: [...VISIT_STATES] }),
-  productCode: Type.String(),
-  lang: Lang,
-  createdAt: Type.String(),
-  expiresAt: Type.String(),
-  position: Type.Union([Type.Integer(), Type.Null()]),
-  estimatedWaitSeconds: Type.Union([Type.Integer(), Type.Null()]),
-  joinUrl: Type.Union([Type.String(), Type.Null()]),
-  callEnded: Type.Boolean(),
-  rated: Type.Boolean(),
-});
-const Message = Type.Object({ at: Type.String(), party: Type.Union([Type.Literal('customer'), Type.Literal('assistant')]), text: Type.String(), citation: Citation });
-const OfferView = Type.Object({
-  id: Type.String(),
-  visitId: Type.String(),
-  productCode: Type.String(),
-  lang: Lang,
-  customerName: Type.String(),
-  topic: Type.Union([Type.String(), Type.Null()]),
-  conversation: Type.Array(Message),
-  queuedAt: Type.Union([Type.String(), Type.Null()]),
-  offeredAt: Type.String(),
-  expiresAt: Type.String(),
-});
-const CallbackView = Type.Object({
-  visitId: Type.String(),
-  productCode: Type.String(),
-  lang: Lang,
-  customerName: Type.String(),
-  phone: Type.String(),
-  topic: Type.Union([Type.String(), Type.Null()]),
-  conversation: Type.Array(Message),
-  requestedAt: Type.String(),
-  takenAt: Type.String(),
-});
-const Presence = Type.Object({ status: Type.Union([Type.Literal('available'), Type.Literal('busy'), Type.Literal('away')]), products: Type.Array(Type.String()), languages: Type.Array(Type.String()), since: Type.String() });
-
 const customerErrors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse, 500: ErrorResponse };
 const tellerErrors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
 
@@ -120,14 +79,14 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
         body: Type.Object(
           {
             productCode: Type.String({ minLength: 1, maxLength: 40 }),
-            lang: Lang,
+            lang: ServiceLangSchema,
             name: Type.String({ minLength: 1, maxLength: 100 }),
             phone: Type.Optional(Phone),
             consent: Type.Literal(true),
           },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Object({ ticket: Type.String(), ticketHeader: Type.String(), visit: VisitView }), ...customerErrors },
+        response: { 201: Type.Object({ ticket: Type.String(), ticketHeader: Type.String(), visit: VisitViewSchema }), ...customerErrors },
       },
     },
     async (request, reply) => {
@@ -150,8 +109,8 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
       schema: {
         tags: ['service'],
         summary: 'The visit: state, queue position and estimated wait (poll it every few seconds), the join link once accepted',
-        params: VisitParams,
-        response: { 200: Type.Object({ visit: VisitView, conversation: Type.Array(Message) }), ...customerErrors },
+        params: IdParams,
+        response: { 200: Type.Object({ visit: VisitViewSchema, conversation: Type.Array(ConversationMessageSchema) }), ...customerErrors },
       },
     },
     async (request) => {
@@ -168,9 +127,9 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
       schema: {
         tags: ['service'],
         summary: "Ask the assistant; the answer cites the knowledge-base entry it used, or offers 'talk to a person'",
-        params: VisitParams,
+        params: IdParams,
         body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ text: Type.String(), citation: Citation, offerTransfer: Type.Boolean() }), ...customerErrors },
+        response: { 200: Type.Object({ text: Type.String(), citation: Nullable(CitationSchema), offerTransfer: Type.Boolean() }), ...customerErrors },
       },
     },
     async (request) => {
@@ -183,7 +142,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
     '/api/service/visits/:id/transfer',
     {
       config: { access: 'public', audit: 'service.transfer', rateLimit: perVisitPerMinute(10) },
-      schema: { tags: ['service'], summary: 'Talk to a person: join the queue of the product and language', params: VisitParams, response: { 200: VisitView, ...customerErrors } },
+      schema: { tags: ['service'], summary: 'Talk to a person: join the queue of the product and language', params: IdParams, response: { 200: VisitViewSchema, ...customerErrors } },
     },
     async (request) => visitChange(request, (client, audit, v) => desk.transfer(client, audit, v), { queueChanged: true }),
   );
@@ -192,7 +151,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
     '/api/service/visits/:id/leave',
     {
       config: { access: 'public', audit: 'service.leave', rateLimit: perVisitPerMinute(10) },
-      schema: { tags: ['service'], summary: 'Leave (the queue, or the assistant)', params: VisitParams, response: { 200: VisitView, ...customerErrors } },
+      schema: { tags: ['service'], summary: 'Leave (the queue, or the assistant)', params: IdParams, response: { 200: VisitViewSchema, ...customerErrors } },
     },
     async (request) => visitChange(request, (client, audit, v) => desk.leave(client, audit, v, 'left'), { queueChanged: true }),
   );
@@ -204,9 +163,9 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
       schema: {
         tags: ['service'],
         summary: 'Leave the queue and ask to be called back (on the phone given, or the one given at the start)',
-        params: VisitParams,
+        params: IdParams,
         body: Type.Optional(Type.Object({ phone: Type.Optional(Phone) }, { additionalProperties: false })),
-        response: { 200: VisitView, ...customerErrors },
+        response: { 200: VisitViewSchema, ...customerErrors },
       },
     },
     async (request) => visitChange(request, (client, audit, v) => desk.leave(client, audit, v, 'callback', request.body?.phone), { queueChanged: true }),
@@ -219,7 +178,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
       schema: {
         tags: ['service'],
         summary: 'Rate the service after the call (1–5, optional comment); once per visit',
-        params: VisitParams,
+        params: IdParams,
         body: Type.Object({ score: Type.Integer({ minimum: 1, maximum: 5 }), comment: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }),
         response: { 204: Type.Null(), ...customerErrors },
       },
@@ -242,7 +201,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
     '/api/me/presence',
     {
       config: { access: { roles: ['teller'] } },
-      schema: { tags: ['service'], summary: "The teller's presence and skills", response: { 200: Presence, ...authErrors } },
+      schema: { tags: ['service'], summary: "The teller's presence and skills", response: { 200: PresenceViewSchema, ...authErrors } },
     },
     async (request) => desk.presence(ctx.pool, principalOf(request).username),
   );
@@ -259,14 +218,14 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
             status: Type.Union([Type.Literal('available'), Type.Literal('busy'), Type.Literal('away')]),
             skills: Type.Optional(
               Type.Object(
-                { products: Type.Array(Type.String({ minLength: 1, maxLength: 40 }), { maxItems: 100 }), languages: Type.Array(Lang, { maxItems: 2 }) },
+                { products: Type.Array(Type.String({ minLength: 1, maxLength: 40 }), { maxItems: 100 }), languages: Type.Array(ServiceLangSchema, { maxItems: 2 }) },
                 { additionalProperties: false },
               ),
             ),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Presence, ...tellerErrors },
+        response: { 200: PresenceViewSchema, ...tellerErrors },
       },
     },
     async (request) => {
@@ -285,7 +244,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
         tags: ['service'],
         summary: "The teller's open offers (at most one): a long poll that answers at once when there is one, else waits up to waitMs for one",
         querystring: Type.Object({ waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 25_000 })) }, { additionalProperties: false }),
-        response: { 200: Type.Array(OfferView), 400: ErrorResponse, ...authErrors },
+        response: { 200: Type.Array(OfferViewSchema), 400: ErrorResponse, ...authErrors },
       },
     },
     async (request) => {
@@ -298,7 +257,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
     },
   );
 
-  const OfferParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+  const OfferParams = Type.Object({ id: Uuid }, { additionalProperties: false });
   r.post(
     '/api/service/offers/:id/accept',
     {
@@ -316,7 +275,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ caseId: Type.String(), invitationId: Type.String(), visitId: Type.String(), conversation: Type.Array(Message) }),
+          200: Type.Object({ caseId: Type.String(), invitationId: Type.String(), visitId: Type.String(), conversation: Type.Array(ConversationMessageSchema) }),
           ...tellerErrors,
         },
       },
@@ -352,7 +311,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
       schema: {
         tags: ['service'],
         summary: "Call-backs waiting for the teller's products and languages, and the one the teller holds (phone in full, to call)",
-        response: { 200: Type.Object({ waiting: Type.Integer(), mine: Type.Union([CallbackView, Type.Null()]) }), ...authErrors },
+        response: { 200: CallbackListSchema, ...authErrors },
       },
     },
     async (request) => desk.callbacks(ctx.pool, principalOf(request).username),
@@ -365,7 +324,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
       schema: {
         tags: ['service'],
         summary: "Take the oldest waiting call-back of the teller's skills (one held at a time)",
-        response: { 200: CallbackView, ...tellerErrors },
+        response: { 200: CallbackViewSchema, ...tellerErrors },
       },
     },
     async (request) => {
@@ -381,7 +340,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
       schema: {
         tags: ['service'],
         summary: 'Record the outcome of the call-back the teller holds',
-        params: VisitParams,
+        params: IdParams,
         body: Type.Object({ outcome: Type.Union([Type.Literal('reached'), Type.Literal('unreachable')]) }, { additionalProperties: false }),
         response: { 204: Type.Null(), ...tellerErrors },
       },
@@ -407,14 +366,14 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
           200: Type.Object({
             days: Type.Integer(),
             waiting: Type.Array(Type.Object({ productCode: Type.String(), lang: Type.String(), count: Type.Integer() })),
-            avgWaitSeconds: Type.Union([Type.Number(), Type.Null()]),
-            p90WaitSeconds: Type.Union([Type.Number(), Type.Null()]),
+            avgWaitSeconds: Nullable(Type.Number()),
+            p90WaitSeconds: Nullable(Type.Number()),
             handled: Type.Integer(),
             abandoned: Type.Integer(),
             callbacks: Type.Integer(),
             callbacksOpen: Type.Integer(),
-            perTeller: Type.Array(Type.Object({ teller: Type.String(), handled: Type.Integer(), avgWaitSeconds: Type.Union([Type.Number(), Type.Null()]) })),
-            ratings: Type.Array(Type.Object({ teller: Type.Union([Type.String(), Type.Null()]), productCode: Type.String(), day: Type.String(), count: Type.Integer(), average: Type.Number() })),
+            perTeller: Type.Array(Type.Object({ teller: Type.String(), handled: Type.Integer(), avgWaitSeconds: Nullable(Type.Number()) })),
+            ratings: Type.Array(Type.Object({ teller: Nullable(Type.String()), productCode: Type.String(), day: Type.String(), count: Type.Integer(), average: Type.Number() })),
           }),
           400: ErrorResponse,
           ...authErrors,

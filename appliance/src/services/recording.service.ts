@@ -3,46 +3,16 @@ import { DomainError } from '../domain/errors.js';
 import { callSessionRepository, type CallSessionRow } from '../repositories/call-session.repository.js';
 import { caseRepository } from '../repositories/case.repository.js';
 import { recordingRepository, type RecordingFileRow, type RecordingRow } from '../repositories/recording.repository.js';
-import type { RecordingStatus } from '../domain/case-status.js';
+import type { RecordingStatus } from '../domain/vocabulary.js';
 import type { Principal } from '../domain/principal.js';
+import type { CallListItem, CallRecordingView, PipelineRecording } from '../api-types.js';
 
-/** What the API says about a session's recording. Never key material, never archive paths. */
-export interface RecordingView {
-  /** the recording's id; null while the session is still being recorded */
-  id: string | null;
-  sessionId: string;
-  caseId: string;
-  status: 'recording' | 'processing' | 'sealed' | 'failed';
-  /** 0..1 while processing */
-  progress: number | null;
-  step: string | null;
-  /** why the last attempt failed (status failed) */
-  reason: string | null;
-  willRetry: boolean | null;
-  attempts: number;
-  complete: boolean | null;
-  issues: Array<{ code: string; severity: string; message: string }>;
-  sealedAt: string | null;
-  plaintextRemoved: boolean;
-  manifestSha256: string | null;
-  parties: Array<{ party: 'teller' | 'customer'; segment: number; durationMs: number; bytes: number; sha256: string }>;
-}
-
-export interface SessionListItem {
-  id: string;
-  state: 'live' | 'ended';
-  admittedAt: string;
-  endedAt: string | null;
-  endReason: string | null;
-  recording: { id: string | null; status: RecordingView['status'] };
-}
-
-function statusOf(session: CallSessionRow, rec: RecordingRow | null): RecordingView['status'] {
+function statusOf(session: CallSessionRow, rec: RecordingRow | null): CallRecordingView['status'] {
   if (!rec) return session.state === 'live' ? 'recording' : 'processing';
   return rec.status === 'queued' ? 'processing' : rec.status;
 }
 
-export function recordingView(session: CallSessionRow, rec: RecordingRow | null, files: RecordingFileRow[]): RecordingView {
+export function recordingView(session: CallSessionRow, rec: RecordingRow | null, files: RecordingFileRow[]): CallRecordingView {
   const status = statusOf(session, rec);
   return {
     id: rec?.id ?? null,
@@ -55,7 +25,7 @@ export function recordingView(session: CallSessionRow, rec: RecordingRow | null,
     willRetry: status === 'failed' ? (rec?.will_retry ?? false) : null,
     attempts: rec?.attempts ?? 0,
     complete: rec?.complete ?? null,
-    issues: ((rec?.issues ?? []) as RecordingView['issues']).map((i) => ({ code: i.code, severity: i.severity, message: i.message })),
+    issues: ((rec?.issues ?? []) as CallRecordingView['issues']).map((i) => ({ code: i.code, severity: i.severity, message: i.message })),
     sealedAt: rec?.sealed_at?.toISOString() ?? null,
     plaintextRemoved: rec?.plaintext_removed_at != null,
     manifestSha256: rec?.manifest_sha256?.toString('hex') ?? null,
@@ -72,7 +42,7 @@ export function recordingView(session: CallSessionRow, rec: RecordingRow | null,
 }
 
 /** A recording in the seal pipeline as the administrator sees it: status fields only, never the wrapped key or its KEK id. */
-function pipelineItem(r: RecordingRow) {
+function pipelineItem(r: RecordingRow): PipelineRecording {
   return {
     id: r.id,
     sessionId: r.session_id,
@@ -91,8 +61,6 @@ function pipelineItem(r: RecordingRow) {
   };
 }
 
-export type PipelineItem = ReturnType<typeof pipelineItem>;
-
 /** Tellers see their own cases' sessions; auditors and admins see every case. Others get "not found". */
 async function checkCaseAccess(db: Queryable, caseId: string, who: Principal): Promise<void> {
   const c = await caseRepository.findById(db, caseId);
@@ -101,7 +69,7 @@ async function checkCaseAccess(db: Queryable, caseId: string, who: Principal): P
 }
 
 export class RecordingService {
-  async sessionsOfCase(db: Queryable, caseId: string, who: Principal): Promise<SessionListItem[]> {
+  async sessionsOfCase(db: Queryable, caseId: string, who: Principal): Promise<CallListItem[]> {
     await checkCaseAccess(db, caseId, who);
     const sessions = await callSessionRepository.listForCase(db, caseId);
     const recs = new Map((await recordingRepository.listForSessions(db, sessions.map((s) => s.id))).map((r) => [r.session_id, r]));
@@ -118,7 +86,7 @@ export class RecordingService {
     });
   }
 
-  async recordingOfSession(db: Queryable, sessionId: string, who: Principal): Promise<RecordingView> {
+  async recordingOfSession(db: Queryable, sessionId: string, who: Principal): Promise<CallRecordingView> {
     const session = await callSessionRepository.findById(db, sessionId);
     if (!session) throw new DomainError('NOT_FOUND', 'No such session.');
     await checkCaseAccess(db, session.case_id, who).catch(() => {
@@ -130,7 +98,7 @@ export class RecordingService {
   }
 
   /** The seal pipeline, newest first: recordings of one status, or by default every one not yet done. */
-  async pipeline(db: Queryable, status: Exclude<RecordingStatus, 'sealed'> | null, limit: number): Promise<PipelineItem[]> {
+  async pipeline(db: Queryable, status: Exclude<RecordingStatus, 'sealed'> | null, limit: number): Promise<PipelineRecording[]> {
     return (await recordingRepository.listForStatus(db, status, limit)).map(pipelineItem);
   }
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Queryable } from '../db/database.js';
 import { geolocationCoords } from '../kyc/geolocation.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
+import type { Marker, StoredManifest } from '../recording/manifest.js';
 import { recordingRepository } from '../repositories/recording.repository.js';
 import { ArchiveMedia, ReplayGrants, SealedRecordingCache, sealedRecording } from './archive.service.js';
 
@@ -20,30 +21,17 @@ export function createArchiveReplay(o: { sessionKey: Buffer; media: ArchiveMedia
   return { grants: new ReplayGrants(o.sessionKey), media: o.media, recordings: new SealedRecordingCache(o.pool) };
 }
 
-interface MarkerLike {
-  at: string;
-  offsetMs: number;
-  party: string;
-  kind: string;
-  data: Record<string, unknown>;
-}
-
-interface ManifestLike {
-  files?: Array<{ party: string; segment: number; offsetMs?: number | null }>;
-  markers?: MarkerLike[];
-}
-
 /**
  * Opens the replay of a sealed recording for a user: a short-lived grant, each party segment's media URL and the
  * manifest's markers (location markers with their coordinates, decrypted here). The caller audits the opening.
  */
 export async function openReplay(db: Queryable, deps: { pii: PiiCipher; grants: ReplayGrants }, recordingId: string, username: string) {
   const { rec, media: files } = await sealedRecording(db, recordingId);
-  const manifest = ((await recordingRepository.manifestOf(db, rec.id)) ?? {}) as ManifestLike;
+  const manifest = ((await recordingRepository.manifestOf(db, rec.id)) ?? {}) as StoredManifest;
   // location markers carry only a reference: the auditor sees the coordinates, decrypted here
   const geoIds = (manifest.markers ?? []).flatMap((m) => (m.kind === 'geolocation' && typeof m.data.geolocationId === 'string' ? [m.data.geolocationId] : []));
   const coords = await geolocationCoords(db, deps.pii, geoIds);
-  const withCoords = (m: MarkerLike): Record<string, unknown> => ({ ...m.data, ...(m.kind === 'geolocation' ? coords.get(String(m.data.geolocationId)) : undefined) });
+  const withCoords = (m: Marker): Record<string, unknown> => ({ ...m.data, ...(m.kind === 'geolocation' ? coords.get(String(m.data.geolocationId)) : undefined) });
   const { grant, expiresAt } = deps.grants.issue(rec.id, username);
   const q = encodeURIComponent(grant);
   return {

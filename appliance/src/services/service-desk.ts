@@ -17,7 +17,7 @@ import type { CallbackOutcome } from '../domain/service-report.js';
 
 export type { Citation, ConversationMessage, OfferView, PresenceView, VisitView };
 
-export const VISIT_STATES: readonly VisitState[] = ['assistant', 'queued', 'accepted', 'left', 'callback', 'expired'];
+export { VISIT_STATES } from '../domain/service-report.js';
 export type { VisitState };
 
 export interface ServiceDeskSettings {

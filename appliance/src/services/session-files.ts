@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import type { CallFile } from '../api-types.js';
 import type { Queryable } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
 import { MAX_SESSION_FILE_BYTES, MAX_SESSION_FILES, sanitizeFileName, type AllowedFileType } from '../domain/file-types.js';
@@ -9,11 +10,9 @@ import { caseFileRepository, type CaseFileRow } from '../repositories/case-file.
 import type { AuditWrite } from './audited-transaction.js';
 
 /** A file of a session as the API shows it. */
-function fileView(f: CaseFileRow) {
+function fileView(f: CaseFileRow): CallFile {
   return { id: f.id, name: f.name, mediaType: f.media_type, size: f.size, sha256: f.sha256.toString('hex'), from: f.party, at: f.created_at.toISOString() };
 }
-
-export type SessionFileView = ReturnType<typeof fileView>;
 
 /** A file sent in a session, checked by content already: its name as sent and its sniffed media type. */
 export interface SessionUpload {
@@ -27,7 +26,7 @@ export class SessionFiles {
   constructor(private readonly pii: PiiCipher) {}
 
   /** Stores a file a party of a live session sent, with its session event and audit event, in the caller's transaction. */
-  async store(client: pg.PoolClient, audit: AuditWrite, session: CallSessionRow, party: 'teller' | 'customer', upload: SessionUpload): Promise<SessionFileView> {
+  async store(client: pg.PoolClient, audit: AuditWrite, session: CallSessionRow, party: 'teller' | 'customer', upload: SessionUpload): Promise<CallFile> {
     const { content, mediaType: type } = upload;
     const id = randomUUID();
     const used = await caseFileRepository.usageOfSessionLocked(client, session.id);
@@ -50,7 +49,7 @@ export class SessionFiles {
     return fileView(f);
   }
 
-  async listOfSession(db: Queryable, sessionId: string): Promise<SessionFileView[]> {
+  async listOfSession(db: Queryable, sessionId: string): Promise<CallFile[]> {
     return (await caseFileRepository.listForSession(db, sessionId)).map(fileView);
   }
 

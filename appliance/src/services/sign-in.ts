@@ -1,12 +1,12 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/database.js';
 import { hashToken, newOpaqueToken } from '../lib/tokens.js';
-import { sessionRepository, type LoginState } from '../repositories/session.repository.js';
+import { signInSessionRepository, type LoginState } from '../repositories/sign-in-session.repository.js';
 import { auditEvent, type AuditActor, type AuditSink, type RequestOrigin } from './audit.js';
-import type { LiveSessions } from './live-sessions.js';
+import type { SignInSessions } from './sign-in-sessions.js';
 import type { LogoutRequest, OidcService } from './oidc.js';
 
-export type { LoginState } from '../repositories/session.repository.js';
+export type { LoginState } from '../repositories/sign-in-session.repository.js';
 
 /** A sign-in the identity provider completed: who, and the tokens the new session keeps. */
 export type CompletedLogin = Awaited<ReturnType<OidcService['completeLogin']>>;
@@ -19,17 +19,17 @@ export class SignIn {
   constructor(
     private readonly pool: pg.Pool,
     private readonly audit: AuditSink,
-    private readonly sessions: LiveSessions,
+    private readonly signInSessions: SignInSessions,
   ) {}
 
   /** Keeps a pending sign-in (PKCE verifier, nonce, where to return) under its OIDC state, for `ttlSeconds`. */
   saveLoginState(state: string, pending: LoginState, ttlSeconds: number): Promise<void> {
-    return sessionRepository.saveLoginState(this.pool, hashToken(state), pending, ttlSeconds);
+    return signInSessionRepository.saveLoginState(this.pool, hashToken(state), pending, ttlSeconds);
   }
 
   /** The pending sign-in of an OIDC state, used up (null when unknown or expired). */
   takeLoginState(state: string): Promise<LoginState | null> {
-    return sessionRepository.takeLoginState(this.pool, hashToken(state));
+    return signInSessionRepository.takeLoginState(this.pool, hashToken(state));
   }
 
   /** Starts a session for a completed sign-in, audited in the same transaction; answers the session id for the cookie. */
@@ -38,7 +38,7 @@ export class SignIn {
     const sessionId = newOpaqueToken();
     const idHash = hashToken(sessionId);
     await withTransaction(this.pool, async (client) => {
-      await sessionRepository.create(client, idHash, {
+      await signInSessionRepository.create(client, idHash, {
         subject: user.subject,
         username: user.username,
         roles: user.roles,
@@ -46,7 +46,7 @@ export class SignIn {
         idToken,
         expiresAt: new Date(Date.now() + ttlSeconds * 1000),
         idpSid: sid,
-        refreshTokenEnc: this.sessions.sealRefreshToken(idHash, refreshToken),
+        refreshTokenEnc: this.signInSessions.sealRefreshToken(idHash, refreshToken),
       });
       await this.audit.appendInTx(
         client,
@@ -60,10 +60,10 @@ export class SignIn {
   async end(origin: RequestOrigin, sessionIdHash: Buffer | null): Promise<string | null> {
     let idToken: string | null = null;
     await withTransaction(this.pool, async (client) => {
-      if (sessionIdHash) idToken = (await sessionRepository.remove(client, sessionIdHash))?.idToken ?? null;
+      if (sessionIdHash) idToken = (await signInSessionRepository.remove(client, sessionIdHash))?.idToken ?? null;
       await this.audit.appendInTx(client, auditEvent(origin, { action: 'auth.logout', object: null, result: 'success' }));
     });
-    if (sessionIdHash) this.sessions.ended([sessionIdHash]);
+    if (sessionIdHash) this.signInSessions.ended([sessionIdHash]);
     return idToken;
   }
 
@@ -74,8 +74,8 @@ export class SignIn {
   async endByLogoutToken(origin: RequestOrigin, logout: LogoutRequest, actor: AuditActor): Promise<Buffer[] | null> {
     const filter = logout.sid !== null ? { idpSid: logout.sid, ...(logout.sub !== null ? { subject: logout.sub } : {}) } : { subject: logout.sub! };
     const ended = await withTransaction(this.pool, async (client) => {
-      if (!(await sessionRepository.firstUseOfLogoutToken(client, logout.jti, logout.expiresAt))) return null;
-      const hashes = await this.sessions.endWhere(client, filter);
+      if (!(await signInSessionRepository.firstUseOfLogoutToken(client, logout.jti, logout.expiresAt))) return null;
+      const hashes = await this.signInSessions.endWhere(client, filter);
       await this.audit.appendInTx(
         client,
         auditEvent(
@@ -86,7 +86,7 @@ export class SignIn {
       );
       return hashes;
     });
-    if (ended !== null) this.sessions.ended(ended);
+    if (ended !== null) this.signInSessions.ended(ended);
     return ended;
   }
 }

@@ -1,20 +1,30 @@
 // The one place the UI talks to the appliance's API (same origin, session cookie).
-// The API's answers are typed once, by the appliance (appliance/src/api-types.ts).
-import type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, OpsView, RetentionOverview } from '../../../appliance/src/api-types.js';
-export type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, RetentionOverview };
-export type { OpsSample, OpsView } from '../../../appliance/src/api-types.js';
-export { SHREDDED_TEXT } from '../../../appliance/src/api-types.js';
+// The API's answers are typed once, by the appliance: `Static<>` of the TypeBox schemas in
+// appliance/src/api-types.ts. `import type` is erased, so the bundle gains nothing from there.
+import type {
+  CallFile,
+  CallSessionView,
+  CaseRetentionView,
+  CaseReview,
+  CaseStatus,
+  CaseView,
+  InvitationView,
+  JoinStep,
+  JoinView,
+  LiveView,
+  Me,
+  OpsSample,
+  OpsView,
+  PipelineRecording,
+  Readiness,
+  RetentionOverview,
+  Role,
+} from '../../../appliance/src/api-types.js';
+export type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, LiveView, Me, OpsSample, OpsView, PipelineRecording, Readiness, RetentionOverview, Role };
+export { SHREDDED_TEXT } from '../../../appliance/src/domain/vocabulary.js';
 
-export type Role = 'teller' | 'auditor' | 'admin';
-
-export interface Me {
-  username: string;
-  roles: Role[];
-  /** from the identity provider (Keycloak user attribute); a teller's new cases take it */
-  branch: string | null;
-  csrfToken: string | null;
-}
-
+/** A file exchanged during a call, as the API lists it. */
+export type SessionFile = CallFile;
 
 export interface NewCase {
   customerName: string;
@@ -29,23 +39,11 @@ export interface NewCase {
 
 export type NewCaseField = keyof NewCase;
 
+export type ComponentState = Readiness['components'][string]['status'];
+
 export interface FieldError {
   field: string;
   code: string;
-}
-
-export type ComponentState = 'up' | 'down' | 'not_configured';
-
-export interface ComponentStatus {
-  status: ComponentState;
-  /** false: the appliance reports ready without it (e.g. Janus before media is set up). */
-  required?: boolean;
-  detail?: string;
-}
-
-export interface Readiness {
-  status: 'ready' | 'not_ready';
-  components: Record<string, ComponentStatus>;
 }
 
 /** Codes the client raises itself, when there is no API answer to take one from. */
@@ -214,11 +212,6 @@ export function submitConsent(token: string, accept: boolean, shown: { version: 
 
 // ---- the teller's side of the live session ----
 
-export interface LiveView {
-  invitation: InvitationView | null;
-  session: CallSessionView | null;
-}
-
 const casePath = (caseId: string, tail: string) => `/api/cases/${encodeURIComponent(caseId)}${tail}`;
 
 /** A new link and code for the case; any older link stops working. */
@@ -244,17 +237,6 @@ export function hangUp(sessionId: string): Promise<CallSessionView> {
 
 // ---- files exchanged during a session (stored with the case) ----
 
-export interface SessionFile {
-  id: string;
-  name: string;
-  mediaType: string;
-  size: number;
-  /** hex SHA-256 of the content as stored */
-  sha256: string;
-  from: 'teller' | 'customer';
-  at: string;
-}
-
 /** The teller is known by the session cookie; the customer names the invitation link. */
 export type SessionParty = { kind: 'teller' } | { kind: 'customer'; token: string };
 
@@ -276,24 +258,6 @@ export function uploadSessionFile(sessionId: string, party: SessionParty, file: 
 /** Where the browser downloads (or shows) a file. */
 export function sessionFileUrl(fileId: string, party: SessionParty): string {
   return withParty(`/api/files/${encodeURIComponent(fileId)}`, party);
-}
-
-/** A recording in the seal pipeline, as the admin status page lists it. */
-export interface PipelineRecording {
-  id: string;
-  sessionId: string;
-  caseId: string;
-  status: 'queued' | 'processing' | 'sealed' | 'failed';
-  step: string;
-  progress: number;
-  attempts: number;
-  failureReason: string | null;
-  failedAt: string | null;
-  willRetry: boolean;
-  complete: boolean | null;
-  issueCount: number;
-  createdAt: string;
-  updatedAt: string;
 }
 
 /** Recordings not yet sealed, or sealed with plaintext still on disk; newest first. */

@@ -3,7 +3,7 @@
 import { ApiError, CLIENT_ERROR_CODES, request, type CaseStatus, type CaseView, type SessionFile } from '$lib/api.js';
 import type { ArchiveItem, ArchivePage, CaseQualityView, IntegrityFlag as ArchiveFlag, RecordingStatus, RejectReason } from '../../../appliance/src/api-types.js';
 export type { CaseQualityView } from '../../../appliance/src/api-types.js';
-export { PROMPTING_OBSERVED, REJECT_REASONS } from '../../../appliance/src/api-types.js';
+export { CASE_STATUSES, PROMPTING_OBSERVED, RECORDING_STATUSES, REJECT_REASONS } from '../../../appliance/src/domain/vocabulary.js';
 export type { ArchiveFlag, ArchiveItem, ArchivePage, RecordingStatus, RejectReason };
 
 type Fetch = typeof fetch;

@@ -3,32 +3,17 @@ import { request } from '$lib/api.js';
 import type {
   CaseKycView,
   CaseStepView,
+  CustomerScriptView,
   LocalizedText,
   ProductDefinition,
   ProductDiff,
   ProductView,
   ScriptStepDefinition,
+  StepAction,
 } from '../../../appliance/src/kyc/kyc-api-types.js';
-export type { CaseKycView, CaseStepView, LocalizedText, ProductDefinition, ProductDiff, ProductView, ScriptStepDefinition };
+export type { CaseKycView, CaseStepView, CustomerScriptView, LocalizedText, ProductDefinition, ProductDiff, ProductView, ScriptStepDefinition, StepAction };
 
 const enc = encodeURIComponent;
-
-export interface StepAction {
-  stepId: string;
-  status: 'done' | 'awaiting-confirmation';
-  attemptId: string | null;
-  offsetMs: number | null;
-  confirmationId: string | null;
-}
-
-/** What the customer's screen shows of the script. */
-export interface CustomerScriptView {
-  recording: boolean;
-  recordingSince: string;
-  requiresGeolocation: boolean;
-  prompts: Array<{ confirmationId: string; stepId: string; title: LocalizedText; text: LocalizedText | null; requestedAt: string }>;
-  readAloud: { stepId: string; title: LocalizedText; code: string | null } | null;
-}
 
 export async function listProducts(fetchFn?: typeof fetch): Promise<ProductView[]> {
   return (await request<{ items: ProductView[] }>('GET', '/api/products', fetchFn ? { fetch: fetchFn } : {})).items;

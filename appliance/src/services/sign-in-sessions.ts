@@ -1,11 +1,11 @@
 import { withTransaction, type Queryable } from '../db/database.js';
 import type pg from 'pg';
 import type { PiiCipher } from '../lib/pii-cipher.js';
-import { sessionRepository, type SessionFilter, type StoredSession } from '../repositories/session.repository.js';
+import { signInSessionRepository, type SignInSessionFilter, type StoredSignInSession } from '../repositories/sign-in-session.repository.js';
 import { auditEvent, type AuditActor, type AuditSink } from './audit.js';
 import { IdpRefusedError, IdpUnavailableError, type VerifiedUser } from './oidc.js';
 
-/** How sessions are re-checked with the identity provider and what happens when they end. */
+/** How sign-in sessions are re-checked with the identity provider and what happens when they end. */
 export interface SessionRevocation {
   pool: pg.Pool;
   audit: AuditSink;
@@ -29,21 +29,21 @@ const REFRESH_FIELD = 'refresh_token';
 const UNREACHABLE_RETRY_MS = 30_000;
 
 /**
- * Browser sessions as the auth hook sees them: looked up in PostgreSQL and kept for a few seconds, because a replay
+ * Browser sign-in sessions as the auth hook sees them: looked up in PostgreSQL and kept for a few seconds, because a replay
  * sends a range request every few hundred milliseconds and the lookup costs more than serving a small range.
  * A cached session is never used past its expiry or idle limit; sign-out forgets it at once (this process is the
  * only one serving HTTP), and a lookup that was under way when the session was forgotten is not kept.
  */
-export class LiveSessions {
+export class SignInSessions {
   static readonly TTL_MS = 10_000;
   private static readonly MAX = 10_000;
-  private readonly cache = new Map<string, { session: StoredSession; until: number }>();
+  private readonly cache = new Map<string, { session: StoredSignInSession; until: number }>();
   /** counts sign-outs: a lookup is cached only if its session was not forgotten since the lookup began */
   private epoch = 0;
   /** the epoch at which each session was last forgotten, and when (kept for TTL_MS) */
   private readonly forgotten = new Map<string, { epoch: number; at: number }>();
 
-  private readonly rechecking = new Map<string, Promise<StoredSession | null>>();
+  private readonly rechecking = new Map<string, Promise<StoredSignInSession | null>>();
   private readonly unreachableUntil = new Map<string, number>();
   private purgeTimer: NodeJS.Timeout | null = null;
 
@@ -67,7 +67,7 @@ export class LiveSessions {
    * UNREACHABLE_RETRY_MS — but for at most `unreachableGraceSeconds` past the due re-check: after that its requests
    * throw IdpUnavailableError (503) until the provider answers; the session is kept, so work resumes when it does.
    */
-  async recheckIfDue(idHash: Buffer, session: StoredSession): Promise<StoredSession | null> {
+  async recheckIfDue(idHash: Buffer, session: StoredSignInSession): Promise<StoredSignInSession | null> {
     const r = this.revocation;
     if (!r) return session;
     const now = Date.now();
@@ -82,7 +82,7 @@ export class LiveSessions {
     return pending;
   }
 
-  private async recheck(r: SessionRevocation, idHash: Buffer, key: string, session: StoredSession): Promise<StoredSession | null> {
+  private async recheck(r: SessionRevocation, idHash: Buffer, key: string, session: StoredSignInSession): Promise<StoredSignInSession | null> {
     const actor: AuditActor = { username: session.username, roles: session.roles, auth: 'session' };
     if (!session.refreshTokenEnc) return this.endOne(r, idHash, actor, 'the session cannot be re-checked with the identity provider');
     let refreshToken: string;
@@ -104,8 +104,8 @@ export class LiveSessions {
     this.unreachableUntil.delete(key);
     if (fresh.user.subject !== session.subject) return this.endOne(r, idHash, actor, 'the identity provider answered for another user');
     const refreshTokenEnc = fresh.refreshToken ? r.cipher.encrypt(key, REFRESH_FIELD, fresh.refreshToken) : null;
-    if (!(await sessionRepository.rechecked(this.db, idHash, { roles: fresh.user.roles, branch: fresh.user.branch, refreshTokenEnc }))) return null;
-    const updated: StoredSession = {
+    if (!(await signInSessionRepository.rechecked(this.db, idHash, { roles: fresh.user.roles, branch: fresh.user.branch, refreshTokenEnc }))) return null;
+    const updated: StoredSignInSession = {
       ...session,
       roles: fresh.user.roles,
       branch: fresh.user.branch,
@@ -117,7 +117,7 @@ export class LiveSessions {
   }
 
   /** The session while its unchecked time stays within the grace; past it, refused until the provider answers. */
-  private withinGrace(r: SessionRevocation, session: StoredSession, now: number): StoredSession {
+  private withinGrace(r: SessionRevocation, session: StoredSignInSession, now: number): StoredSignInSession {
     const overdueMs = now - session.idpCheckedAt.getTime() - r.recheckSeconds * 1000;
     if (overdueMs > r.unreachableGraceSeconds * 1000) {
       throw new IdpUnavailableError(new Error('the identity provider has not confirmed this session for too long'));
@@ -127,7 +127,7 @@ export class LiveSessions {
 
   private async endOne(r: SessionRevocation, idHash: Buffer, actor: AuditActor, reason: string): Promise<null> {
     await withTransaction(r.pool, async (client) => {
-      if (await sessionRepository.remove(client, idHash)) {
+      if (await signInSessionRepository.remove(client, idHash)) {
         await r.audit.appendInTx(client, auditEvent(null, { action: 'auth.session_revoked', object: null, result: 'success', reason }, actor));
       }
     });
@@ -136,8 +136,8 @@ export class LiveSessions {
   }
 
   /** Ends the matching sessions inside the caller's (audited) transaction; call ended() with the result after commit. */
-  endWhere(client: Queryable, filter: SessionFilter): Promise<Buffer[]> {
-    return sessionRepository.removeWhere(client, filter);
+  endWhere(client: Queryable, filter: SignInSessionFilter): Promise<Buffer[]> {
+    return signInSessionRepository.removeWhere(client, filter);
   }
 
   /** Sessions whose rows are gone (sign-out, back-channel logout, an admin, a refused re-check): forgotten here, their sockets closed. */
@@ -149,7 +149,7 @@ export class LiveSessions {
   /** Deletes expired and idle sessions, expired sign-in states and logout-token records every `everyMs`. */
   startPurging(everyMs: number, onError: (err: unknown) => void = () => undefined): void {
     if (this.purgeTimer) return;
-    const run = () => void sessionRepository.removeExpired(this.db, this.idleSeconds).catch(onError);
+    const run = () => void signInSessionRepository.removeExpired(this.db, this.idleSeconds).catch(onError);
     run();
     this.purgeTimer = setInterval(run, everyMs);
     this.purgeTimer.unref();
@@ -161,24 +161,24 @@ export class LiveSessions {
   }
 
   /** The live session, or null when unknown, expired, idle too long or signed out. */
-  async find(idHash: Buffer): Promise<StoredSession | null> {
+  async find(idHash: Buffer): Promise<StoredSignInSession | null> {
     const key = idHash.toString('base64');
     const now = Date.now();
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.session;
     if (hit) this.cache.delete(key);
     const began = this.epoch;
-    const session = await sessionRepository.findLive(this.db, idHash, this.idleSeconds);
+    const session = await signInSessionRepository.findLive(this.db, idHash, this.idleSeconds);
     const forgotten = this.forgotten.get(key);
     if (session && (forgotten === undefined || forgotten.epoch <= began)) this.remember(key, session, Date.now());
     return session;
   }
 
   /** Slides the idle timeout: written at most once a minute per session. */
-  async touchIfDue(idHash: Buffer, session: StoredSession): Promise<void> {
+  async touchIfDue(idHash: Buffer, session: StoredSignInSession): Promise<void> {
     const now = Date.now();
     if (now - session.lastSeenAt.getTime() <= 60_000) return;
-    await sessionRepository.touch(this.db, idHash);
+    await signInSessionRepository.touch(this.db, idHash);
     const key = idHash.toString('base64');
     const hit = this.cache.get(key);
     if (hit) this.remember(key, { ...hit.session, lastSeenAt: new Date(now) }, now);
@@ -193,18 +193,18 @@ export class LiveSessions {
     this.forgotten.delete(key); // re-inserted last: the map stays in forgetting order
     this.forgotten.set(key, { epoch: this.epoch, at: now });
     for (const [k, f] of this.forgotten) {
-      if (f.at > now - LiveSessions.TTL_MS) break;
+      if (f.at > now - SignInSessions.TTL_MS) break;
       this.forgotten.delete(k);
     }
   }
 
-  private remember(key: string, session: StoredSession, now: number): void {
-    const until = Math.min(now + LiveSessions.TTL_MS, session.expiresAt.getTime(), session.lastSeenAt.getTime() + this.idleSeconds * 1000);
+  private remember(key: string, session: StoredSignInSession, now: number): void {
+    const until = Math.min(now + SignInSessions.TTL_MS, session.expiresAt.getTime(), session.lastSeenAt.getTime() + this.idleSeconds * 1000);
     if (until <= now) return;
     this.cache.delete(key);
-    if (this.cache.size >= LiveSessions.MAX) {
+    if (this.cache.size >= SignInSessions.MAX) {
       for (const [k, v] of this.cache) if (v.until <= now) this.cache.delete(k);
-      while (this.cache.size >= LiveSessions.MAX) this.cache.delete(this.cache.keys().next().value as string);
+      while (this.cache.size >= SignInSessions.MAX) this.cache.delete(this.cache.keys().next().value as string);
     }
     this.cache.set(key, { session, until });
   }

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createTestDatabase } from '@kyc/compliance/testing';
 import { allMigrations } from '../../src/migrations-dir.js';
-import { sessionRepository } from '../../src/repositories/session.repository.js';
-import { LiveSessions } from '../../src/services/live-sessions.js';
+import { signInSessionRepository } from '../../src/repositories/sign-in-session.repository.js';
+import { SignInSessions } from '../../src/services/sign-in-sessions.js';
 
 const IDLE_SECONDS = 1800;
 
@@ -13,10 +13,10 @@ t.test('browser sessions are cached briefly, never past expiry, and forgotten at
   t.teardown(() => db.drop());
   const pool = new pg.Pool({ connectionString: db.appUrl, max: 2 });
   t.teardown(() => pool.end());
-  const sessions = new LiveSessions(pool, IDLE_SECONDS);
+  const sessions = new SignInSessions(pool, IDLE_SECONDS);
   const newSession = async (expiresInMs: number): Promise<Buffer> => {
     const id = randomBytes(32);
-    await sessionRepository.create(pool, id, { subject: 's-1', username: 'auditor1', roles: ['auditor'], branch: null, idToken: null, expiresAt: new Date(Date.now() + expiresInMs) });
+    await signInSessionRepository.create(pool, id, { subject: 's-1', username: 'auditor1', roles: ['auditor'], branch: null, idToken: null, expiresAt: new Date(Date.now() + expiresInMs) });
     return id;
   };
   const removeRow = (id: Buffer) => pool.query('DELETE FROM web_sessions WHERE id_hash = $1', [id]);
@@ -25,7 +25,7 @@ t.test('browser sessions are cached briefly, never past expiry, and forgotten at
     const id = await newSession(3600_000);
     t.equal((await sessions.find(id))?.username, 'auditor1');
     await removeRow(id);
-    t.equal((await sessions.find(id))?.username, 'auditor1', `kept up to ${LiveSessions.TTL_MS} ms after the row went`);
+    t.equal((await sessions.find(id))?.username, 'auditor1', `kept up to ${SignInSessions.TTL_MS} ms after the row went`);
     sessions.forget(id);
     t.equal(await sessions.find(id), null, 'gone at once after forget()');
   });
@@ -49,7 +49,7 @@ t.test('browser sessions are cached briefly, never past expiry, and forgotten at
   t.test('unknown sessions are not cached', async (t) => {
     const id = randomBytes(32);
     t.equal(await sessions.find(id), null);
-    await sessionRepository.create(pool, id, { subject: 's-2', username: 'auditor2', roles: ['auditor'], branch: null, idToken: null, expiresAt: new Date(Date.now() + 3600_000) });
+    await signInSessionRepository.create(pool, id, { subject: 's-2', username: 'auditor2', roles: ['auditor'], branch: null, idToken: null, expiresAt: new Date(Date.now() + 3600_000) });
     t.equal((await sessions.find(id))?.username, 'auditor2');
   });
 });

@@ -5,38 +5,15 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { callSessionView, type CallSessionService } from '../services/call-session.service.js';
-import { JOIN_STEPS, type InvitationService, type JoinStep } from '../services/invitation.service.js';
-import { authErrors, ErrorResponse } from './schemas.js';
+import type { InvitationService } from '../services/invitation.service.js';
+import { CallSessionViewSchema, InvitationViewSchema, LiveViewSchema } from '../api-types.js';
+import { authErrors, ErrorResponse, IdParams, Uuid } from './schemas.js';
 
-const CaseParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const InvitationParams = Type.Object({ id: Type.String({ format: 'uuid' }), invitationId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const InvitationParams = Type.Object({ id: Uuid, invitationId: Uuid }, { additionalProperties: false });
 
-const InvitationSchema = Type.Object({
-  id: Type.String(),
-  caseId: Type.String(),
-  url: Type.String(),
-  code: Type.String(),
-  createdAt: Type.String(),
-  expiresAt: Type.String(),
-  step: Type.Unsafe<JoinStep>({ type: 'string', enum: [...JOIN_STEPS] }),
-  opened: Type.Boolean(),
-  deviceChecked: Type.Boolean(),
-  consent: Type.Union([Type.Literal('accepted'), Type.Literal('declined'), Type.Null()]),
-  codeAttempts: Type.Integer(),
-  sessionId: Type.Union([Type.String(), Type.Null()]),
-});
-const SessionSchema = Type.Object({
-  id: Type.String(),
-  caseId: Type.String(),
-  state: Type.Union([Type.Literal('live'), Type.Literal('ended')]),
-  admittedAt: Type.String(),
-  endedAt: Type.Union([Type.String(), Type.Null()]),
-  endReason: Type.Union([Type.String(), Type.Null()]),
-});
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors };
 
-export interface LiveSessionDeps {
+export interface CallDeps {
   invitations: InvitationService;
   calls: CallSessionService;
   /** called after a session ended (commit done): tells both parties and closes the media room */
@@ -44,7 +21,7 @@ export interface LiveSessionDeps {
 }
 
 /** The teller's side: invite, watch the customer's progress, admit, hang up. */
-export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & LiveSessionDeps): Promise<void> {
+export async function callRoutes(app: FastifyInstance, ctx: AppContext & CallDeps): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const teller = { roles: ['teller'] as const };
   const me = (p: { username: string } | null) => {
@@ -56,7 +33,7 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
     '/api/cases/:id/invitations',
     {
       config: { access: teller, audit: 'invitation.create' },
-      schema: { tags: ['live'], summary: 'Invite the customer: a one-time link and a 6-digit code', params: CaseParams, response: { 201: InvitationSchema, ...errors } },
+      schema: { tags: ['live'], summary: 'Invite the customer: a one-time link and a 6-digit code', params: IdParams, response: { 201: InvitationViewSchema, ...errors } },
     },
     async (request, reply) => {
       const username = me(request.principal);
@@ -69,7 +46,7 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
     '/api/cases/:id/invitations/:invitationId/revoke',
     {
       config: { access: teller, audit: 'invitation.revoke' },
-      schema: { tags: ['live'], summary: 'Withdraw an invitation link', params: InvitationParams, response: { 200: InvitationSchema, ...errors } },
+      schema: { tags: ['live'], summary: 'Withdraw an invitation link', params: InvitationParams, response: { 200: InvitationViewSchema, ...errors } },
     },
     async (request) => {
       const username = me(request.principal);
@@ -86,8 +63,8 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
       schema: {
         tags: ['live'],
         summary: "The case's current invitation (customer's step) and session",
-        params: CaseParams,
-        response: { 200: Type.Object({ invitation: Type.Union([InvitationSchema, Type.Null()]), session: Type.Union([SessionSchema, Type.Null()]) }), ...errors },
+        params: IdParams,
+        response: { 200: LiveViewSchema, ...errors },
       },
     },
     async (request) => {
@@ -103,7 +80,7 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
     '/api/cases/:id/admit',
     {
       config: { access: teller, audit: 'session.admit' },
-      schema: { tags: ['live'], summary: 'Admit the waiting customer into the video session', params: CaseParams, response: { 200: SessionSchema, ...errors } },
+      schema: { tags: ['live'], summary: 'Admit the waiting customer into the video session', params: IdParams, response: { 200: CallSessionViewSchema, ...errors } },
     },
     async (request) => {
       const username = me(request.principal);
@@ -120,7 +97,7 @@ export async function liveSessionRoutes(app: FastifyInstance, ctx: AppContext & 
     '/api/sessions/:id/hangup',
     {
       config: { access: teller, audit: 'session.hangup' },
-      schema: { tags: ['live'], summary: 'End the session for both parties', params: SessionParams, response: { 200: SessionSchema, ...errors } },
+      schema: { tags: ['live'], summary: 'End the session for both parties', params: IdParams, response: { 200: CallSessionViewSchema, ...errors } },
     },
     async (request) => {
       const username = me(request.principal);

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js';
 
-export interface StoredSession {
+export interface StoredSignInSession {
   subject: string;
   username: string;
   roles: string[];
@@ -18,7 +18,7 @@ export interface StoredSession {
 }
 
 /** Which sign-in sessions to end: those of one identity-provider session, one subject or one user name. */
-export type SessionFilter = { idpSid: string; subject?: string } | { subject: string } | { username: string };
+export type SignInSessionFilter = { idpSid: string; subject?: string } | { subject: string } | { username: string };
 
 export interface LoginState {
   codeVerifier: string;
@@ -26,11 +26,11 @@ export interface LoginState {
   returnTo: string;
 }
 
-export const sessionRepository = {
+export const signInSessionRepository = {
   async create(
     db: Queryable,
     idHash: Buffer,
-    s: Omit<StoredSession, 'createdAt' | 'lastSeenAt' | 'idpCheckedAt' | 'idpSid' | 'refreshTokenEnc'> & Partial<Pick<StoredSession, 'idpSid' | 'refreshTokenEnc'>>,
+    s: Omit<StoredSignInSession, 'createdAt' | 'lastSeenAt' | 'idpCheckedAt' | 'idpSid' | 'refreshTokenEnc'> & Partial<Pick<StoredSignInSession, 'idpSid' | 'refreshTokenEnc'>>,
   ): Promise<void> {
     await db.query(
       `INSERT INTO web_sessions (id_hash, subject, username, roles, branch, id_token, expires_at, idp_sid, refresh_token_enc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -50,7 +50,7 @@ export const sessionRepository = {
   },
 
   /** Ends the matching sessions; returns the id hashes of those it ended. */
-  async removeWhere(db: Queryable, f: SessionFilter): Promise<Buffer[]> {
+  async removeWhere(db: Queryable, f: SignInSessionFilter): Promise<Buffer[]> {
     const [where, params] =
       'idpSid' in f
         ? f.subject !== undefined
@@ -70,7 +70,7 @@ export const sessionRepository = {
   },
 
   /** The live session, or null when unknown, expired or idle too long. */
-  async findLive(db: Queryable, idHash: Buffer, idleSeconds: number): Promise<StoredSession | null> {
+  async findLive(db: Queryable, idHash: Buffer, idleSeconds: number): Promise<StoredSignInSession | null> {
     const r = await db.query<{
       subject: string;
       username: string;

@@ -1,0 +1,21 @@
+import { Type } from 'typebox';
+
+// Small TypeBox pieces every schema of the API uses, declared once (routes, API answer types and the KYC views).
+
+/** A value or null (JSON null, not an absent property). */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+/** A UUID string (ids of cases, sessions, recordings, …). */
+export const Uuid = Type.String({ format: 'uuid' });
+
+/** An ISO 8601 date and time (`Date.toISOString()`). */
+export const DateTime = Type.String({ format: 'date-time' });
+
+/** Path parameters of a route that names one thing by its UUID (`/…/:id`). */
+export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+
+/** One of a list of strings, as `{ type: 'string', enum }` (the list's `as const` type is the static type). */
+export const StringEnum = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values] });
+
+/** One of a list of strings, as a union of literals (`anyOf` of `const`s in the API document). */
+export const LiteralUnion = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>(Type.Union(values.map((v) => Type.Literal(v))));
