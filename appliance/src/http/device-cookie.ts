@@ -6,7 +6,9 @@ import type { CookieSerializeOptions } from '@fastify/cookie';
  * inside a cross-site frame: SameSite=None, partitioned by the embedding site (CHIPS), so it is never shared with other
  * sites. Otherwise SameSite=Lax, as for every other cookie.
  */
-export function deviceCookieOptions(framed: boolean): CookieSerializeOptions {
+export function deviceCookieOptions(frameAncestors: readonly string[]): CookieSerializeOptions {
+  // framing by the appliance's own origin alone ('self') is same-site: Lax serves
+  const framed = frameAncestors.some((origin) => origin !== "'self'");
   return framed
     ? { path: '/', httpOnly: true, secure: true, sameSite: 'none', partitioned: true, maxAge: 86_400 }
     : { path: '/', httpOnly: true, secure: true, sameSite: 'lax', maxAge: 86_400 };

@@ -2,7 +2,7 @@ import type PgBoss from 'pg-boss';
 import type { Queryable } from '../db/database.js';
 import { JOB_SCHEMA, executorFor } from './seal-queue.js';
 
-/** The pg-boss queue of exports (created by migration 0019 with policy `standard`: one job per export). */
+/** The pg-boss queue of exports (created by migration 0020 with policy `standard`: one job per export). */
 export const EXPORT_QUEUE = 'recording.export';
 
 export interface ExportJobData {

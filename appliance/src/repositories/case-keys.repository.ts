@@ -73,7 +73,15 @@ export const caseKeysRepository = {
     return r.rows.map((x) => x.id);
   },
 
+  /** Also closes the visit's call-back, waiting or held, as expired: with the key gone there is no number to call. */
   async markVisitKeyDestroyed(db: Queryable, id: string): Promise<boolean> {
-    return ((await db.query('UPDATE service_visits SET key_destroyed_at = now() WHERE id = $1 AND key_destroyed_at IS NULL', [id])).rowCount ?? 0) > 0;
+    const r = await db.query(
+      `UPDATE service_visits SET key_destroyed_at = now(),
+              callback_done_at = CASE WHEN state = 'callback' AND callback_done_at IS NULL THEN now() ELSE callback_done_at END,
+              callback_outcome = CASE WHEN state = 'callback' AND callback_done_at IS NULL THEN 'expired' ELSE callback_outcome END
+        WHERE id = $1 AND key_destroyed_at IS NULL`,
+      [id],
+    );
+    return (r.rowCount ?? 0) > 0;
   },
 };

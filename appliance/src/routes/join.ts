@@ -44,7 +44,7 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
         ctx.invitations.open(client, audit, token, device(request)),
         customerActor,
       ).catch((err: unknown) => auditRefusal(request, token, err));
-      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, deviceCookieOptions(ctx.config.service.frameAncestors.length > 0));
+      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, deviceCookieOptions(ctx.config.service.frameAncestors));
       return view;
     },
   );

@@ -97,7 +97,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
         (client, audit) => desk.createVisit(client, audit, request.body, device(request)),
         visitor,
       );
-      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, deviceCookieOptions(ctx.config.service.frameAncestors.length > 0));
+      if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, deviceCookieOptions(ctx.config.service.frameAncestors));
       return reply.code(201).send({ ticket: t, ticketHeader: TICKET_HEADER, visit: view });
     },
   );

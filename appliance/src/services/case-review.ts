@@ -1,4 +1,4 @@
-import { PROMPTING_OBSERVED, type RejectReason } from '../api-types.js';
+import { PROMPTING_OBSERVED, type RejectReason } from '../domain/vocabulary.js';
 import type { Queryable } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
 import { assertScriptComplete } from '../kyc/case-kyc.js';

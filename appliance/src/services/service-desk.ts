@@ -257,7 +257,13 @@ export class ServiceDesk {
   async takeCallback(client: pg.PoolClient, audit: AuditWriter, teller: string): Promise<CallbackView> {
     if (await serviceRepository.heldCallback(client, teller)) throw new DomainError('CONFLICT', 'Finish the call-back you hold first.');
     const p = await serviceRepository.presence(client, teller);
-    const v = p ? await serviceRepository.takeNextCallback(client, teller, p.products, p.languages) : null;
+    const v = p
+      ? await serviceRepository.takeNextCallback(client, teller, p.products, p.languages).catch((err: unknown) => {
+          // the same teller taking twice at once: the second meets the one-held-per-teller index
+          if ((err as { code?: string }).code === '23505') throw new DomainError('CONFLICT', 'Finish the call-back you hold first.');
+          throw err;
+        })
+      : null;
     if (!v) throw new DomainError('NOT_FOUND', 'No call-back is waiting for your products and languages.');
     await audit({
       object: { type: 'service_visit', id: v.id },

@@ -3,6 +3,7 @@
 import t from 'tap';
 import pg from 'pg';
 import { startTestAppliance } from '../helpers/appliance.js';
+import { destroyExpiredVisitKeys } from '../../src/services/case-keys.js';
 import { asVisitor, seedKb, startVisit } from './helpers.js';
 
 t.test('call-back worklist: skilled tellers take the oldest, one at a time, see the phone, record the outcome; audited', async (t) => {
@@ -79,10 +80,27 @@ t.test('call-back worklist: skilled tellers take the oldest, one at a time, see 
   t.equal(report.callbacksOpen, 2);
   t.notMatch(JSON.stringify(report), /13[0-9]{9}/, 'no phone numbers in the report');
 
+  // the same teller asking twice at once: one gets the call-back, the other a 409 (not a 500)
+  const c4 = await startVisit(a, { name: '孙七', phone: '13600004444' });
+  await a.app.inject(asVisitor(c4, 'POST', '/callback', {}));
+  await a.app.inject({ method: 'POST', url: `/api/service/callbacks/${x!.json().visitId}/done`, headers: teller1, payload: { outcome: 'unreachable' } });
+  const twin = await Promise.all([1, 2].map(() => a.app.inject({ method: 'POST', url: '/api/service/callbacks/next', headers: teller1 })));
+  const codes = twin.map((r) => r.statusCode).sort();
+  t.equal(codes[0], 200, 'one take wins');
+  t.ok(codes[1] === 404 || codes[1] === 409, `the other gets a 4xx, never a 500 (${codes[1]})`);
+
+  // the retention period ends: the visits' keys are destroyed and their call-backs, held or waiting, close as expired
+  t.ok((await destroyExpiredVisitKeys(a.runtime.ctx, 90, new Date(Date.now() + 91 * 86_400_000))) >= 4);
+  t.same(await list(teller1), { waiting: 0, mine: null }, 'the held call-back is gone with its key: the teller is not stuck');
+  t.equal((await a.app.inject({ method: 'POST', url: '/api/service/callbacks/next', headers: teller1 })).statusCode, 404, 'nothing left to take');
+  const outcomes = (await su.query(`SELECT callback_outcome FROM service_visits WHERE state = 'callback'`)).rows.map((r) => r.callback_outcome as string).sort();
+  t.same(outcomes, ['expired', 'expired', 'reached', 'unreachable'], 'done ones keep their outcome; the rest expired');
+  t.equal((await a.app.inject({ method: 'GET', url: '/api/admin/service/report', headers: admin })).json().callbacksOpen, 0);
+
   // every step audited, without the phone number
   const events = await a.auditEvents();
   const takes = events.filter((e) => e.action === 'service.callback_take' && e.result === 'success');
-  t.equal(takes.length, 3, 'three takes audited');
+  t.equal(takes.length, 4, 'four takes audited');
   t.ok(events.some((e) => e.action === 'service.callback_done' && e.result === 'success' && (e.details as { outcome?: string }).outcome === 'reached'), 'the outcome audited');
   t.notMatch(JSON.stringify(events.filter((e) => e.action.startsWith('service.callback'))), /1[3-9][0-9]{9}/, 'no phone numbers in the audit');
 });
