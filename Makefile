@@ -34,13 +34,13 @@ typecheck: $(NODE_STAMP) ## Type-check every package (tsc --noEmit, svelte-check
 lint: $(NODE_STAMP) ## ESLint over every package (eslint.config.js: typescript-eslint, the Svelte plugin)
 	npx eslint --max-warnings 0 .
 
-format-check: $(NODE_STAMP) ## The Prettier check (.prettierrc.json); not yet part of make test: the tree is not reformatted
+format-check: $(NODE_STAMP) ## The Prettier check (.prettierrc.json), part of make test
 	npx prettier --check .
 
 format: $(NODE_STAMP) ## Rewrite every file the Prettier check would refuse
 	npx prettier --write .
 
-test: deps build db typecheck lint test-only ## Everything the tests need, then every test; ends with "N passed, N failed"
+test: deps build db typecheck lint format-check test-only ## Everything the tests need, then every test; ends with "N passed, N failed"
 
 test-only: ## Run the test suite only (assumes make build db)
 	@node $(SCRIPTS)/run-tests.mjs compliance/test appliance/test web/test ansible/test --long ansible/test/install.test.ts appliance/test/hardening/crash.test.ts

@@ -27,9 +27,7 @@ export function assertPluginsAreLocal() {
   const settings = JSON.parse(readFileSync(join(projectDir, 'settings.json'), 'utf8'));
   const modules = settings.modules ?? [];
   if (modules.length === 0) throw new Error('project.inlang/settings.json lists no plugin modules');
-  const installed = realpathSync(
-    createRequire(import.meta.url).resolve('@inlang/plugin-message-format'),
-  );
+  const installed = realpathSync(createRequire(import.meta.url).resolve('@inlang/plugin-message-format'));
   for (const module of modules) {
     if (/^[a-z]+:/i.test(module)) {
       throw new Error(`project.inlang plugin "${module}" is a URL; the build must not need the network`);

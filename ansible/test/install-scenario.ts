@@ -75,7 +75,11 @@ async function makePki(dir: string): Promise<Pki> {
 async function buildBundle(version: string, out: string): Promise<string> {
   const env = { ...process.env, RELEASE_OUT: out, VERSION: version };
   const stdout = await must('bash', [join(REPO, 'appliance/scripts/release.sh')], { env, cwd: REPO });
-  const path = stdout.trim().split('\n').filter((l) => l.endsWith('.tar.gz')).pop();
+  const path = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.endsWith('.tar.gz'))
+    .pop();
   if (!path) throw new Error(`the release script printed no bundle path:\n${stdout}`);
   return path;
 }
@@ -89,7 +93,13 @@ function recapChanged(output: string): number {
 class Site {
   readonly container: Container;
   private idp: ChildProcess | null = null;
-  constructor(container: Container, private readonly work: string, private readonly pki: Pki, private readonly secrets: Record<string, string>, private readonly log: (l: string) => void) {
+  constructor(
+    container: Container,
+    private readonly work: string,
+    private readonly pki: Pki,
+    private readonly secrets: Record<string, string>,
+    private readonly log: (l: string) => void,
+  ) {
     this.container = container;
   }
 
@@ -98,9 +108,26 @@ class Site {
     const secretFile = join(this.work, 'oidc-client-secret');
     await writeFile(secretFile, `${this.secrets.oidc}\n`, { mode: 0o600 });
     this.idp = this.container.spawnInNet(
-      [process.execPath, join(REPO, 'appliance/dist/dev-idp/main.js'), '--host', '127.0.0.1', '--port', String(IDP_PORT), '--issuer-host', IDP_HOST,
-        '--tls-cert-file', this.pki.idpCertFile, '--tls-key-file', this.pki.idpKeyFile, '--public-url', `https://${FQDN}:${APP_PORT}`,
-        '--client-secret-file', secretFile, '--data-dir', join(this.work, 'idp')],
+      [
+        process.execPath,
+        join(REPO, 'appliance/dist/dev-idp/main.js'),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(IDP_PORT),
+        '--issuer-host',
+        IDP_HOST,
+        '--tls-cert-file',
+        this.pki.idpCertFile,
+        '--tls-key-file',
+        this.pki.idpKeyFile,
+        '--public-url',
+        `https://${FQDN}:${APP_PORT}`,
+        '--client-secret-file',
+        secretFile,
+        '--data-dir',
+        join(this.work, 'idp'),
+      ],
       join(this.work, `idp-${this.container.name}.log`),
     );
     for (let i = 0; i < 100; i++) {
@@ -114,17 +141,36 @@ class Site {
   /** curl from this host inside the container's network, trusting only the test CA; names resolve to its loopback. */
   async curl(args: string[]): Promise<{ status: number; body: string }> {
     const r = await this.container.inNet([
-      'curl', '-s', '--max-time', '20', '--cacert', this.pki.caFile,
-      '--resolve', `${FQDN}:${APP_PORT}:127.0.0.1`, '--resolve', `${IDP_HOST}:${IDP_PORT}:127.0.0.1`,
-      '-w', '\n%{http_code}', ...args,
+      'curl',
+      '-s',
+      '--max-time',
+      '20',
+      '--cacert',
+      this.pki.caFile,
+      '--resolve',
+      `${FQDN}:${APP_PORT}:127.0.0.1`,
+      '--resolve',
+      `${IDP_HOST}:${IDP_PORT}:127.0.0.1`,
+      '-w',
+      '\n%{http_code}',
+      ...args,
     ]);
     const i = r.stdout.lastIndexOf('\n');
     return { status: Number(r.stdout.slice(i + 1)) || 0, body: r.stdout.slice(0, Math.max(i, 0)) };
   }
 
   async token(username: string): Promise<string> {
-    const r = await this.curl(['-d', 'grant_type=password', '-d', 'client_id=kyc-cli', '-d', `username=${username}`, '-d', `password=${username}`,
-      `https://${IDP_HOST}:${IDP_PORT}/realms/kyc/protocol/openid-connect/token`]);
+    const r = await this.curl([
+      '-d',
+      'grant_type=password',
+      '-d',
+      'client_id=kyc-cli',
+      '-d',
+      `username=${username}`,
+      '-d',
+      `password=${username}`,
+      `https://${IDP_HOST}:${IDP_PORT}/realms/kyc/protocol/openid-connect/token`,
+    ]);
     if (r.status !== 200) throw new Error(`password grant for ${username}: ${r.status} ${r.body}`);
     return (JSON.parse(r.body) as { access_token: string }).access_token;
   }
@@ -140,7 +186,10 @@ class Site {
     // The connection is a host variable of kyc1 in a second inventory: as an extra variable it would also apply to
     // tasks delegated to the controller (the certificate checks).
     const connection = join(this.work, `connection-${this.container.name}.yml`);
-    await writeFile(connection, `all:\n  hosts:\n    kyc1:\n      ansible_connection: kyc_nsenter\n      ansible_nsenter_pid: ${this.container.pid}\n      ansible_python_interpreter: /usr/bin/python3\n`);
+    await writeFile(
+      connection,
+      `all:\n  hosts:\n    kyc1:\n      ansible_connection: kyc_nsenter\n      ansible_nsenter_pid: ${this.container.pid}\n      ansible_python_interpreter: /usr/bin/python3\n`,
+    );
     const vars = {
       kyc_appliance_fqdn: FQDN,
       kyc_appliance_listen_port: APP_PORT,
@@ -167,19 +216,40 @@ class Site {
     await writeFile(varsFile, JSON.stringify(vars), { mode: 0o600 });
     const started = Date.now();
     // `env -u NODE_OPTIONS`: tap adds its own to every process a test spawns (see Container.exec)
-    const r = await run('env', ['-u', 'NODE_OPTIONS', 'ansible-playbook', '-i', join(REPO, 'ansible/inventories/single-host'), '-i', connection, join(REPO, 'ansible', playbook), '-e', `@${varsFile}`,
-      ...(tags.length ? ['--tags', tags.join(',')] : [])], {
-      env: {
-        // this host's PATH for ansible itself; nothing else of a test runner's environment (its NODE_OPTIONS would
-        // reach the appliance's Node.js through the nsenter connection)
-        ...CONTAINER_ENV, PATH: process.env['PATH'], ANSIBLE_CONNECTION_PLUGINS: join(REPO, 'ansible/test/connection_plugins'), ANSIBLE_PIPELINING: 'true', ANSIBLE_FORCE_COLOR: 'false',
-        ANSIBLE_NOCOLOR: 'true', ANSIBLE_RETRY_FILES_ENABLED: 'false', ANSIBLE_HOST_KEY_CHECKING: 'false',
-        // each task's duration in the kept log, the slowest listed at the end
-        ANSIBLE_CALLBACKS_ENABLED: 'ansible.posix.profile_tasks',
+    const r = await run(
+      'env',
+      [
+        '-u',
+        'NODE_OPTIONS',
+        'ansible-playbook',
+        '-i',
+        join(REPO, 'ansible/inventories/single-host'),
+        '-i',
+        connection,
+        join(REPO, 'ansible', playbook),
+        '-e',
+        `@${varsFile}`,
+        ...(tags.length ? ['--tags', tags.join(',')] : []),
+      ],
+      {
+        env: {
+          // this host's PATH for ansible itself; nothing else of a test runner's environment (its NODE_OPTIONS would
+          // reach the appliance's Node.js through the nsenter connection)
+          ...CONTAINER_ENV,
+          PATH: process.env['PATH'],
+          ANSIBLE_CONNECTION_PLUGINS: join(REPO, 'ansible/test/connection_plugins'),
+          ANSIBLE_PIPELINING: 'true',
+          ANSIBLE_FORCE_COLOR: 'false',
+          ANSIBLE_NOCOLOR: 'true',
+          ANSIBLE_RETRY_FILES_ENABLED: 'false',
+          ANSIBLE_HOST_KEY_CHECKING: 'false',
+          // each task's duration in the kept log, the slowest listed at the end
+          ANSIBLE_CALLBACKS_ENABLED: 'ansible.posix.profile_tasks',
+        },
+        // a bound for a machine busy with the rest of the suite; the figure that matters is install_s
+        timeoutMs: 1_800_000,
       },
-      // a bound for a machine busy with the rest of the suite; the figure that matters is install_s
-      timeoutMs: 1_800_000,
-    });
+    );
     const seconds = (Date.now() - started) / 1000;
     await writeFile(join(this.work, `ansible-${this.container.name}-${Date.now()}.log`), r.stdout + r.stderr);
     if (r.code !== 0) throw new Error(`ansible-playbook ${playbook} failed (${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
@@ -258,8 +328,7 @@ export async function runInstallScenario(opts: ScenarioOptions): Promise<{ resul
     const me = await a.api('/api/me', teller);
     check('a password-grant token reaches /api/me', me.status === 200 && me.body.includes('teller1'), `${me.status} ${me.body.slice(0, 200)}`);
 
-    const asApp = (sql: string, role: string) =>
-      a.container.exec(['runuser', '-u', 'kyc-app', '--', 'psql', '-X', '-w', '-h', '/var/run/postgresql', '-U', role, '-d', 'kyc', '-tAc', sql]);
+    const asApp = (sql: string, role: string) => a.container.exec(['runuser', '-u', 'kyc-app', '--', 'psql', '-X', '-w', '-h', '/var/run/postgresql', '-U', role, '-d', 'kyc', '-tAc', sql]);
     const appOk = await asApp('SELECT current_user', 'kyc_app');
     const ownerTry = await asApp('SELECT current_user', 'kyc_owner');
     check('kyc-app connects as kyc_app but not as kyc_owner', appOk.stdout.trim() === 'kyc_app' && ownerTry.code !== 0, `${appOk.stdout.trim()} / ${ownerTry.stderr.trim()}`);
@@ -328,8 +397,16 @@ export async function runInstallScenario(opts: ScenarioOptions): Promise<{ resul
     const nameOf = (body: string) => (JSON.parse(body) as { customerName?: string }).customerName;
     const restoreOk = [
       check('the restored appliance has the case', restored.status === 200 && restored.body.includes(caseId), String(restored.status)),
-      check('the restored case\'s personal data decrypts as before (PII key restored)', restored.status === 200 && after.status === 200 && nameOf(restored.body) === nameOf(after.body) && Boolean(nameOf(after.body)), `${restored.status}`),
-      check('the KEKs, PII keys and signing key are restored unchanged', keysBefore.split('\n').length >= 5 && keysAfter === keysBefore, `${keysBefore.split('\n').length} key files before, ${keysAfter.split('\n').length} after`),
+      check(
+        "the restored case's personal data decrypts as before (PII key restored)",
+        restored.status === 200 && after.status === 200 && nameOf(restored.body) === nameOf(after.body) && Boolean(nameOf(after.body)),
+        `${restored.status}`,
+      ),
+      check(
+        'the KEKs, PII keys and signing key are restored unchanged',
+        keysBefore.split('\n').length >= 5 && keysAfter === keysBefore,
+        `${keysBefore.split('\n').length} key files before, ${keysAfter.split('\n').length} after`,
+      ),
       check('kyc-audit verify passes on the restored appliance', verifyB.code === 0, (verifyB.stdout + verifyB.stderr).trim().slice(0, 400)),
     ].every(Boolean);
 

@@ -22,7 +22,9 @@ function used(expr: string): string[] {
 
 t.test('alert rules: well-formed, every kyc_ metric exists, the dashboard warnings are covered', async (t) => {
   const known = families();
-  const rules = parse(readFileSync(dir('kyc-alerts.yml'), 'utf8')) as { groups: { name: string; rules: { alert: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] };
+  const rules = parse(readFileSync(dir('kyc-alerts.yml'), 'utf8')) as {
+    groups: { name: string; rules: { alert: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[];
+  };
   const all = rules.groups.flatMap((g) => g.rules);
   for (const r of all) {
     t.match(r.alert, /^Kyc[A-Za-z]+$/);
@@ -30,13 +32,20 @@ t.test('alert rules: well-formed, every kyc_ metric exists, the dashboard warnin
     t.ok((r.annotations.summary ?? '').length > 10, `${r.alert}: summary`);
     for (const name of used(r.expr)) t.ok(known.has(name), `${r.alert}: ${name} is exported`);
   }
-  for (const name of ['KycDiskDaysLow', 'KycCertificateExpiring', 'KycSealFailing', 'KycCheckpointLate']) t.ok(all.some((r) => r.alert === name), `${name} present`);
+  for (const name of ['KycDiskDaysLow', 'KycCertificateExpiring', 'KycSealFailing', 'KycCheckpointLate'])
+    t.ok(
+      all.some((r) => r.alert === name),
+      `${name} present`,
+    );
   t.match(all.find((r) => r.alert === 'KycDiskDaysLow')?.expr, /< 7\b/, 'disk: 7 days, as the dashboard');
   t.match(all.find((r) => r.alert === 'KycCertificateExpiring')?.expr, /< 30 \* 86400/, 'certificates: 30 days, as the dashboard');
 });
 
 t.test('scrape config targets the default metrics listener', async (t) => {
-  const scrape = parse(readFileSync(dir('prometheus-scrape.yml'), 'utf8')) as { scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[] }[] }[]; rule_files: string[] };
+  const scrape = parse(readFileSync(dir('prometheus-scrape.yml'), 'utf8')) as {
+    scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[] }[] }[];
+    rule_files: string[];
+  };
   const job = scrape.scrape_configs.find((j) => j.job_name === 'kyc-appliance');
   t.equal(job?.metrics_path, '/metrics');
   t.same(job?.static_configs[0]?.targets, [CONFIG_KEYS.KYC_METRICS_LISTEN.default]);

@@ -10,6 +10,6 @@ try {
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exitCode = failed.length ? 1 : 0;
 } catch (err) {
-  process.stderr.write(`install test failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`install test failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 }

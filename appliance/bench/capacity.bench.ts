@@ -107,7 +107,13 @@ async function main(): Promise<void> {
     const s = await startSyntheticCallStack({ teardown: (fn) => teardowns.push(fn) }, { partyHosts: HOSTS, sealConcurrency: 4 });
     const measured = { janus: s.janus.process().pid, appliance: process.pid };
     const idleRss = rssMb(measured.janus) + rssMb(measured.appliance);
-    log(`machine: ${(await import('node:os')).cpus().length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; measured: Janus (pid ${measured.janus}) + appliance with in-process worker (pid ${measured.appliance}); parties: ${HOSTS} werift processes${SUBSCRIBE ? '' : ', publishing only (no subscriptions)'}`);
+    log(
+      `machine: ${(await import('node:os')).cpus().length} cores, load ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(
+          ' ',
+        )}; measured: Janus (pid ${measured.janus}) + appliance with in-process worker (pid ${measured.appliance}); parties: ${HOSTS} werift processes${SUBSCRIBE ? '' : ', publishing only (no subscriptions)'}`,
+    );
     log(`idle RSS (Janus + appliance): ${round(idleRss)} MB; ramp ${START}..${MAX} step ${STEP}, hold ${HOLD_S} s`);
 
     const steps: StepResult[] = [];
@@ -188,16 +194,16 @@ async function main(): Promise<void> {
       const seals = await pool(calls, 8, (call) => waitSealed(s, call.sessionId, 600_000));
       const sealS = (Date.now() - sealStart) / 1000;
       const sealed = seals.filter((r) => r.status === 'fulfilled' && r.value.status === 'sealed' && r.value.complete === true).length;
-      const sealIssues = seals
-        .flatMap((r) => (r.status === 'fulfilled' ? r.value.issues.filter((i) => i.severity === 'error').map((i) => i.message) : [String(r.reason)]))
-        .slice(0, 3);
+      const sealIssues = seals.flatMap((r) => (r.status === 'fulfilled' ? r.value.issues.filter((i) => i.severity === 'error').map((i) => i.message) : [String(r.reason)])).slice(0, 3);
       sealedAll += sealed;
       recordingsAll += calls.length;
       if (sealed < calls.length) failedSeal = true;
 
       const pass = joinFailures.length === 0 && gapStreams === 0 && disconnected === 0 && sealed === k;
       steps.push({ k, pass, cpuPct: cpu.janus + cpu.appliance, rssMb: rss });
-      log(`K=${k}: ${pass ? 'PASS' : 'FAIL'} sealed complete ${sealed}/${k} in ${round(sealS)} s after the hang-up; CPU per call ${round((cpu.janus + cpu.appliance) / k, 2)}% (parties ${round(cpu.parties / k, 2)}%)`);
+      log(
+        `K=${k}: ${pass ? 'PASS' : 'FAIL'} sealed complete ${sealed}/${k} in ${round(sealS)} s after the hang-up; CPU per call ${round((cpu.janus + cpu.appliance) / k, 2)}% (parties ${round(cpu.parties / k, 2)}%)`,
+      );
       for (const f of joinFailures.slice(0, 3)) log(`  join failure: ${f}`);
       for (const g of gapExamples) log(`  gap: ${g}`);
       for (const i of sealIssues) log(`  seal: ${i}`);

@@ -51,7 +51,9 @@ async function main(): Promise<void> {
     const sorted = [...results].sort((a, b) => a - b);
     const p50 = Math.round(percentile(sorted, 50));
     const p95 = Math.round(percentile(sorted, 95));
-    process.stdout.write(`join → both decoding over ${RUNS} runs: p50 ${p50} ms, p95 ${p95} ms, min ${Math.round(sorted[0] ?? 0)} ms, max ${Math.round(sorted.at(-1) ?? 0)} ms (target p50 ≤ 1000 ms)\n`);
+    process.stdout.write(
+      `join → both decoding over ${RUNS} runs: p50 ${p50} ms, p95 ${p95} ms, min ${Math.round(sorted[0] ?? 0)} ms, max ${Math.round(sorted.at(-1) ?? 0)} ms (target p50 ≤ 1000 ms)\n`,
+    );
     process.stdout.write(`${JSON.stringify({ join_p50_ms: p50, join_p95_ms: p95 })}\n`);
   } finally {
     for (const fn of teardowns.reverse()) await fn();

@@ -25,10 +25,7 @@ const HANDLING = Number(values['handling-ms']);
 const TELLERS = ['teller1', 'teller2', 'teller_auditor1'];
 
 const teardowns: (() => unknown)[] = [];
-const a = await startTestAppliance(
-  { teardown: (fn) => teardowns.push(fn) },
-  { listen: true, env: { KYC_SERVICE_VISITS_PER_MINUTE: '100000', KYC_QUEUE_OFFER_TIMEOUT_SECONDS: '60' } },
-);
+const a = await startTestAppliance({ teardown: (fn) => teardowns.push(fn) }, { listen: true, env: { KYC_SERVICE_VISITS_PER_MINUTE: '100000', KYC_QUEUE_OFFER_TIMEOUT_SECONDS: '60' } });
 const agent = new Agent({ ca: readFileSync(a.caCertPath ?? ''), keepAlive: true, maxSockets: 64 });
 
 interface Res {

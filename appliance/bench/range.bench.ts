@@ -53,7 +53,17 @@ try {
   dataKey.fill(0);
   await recordingRepository.setKeyOnce(pool, rec.id, wrapped.kid, wrapped.wrapped);
   await recordingRepository.replaceFiles(pool, rec.id, [
-    { name: 'teller-s01.webm.kseal', kind: 'media', party: 'teller', segment: 1, durationMs: 600_000, plaintextBytes: sealed.plaintextBytes, plaintextSha256: sealed.plaintextSha256, ciphertextBytes: sealed.ciphertextBytes, ciphertextSha256: sealed.ciphertextSha256 },
+    {
+      name: 'teller-s01.webm.kseal',
+      kind: 'media',
+      party: 'teller',
+      segment: 1,
+      durationMs: 600_000,
+      plaintextBytes: sealed.plaintextBytes,
+      plaintextSha256: sealed.plaintextSha256,
+      ciphertextBytes: sealed.ciphertextBytes,
+      ciphertextSha256: sealed.ciphertextSha256,
+    },
   ]);
   await recordingRepository.markSealed(pool, rec.id, { manifest: {}, manifestSha256: '0'.repeat(64), complete: true, issues: [] });
 
@@ -69,7 +79,11 @@ try {
     throw new Error(`no ${name} cookie`);
   };
   const callback = await signInAtIdp(String(login.headers.location), 'auditor1', 'auditor1', a.baseUrl);
-  const signedIn = await a.app.inject({ method: 'GET', url: callback.pathname + callback.search, cookies: { '__Host-kyc_login': cookieOf(login.headers['set-cookie'], '__Host-kyc_login') } });
+  const signedIn = await a.app.inject({
+    method: 'GET',
+    url: callback.pathname + callback.search,
+    cookies: { '__Host-kyc_login': cookieOf(login.headers['set-cookie'], '__Host-kyc_login') },
+  });
   const sessionCookie = `__Host-kyc_session=${cookieOf(signedIn.headers['set-cookie'], '__Host-kyc_session')}`;
 
   const tls = ensureOwnTls(a.config.dataDir, ['127.0.0.1', 'localhost']);
@@ -127,9 +141,13 @@ try {
       mbps[target.name]!.push(LARGE_BYTES / 1024 / 1024 / (r.totalMs / 1000));
     }
   }
-  console.log(`encrypted, browser session cookie instead of a bearer token: TTFB median ${median(ttfb.session!).toFixed(2)} ms, ratio ${(median(ttfb.session!) / median(ttfb.plaintext!)).toFixed(3)}`);
+  console.log(
+    `encrypted, browser session cookie instead of a bearer token: TTFB median ${median(ttfb.session!).toFixed(2)} ms, ratio ${(median(ttfb.session!) / median(ttfb.plaintext!)).toFixed(3)}`,
+  );
   for (const target of targets.slice(0, 2)) {
-    console.log(`${target.name.padEnd(10)} TTFB 64 KiB ranges: median ${median(ttfb[target.name]!).toFixed(2)} ms (n=${SMALL}); 16 MiB ranges: median ${median(mbps[target.name]!).toFixed(0)} MiB/s (n=${LARGE})`);
+    console.log(
+      `${target.name.padEnd(10)} TTFB 64 KiB ranges: median ${median(ttfb[target.name]!).toFixed(2)} ms (n=${SMALL}); 16 MiB ranges: median ${median(mbps[target.name]!).toFixed(0)} MiB/s (n=${LARGE})`,
+    );
   }
   const ttfbRatio = median(ttfb.encrypted!) / median(ttfb.plaintext!);
   const throughputRatio = median(mbps.plaintext!) / median(mbps.encrypted!);

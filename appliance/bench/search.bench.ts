@@ -66,10 +66,11 @@ try {
   );
   await owner.query('VACUUM ANALYZE');
   const t2 = performance.now();
-  const counts = (await pool.query<{ c: string; s: string; r: string }>(
-    'SELECT (SELECT count(*) FROM cases) c, (SELECT count(*) FROM call_sessions) s, (SELECT count(*) FROM recordings) r',
-  )).rows[0]!;
-  console.log(`generated ${counts.c} cases, ${counts.s} sessions, ${counts.r} recordings in ${((t1 - t0) / 1000).toFixed(1)} s + ${((t2 - t1) / 1000).toFixed(1)} s (sessions, recordings, ANALYZE)`);
+  const counts = (await pool.query<{ c: string; s: string; r: string }>('SELECT (SELECT count(*) FROM cases) c, (SELECT count(*) FROM call_sessions) s, (SELECT count(*) FROM recordings) r'))
+    .rows[0]!;
+  console.log(
+    `generated ${counts.c} cases, ${counts.s} sessions, ${counts.r} recordings in ${((t1 - t0) / 1000).toFixed(1)} s + ${((t2 - t1) / 1000).toFixed(1)} s (sessions, recordings, ANALYZE)`,
+  );
 
   const pick = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
   const daysAgo = (d: number) => new Date(now - d * DAY);

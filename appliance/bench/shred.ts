@@ -46,10 +46,7 @@ export async function measureShredThroughput(opts: ShredBenchOptions = {}): Prom
     const exportsDir = join(work, 'exports');
     for (const d of [archiveDir, recordingsDir, exportsDir]) await mkdir(d, { mode: 0o700 });
     await su.query(`INSERT INTO products (code, current_version, created_by) VALUES ($1, 1, 'bench')`, [PRODUCT]);
-    await su.query(
-      `INSERT INTO product_versions (product_code, version, name_zh, name_en, retention_years, steps, created_by) VALUES ($1, 1, '基准', 'Bench', 5, '[]', 'bench')`,
-      [PRODUCT],
-    );
+    await su.query(`INSERT INTO product_versions (product_code, version, name_zh, name_en, retention_years, steps, created_by) VALUES ($1, 1, '基准', 'Bench', 5, '[]', 'bench')`, [PRODUCT]);
     await su.query(`INSERT INTO retention_policies (product_code, retention_days, anchor, updated_by) VALUES ($1, 30, 'case_completed', 'bench')`, [PRODUCT]);
     const content = randomBytes(fileBytes);
     const sha = createHash('sha256').update(content).digest();
@@ -100,7 +97,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.a
   const { values } = parseArgs({ options: { cases: { type: 'string', default: '200' }, files: { type: 'string', default: '4' }, kib: { type: 'string', default: '256' } } });
   const opts = { cases: Number(values.cases), filesPerRecording: Number(values.files), fileKiB: Number(values.kib) };
   const r = await measureShredThroughput(opts);
-  console.log(`shredded ${r.items} items (${opts.cases} cases: recording with ${opts.filesPerRecording} × ${opts.fileKiB} KiB sealed files, exchanged file, personal data) in ${r.seconds.toFixed(2)} s`);
+  console.log(
+    `shredded ${r.items} items (${opts.cases} cases: recording with ${opts.filesPerRecording} × ${opts.fileKiB} KiB sealed files, exchanged file, personal data) in ${r.seconds.toFixed(2)} s`,
+  );
   console.log(`${r.itemsPerSecond.toFixed(1)} items/s (keys, fsync'd unlinks, NULLed columns, one audit event per item)`);
   console.log(JSON.stringify({ shred_items_per_s: Number(r.itemsPerSecond.toFixed(1)) }));
 }

@@ -8,16 +8,7 @@ import { DateTime, LiteralUnion, Nullable, StringEnum, Uuid } from './lib/schema
 // path with `import type`, which is erased: its bundle gains nothing from here. Values the UI needs at run time live
 // in domain/vocabulary.ts, re-exported below.
 
-export {
-  CASE_STATUSES,
-  INTEGRITY_FLAGS,
-  JOIN_STEPS,
-  PROMPTING_OBSERVED,
-  RECORDING_STATUSES,
-  REJECT_REASONS,
-  SESSION_RECORDING_STATUSES,
-  SHREDDED_TEXT,
-} from './domain/vocabulary.js';
+export { CASE_STATUSES, INTEGRITY_FLAGS, JOIN_STEPS, PROMPTING_OBSERVED, RECORDING_STATUSES, REJECT_REASONS, SESSION_RECORDING_STATUSES, SHREDDED_TEXT } from './domain/vocabulary.js';
 export type { CaseStatus, IntegrityFlag, JoinStep, RecordingStatus, RejectReason, SessionRecordingStatus } from './domain/vocabulary.js';
 
 const LiveOrEnded = Type.Union([Type.Literal('live'), Type.Literal('ended')]);

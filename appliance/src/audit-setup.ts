@@ -9,12 +9,7 @@ import type { AppConfig } from './config/load.js';
  * reads the signing key and runs the checkpointer. The other one never touches the key; it publishes the verifier
  * key the signer wrote beside its checkpoints.
  */
-export async function openAuditLog(
-  pool: pg.Pool,
-  config: AppConfig,
-  role: 'appliance' | 'worker',
-  onBackgroundError: (what: string, err: unknown) => void,
-): Promise<AuditLog> {
+export async function openAuditLog(pool: pg.Pool, config: AppConfig, role: 'appliance' | 'worker', onBackgroundError: (what: string, err: unknown) => void): Promise<AuditLog> {
   const signs = config.audit.checkpointer === role;
   let auditLog: AuditLog;
   if (signs) {

@@ -135,7 +135,10 @@ export async function createRuntime(
       !face.started
         ? Promise.resolve({ status: 'up' as const, detail: 'loads on first use' })
         : Promise.race([
-            face.ready().then((): { status: 'up' } => ({ status: 'up' }), () => ({ status: 'down' as const, detail: 'face model failed to load' })),
+            face.ready().then(
+              (): { status: 'up' } => ({ status: 'up' }),
+              () => ({ status: 'down' as const, detail: 'face model failed to load' }),
+            ),
             new Promise<{ status: 'down'; detail: string }>((r) => setTimeout(() => r({ status: 'down', detail: 'face model loading' }), 50).unref()),
           ]),
   });
@@ -143,8 +146,7 @@ export async function createRuntime(
     name: 'face-model-browser',
     required: false,
     // without it the customer's page still works: no live guidance, key frames taken on a timer
-    check: async () =>
-      face.browserAssets.tag ? { status: 'up' } : { status: 'down', detail: `browser face model files missing: ${face.browserAssets.missing.join(', ')}` },
+    check: async () => (face.browserAssets.tag ? { status: 'up' } : { status: 'down', detail: `browser face model files missing: ${face.browserAssets.missing.join(', ')}` }),
   });
   const signInSessions = new SignInSessions(pool, config.session.idleSeconds, {
     pool,
@@ -209,7 +211,11 @@ export async function createRuntime(
       60_000,
       (err) => onBackgroundError('destroying shredded case and visit keys', err),
     ),
-    await startPeriodic(() => exports.removeShreddedFiles(), 10 * 60_000, (err) => onBackgroundError('removing shredded export files', err)),
+    await startPeriodic(
+      () => exports.removeShreddedFiles(),
+      10 * 60_000,
+      (err) => onBackgroundError('removing shredded export files', err),
+    ),
   ];
   // After an upgrade: cases written before case keys move under their own key, in the background.
   let stopping = false;

@@ -11,20 +11,13 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit({ allowMissingGeneratedSecrets: true });
-  const tls =
-    config.tls.certFile && config.tls.keyFile
-      ? loadAdminTls(config.tls.certFile, config.tls.keyFile)
-      : ensureOwnTls(config.dataDir, applianceNames(config));
+  const tls = config.tls.certFile && config.tls.keyFile ? loadAdminTls(config.tls.certFile, config.tls.keyFile) : ensureOwnTls(config.dataDir, applianceNames(config));
   const log = pino({ level: config.logLevel, base: { service: 'kyc-appliance' } });
-  const runtime = await createRuntime(
-    config,
-    (what, err) => log.error({ what, err: err instanceof Error ? err.message : String(err) }, 'background task failed'),
-    {
-      info: (obj, msg) => log.info(obj, msg),
-      warn: (obj, msg) => log.warn(obj, msg),
-      error: (obj, msg) => log.error(obj, msg),
-    },
-  );
+  const runtime = await createRuntime(config, (what, err) => log.error({ what, err: err instanceof Error ? err.message : String(err) }, 'background task failed'), {
+    info: (obj, msg) => log.info(obj, msg),
+    warn: (obj, msg) => log.warn(obj, msg),
+    error: (obj, msg) => log.error(obj, msg),
+  });
   const bundledWeb = fileURLToPath(new URL('../../web/build/', import.meta.url));
   const webRoot = config.webRoot ?? (existsSync(bundledWeb) ? bundledWeb : null);
   const app = await buildApp(runtime.ctx, { https: { cert: tls.cert, key: tls.key }, webRoot });

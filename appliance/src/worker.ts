@@ -107,13 +107,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const workerIds: string[] = [];
   for (let i = 0; i < rec.seal.concurrency; i++) {
     workerIds.push(
-      await boss.work<SealJobData>(
-        SEAL_QUEUE,
-        { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 2 },
-        async ([job]) => {
-          if (job) await handle(job);
-        },
-      ),
+      await boss.work<SealJobData>(SEAL_QUEUE, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 2 }, async ([job]) => {
+        if (job) await handle(job);
+      }),
     );
   }
 

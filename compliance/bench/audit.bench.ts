@@ -173,7 +173,9 @@ async function main(): Promise<void> {
       const { report, wallSeconds } = await runVerifier(db.superUrl, dir, signer.verifierKey);
       if (report.ok !== true) throw new Error(`verifier failed: ${JSON.stringify(report)}`);
       runs.push({ inner: Number(report.eventsPerSecond), wall: size / wallSeconds, wallSeconds });
-      log(`verify run ${r + 1}: ${fmt(size)} events, ${report.checkpoints} checkpoints, ${wallSeconds.toFixed(2)}s wall (process start to exit) → ${fmt(size / wallSeconds)} events/s wall, ${fmt(Number(report.eventsPerSecond))} events/s rebuild`);
+      log(
+        `verify run ${r + 1}: ${fmt(size)} events, ${report.checkpoints} checkpoints, ${wallSeconds.toFixed(2)}s wall (process start to exit) → ${fmt(size / wallSeconds)} events/s wall, ${fmt(Number(report.eventsPerSecond))} events/s rebuild`,
+      );
     }
     const best = runs.reduce((a, b) => (b.wall > a.wall ? b : a));
 
@@ -189,7 +191,9 @@ async function main(): Promise<void> {
     const c0 = performance.now();
     const cons = await auditLog.consistencyProof(Math.floor(proofSize / 3), proofSize);
     const consMs = performance.now() - c0;
-    log(`inclusion proof of leaf ${fmt(index)} in ${fmt(proofSize)}: ${hashes.length} hashes = ${proofBytes} bytes (JSON response ${jsonBytes} bytes), ${proofMs.toFixed(1)} ms, verifies: ${ok}`);
+    log(
+      `inclusion proof of leaf ${fmt(index)} in ${fmt(proofSize)}: ${hashes.length} hashes = ${proofBytes} bytes (JSON response ${jsonBytes} bytes), ${proofMs.toFixed(1)} ms, verifies: ${ok}`,
+    );
     log(`consistency proof ${fmt(Math.floor(proofSize / 3))} → ${fmt(proofSize)}: ${cons.hashes.length} hashes, ${consMs.toFixed(1)} ms`);
     log(
       JSON.stringify({

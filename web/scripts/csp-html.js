@@ -112,9 +112,7 @@ export function findCspViolations(html) {
  * @returns {string[]}
  */
 export function findCspViolationsInScript(js) {
-  return [...js.matchAll(MARKUP_ATTRIBUTE_IN_SCRIPT)].map(
-    (match) => `${match[2]} attribute on <${match[1]}> in markup: ${snippet(match[0])}`,
-  );
+  return [...js.matchAll(MARKUP_ATTRIBUTE_IN_SCRIPT)].map((match) => `${match[2]} attribute on <${match[1]}> in markup: ${snippet(match[0])}`);
 }
 
 /** @param {string} text */

@@ -56,7 +56,4 @@ if (problems.length > 0) {
   console.error(`postbuild-csp: the build would break the appliance's Content-Security-Policy:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log(
-  `postbuild-csp: ${pages.length} page(s) and ${scripts.length} script(s) checked, ` +
-    `${moved} inline script(s) moved to ${relative(webDir, scriptFolder)}`,
-);
+console.log(`postbuild-csp: ${pages.length} page(s) and ${scripts.length} script(s) checked, ` + `${moved} inline script(s) moved to ${relative(webDir, scriptFolder)}`);

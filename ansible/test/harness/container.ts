@@ -97,11 +97,9 @@ export class Container {
     // A throwaway container: dpkg need not fsync every file it unpacks (minutes saved on a busy disk).
     await writeFile(join(root, 'etc/dpkg/dpkg.cfg.d/kyc-test-unsafe-io'), 'force-unsafe-io\n');
     const out = createWriteStream(log);
-    const nspawn = spawn(
-      'systemd-nspawn',
-      ['-b', '--register=no', '--keep-unit', '--private-network', `--machine=${name}`, '--console=pipe', '-D', root],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const nspawn = spawn('systemd-nspawn', ['-b', '--register=no', '--keep-unit', '--private-network', `--machine=${name}`, '--console=pipe', '-D', root], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     nspawn.stdout!.pipe(out);
     nspawn.stderr!.pipe(out);
     const exited = new Promise<void>((resolve) => nspawn.once('exit', () => resolve()));

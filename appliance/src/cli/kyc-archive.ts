@@ -148,7 +148,11 @@ function rotateInToken(config: AppConfig): Promise<number> {
     }
     const kid = await keyring.refresh();
     await withDb(config, (_pool, audit) => audit.append(event('kek.rotate', { type: 'kek', id: kid }, { provider: 'pkcs11', token: token.tokenLabel })));
-    printJson({ ok: true, currentKid: kid, next: first ? 'the token holds its first KEK: new data keys are wrapped with it; run `kyc-archive rewrap` to move older ones' : 'run `kyc-archive rewrap`' });
+    printJson({
+      ok: true,
+      currentKid: kid,
+      next: first ? 'the token holds its first KEK: new data keys are wrapped with it; run `kyc-archive rewrap` to move older ones' : 'run `kyc-archive rewrap`',
+    });
     return 0;
   });
 }
@@ -181,7 +185,8 @@ function wrappedKinds(config: AppConfig): WrappedKind[] {
         } catch {
           return null; // not sealed yet (no archive folder): only the database holds the wrapped key
         }
-        return (to) => writeFileDurably(join(folder, KEY_FILE), `${JSON.stringify({ ...keyFile, kid: to.kid, wrappedKey: to.wrapped.toString('base64') })}\n`, { mode: 0o600, how: 'replace' });
+        return (to) =>
+          writeFileDurably(join(folder, KEY_FILE), `${JSON.stringify({ ...keyFile, kid: to.kid, wrappedKey: to.wrapped.toString('base64') })}\n`, { mode: 0o600, how: 'replace' });
       },
     },
     {

@@ -17,7 +17,8 @@ import { readSecretText, writeNewSecretFile } from '../lib/secret-files.js';
 import { checkJanusConfigOptions, loadJanusTemplates, renderJanusConfig, type JanusConfigOptions } from '../media/janus-config.js';
 import { listJanusModules, startJanus, writeJanusConfig } from '../media/janus-process.js';
 
-const USAGE = 'usage: kyc-janus render|run --config-dir DIR [--log-file F] [--admin-secret-file F] [--room-key-file F] [--api-secret-file F] [--ws-port N] [--admin-port N] [--media-interface IF] [--rtp-ports MIN-MAX] [--nat-1-1 IP,...] [--stun HOST[:PORT]] [--turn HOST[:PORT] --turn-type T --turn-user U --turn-password-file F] [--events-url http://HOST:PORT/internal/janus-events --events-secret-file F]';
+const USAGE =
+  'usage: kyc-janus render|run --config-dir DIR [--log-file F] [--admin-secret-file F] [--room-key-file F] [--api-secret-file F] [--ws-port N] [--admin-port N] [--media-interface IF] [--rtp-ports MIN-MAX] [--nat-1-1 IP,...] [--stun HOST[:PORT]] [--turn HOST[:PORT] --turn-type T --turn-user U --turn-password-file F] [--events-url http://HOST:PORT/internal/janus-events --events-secret-file F]';
 
 function secretFrom(path: string): string {
   if (!existsSync(path)) writeNewSecretFile(path, `${randomBytes(24).toString('base64url')}\n`);

@@ -25,7 +25,15 @@ export interface AppConfig {
   metrics: { listen: { host: string; port: number } | null };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   webRoot: string | null;
-  audit: { origin: string; signingKeyFile: string; checkpointDir: string; checkpointEveryEvents: number; checkpointEverySeconds: number; checkpointer: 'appliance' | 'worker'; tsa: { url: URL; certFile: string | null; caFile: string | null } | null };
+  audit: {
+    origin: string;
+    signingKeyFile: string;
+    checkpointDir: string;
+    checkpointEveryEvents: number;
+    checkpointEverySeconds: number;
+    checkpointer: 'appliance' | 'worker';
+    tsa: { url: URL; certFile: string | null; caFile: string | null } | null;
+  };
   invitations: { ttlMinutes: number; codeAttempts: number };
   service: {
     ticketTtlMinutes: number;
@@ -176,12 +184,7 @@ export interface LoadOptions {
 }
 
 /** Secrets the appliance generates on first start when missing. */
-export const GENERATED_SECRETS: readonly ConfigKey[] = [
-  'KYC_SESSION_KEY_FILE',
-  'KYC_PII_KEY_FILE',
-  'KYC_BLIND_INDEX_KEY_FILE',
-  'KYC_AUDIT_SIGNING_KEY_FILE',
-];
+export const GENERATED_SECRETS: readonly ConfigKey[] = ['KYC_SESSION_KEY_FILE', 'KYC_PII_KEY_FILE', 'KYC_BLIND_INDEX_KEY_FILE', 'KYC_AUDIT_SIGNING_KEY_FILE'];
 
 export function loadConfig(opts: LoadOptions): AppConfig {
   const problems: string[] = [];
@@ -267,7 +270,8 @@ export function loadConfig(opts: LoadOptions): AppConfig {
   const assistantUrl = values.get('KYC_ASSISTANT_URL') as URL | null | undefined;
   if (assistantUrl && assistantUrl.protocol !== 'http:' && assistantUrl.protocol !== 'https:') problems.push('KYC_ASSISTANT_URL: must be an http:// or https:// URL');
   for (const origin of (values.get('KYC_SERVICE_FRAME_ANCESTORS') as string[] | undefined) ?? []) {
-    if (!/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(origin) && origin !== "'self'") problems.push(`KYC_SERVICE_FRAME_ANCESTORS: ${origin} is not an https://host[:port] origin or 'self'`);
+    if (!/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(origin) && origin !== "'self'")
+      problems.push(`KYC_SERVICE_FRAME_ANCESTORS: ${origin} is not an https://host[:port] origin or 'self'`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -292,7 +296,13 @@ export function loadConfig(opts: LoadOptions): AppConfig {
       bearerClients: v('KYC_OIDC_BEARER_CLIENTS'),
       caFile: v('KYC_OIDC_CA_FILE'),
     },
-    session: { keyFile: v('KYC_SESSION_KEY_FILE'), ttlSeconds: v('KYC_SESSION_TTL_SECONDS'), idleSeconds: v('KYC_SESSION_IDLE_SECONDS'), idpRecheckSeconds: v('KYC_SESSION_IDP_RECHECK_SECONDS'), idpGraceSeconds: v('KYC_SESSION_IDP_GRACE_SECONDS') },
+    session: {
+      keyFile: v('KYC_SESSION_KEY_FILE'),
+      ttlSeconds: v('KYC_SESSION_TTL_SECONDS'),
+      idleSeconds: v('KYC_SESSION_IDLE_SECONDS'),
+      idpRecheckSeconds: v('KYC_SESSION_IDP_RECHECK_SECONDS'),
+      idpGraceSeconds: v('KYC_SESSION_IDP_GRACE_SECONDS'),
+    },
     pii: { keyFile: v('KYC_PII_KEY_FILE'), blindIndexKeyFile: v('KYC_BLIND_INDEX_KEY_FILE'), caseKeyDir: v('KYC_PII_CASE_KEY_DIR') },
     http: {
       bodyLimitBytes: v('KYC_BODY_LIMIT_BYTES'),
@@ -460,7 +470,7 @@ function checkIssuer(profile: Profile | undefined, issuer: URL | null | undefine
   if (issuer === undefined || profile === undefined) return undefined;
   if (issuer === null) {
     if (profile === 'production') {
-      problems.push('KYC_OIDC_ISSUER: required in production (the https URL of the institution\'s Keycloak realm)');
+      problems.push("KYC_OIDC_ISSUER: required in production (the https URL of the institution's Keycloak realm)");
       return undefined;
     }
     return new URL(DEV_IDP_ISSUER);

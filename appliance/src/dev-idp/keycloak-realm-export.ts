@@ -185,7 +185,13 @@ export function userProfileConfig(): UserProfileConfig {
   });
   return {
     attributes: [
-      { name: 'username', displayName: '${username}', permissions: both, validations: { length: { min: 3, max: 255 }, 'username-prohibited-characters': {}, 'up-username-not-idn-homograph': {} }, multivalued: false },
+      {
+        name: 'username',
+        displayName: '${username}',
+        permissions: both,
+        validations: { length: { min: 3, max: 255 }, 'username-prohibited-characters': {}, 'up-username-not-idn-homograph': {} },
+        multivalued: false,
+      },
       { name: 'email', displayName: '${email}', permissions: both, validations: { email: {}, length: { max: 255 } }, required: { roles: ['user'] }, multivalued: false },
       name('firstName', '${firstName}'),
       name('lastName', '${lastName}'),

@@ -78,9 +78,7 @@ async function main(argv: string[]): Promise<void> {
     `dev IdP (Keycloak-compatible) issuer: ${idp.issuer}`,
     `discovery: ${idp.issuer}/.well-known/openid-configuration`,
     'clients:',
-    ...idp.realm.clients.map(
-      (c) => `  ${c.clientId} (${c.publicClient ? 'public' : 'confidential'})${c.redirectUris.length ? ` redirect ${c.redirectUris.join(', ')}` : ''}`,
-    ),
+    ...idp.realm.clients.map((c) => `  ${c.clientId} (${c.publicClient ? 'public' : 'confidential'})${c.redirectUris.length ? ` redirect ${c.redirectUris.join(', ')}` : ''}`),
     'demo users (development only): username / password  roles',
     ...idp.realm.users.map((u) => `  ${`${u.username} / ${u.password}`.padEnd(22)} ${u.roles.join(', ')}`),
   ];

@@ -45,9 +45,7 @@ export interface LoginPageOptions {
 }
 
 export function renderLoginPage(o: LoginPageOptions): string {
-  const error = o.error
-    ? `\n<span id="input-error" class="error" aria-live="polite">${escapeHtml(o.error)}</span>`
-    : '';
+  const error = o.error ? `\n<span id="input-error" class="error" aria-live="polite">${escapeHtml(o.error)}</span>` : '';
   return page(
     `Sign in to ${o.realmName}`,
     `<h1 id="kc-page-title">Sign in to your account</h1>

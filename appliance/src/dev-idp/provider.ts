@@ -1,12 +1,6 @@
 import Provider, { errors, interactionPolicy } from 'oidc-provider';
 import type { ClientMetadata, Configuration, KoaContextWithOIDC, ResourceServer } from 'oidc-provider';
-import {
-  PASSWORD_ACR,
-  accessTokenAudience,
-  keycloakAccessTokenClaims,
-  profileClaims,
-  type RealmUsers,
-} from './accounts.js';
+import { PASSWORD_ACR, accessTokenAudience, keycloakAccessTokenClaims, profileClaims, type RealmUsers } from './accounts.js';
 import type { SigningKeys } from './keys.js';
 import { renderLogoutPage, renderMessagePage } from './pages.js';
 import { registerPasswordGrant } from './password-grant.js';
@@ -51,17 +45,11 @@ export interface KeycloakProviderOptions {
 }
 
 function clientMetadata(client: RealmClient, clientSecret: string): ClientMetadata {
-  const grantTypes = [
-    ...(client.standardFlow ? ['authorization_code'] : []),
-    ...(client.directAccessGrants ? ['password'] : []),
-    'refresh_token',
-  ];
+  const grantTypes = [...(client.standardFlow ? ['authorization_code'] : []), ...(client.directAccessGrants ? ['password'] : []), 'refresh_token'];
   return {
     client_id: client.clientId,
     client_name: client.name,
-    ...(client.publicClient
-      ? { token_endpoint_auth_method: 'none' }
-      : { client_secret: clientSecret, token_endpoint_auth_method: 'client_secret_basic' }),
+    ...(client.publicClient ? { token_endpoint_auth_method: 'none' } : { client_secret: clientSecret, token_endpoint_auth_method: 'client_secret_basic' }),
     grant_types: grantTypes,
     response_types: client.standardFlow ? ['code'] : [],
     redirect_uris: [...client.redirectUris],
@@ -90,9 +78,7 @@ async function grantRequestedScopes(ctx: KoaContextWithOIDC) {
   const accountId = oidc.session?.accountId;
   if (!accountId || !oidc.client) return undefined;
   const existingId = oidc.session?.grantIdFor(oidc.client.clientId);
-  const grant =
-    (existingId ? await oidc.provider.Grant.find(existingId) : undefined) ??
-    new oidc.provider.Grant({ accountId, clientId: oidc.client.clientId });
+  const grant = (existingId ? await oidc.provider.Grant.find(existingId) : undefined) ?? new oidc.provider.Grant({ accountId, clientId: oidc.client.clientId });
   const requested = [...oidc.requestParamScopes].filter((s) => SUPPORTED_SCOPES.includes(s)).join(' ');
   if (requested) {
     grant.addOIDCScope(requested);
@@ -156,8 +142,7 @@ export function createKeycloakProvider(o: KeycloakProviderOptions): Provider {
       url: (_ctx, interaction) => `${loginActionsPath}/${interaction.uid}`,
     },
     pkce: {
-      required: (_ctx, client) =>
-        client.clientAuthMethod === 'none' || clientsById.get(client.clientId)?.pkce === 'S256',
+      required: (_ctx, client) => client.clientAuthMethod === 'none' || clientsById.get(client.clientId)?.pkce === 'S256',
     },
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     extraTokenClaims(_ctx, token) {
@@ -173,7 +158,12 @@ export function createKeycloakProvider(o: KeycloakProviderOptions): Provider {
           jwt.header = { ...jwt.header, typ: 'JWT' };
           const client = token.clientId ? clientsById.get(token.clientId) : undefined;
           jwt.payload.aud = accessTokenAudience(client?.accessTokenAudiences ?? []);
-          const scope = new Set([...String(jwt.payload.scope ?? '').split(' ').filter(Boolean), ...DEFAULT_CLIENT_SCOPES]);
+          const scope = new Set([
+            ...String(jwt.payload.scope ?? '')
+              .split(' ')
+              .filter(Boolean),
+            ...DEFAULT_CLIENT_SCOPES,
+          ]);
           jwt.payload.scope = [...scope].join(' ');
         },
       },

@@ -64,7 +64,10 @@ function sendHtml(res: ServerResponse, status: number, html: string): void {
 }
 
 class BadForm extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -215,12 +218,7 @@ export async function startDevIdp(o: DevIdpOptions): Promise<DevIdp> {
       sendHtml(res, 200, renderLoginPage({ realmName: realm.name, action, username, error: INVALID_CREDENTIALS_MESSAGE }));
       return;
     }
-    await provider.interactionFinished(
-      req,
-      res,
-      { login: { accountId: user.id, acr: PASSWORD_ACR, amr: ['pwd'] } },
-      { mergeWithLastSubmission: false },
-    );
+    await provider.interactionFinished(req, res, { login: { accountId: user.id, acr: PASSWORD_ACR, amr: ['pwd'] } }, { mergeWithLastSubmission: false });
   }
 
   handler = async (req, res) => {

@@ -15,9 +15,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 function invalidToken(res: ServerResponse, description: string): void {
-  sendJson(res, 401, { error: 'invalid_token', error_description: description }, {
-    'www-authenticate': `Bearer error="invalid_token", error_description="${description}"`,
-  });
+  sendJson(
+    res,
+    401,
+    { error: 'invalid_token', error_description: description },
+    {
+      'www-authenticate': `Bearer error="invalid_token", error_description="${description}"`,
+    },
+  );
 }
 
 /**

@@ -98,7 +98,12 @@ export function initialDegradeState(): DegradeState {
 /** Applies one input; returns the next state and the step taken, if any. Never mutates `state`. */
 export function degradeStep(state: DegradeState, input: DegradeInput, th: DegradeThresholds): { state: DegradeState; step: DegradeStep | null } {
   const at = input.at;
-  const s: DegradeState = { ...state, figures: { ...state.figures }, slowlinks: state.slowlinks.filter((x) => at - x.at < Math.max(th.downSeconds, th.upSeconds) * 1000), mediaLostSince: { ...state.mediaLostSince } };
+  const s: DegradeState = {
+    ...state,
+    figures: { ...state.figures },
+    slowlinks: state.slowlinks.filter((x) => at - x.at < Math.max(th.downSeconds, th.upSeconds) * 1000),
+    mediaLostSince: { ...state.mediaLostSince },
+  };
   const settling = at < s.settleUntil;
   if (input.kind === 'sample' && !settling && (input.lossPct !== undefined || input.availableKbps !== undefined)) {
     // a report without figures (nothing flowed on that stream since the last one) leaves the last figures to go stale

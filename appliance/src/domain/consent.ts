@@ -38,13 +38,13 @@ const WORDING: Record<ConsentLanguage, Wording> = {
     ],
     note: '您的选择及时间将被记录。',
   },
-  'en': {
+  en: {
     title: 'Recording notice and consent',
     intro: 'Before we start with "{product}" ({branch}), please read the following:',
     sections: [
       { title: 'What is recorded', body: 'The sound and picture of both you and the bank staff member during this video session, and the chat messages, images and files exchanged in it.' },
       { title: 'Why', body: 'To verify your identity, and because regulations require the bank to record the sale of this product (dual recording).' },
-      { title: 'How long it is kept', body: 'According to the bank\'s retention policy, at least 5 years; the recording is stored encrypted.' },
+      { title: 'How long it is kept', body: "According to the bank's retention policy, at least 5 years; the recording is stored encrypted." },
       { title: 'Who may view it', body: 'Only auditors authorised by the bank; every viewing is logged.' },
       { title: 'Your choice', body: 'You may accept or decline. If you decline, nothing is recorded and this session ends.' },
     ],
@@ -70,5 +70,7 @@ export function consentDocuments(product: string, branch: string): ConsentDocume
 
 /** SHA-256 over all languages' documents of the version: what a consent without a chosen document agreed to. */
 export function consentSetSha256(docs: readonly ConsentDocument[]): string {
-  return createHash('sha256').update(docs.map((d) => d.sha256).join('\n'), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(docs.map((d) => d.sha256).join('\n'), 'utf8')
+    .digest('hex');
 }

@@ -34,8 +34,59 @@ function segmenter(lang: string): Intl.Segmenter {
 
 /** Function words that carry no topic (a small list per language; the IDF weighting handles the rest). */
 const STOP = new Set([
-  'the', 'a', 'an', 'is', 'are', 'to', 'of', 'and', 'or', 'in', 'on', 'for', 'i', 'my', 'me', 'do', 'does', 'how', 'can', 'what', 'it', 'you', 'your', 'be', 'with',
-  '的', '了', '吗', '呢', '我', '你', '您', '是', '在', '么', '吧', '啊', '请问', '怎么', '如何', '什么', '可以', '一下', '我的', '你的', '您的', '我们', '我想', '我要', '想', '要', '您好', '你好',
+  'the',
+  'a',
+  'an',
+  'is',
+  'are',
+  'to',
+  'of',
+  'and',
+  'or',
+  'in',
+  'on',
+  'for',
+  'i',
+  'my',
+  'me',
+  'do',
+  'does',
+  'how',
+  'can',
+  'what',
+  'it',
+  'you',
+  'your',
+  'be',
+  'with',
+  '的',
+  '了',
+  '吗',
+  '呢',
+  '我',
+  '你',
+  '您',
+  '是',
+  '在',
+  '么',
+  '吧',
+  '啊',
+  '请问',
+  '怎么',
+  '如何',
+  '什么',
+  '可以',
+  '一下',
+  '我的',
+  '你的',
+  '您的',
+  '我们',
+  '我想',
+  '我要',
+  '想',
+  '要',
+  '您好',
+  '你好',
 ]);
 
 /** Words of a text, lower-cased, without punctuation and function words. */
@@ -111,7 +162,8 @@ export class KbIndex {
 }
 
 /** Phrases with which a customer asks for a person rather than the assistant. */
-const HUMAN_REQUEST = /(转人工|人工客服|人工服务|找人工|^人工$|人工|真人|客服人员|柜员|坐席|\bhuman\b|\bperson\b|\bagent\b|\boperator\b|\brepresentative\b|\bstaff\b|talk to (a |an |some)?(one|body|teller))/i;
+const HUMAN_REQUEST =
+  /(转人工|人工客服|人工服务|找人工|^人工$|人工|真人|客服人员|柜员|坐席|\bhuman\b|\bperson\b|\bagent\b|\boperator\b|\brepresentative\b|\bstaff\b|talk to (a |an |some)?(one|body|teller))/i;
 
 export function asksForPerson(text: string): boolean {
   return HUMAN_REQUEST.test(text.normalize('NFKC'));

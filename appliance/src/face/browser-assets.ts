@@ -18,16 +18,9 @@ export interface BrowserAsset {
 }
 
 /** What the page needs to load the model; `base` ends with a slash. */
-export type BrowserModelIndex =
-  | { available: true; base: string; bundle: string; detector: 'tiny_face_detector'; landmarks: 'face_landmark_68' }
-  | { available: false; missing: string[] };
+export type BrowserModelIndex = { available: true; base: string; bundle: string; detector: 'tiny_face_detector'; landmarks: 'face_landmark_68' } | { available: false; missing: string[] };
 
-const MODEL_FILES = [
-  'tiny_face_detector_model-weights_manifest.json',
-  'tiny_face_detector_model.bin',
-  'face_landmark_68_model-weights_manifest.json',
-  'face_landmark_68_model.bin',
-];
+const MODEL_FILES = ['tiny_face_detector_model-weights_manifest.json', 'tiny_face_detector_model.bin', 'face_landmark_68_model-weights_manifest.json', 'face_landmark_68_model.bin'];
 /** TF.js picks one of these by the browser's features (threads need cross-origin isolation, which the UI has not). */
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
 const BUNDLE = 'face-api.esm.js';

@@ -61,7 +61,14 @@ export class BuiltinFaceEngine implements FaceEngine {
     if (probes.length === 0) throw new FaceImageError('KYC_ERR_IMAGE_INVALID', 'probe: at least one frame is needed.', 'probe');
     const r = await this.describe(reference, 'reference');
     // frames without a usable face are skipped; if none has one, the first frame's problem is reported
-    const described = await Promise.all(probes.map((p) => this.describe(p, 'probe').then((d) => d, (e: unknown) => e)));
+    const described = await Promise.all(
+      probes.map((p) =>
+        this.describe(p, 'probe').then(
+          (d) => d,
+          (e: unknown) => e,
+        ),
+      ),
+    );
     let best: { index: number; distance: number; count: number } | null = null;
     for (const [index, d] of described.entries()) {
       if (d instanceof Error) {

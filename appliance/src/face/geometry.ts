@@ -51,8 +51,7 @@ export function yawRatio(l: readonly number[]): number {
 
 /** Eye aspect ratio (Soukupová & Čech), both eyes averaged: ~0.25–0.35 open, below ~0.15 closed. */
 export function eyeAspectRatio(l: readonly number[]): number {
-  const ear = (o: number) =>
-    (dist(pt(l, o + 1), pt(l, o + 5)) + dist(pt(l, o + 2), pt(l, o + 4))) / (2 * dist(pt(l, o), pt(l, o + 3)) || 1);
+  const ear = (o: number) => (dist(pt(l, o + 1), pt(l, o + 5)) + dist(pt(l, o + 2), pt(l, o + 4))) / (2 * dist(pt(l, o), pt(l, o + 3)) || 1);
   return (ear(36) + ear(42)) / 2;
 }
 
@@ -84,7 +83,10 @@ export function eyeDarkness(pixels: ArrayLike<number>, width: number, height: nu
   // the cheeks: between the jaw line and the nostrils, below each eye
   const skin: number[] = [];
   const r = Math.max(2, Math.round(iod * 0.3));
-  for (const [a, b] of [[2, 31], [14, 35]]) {
+  for (const [a, b] of [
+    [2, 31],
+    [14, 35],
+  ]) {
     const cx = (px(a as number) + px(b as number)) / 2;
     const cy = (py(a as number) + py(b as number)) / 2;
     for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) skin.push(lum(cx + dx, cy + dy));

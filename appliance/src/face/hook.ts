@@ -48,7 +48,11 @@ export class HookFaceEngine implements FaceEngine {
     private readonly onFailure: (reason: string) => void = () => undefined,
   ) {}
 
-  static fromFiles(o: { url: URL; secretFile: string; caFile: string | null; timeoutMs: number; retries: number }, local: BuiltinFaceEngine, onFailure?: (reason: string) => void): HookFaceEngine {
+  static fromFiles(
+    o: { url: URL; secretFile: string; caFile: string | null; timeoutMs: number; retries: number },
+    local: BuiltinFaceEngine,
+    onFailure?: (reason: string) => void,
+  ): HookFaceEngine {
     return new HookFaceEngine(
       { url: o.url, secret: readFileSync(o.secretFile), ca: o.caFile ? readFileSync(o.caFile, 'utf8') : null, timeoutMs: o.timeoutMs, retries: o.retries },
       local,

@@ -123,9 +123,7 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
     // Browsers always send Origin on cross-origin writes: refuse those for every route, signed in or not.
     const origin = request.headers.origin;
     if (isUnsafeMethod(request.method) && origin !== undefined && origin !== opts.publicOrigin) throw new AppError('CSRF');
-    request.principal = access === 'public' && request.headers.authorization === undefined && !request.cookies[SESSION_COOKIE]
-      ? null
-      : await resolvePrincipal(request, opts);
+    request.principal = access === 'public' && request.headers.authorization === undefined && !request.cookies[SESSION_COOKIE] ? null : await resolvePrincipal(request, opts);
     const invitation = (request.query as Record<string, unknown> | undefined)?.['invitation'];
     const verdict = roleAllows(access, request.principal, typeof invitation === 'string' && invitation.length > 0);
     if (verdict === 'unauthenticated') throw new AppError('UNAUTHENTICATED');

@@ -9,11 +9,7 @@
  *   media players never ask for them, and a multipart/byteranges answer would decrypt the same segments twice.
  * - anything that is not `bytes=` followed by digits and one dash → malformed (400)
  */
-export type ByteRangeRequest =
-  | { kind: 'full' }
-  | { kind: 'range'; start: number; end: number }
-  | { kind: 'unsatisfiable' }
-  | { kind: 'malformed' };
+export type ByteRangeRequest = { kind: 'full' } | { kind: 'range'; start: number; end: number } | { kind: 'unsatisfiable' } | { kind: 'malformed' };
 
 const SPEC = /^(\d*)-(\d*)$/;
 

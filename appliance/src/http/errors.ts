@@ -108,8 +108,12 @@ function fromFastifyError(err: FastifyError): AppError | null {
     const details = err.validation.map((v) => ({
       field:
         (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.') ||
-        String((v.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ??
-          (v.params as { additionalProperty?: string }).additionalProperty ?? err.validationContext ?? ''),
+        String(
+          (v.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ??
+            (v.params as { additionalProperty?: string }).additionalProperty ??
+            err.validationContext ??
+            '',
+        ),
       code: v.keyword,
     }));
     const where = err.validationContext ?? 'request';

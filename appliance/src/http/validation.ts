@@ -11,7 +11,5 @@ export function installValidators(app: FastifyInstance): void {
   const body = new Ajv({ ...base, coerceTypes: false });
   const params = new Ajv({ ...base, coerceTypes: true });
   for (const a of [body, params]) (addFormats as unknown as (ajv: Ajv) => void)(a);
-  app.setValidatorCompiler(({ schema, httpPart }: { schema: FastifySchema; httpPart?: string }) =>
-    (httpPart === 'body' ? body : params).compile(schema as object),
-  );
+  app.setValidatorCompiler(({ schema, httpPart }: { schema: FastifySchema; httpPart?: string }) => (httpPart === 'body' ? body : params).compile(schema as object));
 }

@@ -88,7 +88,11 @@ export async function assertScriptComplete(db: Queryable, caseId: string): Promi
   const location = { required: script.requiresGeolocation, consent: consent.rows[0]?.consent ?? null };
   const missing = missingForCompletion(steps, await loadIdentityEvidence(db, caseId), await recordingMarkers(db, caseId), location);
   if (missing.length > 0) {
-    throw new DomainError('STEPS_MISSING', `Not done yet: ${missing.map((m) => m.id).join(', ')}.`, missing.map((m) => ({ field: m.id, code: m.kind })));
+    throw new DomainError(
+      'STEPS_MISSING',
+      `Not done yet: ${missing.map((m) => m.id).join(', ')}.`,
+      missing.map((m) => ({ field: m.id, code: m.kind })),
+    );
   }
 }
 

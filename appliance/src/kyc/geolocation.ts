@@ -62,7 +62,13 @@ export interface GeolocationMarkerData {
  * database also keeps in the clear) carries no coordinates; they travel in the event's encrypted column, bound to
  * the session and the field `geolocation`.
  */
-export function geolocationEvent(pii: PiiCipher, caseId: string, sessionId: string, g: GeolocationInput, stored: { id: string; receivedAt: Date }): { data: GeolocationMarkerData; textEnc: Buffer | null } {
+export function geolocationEvent(
+  pii: PiiCipher,
+  caseId: string,
+  sessionId: string,
+  g: GeolocationInput,
+  stored: { id: string; receivedAt: Date },
+): { data: GeolocationMarkerData; textEnc: Buffer | null } {
   const granted = g.consent === 'granted';
   return {
     data: {
@@ -77,7 +83,11 @@ export function geolocationEvent(pii: PiiCipher, caseId: string, sessionId: stri
 }
 
 /** A session event as its reader (teller, auditor) sees it: location coordinates and chat text decrypted. */
-export function revealSessionEvent(pii: PiiCipher, sessionId: string, e: { id: string; kind: string; data: Record<string, unknown>; textEnc: Buffer | null }): { data: Record<string, unknown>; text: string | null } {
+export function revealSessionEvent(
+  pii: PiiCipher,
+  sessionId: string,
+  e: { id: string; kind: string; data: Record<string, unknown>; textEnc: Buffer | null },
+): { data: Record<string, unknown>; text: string | null } {
   if (!e.textEnc) return { data: e.data, text: null };
   if (e.kind === 'geolocation') return { data: { ...e.data, ...(JSON.parse(pii.decrypt(sessionId, 'geolocation', e.textEnc)) as object) }, text: null };
   // chat: bound to its own row (rows cannot be swapped)

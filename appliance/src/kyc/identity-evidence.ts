@@ -89,9 +89,7 @@ export async function loadIdentityEvidence(client: Queryable, caseId: string): P
   return {
     idDocument: { front: side(d.sides['id-front'].accepted), back: side(d.sides['id-back'].accepted) },
     faceMatch: d.faceCheck ? { score: d.faceCheck.score, decision: d.faceCheck.decision, engine: d.faceCheck.engine, threshold: d.faceCheck.thresholds.match } : null,
-    liveness: d.liveness
-      ? { challenges: d.liveness.challenges.map((c) => ({ kind: c.kind, passed: c.passed === true })), passed: d.liveness.status === 'passed' }
-      : null,
+    liveness: d.liveness ? { challenges: d.liveness.challenges.map((c) => ({ kind: c.kind, passed: c.passed === true })), passed: d.liveness.status === 'passed' } : null,
     ocr: d.ocr && d.sides['id-front'].accepted?.id === d.ocr.stillId ? { idNumberMatches: d.ocr.idNumberMatches } : null,
   };
 }

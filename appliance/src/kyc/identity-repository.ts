@@ -144,11 +144,9 @@ export const identityRepository = {
   async pendingRequest(db: Queryable, of: { sessionId: string } | { caseId: string }): Promise<CaptureRequestRow | null> {
     const [column, id] = 'sessionId' in of ? ['session_id', of.sessionId] : ['case_id', of.caseId];
     return (
-      await db.query<CaptureRequestRow>(
-        `SELECT ${REQUEST_COLUMNS} FROM identity_capture_requests WHERE ${column} = $1 AND status = 'pending' ORDER BY created_at DESC LIMIT 1`,
-        [id],
-      )
-    ).rows[0] ?? null;
+      (await db.query<CaptureRequestRow>(`SELECT ${REQUEST_COLUMNS} FROM identity_capture_requests WHERE ${column} = $1 AND status = 'pending' ORDER BY created_at DESC LIMIT 1`, [id]))
+        .rows[0] ?? null
+    );
   },
 
   async fulfilRequest(db: Queryable, id: string): Promise<void> {
@@ -179,18 +177,21 @@ export const identityRepository = {
   },
 
   async decideStill(db: Queryable, id: string, decision: 'accepted' | 'retake', by: string): Promise<StillRow> {
-    const res = await db.query<StillRow>(
-      `UPDATE identity_stills SET decision = $2, decided_by = $3, decided_at = now() WHERE id = $1 RETURNING ${STILL_COLUMNS}`,
-      [id, decision, by],
-    );
+    const res = await db.query<StillRow>(`UPDATE identity_stills SET decision = $2, decided_by = $3, decided_at = now() WHERE id = $1 RETURNING ${STILL_COLUMNS}`, [id, decision, by]);
     return one(res.rows);
   },
 
   /** The newest still of an ID side, and the newest accepted one (null when none). */
   async latestSide(db: Queryable, caseId: string, kind: 'id-front' | 'id-back'): Promise<{ latest: StillRow | null; accepted: StillRow | null }> {
-    const latest = (await db.query<StillRow>(`SELECT ${STILL_COLUMNS} FROM identity_stills WHERE case_id = $1 AND kind = $2 ORDER BY created_at DESC, id LIMIT 1`, [caseId, kind])).rows[0] ?? null;
+    const latest =
+      (await db.query<StillRow>(`SELECT ${STILL_COLUMNS} FROM identity_stills WHERE case_id = $1 AND kind = $2 ORDER BY created_at DESC, id LIMIT 1`, [caseId, kind])).rows[0] ?? null;
     const accepted =
-      (await db.query<StillRow>(`SELECT ${STILL_COLUMNS} FROM identity_stills WHERE case_id = $1 AND kind = $2 AND decision = 'accepted' ORDER BY decided_at DESC, id LIMIT 1`, [caseId, kind])).rows[0] ?? null;
+      (
+        await db.query<StillRow>(`SELECT ${STILL_COLUMNS} FROM identity_stills WHERE case_id = $1 AND kind = $2 AND decision = 'accepted' ORDER BY decided_at DESC, id LIMIT 1`, [
+          caseId,
+          kind,
+        ])
+      ).rows[0] ?? null;
     return { latest, accepted };
   },
 
@@ -222,7 +223,22 @@ export const identityRepository = {
       `INSERT INTO face_checks (id, case_id, session_id, reference_id, probe_id, probe_count, score, decision, engine, model_version,
                                 threshold_match, threshold_review, faces_reference, faces_probe)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${FACE_COLUMNS}`,
-      [f.id, f.case_id, f.session_id, f.reference_id, f.probe_id, f.probe_count, f.score, f.decision, f.engine, f.model_version, f.threshold_match, f.threshold_review, f.faces_reference, f.faces_probe],
+      [
+        f.id,
+        f.case_id,
+        f.session_id,
+        f.reference_id,
+        f.probe_id,
+        f.probe_count,
+        f.score,
+        f.decision,
+        f.engine,
+        f.model_version,
+        f.threshold_match,
+        f.threshold_review,
+        f.faces_reference,
+        f.faces_probe,
+      ],
     );
     return one(res.rows);
   },
@@ -312,11 +328,13 @@ export const identityRepository = {
   /** The check of that still when given (the accepted front), else the newest of the case. */
   async latestIdNumberCheck(db: Queryable, caseId: string, stillId?: string): Promise<IdNumberCheckRow | null> {
     return (
-      await db.query<IdNumberCheckRow>(
-        `SELECT id, case_id, still_id, id_number_enc, checksum_valid, matches, created_at FROM id_number_checks
+      (
+        await db.query<IdNumberCheckRow>(
+          `SELECT id, case_id, still_id, id_number_enc, checksum_valid, matches, created_at FROM id_number_checks
           WHERE case_id = $1 AND ($2::uuid IS NULL OR still_id = $2) ORDER BY created_at DESC, id LIMIT 1`,
-        [caseId, stillId ?? null],
-      )
-    ).rows[0] ?? null;
+          [caseId, stillId ?? null],
+        )
+      ).rows[0] ?? null
+    );
   },
 };

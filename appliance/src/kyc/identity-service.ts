@@ -158,7 +158,12 @@ export class IdentityService {
   }
 
   /** Starts a liveness check: 2–3 random challenges, asked one after the other. Send `message` after commit. */
-  async startLiveness(client: pg.PoolClient, audit: AuditWrite, session: CallSessionRow, teller: string): Promise<{ livenessId: string; challenges: ChallengeSpec[]; message: ServerMessage }> {
+  async startLiveness(
+    client: pg.PoolClient,
+    audit: AuditWrite,
+    session: CallSessionRow,
+    teller: string,
+  ): Promise<{ livenessId: string; challenges: ChallengeSpec[]; message: ServerMessage }> {
     if (session.state !== 'live') throw new DomainError('SESSION_NOT_LIVE', 'Liveness can only be checked during the live session.');
     await this.#checkOrder(client, session.case_id, 'liveness');
     const face = await repo.latestFaceCheck(client, session.case_id);
@@ -340,7 +345,17 @@ export class IdentityService {
         await audit({
           action: 'kyc.face.compared',
           object: caseRef,
-          details: { faceCheckId: check.id, score: r.score, decision: r.decision, engine: r.engine, modelVersion: r.modelVersion, thresholdMatch: r.thresholds.match, thresholdReview: r.thresholds.review, probeStillId: best?.id ?? null, referenceStillId: e.reference.id },
+          details: {
+            faceCheckId: check.id,
+            score: r.score,
+            decision: r.decision,
+            engine: r.engine,
+            modelVersion: r.modelVersion,
+            thresholdMatch: r.thresholds.match,
+            thresholdReview: r.thresholds.review,
+            probeStillId: best?.id ?? null,
+            referenceStillId: e.reference.id,
+          },
         });
         if (r.decision === 'match') await this.#complete(client, audit, session.case_id, 'face-match', SYSTEM, { faceCheckId: check.id, score: r.score, decision: r.decision });
         return { result: { kind: 'face', stillIds: stills.map((s) => s.id), faceCheckId: check.id, score: r.score, decision: r.decision }, followUp: null };
@@ -421,7 +436,12 @@ export class IdentityService {
     if (latest?.id !== check.id) throw new DomainError('CONFLICT', 'A newer face check exists.');
     if (check.decision === decision) throw new DomainError('CONFLICT', `The engine already decided "${decision}".`);
     const row = await repo.overrideFaceCheck(client, check.id, { decision, reason, by: teller });
-    await audit({ action: 'kyc.face.override', object: { type: 'case', id: check.case_id }, reason, details: { faceCheckId: check.id, engineDecision: check.decision, decision, score: check.score } });
+    await audit({
+      action: 'kyc.face.override',
+      object: { type: 'case', id: check.case_id },
+      reason,
+      details: { faceCheckId: check.id, engineDecision: check.decision, decision, score: check.score },
+    });
     if (decision === 'match') await this.#complete(client, audit, check.case_id, 'face-match', { party: 'teller', username: teller }, { override: true, faceCheckId: check.id, reason });
     return row;
   }

@@ -125,9 +125,7 @@ export const CustomerScriptViewSchema = Type.Object({
   recording: Type.Boolean(),
   recordingSince: DateTime,
   requiresGeolocation: Type.Boolean(),
-  prompts: Type.Array(
-    Type.Object({ confirmationId: Type.String(), stepId: Type.String(), title: Title, text: Nullable(LocalizedTextSchema), requestedAt: DateTime }),
-  ),
+  prompts: Type.Array(Type.Object({ confirmationId: Type.String(), stepId: Type.String(), title: Title, text: Nullable(LocalizedTextSchema), requestedAt: DateTime })),
   readAloud: Nullable(Type.Object({ stepId: Type.String(), title: Title, code: Nullable(Type.String()) })),
 });
 export type CustomerScriptView = Static<typeof CustomerScriptViewSchema>;

@@ -32,9 +32,7 @@ function toView(r: ProductVersionRow): ProductView {
 /** The catalogue: products and their append-only versions. */
 export const productRepository = {
   async listCurrent(db: Queryable): Promise<ProductView[]> {
-    const r = await db.query<ProductVersionRow>(
-      `SELECT ${COLUMNS} FROM products p JOIN product_versions v ON v.product_code = p.code AND v.version = p.current_version ORDER BY p.code`,
-    );
+    const r = await db.query<ProductVersionRow>(`SELECT ${COLUMNS} FROM products p JOIN product_versions v ON v.product_code = p.code AND v.version = p.current_version ORDER BY p.code`);
     return r.rows.map(toView);
   },
 

@@ -83,10 +83,7 @@ interface CaseScript {
 
 /** The product version a case was opened with (null for a case opened before the catalogue). */
 export async function scriptOf(db: Queryable, caseId: string, lock = false): Promise<CaseScript | null> {
-  const r = await db.query<{ product: string; product_version: number | null }>(
-    `SELECT product, product_version FROM cases WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
-    [caseId],
-  );
+  const r = await db.query<{ product: string; product_version: number | null }>(`SELECT product, product_version FROM cases WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [caseId]);
   const row = r.rows[0];
   if (!row) throw new DomainError('NOT_FOUND', 'No such case.');
   if (row.product_version === null) return null;
@@ -122,24 +119,17 @@ async function attemptsOf(db: Queryable, caseId: string): Promise<AttemptRow[]> 
 export async function stepsOf(db: Queryable, caseId: string): Promise<CaseStepView[]> {
   const script = await scriptOf(db, caseId);
   if (!script) return [];
-  const draws = await db.query<{ step_id: string; data: { questions?: string[]; code?: string } }>(
-    'SELECT step_id, data FROM case_script_draws WHERE case_id = $1',
-    [caseId],
-  );
+  const draws = await db.query<{ step_id: string; data: { questions?: string[]; code?: string } }>('SELECT step_id, data FROM case_script_draws WHERE case_id = $1', [caseId]);
   const drawOf = new Map(draws.rows.map((d) => [d.step_id, d.data]));
-  const pending = await db.query<{ step_id: string }>(
-    'SELECT DISTINCT step_id FROM kyc_confirmations WHERE case_id = $1 AND confirmed_at IS NULL',
-    [caseId],
-  );
+  const pending = await db.query<{ step_id: string }>('SELECT DISTINCT step_id FROM kyc_confirmations WHERE case_id = $1 AND confirmed_at IS NULL', [caseId]);
   const awaiting = new Set(pending.rows.map((p) => p.step_id));
   const attempts = await attemptsOf(db, caseId);
   return script.steps.map((step) => {
     const mine = attempts.filter((a) => a.step_id === step.id);
     const last = mine[mine.length - 1];
     const draw = drawOf.get(step.id);
-    const questions = step.kind === 'question' && draw?.questions
-      ? draw.questions.map((id) => step.pool?.find((q) => q.id === id)).filter((q): q is NonNullable<typeof q> => q !== undefined)
-      : null;
+    const questions =
+      step.kind === 'question' && draw?.questions ? draw.questions.map((id) => step.pool?.find((q) => q.id === id)).filter((q): q is NonNullable<typeof q> => q !== undefined) : null;
     return {
       id: step.id,
       kind: step.kind,
@@ -158,11 +148,7 @@ export async function stepsOf(db: Queryable, caseId: string): Promise<CaseStepVi
 }
 
 /** The step, checked to be completable now: known, in a live session, every earlier required step done. */
-export async function completableStep(
-  client: Queryable,
-  caseId: string,
-  stepId: string,
-): Promise<{ step: ScriptStepDefinition; session: { id: string; admitted_at: Date } }> {
+export async function completableStep(client: Queryable, caseId: string, stepId: string): Promise<{ step: ScriptStepDefinition; session: { id: string; admitted_at: Date } }> {
   const script = await scriptOf(client, caseId, true);
   const index = script?.steps.findIndex((s) => s.id === stepId) ?? -1;
   const step = script?.steps[index];
@@ -172,7 +158,11 @@ export async function completableStep(
   const done = new Set((await attemptsOf(client, caseId)).map((a) => a.step_id));
   const before = script.steps.slice(0, index).filter((s) => s.required && !done.has(s.id));
   if (before.length > 0) {
-    throw new DomainError('STEP_ORDER', `Complete ${before.map((s) => s.id).join(', ')} first.`, before.map((s) => ({ field: s.id, code: s.kind })));
+    throw new DomainError(
+      'STEP_ORDER',
+      `Complete ${before.map((s) => s.id).join(', ')} first.`,
+      before.map((s) => ({ field: s.id, code: s.kind })),
+    );
   }
   return { step, session: live };
 }
@@ -188,12 +178,7 @@ export async function completeStep(client: pg.PoolClient, input: CompleteStepInp
 }
 
 /** The write half of completeStep, for callers that already checked the step (the confirmation tap). */
-export async function recordAttempt(
-  client: Queryable,
-  input: CompleteStepInput,
-  kind: StepKind,
-  session: { id: string; admitted_at: Date },
-): Promise<CompletedStep> {
+export async function recordAttempt(client: Queryable, input: CompleteStepInput, kind: StepKind, session: { id: string; admitted_at: Date }): Promise<CompletedStep> {
   const id = randomUUID();
   const r = await client.query<{ attempt: number; at: Date }>(
     `INSERT INTO kyc_step_attempts (id, case_id, step_id, attempt, session_id, party, actor, result)

@@ -23,18 +23,7 @@ export interface SignalingIdentity {
  * Facts ('media-up', 'disconnect', 'timeout') cannot be refused; a rejection is only logged.
  */
 export type SignalingEventType =
-  | 'join'
-  | 'reconnect'
-  | 'publish'
-  | 'media-up'
-  | 'chat'
-  | 'media-state'
-  | 'screen-share-start'
-  | 'screen-share-stop'
-  | 'leave'
-  | 'disconnect'
-  | 'timeout'
-  | 'call-mode';
+  'join' | 'reconnect' | 'publish' | 'media-up' | 'chat' | 'media-state' | 'screen-share-start' | 'screen-share-stop' | 'leave' | 'disconnect' | 'timeout' | 'call-mode';
 
 export interface SignalingEvent {
   sessionId: string;

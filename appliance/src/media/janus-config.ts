@@ -5,11 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const JANUS_TEMPLATE_NAMES = [
-  'janus.jcfg',
-  'janus.transport.websockets.jcfg',
-  'janus.plugin.videoroom.jcfg',
-] as const;
+export const JANUS_TEMPLATE_NAMES = ['janus.jcfg', 'janus.transport.websockets.jcfg', 'janus.plugin.videoroom.jcfg'] as const;
 export type JanusTemplateName = (typeof JANUS_TEMPLATE_NAMES)[number];
 export type JanusTemplates = Record<JanusTemplateName, string>;
 
@@ -199,7 +195,10 @@ export function checkJanusConfigOptions(o: JanusConfigOptions): string[] {
   if (o.iceIgnoreList !== undefined && !(Array.isArray(o.iceIgnoreList) && o.iceIgnoreList.every((i) => typeof i === 'string' && INTERFACE_OR_PREFIX.test(i)))) {
     problems.push('iceIgnoreList: must list interface names or address prefixes');
   }
-  if (o.natOneToOneMapping !== undefined && !(Array.isArray(o.natOneToOneMapping) && o.natOneToOneMapping.length > 0 && o.natOneToOneMapping.every((a) => typeof a === 'string' && IPV4.test(a)))) {
+  if (
+    o.natOneToOneMapping !== undefined &&
+    !(Array.isArray(o.natOneToOneMapping) && o.natOneToOneMapping.length > 0 && o.natOneToOneMapping.every((a) => typeof a === 'string' && IPV4.test(a)))
+  ) {
     problems.push('natOneToOneMapping: must list IPv4 addresses');
   }
   if (o.keepPrivateHost && !o.natOneToOneMapping) problems.push('keepPrivateHost: only meaningful with natOneToOneMapping');
@@ -277,10 +276,7 @@ export function fillTemplate(name: string, template: string, values: Record<stri
     return v;
   });
   const unused = Object.keys(values).filter((k) => !used.has(k));
-  const problems = [
-    ...[...missing].map((k) => `${name}: no value for {{${k}}}`),
-    ...unused.map((k) => `${name}: template has no {{${k}}}`),
-  ];
+  const problems = [...[...missing].map((k) => `${name}: no value for {{${k}}}`), ...unused.map((k) => `${name}: template has no {{${k}}}`)];
   if (problems.length > 0) throw new JanusConfigError(problems);
   return out;
 }
@@ -332,7 +328,10 @@ export function renderJanusConfig(options: JanusConfigOptions, templates: JanusT
     admin_secret: quote(o.adminSecret),
     api_secret_line: o.apiSecret ? lines([['api_secret', quote(o.apiSecret)]]) : '',
     dtls_certificate_lines: o.dtlsCertificate
-      ? lines([['cert_pem', quote(o.dtlsCertificate.certFile)], ['cert_key', quote(o.dtlsCertificate.keyFile)]])
+      ? lines([
+          ['cert_pem', quote(o.dtlsCertificate.certFile)],
+          ['cert_key', quote(o.dtlsCertificate.keyFile)],
+        ])
       : '',
     rtp_port_range: quote(`${rtp.min}-${rtp.max}`),
     slowlink_threshold: String(o.slowlinkThreshold ?? 4),

@@ -25,14 +25,17 @@ export class MediaRelay {
   }
 
   async publish(conn: Connection, session: CallSession, slot: PartySlot, msg: Msg<'publish'>): Promise<void> {
-    if (slot.conn !== conn) throw new Refused(SIGNALING_ERRORS.WRONG_STATE, 'not the party\'s current connection');
+    if (slot.conn !== conn) throw new Refused(SIGNALING_ERRORS.WRONG_STATE, "not the party's current connection");
     if (!this.#opts.gateway.isUp()) throw new Refused(SIGNALING_ERRORS.MEDIA_UNAVAILABLE, 'the media server is unavailable');
     await this.#rooms.ensure(session);
     // Every publish is a new, numbered segment; numbers already on disk (from before an appliance restart) are
     // skipped so that Janus never overwrites a recording.
     const segment = Math.max(slot.segment, await highestSegment(session.room.recDir, slot.party)) + 1;
     if (segment > MAX_SEGMENT) {
-      throw new Refused(SIGNALING_ERRORS.LIMIT, `This call already has ${MAX_SEGMENT} recordings of the ${slot.party}, the most one session allows; the teller must end it and start a new session.`);
+      throw new Refused(
+        SIGNALING_ERRORS.LIMIT,
+        `This call already has ${MAX_SEGMENT} recordings of the ${slot.party}, the most one session allows; the teller must end it and start a new session.`,
+      );
     }
     const recording = recordingBaseName(slot.party, segment);
     await this.#events.action(conn, 'publish', { segment, recording, recordingDir: session.room.recDir, audio: msg.audio, video: msg.video });

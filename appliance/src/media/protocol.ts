@@ -377,7 +377,10 @@ const PARSERS: { [K in ClientMessageType]: (o: Obj) => Extract<ClientMessage, { 
     return { type: 'restart-ice', ...ridOf(o), pc };
   },
   chat: (o) => (only(o, ['type', 'rid', 'text']), { type: 'chat', ...ridOf(o), text: chatText(o) }),
-  'media-state': (o) => (only(o, ['type', 'rid', 'audio', 'video', 'screen']), { type: 'media-state', ...ridOf(o), audio: bool(o, 'audio'), video: bool(o, 'video'), screen: bool(o, 'screen') }),
+  'media-state': (o) => (
+    only(o, ['type', 'rid', 'audio', 'video', 'screen']),
+    { type: 'media-state', ...ridOf(o), audio: bool(o, 'audio'), video: bool(o, 'video'), screen: bool(o, 'screen') }
+  ),
   leave: (o) => (only(o, ['type', 'rid']), { type: 'leave', ...ridOf(o) }),
   ping: (o) => (only(o, ['type', 'rid']), { type: 'ping', ...ridOf(o) }),
   quality: (o) => ({ type: 'quality', ...ridOf(o), ...quality(o) }),
@@ -429,8 +432,23 @@ export function parseClientMessage(raw: string, byteLength: number = utf8Length(
 }
 
 const SERVER_TYPES: readonly ServerMessageType[] = [
-  'joined', 'published', 'remote-offer', 'remote-ended', 'trickle', 'peer-state', 'media-state', 'chat', 'janus-state', 'network', 'pong', 'ended', 'error',
-  'capture-request', 'kyc-update', 'call-mode', 'link-quality',
+  'joined',
+  'published',
+  'remote-offer',
+  'remote-ended',
+  'trickle',
+  'peer-state',
+  'media-state',
+  'chat',
+  'janus-state',
+  'network',
+  'pong',
+  'ended',
+  'error',
+  'capture-request',
+  'kyc-update',
+  'call-mode',
+  'link-quality',
 ];
 
 /** For the browser: a frame from the appliance, or null when it is not one (the appliance is trusted). */

@@ -12,7 +12,19 @@ import { reportQuality } from './hub-quality.js';
 import { CallRooms } from './hub-rooms.js';
 import { Refused, rid, type CallSession, type Connection, type PartySlot, type SignalingHubOptions, type SignalingIdentity } from './hub-types.js';
 import { MediaRelay } from './media-relay.js';
-import { CLOSE_CODES, otherParty, PARTIES, SIGNALING_ERRORS, SIGNALING_LIMITS, type CallMode, type CallModeReason, type ClientMessage, type Party, type PeerState, type ServerMessage } from './protocol.js';
+import {
+  CLOSE_CODES,
+  otherParty,
+  PARTIES,
+  SIGNALING_ERRORS,
+  SIGNALING_LIMITS,
+  type CallMode,
+  type CallModeReason,
+  type ClientMessage,
+  type Party,
+  type PeerState,
+  type ServerMessage,
+} from './protocol.js';
 
 export {
   DEFAULT_CONNECTION_LIMITS,

@@ -88,11 +88,7 @@ function issuerAndSerial(certDer: Buffer): Buffer {
 export function signDigest(sha256: Buffer, signer: Pick<DocumentSigner, 'certPem' | 'keyPem'>, signingTime = new Date()): Buffer {
   if (sha256.length !== 32) throw new Error('a SHA-256 digest is 32 bytes');
   const certDer = new X509Certificate(signer.certPem).raw;
-  const attrs = [
-    attribute(OIDS.contentType, oid(OIDS.data)),
-    attribute(OIDS.signingTime, utcTime(signingTime)),
-    attribute(OIDS.messageDigest, encode(TAG.OCTET_STRING, sha256)),
-  ];
+  const attrs = [attribute(OIDS.contentType, oid(OIDS.data)), attribute(OIDS.signingTime, utcTime(signingTime)), attribute(OIDS.messageDigest, encode(TAG.OCTET_STRING, sha256))];
   const signedAttrs = setOf(...attrs);
   const signature = sign('sha256', signedAttrs, signer.keyPem);
   const signerInfo = sequence(
@@ -103,13 +99,7 @@ export function signDigest(sha256: Buffer, signer: Pick<DocumentSigner, 'certPem
     algorithm(OIDS.rsaEncryption),
     encode(TAG.OCTET_STRING, signature),
   );
-  const signedData = sequence(
-    integer(1),
-    setOf(algorithm(OIDS.sha256)),
-    sequence(oid(OIDS.data)),
-    encode(0xa0, certDer),
-    setOf(signerInfo),
-  );
+  const signedData = sequence(integer(1), setOf(algorithm(OIDS.sha256)), sequence(oid(OIDS.data)), encode(0xa0, certDer), setOf(signerInfo));
   return sequence(oid(OIDS.signedData), encode(0xa0, signedData));
 }
 

@@ -37,7 +37,12 @@ export async function unwrapRecordingKey(keyring: KeyWrapper, key: { kid: string
 }
 
 /** Decrypts and checks the manifest: its bytes must hash to `expectedSha256` when given (from the database). */
-export async function readManifest(folder: string, recordingId: string, dataKey: Buffer, expectedSha256?: string): Promise<{ manifest: Record<string, unknown>; sha256: string; bytes: Buffer }> {
+export async function readManifest(
+  folder: string,
+  recordingId: string,
+  dataKey: Buffer,
+  expectedSha256?: string,
+): Promise<{ manifest: Record<string, unknown>; sha256: string; bytes: Buffer }> {
   const parts: Buffer[] = [];
   for await (const c of decryptStream(join(folder, `${MANIFEST_FILE}${SEALED_SUFFIX}`), dataKey, recordingAad(recordingId, MANIFEST_FILE))) parts.push(c);
   const bytes = Buffer.concat(parts);

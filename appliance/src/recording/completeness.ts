@@ -67,12 +67,7 @@ export function segmentDurationMs(seg: InspectedSegment): number {
   return Math.max(0, ...[seg.audio, seg.video].filter(hasMedia).map((s) => s.info.durationMs));
 }
 
-export function checkCompleteness(o: {
-  sessionStart: Date;
-  sessionEnd: Date;
-  segments: readonly InspectedSegment[];
-  unknownFiles: readonly string[];
-}): RecordingIssue[] {
+export function checkCompleteness(o: { sessionStart: Date; sessionEnd: Date; segments: readonly InspectedSegment[]; unknownFiles: readonly string[] }): RecordingIssue[] {
   const issues: RecordingIssue[] = [];
   const sessionMs = Math.max(0, o.sessionEnd.getTime() - o.sessionStart.getTime());
   const tolerance = Math.max(DURATION_TOLERANCE_MS, sessionMs * DURATION_TOLERANCE_FRACTION);
@@ -109,7 +104,14 @@ export function checkCompleteness(o: {
           issues.push({ code: 'stream_unusable', severity: 'error', party, segment: seg.segment, file: s.file.name, message: `${label}: the ${kind} file holds ${s.info.kind}` });
         }
         if (s.file.open) {
-          issues.push({ code: 'stream_unclosed', severity: 'warning', party, segment: seg.segment, file: s.file.name, message: `${label}: Janus did not close the ${kind} file (stopped mid-call?)` });
+          issues.push({
+            code: 'stream_unclosed',
+            severity: 'warning',
+            party,
+            segment: seg.segment,
+            file: s.file.name,
+            message: `${label}: Janus did not close the ${kind} file (stopped mid-call?)`,
+          });
         }
       }
       for (const x of seg.extra) {

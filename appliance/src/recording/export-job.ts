@@ -83,10 +83,29 @@ async function evidenceFile(
     const content = ctx.pii.decryptBytes(s.id, 'identity_still', enc);
     const sha256 = createHash('sha256').update(content).digest('hex');
     if (sha256 !== s.sha256) throw new MediaToolError(`identity still ${s.id} differs from the sealed manifest`);
-    stills.push({ id: s.id, kind: s.kind, usedFor: s.usedFor, at: s.at, mediaType: s.mediaType, width: s.width, height: s.height, bytes: content.length, sha256, content: content.toString('base64') });
+    stills.push({
+      id: s.id,
+      kind: s.kind,
+      usedFor: s.usedFor,
+      at: s.at,
+      mediaType: s.mediaType,
+      width: s.width,
+      height: s.height,
+      bytes: content.length,
+      sha256,
+      content: content.toString('base64'),
+    });
   }
   return Buffer.from(
-    canonicalJson({ format: EVIDENCE_FORMAT, exportId: o.exportId, recordingId: o.recordingId, caseId: o.caseId, manifestSha256: o.manifestSha256, video: { name: EXPORT_FILE, ...o.video }, stills }),
+    canonicalJson({
+      format: EVIDENCE_FORMAT,
+      exportId: o.exportId,
+      recordingId: o.recordingId,
+      caseId: o.caseId,
+      manifestSha256: o.manifestSha256,
+      video: { name: EXPORT_FILE, ...o.video },
+      stills,
+    }),
     'utf8',
   );
 }
@@ -126,10 +145,20 @@ function segmentOf(f: MediaEntry, path: string): CompositeSegment {
   };
 }
 
-async function audited(ctx: ExportJobContext, exportId: string, recordingId: string, change: (c: pg.PoolClient) => Promise<boolean>, action: string, details: Record<string, string | number>): Promise<boolean> {
+async function audited(
+  ctx: ExportJobContext,
+  exportId: string,
+  recordingId: string,
+  change: (c: pg.PoolClient) => Promise<boolean>,
+  action: string,
+  details: Record<string, string | number>,
+): Promise<boolean> {
   return withTransaction(ctx.pool, async (client) => {
     if (!(await change(client))) return false;
-    await ctx.audit.appendInTx(client, auditEvent(null, { action, object: { type: 'recording', id: recordingId }, result: action.endsWith('failed') ? 'failure' : 'success', details: { exportId, ...details } }));
+    await ctx.audit.appendInTx(
+      client,
+      auditEvent(null, { action, object: { type: 'recording', id: recordingId }, result: action.endsWith('failed') ? 'failure' : 'success', details: { exportId, ...details } }),
+    );
     return true;
   });
 }
@@ -156,7 +185,10 @@ export async function removeShreddedExportFiles(ctx: Pick<ExportJobContext, 'poo
     if (files > 0) await syncDir(ctx.exportsDir);
     await withTransaction(ctx.pool, async (client) => {
       if (await exportRepository.markFilesRemoved(client, id)) {
-        await ctx.audit.appendInTx(client, auditEvent(null, { action: 'export.files_removed', object: { type: 'export', id }, result: 'success', details: { files, reason: 'shredded by retention' } }));
+        await ctx.audit.appendInTx(
+          client,
+          auditEvent(null, { action: 'export.files_removed', object: { type: 'export', id }, result: 'success', details: { files, reason: 'shredded by retention' } }),
+        );
       }
     });
     done += 1;
@@ -175,12 +207,8 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
   try {
     await chmod(scratch, 0o700);
     const { rec, media } = await sealedRecording(ctx.pool, row.recording_id);
-    const sealedRow = (
-      await ctx.pool.query<{ manifest: StoredManifest | null; manifest_sha256: Buffer | null }>(
-        'SELECT manifest, manifest_sha256 FROM recordings WHERE id = $1',
-        [rec.id],
-      )
-    ).rows[0];
+    const sealedRow = (await ctx.pool.query<{ manifest: StoredManifest | null; manifest_sha256: Buffer | null }>('SELECT manifest, manifest_sha256 FROM recordings WHERE id = $1', [rec.id]))
+      .rows[0];
     const m = sealedRow?.manifest;
     if (!m?.timeBase || !m.files?.length) throw new MediaToolError('the recording has no media to export');
     const segments: Record<'teller' | 'customer', CompositeSegment[]> = { teller: [], customer: [] };

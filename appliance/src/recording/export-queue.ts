@@ -17,9 +17,6 @@ export async function enqueueExport(boss: PgBoss, db: Queryable, exportId: strin
 
 /** True when the export has a job waiting or under way. */
 export async function exportJobPending(db: Queryable, exportId: string): Promise<boolean> {
-  const r = await db.query(`SELECT 1 FROM ${JOB_SCHEMA}.job WHERE name = $1 AND data->>'exportId' = $2 AND state IN ('created', 'retry', 'active') LIMIT 1`, [
-    EXPORT_QUEUE,
-    exportId,
-  ]);
+  const r = await db.query(`SELECT 1 FROM ${JOB_SCHEMA}.job WHERE name = $1 AND data->>'exportId' = $2 AND state IN ('created', 'retry', 'active') LIMIT 1`, [EXPORT_QUEUE, exportId]);
   return (r.rowCount ?? 0) > 0;
 }

@@ -154,7 +154,10 @@ export function isoMicros(us: number): string {
 
 /** The earliest first-packet time of any stream, or the session start when nothing was recorded. */
 export function timeBaseUs(segments: readonly InspectedSegment[], fallback: Date): number {
-  const starts = segments.flatMap((s) => [s.audio, s.video]).filter(hasMedia).map((s) => s.info.firstPacketUs);
+  const starts = segments
+    .flatMap((s) => [s.audio, s.video])
+    .filter(hasMedia)
+    .map((s) => s.info.firstPacketUs);
   return starts.length ? Math.min(...starts) : fallback.getTime() * 1000;
 }
 

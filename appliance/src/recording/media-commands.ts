@@ -27,7 +27,10 @@ export interface MjrInfo {
 
 /** Parses `janus-pp-rec -e` output; null when it printed no header (an 8-byte or damaged file). */
 export function parseMjrInfo(stdout: string): MjrInfo | null {
-  const line = stdout.trim().split('\n').find((l) => l.startsWith('{'));
+  const line = stdout
+    .trim()
+    .split('\n')
+    .find((l) => l.startsWith('{'));
   if (!line) return null;
   let j: { t?: unknown; c?: unknown; s?: unknown; u?: unknown; extended?: { packets?: unknown; duration?: unknown } };
   try {
@@ -209,10 +212,7 @@ export function compositeExportArgs(o: CompositeOptions): string[] {
       if (seg.audioDelayMs !== null) {
         const at = seg.startMs + seg.audioDelayMs;
         const label = `a${p}_${aParts.length}`;
-        graph.push(
-          `[${i}:a:0]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,` +
-            `adelay=delays=${Math.round(Math.max(0, at - aEnd))}:all=1[${label}]`,
-        );
+        graph.push(`[${i}:a:0]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,` + `adelay=delays=${Math.round(Math.max(0, at - aEnd))}:all=1[${label}]`);
         aParts.push(`[${label}]`);
         aEnd = Math.max(aEnd, end);
       }
@@ -239,16 +239,42 @@ export function compositeExportArgs(o: CompositeOptions): string[] {
   else if (audioOuts.length === 1) graph.push(`${audioOuts[0]}apad,atrim=duration=${total}[aout]`);
   else graph.push(`anullsrc=r=48000:cl=stereo,atrim=duration=${total}[aout]`);
   return [
-    '-nostdin', '-hide_banner', '-loglevel', 'error', '-nostats', '-y',
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostats',
+    '-y',
     ...inputs,
-    '-filter_complex', graph.join(';'),
-    '-map', '[vout]', '-map', '[aout]',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-r', String(fps),
-    '-c:a', 'aac', '-b:a', '128k',
-    '-t', total,
-    '-movflags', '+faststart',
-    '-progress', 'pipe:1',
-    '-f', 'mp4', o.out,
+    '-filter_complex',
+    graph.join(';'),
+    '-map',
+    '[vout]',
+    '-map',
+    '[aout]',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '23',
+    '-pix_fmt',
+    'yuv420p',
+    '-r',
+    String(fps),
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    '-t',
+    total,
+    '-movflags',
+    '+faststart',
+    '-progress',
+    'pipe:1',
+    '-f',
+    'mp4',
+    o.out,
   ];
 }
 

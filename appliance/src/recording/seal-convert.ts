@@ -54,7 +54,14 @@ export async function depacketiseSegment(
     if (!hasMedia(s) || s.info.kind !== kind || !ext) {
       rawSources.push({ source: s.file.name, reason: hasMedia(s) ? `codec ${s.info.codec} is not supported for ${kind}` : 'no media' });
       if (hasMedia(s) && !ext) {
-        issues.push({ code: 'stream_unusable', severity: 'error', party: seg.party, segment: seg.segment, file: s.file.name, message: `${label}: codec ${s.info.codec} cannot be remuxed; sealed as it is` });
+        issues.push({
+          code: 'stream_unusable',
+          severity: 'error',
+          party: seg.party,
+          segment: seg.segment,
+          file: s.file.name,
+          message: `${label}: codec ${s.info.codec} cannot be remuxed; sealed as it is`,
+        });
       }
       continue;
     }

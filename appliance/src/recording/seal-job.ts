@@ -310,11 +310,9 @@ async function encryptStep(ctx: SealContext, input: EncryptInput, inspected: Ins
   const fileList = encodeSealedFileList(files.map((f) => ({ name: f.name, bytes: f.ciphertextBytes, sha256: f.ciphertextSha256 })));
   await writeFile(join(staging, SEALED_FILE_LIST), fileList.bytes, { mode: fileMode });
   const stored = await recordingRepository.findById(ctx.pool, rec.id);
-  await writeFile(
-    join(staging, KEY_FILE),
-    `${JSON.stringify({ v: 1, recordingId: rec.id, kid: stored!.kek_id, wrappedKey: stored!.wrapped_key!.toString('base64'), alg: 'A256GCMKW' })}\n`,
-    { mode: fileMode },
-  );
+  await writeFile(join(staging, KEY_FILE), `${JSON.stringify({ v: 1, recordingId: rec.id, kid: stored!.kek_id, wrappedKey: stored!.wrapped_key!.toString('base64'), alg: 'A256GCMKW' })}\n`, {
+    mode: fileMode,
+  });
   await syncDir(staging);
   return { files, manifest, manifestSha256, fileList: fileList.details };
 }

@@ -106,10 +106,7 @@ export async function reconcileSeals(
   }
   let requeued = 0;
   for (const r of await recordingRepository.withWorkLeft(pool)) {
-    const waiting = await pool.query(
-      `SELECT 1 FROM ${JOB_SCHEMA}.job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry', 'active') LIMIT 1`,
-      [SEAL_QUEUE, r.id],
-    );
+    const waiting = await pool.query(`SELECT 1 FROM ${JOB_SCHEMA}.job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry', 'active') LIMIT 1`, [SEAL_QUEUE, r.id]);
     if (waiting.rowCount) continue;
     if (await enqueueSeal(deps.boss, pool, r.id, deps.policy)) requeued += 1;
   }

@@ -79,7 +79,10 @@ async function removeFolderDurably(folder: string, parent: string): Promise<void
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  await unlinkDurably(names.map((n) => join(folder, n)), folder);
+  await unlinkDurably(
+    names.map((n) => join(folder, n)),
+    folder,
+  );
   await rmdir(folder).catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   });
@@ -88,7 +91,9 @@ async function removeFolderDurably(folder: string, parent: string): Promise<void
 
 /** The SHA-256 of a list of `name:bytes:sha256` lines: one audit detail however many files went. */
 function listDigest(files: Array<{ name: string; bytes: string; sha256: string }>): string {
-  return createHash('sha256').update(files.map((f) => `${f.name}:${f.bytes}:${f.sha256}\n`).join('')).digest('hex');
+  return createHash('sha256')
+    .update(files.map((f) => `${f.name}:${f.bytes}:${f.sha256}\n`).join(''))
+    .digest('hex');
 }
 
 /** What an item will lose, recorded before anything is destroyed (no personal data: names, counts, hashes). */

@@ -16,7 +16,9 @@ export async function createSessionSpoolDir(path: string, groupAccess: boolean):
   const mode = (await stat(path)).mode;
   // chmod cannot add the setgid bit for a group the appliance is not in: it has to come from the spool folder.
   if ((mode & 0o2070) !== 0o2070) {
-    throw new Error(`recording folder ${path} is not setgid and group-writable (mode ${(mode & 0o7777).toString(8)}): the spool folder must be setgid (chmod 2770) with the group Janus and the worker share, and the appliance's umask 0007`);
+    throw new Error(
+      `recording folder ${path} is not setgid and group-writable (mode ${(mode & 0o7777).toString(8)}): the spool folder must be setgid (chmod 2770) with the group Janus and the worker share, and the appliance's umask 0007`,
+    );
   }
 }
 

@@ -152,12 +152,7 @@ export const archiveRepository = {
    * The first `limit` events of the sessions in time order, or the next ones after a page's last (`after`, keyset on
    * time and id); one more is read to tell whether there are more.
    */
-  async eventsOfSessions(
-    db: Queryable,
-    sessionIds: string[],
-    limit: number,
-    after: SessionEventKey | null = null,
-  ): Promise<{ rows: SessionEventRow[]; truncated: boolean }> {
+  async eventsOfSessions(db: Queryable, sessionIds: string[], limit: number, after: SessionEventKey | null = null): Promise<{ rows: SessionEventRow[]; truncated: boolean }> {
     if (sessionIds.length === 0) return { rows: [], truncated: false };
     const r = await db.query<SessionEventRow>(
       `SELECT id, session_id, at, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key, party, kind, data, text_enc

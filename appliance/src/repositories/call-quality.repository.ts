@@ -58,10 +58,10 @@ export const callQualityRepository = {
   /** The incidents of the sessions in time order, bounded like samplesOfSessions. */
   async incidentsOfSessions(db: Queryable, sessionIds: string[], limit: number): Promise<{ rows: QualityIncidentRow[]; truncated: boolean }> {
     if (sessionIds.length === 0) return { rows: [], truncated: false };
-    const r = await db.query<QualityIncidentRow>(
-      'SELECT id, session_id, at, party, kind, data FROM call_quality_incidents WHERE session_id = ANY($1::uuid[]) ORDER BY at, id LIMIT $2',
-      [sessionIds, limit + 1],
-    );
+    const r = await db.query<QualityIncidentRow>('SELECT id, session_id, at, party, kind, data FROM call_quality_incidents WHERE session_id = ANY($1::uuid[]) ORDER BY at, id LIMIT $2', [
+      sessionIds,
+      limit + 1,
+    ]);
     return { rows: r.rows.slice(0, limit), truncated: r.rows.length > limit };
   },
 };
@@ -70,7 +70,11 @@ export const callQualityRepository = {
 export const QUALITY_SESSION_EVENT_KINDS = ['call-mode', 'reconnect', 'disconnect'] as const;
 
 export const callQualityEventsRepository = {
-  async eventsOfSessions(db: Queryable, sessionIds: string[], limit: number): Promise<{ rows: Array<{ session_id: string; at: Date; party: string; kind: string; data: Record<string, unknown> }>; truncated: boolean }> {
+  async eventsOfSessions(
+    db: Queryable,
+    sessionIds: string[],
+    limit: number,
+  ): Promise<{ rows: Array<{ session_id: string; at: Date; party: string; kind: string; data: Record<string, unknown> }>; truncated: boolean }> {
     if (sessionIds.length === 0) return { rows: [], truncated: false };
     const r = await db.query<{ session_id: string; at: Date; party: string; kind: string; data: Record<string, unknown> }>(
       'SELECT session_id, at, party, kind, data FROM session_events WHERE session_id = ANY($1::uuid[]) AND kind = ANY($2::text[]) ORDER BY at, id LIMIT $3',

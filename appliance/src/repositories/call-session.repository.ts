@@ -16,10 +16,13 @@ const COLUMNS = 'id, case_id, invitation_id, teller, state, room_id, admitted_at
 
 export const callSessionRepository = {
   async insert(db: Queryable, s: { id: string; caseId: string; invitationId: string; teller: string; roomId: number }): Promise<CallSessionRow> {
-    const r = await db.query<CallSessionRow>(
-      `INSERT INTO call_sessions (id, case_id, invitation_id, teller, state, room_id) VALUES ($1, $2, $3, $4, 'live', $5) RETURNING ${COLUMNS}`,
-      [s.id, s.caseId, s.invitationId, s.teller, s.roomId],
-    );
+    const r = await db.query<CallSessionRow>(`INSERT INTO call_sessions (id, case_id, invitation_id, teller, state, room_id) VALUES ($1, $2, $3, $4, 'live', $5) RETURNING ${COLUMNS}`, [
+      s.id,
+      s.caseId,
+      s.invitationId,
+      s.teller,
+      s.roomId,
+    ]);
     const row = r.rows[0];
     if (!row) throw new Error('insert returned no row');
     return row;
@@ -36,10 +39,7 @@ export const callSessionRepository = {
   },
 
   async latestForInvitation(db: Queryable, invitationId: string): Promise<CallSessionRow | null> {
-    const r = await db.query<CallSessionRow>(
-      `SELECT ${COLUMNS} FROM call_sessions WHERE invitation_id = $1 ORDER BY admitted_at DESC LIMIT 1`,
-      [invitationId],
-    );
+    const r = await db.query<CallSessionRow>(`SELECT ${COLUMNS} FROM call_sessions WHERE invitation_id = $1 ORDER BY admitted_at DESC LIMIT 1`, [invitationId]);
     return r.rows[0] ?? null;
   },
 

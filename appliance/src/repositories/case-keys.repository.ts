@@ -20,18 +20,52 @@ const SOURCES: Array<{ table: StoredCaseValue['table']; column: string; sql: str
     sql: `SELECT id, ${field}_enc AS blob FROM cases WHERE id = $1 AND ${LEGACY(`${field}_enc`)}`,
     bindings: (r: { id: string }): Array<[string, string]> => [[r.id, field]],
   })),
-  { table: 'invitations', column: 'code_enc', sql: `SELECT id, code_enc AS blob FROM invitations WHERE case_id = $1 AND ${LEGACY('code_enc')}`, bindings: (r) => [[r.id, 'invitation_code']] },
-  { table: 'invitations', column: 'token_enc', sql: `SELECT id, token_enc AS blob FROM invitations WHERE case_id = $1 AND ${LEGACY('token_enc')}`, bindings: (r) => [[r.id, 'invitation_token']] },
-  { table: 'case_files', column: 'content_enc', sql: `SELECT id, content_enc AS blob FROM case_files WHERE case_id = $1 AND ${LEGACY('content_enc')}`, bindings: (r) => [[r.id, 'case_file']] },
-  { table: 'identity_stills', column: 'content_enc', sql: `SELECT id, content_enc AS blob FROM identity_stills WHERE case_id = $1 AND ${LEGACY('content_enc')}`, bindings: (r) => [[r.id, 'identity_still']] },
-  { table: 'case_geolocations', column: 'coords_enc', sql: `SELECT id, coords_enc AS blob FROM case_geolocations WHERE case_id = $1 AND ${LEGACY('coords_enc')}`, bindings: (r) => [[r.id, 'geolocation']] },
-  { table: 'id_number_checks', column: 'id_number_enc', sql: `SELECT id, id_number_enc AS blob FROM id_number_checks WHERE case_id = $1 AND ${LEGACY('id_number_enc')}`, bindings: (r) => [[r.id, 'ocr_id_number']] },
+  {
+    table: 'invitations',
+    column: 'code_enc',
+    sql: `SELECT id, code_enc AS blob FROM invitations WHERE case_id = $1 AND ${LEGACY('code_enc')}`,
+    bindings: (r) => [[r.id, 'invitation_code']],
+  },
+  {
+    table: 'invitations',
+    column: 'token_enc',
+    sql: `SELECT id, token_enc AS blob FROM invitations WHERE case_id = $1 AND ${LEGACY('token_enc')}`,
+    bindings: (r) => [[r.id, 'invitation_token']],
+  },
+  {
+    table: 'case_files',
+    column: 'content_enc',
+    sql: `SELECT id, content_enc AS blob FROM case_files WHERE case_id = $1 AND ${LEGACY('content_enc')}`,
+    bindings: (r) => [[r.id, 'case_file']],
+  },
+  {
+    table: 'identity_stills',
+    column: 'content_enc',
+    sql: `SELECT id, content_enc AS blob FROM identity_stills WHERE case_id = $1 AND ${LEGACY('content_enc')}`,
+    bindings: (r) => [[r.id, 'identity_still']],
+  },
+  {
+    table: 'case_geolocations',
+    column: 'coords_enc',
+    sql: `SELECT id, coords_enc AS blob FROM case_geolocations WHERE case_id = $1 AND ${LEGACY('coords_enc')}`,
+    bindings: (r) => [[r.id, 'geolocation']],
+  },
+  {
+    table: 'id_number_checks',
+    column: 'id_number_enc',
+    sql: `SELECT id, id_number_enc AS blob FROM id_number_checks WHERE case_id = $1 AND ${LEGACY('id_number_enc')}`,
+    bindings: (r) => [[r.id, 'ocr_id_number']],
+  },
   {
     table: 'session_events',
     column: 'text_enc',
     sql: `SELECT e.id::text AS id, e.session_id, e.kind, e.text_enc AS blob FROM session_events e JOIN call_sessions s ON s.id = e.session_id WHERE s.case_id = $1 AND ${LEGACY('e.text_enc')}`,
     // chat bound to its row (services/live-media chatTextField), older chat to the session, a location to the session
-    bindings: (r) => [[r.session_id!, `chat/${r.id}`], [r.session_id!, 'chat'], [r.session_id!, 'geolocation']],
+    bindings: (r) => [
+      [r.session_id!, `chat/${r.id}`],
+      [r.session_id!, 'chat'],
+      [r.session_id!, 'geolocation'],
+    ],
   },
 ];
 

@@ -58,10 +58,7 @@ export const caseRepository = {
 
   /** Cases whose personal data the retention run shredded and whose key the appliance has not destroyed yet. */
   async shreddedWithKey(db: Queryable, limit = 500): Promise<string[]> {
-    const r = await db.query<{ id: string }>(
-      'SELECT id FROM cases WHERE shredded_at IS NOT NULL AND case_key_destroyed_at IS NULL ORDER BY shredded_at LIMIT $1',
-      [limit],
-    );
+    const r = await db.query<{ id: string }>('SELECT id FROM cases WHERE shredded_at IS NOT NULL AND case_key_destroyed_at IS NULL ORDER BY shredded_at LIMIT $1', [limit]);
     return r.rows.map((x) => x.id);
   },
 

@@ -28,10 +28,13 @@ const COLUMNS = `id, recording_id, requested_by, requester_subject, reason, stat
 
 export const exportRepository = {
   async create(db: Queryable, e: { id: string; recordingId: string; requestedBy: string; requesterSubject: string; reason: string }): Promise<ExportRow> {
-    const r = await db.query<ExportRow>(
-      `INSERT INTO recording_exports (id, recording_id, requested_by, requester_subject, reason) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-      [e.id, e.recordingId, e.requestedBy, e.requesterSubject, e.reason],
-    );
+    const r = await db.query<ExportRow>(`INSERT INTO recording_exports (id, recording_id, requested_by, requester_subject, reason) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`, [
+      e.id,
+      e.recordingId,
+      e.requestedBy,
+      e.requesterSubject,
+      e.reason,
+    ]);
     return r.rows[0]!;
   },
 
@@ -67,10 +70,10 @@ export const exportRepository = {
   },
 
   async markFailed(db: Queryable, id: string, reason: string): Promise<boolean> {
-    const r = await db.query(
-      `UPDATE recording_exports SET status = 'failed', failure_reason = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`,
-      [id, reason.slice(0, 500)],
-    );
+    const r = await db.query(`UPDATE recording_exports SET status = 'failed', failure_reason = $2, finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [
+      id,
+      reason.slice(0, 500),
+    ]);
     return r.rowCount === 1;
   },
 
@@ -82,10 +85,7 @@ export const exportRepository = {
   /** Exports a stopped process left unfinished: they run in the appliance process and are not resumed. */
   /** Shredded exports whose files the appliance has not removed yet (oldest first). */
   async shreddedWithFiles(db: Queryable, limit = 500): Promise<string[]> {
-    const r = await db.query<{ id: string }>(
-      'SELECT id FROM recording_exports WHERE shredded_at IS NOT NULL AND files_removed_at IS NULL ORDER BY shredded_at LIMIT $1',
-      [limit],
-    );
+    const r = await db.query<{ id: string }>('SELECT id FROM recording_exports WHERE shredded_at IS NOT NULL AND files_removed_at IS NULL ORDER BY shredded_at LIMIT $1', [limit]);
     return r.rows.map((x) => x.id);
   },
 

@@ -71,7 +71,28 @@ export const invitationRepository = {
     return r.rows.map((x) => x.id);
   },
 
-  async update(db: Queryable, id: string, fields: Partial<Record<'device_hash' | 'opened_at' | 'code_attempts' | 'code_verified_at' | 'locked_at' | 'device_checked_at' | 'consent' | 'consent_at' | 'consent_text_hash' | 'waiting_since' | 'closed_at' | 'revoked_at' | 'revoked_by', unknown>>): Promise<void> {
+  async update(
+    db: Queryable,
+    id: string,
+    fields: Partial<
+      Record<
+        | 'device_hash'
+        | 'opened_at'
+        | 'code_attempts'
+        | 'code_verified_at'
+        | 'locked_at'
+        | 'device_checked_at'
+        | 'consent'
+        | 'consent_at'
+        | 'consent_text_hash'
+        | 'waiting_since'
+        | 'closed_at'
+        | 'revoked_at'
+        | 'revoked_by',
+        unknown
+      >
+    >,
+  ): Promise<void> {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;
     const sets = keys.map((k, i) => `${k} = $${i + 2}`).join(', ');

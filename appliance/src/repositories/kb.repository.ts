@@ -19,10 +19,10 @@ const CURRENT = `SELECT e.id, e.product_code, e.lang, e.kind, v.version, v.title
 /** The knowledge base: entries and their append-only versions. */
 export const kbRepository = {
   async listCurrent(db: Queryable, filter: { productCode?: string | undefined; includeRetired?: boolean } = {}): Promise<KbEntryRow[]> {
-    const r = await db.query<KbEntryRow>(
-      `${CURRENT} WHERE ($1::text IS NULL OR e.product_code = $1) AND ($2 OR e.retired_at IS NULL) ORDER BY e.product_code, e.lang, e.created_at, e.id`,
-      [filter.productCode ?? null, filter.includeRetired ?? false],
-    );
+    const r = await db.query<KbEntryRow>(`${CURRENT} WHERE ($1::text IS NULL OR e.product_code = $1) AND ($2 OR e.retired_at IS NULL) ORDER BY e.product_code, e.lang, e.created_at, e.id`, [
+      filter.productCode ?? null,
+      filter.includeRetired ?? false,
+    ]);
     return r.rows;
   },
 

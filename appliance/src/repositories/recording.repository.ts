@@ -62,10 +62,11 @@ const COLUMNS = `id, session_id, case_id, status, step, progress, attempts, fail
 export const recordingRepository = {
   /** The session's recording, created once (a second call returns null). */
   async createForSession(db: Queryable, r: { id: string; sessionId: string; caseId: string }): Promise<RecordingRow | null> {
-    const res = await db.query<RecordingRow>(
-      `INSERT INTO recordings (id, session_id, case_id) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO NOTHING RETURNING ${COLUMNS}`,
-      [r.id, r.sessionId, r.caseId],
-    );
+    const res = await db.query<RecordingRow>(`INSERT INTO recordings (id, session_id, case_id) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO NOTHING RETURNING ${COLUMNS}`, [
+      r.id,
+      r.sessionId,
+      r.caseId,
+    ]);
     return res.rows[0] ?? null;
   },
 
@@ -115,11 +116,7 @@ export const recordingRepository = {
   },
 
   async setStep(db: Queryable, id: string, step: string, progress: number): Promise<void> {
-    await db.query(`UPDATE recordings SET step = $2, progress = $3, updated_at = now() WHERE id = $1 AND status <> 'sealed'`, [
-      id,
-      step,
-      Math.min(1, Math.max(0, progress)),
-    ]);
+    await db.query(`UPDATE recordings SET step = $2, progress = $3, updated_at = now() WHERE id = $1 AND status <> 'sealed'`, [id, step, Math.min(1, Math.max(0, progress))]);
   },
 
   /** Stores the recording's wrapped data key once; returns the stored one (ours or an earlier attempt's). */
@@ -213,10 +210,7 @@ export const recordingRepository = {
     // Two statements rather than one with a CASE, so the default list can use the partial index recordings_open_idx.
     const r =
       status === null
-        ? await db.query<RecordingRow>(
-            `SELECT ${COLUMNS} FROM recordings WHERE status <> 'sealed' OR plaintext_removed_at IS NULL ORDER BY created_at DESC, id LIMIT $1`,
-            [limit],
-          )
+        ? await db.query<RecordingRow>(`SELECT ${COLUMNS} FROM recordings WHERE status <> 'sealed' OR plaintext_removed_at IS NULL ORDER BY created_at DESC, id LIMIT $1`, [limit])
         : await db.query<RecordingRow>(`SELECT ${COLUMNS} FROM recordings WHERE status = $1 ORDER BY created_at DESC, id LIMIT $2`, [status, limit]);
     return r.rows;
   },

@@ -137,10 +137,11 @@ export const retentionRepository = {
   },
 
   async releaseHold(db: Queryable, id: string, by: string, reason: string): Promise<HoldRow> {
-    const r = await db.query<HoldRow>(
-      `UPDATE legal_holds SET released_by = $2, released_at = now(), release_reason = $3 WHERE id = $1 AND released_at IS NULL RETURNING ${HOLD_COLUMNS}`,
-      [id, by, reason],
-    );
+    const r = await db.query<HoldRow>(`UPDATE legal_holds SET released_by = $2, released_at = now(), release_reason = $3 WHERE id = $1 AND released_at IS NULL RETURNING ${HOLD_COLUMNS}`, [
+      id,
+      by,
+      reason,
+    ]);
     return r.rows[0]!;
   },
 
@@ -192,10 +193,13 @@ export const retentionRepository = {
 
   /** Records the plan of an item's shredding (what will be destroyed) once; a resumed run keeps the first plan. */
   async startShred(db: Queryable, s: { kind: ShredKind; itemId: string; caseId: string; runId: string; destroyed: Record<string, unknown> }): Promise<ShredRecordRow> {
-    await db.query(
-      `INSERT INTO shred_items (kind, item_id, case_id, run_id, step, destroyed) VALUES ($1, $2, $3, $4, 'started', $5) ON CONFLICT (kind, item_id) DO NOTHING`,
-      [s.kind, s.itemId, s.caseId, s.runId, JSON.stringify(s.destroyed)],
-    );
+    await db.query(`INSERT INTO shred_items (kind, item_id, case_id, run_id, step, destroyed) VALUES ($1, $2, $3, $4, 'started', $5) ON CONFLICT (kind, item_id) DO NOTHING`, [
+      s.kind,
+      s.itemId,
+      s.caseId,
+      s.runId,
+      JSON.stringify(s.destroyed),
+    ]);
     return (await retentionRepository.shredRecord(db, s.kind, s.itemId))!;
   },
 
@@ -262,10 +266,12 @@ export const shredRepository = {
   },
 
   async exportPlan(db: Queryable, id: string): Promise<{ kek_id: string | null; sha256: string | null; bytes: string | null }> {
-    return (await db.query<{ kek_id: string | null; sha256: string | null; bytes: string | null }>(
-      `SELECT kek_id, encode(sha256, 'hex') AS sha256, bytes::text AS bytes FROM recording_exports WHERE id = $1`,
-      [id],
-    )).rows[0]!;
+    return (
+      await db.query<{ kek_id: string | null; sha256: string | null; bytes: string | null }>(
+        `SELECT kek_id, encode(sha256, 'hex') AS sha256, bytes::text AS bytes FROM recording_exports WHERE id = $1`,
+        [id],
+      )
+    ).rows[0]!;
   },
 
   async contentPlan(db: Queryable, table: 'case_files' | 'identity_stills', id: string): Promise<{ sha256: string; size: number }> {
@@ -274,18 +280,22 @@ export const shredRepository = {
 
   /** Which personal-data fields a case still holds, and how many related encrypted values (no values). */
   async piiPlan(db: Queryable, caseId: string): Promise<{ fields: string[]; geolocations: number; idNumberChecks: number; chatMessages: number }> {
-    const c = (await db.query<Record<string, boolean>>(
-      `SELECT customer_name_enc IS NOT NULL AS customer_name, customer_id_enc IS NOT NULL AS customer_id, customer_phone_enc IS NOT NULL AS customer_phone,
+    const c = (
+      await db.query<Record<string, boolean>>(
+        `SELECT customer_name_enc IS NOT NULL AS customer_name, customer_id_enc IS NOT NULL AS customer_id, customer_phone_enc IS NOT NULL AS customer_phone,
               bank_card_enc IS NOT NULL AS bank_card, id_number_bidx IS NOT NULL AS id_number_bidx, name_bidx IS NOT NULL AS name_bidx
          FROM cases WHERE id = $1`,
-      [caseId],
-    )).rows[0]!;
-    const n = (await db.query<{ geo: string; ocr: string; chat: string }>(
-      `SELECT (SELECT count(*) FROM case_geolocations WHERE case_id = $1 AND coords_enc IS NOT NULL) AS geo,
+        [caseId],
+      )
+    ).rows[0]!;
+    const n = (
+      await db.query<{ geo: string; ocr: string; chat: string }>(
+        `SELECT (SELECT count(*) FROM case_geolocations WHERE case_id = $1 AND coords_enc IS NOT NULL) AS geo,
               (SELECT count(*) FROM id_number_checks WHERE case_id = $1 AND id_number_enc IS NOT NULL) AS ocr,
               (SELECT count(*) FROM session_events e JOIN call_sessions s ON s.id = e.session_id WHERE s.case_id = $1 AND e.text_enc IS NOT NULL) AS chat`,
-      [caseId],
-    )).rows[0]!;
+        [caseId],
+      )
+    ).rows[0]!;
     return { fields: Object.keys(c).filter((k) => c[k]), geolocations: Number(n.geo), idNumberChecks: Number(n.ocr), chatMessages: Number(n.chat) };
   },
 
@@ -306,10 +316,7 @@ export const shredRepository = {
     );
     await db.query('UPDATE case_geolocations SET coords_enc = NULL, shredded_at = COALESCE(shredded_at, now()) WHERE case_id = $1', [caseId]);
     await db.query('UPDATE id_number_checks SET id_number_enc = NULL WHERE case_id = $1 AND id_number_enc IS NOT NULL', [caseId]);
-    await db.query(
-      'UPDATE session_events SET text_enc = NULL WHERE text_enc IS NOT NULL AND session_id IN (SELECT id FROM call_sessions WHERE case_id = $1)',
-      [caseId],
-    );
+    await db.query('UPDATE session_events SET text_enc = NULL WHERE text_enc IS NOT NULL AND session_id IN (SELECT id FROM call_sessions WHERE case_id = $1)', [caseId]);
   },
 
   /** Marks an item done, once: false when it already was (its audit event exists). */

@@ -149,9 +149,7 @@ export const serviceRepository = {
 
   /** Visits whose ticket ran out before a teller took them leave the queue; their open offers are withdrawn. */
   async expireVisits(db: Queryable): Promise<string[]> {
-    const r = await db.query<{ id: string }>(
-      `UPDATE service_visits SET state = 'expired', left_at = now() WHERE state IN ('assistant', 'queued') AND expires_at <= now() RETURNING id`,
-    );
+    const r = await db.query<{ id: string }>(`UPDATE service_visits SET state = 'expired', left_at = now() WHERE state IN ('assistant', 'queued') AND expires_at <= now() RETURNING id`);
     const ids = r.rows.map((x) => x.id);
     if (ids.length > 0) await db.query(`UPDATE service_offers SET state = 'withdrawn', answered_at = now() WHERE visit_id = ANY ($1) AND state = 'open'`, [ids]);
     return ids;
@@ -204,10 +202,10 @@ export const serviceRepository = {
 
   /** Tellers staffing a queue (available or busy with its skill): the divisor of the wait estimate. */
   async staffed(db: Queryable, productCode: string, lang: Lang): Promise<number> {
-    const r = await db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM teller_presence WHERE status IN ('available', 'busy') AND $1 = ANY (products) AND $2 = ANY (languages)`,
-      [productCode, lang],
-    );
+    const r = await db.query<{ n: string }>(`SELECT count(*) AS n FROM teller_presence WHERE status IN ('available', 'busy') AND $1 = ANY (products) AND $2 = ANY (languages)`, [
+      productCode,
+      lang,
+    ]);
     return Number(r.rows[0]?.n ?? 0);
   },
 
@@ -228,11 +226,12 @@ export const serviceRepository = {
   },
 
   async insertOffer(db: Queryable, o: { id: string; visitId: string; teller: string; expiresAt: Date }): Promise<OfferRow> {
-    const row = await one<OfferRow>(
-      db,
-      `INSERT INTO service_offers (id, visit_id, teller, state, expires_at) VALUES ($1, $2, $3, 'open', $4) RETURNING ${OFFER}`,
-      [o.id, o.visitId, o.teller, o.expiresAt],
-    );
+    const row = await one<OfferRow>(db, `INSERT INTO service_offers (id, visit_id, teller, state, expires_at) VALUES ($1, $2, $3, 'open', $4) RETURNING ${OFFER}`, [
+      o.id,
+      o.visitId,
+      o.teller,
+      o.expiresAt,
+    ]);
     if (!row) throw new Error('insert returned no row');
     return row;
   },
@@ -317,10 +316,11 @@ export const serviceRepository = {
   },
 
   async finishCallback(db: Queryable, visitId: string, teller: string, outcome: CallbackOutcome): Promise<boolean> {
-    const r = await db.query(
-      `UPDATE service_visits SET callback_done_at = now(), callback_outcome = $3 WHERE id = $1 AND callback_teller = $2 AND callback_done_at IS NULL`,
-      [visitId, teller, outcome],
-    );
+    const r = await db.query(`UPDATE service_visits SET callback_done_at = now(), callback_outcome = $3 WHERE id = $1 AND callback_teller = $2 AND callback_done_at IS NULL`, [
+      visitId,
+      teller,
+      outcome,
+    ]);
     return (r.rowCount ?? 0) > 0;
   },
 

@@ -32,10 +32,17 @@ export const signInSessionRepository = {
     idHash: Buffer,
     s: Omit<StoredSignInSession, 'createdAt' | 'lastSeenAt' | 'idpCheckedAt' | 'idpSid' | 'refreshTokenEnc'> & Partial<Pick<StoredSignInSession, 'idpSid' | 'refreshTokenEnc'>>,
   ): Promise<void> {
-    await db.query(
-      `INSERT INTO web_sessions (id_hash, subject, username, roles, branch, id_token, expires_at, idp_sid, refresh_token_enc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [idHash, s.subject, s.username, s.roles, s.branch, s.idToken, s.expiresAt, s.idpSid ?? null, s.refreshTokenEnc ?? null],
-    );
+    await db.query(`INSERT INTO web_sessions (id_hash, subject, username, roles, branch, id_token, expires_at, idp_sid, refresh_token_enc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      idHash,
+      s.subject,
+      s.username,
+      s.roles,
+      s.branch,
+      s.idToken,
+      s.expiresAt,
+      s.idpSid ?? null,
+      s.refreshTokenEnc ?? null,
+    ]);
   },
 
   /** After a re-check with the identity provider: the roles it gives now and its newest refresh token. */
@@ -117,10 +124,7 @@ export const signInSessionRepository = {
   },
 
   async removeExpired(db: Queryable, idleSeconds: number): Promise<number> {
-    const r = await db.query(
-      `DELETE FROM web_sessions WHERE expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)`,
-      [idleSeconds],
-    );
+    const r = await db.query(`DELETE FROM web_sessions WHERE expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)`, [idleSeconds]);
     const s = await db.query('DELETE FROM oidc_login_states WHERE expires_at <= now()');
     const j = await db.query('DELETE FROM backchannel_logout_tokens WHERE expires_at <= now()');
     return (r.rowCount ?? 0) + (s.rowCount ?? 0) + (j.rowCount ?? 0);

@@ -8,10 +8,7 @@ import { OpsViewSchema, PipelineRecordingSchema } from '../api-types.js';
 import { RecordingService } from '../services/recording.service.js';
 import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
-const RecordingsQuery = Type.Object(
-  { status: Type.Optional(Type.Union([Type.Literal('failed'), Type.Literal('processing'), Type.Literal('queued')])) },
-  { additionalProperties: false },
-);
+const RecordingsQuery = Type.Object({ status: Type.Optional(Type.Union([Type.Literal('failed'), Type.Literal('processing'), Type.Literal('queued')])) }, { additionalProperties: false });
 
 /** A Keycloak user name (its default policy: letters, digits and `._@-`). */
 const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._@-]+$' }) }, { additionalProperties: false });
@@ -27,7 +24,8 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
       config: { access: { roles: ['admin'] } },
       schema: {
         tags: ['admin'],
-        summary: 'Recordings in the seal pipeline, newest first (at most 100): by status, or by default every one not yet sealed or whose plaintext is not yet removed; failed ones carry the reason and whether they will be retried',
+        summary:
+          'Recordings in the seal pipeline, newest first (at most 100): by status, or by default every one not yet sealed or whose plaintext is not yet removed; failed ones carry the reason and whether they will be retried',
         querystring: RecordingsQuery,
         response: { 200: Type.Object({ items: Type.Array(PipelineRecordingSchema) }), 400: ErrorResponse, ...authErrors },
       },
@@ -42,7 +40,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
       schema: {
         tags: ['admin'],
         summary:
-          'Operations dashboard: live sessions, recordings in progress, join funnel, call quality (Janus\'s view of the current calls), seal backlog and failures, disk days left, certificate expiry, audit checkpoint age; an in-memory history (10 s samples, the last hour of this process) and the warnings to act on. No case, customer or media data.',
+          "Operations dashboard: live sessions, recordings in progress, join funnel, call quality (Janus's view of the current calls), seal backlog and failures, disk days left, certificate expiry, audit checkpoint age; an in-memory history (10 s samples, the last hour of this process) and the warnings to act on. No case, customer or media data.",
         response: { 200: OpsViewSchema, ...authErrors },
       },
     },
@@ -55,7 +53,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
       config: { access: { roles: ['admin'] }, audit: 'admin.user_sessions_end' },
       schema: {
         tags: ['admin'],
-        summary: "End every browser sign-in of a user now (their signaling sockets close); disable the user in the identity provider to keep them out",
+        summary: 'End every browser sign-in of a user now (their signaling sockets close); disable the user in the identity provider to keep them out',
         params: UsernameParams,
         body: Type.Object({ reason: AuditText(3, 500) }, { additionalProperties: false }),
         response: { 200: Type.Object({ ended: Type.Integer({ minimum: 1 }) }), 400: ErrorResponse, 404: ErrorResponse, ...authErrors },

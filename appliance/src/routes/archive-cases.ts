@@ -166,7 +166,8 @@ export async function archiveCaseRoutes(app: FastifyInstance, ctx: AppContext): 
       config: { access: auditor, audit: 'case.view' },
       schema: {
         tags: ['archive'],
-        summary: "A case's call quality (auditor): each party's bitrate, loss, RTT and jitter per 5 seconds (Janus: its uplink; browser: what it receives) and the quality incidents (slowlink, freeze, reconnects, steps between video, audio and chat); no personal data; audited",
+        summary:
+          "A case's call quality (auditor): each party's bitrate, loss, RTT and jitter per 5 seconds (Janus: its uplink; browser: what it receives) and the quality incidents (slowlink, freeze, reconnects, steps between video, audio and chat); no personal data; audited",
         params: IdParams,
         response: { 200: CaseQualityViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
       },

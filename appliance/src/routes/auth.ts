@@ -27,7 +27,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
       config: { access: 'public', rateLimit },
       schema: {
         tags: ['identity'],
-        summary: 'Start browser sign-in at the institution\'s Keycloak (authorization code + PKCE)',
+        summary: "Start browser sign-in at the institution's Keycloak (authorization code + PKCE)",
         querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 500 })) }),
         response: { 302: Type.Null(), 429: ErrorResponse, 503: ErrorResponse },
       },
@@ -40,11 +40,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
         if (err instanceof IdpUnavailableError) throw new AppError('UNAVAILABLE', 'The identity provider is unreachable.');
         throw err;
       }
-      await signIn.saveLoginState(
-        login.state,
-        { codeVerifier: login.codeVerifier, nonce: login.nonce, returnTo: safeReturnTo(request.query.returnTo) },
-        LOGIN_STATE_TTL_SECONDS,
-      );
+      await signIn.saveLoginState(login.state, { codeVerifier: login.codeVerifier, nonce: login.nonce, returnTo: safeReturnTo(request.query.returnTo) }, LOGIN_STATE_TTL_SECONDS);
       // Binds the pending sign-in to this browser, so a callback URL planted by someone else fails.
       reply.setCookie(LOGIN_COOKIE, login.state, cookieOptions(LOGIN_STATE_TTL_SECONDS));
       return reply.redirect(login.url.href, 302);
@@ -74,9 +70,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
       const cookieState = request.cookies[LOGIN_COOKIE];
       reply.clearCookie(LOGIN_COOKIE, { path: '/' });
       const fail = async (reason: string) => {
-        await ctx.audit.append(
-          auditEvent(request, { action: 'auth.login', object: null, result: 'failure', reason }, { username: 'anonymous', roles: [], auth: 'anonymous' }),
-        );
+        await ctx.audit.append(auditEvent(request, { action: 'auth.login', object: null, result: 'failure', reason }, { username: 'anonymous', roles: [], auth: 'anonymous' }));
         throw new AppError('LOGIN_FAILED');
       };
       if (!state || !cookieState || state !== cookieState) return fail('state missing or not bound to this browser');

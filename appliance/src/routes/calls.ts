@@ -50,9 +50,7 @@ export async function callRoutes(app: FastifyInstance, ctx: AppContext & CallDep
     },
     async (request) => {
       const username = me(request.principal);
-      return auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
-        ctx.invitations.revoke(client, audit, request.params.id, request.params.invitationId, username),
-      );
+      return auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => ctx.invitations.revoke(client, audit, request.params.id, request.params.invitationId, username));
     },
   );
 
@@ -101,9 +99,7 @@ export async function callRoutes(app: FastifyInstance, ctx: AppContext & CallDep
     },
     async (request) => {
       const username = me(request.principal);
-      const s = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
-        ctx.calls.end(client, audit, request.params.id, { party: 'teller', username }, 'teller hung up'),
-      );
+      const s = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => ctx.calls.end(client, audit, request.params.id, { party: 'teller', username }, 'teller hung up'));
       await ctx.onSessionEnded(s.id, 'teller hung up');
       return callSessionView(s);
     },

@@ -60,9 +60,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
     async (request, reply) => {
       const principal = request.principal;
       if (!principal) throw new AppError('UNAUTHENTICATED');
-      const view = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
-        ctx.cases.create(client, audit, principal, request.body),
-      );
+      const view = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => ctx.cases.create(client, audit, principal, request.body));
       return reply.code(201).send(view);
     },
   );

@@ -57,7 +57,12 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
   /** Options of the routes that hand out a finished export's parts (each download audited). */
   const download = (summary: string) => ({
     config: { access, audit: 'recording.export_download' },
-    schema: { tags: ['exports'], summary, params: IdParams, response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors } },
+    schema: {
+      tags: ['exports'],
+      summary,
+      params: IdParams,
+      response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
+    },
   });
   const auditDownload = (request: FastifyRequest, e: ExportRow, details: Record<string, string>) =>
     auditedTransaction(ctx.pool, ctx.audit, request, async (_client, audit) => {
@@ -95,33 +100,34 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     '/api/exports/:id',
     {
       config: { access },
-      schema: { tags: ['exports'], summary: "An export's status and progress (the requester's own)", params: IdParams, response: { 200: ExportViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors } },
+      schema: {
+        tags: ['exports'],
+        summary: "An export's status and progress (the requester's own)",
+        params: IdParams,
+        response: { 200: ExportViewSchema, 400: ErrorResponse, 404: ErrorResponse, ...authErrors },
+      },
     },
     async (request) => view(await exports.own(request.params.id, subject(request))),
   );
 
-  r.get(
-    '/api/exports/:id/file',
-    download('The composite MP4 of a finished export (decrypted as it is sent); audited'),
-    async (request, reply) => {
-      const e = await doneExport(request, request.params.id);
-      const reader = await exports.openPart(e, 'file');
-      let body: AsyncIterable<Buffer>;
-      try {
-        if (reader.plaintextSize !== Number(e.bytes)) throw new Error(`export ${e.id}: sealed size differs from the recorded one`);
-        await auditDownload(request, e, { part: 'file', sha256: e.sha256!.toString('hex') });
-        body = reader.readRange(0, reader.plaintextSize - 1);
-      } finally {
-        // closes once the file has been read (or at once when nothing will be)
-        reader.close().catch((err: unknown) => request.log.warn({ err }, 'export reader did not close'));
-      }
-      return reply
-        .header('content-type', 'video/mp4')
-        .header('content-length', String(reader.plaintextSize))
-        .header('content-disposition', `attachment; filename="export-${e.id}.mp4"`)
-        .send(Readable.from(body, { objectMode: false, highWaterMark: 1 << 20 }));
-    },
-  );
+  r.get('/api/exports/:id/file', download('The composite MP4 of a finished export (decrypted as it is sent); audited'), async (request, reply) => {
+    const e = await doneExport(request, request.params.id);
+    const reader = await exports.openPart(e, 'file');
+    let body: AsyncIterable<Buffer>;
+    try {
+      if (reader.plaintextSize !== Number(e.bytes)) throw new Error(`export ${e.id}: sealed size differs from the recorded one`);
+      await auditDownload(request, e, { part: 'file', sha256: e.sha256!.toString('hex') });
+      body = reader.readRange(0, reader.plaintextSize - 1);
+    } finally {
+      // closes once the file has been read (or at once when nothing will be)
+      reader.close().catch((err: unknown) => request.log.warn({ err }, 'export reader did not close'));
+    }
+    return reply
+      .header('content-type', 'video/mp4')
+      .header('content-length', String(reader.plaintextSize))
+      .header('content-disposition', `attachment; filename="export-${e.id}.mp4"`)
+      .send(Readable.from(body, { objectMode: false, highWaterMark: 1 << 20 }));
+  });
 
   r.get(
     '/api/exports/:id/signature',
@@ -129,16 +135,15 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
       await auditDownload(request, e, { part: 'signature' });
-      return reply
-        .header('content-type', 'application/pkcs7-signature')
-        .header('content-disposition', `attachment; filename="export-${e.id}.mp4.p7s"`)
-        .send(e.signature);
+      return reply.header('content-type', 'application/pkcs7-signature').header('content-disposition', `attachment; filename="export-${e.id}.mp4.p7s"`).send(e.signature);
     },
   );
 
   r.get(
     '/api/exports/:id/evidence',
-    download("The export's evidence file: the identity stills (ID sides, face frames, liveness key frames) with their SHA-256 as sealed in the recording's manifest, the video's and the manifest's hashes (canonical JSON); audited"),
+    download(
+      "The export's evidence file: the identity stills (ID sides, face frames, liveness key frames) with their SHA-256 as sealed in the recording's manifest, the video's and the manifest's hashes (canonical JSON); audited",
+    ),
     async (request, reply) => {
       const e = await doneExport(request, request.params.id);
       const reader = await exports.openPart(e, 'evidence');
@@ -161,10 +166,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
       const e = await doneExport(request, request.params.id);
       const sig = await exports.evidenceSignature(e);
       await auditDownload(request, e, { part: 'evidence-signature' });
-      return reply
-        .header('content-type', 'application/pkcs7-signature')
-        .header('content-disposition', `attachment; filename="export-${e.id}.evidence.json.p7s"`)
-        .send(sig);
+      return reply.header('content-type', 'application/pkcs7-signature').header('content-disposition', `attachment; filename="export-${e.id}.evidence.json.p7s"`).send(sig);
     },
   );
 }

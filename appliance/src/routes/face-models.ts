@@ -47,11 +47,7 @@ export async function faceModelRoutes(app: FastifyInstance, ctx: AppContext): Pr
     async (request, reply) => {
       const asset = assets.file(request.params.tag, request.params.file);
       if (!asset) throw new AppError('NOT_FOUND');
-      return reply
-        .header('cache-control', 'public, max-age=31536000, immutable')
-        .header('content-length', asset.size)
-        .type(asset.contentType)
-        .send(createReadStream(asset.path));
+      return reply.header('cache-control', 'public, max-age=31536000, immutable').header('content-length', asset.size).type(asset.contentType).send(createReadStream(asset.path));
     },
   );
 }

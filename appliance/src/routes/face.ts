@@ -47,7 +47,7 @@ export async function faceRoutes(app: FastifyInstance, ctx: AppContext): Promise
       config: { access: { roles: ['auditor', 'admin'] }, audit: 'face.compare' },
       schema: {
         tags: ['face'],
-        summary: 'Compare the faces in two images (calibration): score 0..1 (higher = more alike, the hook\'s scale), decision, engine, faces found in each. Images are not stored.',
+        summary: "Compare the faces in two images (calibration): score 0..1 (higher = more alike, the hook's scale), decision, engine, faces found in each. Images are not stored.",
         body: CompareBody,
         response: { 200: CompareResult, 400: ErrorResponse, 413: ErrorResponse, ...authErrors },
       },

@@ -64,7 +64,13 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
     '/api/sessions/:id/files',
     {
       config: { access },
-      schema: { tags: ['live'], summary: "The session's files", params: IdParams, querystring: InvitationQuery, response: { 200: Type.Object({ items: Type.Array(CallFileSchema) }), ...errors } },
+      schema: {
+        tags: ['live'],
+        summary: "The session's files",
+        params: IdParams,
+        querystring: InvitationQuery,
+        response: { 200: Type.Object({ items: Type.Array(CallFileSchema) }), ...errors },
+      },
     },
     async (request) => {
       const who = await resolveSessionParty(ctx.pool, ctx.invitations, callerOf(request), request.params.id, 'read');
@@ -78,7 +84,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
       config: { access, audit: 'file.download' },
       schema: {
         tags: ['live'],
-        summary: 'Download a file (its session\'s parties, or an auditor); audited',
+        summary: "Download a file (its session's parties, or an auditor); audited",
         params: IdParams,
         querystring: InvitationQuery,
         response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), ...errors },

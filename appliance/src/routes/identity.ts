@@ -72,7 +72,14 @@ const DetailSchema = Type.Object({
       id: Type.String(),
       status: Type.String(),
       challenges: Type.Array(
-        Type.Object({ kind: ChallengeKind, digits: Nullable(Type.String()), passed: Nullable(Type.Boolean()), reason: Nullable(Type.String()), sameFace: Nullable(Type.Boolean()), answeredAt: Nullable(Type.String()) }),
+        Type.Object({
+          kind: ChallengeKind,
+          digits: Nullable(Type.String()),
+          passed: Nullable(Type.Boolean()),
+          reason: Nullable(Type.String()),
+          sameFace: Nullable(Type.Boolean()),
+          answeredAt: Nullable(Type.String()),
+        }),
       ),
       at: Type.String(),
       finishedAt: Nullable(Type.String()),
@@ -279,7 +286,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
       config: { access: { roles: ['teller', 'auditor'] }, audit: 'kyc.still.viewed' },
       schema: {
         tags: ['identity'],
-        summary: 'An identity still (the case\'s teller, auditors); every view audited',
+        summary: "An identity still (the case's teller, auditors); every view audited",
         params: IdParams,
         response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), ...errors },
       },

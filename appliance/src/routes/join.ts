@@ -40,10 +40,9 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
     },
     async (request, reply) => {
       const { token } = request.params;
-      const { view, newDevice } = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
-        ctx.invitations.open(client, audit, token, device(request)),
-        customerActor,
-      ).catch((err: unknown) => auditRefusal(request, token, err));
+      const { view, newDevice } = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => ctx.invitations.open(client, audit, token, device(request)), customerActor).catch(
+        (err: unknown) => auditRefusal(request, token, err),
+      );
       if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, deviceCookieOptions(ctx.config.service.frameAncestors));
       return view;
     },
@@ -73,8 +72,11 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
     async (request) => {
       const { token } = request.params;
       // A wrong code must still count: the attempt commits, then the refusal is answered.
-      const { view, refusal } = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
-        ctx.invitations.verifyCode(client, audit, token, device(request), request.body.code),
+      const { view, refusal } = await auditedTransaction(
+        ctx.pool,
+        ctx.audit,
+        request,
+        (client, audit) => ctx.invitations.verifyCode(client, audit, token, device(request), request.body.code),
         customerActor,
       ).catch((err: unknown) => auditRefusal(request, token, err));
       if (refusal) throw refusal;
@@ -95,8 +97,11 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
       },
     },
     async (request) =>
-      auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
-        ctx.invitations.deviceChecked(client, audit, request.params.token, device(request), request.body),
+      auditedTransaction(
+        ctx.pool,
+        ctx.audit,
+        request,
+        (client, audit) => ctx.invitations.deviceChecked(client, audit, request.params.token, device(request), request.body),
         customerActor,
       ).catch((err: unknown) => auditRefusal(request, request.params.token, err)),
   );
@@ -122,12 +127,16 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
       },
     },
     async (request) =>
-      auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) =>
-        ctx.invitations.consent(client, audit, request.params.token, device(request), {
-          accept: request.body.accept,
-          version: request.body.consentVersion,
-          ...(request.body.consentTextSha256 ? { shown: request.body.consentTextSha256 } : {}),
-        }),
+      auditedTransaction(
+        ctx.pool,
+        ctx.audit,
+        request,
+        (client, audit) =>
+          ctx.invitations.consent(client, audit, request.params.token, device(request), {
+            accept: request.body.accept,
+            version: request.body.consentVersion,
+            ...(request.body.consentTextSha256 ? { shown: request.body.consentTextSha256 } : {}),
+          }),
         customerActor,
       ).catch((err: unknown) => auditRefusal(request, request.params.token, err)),
   );

@@ -115,7 +115,8 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       config: { access: { roles: ['teller'], invitation: true } },
       schema: {
         tags: ['kyc'],
-        summary: "What the customer's screen shows of the script during the session: recording start, open confirmation prompts, the current read-aloud code (teller, or the customer with ?invitation=)",
+        summary:
+          "What the customer's screen shows of the script during the session: recording start, open confirmation prompts, the current read-aloud code (teller, or the customer with ?invitation=)",
         params: IdParams,
         querystring: InvitationQuery,
         response: { 200: CustomerScriptViewSchema, ...errors },
@@ -156,7 +157,7 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       config: { access: { roles: [], invitation: true }, audit: 'kyc.step.completed' },
       schema: {
         tags: ['kyc'],
-        summary: "The customer's tap on \"I understand and confirm\" (?invitation=): completes the step, with its time",
+        summary: 'The customer\'s tap on "I understand and confirm" (?invitation=): completes the step, with its time',
         params: IdParams,
         querystring: InvitationQuery,
         body: ConfirmBody,

@@ -60,7 +60,12 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
     '/api/products/:code/versions',
     {
       config: { access: anyone },
-      schema: { tags: ['products'], summary: 'Every version of a product, oldest first', params: CodeParams, response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...errors } },
+      schema: {
+        tags: ['products'],
+        summary: 'Every version of a product, oldest first',
+        params: CodeParams,
+        response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...errors },
+      },
     },
     async (request) => ({ items: await productCatalogue.versions(ctx.pool, request.params.code) }),
   );

@@ -46,7 +46,14 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
 
   r.get(
     '/api/admin/retention/policies',
-    { config: { access: overseers }, schema: { tags: ['retention'], summary: 'Retention policies per product (a product without one never expires)', response: { 200: Type.Object({ items: Type.Array(PolicyViewSchema) }), ...authErrors } } },
+    {
+      config: { access: overseers },
+      schema: {
+        tags: ['retention'],
+        summary: 'Retention policies per product (a product without one never expires)',
+        response: { 200: Type.Object({ items: Type.Array(PolicyViewSchema) }), ...authErrors },
+      },
+    },
     async () => ({ items: await service.policies(ctx.pool) }),
   );
 
@@ -87,7 +94,12 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
     '/api/cases/:id/retention',
     {
       config: { access: overseers },
-      schema: { tags: ['retention'], summary: "A case's retention: policy, anchor, expiry, hold, and each item's state (no personal data)", params: IdParams, response: { 200: CaseRetentionViewSchema, ...errors } },
+      schema: {
+        tags: ['retention'],
+        summary: "A case's retention: policy, anchor, expiry, hold, and each item's state (no personal data)",
+        params: IdParams,
+        response: { 200: CaseRetentionViewSchema, ...errors },
+      },
     },
     async (request) => {
       const v = await service.ofCase(ctx.pool, request.params.id);
@@ -100,7 +112,13 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
     '/api/cases/:id/holds',
     {
       config: { access: overseers, audit: 'retention.hold_placed' },
-      schema: { tags: ['retention'], summary: 'Places a legal hold on a case: nothing of it expires until every hold is released; audited', params: IdParams, body: ReasonBody, response: { 201: HoldViewSchema, ...errors } },
+      schema: {
+        tags: ['retention'],
+        summary: 'Places a legal hold on a case: nothing of it expires until every hold is released; audited',
+        params: IdParams,
+        body: ReasonBody,
+        response: { 201: HoldViewSchema, ...errors },
+      },
     },
     async (request, reply) => {
       const by = principalOf(request).username;
@@ -139,7 +157,11 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
     '/api/admin/retention',
     {
       config: { access: overseers },
-      schema: { tags: ['retention'], summary: 'Cases expiring within 30 and 90 days (expired ones not yet shredded included), active holds, the last retention run', response: { 200: RetentionOverviewSchema, ...authErrors } },
+      schema: {
+        tags: ['retention'],
+        summary: 'Cases expiring within 30 and 90 days (expired ones not yet shredded included), active holds, the last retention run',
+        response: { 200: RetentionOverviewSchema, ...authErrors },
+      },
     },
     async () => service.overview(ctx.pool, new Date()),
   );

@@ -7,7 +7,16 @@ import { deviceCookieOptions } from '../http/device-cookie.js';
 import { AppError } from '../http/errors.js';
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
 import type { ServiceDesk } from '../services/service-desk.js';
-import { CallbackListSchema, CallbackViewSchema, CitationSchema, ConversationMessageSchema, OfferViewSchema, PresenceViewSchema, ServiceLangSchema, VisitViewSchema } from '../service-api-types.js';
+import {
+  CallbackListSchema,
+  CallbackViewSchema,
+  CitationSchema,
+  ConversationMessageSchema,
+  OfferViewSchema,
+  PresenceViewSchema,
+  ServiceLangSchema,
+  VisitViewSchema,
+} from '../service-api-types.js';
 import { authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
 
 type Tx = Parameters<ServiceDesk['transfer']>[0];
@@ -44,7 +53,11 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
   const afterChange = () => desk.kick();
 
   /** One change of the customer's visit, in a transaction with its audit event. */
-  async function visitChange<T>(request: FastifyRequest<{ Params: { id: string } }>, fn: (client: Tx, audit: Audit, v: Visit) => Promise<T>, opts: { queueChanged?: boolean } = {}): Promise<T> {
+  async function visitChange<T>(
+    request: FastifyRequest<{ Params: { id: string } }>,
+    fn: (client: Tx, audit: Audit, v: Visit) => Promise<T>,
+    opts: { queueChanged?: boolean } = {},
+  ): Promise<T> {
     const result = await auditedTransaction(
       ctx.pool,
       ctx.audit,
@@ -90,13 +103,11 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
       },
     },
     async (request, reply) => {
-      const { view, ticket: t, newDevice } = await auditedTransaction(
-        ctx.pool,
-        ctx.audit,
-        request,
-        (client, audit) => desk.createVisit(client, audit, request.body, device(request)),
-        visitor,
-      );
+      const {
+        view,
+        ticket: t,
+        newDevice,
+      } = await auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => desk.createVisit(client, audit, request.body, device(request)), visitor);
       if (newDevice) reply.setCookie(DEVICE_COOKIE, newDevice, deviceCookieOptions(ctx.config.service.frameAncestors));
       return reply.code(201).send({ ticket: t, ticketHeader: TICKET_HEADER, visit: view });
     },

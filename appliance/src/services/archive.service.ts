@@ -59,11 +59,7 @@ function parseTime(value: string | undefined, field: string): Date | undefined {
 /** Totals are exact up to this many matching cases. */
 export const ARCHIVE_TOTAL_CAP = 10_000;
 
-export async function searchArchive(
-  db: Queryable,
-  deps: { pii: PiiCipher; cases: CaseService },
-  q: ArchiveQuery,
-): Promise<ArchivePage & { filter: ArchiveFilter }> {
+export async function searchArchive(db: Queryable, deps: { pii: PiiCipher; cases: CaseService }, q: ArchiveQuery): Promise<ArchivePage & { filter: ArchiveFilter }> {
   const filter: ArchiveFilter = {
     teller: q.teller,
     branch: q.branch,
@@ -117,9 +113,7 @@ function archiveItem(row: ArchiveRow, cases: CaseService): ArchiveItem {
     createdAt: view.createdAt,
     session: row.session_id && row.session_state ? { id: row.session_id, state: row.session_state } : null,
     recording:
-      row.recording_id && row.recording_status
-        ? { id: row.recording_id, status: row.recording_status, complete: row.recording_complete, issueCount: row.recording_issue_count ?? 0 }
-        : null,
+      row.recording_id && row.recording_status ? { id: row.recording_id, status: row.recording_status, complete: row.recording_complete, issueCount: row.recording_issue_count ?? 0 } : null,
     flags,
   };
 }

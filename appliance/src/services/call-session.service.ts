@@ -59,13 +59,7 @@ export class CallSessionService {
   }
 
   /** Ends a live session (teller's hang-up, customer's leave, or abandonment). Idempotent. */
-  async end(
-    client: pg.PoolClient,
-    audit: AuditWrite,
-    sessionId: string,
-    by: { party: 'teller' | 'customer' | 'system'; username: string },
-    reason: string,
-  ): Promise<CallSessionRow> {
+  async end(client: pg.PoolClient, audit: AuditWrite, sessionId: string, by: { party: 'teller' | 'customer' | 'system'; username: string }, reason: string): Promise<CallSessionRow> {
     const s = await callSessionRepository.findByIdForUpdate(client, sessionId);
     if (!s) throw new DomainError('NOT_FOUND', 'No such session.');
     if (by.party === 'teller' && s.teller !== by.username) throw new DomainError('NOT_FOUND', 'No such session.');

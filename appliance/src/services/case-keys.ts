@@ -41,7 +41,12 @@ export async function destroyExpiredVisitKeys(ctx: { pool: pg.Pool; audit: Audit
       if (await caseKeysRepository.markVisitKeyDestroyed(client, id)) {
         await ctx.audit.appendInTx(
           client,
-          auditEvent(null, { action: 'service.visit_key_destroyed', object: { type: 'service_visit', id }, result: 'success', details: { keyFile: existed, retentionDays, reason: 'retention period ended' } }),
+          auditEvent(null, {
+            action: 'service.visit_key_destroyed',
+            object: { type: 'service_visit', id },
+            result: 'success',
+            details: { keyFile: existed, retentionDays, reason: 'retention period ended' },
+          }),
         );
       }
     });
@@ -84,7 +89,10 @@ export async function rekeyLegacyCases(
         }
         totals.unreadable += unreadable;
         if (values === 0) return;
-        await ctx.audit.appendInTx(client, auditEvent(null, { action: 'case.rekeyed', object: { type: 'case', id: caseId }, result: 'success', details: { values, unreadable, reason: 'moved under the case key' } }));
+        await ctx.audit.appendInTx(
+          client,
+          auditEvent(null, { action: 'case.rekeyed', object: { type: 'case', id: caseId }, result: 'success', details: { values, unreadable, reason: 'moved under the case key' } }),
+        );
         totals.cases += 1;
         totals.values += values;
       });

@@ -183,11 +183,7 @@ function invitationViews(invitations: InvitationRow[], sessions: CallSessionRow[
   }));
 }
 
-function sessionViews(
-  pii: PiiCipher,
-  sessions: CallSessionRow[],
-  of: { events: SessionEventRow[]; incidents: QualityIncident[]; files: CaseFileRow[]; recordings: RecordingRow[] },
-) {
+function sessionViews(pii: PiiCipher, sessions: CallSessionRow[], of: { events: SessionEventRow[]; incidents: QualityIncident[]; files: CaseFileRow[]; recordings: RecordingRow[] }) {
   const events = groupBy(of.events, (e) => e.session_id);
   const incidents = groupBy(of.incidents, (x) => x.sessionId);
   // files of no session (uploaded outside a call) are in no session's list
@@ -255,5 +251,8 @@ function auditEventView(e: ListedEvent) {
 /** A case's call quality: its sessions' samples and incidents (the caller has checked the case is visible). */
 export async function caseQuality(db: Queryable, caseId: string) {
   const sessions = await callSessionRepository.listForCase(db, caseId);
-  return qualityOfSessions(db, sessions.map((s) => s.id));
+  return qualityOfSessions(
+    db,
+    sessions.map((s) => s.id),
+  );
 }

@@ -77,7 +77,14 @@ export class CaseService {
       createdAt: row.created_at.toISOString(),
       updatedAt: row.updated_at.toISOString(),
       review: review
-        ? { decision: review.decision, comment: review.comment, rejectReasons: review.reject_reasons, promptingNotes: review.prompting_notes, reviewer: review.reviewer, at: review.at.toISOString() }
+        ? {
+            decision: review.decision,
+            comment: review.comment,
+            rejectReasons: review.reject_reasons,
+            promptingNotes: review.prompting_notes,
+            reviewer: review.reviewer,
+            at: review.at.toISOString(),
+          }
         : null,
     };
   }
@@ -148,7 +155,10 @@ export class CaseService {
   async listOfTeller(db: Queryable, teller: string, limit: number, after: { createdAt: Date; id: string } | null): Promise<{ items: CaseView[]; more: boolean }> {
     const rows = await caseRepository.listByTeller(db, teller, limit + 1, after);
     const pageRows = rows.slice(0, limit);
-    const reviews = await archiveRepository.reviewsOf(db, pageRows.map((row) => row.id));
+    const reviews = await archiveRepository.reviewsOf(
+      db,
+      pageRows.map((row) => row.id),
+    );
     return { items: pageRows.map((row) => this.toView(row, reviews.get(row.id) ?? null)), more: rows.length > limit };
   }
 }

@@ -14,7 +14,6 @@ import { JOIN_STEPS, type InvitationView, type JoinStep, type JoinView } from '.
 export { JOIN_STEPS };
 export type { InvitationView, JoinStep, JoinView };
 
-
 export interface InvitationSettings {
   publicUrl: URL;
   ttlMinutes: number;
@@ -224,13 +223,7 @@ export class InvitationService {
    * displayed (one per language); it must be one of the current version's, so the record names the exact words.
    * A client that sends none agreed to the version's documents as a set (their joint hash is recorded).
    */
-  async consent(
-    client: pg.PoolClient,
-    audit: AuditWrite,
-    token: string,
-    device: string | undefined,
-    answer: { accept: boolean; version: string; shown?: string },
-  ): Promise<JoinView> {
+  async consent(client: pg.PoolClient, audit: AuditWrite, token: string, device: string | undefined, answer: { accept: boolean; version: string; shown?: string }): Promise<JoinView> {
     const inv = await this.forCustomer(client, token, device);
     this.refuseIfFinished(inv, null);
     if (!inv.device_checked_at) throw new DomainError('WRONG_STEP', 'Check your camera and microphone first.');

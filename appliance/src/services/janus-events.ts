@@ -49,15 +49,62 @@ export class JanusEventStats {
   ) {
     const registers = [registry];
     const labels = ['party', 'media', 'direction', 'source'] as const;
-    this.rtt = new Histogram({ name: 'kyc_call_rtt_seconds', help: 'Round-trip time per media statistics report of a call\'s peer connection.', labelNames: ['party', 'media', 'source'], buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2], registers });
-    this.jitter = new Histogram({ name: 'kyc_call_jitter_seconds', help: 'Jitter per media statistics report (direction up: received by Janus from the party; down: as the party reports it).', labelNames: labels, buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5], registers });
-    this.loss = new Histogram({ name: 'kyc_call_loss_ratio', help: 'Packet loss ratio between two media statistics reports.', labelNames: labels, buckets: [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1], registers });
-    this.bitrate = new Histogram({ name: 'kyc_call_bitrate_bps', help: 'Bitrate over the last second at each media statistics report.', labelNames: labels, buckets: [16e3, 32e3, 64e3, 128e3, 256e3, 512e3, 1e6, 2e6, 4e6], registers });
-    this.quality = new Histogram({ name: 'kyc_call_link_quality', help: 'Janus link quality (0–100) at each media statistics report.', labelNames: labels, buckets: [10, 25, 50, 75, 90, 95, 99, 100], registers });
-    this.candidates = new Counter({ name: 'kyc_call_candidate_total', help: 'Selected ICE candidate pairs by the party\'s candidate type (host, srflx, prflx, relay).', labelNames: ['party', 'type', 'source'], registers });
-    this.height = new Histogram({ name: 'kyc_call_video_height_pixels', help: 'Height of the video a party receives, per browser report.', labelNames: ['party', 'source'], buckets: [120, 180, 240, 360, 480, 720, 1080], registers });
-    this.fps = new Histogram({ name: 'kyc_call_video_fps', help: 'Frame rate of the video a party receives, per browser report.', labelNames: ['party', 'source'], buckets: [1, 5, 10, 15, 20, 25, 30], registers });
-    this.events = new Counter({ name: 'kyc_janus_events_total', help: 'Events received from Janus\'s event handler by type (16 webrtc, 32 media, other).', labelNames: ['type'], registers });
+    this.rtt = new Histogram({
+      name: 'kyc_call_rtt_seconds',
+      help: "Round-trip time per media statistics report of a call's peer connection.",
+      labelNames: ['party', 'media', 'source'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2],
+      registers,
+    });
+    this.jitter = new Histogram({
+      name: 'kyc_call_jitter_seconds',
+      help: 'Jitter per media statistics report (direction up: received by Janus from the party; down: as the party reports it).',
+      labelNames: labels,
+      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5],
+      registers,
+    });
+    this.loss = new Histogram({
+      name: 'kyc_call_loss_ratio',
+      help: 'Packet loss ratio between two media statistics reports.',
+      labelNames: labels,
+      buckets: [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+      registers,
+    });
+    this.bitrate = new Histogram({
+      name: 'kyc_call_bitrate_bps',
+      help: 'Bitrate over the last second at each media statistics report.',
+      labelNames: labels,
+      buckets: [16e3, 32e3, 64e3, 128e3, 256e3, 512e3, 1e6, 2e6, 4e6],
+      registers,
+    });
+    this.quality = new Histogram({
+      name: 'kyc_call_link_quality',
+      help: 'Janus link quality (0–100) at each media statistics report.',
+      labelNames: labels,
+      buckets: [10, 25, 50, 75, 90, 95, 99, 100],
+      registers,
+    });
+    this.candidates = new Counter({
+      name: 'kyc_call_candidate_total',
+      help: "Selected ICE candidate pairs by the party's candidate type (host, srflx, prflx, relay).",
+      labelNames: ['party', 'type', 'source'],
+      registers,
+    });
+    this.height = new Histogram({
+      name: 'kyc_call_video_height_pixels',
+      help: 'Height of the video a party receives, per browser report.',
+      labelNames: ['party', 'source'],
+      buckets: [120, 180, 240, 360, 480, 720, 1080],
+      registers,
+    });
+    this.fps = new Histogram({
+      name: 'kyc_call_video_fps',
+      help: 'Frame rate of the video a party receives, per browser report.',
+      labelNames: ['party', 'source'],
+      buckets: [1, 5, 10, 15, 20, 25, 30],
+      registers,
+    });
+    this.events = new Counter({ name: 'kyc_janus_events_total', help: "Events received from Janus's event handler by type (16 webrtc, 32 media, other).", labelNames: ['type'], registers });
   }
 
   /** Parses one POST body (a JSON event or a grouped array); throws JanusEventError on anything malformed. */
@@ -83,7 +130,7 @@ export class JanusEventStats {
     const ev = isObject(e['event']) ? e['event'] : null;
     if (handle === null || !ev) return;
     // "<local> [host,udp] <-> <remote> [srflx,udp]": the remote candidate is the party's
-    const pair = type === 16 && typeof ev['selected-pair'] === 'string' ? /<->\s*\S+\s*\[(\w+),/.exec(ev['selected-pair'])?.[1] ?? null : null;
+    const pair = type === 16 && typeof ev['selected-pair'] === 'string' ? (/<->\s*\S+\s*\[(\w+),/.exec(ev['selected-pair'])?.[1] ?? null) : null;
     const role = this.roleOf(handle);
     if (!role) {
       // ICE may settle before the hub has mapped the handle to its party: kept until a later event of the handle
@@ -146,7 +193,13 @@ export class JanusEventStats {
   }
 
   /** One report's figures (from the browser: direction down = what the party receives). */
-  observe(party: HandleRole['party'], direction: HandleRole['direction'], source: 'janus' | 'browser', media: 'audio' | 'video', f: { rttMs?: number; jitterMs?: number; lossRatio?: number; bitrateBps?: number }): void {
+  observe(
+    party: HandleRole['party'],
+    direction: HandleRole['direction'],
+    source: 'janus' | 'browser',
+    media: 'audio' | 'video',
+    f: { rttMs?: number; jitterMs?: number; lossRatio?: number; bitrateBps?: number },
+  ): void {
     const l = { party, media, direction, source };
     if (f.rttMs !== undefined) this.rtt.observe({ party, media, source }, f.rttMs / 1000);
     if (f.jitterMs !== undefined) this.jitter.observe(l, f.jitterMs / 1000);

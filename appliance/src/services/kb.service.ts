@@ -61,7 +61,10 @@ const toView = (r: KbEntryRow): KbEntryView => ({
 
 const FALLBACK: Record<'zh-CN' | 'en', { unsure: string; person: string }> = {
   'zh-CN': { unsure: '抱歉，我没有找到确切的答案。您可以换个说法再问，或点击“转人工”由柜员为您服务。', person: '好的，正在为您转接人工服务，请点击“转人工”排队。' },
-  en: { unsure: "Sorry, I could not find a sure answer. Try asking in other words, or choose 'talk to a person' to reach a teller.", person: "Of course: choose 'talk to a person' to queue for a teller." },
+  en: {
+    unsure: "Sorry, I could not find a sure answer. Try asking in other words, or choose 'talk to a person' to reach a teller.",
+    person: "Of course: choose 'talk to a person' to queue for a teller.",
+  },
 };
 
 /** The admin-managed knowledge base and the assistant that answers from it. */

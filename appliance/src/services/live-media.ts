@@ -42,9 +42,7 @@ function scalars(data: Record<string, unknown>): Record<string, string | number 
 
 function actorFor(identity: Record<string, string>): AuditActor {
   if (identity['kind'] === 'system') return { username: 'system', roles: [], auth: 'system' };
-  return identity['kind'] === 'teller' && identity['username']
-    ? { username: identity['username'], roles: ['teller'], auth: 'session' }
-    : CUSTOMER_ACTOR;
+  return identity['kind'] === 'teller' && identity['username'] ? { username: identity['username'], roles: ['teller'], auth: 'session' } : CUSTOMER_ACTOR;
 }
 
 export interface LiveMediaDeps {

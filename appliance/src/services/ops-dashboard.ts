@@ -83,22 +83,42 @@ export class OpsDashboard {
     const out: OpsWarning[] = [];
     for (const [volume, d] of Object.entries(v.disk)) {
       if (d.daysLeft < this.thresholds.diskDays) {
-        out.push({ code: 'disk_low', subject: volume, value: Math.round(d.daysLeft * 10) / 10, message: `The ${volume} volume is full in ${d.daysLeft.toFixed(1)} days at the current rate (${(d.freeBytes / 2 ** 30).toFixed(1)} GiB free).` });
+        out.push({
+          code: 'disk_low',
+          subject: volume,
+          value: Math.round(d.daysLeft * 10) / 10,
+          message: `The ${volume} volume is full in ${d.daysLeft.toFixed(1)} days at the current rate (${(d.freeBytes / 2 ** 30).toFixed(1)} GiB free).`,
+        });
       }
     }
     for (const [cert, seconds] of Object.entries(v.certificates)) {
       const days = seconds / 86_400;
       if (days < this.thresholds.certificateDays) {
-        out.push({ code: 'certificate_expiring', subject: cert, value: Math.floor(days), message: days < 0 ? `The ${cert} certificate has expired.` : `The ${cert} certificate expires in ${Math.floor(days)} days.` });
+        out.push({
+          code: 'certificate_expiring',
+          subject: cert,
+          value: Math.floor(days),
+          message: days < 0 ? `The ${cert} certificate has expired.` : `The ${cert} certificate expires in ${Math.floor(days)} days.`,
+        });
       }
     }
     // seals failing: new failures within the ring's window
     const first = this.ring[0];
     if (first && v.sealFailures > first.sealFailures) {
-      out.push({ code: 'seal_failing', subject: '', value: v.sealFailures - first.sealFailures, message: `${v.sealFailures - first.sealFailures} seal attempts failed in the last ${Math.round((Date.now() - first.at) / 60_000)} minutes.` });
+      out.push({
+        code: 'seal_failing',
+        subject: '',
+        value: v.sealFailures - first.sealFailures,
+        message: `${v.sealFailures - first.sealFailures} seal attempts failed in the last ${Math.round((Date.now() - first.at) / 60_000)} minutes.`,
+      });
     }
     if (v.checkpointAgeSeconds !== null && v.checkpointUnsealedEvents > 0 && v.checkpointAgeSeconds > 2 * this.thresholds.checkpointEverySeconds) {
-      out.push({ code: 'checkpoint_late', subject: '', value: Math.round(v.checkpointAgeSeconds), message: `The latest audit checkpoint is ${Math.round(v.checkpointAgeSeconds)} s old (interval ${this.thresholds.checkpointEverySeconds} s) with ${v.checkpointUnsealedEvents} events after it.` });
+      out.push({
+        code: 'checkpoint_late',
+        subject: '',
+        value: Math.round(v.checkpointAgeSeconds),
+        message: `The latest audit checkpoint is ${Math.round(v.checkpointAgeSeconds)} s old (interval ${this.thresholds.checkpointEverySeconds} s) with ${v.checkpointUnsealedEvents} events after it.`,
+      });
     }
     return out;
   }

@@ -56,7 +56,10 @@ export class OpsMetrics implements CallMetrics {
   /** per-call media statistics from Janus's event handler */
   readonly janus: JanusEventStats;
 
-  constructor(private readonly src: OpsMetricsSources, now: Date = new Date()) {
+  constructor(
+    private readonly src: OpsMetricsSources,
+    now: Date = new Date(),
+  ) {
     const registers = [this.registry];
     this.sealedWatermark = now;
     collectDefaultMetrics({ register: this.registry });
@@ -95,7 +98,7 @@ export class OpsMetrics implements CallMetrics {
       recordings: v.disk.recordings.freeBytes,
       archive: v.disk.archive.freeBytes,
     }));
-    labelled('kyc_disk_days_left', 'Days until the volume is full at the last 24 hours\' sealing rate (+Inf when nothing was sealed).', 'volume', (v) => ({
+    labelled('kyc_disk_days_left', "Days until the volume is full at the last 24 hours' sealing rate (+Inf when nothing was sealed).", 'volume', (v) => ({
       recordings: v.disk.recordings.daysLeft,
       archive: v.disk.archive.daysLeft,
     }));
@@ -107,7 +110,7 @@ export class OpsMetrics implements CallMetrics {
     for (const stage of JOIN_STAGES) for (const result of ['ok', 'failed']) this.joins.inc({ stage, result }, 0);
     this.joinSeconds = new Histogram({
       name: 'kyc_join_seconds',
-      help: 'From a party\'s signaling join to its media up at Janus.',
+      help: "From a party's signaling join to its media up at Janus.",
       buckets: [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60],
       registers,
     });

@@ -72,7 +72,14 @@ export class RecordingService {
   async sessionsOfCase(db: Queryable, caseId: string, who: Principal): Promise<CallListItem[]> {
     await checkCaseAccess(db, caseId, who);
     const sessions = await callSessionRepository.listForCase(db, caseId);
-    const recs = new Map((await recordingRepository.listForSessions(db, sessions.map((s) => s.id))).map((r) => [r.session_id, r]));
+    const recs = new Map(
+      (
+        await recordingRepository.listForSessions(
+          db,
+          sessions.map((s) => s.id),
+        )
+      ).map((r) => [r.session_id, r]),
+    );
     return sessions.map((s) => {
       const rec = recs.get(s.id) ?? null;
       return {

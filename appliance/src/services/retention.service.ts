@@ -3,15 +3,7 @@ import type pg from 'pg';
 import type { Queryable } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
 import { productRepository } from '../kyc/product.repository.js';
-import {
-  retentionRepository,
-  type CaseRetentionRow,
-  type HoldRow,
-  type PolicyRow,
-  type RetentionAnchor,
-  type RetentionItemRow,
-  type RunRow,
-} from '../repositories/retention.repository.js';
+import { retentionRepository, type CaseRetentionRow, type HoldRow, type PolicyRow, type RetentionAnchor, type RetentionItemRow, type RunRow } from '../repositories/retention.repository.js';
 import type { CaseRetentionSummary, CaseRetentionView, HoldView, RetentionItemState, PolicyView, RetentionOverview, RunView } from '../api-types.js';
 
 export type { CaseRetentionSummary, CaseRetentionView, HoldView, PolicyView, RetentionOverview, RunView };

@@ -30,10 +30,6 @@ export interface ServiceDeskSettings {
   maxMessages: number;
 }
 
-
-
-
-
 /** The teller's confirmation of the customer's details when accepting (what opening a case needs). */
 export interface AcceptInput {
   customerName?: string | undefined;
@@ -298,7 +294,8 @@ export class ServiceDesk {
   ): Promise<PresenceView> {
     if (skills) {
       for (const code of skills.products) {
-        if (!(await productRepository.current(client, code))) throw new DomainError('PRODUCT_UNKNOWN', `No such product in the catalogue: ${code}`, [{ field: 'skills.products', code: 'unknown' }]);
+        if (!(await productRepository.current(client, code)))
+          throw new DomainError('PRODUCT_UNKNOWN', `No such product in the catalogue: ${code}`, [{ field: 'skills.products', code: 'unknown' }]);
       }
     }
     const row = await serviceRepository.setPresence(
@@ -395,7 +392,10 @@ export class ServiceDesk {
     await serviceRepository.closeOffer(client, offer.id, 'accepted');
     await serviceRepository.updateVisit(client, visit.id, { state: 'accepted', accepted_at: now, accepted_by: teller.username, case_id: c.id, invitation_id: inv.id });
     await serviceRepository.setPresence(client, teller.username, 'busy', null);
-    await audit({ object: { type: 'service_offer', id: offer.id }, details: { visitId: visit.id, caseId: c.id, waitedSeconds: visit.queued_at ? Math.round((now.getTime() - visit.queued_at.getTime()) / 1000) : null } });
+    await audit({
+      object: { type: 'service_offer', id: offer.id },
+      details: { visitId: visit.id, caseId: c.id, waitedSeconds: visit.queued_at ? Math.round((now.getTime() - visit.queued_at.getTime()) / 1000) : null },
+    });
     return { caseId: c.id, invitationId: inv.id, visitId: visit.id, conversation: await this.conversation(client, visit.id) };
   }
 
@@ -453,8 +453,7 @@ export class ServiceDesk {
     const notify: string[] = [];
     const next = await withTransaction(this.deps.pool, async (client) => {
       await serviceRepository.lockRouting(client);
-      const system = (record: Parameters<AuditWriter>[0] & { action: string }) =>
-        this.deps.audit.appendInTx(client, auditEvent(null, { result: 'success', ...record }));
+      const system = (record: Parameters<AuditWriter>[0] & { action: string }) => this.deps.audit.appendInTx(client, auditEvent(null, { result: 'success', ...record }));
       for (const o of await serviceRepository.expiredOffers(client)) {
         await serviceRepository.closeOffer(client, o.id, 'expired');
         // a teller who lets an offer run out is taken as away (not offered again until they say they are back)

@@ -26,13 +26,7 @@ export const CUSTOMER_ACTOR: AuditActor = { username: 'customer', roles: [], aut
  * Who is asking about a session: its teller (signed in), its customer (`?invitation=<token>` from the browser the link
  * is bound to, while the session is live), or an auditor (reads only). Anyone else learns nothing: "not found".
  */
-export async function resolveSessionParty(
-  db: Queryable,
-  invitations: InvitationService,
-  caller: SessionCaller,
-  sessionId: string,
-  mode: 'read' | 'write',
-): Promise<SessionParty> {
+export async function resolveSessionParty(db: Queryable, invitations: InvitationService, caller: SessionCaller, sessionId: string, mode: 'read' | 'write'): Promise<SessionParty> {
   const { invitation, principal: p } = caller;
   if (p) {
     const session = await callSessionRepository.findById(db, sessionId);

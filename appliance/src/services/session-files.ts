@@ -31,7 +31,10 @@ export class SessionFiles {
     const id = randomUUID();
     const used = await caseFileRepository.usageOfSessionLocked(client, session.id);
     if (used.files >= MAX_SESSION_FILES || used.bytes + content.length > MAX_SESSION_FILE_BYTES) {
-      throw new DomainError('SESSION_FILES_LIMIT', `One session holds at most ${MAX_SESSION_FILES} files and ${MAX_SESSION_FILE_BYTES / 1024 / 1024} MB; this one has ${used.files} files, ${Math.round(used.bytes / 1024 / 1024)} MB.`);
+      throw new DomainError(
+        'SESSION_FILES_LIMIT',
+        `One session holds at most ${MAX_SESSION_FILES} files and ${MAX_SESSION_FILE_BYTES / 1024 / 1024} MB; this one has ${used.files} files, ${Math.round(used.bytes / 1024 / 1024)} MB.`,
+      );
     }
     const f = await caseFileRepository.insert(client, {
       id,

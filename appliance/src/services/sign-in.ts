@@ -48,10 +48,7 @@ export class SignIn {
         idpSid: sid,
         refreshTokenEnc: this.signInSessions.sealRefreshToken(idHash, refreshToken),
       });
-      await this.audit.appendInTx(
-        client,
-        auditEvent(origin, { action: 'auth.login', object: null, result: 'success' }, { username: user.username, roles: user.roles, auth: 'session' }),
-      );
+      await this.audit.appendInTx(client, auditEvent(origin, { action: 'auth.login', object: null, result: 'success' }, { username: user.username, roles: user.roles, auth: 'session' }));
     });
     return sessionId;
   }

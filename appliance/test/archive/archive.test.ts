@@ -57,15 +57,26 @@ t.test('search: filters, exact ID number and name through blind indexes, keyset 
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?idNumber=${created[3]!.idNumber.toLowerCase()}`);
   t.equal(res.json().total, 1, 'normalised like at creation (lower-case x)');
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?name=${encodeURIComponent(` ${created[4]!.name} `)}`);
-  t.same(res.json().items.map((x: { caseId: string }) => x.caseId), [created[4]!.id], 'exact name, trimmed');
+  t.same(
+    res.json().items.map((x: { caseId: string }) => x.caseId),
+    [created[4]!.id],
+    'exact name, trimmed',
+  );
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?idNumber=${residentId(999)}`);
   t.same(res.json(), { items: [], nextCursor: null, total: 0, totalExact: true });
   res = await api(a, 'auditor1', 'GET', '/api/archive/search?idNumber=110105199001011234');
   t.equal(res.statusCode, 400, 'an impossible ID number is a bad parameter');
 
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?teller=teller1&branch=${encodeURIComponent('北京分行营业部')}`);
-  const want = created.filter((c) => c.teller === 'teller1' && c.branch === '北京分行营业部').map((c) => c.id).reverse();
-  t.same(res.json().items.map((x: { caseId: string }) => x.caseId), want, 'teller + branch, newest first');
+  const want = created
+    .filter((c) => c.teller === 'teller1' && c.branch === '北京分行营业部')
+    .map((c) => c.id)
+    .reverse();
+  t.same(
+    res.json().items.map((x: { caseId: string }) => x.caseId),
+    want,
+    'teller + branch, newest first',
+  );
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?product=${encodeURIComponent('WM-SALE')}&status=draft`);
   t.equal(res.json().total, created.filter((c) => c.product === 'WM-SALE').length);
   const capped = await archiveRepository.count(a.runtime.ctx.pool, { product: 'WM-SALE' }, 1);
@@ -95,7 +106,7 @@ t.test('search: filters, exact ID number and name through blind indexes, keyset 
   }
   const first = (await api(a, 'auditor1', 'GET', '/api/archive/search?limit=3')).json();
   res = await api(a, 'auditor1', 'GET', `/api/archive/search?limit=3&sort=created_asc&cursor=${first.nextCursor}`);
-  t.equal(res.statusCode, 400, "a cursor of another sort order is refused");
+  t.equal(res.statusCode, 400, 'a cursor of another sort order is refused');
   res = await api(a, 'auditor1', 'GET', '/api/archive/search?cursor=bm9wZQ');
   t.equal(res.statusCode, 400);
   t.equal(res.json().error.code, 'KYC_ERR_BAD_PARAMETER');
@@ -179,10 +190,22 @@ t.test('maker-checker: the teller completes, another auditor decides, the teller
   const events = await a.auditEvents();
   const completes = events.filter((e) => e.action === 'case.complete');
   t.equal(completes.length, 2);
-  t.match(completes.find((e) => e.object?.id === c.id), { actor: { username: 'teller1' }, details: { from: 'in_session' } });
-  t.match(completes.find((e) => e.object?.id === own.id), { actor: { username: 'teller_auditor1' } });
-  t.match(events.filter((e) => e.action === 'case.reject'), [{ actor: { username: 'auditor1' }, object: { id: c.id }, reason: '风险揭示未完整朗读' }]);
-  t.match(events.filter((e) => e.action === 'case.approve'), [{ actor: { username: 'auditor1' }, object: { id: own.id } }]);
+  t.match(
+    completes.find((e) => e.object?.id === c.id),
+    { actor: { username: 'teller1' }, details: { from: 'in_session' } },
+  );
+  t.match(
+    completes.find((e) => e.object?.id === own.id),
+    { actor: { username: 'teller_auditor1' } },
+  );
+  t.match(
+    events.filter((e) => e.action === 'case.reject'),
+    [{ actor: { username: 'auditor1' }, object: { id: c.id }, reason: '风险揭示未完整朗读' }],
+  );
+  t.match(
+    events.filter((e) => e.action === 'case.approve'),
+    [{ actor: { username: 'auditor1' }, object: { id: own.id } }],
+  );
   t.equal(events.filter((e) => e.actor.username === 'teller_auditor1' && e.action.startsWith('case.approve')).length, 0);
 
   // The timeline gathers the case's objects and their audit events with leaf indexes.
@@ -191,11 +214,22 @@ t.test('maker-checker: the teller completes, another auditor decides, the teller
   res = await api(a, 'auditor1', 'GET', `/api/cases/${c.id}/timeline`);
   t.equal(res.statusCode, 200, res.body);
   const tl = res.json();
-  t.match(tl, { case: { id: c.id, status: 'rejected', customerIdNumber: /\*/ }, invitations: [{ codeAttempts: 2, step: 'ended' }], sessions: [{ id: sessionId, state: 'ended', events: [{ kind: 'join' }], recording: null }] });
+  t.match(tl, {
+    case: { id: c.id, status: 'rejected', customerIdNumber: /\*/ },
+    invitations: [{ codeAttempts: 2, step: 'ended' }],
+    sessions: [{ id: sessionId, state: 'ended', events: [{ kind: 'join' }], recording: null }],
+  });
   const actions = tl.auditEvents.map((e: { action: string }) => e.action);
-  t.ok(['case.create', 'case.complete', 'case.reject'].every((x) => actions.includes(x)), `case events present: ${actions.join(', ')}`);
+  t.ok(
+    ['case.create', 'case.complete', 'case.reject'].every((x) => actions.includes(x)),
+    `case events present: ${actions.join(', ')}`,
+  );
   const idx = tl.auditEvents.map((e: { leafIndex: number }) => e.leafIndex);
-  t.same(idx, [...idx].sort((x: number, y: number) => x - y), 'in leaf order');
+  t.same(
+    idx,
+    [...idx].sort((x: number, y: number) => x - y),
+    'in leaf order',
+  );
   const leaf = tl.auditEvents[0];
   t.equal(JSON.parse(leaf.leaf).action, leaf.action, 'the leaf bytes are the event');
   const types = new Set(tl.auditEvents.map((e: { objectType: string }) => e.objectType));
@@ -205,10 +239,10 @@ t.test('maker-checker: the teller completes, another auditor decides, the teller
   t.equal(res.statusCode, 404);
 
   // Bounded: a session with more events than the timeline holds lists the first ones and says so.
-  await pool.query(
-    `INSERT INTO session_events (session_id, party, kind, data) SELECT $1, 'customer', 'marker', jsonb_build_object('n', n) FROM generate_series(1, $2) n`,
-    [sessionId, TIMELINE_MAX_SESSION_EVENTS + 10],
-  );
+  await pool.query(`INSERT INTO session_events (session_id, party, kind, data) SELECT $1, 'customer', 'marker', jsonb_build_object('n', n) FROM generate_series(1, $2) n`, [
+    sessionId,
+    TIMELINE_MAX_SESSION_EVENTS + 10,
+  ]);
   res = await api(a, 'auditor1', 'GET', `/api/cases/${c.id}/timeline`);
   t.equal(res.statusCode, 200);
   const big = res.json();
@@ -238,70 +272,87 @@ t.test('reveal: one field, with a reason, time-limited, audited without the valu
   t.notMatch(JSON.stringify(reveals), String(body.customerIdNumber), 'the value is not in the log');
 });
 
-t.test('review text follows the audit event’s text rule: newlines and the longest comment are accepted, what the event refuses is a 400; reject reasons with mandatory prompting notes (R18), audited and shown', async (t) => {
-  const a = await startTestAppliance(t);
-  const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 2 });
-  t.teardown(() => pool.end());
-  const completed = async (): Promise<string> => {
-    const c = (await api(a, 'teller1', 'POST', '/api/cases', newCaseBody())).json();
-    await endSession(pool, c.id, 'teller1');
-    t.equal((await api(a, 'teller1', 'POST', `/api/cases/${c.id}/complete`)).statusCode, 200);
-    return c.id;
-  };
-  const review = (id: string, body: Record<string, unknown>) => api(a, 'auditor1', 'POST', `/api/cases/${id}/review`, body);
+t.test(
+  'review text follows the audit event’s text rule: newlines and the longest comment are accepted, what the event refuses is a 400; reject reasons with mandatory prompting notes (R18), audited and shown',
+  async (t) => {
+    const a = await startTestAppliance(t);
+    const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 2 });
+    t.teardown(() => pool.end());
+    const completed = async (): Promise<string> => {
+      const c = (await api(a, 'teller1', 'POST', '/api/cases', newCaseBody())).json();
+      await endSession(pool, c.id, 'teller1');
+      t.equal((await api(a, 'teller1', 'POST', `/api/cases/${c.id}/complete`)).statusCode, 200);
+      return c.id;
+    };
+    const review = (id: string, body: Record<string, unknown>) => api(a, 'auditor1', 'POST', `/api/cases/${id}/review`, body);
 
-  // Refused before anything changes: control characters, lone surrogates, longer than the event allows.
-  const one = await completed();
-  for (const [comment, why] of [
-    ['bell\u0007', 'a control character'],
-    ['a\r\nb', 'a carriage return'],
-    ['x\ud800y', 'a lone surrogate'],
-    ['x'.repeat(1500), '1,500 characters'],
-    ['😀'.repeat(1025), 'one code point over the limit'],
-  ] as const) {
-    const res = await review(one, { decision: 'rejected', comment });
-    t.equal(res.statusCode, 400, `${why}: ${res.body.slice(0, 120)}`);
-    t.equal(res.json().error.code, 'KYC_ERR_VALIDATION', why);
-  }
-  const rules: Array<[Record<string, unknown>, string]> = [
-    [{ decision: 'rejected', comment: 'x', rejectReasons: ['prompting_observed'] }, 'prompting observed without notes'],
-    [{ decision: 'rejected', comment: 'x', rejectReasons: ['prompting_observed'], promptingNotes: ' \n ' }, 'blank notes'],
-    [{ decision: 'rejected', comment: 'x', rejectReasons: ['other'], promptingNotes: 'who prompted' }, 'notes without prompting observed'],
-    [{ decision: 'approved', comment: 'x', rejectReasons: ['other'] }, 'reasons on an approval'],
-    [{ decision: 'rejected', comment: 'x', rejectReasons: ['other', 'other'] }, 'a reason twice'],
-    [{ decision: 'rejected', comment: 'x', rejectReasons: ['bogus'] }, 'an unknown reason'],
-  ];
-  for (const [body, why] of rules) {
-    const res = await review(one, body);
-    t.equal(res.statusCode, 400, `${why}: ${res.body.slice(0, 120)}`);
-  }
-  t.equal((await api(a, 'auditor1', 'GET', `/api/cases/${one}`)).json().status, 'completed', 'nothing changed');
+    // Refused before anything changes: control characters, lone surrogates, longer than the event allows.
+    const one = await completed();
+    for (const [comment, why] of [
+      ['bell\u0007', 'a control character'],
+      ['a\r\nb', 'a carriage return'],
+      ['x\ud800y', 'a lone surrogate'],
+      ['x'.repeat(1500), '1,500 characters'],
+      ['😀'.repeat(1025), 'one code point over the limit'],
+    ] as const) {
+      const res = await review(one, { decision: 'rejected', comment });
+      t.equal(res.statusCode, 400, `${why}: ${res.body.slice(0, 120)}`);
+      t.equal(res.json().error.code, 'KYC_ERR_VALIDATION', why);
+    }
+    const rules: Array<[Record<string, unknown>, string]> = [
+      [{ decision: 'rejected', comment: 'x', rejectReasons: ['prompting_observed'] }, 'prompting observed without notes'],
+      [{ decision: 'rejected', comment: 'x', rejectReasons: ['prompting_observed'], promptingNotes: ' \n ' }, 'blank notes'],
+      [{ decision: 'rejected', comment: 'x', rejectReasons: ['other'], promptingNotes: 'who prompted' }, 'notes without prompting observed'],
+      [{ decision: 'approved', comment: 'x', rejectReasons: ['other'] }, 'reasons on an approval'],
+      [{ decision: 'rejected', comment: 'x', rejectReasons: ['other', 'other'] }, 'a reason twice'],
+      [{ decision: 'rejected', comment: 'x', rejectReasons: ['bogus'] }, 'an unknown reason'],
+    ];
+    for (const [body, why] of rules) {
+      const res = await review(one, body);
+      t.equal(res.statusCode, 400, `${why}: ${res.body.slice(0, 120)}`);
+    }
+    t.equal((await api(a, 'auditor1', 'GET', `/api/cases/${one}`)).json().status, 'completed', 'nothing changed');
 
-  // A multi-line comment: 200, stored and audited as written.
-  let res = await review(one, { decision: 'rejected', comment: 'line 1\nline 2\n\tindented' });
-  t.equal(res.statusCode, 200, res.body);
-  t.match(res.json(), { status: 'rejected', review: { comment: 'line 1\nline 2\n\tindented', rejectReasons: [], promptingNotes: null } });
+    // A multi-line comment: 200, stored and audited as written.
+    let res = await review(one, { decision: 'rejected', comment: 'line 1\nline 2\n\tindented' });
+    t.equal(res.statusCode, 200, res.body);
+    t.match(res.json(), { status: 'rejected', review: { comment: 'line 1\nline 2\n\tindented', rejectReasons: [], promptingNotes: null } });
 
-  // The longest comment (4-byte characters) with the longest notes and every reason still fits one audit event.
-  const two = await completed();
-  const comment = '😀'.repeat(1024);
-  const notes = '👀'.repeat(500);
-  const reasons = ['prompting_observed', 'identity_mismatch', 'document_unreadable', 'media_incomplete', 'script_incomplete', 'other'];
-  res = await review(two, { decision: 'rejected', comment, rejectReasons: reasons, promptingNotes: notes });
-  t.equal(res.statusCode, 200, res.body.slice(0, 200));
+    // The longest comment (4-byte characters) with the longest notes and every reason still fits one audit event.
+    const two = await completed();
+    const comment = '😀'.repeat(1024);
+    const notes = '👀'.repeat(500);
+    const reasons = ['prompting_observed', 'identity_mismatch', 'document_unreadable', 'media_incomplete', 'script_incomplete', 'other'];
+    res = await review(two, { decision: 'rejected', comment, rejectReasons: reasons, promptingNotes: notes });
+    t.equal(res.statusCode, 200, res.body.slice(0, 200));
 
-  // R18: prompting observed, with notes: kept, audited, shown to the auditor.
-  const three = await completed();
-  res = await review(three, { decision: 'rejected', comment: '客户被旁人提示', rejectReasons: ['prompting_observed', 'other'], promptingNotes: 'a voice off camera read the answers\nat 02:10' });
-  t.equal(res.statusCode, 200, res.body);
-  res = await api(a, 'auditor1', 'GET', `/api/cases/${three}`);
-  t.match(res.json().review, { decision: 'rejected', rejectReasons: ['prompting_observed', 'other'], promptingNotes: 'a voice off camera read the answers\nat 02:10' });
-  const events = (await a.auditEvents()).filter((e) => e.action === 'case.reject');
-  t.equal(events.length, 3, 'every rejection audited');
-  t.match(events.find((e) => e.object?.id === one), { reason: 'line 1\nline 2\n\tindented' });
-  t.match(events.find((e) => e.object?.id === two), { reason: comment, details: { rejectReasons: reasons.join(','), promptingNotes: notes } });
-  t.match(events.find((e) => e.object?.id === three), { details: { rejectReasons: 'prompting_observed,other', promptingNotes: 'a voice off camera read the answers\nat 02:10' } });
-});
+    // R18: prompting observed, with notes: kept, audited, shown to the auditor.
+    const three = await completed();
+    res = await review(three, {
+      decision: 'rejected',
+      comment: '客户被旁人提示',
+      rejectReasons: ['prompting_observed', 'other'],
+      promptingNotes: 'a voice off camera read the answers\nat 02:10',
+    });
+    t.equal(res.statusCode, 200, res.body);
+    res = await api(a, 'auditor1', 'GET', `/api/cases/${three}`);
+    t.match(res.json().review, { decision: 'rejected', rejectReasons: ['prompting_observed', 'other'], promptingNotes: 'a voice off camera read the answers\nat 02:10' });
+    const events = (await a.auditEvents()).filter((e) => e.action === 'case.reject');
+    t.equal(events.length, 3, 'every rejection audited');
+    t.match(
+      events.find((e) => e.object?.id === one),
+      { reason: 'line 1\nline 2\n\tindented' },
+    );
+    t.match(
+      events.find((e) => e.object?.id === two),
+      { reason: comment, details: { rejectReasons: reasons.join(','), promptingNotes: notes } },
+    );
+    t.match(
+      events.find((e) => e.object?.id === three),
+      { details: { rejectReasons: 'prompting_observed,other', promptingNotes: 'a voice off camera read the answers\nat 02:10' } },
+    );
+  },
+);
 
 t.test('timeline pages: limit and after page through the session events and audit events; without them the whole timeline; bad input is a 400', async (t) => {
   const a = await startTestAppliance(t);
@@ -347,8 +398,15 @@ t.test('timeline pages: limit and after page through the session events and audi
   } while (after && pages < 50);
   t.equal(after, null, 'the pages end');
   t.same(pagedEvents, allEvents, 'the session events once each, in time order');
-  t.same(pagedAudit, [...new Set(pagedAudit)].sort((x, y) => x - y), 'the audit events once each, in leaf order');
-  t.ok(allAudit.every((i: number) => pagedAudit.includes(i)), 'every audit event of the whole timeline is on a page');
+  t.same(
+    pagedAudit,
+    [...new Set(pagedAudit)].sort((x, y) => x - y),
+    'the audit events once each, in leaf order',
+  );
+  t.ok(
+    allAudit.every((i: number) => pagedAudit.includes(i)),
+    'every audit event of the whole timeline is on a page',
+  );
 
   // Bad input: a stable 400 naming the parameter, nothing read.
   const garbage = Buffer.from('{"v":1,"e":["yesterday","1"]}').toString('base64url');

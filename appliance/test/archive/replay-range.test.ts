@@ -34,12 +34,14 @@ t.test('replay of a really sealed recording: grants, HTTP Range edge cases, byte
   const teller = replay.parties.find((p: { party: string; segment: number }) => p.party === 'teller' && p.segment === 1);
   t.ok(teller, 'teller segment 1 listed');
   t.equal(teller.bytes, size);
-  t.ok(replay.parties.some((p: { segment: number }) => p.segment > 1), 'the reconnect shows as a further segment');
+  t.ok(
+    replay.parties.some((p: { segment: number }) => p.segment > 1),
+    'the reconnect shows as a further segment',
+  );
   const url: string = teller.url;
   t.match(url, new RegExp(`^/api/recordings/${recordingId}/media/teller\\?grant=`));
 
-  const get = async (range?: string, u = url, user = 'auditor1') =>
-    a.app.inject({ method: 'GET', url: u, headers: { ...(await auth(user)), ...(range === undefined ? {} : { range }) } });
+  const get = async (range?: string, u = url, user = 'auditor1') => a.app.inject({ method: 'GET', url: u, headers: { ...(await auth(user)), ...(range === undefined ? {} : { range }) } });
 
   res = await get();
   t.equal(res.statusCode, 200, 'no Range: the whole file');
@@ -123,5 +125,5 @@ t.test('replay of a really sealed recording: grants, HTTP Range edge cases, byte
   const chunks: Buffer[] = [];
   for await (const c of await media.range(row, tellerFile, 1000, 70_000)) chunks.push(c);
   t.ok(Buffer.concat(chunks).equals(plain.subarray(1000, 70_001)), 'a closed cached reader is replaced and the range served');
-  t.not(await media.open(row, tellerFile), first, 'the closed reader left the cache')
+  t.not(await media.open(row, tellerFile), first, 'the closed reader left the cache');
 });

@@ -18,7 +18,14 @@ t.test('kyc-archive: rotate-kek, rewrap, decrypt after the old KEK is destroyed,
   const dirs = await makeDataDirs(t);
   const secret = join(dirs.dataDir, 'oidc-client-secret');
   await writeFile(secret, 'unused', { mode: 0o600 });
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', KYC_PROFILE: 'development', KYC_DATA_DIR: dirs.dataDir, KYC_DB_URL: db.appUrl, KYC_OIDC_CLIENT_SECRET_FILE: secret, KYC_LOG_LEVEL: 'silent' };
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    KYC_PROFILE: 'development',
+    KYC_DATA_DIR: dirs.dataDir,
+    KYC_DB_URL: db.appUrl,
+    KYC_OIDC_CLIENT_SECRET_FILE: secret,
+    KYC_LOG_LEVEL: 'silent',
+  };
   const cli = (...args: string[]) =>
     new Promise<{ code: number; json: Record<string, unknown> }>((resolve) => {
       execFile(process.execPath, ['--import', TSX, CLI, ...args], { env, cwd: dirs.dataDir }, (err, stdout) => {

@@ -19,10 +19,14 @@ const cli = (...args: string[]) =>
 
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<Server>((resolve) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve) => {
+          const s = createServer();
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -63,7 +67,9 @@ t.test('run: Janus in the foreground until SIGTERM', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kyc-janus-cli-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const [ws, admin] = await freePorts(2);
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', '--config-dir', dir, '--ws-port', String(ws), '--admin-port', String(admin), '--rtp-ports', '41000-41099'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', '--config-dir', dir, '--ws-port', String(ws), '--admin-port', String(admin), '--rtp-ports', '41000-41099'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.teardown(() => child.kill('SIGKILL'));
   const line = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())));
   t.match(JSON.parse(line), { janus: '1.1.2', ws: `ws://127.0.0.1:${ws}` });

@@ -66,10 +66,7 @@ t.test('config file, overridden by variables', async (t) => {
 
 t.test('missing generated secrets are an error unless the appliance may create them', async (t) => {
   const dir = dirWithSecrets();
-  t.throws(
-    () => loadConfig({ env: { KYC_PROFILE: 'development', KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: join(dir, 'client-secret') }, cwd: '/' }),
-    /KYC_SESSION_KEY_FILE/,
-  );
+  t.throws(() => loadConfig({ env: { KYC_PROFILE: 'development', KYC_DATA_DIR: dir, KYC_OIDC_CLIENT_SECRET_FILE: join(dir, 'client-secret') }, cwd: '/' }), /KYC_SESSION_KEY_FILE/);
 });
 
 t.test('the README documents every configuration key', async (t) => {

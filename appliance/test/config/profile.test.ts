@@ -35,10 +35,22 @@ t.test('production (the default): the issuer must be configured and https', asyn
 
 t.test('development: the dev IdP by default, http only on a loopback address', async (t) => {
   t.equal(load({ KYC_PROFILE: 'development' }).oidc.issuer.href, 'http://127.0.0.1:8180/realms/kyc');
-  for (const issuer of ['http://127.0.0.1:9999/realms/kyc', 'http://localhost:8180/realms/kyc', 'http://127.0.0.2/realms/kyc', 'http://[::1]:8180/realms/kyc', 'https://idp.bank.local/realms/kyc']) {
+  for (const issuer of [
+    'http://127.0.0.1:9999/realms/kyc',
+    'http://localhost:8180/realms/kyc',
+    'http://127.0.0.2/realms/kyc',
+    'http://[::1]:8180/realms/kyc',
+    'https://idp.bank.local/realms/kyc',
+  ]) {
     t.equal(load({ KYC_PROFILE: 'development', KYC_OIDC_ISSUER: issuer }).oidc.issuer.href, new URL(issuer).href, `${issuer} accepted`);
   }
-  for (const issuer of ['http://10.0.0.5:8180/realms/kyc', 'http://idp.bank.local/realms/kyc', 'http://127.0.0.1.evil.example/realms/kyc', 'http://localhost.evil.example/realms/kyc', 'http://0.0.0.0:8180/realms/kyc']) {
+  for (const issuer of [
+    'http://10.0.0.5:8180/realms/kyc',
+    'http://idp.bank.local/realms/kyc',
+    'http://127.0.0.1.evil.example/realms/kyc',
+    'http://localhost.evil.example/realms/kyc',
+    'http://0.0.0.0:8180/realms/kyc',
+  ]) {
     t.match(problemsOf({ KYC_PROFILE: 'development', KYC_OIDC_ISSUER: issuer }), /http is allowed only for a loopback issuer in development/, `${issuer} refused`);
   }
 });
@@ -72,7 +84,11 @@ t.test('the production entry points cannot reach the dev identity provider', asy
       pending.push(...found.files.filter((f) => f.startsWith(src)));
     }
     t.ok(seen.size > 1 || entry.startsWith('cli/'), `${entry}: ${seen.size} modules walked`);
-    t.same([...seen].filter((f) => f.startsWith(`${devIdp}/`)), [], `${entry} imports nothing under src/dev-idp`);
+    t.same(
+      [...seen].filter((f) => f.startsWith(`${devIdp}/`)),
+      [],
+      `${entry} imports nothing under src/dev-idp`,
+    );
     t.notOk(packages.has('oidc-provider'), `${entry} does not import oidc-provider`);
   }
 });

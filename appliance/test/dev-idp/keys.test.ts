@@ -3,12 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, importJWK, SignJWT, jwtVerify } from 'jose';
-import {
-  generateSigningKeys,
-  loadOrCreateSigningKeys,
-  parseSigningKeys,
-  publicJwks,
-} from '../../src/dev-idp/keys.js';
+import { generateSigningKeys, loadOrCreateSigningKeys, parseSigningKeys, publicJwks } from '../../src/dev-idp/keys.js';
 
 t.test('generated keys: RS256 private JWK whose kid is its RFC 7638 thumbprint; the public form signs nothing', async (t) => {
   const { keys } = await generateSigningKeys();

@@ -3,12 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { startDevIdp, type DevIdp } from '../../src/dev-idp/server.js';
-import {
-  APPLIANCE_CLIENT_ID,
-  CLI_CLIENT_ID,
-  DEV_APPLIANCE_URL,
-  realmDefinition,
-} from '../../src/dev-idp/realm.js';
+import { APPLIANCE_CLIENT_ID, CLI_CLIENT_ID, DEV_APPLIANCE_URL, realmDefinition } from '../../src/dev-idp/realm.js';
 
 const CALLBACK = `${DEV_APPLIANCE_URL}/auth/callback`;
 const POST_LOGOUT = `${DEV_APPLIANCE_URL}/`;
@@ -137,8 +132,7 @@ t.test('discovery document at the Keycloak path, with Keycloak endpoint URLs', a
   });
   t.ok((doc.grant_types_supported as string[]).includes('password'), 'direct-access grant advertised');
   const certs = (await (await fetch(`${oidc}/certs`)).json()) as { keys: Record<string, unknown>[] };
-  t.ok(certs.keys.length > 0 && certs.keys.every((k) => k.kty === 'RSA' && k.alg === 'RS256' && typeof k.kid === 'string' && !('d' in k)),
-    'public RS256 keys with kid, no private members');
+  t.ok(certs.keys.length > 0 && certs.keys.every((k) => k.kty === 'RSA' && k.alg === 'RS256' && typeof k.kid === 'string' && !('d' in k)), 'public RS256 keys with kid, no private members');
 });
 
 t.test('password grant: each user gets a Keycloak-shaped JWT with their roles', async (t) => {
@@ -155,7 +149,11 @@ t.test('password grant: each user gets a Keycloak-shaped JWT with their roles', 
     t.match(decodeProtectedHeader(token), { alg: 'RS256', typ: 'JWT', kid: String });
     const claims = await verifyAccessToken(token);
     const realmAccess = claims.realm_access as { roles: string[] };
-    t.same(realmAccess.roles.filter((r) => ['teller', 'auditor', 'admin'].includes(r)), [...user.roles], `${user.username}: roles`);
+    t.same(
+      realmAccess.roles.filter((r) => ['teller', 'auditor', 'admin'].includes(r)),
+      [...user.roles],
+      `${user.username}: roles`,
+    );
     t.match(claims, {
       sub: user.id,
       typ: 'Bearer',
@@ -185,7 +183,11 @@ t.test('password grant with scope openid also returns an ID token for kyc-cli; u
 });
 
 t.test('password grant: wrong password or unknown user → 401 invalid_grant', async (t) => {
-  for (const [username, password] of [['teller1', 'teller2'], ['nobody', 'nobody'], ['teller1', '']]) {
+  for (const [username, password] of [
+    ['teller1', 'teller2'],
+    ['nobody', 'nobody'],
+    ['teller1', ''],
+  ]) {
     const res = await passwordGrant(username ?? '', password ?? '');
     const body = (await res.json()) as Record<string, string>;
     if (password === '') {
@@ -214,7 +216,7 @@ t.test('refresh token from the password grant gives a new access token with the 
     method: 'POST',
     body: new URLSearchParams({ client_id: CLI_CLIENT_ID, token: body.refresh_token ?? '', token_type_hint: 'refresh_token' }),
   });
-  t.equal(revoked.status, 200, 'revocation at Keycloak\'s path');
+  t.equal(revoked.status, 200, "revocation at Keycloak's path");
   const afterRevoke = await fetch(`${idp.issuer}/protocol/openid-connect/token`, {
     method: 'POST',
     body: new URLSearchParams({ grant_type: 'refresh_token', client_id: CLI_CLIENT_ID, refresh_token: body.refresh_token ?? '' }),
@@ -255,7 +257,7 @@ t.test('authorization code + PKCE through the login form, with openid-client as 
   const failed = await browser.navigate(new URL(action, page.url).href, { form: { username: 'teller1', password: 'wrong' } });
   t.equal(failed.res.status, 200, 'bad credentials: the form again');
   const failedHtml = await failed.res.text();
-  t.ok(failedHtml.includes('Invalid username or password.'), 'Keycloak\'s error message');
+  t.ok(failedHtml.includes('Invalid username or password.'), "Keycloak's error message");
   t.ok(failedHtml.includes('value="teller1"'), 'username kept');
 
   const done = await browser.navigate(new URL(action, page.url).href, { form: { username: 'teller1', password: 'teller1' } });
@@ -332,8 +334,7 @@ t.test('logout with id_token_hint ends the IdP session: the next sign-in shows t
   t.equal(again.res.status, 200, 'login page again');
   t.ok((await again.res.text()).includes('id="kc-form-login"'));
 
-  t.match(await rejection(client.refreshTokenGrant(config, tokens.refresh_token ?? '')), { error: 'invalid_grant' },
-    'the refresh token died with the session');
+  t.match(await rejection(client.refreshTokenGrant(config, tokens.refresh_token ?? '')), { error: 'invalid_grant' }, 'the refresh token died with the session');
 });
 
 t.test('unknown paths and stale login pages', async (t) => {
@@ -349,8 +350,5 @@ t.test('bad start options are all reported at once', async (t) => {
     startDevIdp({ port: 70000, host: '0.0.0.0', publicBaseUrl: 'ftp://x', clientSecret: 'short' }),
     /port must be 0\.\.65535.*clientSecret must be a string of at least 16 characters.*host must be an address clients can reach.*absolute http\(s\) URL/,
   );
-  await t.rejects(
-    startDevIdp({ port: 0, publicBaseUrl: DEV_APPLIANCE_URL, clientSecret, keys: { keys: [] } }),
-    /keys option: expected a JWKS/,
-  );
+  await t.rejects(startDevIdp({ port: 0, publicBaseUrl: DEV_APPLIANCE_URL, clientSecret, keys: { keys: [] } }), /keys option: expected a JWKS/);
 });

@@ -1,13 +1,5 @@
 import t from 'tap';
-import {
-  isValidBankCard,
-  isValidMobile,
-  isValidResidentId,
-  maskBankCard,
-  maskMobile,
-  maskName,
-  maskResidentId,
-} from '../../src/domain/customer-identity.js';
+import { isValidBankCard, isValidMobile, isValidResidentId, maskBankCard, maskMobile, maskName, maskResidentId } from '../../src/domain/customer-identity.js';
 
 t.test('GB 11643-1999 check character', async (t) => {
   // The standard's worked example and numbers whose check character is X.

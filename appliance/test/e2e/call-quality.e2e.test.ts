@@ -122,7 +122,10 @@ t.test('quality of a real call is stored for the auditor; under a 150 kbit/s los
 
   // ---- part 2: quality stored per party while the call runs ----
   const auditor = { authorization: `Bearer ${await a.tokenFor('auditor1')}` };
-  type Quality = { samples: { party: string; source: string; bitrateKbps: number | null; lossPct: number | null; rttMs: number | null }[]; incidents: { kind: string; data: Record<string, unknown> }[] };
+  type Quality = {
+    samples: { party: string; source: string; bitrateKbps: number | null; lossPct: number | null; rttMs: number | null }[];
+    incidents: { kind: string; data: Record<string, unknown> }[];
+  };
   const quality = async (): Promise<Quality> => {
     const r = await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/quality`, headers: auditor });
     t.equal(r.statusCode, 200);
@@ -138,11 +141,14 @@ t.test('quality of a real call is stored for the auditor; under a 150 kbit/s los
     t.ok(has(q, party, 'janus'), `${party}: Janus's samples of its uplink are stored`);
     t.ok(has(q, party, 'browser'), `${party}: its browser's samples are stored`);
   }
-  t.ok(q.samples.some((s) => s.rttMs !== null), 'with round-trip times');
+  t.ok(
+    q.samples.some((s) => s.rttMs !== null),
+    'with round-trip times',
+  );
   t.comment(`samples after ${q.samples.length / 4} buckets: ${JSON.stringify(q.samples.slice(-4))}`);
   const links = teller.locator('[data-testid="call-link"][data-level="good"]');
   await until(teller, `document.querySelectorAll('[data-testid="call-link"]:not([data-level="unknown"])').length === 2`);
-  t.equal(await teller.getByTestId('call-link').count(), 2, 'the teller sees both parties\' network quality');
+  t.equal(await teller.getByTestId('call-link').count(), 2, "the teller sees both parties' network quality");
   t.comment(`teller's link indicators: ${await teller.getByTestId('call-links').innerText()} (${await links.count()} good)`);
   t.same(await Promise.all(pages.map(modeOf)), ['video', 'video'], 'a clean link: video');
   const before = await Promise.all(pages.map((p) => sendRates(p)));
@@ -222,7 +228,9 @@ t.test('quality of a real call is stored for the auditor; under a 150 kbit/s los
   t.equal(cut.filter((x) => x.endsWith('→chat')).length, 1, 'one step to chat');
   t.equal(cut[cut.indexOf(cut.find((x) => x.endsWith('→chat')) ?? '') + 1], 'chat→audio', 'chat → audio when the media comes back');
   const timeline = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/timeline`, headers: auditor })).json();
-  const tlSteps = timeline.sessions[0].events.filter((e: { kind: string }) => e.kind === 'call-mode').map((e: { data: Record<string, string> }) => `${e.data['from']}→${e.data['to']}:${e.data['reason']}`);
+  const tlSteps = timeline.sessions[0].events
+    .filter((e: { kind: string }) => e.kind === 'call-mode')
+    .map((e: { data: Record<string, string> }) => `${e.data['from']}→${e.data['to']}:${e.data['reason']}`);
   t.equal(tlSteps.length, steps.length, `every step on the case timeline (${tlSteps.join(', ')})`);
   t.match(tlSteps[1], /^audio→video:recovered$/);
   t.ok(tlSteps.some((x: string) => /→chat:media-lost$/.test(x)) && tlSteps.includes('chat→audio:media-back'), 'to chat as the media was lost, back when it came back');
@@ -230,11 +238,18 @@ t.test('quality of a real call is stored for the auditor; under a 150 kbit/s los
   const replay = await a.app.inject({ method: 'POST', url: `/api/recordings/${recording.id}/replay`, headers: auditor });
   t.equal(replay.statusCode, 200);
   const markers = (replay.json().markers as { kind: string; data: Record<string, unknown>; offsetMs: number }[]).filter((m) => m.kind === 'call-mode');
-  t.same(markers.map((m) => `${String(m.data['from'])}→${String(m.data['to'])}`), steps, 'every step is a marker of the sealed recording');
-  t.ok(markers.every((m) => m.offsetMs > 0), `at their offsets into the recording (${markers.map((m) => m.offsetMs).join(', ')} ms)`);
+  t.same(
+    markers.map((m) => `${String(m.data['from'])}→${String(m.data['to'])}`),
+    steps,
+    'every step is a marker of the sealed recording',
+  );
+  t.ok(
+    markers.every((m) => m.offsetMs > 0),
+    `at their offsets into the recording (${markers.map((m) => m.offsetMs).join(', ')} ms)`,
+  );
   const audited = (await a.auditEvents()).filter((e) => e.action === 'session.call_mode');
   t.equal(audited.length, steps.length, 'every step audited');
-  t.equal(audited[0]?.actor.username, 'system', 'as the appliance\'s decision');
+  t.equal(audited[0]?.actor.username, 'system', "as the appliance's decision");
 
   // the auditor's case page draws the chart
   const auditorBrowser = await openBrowser(t, a, { executablePath: chromium });

@@ -32,15 +32,50 @@ const PERSON_A = JSON.parse(readFileSync(new URL('id-cards/person-a.json', FACES
 async function makeClips(dir: string): Promise<Record<'frontB' | 'frontA' | 'back' | 'face', string>> {
   const ff = (args: string[]) => run('/usr/bin/ffmpeg', ['-loglevel', 'error', '-y', ...args]);
   const still = async (image: string, out: string) => {
-    await ff(['-loop', '1', '-framerate', '10', '-t', '1', '-i', fixturePath(image), '-vf', 'scale=600:-2,pad=640:480:(ow-iw)/2:(oh-ih)/2:color=gray,format=yuv420p', '-f', 'yuv4mpegpipe', join(dir, out)]);
+    await ff([
+      '-loop',
+      '1',
+      '-framerate',
+      '10',
+      '-t',
+      '1',
+      '-i',
+      fixturePath(image),
+      '-vf',
+      'scale=600:-2,pad=640:480:(ow-iw)/2:(oh-ih)/2:color=gray,format=yuv420p',
+      '-f',
+      'yuv4mpegpipe',
+      join(dir, out),
+    ]);
     return join(dir, out);
   };
   const warp = 'perspective=x0=0:y0=0:x1=W:y1=H*0.35:x2=0:y2=H:x3=W:y3=H*0.65:sense=destination';
   const fit = 'scale=-2:480,pad=640:480:(ow-iw)/2:0:color=gray';
   await ff(['-i', fixturePath('people/london-005/smiling.jpg'), '-vf', `${warp},${fit}`, join(dir, 'turn-a.png')]);
   await ff(['-i', fixturePath('people/london-005/smiling.jpg'), '-vf', `${warp},hflip,${fit}`, join(dir, 'turn-b.png')]);
-  await ff(['-framerate', '10', '-loop', '1', '-t', '0.5', '-i', join(dir, 'turn-a.png'), '-framerate', '10', '-loop', '1', '-t', '0.5', '-i', join(dir, 'turn-b.png'),
-    '-filter_complex', '[0][1]concat=n=2:v=1,fps=10,format=yuv420p', '-f', 'yuv4mpegpipe', join(dir, 'face.y4m')]);
+  await ff([
+    '-framerate',
+    '10',
+    '-loop',
+    '1',
+    '-t',
+    '0.5',
+    '-i',
+    join(dir, 'turn-a.png'),
+    '-framerate',
+    '10',
+    '-loop',
+    '1',
+    '-t',
+    '0.5',
+    '-i',
+    join(dir, 'turn-b.png'),
+    '-filter_complex',
+    '[0][1]concat=n=2:v=1,fps=10,format=yuv420p',
+    '-f',
+    'yuv4mpegpipe',
+    join(dir, 'face.y4m'),
+  ]);
   return {
     frontB: await still('id-cards/person-a-data-person-b-photo-front.jpg', 'front-b.y4m'),
     frontA: await still('id-cards/person-a-front.jpg', 'front-a.y4m'),
@@ -126,7 +161,10 @@ t.test('video KYC through the real UI: script, ID capture, face match, liveness,
     const early = await a.app.inject({ method: 'POST', url: `/api/cases/${caseId}/complete`, headers: teller1 });
     t.equal(early.statusCode, 409, 'the gate refuses completion while the script is not done');
     t.equal(early.json().error.code, 'KYC_ERR_STEPS_MISSING');
-    t.ok(early.json().error.details.some((d: { field: string }) => d.field === 'face-match'), 'the refusal lists the missing steps');
+    t.ok(
+      early.json().error.details.some((d: { field: string }) => d.field === 'face-match'),
+      'the refusal lists the missing steps',
+    );
 
     const step = (id: string) => teller.locator(`[data-testid="script-step"][data-step-id="${id}"]`);
     const stepDone = (id: string) => until(teller, `document.querySelector('[data-testid="script-step"][data-step-id="${id}"]')?.dataset.status === 'done'`, 30_000);
@@ -144,25 +182,38 @@ t.test('video KYC through the real UI: script, ID capture, face match, liveness,
       try {
         await until(customer.page, `['sent', 'failed'].includes(${phase})`, 60_000);
       } finally {
-        const shown = await customer.page.locator('[data-testid="customer-capture"]').innerText().catch(() => '(no capture prompt)');
+        const shown = await customer.page
+          .locator('[data-testid="customer-capture"]')
+          .innerText()
+          .catch(() => '(no capture prompt)');
         const tellerErrors = await teller.locator('.notice-error, [role="alert"]').allInnerTexts();
         if ((await customer.page.evaluate(phase)) !== 'sent') {
-        t.comment(`customer: ${shown} | teller: ${tellerErrors.join(' / ')} | problems: ${[...tellerProblems, ...customerProblems.flat()].join(' / ')}`);
-        const detail = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/identity`, headers: teller1 })).json();
-        t.comment(`server: pending ${JSON.stringify(detail.pending)} front ${JSON.stringify(detail.sides?.['id-front']?.latest ?? null)}`);
-        const pendingReq = detail.pending?.requestId as string | undefined;
-        const cookie = (await customer.browser.context.cookies()).find((c) => c.name === '__Host-kyc_device');
-        const sessionIdNow = ((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/sessions`, headers: teller1 })).json().items[0]?.id ?? '') as string;
-        const token = link.split('/').pop() ?? '';
-        if (pendingReq && cookie) {
-          const boundary = '----diag';
-          const img = readFileSync(new URL('id-cards/person-a-front.jpg', FACES));
-          const payload = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="frame"; filename="f.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`), img, Buffer.from(`\r\n--${boundary}--\r\n`)]);
-          const started = Date.now();
-          const res = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionIdNow}/identity/captures/${pendingReq}?invitation=${token}`, cookies: { '__Host-kyc_device': cookie.value }, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
-          t.comment(`the same upload by inject: ${res.statusCode} ${res.body.slice(0, 200)} in ${Date.now() - started} ms`);
+          t.comment(`customer: ${shown} | teller: ${tellerErrors.join(' / ')} | problems: ${[...tellerProblems, ...customerProblems.flat()].join(' / ')}`);
+          const detail = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/identity`, headers: teller1 })).json();
+          t.comment(`server: pending ${JSON.stringify(detail.pending)} front ${JSON.stringify(detail.sides?.['id-front']?.latest ?? null)}`);
+          const pendingReq = detail.pending?.requestId as string | undefined;
+          const cookie = (await customer.browser.context.cookies()).find((c) => c.name === '__Host-kyc_device');
+          const sessionIdNow = ((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/sessions`, headers: teller1 })).json().items[0]?.id ?? '') as string;
+          const token = link.split('/').pop() ?? '';
+          if (pendingReq && cookie) {
+            const boundary = '----diag';
+            const img = readFileSync(new URL('id-cards/person-a-front.jpg', FACES));
+            const payload = Buffer.concat([
+              Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="frame"; filename="f.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+              img,
+              Buffer.from(`\r\n--${boundary}--\r\n`),
+            ]);
+            const started = Date.now();
+            const res = await a.app.inject({
+              method: 'POST',
+              url: `/api/sessions/${sessionIdNow}/identity/captures/${pendingReq}?invitation=${token}`,
+              cookies: { '__Host-kyc_device': cookie.value },
+              headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+              payload,
+            });
+            t.comment(`the same upload by inject: ${res.statusCode} ${res.body.slice(0, 200)} in ${Date.now() - started} ms`);
+          }
         }
-      }
       }
       t.equal(await customer.page.evaluate(phase), 'sent', "the customer's browser sent the still");
     };
@@ -237,7 +288,12 @@ t.test('video KYC through the real UI: script, ID capture, face match, liveness,
     t.pass('completion is allowed once every step is done and the recording sealed');
 
     const kyc = await api<Record<string, unknown>>(`/api/cases/${caseId}/kyc`);
-    t.match(kyc, { idDocument: { front: { fileId: String, sha256: /^[0-9a-f]{64}$/ }, back: { fileId: String } }, faceMatch: { decision: 'match' }, liveness: { passed: true }, ocr: { idNumberMatches: true } });
+    t.match(kyc, {
+      idDocument: { front: { fileId: String, sha256: /^[0-9a-f]{64}$/ }, back: { fileId: String } },
+      faceMatch: { decision: 'match' },
+      liveness: { passed: true },
+      ocr: { idNumberMatches: true },
+    });
 
     const auditorBrowser = await openBrowser(t, a, { executablePath: chromium });
     const auditor = await auditorBrowser.newPage();
@@ -254,7 +310,18 @@ t.test('video KYC through the real UI: script, ID capture, face match, liveness,
     await auditorBrowser.screenshot(auditor, 'e2e-kyc-auditor');
 
     const actions = (await a.auditEvents()).map((e) => e.action);
-    for (const action of ['kyc.capture.requested', 'kyc.capture.received', 'kyc.id.accepted', 'kyc.ocr.checked', 'kyc.face.compared', 'kyc.liveness.started', 'kyc.liveness.challenge', 'kyc.liveness.finished', 'kyc.step.completed', 'kyc.still.viewed']) {
+    for (const action of [
+      'kyc.capture.requested',
+      'kyc.capture.received',
+      'kyc.id.accepted',
+      'kyc.ocr.checked',
+      'kyc.face.compared',
+      'kyc.liveness.started',
+      'kyc.liveness.challenge',
+      'kyc.liveness.finished',
+      'kyc.step.completed',
+      'kyc.still.viewed',
+    ]) {
       t.ok(actions.includes(action), `${action} audited`);
     }
   } catch (err) {
@@ -262,7 +329,18 @@ t.test('video KYC through the real UI: script, ID capture, face match, liveness,
     await tellerBrowser.screenshot(teller, 'e2e-kyc-failed-teller').catch(() => undefined);
     if (customer) await customer.browser.screenshot(customer.page, 'e2e-kyc-failed-customer').catch(() => undefined);
     t.comment(`problems: ${[...tellerProblems, ...customerProblems.flat()].join(' / ')}`);
-    t.comment(`customer page: ${customer ? (await customer.page.locator('main').innerText().catch(() => '?')).slice(0, 600) : '-'}`);
+    t.comment(
+      `customer page: ${
+        customer
+          ? (
+              await customer.page
+                .locator('main')
+                .innerText()
+                .catch(() => '?')
+            ).slice(0, 600)
+          : '-'
+      }`,
+    );
     throw err;
   }
 });

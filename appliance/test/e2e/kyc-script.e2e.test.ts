@@ -94,10 +94,13 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
       await prompt.getByTestId('customer-confirm').click();
       await prompt.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => t.fail(`${id}: the prompt stays; customer: ${customerProblems.join('; ')}`));
     }
-    await step(id).and(teller.locator('[data-status="done"]')).waitFor({ timeout: 20_000 }).catch(async (err: unknown) => {
-      t.fail(`${id}: ${await step(id).getAttribute('data-status')}; teller: ${tellerProblems.join('; ')}; customer: ${customerProblems.join('; ')}`);
-      throw err;
-    });
+    await step(id)
+      .and(teller.locator('[data-status="done"]'))
+      .waitFor({ timeout: 20_000 })
+      .catch(async (err: unknown) => {
+        t.fail(`${id}: ${await step(id).getAttribute('data-status')}; teller: ${tellerProblems.join('; ')}; customer: ${customerProblems.join('; ')}`);
+        throw err;
+      });
   }
   await run('opening', true);
   t.equal(await customer.getByTestId('customer-prompt').count(), 0, 'the prompt goes once tapped');
@@ -147,7 +150,11 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
   const geoMarker = manifest.markers.find((mk) => mk.kind === 'geolocation');
   t.match(geoMarker?.data, { consent: 'granted', geolocationId: String, receivedAt: String }, 'the location is marked in the manifest');
   t.notOk(JSON.stringify(manifest).includes('31.2304'), 'its coordinates are not (the manifest is also kept in the database in clear)');
-  t.match((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers })).json().geolocation, { consent: 'granted', latitude: 31.2304, longitude: 121.4737 }, 'the teller sees them decrypted');
+  t.match(
+    (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers })).json().geolocation,
+    { consent: 'granted', latitude: 31.2304, longitude: 121.4737 },
+    'the teller sees them decrypted',
+  );
 
   // Sealed: the teller's completion now passes the gate.
   await teller.reload();
@@ -175,5 +182,6 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
   t.same(tellerProblems, [], 'no console errors, CSP refusals or unexpected failed requests on the teller page');
   t.same(customerProblems, [], 'nor on the customer page');
   const events = (await a.auditEvents()).filter((e) => e.object?.id === caseId).map((e) => e.action);
-  for (const action of ['case.create', 'kyc.confirm.requested', 'kyc.step.completed', 'kyc.geolocation', 'case.complete', 'case.kyc.view']) t.ok(events.includes(action), `${action} audited`);
+  for (const action of ['case.create', 'kyc.confirm.requested', 'kyc.step.completed', 'kyc.geolocation', 'case.complete', 'case.kyc.view'])
+    t.ok(events.includes(action), `${action} audited`);
 });

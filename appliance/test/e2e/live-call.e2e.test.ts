@@ -77,9 +77,12 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
   await auditor.getByTestId('archive-search-submit').click();
   await auditor.locator(`[data-testid="archive-result-row"][data-case-id="${caseId}"]`).click();
   await auditor.getByTestId('timeline-event').first().waitFor();
-  await until(auditor, `(() => { const rows = [...document.querySelectorAll('[data-testid="audit-event"]')]; return rows.length > 0 && rows.every((r) => r.dataset.verified !== 'checking'); })()`);
+  await until(
+    auditor,
+    `(() => { const rows = [...document.querySelectorAll('[data-testid="audit-event"]')]; return rows.length > 0 && rows.every((r) => r.dataset.verified !== 'checking'); })()`,
+  );
   t.equal(await auditor.locator('[data-testid="audit-event"][data-verified="failed"]').count(), 0, 'no audit event of the case fails its inclusion proof');
-  t.ok((await auditor.locator('[data-testid="audit-event"][data-verified="verified"]').count()) > 0, 'the case\'s audit events verify against the signed checkpoint');
+  t.ok((await auditor.locator('[data-testid="audit-event"][data-verified="verified"]').count()) > 0, "the case's audit events verify against the signed checkpoint");
   await auditor.getByTestId('replay-open').click();
   await until(auditor, `${VIDEOS}.length === 2 && ${VIDEOS}.every((v) => v.readyState >= 1)`);
   await auditor.getByTestId('replay-play').click();
@@ -100,8 +103,22 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
 
   const events = await a.auditEvents();
   const actions = events.map((e) => e.action);
-  for (const action of ['invitation.create', 'consent.given', 'session.admit', 'session.join', 'chat.send', 'session.hangup', 'recording.sealed', 'case.complete', 'recording.replay_open', 'case.approve']) {
+  for (const action of [
+    'invitation.create',
+    'consent.given',
+    'session.admit',
+    'session.join',
+    'chat.send',
+    'session.hangup',
+    'recording.sealed',
+    'case.complete',
+    'recording.replay_open',
+    'case.approve',
+  ]) {
     t.ok(actions.includes(action), `${action} audited`);
   }
-  t.ok(events.some((e) => e.action === 'recording.replay_open' && e.actor.username === 'auditor1'), 'the replay is audited with the auditor\'s identity');
+  t.ok(
+    events.some((e) => e.action === 'recording.replay_open' && e.actor.username === 'auditor1'),
+    "the replay is audited with the auditor's identity",
+  );
 });

@@ -78,7 +78,11 @@ t.test('a customer in the bank’s page (cross-site iframe): assistant, queue, a
   await teller.getByTestId('desk-phone').fill('13812345678');
   await teller.getByTestId('desk-accept').click();
   await teller.getByTestId('desk-accepted').or(teller.getByTestId('error-notice')).first().waitFor({ timeout: 30_000 });
-  t.equal(await teller.getByTestId('error-notice').count(), 0, `accepted${(await teller.getByTestId('error-notice').count()) > 0 ? `: ${await teller.getByTestId('error-notice').innerText()}` : ''}`);
+  t.equal(
+    await teller.getByTestId('error-notice').count(),
+    0,
+    `accepted${(await teller.getByTestId('error-notice').count()) > 0 ? `: ${await teller.getByTestId('error-notice').innerText()}` : ''}`,
+  );
   await teller.getByTestId('desk-open-case').click();
   await teller.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
   const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';
@@ -119,5 +123,9 @@ t.test('a customer in the bank’s page (cross-site iframe): assistant, queue, a
   const report = (await a.app.inject({ method: 'GET', url: '/api/admin/service/report', headers: { authorization: `Bearer ${await a.tokenFor('admin1')}` } })).json();
   t.match(report, { handled: 1, ratings: [{ productCode: 'VIDEO-WITNESS', teller: 'teller1', count: 1, average: 5 }] }, 'the rating reaches the report');
   t.same(customerProblems, [], 'nothing went wrong in the customer frame');
-  t.same(tellerProblems.filter((p) => !/\/api\/signaling/.test(p)), [], 'nothing went wrong in the teller page');
+  t.same(
+    tellerProblems.filter((p) => !/\/api\/signaling/.test(p)),
+    [],
+    'nothing went wrong in the teller page',
+  );
 });

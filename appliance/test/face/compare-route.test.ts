@@ -20,7 +20,12 @@ t.test('POST /api/face/compare: auditor or admin, audited without images; bad im
   t.equal(r.engine, 'builtin-face-api');
   t.same(r.faces, { reference: 1, probe: 1 });
 
-  const other = await a.app.inject({ method: 'POST', url: '/api/face/compare', headers: admin, payload: { reference: b64('id-cards/person-a-data-person-b-photo-front.jpg'), probe: b64('people/london-005/smiling.jpg') } });
+  const other = await a.app.inject({
+    method: 'POST',
+    url: '/api/face/compare',
+    headers: admin,
+    payload: { reference: b64('id-cards/person-a-data-person-b-photo-front.jpg'), probe: b64('people/london-005/smiling.jpg') },
+  });
   t.equal(other.statusCode, 200);
   t.not(other.json().decision, 'match');
   t.ok(other.json().score < r.score);

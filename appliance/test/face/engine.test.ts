@@ -35,12 +35,15 @@ t.test('ID card photo vs live webcam-like frames: the best frame wins', async (t
   t.equal(best.probeIndex, 1, 'the frame showing the card holder');
   t.equal(best.decision, 'match');
   const swapped = await face.engine.compare(faceFixture('id-cards/person-a-data-person-b-photo-front.jpg'), faceFixture('people/london-005/smiling.jpg'));
-  t.not(swapped.decision, 'match', 'a card bearing another person\'s photo does not match');
+  t.not(swapped.decision, 'match', "a card bearing another person's photo does not match");
 });
 
 t.test('bad images are refused with stable codes', async (t) => {
   const refuse = async (ref: Buffer, probe: Buffer, code: string, which: string) => {
-    const err = await face.engine.compare(ref, probe).then(() => null, (e: unknown) => e);
+    const err = await face.engine.compare(ref, probe).then(
+      () => null,
+      (e: unknown) => e,
+    );
     t.ok(err instanceof FaceImageError, `${code} is a FaceImageError`);
     t.equal((err as FaceImageError).code, code);
     t.equal((err as FaceImageError).which, which);
@@ -66,7 +69,10 @@ t.test('two faces side by side are refused as KYC_ERR_MULTIPLE_FACES', async (t)
       }
     }
   }
-  const err = await face.engine.compare(PNG.sync.write(both), faceFixture('people/lisa/webcam-1.jpg')).then(() => null, (e: unknown) => e);
+  const err = await face.engine.compare(PNG.sync.write(both), faceFixture('people/lisa/webcam-1.jpg')).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.equal((err as FaceImageError)?.code, 'KYC_ERR_MULTIPLE_FACES');
 });
 

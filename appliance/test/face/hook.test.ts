@@ -53,7 +53,13 @@ function hookServices(overrides: { caFile?: string | null; timeoutMs?: number; r
   const s = createFaceServices(
     testFaceConfig({
       engine: 'hook',
-      hook: { url: new URL(url), secretFile, caFile: overrides.caFile === undefined ? tls.caCertPath : overrides.caFile, timeoutMs: overrides.timeoutMs ?? 2000, retries: overrides.retries ?? 2 },
+      hook: {
+        url: new URL(url),
+        secretFile,
+        caFile: overrides.caFile === undefined ? tls.caCertPath : overrides.caFile,
+        timeoutMs: overrides.timeoutMs ?? 2000,
+        retries: overrides.retries ?? 2,
+      },
     }),
   );
   services.push(s);
@@ -94,7 +100,7 @@ t.test('the hook gets the contract body, signed; its answer is the result', asyn
   t.ok(Buffer.from(String(s.body['probe']), 'base64').equals(probe), 'probe: the JPEG, base64');
 
   mode = 'no-match';
-  t.equal((await face.engine.compare(reference, probe)).decision, 'no_match', 'the hook\'s own decision is kept');
+  t.equal((await face.engine.compare(reference, probe)).decision, 'no_match', "the hook's own decision is kept");
 });
 
 t.test('5xx is retried a bounded number of times', async (t) => {

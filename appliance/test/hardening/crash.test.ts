@@ -337,7 +337,7 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
     await customer.getByTestId('consent-accept').click();
     await customer.getByTestId('waiting-room').waitFor();
     const device = (await customerBrowser.context.cookies(publicUrl)).find((x) => x.name === '__Host-kyc_device');
-    if (!device) throw new Error('no device cookie in the customer\'s browser');
+    if (!device) throw new Error("no device cookie in the customer's browser");
     const tellerPage = await tellerBrowser.newPage();
     await tellerPage.goto(`${publicUrl}/cases/${caseId}`);
     await tellerPage.getByTestId('admit-button').click({ timeout: 30_000 });
@@ -368,7 +368,11 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
     for (const p of call.pages) await p.close().catch(() => undefined);
   };
   const recordingOf = async (sessionId: string) =>
-    (await su.query<{ id: string; status: string; step: string | null; failure_reason: string | null }>('SELECT id, status, step, failure_reason FROM recordings WHERE session_id = $1', [sessionId])).rows[0] ?? null;
+    (
+      await su.query<{ id: string; status: string; step: string | null; failure_reason: string | null }>('SELECT id, status, step, failure_reason FROM recordings WHERE session_id = $1', [
+        sessionId,
+      ])
+    ).rows[0] ?? null;
 
   const kills: Record<Component, number> = { appliance: 0, worker: 0, janus: 0, postgres: 0 };
   const caughtMidSeal: Record<Component, number> = { appliance: 0, worker: 0, janus: 0, postgres: 0 };
@@ -389,12 +393,14 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
       await janus.start();
     } else {
       await pgc.start();
-      await waitFor('the appliance back on the database', async () => (await api('POST', '/api/cases', { token: await teller(), body: newCaseBody() }).catch(() => null))?.status === 201, 120_000).catch(
-        (err: Error) => {
-          t.comment(`appliance running: ${appliance.running()}\n${appliance.log().slice(-4000)}`);
-          throw err;
-        },
-      );
+      await waitFor(
+        'the appliance back on the database',
+        async () => (await api('POST', '/api/cases', { token: await teller(), body: newCaseBody() }).catch(() => null))?.status === 201,
+        120_000,
+      ).catch((err: Error) => {
+        t.comment(`appliance running: ${appliance.running()}\n${appliance.log().slice(-4000)}`);
+        throw err;
+      });
     }
   };
 
@@ -453,10 +459,14 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
       await hangupInUi(call);
       await closePages(call);
       // the kill falls once this call's recording is being sealed (earlier ones may still be sealed beside it)
-      const mid = await waitFor('the seal to start', async () => {
-        const r = await recordingOf(call.sessionId);
-        return r && r.status !== 'queued' ? r : null;
-      }, 600_000);
+      const mid = await waitFor(
+        'the seal to start',
+        async () => {
+          const r = await recordingOf(call.sessionId);
+          return r && r.status !== 'queued' ? r : null;
+        },
+        600_000,
+      );
       if (mid.status === 'processing') caughtMidSeal[component]++;
       await kill(component);
       await restart(component);
@@ -504,7 +514,10 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
     const state = await api('GET', `/api/join/${call.invitationToken}`, { cookie: call.device });
     const joined = await api('POST', `/api/join/${call.invitationToken}/open`, { cookie: call.device });
     t.not(state.json['step'], 'in_call', 'the customer link does not lead into the ended session');
-    t.ok(joined.status >= 400 && joined.status < 500, `the customer link is refused after the session ended (${joined.status} ${String((joined.json['error'] as { code?: string } | undefined)?.code)})`);
+    t.ok(
+      joined.status >= 400 && joined.status < 500,
+      `the customer link is refused after the session ended (${joined.status} ${String((joined.json['error'] as { code?: string } | undefined)?.code)})`,
+    );
   }
   t.same(await findPlaintextMedia(join(dataDir, 'archive')), [], 'no plaintext media in the archive');
   t.equal(sealed + failed, calls.length);
@@ -514,9 +527,13 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
   // the whole log against the key pinned before the first kill
   const checkpoints = join(dataDir, 'audit', 'checkpoints');
   t.ok((await stat(checkpoints)).isDirectory());
-  const verify = await run(process.execPath, [KYC_AUDIT, 'verify', '--db', pgc.url('postgres'), '--checkpoints', checkpoints, '--verifier-key', verifierKey, '--archive', join(dataDir, 'archive')], {
-    cwd: dir,
-  }).then(
+  const verify = await run(
+    process.execPath,
+    [KYC_AUDIT, 'verify', '--db', pgc.url('postgres'), '--checkpoints', checkpoints, '--verifier-key', verifierKey, '--archive', join(dataDir, 'archive')],
+    {
+      cwd: dir,
+    },
+  ).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
     (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
   );
@@ -525,7 +542,7 @@ t.test('kill -9 of the appliance, the worker, Janus and PostgreSQL during record
   t.comment(`elapsed: ${phases.join(', ')}`);
   t.comment(`outcomes:\n${outcomes.join('\n')}`);
   const live = calls.filter((c) => c.live).length;
-  t.equal(live, calls.length, 'every call had live media (each side decoded the other\'s video) before its kill or hang-up');
+  t.equal(live, calls.length, "every call had live media (each side decoded the other's video) before its kill or hang-up");
   t.comment(
     `crash: live calls ${live}/${calls.length} (kills per moment: ${rounds.map(([c, m]) => `${c} ${m}`).join(', ')}); ` +
       `media flowing again after a mid-call restart of ${mediaAfterRestart.join(', ') || 'none'}; kills appliance=${kills.appliance} worker=${kills.worker} janus=${kills.janus} postgres=${kills.postgres}; ` +

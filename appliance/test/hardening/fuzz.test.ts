@@ -146,9 +146,27 @@ function mutateBody(rnd: () => number, valid: unknown, limit: number): { body: B
   const keys = Object.keys(obj);
   const key = keys.length ? pick(rnd, keys) : 'x';
   const kind = pick(rnd, [
-    'valid', 'wrong-type', 'null-field', 'null', 'huge-string', 'deep-array', 'deep-object', 'proto', 'constructor',
-    'extra', 'invalid-utf8', 'over-limit', 'truncated', 'array', 'number', 'string', 'empty', 'nul-in-string',
-    'lone-surrogate', 'control-chars', 'duplicate-keys',
+    'valid',
+    'wrong-type',
+    'null-field',
+    'null',
+    'huge-string',
+    'deep-array',
+    'deep-object',
+    'proto',
+    'constructor',
+    'extra',
+    'invalid-utf8',
+    'over-limit',
+    'truncated',
+    'array',
+    'number',
+    'string',
+    'empty',
+    'nul-in-string',
+    'lone-surrogate',
+    'control-chars',
+    'duplicate-keys',
   ] as const);
   switch (kind) {
     case 'valid':
@@ -251,19 +269,16 @@ const READ_ACTIONS = new Set(['case.view', 'archive.search', 'audit.read', 'case
 
 function send(agent: Agent, port: number, req: Sent): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const r = httpsRequest(
-      { host: '127.0.0.1', port, method: req.method, path: req.path, headers: req.headers, agent, timeout: 60_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          if (size < 65_536) chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
+    const r = httpsRequest({ host: '127.0.0.1', port, method: req.method, path: req.path, headers: req.headers, agent, timeout: 60_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (size < 65_536) chunks.push(c);
+        size += c.length;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
     r.on('timeout', () => r.destroy(new Error('timeout')));
     r.on('error', reject);
     if (req.body) r.end(req.body);
@@ -279,9 +294,7 @@ function buildRequests(routes: Route[], tokens: Record<string, string | null>, r
       for (const [who, token] of Object.entries(tokens)) {
         const params = route.op.parameters ?? [];
         // path: every parameter replaced; a real id only for reads (writes to real rows are not malformed input)
-        let path = route.path.replace(/\{([^}]+)\}/g, () =>
-          route.method === 'GET' && realIds.length && rnd() < 0.2 ? pick(rnd, realIds) : badPathValue(rnd),
-        );
+        let path = route.path.replace(/\{([^}]+)\}/g, () => (route.method === 'GET' && realIds.length && rnd() < 0.2 ? pick(rnd, realIds) : badPathValue(rnd)));
         const query: string[] = [];
         for (const p of params.filter((x) => x.in === 'query')) {
           if (rnd() < 0.6) for (const v of badQueryValue(rnd, sample(p.schema, rnd))) query.push(`${encodeURIComponent(p.name)}=${v}`);
@@ -426,7 +439,11 @@ t.test('fuzz: every OpenAPI route × every role × malformed input', async (t) =
   t.equal(Number(states.rows[0]?.c ?? 0), loginRedirects, 'sign-in states: one per login redirect, nothing else');
   const fresh = events.filter((e) => !eventsBefore.has(JSON.stringify(e)));
   const bad = fresh.filter((e) => e.result === 'success' && !READ_ACTIONS.has(e.action));
-  t.same(bad.map((e) => `${e.action} ${e.actor.username} ${JSON.stringify(e.object)}`), [], 'every new audit event is a refusal or a read');
+  t.same(
+    bad.map((e) => `${e.action} ${e.actor.username} ${JSON.stringify(e.object)}`),
+    [],
+    'every new audit event is a refusal or a read',
+  );
   const denied = fresh.filter((e) => e.result !== 'success').length;
   t.comment(`fuzz: audit events written: ${fresh.length} (${denied} refusals, ${fresh.length - denied} reads); login redirects ${loginRedirects}`);
 });

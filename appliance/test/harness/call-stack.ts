@@ -25,9 +25,7 @@ const CALL_CLIENT_ENTRY = fileURLToPath(new URL('../../../web/src/lib/call/index
 let bundled: Promise<string> | null = null;
 /** The web call client as one script defining the global `KycCall`. */
 export function callClientBundle(): Promise<string> {
-  bundled ??= build({ entryPoints: [CALL_CLIENT_ENTRY], bundle: true, format: 'iife', globalName: 'KycCall', target: 'chrome120', write: false }).then(
-    (r) => r.outputFiles[0]?.text ?? '',
-  );
+  bundled ??= build({ entryPoints: [CALL_CLIENT_ENTRY], bundle: true, format: 'iife', globalName: 'KycCall', target: 'chrome120', write: false }).then((r) => r.outputFiles[0]?.text ?? '');
   return bundled;
 }
 

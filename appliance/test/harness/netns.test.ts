@@ -39,7 +39,9 @@ t.test('a private namespace: media interface, servers and relays across it, clea
   t.equal(outside, 'ECONNREFUSED', 'the port is not open on the host');
 
   // A TCP service inside the namespace, reached from here through a unix socket.
-  const echo = ns.spawn(process.execPath, ['-e', "require('net').createServer(s => s.pipe(s)).listen(7777, '127.0.0.1', () => console.log('ready'))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const echo = ns.spawn(process.execPath, ['-e', "require('net').createServer(s => s.pipe(s)).listen(7777, '127.0.0.1', () => console.log('ready'))"], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.teardown(() => echo.kill());
   await new Promise((resolve) => echo.stdout?.once('data', resolve));
   const path = await ns.forward(7777);

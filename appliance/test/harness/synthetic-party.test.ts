@@ -9,7 +9,7 @@ const HOLD_MS = 8_000;
 
 t.test('two synthetic calls at once are recorded without gaps and sealed complete', { timeout: 120_000 }, async (t) => {
   const s = await startSyntheticCallStack(t, { partyHosts: 2 });
-  const [h0, h1] = s.hosts as [typeof s.hosts[0], typeof s.hosts[0]];
+  const [h0, h1] = s.hosts as [(typeof s.hosts)[0], (typeof s.hosts)[0]];
   // one call with its parties in one process, one across both processes
   const calls = await Promise.all([openSyntheticCall(s, [h0, h0]), openSyntheticCall(s, [h0, h1])]);
   t.equal(new Set(calls.map((c) => c.sessionId)).size, 2, 'two sessions admitted and joined');

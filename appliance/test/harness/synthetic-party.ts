@@ -251,7 +251,10 @@ export class SyntheticParty {
     const published = await step('publish', this.#request({ type: 'publish', jsep: offer, audio: true, video: true }, 'published'));
     if (published.type !== 'published') throw new Error('unexpected reply to publish');
     await pc.setRemoteDescription(published.jsep);
-    await step('publisher connected', pc.connectionStateChange.watch((s) => s === 'connected'));
+    await step(
+      'publisher connected',
+      pc.connectionStateChange.watch((s) => s === 'connected'),
+    );
     this.#sender = new LoopSender(this.#o.loop, tracks);
     this.#sender.start();
 
@@ -268,7 +271,10 @@ export class SyntheticParty {
       await sub.setLocalDescription(await sub.createAnswer());
       await step('gathering', gathered(sub));
       this.#ws.send(JSON.stringify({ type: 'answer', rid: ++this.#rid, subscription: m.subscription, jsep: { type: 'answer', sdp: sub.localDescription?.sdp ?? '' } }));
-      await step('subscriber connected', sub.connectionStateChange.watch((s) => s === 'connected'));
+      await step(
+        'subscriber connected',
+        sub.connectionStateChange.watch((s) => s === 'connected'),
+      );
       await step(
         'media received',
         new Promise<void>((resolve) => {
@@ -347,10 +353,7 @@ export interface PartySpec {
 }
 
 /** Messages between this process and a party host (see synthetic-party-host.ts). */
-export type HostRequest =
-  | { op: 'start'; id: string; spec: PartySpec }
-  | { op: 'stop'; id: string }
-  | { op: 'stats' };
+export type HostRequest = { op: 'start'; id: string; spec: PartySpec } | { op: 'stop'; id: string } | { op: 'stats' };
 export type HostReply = { seq: number; ok: true; result?: unknown } | { seq: number; ok: false; error: string };
 
 export interface PartyHost {

@@ -203,10 +203,7 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
 }
 
 /** A 1×1 PNG. */
-export const PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1b3f1e40000000049454e44ae426082',
-  'hex',
-);
+export const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1b3f1e40000000049454e44ae426082', 'hex');
 
 /** A multipart/form-data body with one `file` field, for inject(). */
 export function multipartFile(filename: string, content: Buffer, type = 'application/octet-stream'): { payload: Buffer; headers: Record<string, string> } {

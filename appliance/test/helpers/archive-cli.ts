@@ -10,7 +10,11 @@ const TSX = import.meta.resolve('tsx');
  * kyc-archive as an operator runs it on the host: its own process, the appliance's configuration plus `env`
  * (SOFTHSM2_CONF passed on when a test made a SoftHSM token). Returns the exit code and the last JSON line.
  */
-export function kycArchive(a: { config: { dataDir: string }; db: { appUrl: string } }, env: Record<string, string>, ...args: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
+export function kycArchive(
+  a: { config: { dataDir: string }; db: { appUrl: string } },
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; json: Record<string, unknown> }> {
   const full: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     ...(process.env.SOFTHSM2_CONF ? { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF } : {}),

@@ -27,10 +27,7 @@ export interface EndedSession {
   sessionId: string;
 }
 
-export async function insertSession(
-  db: pg.Pool | pg.PoolClient,
-  o: { admittedAt: Date; endedAt: Date | null; teller?: string },
-): Promise<EndedSession> {
+export async function insertSession(db: pg.Pool | pg.PoolClient, o: { admittedAt: Date; endedAt: Date | null; teller?: string }): Promise<EndedSession> {
   const caseId = randomUUID();
   const invitationId = randomUUID();
   const sessionId = randomUUID();

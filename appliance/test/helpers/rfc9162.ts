@@ -4,8 +4,17 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
  * An independent reading of RFC 9162 §2.1.3.2 / §2.1.4.2 and the C2SP signed-note format, written from the texts so
  * the appliance's proofs and checkpoints are checked by code that shares nothing with what produced them.
  */
-const node = (l: Buffer, r: Buffer) => createHash('sha256').update(Buffer.from([1])).update(l).update(r).digest();
-export const leafHash = (leaf: Buffer) => createHash('sha256').update(Buffer.from([0])).update(leaf).digest();
+const node = (l: Buffer, r: Buffer) =>
+  createHash('sha256')
+    .update(Buffer.from([1]))
+    .update(l)
+    .update(r)
+    .digest();
+export const leafHash = (leaf: Buffer) =>
+  createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(leaf)
+    .digest();
 
 export function verifyInclusion(index: number, size: number, leaf: Buffer, path: Buffer[], root: Buffer): boolean {
   if (index >= size) return false;
@@ -72,7 +81,10 @@ export function openSignedCheckpoint(note: string, verifierKey: string): { origi
   if (!name || !keyHex || !keyB64) throw new Error('bad verifier key');
   const raw = Buffer.from(keyB64, 'base64');
   if (raw[0] !== 0x01 || raw.length !== 33) throw new Error('not an Ed25519 verifier key');
-  const keyId = createHash('sha256').update(Buffer.concat([Buffer.from(`${name}\n`), raw])).digest().subarray(0, 4);
+  const keyId = createHash('sha256')
+    .update(Buffer.concat([Buffer.from(`${name}\n`), raw]))
+    .digest()
+    .subarray(0, 4);
   if (keyId.toString('hex') !== keyHex) throw new Error('key id does not match the key');
   const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw.subarray(1)]);
   const publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });

@@ -50,15 +50,11 @@ export async function openSignaling(a: TestAppliance, query: string, headers: Re
   return { ws, frames, closed };
 }
 
-
 /**
  * An appliance whose live-call side is configured but whose Janus is not reachable: for what needs sessions,
  * sockets and files but no media. Also a superuser pool on its database.
  */
-export async function applianceWithoutMedia(
-  t: Teardown,
-  opts: TestApplianceOptions = {},
-): Promise<{ a: TestAppliance; su: pg.Pool }> {
+export async function applianceWithoutMedia(t: Teardown, opts: TestApplianceOptions = {}): Promise<{ a: TestAppliance; su: pg.Pool }> {
   const dir = mkdtempSync(join(tmpdir(), 'kyc-no-media-'));
   const roomKeyFile = join(dir, 'room-key');
   writeFileSync(roomKeyFile, 'room-admin-key', { mode: 0o600 });

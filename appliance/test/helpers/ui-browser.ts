@@ -17,9 +17,7 @@ export async function openBrowser(t: Teardown, a: TestAppliance, options: Browse
   });
   t.teardown(() => browser.close());
   // Report every CSP refusal as a console error, which watchPage() collects.
-  await browser.context.addInitScript(
-    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))",
-  );
+  await browser.context.addInitScript("document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))");
   return browser;
 }
 

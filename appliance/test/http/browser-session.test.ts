@@ -71,10 +71,22 @@ t.test('browser sign-in: authorization code + PKCE, server-side session, CSRF, s
   t.equal(after.statusCode, 401, 'the session is gone');
 
   const events = await a.auditEvents();
-  t.ok(events.some((e) => e.action === 'auth.login' && e.result === 'success' && e.actor.username === 'teller1'), 'sign-in audited');
-  t.ok(events.some((e) => e.action === 'auth.login' && e.result === 'failure'), 'failed sign-in audited');
-  t.ok(events.some((e) => e.action === 'auth.logout' && e.actor.username === 'teller1'), 'sign-out audited');
-  t.ok(events.some((e) => e.action === 'case.create' && e.actor.auth === 'session'), 'case created through the session');
+  t.ok(
+    events.some((e) => e.action === 'auth.login' && e.result === 'success' && e.actor.username === 'teller1'),
+    'sign-in audited',
+  );
+  t.ok(
+    events.some((e) => e.action === 'auth.login' && e.result === 'failure'),
+    'failed sign-in audited',
+  );
+  t.ok(
+    events.some((e) => e.action === 'auth.logout' && e.actor.username === 'teller1'),
+    'sign-out audited',
+  );
+  t.ok(
+    events.some((e) => e.action === 'case.create' && e.actor.auth === 'session'),
+    'case created through the session',
+  );
 });
 
 t.test('a real sign-in through the identity provider never returns the browser to another origin (/%09/evil.example and friends)', async (t) => {

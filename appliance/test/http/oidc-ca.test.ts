@@ -23,15 +23,17 @@ t.test('an HTTPS issuer signed by a private CA works with KYC_OIDC_CA_FILE and o
     const issuer = `https://127.0.0.1:${(server.address() as AddressInfo).port}/realms/kyc`;
     if (req.url === '/realms/kyc/.well-known/openid-configuration') {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({
-        issuer,
-        authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
-        token_endpoint: `${issuer}/protocol/openid-connect/token`,
-        jwks_uri: `${issuer}/protocol/openid-connect/certs`,
-        response_types_supported: ['code'],
-        subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: ['RS256'],
-      }));
+      res.end(
+        JSON.stringify({
+          issuer,
+          authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+          token_endpoint: `${issuer}/protocol/openid-connect/token`,
+          jwks_uri: `${issuer}/protocol/openid-connect/certs`,
+          response_types_supported: ['code'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['RS256'],
+        }),
+      );
     } else if (req.url === '/realms/kyc/protocol/openid-connect/certs') {
       jwksHits++;
       res.setHeader('content-type', 'application/jwk-set+json');
@@ -46,7 +48,14 @@ t.test('an HTTPS issuer signed by a private CA works with KYC_OIDC_CA_FILE and o
   const issuer = new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}/realms/kyc`);
   const caFile = tls.caCertPath!;
 
-  const base = { issuer, clientId: 'kyc-appliance', clientSecret: 'secret-0123456789', audience: 'kyc-appliance', redirectUri: 'https://127.0.0.1:9/auth/callback', postLogoutRedirectUri: 'https://127.0.0.1:9/' };
+  const base = {
+    issuer,
+    clientId: 'kyc-appliance',
+    clientSecret: 'secret-0123456789',
+    audience: 'kyc-appliance',
+    redirectUri: 'https://127.0.0.1:9/auth/callback',
+    postLogoutRedirectUri: 'https://127.0.0.1:9/',
+  };
   const jwk = keys.keys[0]!;
   const token = await new SignJWT({ typ: 'Bearer', azp: 'kyc-cli', preferred_username: 'auditor1', realm_access: { roles: ['auditor'] } })
     .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })

@@ -24,8 +24,7 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
   const a = await startTestAppliance(t, { listen: true, env: { KYC_SESSION_IDP_RECHECK_SECONDS: '2' } });
   const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 2 });
   t.teardown(() => pool.end());
-  const sidOf = async (session: string) =>
-    (await pool.query<{ idp_sid: string | null }>('SELECT idp_sid FROM web_sessions WHERE id_hash = $1', [idHash(session)])).rows[0]?.idp_sid ?? null;
+  const sidOf = async (session: string) => (await pool.query<{ idp_sid: string | null }>('SELECT idp_sid FROM web_sessions WHERE id_hash = $1', [idHash(session)])).rows[0]?.idp_sid ?? null;
 
   t.test('back-channel logout ends the session the identity provider names, and only that one', async (t) => {
     const first = await signIn(a, 'teller1');
@@ -62,14 +61,18 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
     const res = await a.app.inject({ method: 'POST', url: '/auth/backchannel-logout', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'other=1' });
     t.equal(res.statusCode, 400, 'no logout_token: 400');
     t.equal(await me(a, session), 200, 'the session is untouched');
-    t.ok((await a.auditEvents()).some((e) => e.action === 'auth.backchannel_logout' && e.result === 'failure'), 'the refusal is audited');
+    t.ok(
+      (await a.auditEvents()).some((e) => e.action === 'auth.backchannel_logout' && e.result === 'failure'),
+      'the refusal is audited',
+    );
   });
 
   t.test('sessions are re-checked with the identity provider: a revoked sign-in ends within the interval', async (t) => {
     const session = await signIn(a, 'auditor1');
     await new Promise((r) => setTimeout(r, 2200));
     t.equal(await me(a, session), 200, 'a re-check the realm accepts keeps the session');
-    const row = (await pool.query<{ refresh_token_enc: Buffer; idp_checked_at: Date }>('SELECT refresh_token_enc, idp_checked_at FROM web_sessions WHERE id_hash = $1', [idHash(session)])).rows[0]!;
+    const row = (await pool.query<{ refresh_token_enc: Buffer; idp_checked_at: Date }>('SELECT refresh_token_enc, idp_checked_at FROM web_sessions WHERE id_hash = $1', [idHash(session)]))
+      .rows[0]!;
     t.ok(Date.now() - row.idp_checked_at.getTime() < 2000, 'the check was recorded');
     // the realm withdraws the sign-in (as Keycloak does when an admin signs the user out or disables them)
     const refreshToken = a.runtime.ctx.pii.decrypt(idHash(session).toString('base64'), 'refresh_token', row.refresh_token_enc);
@@ -83,7 +86,10 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
     t.equal(await me(a, session), 200, 'until the next re-check the session goes on');
     await new Promise((r) => setTimeout(r, 2200));
     t.equal(await me(a, session), 401, 'the re-check ends it');
-    t.ok((await a.auditEvents()).some((e) => e.action === 'auth.session_revoked' && e.actor.username === 'auditor1'), 'audited');
+    t.ok(
+      (await a.auditEvents()).some((e) => e.action === 'auth.session_revoked' && e.actor.username === 'auditor1'),
+      'audited',
+    );
   });
 
   t.test('an ID token of the appliance client is not accepted as an access token', async (t) => {
@@ -125,7 +131,10 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
     res = await a.app.inject({ method: 'POST', url, headers: await bearer('admin1'), payload: { reason: 'left the bank' } });
     t.equal(res.statusCode, 404, 'again: nothing left to end');
     t.equal(res.json().error.code, 'KYC_ERR_NOT_FOUND');
-    t.match((await a.auditEvents()).filter((e) => e.action === 'admin.user_sessions_end' && e.result === 'success'), [{ actor: { username: 'admin1' }, object: { type: 'user', id: 'teller2' }, reason: 'left the bank', details: { sessions: 2 } }]);
+    t.match(
+      (await a.auditEvents()).filter((e) => e.action === 'admin.user_sessions_end' && e.result === 'success'),
+      [{ actor: { username: 'admin1' }, object: { type: 'user', id: 'teller2' }, reason: 'left the bank', details: { sessions: 2 } }],
+    );
   });
 });
 

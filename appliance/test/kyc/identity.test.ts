@@ -92,7 +92,7 @@ t.test('ID capture, face match, override and liveness in a live session; bad sti
   await t.test('refusals before anything is captured', async (t) => {
     const early = await ask('face');
     t.equal(early.statusCode, 409, 'no face match before an accepted ID front');
-    t.equal((await ask('id-front', teller2)).statusCode, 404, "another teller cannot ask in this session");
+    t.equal((await ask('id-front', teller2)).statusCode, 404, 'another teller cannot ask in this session');
     t.equal((await ask('id-front', auditor)).statusCode, 403, 'auditors do not act');
     t.equal((await ask('selfie')).statusCode, 400, 'unknown purpose');
     const live = await a.app.inject({ method: 'POST', url: `${base}/liveness`, headers: teller });
@@ -123,10 +123,18 @@ t.test('ID capture, face match, override and liveness in a live session; bad sti
       t.equal(res.json().error.code, code, why);
     }
     const noLink = frames([LISA[0] as Buffer]);
-    t.equal((await a.app.inject({ method: 'POST', url: `${base}/captures/${frontId}?invitation=${token}`, headers: noLink.headers, payload: noLink.payload })).statusCode, 404, 'the link without its browser');
-    t.equal((await a.app.inject({ method: 'POST', url: `${base}/captures/${frontId}`, headers: { ...teller, ...noLink.headers }, payload: noLink.payload })).statusCode, 403, "stills come from the customer's camera only");
+    t.equal(
+      (await a.app.inject({ method: 'POST', url: `${base}/captures/${frontId}?invitation=${token}`, headers: noLink.headers, payload: noLink.payload })).statusCode,
+      404,
+      'the link without its browser',
+    );
+    t.equal(
+      (await a.app.inject({ method: 'POST', url: `${base}/captures/${frontId}`, headers: { ...teller, ...noLink.headers }, payload: noLink.payload })).statusCode,
+      403,
+      "stills come from the customer's camera only",
+    );
     t.equal(await stillCount(), 0, 'nothing stored');
-    t.equal((await su.query("SELECT status FROM identity_capture_requests WHERE id = $1", [frontId])).rows[0].status, 'pending');
+    t.equal((await su.query('SELECT status FROM identity_capture_requests WHERE id = $1', [frontId])).rows[0].status, 'pending');
   });
 
   // The ID front: a still with one face (the card fixtures replace this photo once the set has them).
@@ -210,12 +218,29 @@ t.test('ID capture, face match, override and liveness in a live session; bad sti
   });
 
   const actions = (await a.auditEvents()).map((e) => e.action);
-  for (const action of ['kyc.capture.requested', 'kyc.capture.received', 'kyc.ocr.checked', 'kyc.id.retake', 'kyc.id.accepted', 'kyc.face.compared', 'kyc.step.completed', 'kyc.still.viewed', 'kyc.liveness.started', 'kyc.liveness.challenge', 'kyc.liveness.finished']) {
+  for (const action of [
+    'kyc.capture.requested',
+    'kyc.capture.received',
+    'kyc.ocr.checked',
+    'kyc.id.retake',
+    'kyc.id.accepted',
+    'kyc.face.compared',
+    'kyc.step.completed',
+    'kyc.still.viewed',
+    'kyc.liveness.started',
+    'kyc.liveness.challenge',
+    'kyc.liveness.finished',
+  ]) {
     t.ok(actions.includes(action), `audited: ${action}`);
   }
-  const frontHash = createHash('sha256').update(LISA[0] as Buffer).digest('hex');
+  const frontHash = createHash('sha256')
+    .update(LISA[0] as Buffer)
+    .digest('hex');
   const received = (await a.auditEvents()).filter((e) => e.action === 'kyc.capture.received' && e.details?.['purpose'] === 'id-front');
-  t.ok(received.some((e) => e.details?.['sha256'] === frontHash), "the still's hash is in its audit event");
+  t.ok(
+    received.some((e) => e.details?.['sha256'] === frontHash),
+    "the still's hash is in its audit event",
+  );
 });
 
 t.test("override: person A's card bearing person B's photo does not match A's face; the officer may override with a reason", async (t) => {
@@ -250,7 +275,12 @@ t.test("override: person A's card bearing person B's photo does not match A's fa
   t.equal(noReason.statusCode, 400, 'a reason is required');
   const same = await a.app.inject({ method: 'POST', url: `/api/face-checks/${checkId}/override`, headers: teller, payload: { decision: 'no_match', reason: 'agree with the engine' } });
   t.equal(same.statusCode, 409, 'an override changes the decision');
-  const over = await a.app.inject({ method: 'POST', url: `/api/face-checks/${checkId}/override`, headers: teller, payload: { decision: 'match', reason: 'ID photo is 15 years old; compared ear shape and scar' } });
+  const over = await a.app.inject({
+    method: 'POST',
+    url: `/api/face-checks/${checkId}/override`,
+    headers: teller,
+    payload: { decision: 'match', reason: 'ID photo is 15 years old; compared ear shape and scar' },
+  });
   t.equal(over.statusCode, 200, over.body);
   t.match(over.json(), { decision: 'no_match', effectiveDecision: 'match' });
   const k = await kyc();
@@ -281,18 +311,20 @@ t.test("person A's card: the number on it matches the case, A's live face matche
   const [admin, teller] = [await headers(a, 'admin1'), await headers(a, 'teller1')];
   await a.app.inject({ method: 'POST', url: '/api/admin/products', headers: admin, payload: IDV });
   const personA = JSON.parse(fixture('id-cards/person-a.json').toString('utf8')) as { idNumber: string };
-  const caseId = (await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody({ product: 'TEST-IDV', customerIdNumber: personA.idNumber }) })).json().id as string;
+  const caseId = (await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody({ product: 'TEST-IDV', customerIdNumber: personA.idNumber }) })).json()
+    .id as string;
   const { sessionId, token, cookies } = await admitCustomer(a, teller, caseId);
   const base = `/api/sessions/${sessionId}/identity`;
   const send = async (requestId: string, images: Buffer[]) => {
     const body = frames(images);
     return a.app.inject({ method: 'POST', url: `${base}/captures/${requestId}?invitation=${token}`, cookies, headers: body.headers, payload: body.payload });
   };
-  const capture = async (purpose: string, images: Buffer[]) => send((await a.app.inject({ method: 'POST', url: `${base}/captures`, headers: teller, payload: { purpose } })).json().requestId, images);
+  const capture = async (purpose: string, images: Buffer[]) =>
+    send((await a.app.inject({ method: 'POST', url: `${base}/captures`, headers: teller, payload: { purpose } })).json().requestId, images);
   const identity = async () => (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/identity`, headers: teller })).json();
   const front = await capture('id-front', [fixture('id-cards/person-a-front.jpg')]);
   t.equal(front.statusCode, 201, front.body);
-  t.equal(front.json().idNumberMatches, true, 'the 18-digit number read from the card is valid and the same as the case\'s');
+  t.equal(front.json().idNumberMatches, true, "the 18-digit number read from the card is valid and the same as the case's");
   for (const side of ['id-front', 'id-back']) {
     if (side === 'id-back') t.equal((await capture('id-back', [fixture('id-cards/person-a-back.jpg')])).statusCode, 201);
     const still = (await identity()).sides[side].latest;
@@ -304,7 +336,14 @@ t.test("person A's card: the number on it matches the case, A's live face matche
 
   const started = await a.app.inject({ method: 'POST', url: `${base}/liveness`, headers: teller });
   t.equal(started.statusCode, 201, started.body);
-  t.same(started.json().challenges.map((c: { kind: string }) => c.kind).sort(), ['turn-left', 'turn-right'], 'drawn from the configured kinds');
+  t.same(
+    started
+      .json()
+      .challenges.map((c: { kind: string }) => c.kind)
+      .sort(),
+    ['turn-left', 'turn-right'],
+    'drawn from the configured kinds',
+  );
   const turns = await turnedFrames('people/london-005/smiling.jpg');
   for (let i = 0; i < 2; i++) {
     const p = (await a.app.inject({ method: 'GET', url: `${base}/pending?invitation=${token}`, cookies })).json().request;

@@ -26,16 +26,29 @@ t.test('catalogue: admins create and edit products into versions with a diff; ev
 
   const list = await a.app.inject({ method: 'GET', url: '/api/products', headers: teller });
   t.equal(list.statusCode, 200);
-  t.same(list.json().items.map((p: { code: string }) => p.code).sort(), ['ACCT-OPEN', 'VIDEO-WITNESS', 'WM-SALE'], 'seeded products');
+  t.same(
+    list
+      .json()
+      .items.map((p: { code: string }) => p.code)
+      .sort(),
+    ['ACCT-OPEN', 'VIDEO-WITNESS', 'WM-SALE'],
+    'seeded products',
+  );
   const acct = list.json().items.find((p: { code: string }) => p.code === 'ACCT-OPEN');
-  t.same(acct.steps.map((s: { kind: string }) => s.kind), ['read', 'id-capture', 'face-match', 'liveness', 'question', 'read-aloud', 'read']);
+  t.same(
+    acct.steps.map((s: { kind: string }) => s.kind),
+    ['read', 'id-capture', 'face-match', 'liveness', 'question', 'read-aloud', 'read'],
+  );
 
   t.equal((await a.app.inject({ method: 'POST', url: '/api/admin/products', headers: teller, payload: wmSale })).statusCode, 403, 'tellers cannot add products');
   const versionsBefore = Number((await su.query('SELECT count(*) FROM product_versions')).rows[0].count);
   for (const [why, body] of [
     ['duplicate step ids', { ...wmSale, steps: [wmSale.steps[0], wmSale.steps[0]] }],
     ['question without pool', { ...wmSale, steps: [{ id: 'q', kind: 'question', required: true, title: { 'zh-CN': '问', en: 'Q' } }] }],
-    ['draw beyond the pool', { ...wmSale, steps: [{ id: 'q', kind: 'question', required: true, title: { 'zh-CN': '问', en: 'Q' }, pool: [{ id: 'a', text: { 'zh-CN': '甲', en: 'A' } }], draw: 2 }] }],
+    [
+      'draw beyond the pool',
+      { ...wmSale, steps: [{ id: 'q', kind: 'question', required: true, title: { 'zh-CN': '问', en: 'Q' }, pool: [{ id: 'a', text: { 'zh-CN': '甲', en: 'A' } }], draw: 2 }] },
+    ],
     ['read-aloud of 3 digits', { ...wmSale, steps: [{ id: 'r', kind: 'read-aloud', required: true, title: { 'zh-CN': '读', en: 'R' }, digits: 3 }] }],
     ['unknown kind', { ...wmSale, steps: [{ id: 'x', kind: 'dance', required: true, title: { 'zh-CN': '跳', en: 'D' } }] }],
     ['lower-case code', { ...wmSale, code: 'fund' }],
@@ -62,7 +75,11 @@ t.test('catalogue: admins create and edit products into versions with a diff; ev
   const edited = {
     ...wmSale,
     retentionYears: 10,
-    steps: [wmSale.steps[1], { ...wmSale.steps[0], text: { 'zh-CN': '您好！', en: 'Hello!' } }, { id: 'code', kind: 'read-aloud', required: true, title: { 'zh-CN': '读码', en: 'Code' }, digits: 4 }],
+    steps: [
+      wmSale.steps[1],
+      { ...wmSale.steps[0], text: { 'zh-CN': '您好！', en: 'Hello!' } },
+      { id: 'code', kind: 'read-aloud', required: true, title: { 'zh-CN': '读码', en: 'Code' }, digits: 4 },
+    ],
   };
   const unchanged = await a.app.inject({ method: 'PUT', url: '/api/admin/products/TEST-FUND', headers: admin, payload: wmSale });
   t.equal(unchanged.statusCode, 409, 'an edit that changes nothing makes no version');
@@ -70,10 +87,22 @@ t.test('catalogue: admins create and edit products into versions with a diff; ev
   t.equal(put.statusCode, 200, put.body);
   t.equal(put.json().product.version, 2);
   const changes = put.json().diff.changes as Array<{ change: string; path: string; before: unknown; after: unknown }>;
-  t.same(changes.find((c) => c.path === 'retentionYears'), { change: 'changed', path: 'retentionYears', before: 6, after: 10 });
-  t.ok(changes.find((c) => c.change === 'added' && c.path === 'steps.code'), 'added step');
-  t.ok(changes.find((c) => c.change === 'moved' && c.path === 'steps.opening'), 'moved step');
-  t.same(changes.find((c) => c.path === 'steps.opening.text'), { change: 'changed', path: 'steps.opening.text', before: { 'zh-CN': '您好', en: 'Hello' }, after: { 'zh-CN': '您好！', en: 'Hello!' } });
+  t.same(
+    changes.find((c) => c.path === 'retentionYears'),
+    { change: 'changed', path: 'retentionYears', before: 6, after: 10 },
+  );
+  t.ok(
+    changes.find((c) => c.change === 'added' && c.path === 'steps.code'),
+    'added step',
+  );
+  t.ok(
+    changes.find((c) => c.change === 'moved' && c.path === 'steps.opening'),
+    'moved step',
+  );
+  t.same(
+    changes.find((c) => c.path === 'steps.opening.text'),
+    { change: 'changed', path: 'steps.opening.text', before: { 'zh-CN': '您好', en: 'Hello' }, after: { 'zh-CN': '您好！', en: 'Hello!' } },
+  );
   const diff = await a.app.inject({ method: 'GET', url: '/api/admin/products/TEST-FUND/diff?from=1&to=2', headers: auditor });
   t.same(diff.json().changes, changes, 'the stored diff is the same');
   t.equal((await a.app.inject({ method: 'GET', url: '/api/admin/products/TEST-FUND/diff?from=1&to=2', headers: teller })).statusCode, 403);
@@ -83,9 +112,15 @@ t.test('catalogue: admins create and edit products into versions with a diff; ev
   const c2 = await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody({ product: 'TEST-FUND' }) });
   t.equal(c2.json().productVersion, 2, 'a new case takes the current version');
   const kyc1 = await a.app.inject({ method: 'GET', url: `/api/cases/${c1.json().id}/kyc`, headers: teller });
-  t.same(kyc1.json().steps.map((s: { id: string }) => s.id), ['opening', 'risk']);
+  t.same(
+    kyc1.json().steps.map((s: { id: string }) => s.id),
+    ['opening', 'risk'],
+  );
   const versions = await a.app.inject({ method: 'GET', url: '/api/products/TEST-FUND/versions', headers: auditor });
-  t.same(versions.json().items.map((v: { version: number }) => v.version), [1, 2]);
+  t.same(
+    versions.json().items.map((v: { version: number }) => v.version),
+    [1, 2],
+  );
 
   const unknown = await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody({ product: 'NO-SUCH' }) });
   t.equal(unknown.statusCode, 201, 'a product outside the catalogue opens a case without a script');
@@ -137,7 +172,10 @@ t.test('a case script: random draws recorded (R6), order enforced, confirmation 
   const skip = await a.app.inject({ method: 'POST', url: url('product-explanation'), headers: teller, payload: {} });
   t.equal(skip.statusCode, 409, 'a later required step before the earlier ones is refused');
   t.equal(skip.json().error.code, 'KYC_ERR_STEP_ORDER');
-  t.same(skip.json().error.details.map((d: { field: string }) => d.field), ['opening', 'risk-disclosure']);
+  t.same(
+    skip.json().error.details.map((d: { field: string }) => d.field),
+    ['opening', 'risk-disclosure'],
+  );
   t.equal((await a.app.inject({ method: 'POST', url: url('opening'), headers: await headers(a, 'teller2'), payload: {} })).statusCode, 404, "another teller's case");
 
   // opening needs the customer's confirmation: the teller's "done" asks for it.
@@ -147,14 +185,25 @@ t.test('a case script: random draws recorded (R6), order enforced, confirmation 
   const customerView = await a.app.inject({ method: 'GET', url: `/api/sessions/${sessionId}/kyc?invitation=${token}`, cookies });
   t.equal(customerView.statusCode, 200, customerView.body);
   t.equal(customerView.json().recording, true);
-  t.same(customerView.json().prompts.map((p: { stepId: string }) => p.stepId), ['opening']);
+  t.same(
+    customerView.json().prompts.map((p: { stepId: string }) => p.stepId),
+    ['opening'],
+  );
   const confirmationId = customerView.json().prompts[0].confirmationId as string;
   t.equal((await a.app.inject({ method: 'GET', url: `/api/sessions/${sessionId}/kyc?invitation=${token}` })).statusCode, 404, 'not from another browser');
-  t.equal((await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/kyc/confirm`, headers: teller, payload: { confirmationId } })).statusCode, 403, 'the teller cannot tap for the customer');
+  t.equal(
+    (await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/kyc/confirm`, headers: teller, payload: { confirmationId } })).statusCode,
+    403,
+    'the teller cannot tap for the customer',
+  );
   const tap = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/kyc/confirm?invitation=${token}`, cookies, payload: { confirmationId } });
   t.equal(tap.statusCode, 200, tap.body);
   t.match(tap.json(), { stepId: 'opening', status: 'done' });
-  t.equal((await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/kyc/confirm?invitation=${token}`, cookies, payload: { confirmationId } })).statusCode, 404, 'a tap counts once');
+  t.equal(
+    (await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/kyc/confirm?invitation=${token}`, cookies, payload: { confirmationId } })).statusCode,
+    404,
+    'a tap counts once',
+  );
 
   // Redo: the opening again; both attempts kept.
   await a.app.inject({ method: 'POST', url: url('opening'), headers: teller, payload: {} });
@@ -165,7 +214,12 @@ t.test('a case script: random draws recorded (R6), order enforced, confirmation 
     const res = await a.app.inject({ method: 'POST', url: url(step), headers: teller, payload: { note: `${step} ok` } });
     t.equal(res.statusCode, 200, `${step}: ${res.body}`);
     if (res.json().status === 'awaiting-confirmation') {
-      const tapIt = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/kyc/confirm?invitation=${token}`, cookies, payload: { confirmationId: res.json().confirmationId } });
+      const tapIt = await a.app.inject({
+        method: 'POST',
+        url: `/api/sessions/${sessionId}/kyc/confirm?invitation=${token}`,
+        cookies,
+        payload: { confirmationId: res.json().confirmationId },
+      });
       t.equal(tapIt.statusCode, 200, `${step} confirmed`);
     }
     if (step === 'customer-confirmation') {
@@ -192,7 +246,10 @@ t.test('a case script: random draws recorded (R6), order enforced, confirmation 
   const events = await a.auditEvents();
   const completed = events.filter((e) => e.action === 'kyc.step.completed' && e.object?.id === caseId);
   t.equal(completed.length, 7, 'every completion audited (6 steps + 1 redo)');
-  t.ok(completed.some((e) => e.actor.auth === 'invitation' && e.details?.['stepId'] === 'opening'), "the customer's tap is the customer's event");
+  t.ok(
+    completed.some((e) => e.actor.auth === 'invitation' && e.details?.['stepId'] === 'opening'),
+    "the customer's tap is the customer's event",
+  );
   t.ok(events.some((e) => e.action === 'kyc.confirm.requested'));
 
   // Markers in the session's events, one per attempt, for the seal to put into the manifest.
@@ -200,7 +257,13 @@ t.test('a case script: random draws recorded (R6), order enforced, confirmation 
   t.teardown(() => su.end());
   const markers = await su.query(`SELECT party, data FROM session_events WHERE session_id = $1 AND kind = 'kyc.step' ORDER BY id`, [sessionId]);
   t.equal(markers.rows.length, 7);
-  t.same(markers.rows.slice(0, 2).map((r) => [r.party, r.data.stepId, r.data.attempt]), [['customer', 'opening', 1], ['customer', 'opening', 2]]);
+  t.same(
+    markers.rows.slice(0, 2).map((r) => [r.party, r.data.stepId, r.data.attempt]),
+    [
+      ['customer', 'opening', 1],
+      ['customer', 'opening', 2],
+    ],
+  );
 });
 
 t.test('a case whose script is not done cannot be completed; the refusal lists the steps', async (t) => {
@@ -215,20 +278,17 @@ t.test('a case whose script is not done cannot be completed; the refusal lists t
   const res = await a.app.inject({ method: 'POST', url: `/api/cases/${caseId}/complete`, headers: teller });
   t.equal(res.statusCode, 409);
   t.equal(res.json().error.code, 'KYC_ERR_STEPS_MISSING');
-  t.same(
-    res.json().error.details,
-    [
-      { field: 'opening', code: 'read' },
-      { field: 'id-capture', code: 'id-capture' },
-      { field: 'face-match', code: 'face-match' },
-      { field: 'liveness', code: 'liveness' },
-      { field: 'security-questions', code: 'question' },
-      { field: 'read-serial', code: 'read-aloud' },
-      { field: 'account-terms', code: 'read' },
-      { field: 'geolocation', code: 'granted' },
-      { field: 'recording', code: 'sealed' },
-    ],
-  );
+  t.same(res.json().error.details, [
+    { field: 'opening', code: 'read' },
+    { field: 'id-capture', code: 'id-capture' },
+    { field: 'face-match', code: 'face-match' },
+    { field: 'liveness', code: 'liveness' },
+    { field: 'security-questions', code: 'question' },
+    { field: 'read-serial', code: 'read-aloud' },
+    { field: 'account-terms', code: 'read' },
+    { field: 'geolocation', code: 'granted' },
+    { field: 'recording', code: 'sealed' },
+  ]);
   t.equal((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}`, headers: teller })).json().status, 'in_session', 'nothing changed');
 });
 
@@ -254,23 +314,43 @@ t.test('geolocation with consent, refusal recorded; shown to the auditor', async
   const stored = await su.query('SELECT coords_enc FROM case_geolocations WHERE consent = $1', ['granted']);
   t.notOk(stored.rows[0].coords_enc.toString('latin1').includes('39.9087'), 'coordinates encrypted at rest');
   const ev = await su.query(`SELECT data, text_enc FROM session_events WHERE session_id = $1 AND kind = 'geolocation' ORDER BY id`, [sessionId]);
-  t.same(ev.rows.map((r) => r.data.consent), ['refused', 'granted'], 'both marked in the session for the manifest');
-  t.notOk(JSON.stringify(ev.rows[1].data).includes('39.9087') || JSON.stringify(ev.rows[1].data).includes('116.3975'), 'the marker (sealed into the manifest, kept in the database) holds no coordinates');
+  t.same(
+    ev.rows.map((r) => r.data.consent),
+    ['refused', 'granted'],
+    'both marked in the session for the manifest',
+  );
+  t.notOk(
+    JSON.stringify(ev.rows[1].data).includes('39.9087') || JSON.stringify(ev.rows[1].data).includes('116.3975'),
+    'the marker (sealed into the manifest, kept in the database) holds no coordinates',
+  );
   t.match(ev.rows[1].data, { consent: 'granted', geolocationId: String, accuracyM: 25, receivedAt: String });
   t.ok(Buffer.isBuffer(ev.rows[1].text_enc) && !ev.rows[1].text_enc.toString('latin1').includes('39.9087'), 'the coordinates of the marker are encrypted');
   t.equal(ev.rows[0].text_enc, null, 'a refusal has no coordinates to encrypt');
   // the auditor's timeline shows them decrypted; an admin has no way to it
   const timeline = await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/timeline`, headers: await headers(a, 'auditor1') });
   t.equal(timeline.statusCode, 200, 'the auditor reads the timeline');
-  const shown = timeline.json().sessions.flatMap((s: { events: Array<{ kind: string; data: Record<string, unknown> }> }) => s.events).filter((e: { kind: string }) => e.kind === 'geolocation');
-  t.match(shown.map((e: { data: Record<string, unknown> }) => e.data), [{ consent: 'refused' }, { consent: 'granted', latitude: 39.9087, longitude: 116.3975 }], 'decrypted for the auditor');
+  const shown = timeline
+    .json()
+    .sessions.flatMap((s: { events: Array<{ kind: string; data: Record<string, unknown> }> }) => s.events)
+    .filter((e: { kind: string }) => e.kind === 'geolocation');
+  t.match(
+    shown.map((e: { data: Record<string, unknown> }) => e.data),
+    [{ consent: 'refused' }, { consent: 'granted', latitude: 39.9087, longitude: 116.3975 }],
+    'decrypted for the auditor',
+  );
   t.equal((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/timeline`, headers: await headers(a, 'admin1') })).statusCode, 403, 'not for admins');
   t.equal((await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: await headers(a, 'admin1') })).statusCode, 403, 'nor the KYC view');
   const missing = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: teller })).json().missing as Array<{ id: string }>;
-  t.notOk(missing.some((x) => x.id === 'geolocation'), 'the product requires the location: given, it is no longer missing');
+  t.notOk(
+    missing.some((x) => x.id === 'geolocation'),
+    'the product requires the location: given, it is no longer missing',
+  );
   t.equal((await geo({ consent: 'refused' })).statusCode, 201);
   const after = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/kyc`, headers: teller })).json().missing as Array<{ id: string }>;
-  t.ok(after.some((x) => x.id === 'geolocation'), 'refused last: the required location is missing again');
+  t.ok(
+    after.some((x) => x.id === 'geolocation'),
+    'refused last: the required location is missing again',
+  );
 });
 
 t.test("the KYC view: the teller's polling of their own case is audited once per sign-in; every auditor read is audited", async (t) => {

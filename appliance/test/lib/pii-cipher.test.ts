@@ -75,7 +75,7 @@ t.test('a case key made at once by two key stores is the same key', async (t) =>
   const one = new CaseKeyStore(dir, key);
   const two = new CaseKeyStore(dir, key);
   const k1 = one.getOrCreate(CASE_A);
-  t.same(two.getOrCreate(CASE_A), k1, 'the second finds the first one\'s file');
+  t.same(two.getOrCreate(CASE_A), k1, "the second finds the first one's file");
   t.throws(() => one.getOrCreate('../../etc/passwd'), /not a case id/, 'only case ids name files');
 });
 

@@ -169,14 +169,41 @@ t.test('a recorded 1:1 call through Janus between two browsers', async (t) => {
     t.match(await bad.next('error'), { code: SIGNALING_ERRORS.UNKNOWN_TYPE, rid: 7 }, 'unknown type');
     bad.sendBinary(Buffer.from([1, 2, 3]));
     t.match(await bad.next('error'), { code: SIGNALING_ERRORS.MALFORMED }, 'binary frame');
-    t.match(await bad.request({ type: 'publish', jsep: { type: 'offer', sdp: 'v=0\r\n' }, audio: true, video: true }, 1), { type: 'error', code: SIGNALING_ERRORS.BAD_SDP }, 'bad SDP is refused before any state check');
-    t.match(await bad.request({ type: 'answer', subscription: 's1', jsep: { type: 'answer', sdp: 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:x\r\na=fingerprint:sha-256 AB\r\n' } }, 2), { type: 'error', code: SIGNALING_ERRORS.WRONG_STATE }, 'answer before join');
+    t.match(
+      await bad.request({ type: 'publish', jsep: { type: 'offer', sdp: 'v=0\r\n' }, audio: true, video: true }, 1),
+      { type: 'error', code: SIGNALING_ERRORS.BAD_SDP },
+      'bad SDP is refused before any state check',
+    );
+    t.match(
+      await bad.request({ type: 'answer', subscription: 's1', jsep: { type: 'answer', sdp: 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:x\r\na=fingerprint:sha-256 AB\r\n' } }, 2),
+      { type: 'error', code: SIGNALING_ERRORS.WRONG_STATE },
+      'answer before join',
+    );
     t.match(await bad.request({ type: 'join' }, 3), { type: 'joined', party: 'customer', peer: { party: 'teller', state: 'absent' } });
     t.match(await bad.request({ type: 'join' }, 4), { type: 'error', code: SIGNALING_ERRORS.WRONG_STATE }, 'a second join');
-    t.match(await bad.request({ type: 'answer', subscription: 's999', jsep: { type: 'answer', sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=ice-ufrag:x\r\na=fingerprint:sha-256 AB\r\n' } }, 5), { type: 'error', code: SIGNALING_ERRORS.UNKNOWN_HANDLE }, 'unknown subscription');
+    t.match(
+      await bad.request({ type: 'answer', subscription: 's999', jsep: { type: 'answer', sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=ice-ufrag:x\r\na=fingerprint:sha-256 AB\r\n' } }, 5),
+      { type: 'error', code: SIGNALING_ERRORS.UNKNOWN_HANDLE },
+      'unknown subscription',
+    );
     t.match(await bad.request({ type: 'trickle', pc: 'publisher', candidate: null }, 6), { type: 'error', code: SIGNALING_ERRORS.UNKNOWN_HANDLE }, 'trickle without a publisher');
-    t.match(await bad.request({ type: 'publish', jsep: { type: 'offer', sdp: 'v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=ice-ufrag:x\r\na=fingerprint:sha-256 AB\r\n' }, audio: true, video: true }, 8), { type: 'error', code: SIGNALING_ERRORS.BAD_SDP }, 'unexpected m-line');
-    t.match(await bad.request({ type: 'trickle', pc: 'publisher', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host; rm -rf /', sdpMid: '0' } }, 9), { type: 'error', code: SIGNALING_ERRORS.BAD_CANDIDATE });
+    t.match(
+      await bad.request(
+        {
+          type: 'publish',
+          jsep: { type: 'offer', sdp: 'v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=ice-ufrag:x\r\na=fingerprint:sha-256 AB\r\n' },
+          audio: true,
+          video: true,
+        },
+        8,
+      ),
+      { type: 'error', code: SIGNALING_ERRORS.BAD_SDP },
+      'unexpected m-line',
+    );
+    t.match(await bad.request({ type: 'trickle', pc: 'publisher', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host; rm -rf /', sdpMid: '0' } }, 9), {
+      type: 'error',
+      code: SIGNALING_ERRORS.BAD_CANDIDATE,
+    });
     t.match(await bad.request({ type: 'chat', text: 'x'.repeat(SIGNALING_LIMITS.maxChatChars + 1) }, 10), { type: 'error', code: SIGNALING_ERRORS.INVALID });
     bad.send(JSON.stringify({ type: 'chat', text: 'y'.repeat(SIGNALING_LIMITS.maxMessageBytes) }));
     t.match(await bad.next('error'), { code: SIGNALING_ERRORS.TOO_LARGE }, 'an oversized frame gets an error frame');
@@ -235,7 +262,10 @@ t.test('a recorded 1:1 call through Janus between two browsers', async (t) => {
     t.pass('then its media up again');
     await waitEvent(customer, `e.name === 'connection' && e.data.pc === 'publisher' && e.data.state === 'connected' && e.at > ${cut}`);
     const recoveries = (await eventsOf(customer, 'recovery')).filter((e) => e.at > cut).map((e) => e.data as { pc: string; action: string });
-    t.ok(recoveries.some((r) => r.pc === 'publisher' && r.action === 'ice-restart'), 'the customer restarted ICE on its publisher');
+    t.ok(
+      recoveries.some((r) => r.pc === 'publisher' && r.action === 'ice-restart'),
+      'the customer restarted ICE on its publisher',
+    );
     await assertDecoding(t, teller, 'the teller');
     await assertDecoding(t, customer, 'the customer');
     const sockets = stack.events.filter((e) => e.at.getTime() >= cut && (e.type === 'disconnect' || e.type === 'reconnect'));

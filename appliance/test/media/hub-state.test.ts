@@ -79,7 +79,15 @@ t.test('a party joins: its room is created and it is told who else is there', as
   const r = rig(t, { iceServers: [{ urls: 'turn:turn.example:3478' }] });
   const teller = await r.joined('teller');
   const joined = await teller.next('joined');
-  t.same(joined, { type: 'joined', rid: 1, party: 'teller', peer: { party: 'customer', state: 'absent' }, janus: 'up', iceServers: [{ urls: 'turn:turn.example:3478' }], reconnected: false });
+  t.same(joined, {
+    type: 'joined',
+    rid: 1,
+    party: 'teller',
+    peer: { party: 'customer', state: 'absent' },
+    janus: 'up',
+    iceServers: [{ urls: 'turn:turn.example:3478' }],
+    reconnected: false,
+  });
   const room = r.hub.describe(SESSION)!;
   t.ok(room.roomReady, 'the room is ready');
   t.ok(r.rooms.rooms.has(room.roomId), 'the media server has the room');
@@ -114,7 +122,7 @@ t.test('a message before join is refused; a join the app cannot record is refuse
   t.equal((await teller.next('joined')).reconnected, false, 'a join that could be recorded counts as the first');
 });
 
-t.test('both parties: each sees the other join, publish and receive the other\'s media', async (t) => {
+t.test("both parties: each sees the other join, publish and receive the other's media", async (t) => {
   const r = rig(t);
   const teller = await r.joined('teller');
   const customer = await r.joined('customer');
@@ -127,7 +135,7 @@ t.test('both parties: each sees the other join, publish and receive the other\'s
   t.same(await customer.next('peer-state'), { type: 'peer-state', party: 'teller', state: 'media-up' });
   const offer = await customer.next('remote-offer');
   t.match(offer, { subscription: 's1', party: 'teller', restart: false, jsep: { type: 'offer' } });
-  t.equal(r.rooms.subscribers[0]!.params.feed, publisher.feed, 'the customer subscribes to the teller\'s feed');
+  t.equal(r.rooms.subscribers[0]!.params.feed, publisher.feed, "the customer subscribes to the teller's feed");
   customer.deliver({ type: 'answer', subscription: 's1', jsep: { type: 'answer', sdp: OFFER } });
   customer.deliver({ type: 'trickle', pc: 's1', candidate: null });
   teller.deliver({ type: 'trickle', pc: 'publisher', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } });
@@ -136,8 +144,8 @@ t.test('both parties: each sees the other join, publish and receive the other\'s
   customer.deliver({ type: 'ping', rid: 8 });
   await customer.next('pong');
   t.equal(r.rooms.subscribers[0]!.answers.length, 1, 'the answer reached the subscription');
-  t.same(r.rooms.subscribers[0]!.trickled, [null], 'the customer\'s candidates reached its subscription');
-  t.equal(publisher.trickled.length, 1, 'the teller\'s candidates reached its publisher');
+  t.same(r.rooms.subscribers[0]!.trickled, [null], "the customer's candidates reached its subscription");
+  t.equal(publisher.trickled.length, 1, "the teller's candidates reached its publisher");
   t.equal(r.hub.publishersUp(), 1);
   t.same(r.hub.describe(SESSION)!.parties.teller, { state: 'media-up', connected: true, publishing: true, segment: 1 });
   t.same(r.eventTypes(), ['teller:join', 'customer:join', 'teller:publish', 'teller:media-up']);
@@ -154,7 +162,7 @@ t.test('both parties: each sees the other join, publish and receive the other\'s
   customer2.deliver({ type: 'chat', rid: 9, text: 'hello' });
   t.match(await customer2.next('chat'), { rid: 9, seq: 1, from: 'customer', text: 'hello' });
   const relayed = await teller.next('chat');
-  t.equal(relayed.rid, undefined, 'the other party\'s copy has no rid');
+  t.equal(relayed.rid, undefined, "the other party's copy has no rid");
   customer2.deliver({ type: 'media-state', audio: true, video: false, screen: true });
   t.same(await teller.next('media-state'), { type: 'media-state', party: 'customer', audio: true, video: false, screen: true });
   t.equal(r.events.at(-1)!.type, 'screen-share-start');
@@ -186,9 +194,9 @@ t.test('a dropped socket: reconnecting, then back within the grace; or left once
   await teller.next('remote-offer');
 
   customer.drop();
-  t.same(await teller.next('remote-ended'), { type: 'remote-ended', subscription: 's1' }, 'the teller\'s subscription ends');
+  t.same(await teller.next('remote-ended'), { type: 'remote-ended', subscription: 's1' }, "the teller's subscription ends");
   t.same(teller.all('peer-state').at(-1), { type: 'peer-state', party: 'customer', state: 'reconnecting' });
-  t.ok(publisher.detached, 'the customer\'s publisher is released');
+  t.ok(publisher.detached, "the customer's publisher is released");
   t.same(r.hub.describe(SESSION)!.parties.customer, { state: 'reconnecting', connected: false, publishing: false, segment: 1 });
 
   const back = r.socket('customer');

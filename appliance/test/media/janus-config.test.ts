@@ -126,7 +126,11 @@ t.test('modules come from the inventory: unknown extra plugins are disabled too'
   const { files } = renderJanusConfig({ ...base, modules }, await loadJanusTemplates());
   t.match(section(files['janus.jcfg'], 'plugins').get('disable'), /libjanus_future\.so/);
   t.throws(
-    () => renderJanusConfig({ ...base, modules: { ...modules, plugins: ['libjanus_echotest.so'] } }, { 'janus.jcfg': '', 'janus.transport.websockets.jcfg': '', 'janus.plugin.videoroom.jcfg': '' }),
+    () =>
+      renderJanusConfig(
+        { ...base, modules: { ...modules, plugins: ['libjanus_echotest.so'] } },
+        { 'janus.jcfg': '', 'janus.transport.websockets.jcfg': '', 'janus.plugin.videoroom.jcfg': '' },
+      ),
     /libjanus_videoroom\.so is not installed/,
   );
 });
@@ -148,7 +152,20 @@ t.test('every bad option is reported together, nothing is rendered', async (t) =
   const keys = problems.map((p) => p.split(':')[0]);
   t.same(
     keys.sort(),
-    ['adminSecret', 'configDir', 'debugLevel', 'logFile', 'mediaInterface', 'natOneToOneMapping', 'rtpPortRange', 'turnServer', 'turnServer.host', 'videoroomAdminKey', 'ws.host', 'ws.port'].sort(),
+    [
+      'adminSecret',
+      'configDir',
+      'debugLevel',
+      'logFile',
+      'mediaInterface',
+      'natOneToOneMapping',
+      'rtpPortRange',
+      'turnServer',
+      'turnServer.host',
+      'videoroomAdminKey',
+      'ws.host',
+      'ws.port',
+    ].sort(),
   );
   const templates = await loadJanusTemplates();
   t.throws(() => renderJanusConfig({ ...base, adminSecret: 'x' }, templates), JanusConfigError);
@@ -170,7 +187,11 @@ t.test('event handler: off by default; on, only the sample handler loads and POS
   const templates = await loadJanusTemplates();
   const off = renderJanusConfig(base, templates);
   t.equal(section(off.files['janus.jcfg'], 'events').get('broadcast'), 'false');
-  t.ok(JSON.parse(section(off.files['janus.jcfg'], 'events').get('disable') ?? '""').split(',').includes('libjanus_sampleevh.so'));
+  t.ok(
+    JSON.parse(section(off.files['janus.jcfg'], 'events').get('disable') ?? '""')
+      .split(',')
+      .includes('libjanus_sampleevh.so'),
+  );
   t.notOk('janus.eventhandler.sampleevh.jcfg' in off.files, 'no handler file');
 
   const on = renderJanusConfig({ ...base, eventHandler: { backend: 'http://127.0.0.1:9464/internal/janus-events', user: 'janus', password: 'events-secret-0123456789' } }, templates);
@@ -189,5 +210,9 @@ t.test('event handler: off by default; on, only the sample handler loads and POS
   t.equal(evh.get('backend_pwd'), '"events-secret-0123456789"');
 
   const bad = checkJanusConfigOptions({ ...base, eventHandler: { backend: 'https://u:p@x/"', user: 'a b', password: 'short', statsPeriodSecs: 0 } });
-  for (const k of ['eventHandler.backend', 'eventHandler.user', 'eventHandler.password', 'eventHandler.statsPeriodSecs']) t.ok(bad.some((p) => p.startsWith(k)), `${k} refused`);
+  for (const k of ['eventHandler.backend', 'eventHandler.user', 'eventHandler.password', 'eventHandler.statsPeriodSecs'])
+    t.ok(
+      bad.some((p) => p.startsWith(k)),
+      `${k} refused`,
+    );
 });

@@ -7,7 +7,21 @@ import { probeJanus } from '../../src/media/janus-process.js';
 import { startTestJanus } from '../harness/janus.js';
 import { createNetns } from '../harness/netns.js';
 
-const SDP_WITHOUT_CODECS = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 127', 'c=IN IP4 0.0.0.0', 'a=ice-ufrag:abcd', 'a=ice-pwd:0123456789abcdefghijkl', 'a=fingerprint:sha-256 AB:CD', 'a=setup:actpass', 'a=mid:0', 'a=sendonly', ''].join('\r\n');
+const SDP_WITHOUT_CODECS = [
+  'v=0',
+  'o=- 1 1 IN IP4 127.0.0.1',
+  's=-',
+  't=0 0',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 127',
+  'c=IN IP4 0.0.0.0',
+  'a=ice-ufrag:abcd',
+  'a=ice-pwd:0123456789abcdefghijkl',
+  'a=fingerprint:sha-256 AB:CD',
+  'a=setup:actpass',
+  'a=mid:0',
+  'a=sendonly',
+  '',
+].join('\r\n');
 
 t.test('rooms, refusals, health and reconnection', async (t) => {
   const ns = await createNetns(t);

@@ -19,7 +19,10 @@ t.test('config files are written private', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kyc-janus-cfg-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const configDir = join(dir, 'janus');
-  const rendered = renderJanusConfig({ configDir, logFile: join(dir, 'janus.log'), adminSecret: 'admin-secret-0123456789', videoroomAdminKey: 'room-key-0123456789ab' }, await loadJanusTemplates());
+  const rendered = renderJanusConfig(
+    { configDir, logFile: join(dir, 'janus.log'), adminSecret: 'admin-secret-0123456789', videoroomAdminKey: 'room-key-0123456789ab' },
+    await loadJanusTemplates(),
+  );
   await writeJanusConfig(configDir, rendered);
   t.equal((await stat(configDir)).mode & 0o777, 0o700);
   for (const name of Object.keys(rendered.files)) {
@@ -30,7 +33,9 @@ t.test('config files are written private', async (t) => {
 
 t.test('a Janus that cannot start is reported with its reason', async (t) => {
   const ns = await createNetns(t);
-  const err = await startJanus({ args: ['-C', '/nonexistent/janus.jcfg', '-F', '/nonexistent', '-N'], probeUrl: 'ws://127.0.0.1:1', netns: ns.name, startTimeoutMs: 5000 }).catch((e: unknown) => e);
+  const err = await startJanus({ args: ['-C', '/nonexistent/janus.jcfg', '-F', '/nonexistent', '-N'], probeUrl: 'ws://127.0.0.1:1', netns: ns.name, startTimeoutMs: 5000 }).catch(
+    (e: unknown) => e,
+  );
   t.match(err, /Janus exited during start-up/);
 });
 
@@ -38,7 +43,10 @@ t.test('a Janus that never answers is stopped and reported', async (t) => {
   const ns = await createNetns(t);
   const dir = await mkdtemp(join(tmpdir(), 'kyc-janus-cfg-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const rendered = renderJanusConfig({ configDir: dir, logFile: join(dir, 'janus.log'), adminSecret: 'admin-secret-0123456789', videoroomAdminKey: 'room-key-0123456789ab' }, await loadJanusTemplates());
+  const rendered = renderJanusConfig(
+    { configDir: dir, logFile: join(dir, 'janus.log'), adminSecret: 'admin-secret-0123456789', videoroomAdminKey: 'room-key-0123456789ab' },
+    await loadJanusTemplates(),
+  );
   await writeJanusConfig(dir, rendered);
   // Janus is up inside the namespace, but this probe looks at a port nothing listens on.
   const err = await startJanus({ args: rendered.args, probeUrl: `ws+unix:${join(dir, 'nothing.sock')}:/`, netns: ns.name, startTimeoutMs: 1500 }).catch((e: unknown) => e);

@@ -1,14 +1,5 @@
 import t from 'tap';
-import {
-  checkCandidate,
-  checkSdp,
-  CLIENT_MESSAGE_TYPES,
-  parseClientMessage,
-  parseServerMessage,
-  SIGNALING_ERRORS,
-  SIGNALING_LIMITS,
-  utf8Length,
-} from '../../src/media/protocol.js';
+import { checkCandidate, checkSdp, CLIENT_MESSAGE_TYPES, parseClientMessage, parseServerMessage, SIGNALING_ERRORS, SIGNALING_LIMITS, utf8Length } from '../../src/media/protocol.js';
 import { OFFER } from '../harness/sdp.js';
 
 const msg = (o: unknown) => parseClientMessage(JSON.stringify(o));
@@ -19,13 +10,33 @@ t.test('every client message type parses in its valid form', async (t) => {
     publish: { type: 'publish', jsep: { type: 'offer', sdp: OFFER }, audio: true, video: false },
     subscribe: { type: 'subscribe' },
     answer: { type: 'answer', subscription: 's12', jsep: { type: 'answer', sdp: OFFER } },
-    trickle: { type: 'trickle', pc: 'publisher', candidate: { candidate: 'candidate:842163049 1 udp 1677729535 127.0.0.2 46243 typ host generation 0 ufrag Fq3h network-cost 999', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'Fq3h' } },
+    trickle: {
+      type: 'trickle',
+      pc: 'publisher',
+      candidate: {
+        candidate: 'candidate:842163049 1 udp 1677729535 127.0.0.2 46243 typ host generation 0 ufrag Fq3h network-cost 999',
+        sdpMid: '0',
+        sdpMLineIndex: 0,
+        usernameFragment: 'Fq3h',
+      },
+    },
     'restart-ice': { type: 'restart-ice', pc: 's3' },
     chat: { type: 'chat', text: '你好，请出示身份证' },
     'media-state': { type: 'media-state', audio: true, video: false, screen: false },
     leave: { type: 'leave' },
     ping: { type: 'ping', rid: 0x7fffffff },
-    quality: { type: 'quality', stages: { page_loaded: true, media_allowed: false }, rttMs: 12, jitterMs: 3.5, lossRatio: 0.01, bitrateBps: 512000, width: 640, height: 480, fps: 20, candidate: 'relay' },
+    quality: {
+      type: 'quality',
+      stages: { page_loaded: true, media_allowed: false },
+      rttMs: 12,
+      jitterMs: 3.5,
+      lossRatio: 0.01,
+      bitrateBps: 512000,
+      width: 640,
+      height: 480,
+      fps: 20,
+      candidate: 'relay',
+    },
   };
   t.same(Object.keys(valid).sort(), [...CLIENT_MESSAGE_TYPES].sort(), 'the list covers every type');
   for (const [type, m] of Object.entries(valid)) {
@@ -35,7 +46,11 @@ t.test('every client message type parses in its valid form', async (t) => {
   t.same(msg({ type: 'trickle', pc: 's7', candidate: null }), { ok: true, message: { type: 'trickle', pc: 's7', candidate: null } }, 'null candidate = end of candidates');
   t.same(msg({ type: 'chat', text: '  hello  ' }), { ok: true, message: { type: 'chat', text: 'hello' } }, 'chat is trimmed');
   const trickle = msg(valid.trickle);
-  t.same(trickle.ok && trickle.message, { type: 'trickle', pc: 'publisher', candidate: { candidate: valid.trickle.candidate.candidate, sdpMid: '0', sdpMLineIndex: 0 } }, 'only the relayed candidate fields are kept');
+  t.same(
+    trickle.ok && trickle.message,
+    { type: 'trickle', pc: 'publisher', candidate: { candidate: valid.trickle.candidate.candidate, sdpMid: '0', sdpMLineIndex: 0 } },
+    'only the relayed candidate fields are kept',
+  );
   const restart = msg({ type: 'restart-ice', pc: 'publisher', jsep: { type: 'offer', sdp: OFFER } });
   t.ok(restart.ok, 'a publisher restart carries its offer');
 });

@@ -29,8 +29,14 @@ async function assertEndedForGood(t: Test, a: TestAppliance, su: pg.Pool, s: { s
   const rec = (await su.query('SELECT count(*)::int AS n FROM recordings WHERE session_id = $1', [s.sessionId])).rows[0].n;
   t.equal(rec, 1, 'its recording is requested for sealing');
   const events = await a.auditEvents();
-  t.ok(events.some((e) => e.action === 'session.hangup' && e.object?.id === s.sessionId && e.actor.auth === 'system'), 'the end is audited (system)');
-  t.ok(events.some((e) => e.action === 'recording.seal_requested' && e.details?.sessionId === s.sessionId), 'the seal request is audited');
+  t.ok(
+    events.some((e) => e.action === 'session.hangup' && e.object?.id === s.sessionId && e.actor.auth === 'system'),
+    'the end is audited (system)',
+  );
+  t.ok(
+    events.some((e) => e.action === 'recording.seal_requested' && e.details?.sessionId === s.sessionId),
+    'the seal request is audited',
+  );
 
   const again = await openSignaling(a, `invitation=${s.token}`, { cookie: `__Host-kyc_device=${s.cookies['__Host-kyc_device']}` });
   t.equal(await again.closed, CLOSE_CODES.UNAUTHENTICATED, 'the link and device cookie cannot open the call again (so cannot publish)');
@@ -75,7 +81,10 @@ t.test('both parties leave: the session ends and is sealed', { timeout: 120_000 
 
   const tellerWs = await openSignaling(a, `session=${sessionId}`, teller);
   const customerWs = await openSignaling(a, `invitation=${c.token}`, { cookie: `__Host-kyc_device=${c.cookies['__Host-kyc_device']}` });
-  for (const [who, s] of [['teller', tellerWs], ['customer', customerWs]] as const) {
+  for (const [who, s] of [
+    ['teller', tellerWs],
+    ['customer', customerWs],
+  ] as const) {
     s.ws.send(JSON.stringify({ type: 'join', rid: 1 }));
     await waitFor(`${who} joined`, async () => s.frames.find((f) => f.type === 'joined'));
   }
@@ -89,7 +98,6 @@ t.test('both parties leave: the session ends and is sealed', { timeout: 120_000 
   await waitFor('the seal requested', async () => (await su.query('SELECT 1 FROM recordings WHERE session_id = $1', [sessionId])).rowCount);
   await assertEndedForGood(t, a, su, { sessionId, ...c }, 'abandoned: both parties left');
 });
-
 
 t.test('reconnections and recordings per session are capped with a clear message', { timeout: 120_000 }, async (t) => {
   const a = await applianceWithJanus(t);
@@ -106,7 +114,10 @@ t.test('reconnections and recordings per session are capped with a clear message
   first.ws.send(JSON.stringify({ type: 'publish', rid: 2, jsep: { type: 'offer', sdp: OFFER }, audio: true, video: true }));
   const refusedPublish = await waitFor('publish refused', async () => first.frames.find((f) => f.type === 'error' && f.rid === 2));
   t.match(refusedPublish, { code: 'KYC_ERR_SIGNAL_LIMIT', message: /99 recordings of the customer.*start a new session/ }, 'publish past segment 99 is refused, with why');
-  t.notOk(first.frames.some((f) => f.type === 'published'), 'nothing was published');
+  t.notOk(
+    first.frames.some((f) => f.type === 'published'),
+    'nothing was published',
+  );
 
   // The customer rejoins until the cap (every join on a new socket replaces the previous one).
   let joins = 1;
@@ -122,5 +133,8 @@ t.test('reconnections and recordings per session are capped with a clear message
     }
   }
   t.equal(joins, 50, 'the 51st join of one party is refused');
-  t.notOk(last.frames.some((f) => f.type === 'joined'), 'the refused socket is not in the call');
+  t.notOk(
+    last.frames.some((f) => f.type === 'joined'),
+    'the refused socket is not in the call',
+  );
 });

@@ -43,12 +43,20 @@ t.test('sockets per party and per address are bounded', async (t) => {
   t.equal(tellerSockets.filter((s) => s.ws.readyState === s.ws.OPEN).length, 4, 'the teller holds 4 (per party), all from one address');
   const customers = [];
   for (let i = 0; i < 3; i++) {
-    customers.push(new WebSocket(wsUrl.replace(`session=${sessionId}`, `invitation=${c.token}`), SIGNALING_SUBPROTOCOL, { ca, headers: { cookie: `__Host-kyc_device=${c.cookies['__Host-kyc_device']}`, origin: a.config.publicUrl.origin } }));
+    customers.push(
+      new WebSocket(wsUrl.replace(`session=${sessionId}`, `invitation=${c.token}`), SIGNALING_SUBPROTOCOL, {
+        ca,
+        headers: { cookie: `__Host-kyc_device=${c.cookies['__Host-kyc_device']}`, origin: a.config.publicUrl.origin },
+      }),
+    );
   }
   await Promise.all(customers.map((w) => new Promise((r) => w.once('open', r))));
   const refused = await connect();
   t.equal(await refused.closed, CLOSE_CODES.TRY_AGAIN_LATER, 'past the address limit (4 + 3 open): refused, to be retried later');
-  t.ok(refused.frames.some((f) => f.code === SIGNALING_ERRORS.LIMIT), 'with a LIMIT error frame');
+  t.ok(
+    refused.frames.some((f) => f.code === SIGNALING_ERRORS.LIMIT),
+    'with a LIMIT error frame',
+  );
   t.notOk(FINAL_CLOSE_CODES.includes(CLOSE_CODES.TRY_AGAIN_LATER), 'a refusal for load is not final');
   t.equal(customers.filter((w) => w.readyState === w.OPEN).length, 3, 'the open ones are untouched');
   for (const w of customers) w.close();

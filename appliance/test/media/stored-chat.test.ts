@@ -31,14 +31,30 @@ t.test("a session's stored chat comes back decrypted, in order, without the othe
   await chat(sessionId, 'customer', 3, 'OK');
 
   const got = await storedChat(pool, pii, sessionId);
-  t.same(got.messages.map((c) => [c.seq, c.from, c.text]), [[1, 'teller', '请出示身份证'], [3, 'customer', 'OK']]);
+  t.same(
+    got.messages.map((c) => [c.seq, c.from, c.text]),
+    [
+      [1, 'teller', '请出示身份证'],
+      [3, 'customer', 'OK'],
+    ],
+  );
   t.equal(got.lastSeq, 3);
-  t.ok(got.messages.every((c) => !Number.isNaN(Date.parse(c.at))), 'with the time each was stored');
+  t.ok(
+    got.messages.every((c) => !Number.isNaN(Date.parse(c.at))),
+    'with the time each was stored',
+  );
   t.same(await storedChat(pool, pii, (await insertSession(pool, { admittedAt: new Date(), endedAt: null })).sessionId), { messages: [], lastSeq: 0 }, 'a session without chat');
   const warnings: object[] = [];
   const unreadable = await storedChat(pool, newCipher(), sessionId, { warn: (o) => warnings.push(o) });
   t.same(unreadable, { messages: [], lastSeq: 3 }, 'messages another key cannot read are left out but still count for the numbering');
-  t.same(warnings, [{ session: sessionId, seq: 1 }, { session: sessionId, seq: 3 }], 'logged without their content');
+  t.same(
+    warnings,
+    [
+      { session: sessionId, seq: 1 },
+      { session: sessionId, seq: 3 },
+    ],
+    'logged without their content',
+  );
 });
 
 t.test('each chat message is bound to its own row: texts swapped between rows of one session no longer read', async (t) => {
@@ -46,11 +62,17 @@ t.test('each chat message is bound to its own row: texts swapped between rows of
   const pii = newCipher();
   const { sessionId } = await insertSession(pool, { admittedAt: new Date(), endedAt: null });
   const ids: string[] = [];
-  for (const [seq, party, text] of [[1, 'teller', '请确认您已阅读风险提示'], [2, 'customer', '我不同意']] as const) {
+  for (const [seq, party, text] of [
+    [1, 'teller', '请确认您已阅读风险提示'],
+    [2, 'customer', '我不同意'],
+  ] as const) {
     const id = await callSessionRepository.nextEventId(pool);
     ids.push(await callSessionRepository.addEvent(pool, { id, sessionId, party, kind: 'chat', data: { seq }, textEnc: pii.encrypt(sessionId, chatTextField(id), text) }));
   }
-  t.same((await storedChat(pool, pii, sessionId)).messages.map((c) => c.text), ['请确认您已阅读风险提示', '我不同意']);
+  t.same(
+    (await storedChat(pool, pii, sessionId)).messages.map((c) => c.text),
+    ['请确认您已阅读风险提示', '我不同意'],
+  );
   const su = new pg.Client({ connectionString: db.superUrl });
   await su.connect();
   t.teardown(() => su.end());

@@ -49,7 +49,7 @@ t.test('samples per party and source, capped; incidents throttled; the auditor r
   const view = r.json() as View;
   // buckets start at 0 s and 5 s (closed: 5 s passed); the 10 s bucket is still open
   const janusTeller = view.samples.filter((s) => s.party === 'teller' && s.source === 'janus');
-  t.equal(janusTeller.length, 2, 'two closed 5 s buckets of the teller\'s uplink');
+  t.equal(janusTeller.length, 2, "two closed 5 s buckets of the teller's uplink");
   t.equal(janusTeller[0]!.t, Date.parse('2026-12-03T10:00:00Z'));
   // audio 40 + video averaged over 0..4 s (400..404 → 402) kbit/s
   t.equal(janusTeller[0]!.bitrateKbps, 442, 'bitrate: each medium averaged, then added');
@@ -68,7 +68,10 @@ t.test('samples per party and source, capped; incidents throttled; the auditor r
     quality.slowlink(sessionId, 'customer', { uplink: true, lost: 40 });
     now += 500;
   }
-  t.same(steps.map((s) => [s.from, s.to, s.reason, s.party]), [['video', 'audio', 'slowlink', 'customer']]);
+  t.same(
+    steps.map((s) => [s.from, s.to, s.reason, s.party]),
+    [['video', 'audio', 'slowlink', 'customer']],
+  );
   t.equal(quality.mode(sessionId), 'audio');
   // the teller's browser saw the video it receives freeze twice since its last summary: one freeze incident
   quality.browser(sessionId, 'teller', { freezes: 2 });
@@ -76,12 +79,22 @@ t.test('samples per party and source, capped; incidents throttled; the auditor r
   quality.ended(sessionId);
   await quality.flush();
   const after = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/quality`, headers: auditor })).json() as View;
-  t.same(after.incidents.map((i) => [i.kind, i.party, i.data['lost'] ?? i.data['freezes']]), [['slowlink', 'customer', 40], ['freeze', 'teller', 2]], 'one slowlink incident and one freeze stored');
+  t.same(
+    after.incidents.map((i) => [i.kind, i.party, i.data['lost'] ?? i.data['freezes']]),
+    [
+      ['slowlink', 'customer', 40],
+      ['freeze', 'teller', 2],
+    ],
+    'one slowlink incident and one freeze stored',
+  );
   t.equal(after.samples.length, 7, 'the cap holds when the session ends');
 
   // the case timeline carries the incident beside the session's events
   const tl = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/timeline`, headers: auditor })).json();
-  t.same(tl.sessions[0].qualityIncidents.map((i: { kind: string }) => i.kind), ['slowlink', 'freeze']);
+  t.same(
+    tl.sessions[0].qualityIncidents.map((i: { kind: string }) => i.kind),
+    ['slowlink', 'freeze'],
+  );
   t.equal(tl.truncated.qualityIncidents, false);
 
   // auditor only, case-scoped, bad input refused
@@ -93,5 +106,8 @@ t.test('samples per party and source, capped; incidents throttled; the auditor r
   t.equal(bad.statusCode, 400);
   t.match(bad.json().error.code, /^KYC_ERR_/);
   const events = await a.auditEvents();
-  t.ok(events.some((e) => e.action === 'case.view' && e.details?.['view'] === 'quality' && e.actor.username === 'auditor1'), 'the auditor\'s view is audited');
+  t.ok(
+    events.some((e) => e.action === 'case.view' && e.details?.['view'] === 'quality' && e.actor.username === 'auditor1'),
+    "the auditor's view is audited",
+  );
 });

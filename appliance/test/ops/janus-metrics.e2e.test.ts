@@ -74,7 +74,12 @@ t.test('a live call moves the metrics: join funnel, recordings in progress, Janu
   }
   await sleep(3000);
   const later = await scrape();
-  t.comment(during.split('\n').filter((l) => /^kyc_(call|janus|join|recordings|slowlink)/.test(l) && !/_bucket/.test(l)).join('\n'));
+  t.comment(
+    during
+      .split('\n')
+      .filter((l) => /^kyc_(call|janus|join|recordings|slowlink)/.test(l) && !/_bucket/.test(l))
+      .join('\n'),
+  );
 
   t.equal(sample(during, 'kyc_recordings_in_progress'), 2, 'both parties are being recorded');
   t.equal(sample(during, 'kyc_join_total', 'stage="socket_connected",result="ok"'), 2, 'two sockets joined');
@@ -106,7 +111,7 @@ t.test('a live call moves the metrics: join funnel, recordings in progress, Janu
     t.ok(direct.reduce((x, y) => x + y, 0) >= 1, `${party} connected directly (host ${direct[0]}, prflx ${direct[1]}, srflx ${direct[2]})`);
     t.equal(sample(later, 'kyc_call_candidate_total', `party="${party}",type="relay",source="janus"`), null, 'never relayed here');
   }
-  t.ok((sample(later, 'kyc_call_bitrate_bps_count', 'party="customer",media="video",direction="down",source="janus"') ?? 0) > 0, 'the viewers\' downlinks too');
+  t.ok((sample(later, 'kyc_call_bitrate_bps_count', 'party="customer",media="video",direction="down",source="janus"') ?? 0) > 0, "the viewers' downlinks too");
 
   await teller.close();
   await customer.close();

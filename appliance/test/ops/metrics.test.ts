@@ -92,7 +92,13 @@ t.test('GET /metrics on its own listener: every family, values that move with a 
     checkpointAgeSeconds: 121,
     checkpointUnsealedEvents: 4,
   });
-  t.same(warned.map((w) => [w.code, w.subject, w.value]), [['disk_low', 'recordings', 3.3], ['checkpoint_late', '', 121]]);
+  t.same(
+    warned.map((w) => [w.code, w.subject, w.value]),
+    [
+      ['disk_low', 'recordings', 3.3],
+      ['checkpoint_late', '', 121],
+    ],
+  );
   t.same(a.runtime.ctx.ops.warnings({ ...values, checkpointAgeSeconds: 121, checkpointUnsealedEvents: 0 }), [], 'an idle log needs no checkpoint');
   const end = await a.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/hangup`, headers: teller, payload: {} });
   t.ok(end.statusCode < 300, `session ended (${end.statusCode} ${end.body.slice(0, 200)})`);

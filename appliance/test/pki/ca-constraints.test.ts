@@ -20,7 +20,10 @@ t.test('the CA branch PCs trust is name-constrained; the document-signing certif
   const nc = ca.getExtension('nameConstraints') as { critical?: boolean; permittedSubtrees?: Array<{ type: number; value: string }> } | null;
   t.ok(nc, 'the CA carries name constraints');
   t.equal(nc?.critical, true, 'marked critical');
-  const dns = (nc?.permittedSubtrees ?? []).filter((s) => s.type === 2).map((s) => s.value).sort();
+  const dns = (nc?.permittedSubtrees ?? [])
+    .filter((s) => s.type === 2)
+    .map((s) => s.value)
+    .sort();
   t.same(dns, ['kyc.bank.local', 'localhost'], "permitted DNS names are the appliance's");
   const ips = (nc?.permittedSubtrees ?? []).filter((s) => s.type === 7).map((s) => Buffer.from(s.value, 'binary').toString('hex'));
   t.same(ips, ['7f000001ffffffff'], 'and its address, as a /32');

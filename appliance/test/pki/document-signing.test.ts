@@ -28,7 +28,23 @@ t.test('document-signing certificate from the appliance CA; detached CMS that op
   writeFileSync(join(dir, 'doc.bin'), content);
   writeFileSync(join(dir, 'doc.p7s'), signDetached(content, signer));
   const verify = (file: string) =>
-    run('openssl', ['cms', '-verify', '-purpose', 'any', '-binary', '-inform', 'DER', '-in', join(dir, 'doc.p7s'), '-content', join(dir, file), '-CAfile', signer.caCertPath, '-out', '/dev/null']);
+    run('openssl', [
+      'cms',
+      '-verify',
+      '-purpose',
+      'any',
+      '-binary',
+      '-inform',
+      'DER',
+      '-in',
+      join(dir, 'doc.p7s'),
+      '-content',
+      join(dir, file),
+      '-CAfile',
+      signer.caCertPath,
+      '-out',
+      '/dev/null',
+    ]);
   await t.resolves(verify('doc.bin'), 'openssl cms -verify accepts it');
   const printed = (await run('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', join(dir, 'doc.p7s')])).stdout;
   t.match(printed, /eContent: <ABSENT>/, 'detached');

@@ -3,7 +3,14 @@ import { checkCompleteness, isComplete, type InspectedSegment, type InspectedStr
 import type { Party } from '../../src/recording/recording-layout.js';
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0) * 1000;
-const stream = (party: Party, segment: number, kind: 'audio' | 'video', startMs: number, durationMs: number, o: { packets?: number; open?: boolean; bytes?: number; noHeader?: boolean } = {}): InspectedStream => ({
+const stream = (
+  party: Party,
+  segment: number,
+  kind: 'audio' | 'video',
+  startMs: number,
+  durationMs: number,
+  o: { packets?: number; open?: boolean; bytes?: number; noHeader?: boolean } = {},
+): InspectedStream => ({
   file: { party, segment, kind, name: `${party}-s0${segment}-${kind}.mjr${o.open ? '.tmp' : ''}`, open: o.open ?? false },
   bytes: o.bytes ?? 100_000,
   info: o.noHeader ? null : { kind, codec: kind === 'audio' ? 'opus' : 'vp8', createdUs: T0, firstPacketUs: T0 + startMs * 1000, packets: o.packets ?? 100, durationMs },
@@ -46,7 +53,10 @@ t.test('durations, offsets, unclosed files, reconnect segments, unknown files', 
   t.same(codes([open, seg('customer', 1, 0, 600_000)]), ['stream_unclosed:teller']);
   const reconnect = [seg('teller', 1, 0, 600_000), seg('customer', 1, 0, 300_000), seg('customer', 2, 302_000, 298_000)];
   const issues = checkCompleteness({ ...session, segments: reconnect, unknownFiles: ['x.txt'] });
-  t.same(issues.map((i) => `${i.code}:${i.severity}`), ['segment_break:info', 'unknown_file:warning']);
+  t.same(
+    issues.map((i) => `${i.code}:${i.severity}`),
+    ['segment_break:info', 'unknown_file:warning'],
+  );
   t.notOk(isComplete(issues), 'an unknown file is worth a look');
   t.ok(isComplete(issues.filter((i) => i.code === 'segment_break')), 'a reconnect alone is information');
 });

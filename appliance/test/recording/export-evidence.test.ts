@@ -78,17 +78,33 @@ t.test('identity stills sealed by hash in the manifest; location and time burned
   const front = await addStill(a, pool, { caseId, sessionId, kind: 'id-front', image: face('people/lisa/webcam-1.jpg') });
   const probe = await addStill(a, pool, { caseId, sessionId, kind: 'face', image: face('people/lisa/webcam-2.jpg') });
   await identityRepository.insertFaceCheck(pool, {
-    id: randomUUID(), case_id: caseId, session_id: sessionId, reference_id: front.id, probe_id: probe.id, probe_count: 1, score: 0.9, decision: 'match',
-    engine: 'builtin', model_version: 'test', threshold_match: 0.6, threshold_review: 0.45, faces_reference: 1, faces_probe: 1,
+    id: randomUUID(),
+    case_id: caseId,
+    session_id: sessionId,
+    reference_id: front.id,
+    probe_id: probe.id,
+    probe_count: 1,
+    score: 0.9,
+    decision: 'match',
+    engine: 'builtin',
+    model_version: 'test',
+    threshold_match: 0.6,
+    threshold_review: 0.45,
+    faces_reference: 1,
+    faces_probe: 1,
   });
 
   const sealed = await sealFixtureRecording(a, pool, { caseId, sessionId });
   t.equal(sealed.status, 'sealed');
   const manifest = (await pool.query('SELECT manifest FROM recordings WHERE id = $1', [sealed.recordingId])).rows[0].manifest;
-  t.match(manifest.identityStills, [
-    { id: front.id, kind: 'id-front', sha256: front.sha256, usedFor: ['face-reference'], mediaType: 'image/jpeg', bytes: Number, offsetMs: Number },
-    { id: probe.id, kind: 'face', sha256: probe.sha256, usedFor: ['face-probe'] },
-  ], 'the stills of the session, each with the SHA-256 of its image, sealed in the manifest');
+  t.match(
+    manifest.identityStills,
+    [
+      { id: front.id, kind: 'id-front', sha256: front.sha256, usedFor: ['face-reference'], mediaType: 'image/jpeg', bytes: Number, offsetMs: Number },
+      { id: probe.id, kind: 'face', sha256: probe.sha256, usedFor: ['face-probe'] },
+    ],
+    'the stills of the session, each with the SHA-256 of its image, sealed in the manifest',
+  );
   const marker = manifest.markers.find((m: { kind: string }) => m.kind === 'geolocation');
   t.match(marker.data, { consent: 'granted', geolocationId: stored.id });
   t.notOk(JSON.stringify(manifest).includes('39.9087'), 'the manifest (also kept in the database) holds no coordinates');
@@ -126,16 +142,42 @@ t.test('identity stills sealed by hash in the manifest; location and time burned
   await writeFile(join(dir, 'evidence.json.p7s'), sig.rawPayload);
   const caFile = join(a.config.dataDir, 'pki', 'ca.crt');
   const verify = (content: string) =>
-    run('openssl', ['cms', '-verify', '-purpose', 'any', '-binary', '-inform', 'DER', '-in', join(dir, 'evidence.json.p7s'), '-content', content, '-CAfile', caFile, '-out', '/dev/null']).then(() => 0, () => 1);
+    run('openssl', [
+      'cms',
+      '-verify',
+      '-purpose',
+      'any',
+      '-binary',
+      '-inform',
+      'DER',
+      '-in',
+      join(dir, 'evidence.json.p7s'),
+      '-content',
+      content,
+      '-CAfile',
+      caFile,
+      '-out',
+      '/dev/null',
+    ]).then(
+      () => 0,
+      () => 1,
+    );
   t.equal(await verify(join(dir, 'evidence.json')), 0, 'openssl cms -verify accepts the evidence signature');
   const doc = JSON.parse(evidence.rawPayload.toString('utf8')) as {
-    format: string; manifestSha256: string; video: { sha256: string; bytes: number }; stills: Array<{ id: string; sha256: string; content: string; usedFor: string[] }>;
+    format: string;
+    manifestSha256: string;
+    video: { sha256: string; bytes: number };
+    stills: Array<{ id: string; sha256: string; content: string; usedFor: string[] }>;
   };
   const sealedSha = (await pool.query('SELECT manifest_sha256 FROM recordings WHERE id = $1', [sealed.recordingId])).rows[0].manifest_sha256.toString('hex');
   t.equal(doc.format, 'kyc-export-evidence/1');
   t.equal(doc.manifestSha256, sealedSha, "names the sealed manifest (whose hash the audit log's recording.sealed event holds)");
   t.equal(doc.video.sha256, createHash('sha256').update(res.rawPayload).digest('hex'), "and the video's hash");
-  t.same(doc.stills.map((x) => x.id), manifest.identityStills.map((x: { id: string }) => x.id), 'every still of the manifest');
+  t.same(
+    doc.stills.map((x) => x.id),
+    manifest.identityStills.map((x: { id: string }) => x.id),
+    'every still of the manifest',
+  );
   for (const still of doc.stills) {
     const bytes = Buffer.from(still.content, 'base64');
     const listed = manifest.identityStills.find((x: { id: string }) => x.id === still.id);
@@ -145,7 +187,11 @@ t.test('identity stills sealed by hash in the manifest; location and time burned
   const forged = Buffer.from(evidence.rawPayload.toString('utf8').replace(doc.stills[1]!.sha256, doc.stills[0]!.sha256));
   await writeFile(join(dir, 'forged.json'), forged);
   t.equal(await verify(join(dir, 'forged.json')), 1, 'an altered evidence file fails the signature');
-  t.equal((await a.app.inject({ method: 'GET', url: `/api/exports/${id}/evidence`, headers: { authorization: `Bearer ${await a.tokenFor('admin1')}` } })).statusCode, 403, 'no admin path to the stills');
+  t.equal(
+    (await a.app.inject({ method: 'GET', url: `/api/exports/${id}/evidence`, headers: { authorization: `Bearer ${await a.tokenFor('admin1')}` } })).statusCode,
+    403,
+    'no admin path to the stills',
+  );
   const at = await pool.query(`SELECT count(*)::int AS n FROM identity_stills`);
   t.equal(at.rows[0].n, 2, 'the export stored no copy of the stills in the database');
   const downloads = (await a.auditEvents()).filter((e) => e.action === 'recording.export_download').map((e) => (e.details as { part: string }).part);

@@ -17,7 +17,7 @@ t.test('exports wait in the job queue while nobody takes them, and a start recov
   const { recordingId } = await sealFixtureRecording(a, pool, await insertSession(pool, await fixtureCallTimes()));
   const auditor = { authorization: `Bearer ${await a.tokenFor('auditor1')}` };
   const exports = a.runtime.ctx.exports;
-  const statusOf = async (id: string) => ((await a.app.inject({ method: 'GET', url: `/api/exports/${id}`, headers: auditor })).json() as { status: string; failureReason: string | null });
+  const statusOf = async (id: string) => (await a.app.inject({ method: 'GET', url: `/api/exports/${id}`, headers: auditor })).json() as { status: string; failureReason: string | null };
   const finished = async (id: string) => {
     for (;;) {
       const v = await statusOf(id);
@@ -42,12 +42,10 @@ t.test('exports wait in the job queue while nobody takes them, and a start recov
     [cutOff, 'running'],
     [orphan, 'queued'],
   ] as const) {
-    await su.query(`INSERT INTO recording_exports (id, recording_id, requested_by, requester_subject, reason, status) SELECT $1, $2, 'auditor1', requester_subject, 'regulator request 10', $3 FROM recording_exports WHERE id = $4`, [
-      id,
-      recordingId,
-      status,
-      waiting,
-    ]);
+    await su.query(
+      `INSERT INTO recording_exports (id, recording_id, requested_by, requester_subject, reason, status) SELECT $1, $2, 'auditor1', requester_subject, 'regulator request 10', $3 FROM recording_exports WHERE id = $4`,
+      [id, recordingId, status, waiting],
+    );
   }
   const exportsDir = join(a.config.dataDir, 'exports');
   await mkdir(join(exportsDir, `.work-${cutOff}-x`), { recursive: true });
@@ -56,7 +54,11 @@ t.test('exports wait in the job queue while nobody takes them, and a start recov
 
   await exports.start();
   t.match(await statusOf(cutOff), { status: 'failed', failureReason: 'the appliance stopped while the export was pending' }, 'the export a stop cut off is failed');
-  t.same((await readdir(exportsDir)).filter((n) => n.startsWith('.work-')), [], 'its scratch folder is gone');
+  t.same(
+    (await readdir(exportsDir)).filter((n) => n.startsWith('.work-')),
+    [],
+    'its scratch folder is gone',
+  );
   t.equal((await jobs(waiting)).length, 1, 'a queued export with a job keeps that one job (waiting or taken by now)');
   t.equal((await jobs(orphan)).length, 1, 'a queued export without a job gets one');
   t.match(await finished(waiting), { status: 'done' }, 'the export requested while nobody took jobs runs when they are taken again');

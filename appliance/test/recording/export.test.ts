@@ -14,7 +14,7 @@ const run = promisify(execFile);
 /** Top-level MP4 boxes in file order. */
 function topBoxes(mp4: Buffer): string[] {
   const names: string[] = [];
-  for (let at = 0; at + 8 <= mp4.length; ) {
+  for (let at = 0; at + 8 <= mp4.length;) {
     let size = mp4.readUInt32BE(at);
     if (size === 1) size = Number(mp4.readBigUInt64BE(at + 8));
     names.push(mp4.toString('latin1', at + 4, at + 8));
@@ -133,12 +133,22 @@ t.test('signed composite export of a really sealed recording', async (t) => {
   }
 
   const events = await a.auditEvents();
-  t.match(events.filter((e) => e.action === 'recording.export_requested'), [{ actor: { username: 'auditor1' }, reason: 'regulator request 42', object: { id: recordingId } }]);
+  t.match(
+    events.filter((e) => e.action === 'recording.export_requested'),
+    [{ actor: { username: 'auditor1' }, reason: 'regulator request 42', object: { id: recordingId } }],
+  );
   t.equal(events.filter((e) => e.action === 'recording.export_done').length, 1);
   const downloads = events.filter((e) => e.action === 'recording.export_download');
   t.same(downloads.map((e) => (e.details as { part: string }).part).sort(), ['file', 'signature'], 'both downloads audited, nobody else downloaded');
-  t.ok(downloads.every((e) => e.actor.username === 'auditor1' && e.reason === 'regulator request 42'), 'each download audited with its requester and reason');
+  t.ok(
+    downloads.every((e) => e.actor.username === 'auditor1' && e.reason === 'regulator request 42'),
+    'each download audited with its requester and reason',
+  );
 
   t.same(await findPlaintextMedia(a.config.dataDir), [], 'no plaintext media in the data dir (the export rests sealed)');
-  t.same((await readdir(join(a.config.dataDir, 'exports'))).filter((n) => n.startsWith('.work-')), [], 'the scratch folder is gone');
+  t.same(
+    (await readdir(join(a.config.dataDir, 'exports'))).filter((n) => n.startsWith('.work-')),
+    [],
+    'the scratch folder is gone',
+  );
 });

@@ -72,7 +72,11 @@ t.test('configuration: the pkcs11 provider needs its four keys; the PIN file mus
 
   const missing = problemsOf(() => load({ KYC_KEK_PROVIDER: 'pkcs11' }));
   for (const k of ['KYC_PKCS11_MODULE', 'KYC_PKCS11_TOKEN_LABEL', 'KYC_PKCS11_PIN_FILE', 'KYC_PKCS11_KEY_LABEL']) t.match(missing, `${k}: required with KYC_KEK_PROVIDER=pkcs11`);
-  t.match(problemsOf(() => load({ KYC_PKCS11_MODULE: token.module })), 'KYC_PKCS11_TOKEN_LABEL: set all of', 'with the file provider: all four or none');
+  t.match(
+    problemsOf(() => load({ KYC_PKCS11_MODULE: token.module })),
+    'KYC_PKCS11_TOKEN_LABEL: set all of',
+    'with the file provider: all four or none',
+  );
   t.equal(load({}).recording.pkcs11, null, 'none: the file provider alone');
 
   const ok = load(hsmEnv(token, pinFile(dir, token)));
@@ -80,22 +84,47 @@ t.test('configuration: the pkcs11 provider needs its four keys; the PIN file mus
   t.equal(ok.recording.kekProvider, 'pkcs11');
 
   const open = pinFile(dir, token, 0o644);
-  t.match(problemsOf(() => load(hsmEnv(token, open))), `KYC_PKCS11_PIN_FILE: ${open} must not be readable by group or others (chmod 600)`, 'a world-readable PIN file is refused');
+  t.match(
+    problemsOf(() => load(hsmEnv(token, open))),
+    `KYC_PKCS11_PIN_FILE: ${open} must not be readable by group or others (chmod 600)`,
+    'a world-readable PIN file is refused',
+  );
   const group = pinFile(dir, token, 0o640);
-  t.match(problemsOf(() => load(hsmEnv(token, group))), 'KYC_PKCS11_PIN_FILE', 'a group-readable PIN file is refused without group access');
-  t.equal(problemsOf(() => load({ ...hsmEnv(token, group), KYC_DIR_GROUP_ACCESS: 'true' })), '', 'and accepted with group access (0640)');
+  t.match(
+    problemsOf(() => load(hsmEnv(token, group))),
+    'KYC_PKCS11_PIN_FILE',
+    'a group-readable PIN file is refused without group access',
+  );
+  t.equal(
+    problemsOf(() => load({ ...hsmEnv(token, group), KYC_DIR_GROUP_ACCESS: 'true' })),
+    '',
+    'and accepted with group access (0640)',
+  );
   const groupWritable = pinFile(dir, token, 0o660);
-  t.match(problemsOf(() => load({ ...hsmEnv(token, groupWritable), KYC_DIR_GROUP_ACCESS: 'true' })), 'must not be writable by its group', 'never writable by the group');
+  t.match(
+    problemsOf(() => load({ ...hsmEnv(token, groupWritable), KYC_DIR_GROUP_ACCESS: 'true' })),
+    'must not be writable by its group',
+    'never writable by the group',
+  );
 
-  t.match(problemsOf(() => load({ ...hsmEnv(token, pinFile(dir, token)), KYC_PKCS11_MODULE: join(dir, 'nope.so') })), 'KYC_PKCS11_MODULE: ');
-  t.match(problemsOf(() => load({ ...hsmEnv(token, pinFile(dir, token)), KYC_PKCS11_KEY_LABEL: 'a b' })), 'KYC_PKCS11_KEY_LABEL: letters');
+  t.match(
+    problemsOf(() => load({ ...hsmEnv(token, pinFile(dir, token)), KYC_PKCS11_MODULE: join(dir, 'nope.so') })),
+    'KYC_PKCS11_MODULE: ',
+  );
+  t.match(
+    problemsOf(() => load({ ...hsmEnv(token, pinFile(dir, token)), KYC_PKCS11_KEY_LABEL: 'a b' })),
+    'KYC_PKCS11_KEY_LABEL: letters',
+  );
 });
 
 t.test('start-up: a wrong PIN or a missing token key stops the keyring with a clear error', async (t) => {
   const token = createSoftHsmToken();
   const dir = tempDir(t);
   const load = (env: Record<string, string>) => loadConfig({ env: { ...baseEnv(dir), ...env }, cwd: dir, allowMissingGeneratedSecrets: true });
-  await t.rejects(openKeyring(load(hsmEnv(token, pinFile(dir, token)))), { code: 'KYC_ERR_SEALED_KEY', message: /KEK hsm-kek-hsm-first is not on token .*: generate it in the token with `kyc-archive rotate-kek`/ });
+  await t.rejects(openKeyring(load(hsmEnv(token, pinFile(dir, token)))), {
+    code: 'KYC_ERR_SEALED_KEY',
+    message: /KEK hsm-kek-hsm-first is not on token .*: generate it in the token with `kyc-archive rotate-kek`/,
+  });
   await generateFirstKey(token);
   const wrongPin = join(dir, 'wrong-pin');
   writeFileSync(wrongPin, '000000\n', { mode: 0o600 });
@@ -215,5 +244,8 @@ t.test('the HSM path seals and replays a real recording; rewrap file → HSM, ro
   const events = await a.auditEvents();
   t.equal(events.filter((e) => e.action === 'recording.key_rewrap').length, 5, 'every recording rewrap is audited (1 + 2 + 2)');
   t.equal(events.filter((e) => e.action === 'recording.export_key_rewrap').length, 3, 'every export rewrap is audited (1 + 2)');
-  t.ok(events.some((e) => e.action === 'kek.rotate' && e.object?.id === newKid), 'the rotation inside the token is audited');
+  t.ok(
+    events.some((e) => e.action === 'kek.rotate' && e.object?.id === newKid),
+    'the rotation inside the token is audited',
+  );
 });

@@ -1,5 +1,17 @@
 import t from 'tap';
-import { compositeClockText, compositeExportArgs, depacketisedExtension, ffprobeArgs, progressFraction, mergeArgs, mjrConvertArgs, mjrInfoArgs, parseFfprobe, parseMjrInfo, toolFailureReason } from '../../src/recording/media-commands.js';
+import {
+  compositeClockText,
+  compositeExportArgs,
+  depacketisedExtension,
+  ffprobeArgs,
+  progressFraction,
+  mergeArgs,
+  mjrConvertArgs,
+  mjrInfoArgs,
+  parseFfprobe,
+  parseMjrInfo,
+  toolFailureReason,
+} from '../../src/recording/media-commands.js';
 import { groupStreams, mediaFileName, parseStreamFileName } from '../../src/recording/recording-layout.js';
 
 t.test('janus-pp-rec arguments and header parsing', async (t) => {
@@ -25,24 +37,62 @@ t.test('janus-pp-rec arguments and header parsing', async (t) => {
 t.test('the merge is a stream copy with per-stream offsets and cues at the front', async (t) => {
   const args = mergeArgs({ video: { path: '/w/v.webm', offsetUs: 29_733 }, audio: { path: '/w/a.opus', offsetUs: 0 }, out: '/w/t.partial.webm' });
   t.same(args, [
-    '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
-    '-itsoffset', '0.029733', '-i', '/w/v.webm',
-    '-itsoffset', '0.000000', '-i', '/w/a.opus',
-    '-map', '0:v:0', '-map', '1:a:0',
-    '-c', 'copy', '-cues_to_front', '1', '-f', 'webm', '/w/t.partial.webm',
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-itsoffset',
+    '0.029733',
+    '-i',
+    '/w/v.webm',
+    '-itsoffset',
+    '0.000000',
+    '-i',
+    '/w/a.opus',
+    '-map',
+    '0:v:0',
+    '-map',
+    '1:a:0',
+    '-c',
+    'copy',
+    '-cues_to_front',
+    '1',
+    '-f',
+    'webm',
+    '/w/t.partial.webm',
   ]);
-  t.notOk(args.some((a) => /^(-c:v|-vcodec|libvpx|-b:v)$/.test(a)), 'no re-encoding');
-  t.same(mergeArgs({ video: null, audio: { path: '/a.opus', offsetUs: 0 }, out: '/o.webm' }).filter((a) => a.includes(':')), ['0:a:0'], 'audio only');
+  t.notOk(
+    args.some((a) => /^(-c:v|-vcodec|libvpx|-b:v)$/.test(a)),
+    'no re-encoding',
+  );
+  t.same(
+    mergeArgs({ video: null, audio: { path: '/a.opus', offsetUs: 0 }, out: '/o.webm' }).filter((a) => a.includes(':')),
+    ['0:a:0'],
+    'audio only',
+  );
   t.throws(() => mergeArgs({ video: null, audio: null, out: '/o.webm' }));
 });
 
 t.test('ffprobe arguments and parsing', async (t) => {
   t.match(ffprobeArgs('/x.webm'), ['-v', 'error', '-show_entries', /format=duration/, '-of', 'json', '/x.webm']);
-  const p = parseFfprobe(JSON.stringify({
-    streams: [{ codec_type: 'video', codec_name: 'vp8', start_time: '0.030000' }, { codec_type: 'audio', codec_name: 'opus', start_time: '0.000000' }],
-    format: { format_name: 'matroska,webm', duration: '6.230000' },
-  }));
-  t.same(p, { formatName: 'matroska,webm', durationMs: 6230, streams: [{ type: 'video', codec: 'vp8', startMs: 30 }, { type: 'audio', codec: 'opus', startMs: 0 }] });
+  const p = parseFfprobe(
+    JSON.stringify({
+      streams: [
+        { codec_type: 'video', codec_name: 'vp8', start_time: '0.030000' },
+        { codec_type: 'audio', codec_name: 'opus', start_time: '0.000000' },
+      ],
+      format: { format_name: 'matroska,webm', duration: '6.230000' },
+    }),
+  );
+  t.same(p, {
+    formatName: 'matroska,webm',
+    durationMs: 6230,
+    streams: [
+      { type: 'video', codec: 'vp8', startMs: 30 },
+      { type: 'audio', codec: 'opus', startMs: 0 },
+    ],
+  });
   t.equal(parseFfprobe('{"format":{"duration":"N/A"}}').durationMs, 0);
 });
 
@@ -61,14 +111,24 @@ t.test('recording folder layout', async (t) => {
   t.equal(parseStreamFileName('boss-s01-audio.mjr'), null);
   t.equal(parseStreamFileName('teller-s01-audio.opus'), null);
   const g = groupStreams([
-    'customer-s02-audio-0.mjr', 'teller-s01-video-1.mjr', 'teller-s01-audio-0.mjr', 'customer-s01-video-1.mjr',
-    'customer-s01-audio-0.mjr', 'customer-s01-audio-0.mjr.tmp', 'teller-s01-video-2.mjr', 'notes.txt',
+    'customer-s02-audio-0.mjr',
+    'teller-s01-video-1.mjr',
+    'teller-s01-audio-0.mjr',
+    'customer-s01-video-1.mjr',
+    'customer-s01-audio-0.mjr',
+    'customer-s01-audio-0.mjr.tmp',
+    'teller-s01-video-2.mjr',
+    'notes.txt',
   ]);
-  t.same(g.segments.map((s) => `${s.party}-${s.segment}:${s.audio?.name ?? '-'}:${s.video?.name ?? '-'}:${s.extra.map((x) => x.name).join(',')}`), [
-    'teller-1:teller-s01-audio-0.mjr:teller-s01-video-1.mjr:teller-s01-video-2.mjr',
-    'customer-1:customer-s01-audio-0.mjr:customer-s01-video-1.mjr:',
-    'customer-2:customer-s02-audio-0.mjr:-:',
-  ], 'teller first, by segment; a closed file wins over its leftover .tmp; a second video is extra');
+  t.same(
+    g.segments.map((s) => `${s.party}-${s.segment}:${s.audio?.name ?? '-'}:${s.video?.name ?? '-'}:${s.extra.map((x) => x.name).join(',')}`),
+    [
+      'teller-1:teller-s01-audio-0.mjr:teller-s01-video-1.mjr:teller-s01-video-2.mjr',
+      'customer-1:customer-s01-audio-0.mjr:customer-s01-video-1.mjr:',
+      'customer-2:customer-s02-audio-0.mjr:-:',
+    ],
+    'teller first, by segment; a closed file wins over its leftover .tmp; a second video is extra',
+  );
   t.same(g.unknown, ['notes.txt']);
   t.equal(mediaFileName('customer', 3), 'customer-s03.webm');
 });
@@ -105,12 +165,30 @@ t.test('composite export arguments: parties on the timeline, gaps, mix, faststar
   t.ok(args.includes('libx264') && args.includes('aac'));
   t.same(args.slice(args.indexOf('-progress'), args.indexOf('-progress') + 2), ['-progress', 'pipe:1']);
   t.equal(args.at(-1), '/w/out.mp4');
-  t.throws(() => compositeExportArgs({ left: { label: 'x:y', segments: [] }, right: { label: 'C', segments: [] }, totalMs: 1, epochSeconds: 0, clockTextFile: 'a', watermarkTextFile: 'b', fontFile: 'f', out: 'o' }), 'labels cannot carry filter syntax');
+  t.throws(
+    () =>
+      compositeExportArgs({
+        left: { label: 'x:y', segments: [] },
+        right: { label: 'C', segments: [] },
+        totalMs: 1,
+        epochSeconds: 0,
+        clockTextFile: 'a',
+        watermarkTextFile: 'b',
+        fontFile: 'f',
+        out: 'o',
+      }),
+    'labels cannot carry filter syntax',
+  );
 
   const both = compositeExportArgs({
     left: { label: 'Teller', segments: [{ path: '/a', startMs: 0, durationMs: 1000, videoDelayMs: 0, audioDelayMs: 0 }] },
     right: { label: 'Customer', segments: [{ path: '/b', startMs: 0, durationMs: 1000, videoDelayMs: null, audioDelayMs: 0 }] },
-    totalMs: 1000, epochSeconds: 0, clockTextFile: 'c', watermarkTextFile: 'w', fontFile: 'f', out: 'o',
+    totalMs: 1000,
+    epochSeconds: 0,
+    clockTextFile: 'c',
+    watermarkTextFile: 'w',
+    fontFile: 'f',
+    out: 'o',
   });
   const g2 = both[both.indexOf('-filter_complex') + 1]!;
   t.match(g2, /\[aud0\]\[aud1\]amix=inputs=2:normalize=0/);

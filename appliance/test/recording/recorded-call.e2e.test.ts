@@ -87,7 +87,10 @@ t.test('a real recorded call: sealed, restored, both parties audio+video, seekab
     t.ok(seconds > CALL_SECONDS - 1.5 && seconds < CALL_SECONDS + 1.5, `${party}: ${seconds.toFixed(2)} s for a ${CALL_SECONDS} s call`);
   }
   const manifest = JSON.parse(await readFile(join(out, 'r', 'manifest.json'), 'utf8')) as { files: Array<{ name: string; offsetMs: number }> };
-  t.ok(manifest.files.every((f) => f.offsetMs >= 0 && f.offsetMs < 5000), 'party offsets from the .mjr headers');
+  t.ok(
+    manifest.files.every((f) => f.offsetMs >= 0 && f.offsetMs < 5000),
+    'party offsets from the .mjr headers',
+  );
 
   // Chromium plays and seeks the teller's file served by Range straight from the sealed file
   const { keyring } = await FileKeyring.openOrCreate(config.recording.kekDir);
@@ -131,7 +134,7 @@ t.test('a real recorded call: sealed, restored, both parties audio+video, seekab
     await new Promise((r) => setTimeout(r, 300));
     return { duration, currentTime: v.currentTime, videoWidth: v.videoWidth };
   })()`)) as { duration: number; currentTime: number; videoWidth: number };
-  t.ok(Math.abs(seek.duration - (CALL_SECONDS)) < 1.5, `Chromium reads the duration (${seek.duration})`);
+  t.ok(Math.abs(seek.duration - CALL_SECONDS) < 1.5, `Chromium reads the duration (${seek.duration})`);
   t.ok(seek.currentTime >= CALL_SECONDS - 3, `Chromium seeked to ${seek.currentTime}`);
   t.equal(seek.videoWidth, 640);
   t.ok(ranges.length > 1 && ranges.some((r) => Number(r.split('-')[0]) > 0), `Chromium read the file through Range requests (${ranges.join(', ')})`);

@@ -39,7 +39,10 @@ t.test('an old database dump restored after shredding holds personal data nobody
   t.teardown(() => su.end());
   const as = async (user: string) => ({ authorization: `Bearer ${await a.tokenFor(user)}` });
   const [admin, auditor] = [await as('admin1'), await as('auditor1')];
-  t.equal((await a.app.inject({ method: 'PUT', url: '/api/admin/retention/policies/VIDEO-WITNESS', headers: admin, payload: { retentionDays: 30, anchor: 'case_completed' } })).statusCode, 200);
+  t.equal(
+    (await a.app.inject({ method: 'PUT', url: '/api/admin/retention/policies/VIDEO-WITNESS', headers: admin, payload: { retentionDays: 30, anchor: 'case_completed' } })).statusCode,
+    200,
+  );
   const gone = await seedCase(a);
   const kept = await seedCase(a);
   t.equal((await a.app.inject({ method: 'POST', url: `/api/cases/${kept.caseId}/holds`, headers: auditor, payload: { reason: 'complaint under review' } })).statusCode, 201);
@@ -52,7 +55,13 @@ t.test('an old database dump restored after shredding holds personal data nobody
 
   // a month later: the retention run (the worker) shreds the unheld case; the appliance destroys its key
   const rec = a.config.recording;
-  const shredder = new RetentionShredder({ pool: a.runtime.ctx.pool, audit: a.runtime.auditLog, archiveDir: rec.archiveDir, recordingsDir: rec.dir, exportsDir: join(a.config.dataDir, 'exports') });
+  const shredder = new RetentionShredder({
+    pool: a.runtime.ctx.pool,
+    audit: a.runtime.auditLog,
+    archiveDir: rec.archiveDir,
+    recordingsDir: rec.dir,
+    exportsDir: join(a.config.dataDir, 'exports'),
+  });
   const result = await shredder.run(new Date(Date.now() + 31 * DAY), 'test');
   t.equal(result.shredded.pii, 1, 'the unheld case shredded');
   await destroyShreddedCaseKeys(a.runtime.ctx);
@@ -121,14 +130,32 @@ t.test('after an upgrade, values written under the appliance-wide key move under
   t.teardown(() => su.end());
   const { caseId, sessionId } = await caseWithEndedCall(a, pool, 'teller1', await fixtureCallTimes());
   // as an earlier version stored them: every value of the case under the appliance-wide key
-  await su.query('UPDATE cases SET customer_name_enc = $2, customer_phone_enc = $3 WHERE id = $1', [caseId, pii.encrypt(caseId, 'customer_name', '李四'), pii.encrypt(caseId, 'customer_phone', '13900000000')]);
+  await su.query('UPDATE cases SET customer_name_enc = $2, customer_phone_enc = $3 WHERE id = $1', [
+    caseId,
+    pii.encrypt(caseId, 'customer_name', '李四'),
+    pii.encrypt(caseId, 'customer_phone', '13900000000'),
+  ]);
   const fileId = randomUUID();
-  await su.query(
-    `INSERT INTO case_files (id, case_id, session_id, party, name, media_type, size, sha256, content_enc) VALUES ($1, $2, $3, 'customer', 'id.png', 'image/png', $4, $5, $6)`,
-    [fileId, caseId, sessionId, PNG.length, createHash('sha256').update(PNG).digest(), pii.encrypt(fileId, 'case_file', PNG)],
-  );
-  const chatId = (await su.query<{ id: string }>(`INSERT INTO session_events (session_id, party, kind, data, text_enc) VALUES ($1, 'customer', 'chat', '{"seq":1}', $2) RETURNING id::text`, [sessionId, pii.encrypt(sessionId, 'chat', '你好')])).rows[0]!.id;
-  const junkId = (await su.query<{ id: string }>(`INSERT INTO session_events (session_id, party, kind, data, text_enc) VALUES ($1, 'customer', 'chat', '{"seq":2}', $2) RETURNING id::text`, [sessionId, Buffer.concat([Buffer.from([1]), Buffer.alloc(40, 7)])])).rows[0]!.id;
+  await su.query(`INSERT INTO case_files (id, case_id, session_id, party, name, media_type, size, sha256, content_enc) VALUES ($1, $2, $3, 'customer', 'id.png', 'image/png', $4, $5, $6)`, [
+    fileId,
+    caseId,
+    sessionId,
+    PNG.length,
+    createHash('sha256').update(PNG).digest(),
+    pii.encrypt(fileId, 'case_file', PNG),
+  ]);
+  const chatId = (
+    await su.query<{ id: string }>(`INSERT INTO session_events (session_id, party, kind, data, text_enc) VALUES ($1, 'customer', 'chat', '{"seq":1}', $2) RETURNING id::text`, [
+      sessionId,
+      pii.encrypt(sessionId, 'chat', '你好'),
+    ])
+  ).rows[0]!.id;
+  const junkId = (
+    await su.query<{ id: string }>(`INSERT INTO session_events (session_id, party, kind, data, text_enc) VALUES ($1, 'customer', 'chat', '{"seq":2}', $2) RETURNING id::text`, [
+      sessionId,
+      Buffer.concat([Buffer.from([1]), Buffer.alloc(40, 7)]),
+    ])
+  ).rows[0]!.id;
   const inv = (await su.query<{ id: string }>('SELECT id FROM invitations WHERE case_id = $1', [caseId])).rows[0]!.id;
   await su.query('UPDATE invitations SET token_enc = $2 WHERE id = $1', [inv, pii.encrypt(inv, 'invitation_token', 'tok-123')]);
 
@@ -146,7 +173,11 @@ t.test('after an upgrade, values written under the appliance-wide key move under
   t.equal(junk[0], 1, 'a value no key opens is left as it was');
   const token = (await su.query<{ token_enc: Buffer }>('SELECT token_enc FROM invitations WHERE id = $1', [inv])).rows[0]!.token_enc;
   t.equal(pii.decrypt(inv, 'invitation_token', token), 'tok-123');
-  t.match((await a.auditEvents()).filter((e) => e.action === 'case.rekeyed'), [{ object: { type: 'case', id: caseId }, details: { values: 5, unreadable: 1 } }], 'one audit event for the case');
+  t.match(
+    (await a.auditEvents()).filter((e) => e.action === 'case.rekeyed'),
+    [{ object: { type: 'case', id: caseId }, details: { values: 5, unreadable: 1 } }],
+    'one audit event for the case',
+  );
   t.same(await rekeyLegacyCases(a.runtime.ctx), { cases: 0, values: 0, unreadable: 0 }, 'nothing left the second time');
   const view = await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}`, headers: { authorization: `Bearer ${await a.tokenFor('teller1')}` } });
   t.equal(view.json().customerName, '李*', 'the case reads as before');

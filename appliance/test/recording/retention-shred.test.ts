@@ -37,16 +37,21 @@ async function seedCase(a: TestAppliance, su: pg.Pool): Promise<SeededCase> {
   const pii = a.runtime.ctx.pii;
   const fileId = randomUUID();
   const sha = createHash('sha256').update(PNG).digest();
-  await su.query(
-    `INSERT INTO case_files (id, case_id, session_id, party, name, media_type, size, sha256, content_enc) VALUES ($1, $2, $3, 'customer', 'id.png', 'image/png', $4, $5, $6)`,
-    [fileId, caseId, sessionId, PNG.length, sha, pii.encryptForCase(caseId, fileId, 'case_file', PNG)],
-  );
+  await su.query(`INSERT INTO case_files (id, case_id, session_id, party, name, media_type, size, sha256, content_enc) VALUES ($1, $2, $3, 'customer', 'id.png', 'image/png', $4, $5, $6)`, [
+    fileId,
+    caseId,
+    sessionId,
+    PNG.length,
+    sha,
+    pii.encryptForCase(caseId, fileId, 'case_file', PNG),
+  ]);
   const requestId = randomUUID();
   const stillId = randomUUID();
-  await su.query(
-    `INSERT INTO identity_capture_requests (id, case_id, session_id, purpose, frames, requested_by, status) VALUES ($1, $2, $3, 'id-front', 1, 'teller1', 'fulfilled')`,
-    [requestId, caseId, sessionId],
-  );
+  await su.query(`INSERT INTO identity_capture_requests (id, case_id, session_id, purpose, frames, requested_by, status) VALUES ($1, $2, $3, 'id-front', 1, 'teller1', 'fulfilled')`, [
+    requestId,
+    caseId,
+    sessionId,
+  ]);
   await su.query(
     `INSERT INTO identity_stills (id, case_id, session_id, request_id, kind, media_type, width, height, size, sha256, content_enc)
      VALUES ($1, $2, $3, $4, 'id-front', 'image/png', 1, 1, $5, $6, $7)`,
@@ -72,7 +77,10 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
   const one = async (sql: string, params: unknown[]) => (await su.query(sql, params)).rows[0];
   const shredEvents = async () => (await a.auditEvents()).filter((e) => e.action === 'retention.shredded');
 
-  t.equal((await a.app.inject({ method: 'PUT', url: '/api/admin/retention/policies/VIDEO-WITNESS', headers: admin, payload: { retentionDays: 30, anchor: 'case_completed' } })).statusCode, 200);
+  t.equal(
+    (await a.app.inject({ method: 'PUT', url: '/api/admin/retention/policies/VIDEO-WITNESS', headers: admin, payload: { retentionDays: 30, anchor: 'case_completed' } })).statusCode,
+    200,
+  );
 
   await t.test('the clock moved past retention: unheld items shredded, held ones untouched', async (t) => {
     const gone = await seedCase(a, su);
@@ -118,7 +126,11 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
     t.equal(await removeShreddedExportFiles({ pool: a.runtime.ctx.pool, audit: a.runtime.auditLog, exportsDir }), 1, 'the appliance removes it');
     t.notOk(existsSync(join(exportsDir, `${exportId}.mp4.kseal`)), 'export ciphertext gone');
     t.notOk(existsSync(join(exportsDir, `${exportId}.evidence.json.kseal`)), 'and its evidence file');
-    t.match((await a.auditEvents()).filter((e) => e.action === 'export.files_removed'), [{ object: { id: exportId }, details: { files: 3 } }], 'audited once, with what was removed');
+    t.match(
+      (await a.auditEvents()).filter((e) => e.action === 'export.files_removed'),
+      [{ object: { id: exportId }, details: { files: 3 } }],
+      'audited once, with what was removed',
+    );
     t.equal(await removeShreddedExportFiles({ pool: a.runtime.ctx.pool, audit: a.runtime.auditLog, exportsDir }), 0, 'and only once');
     t.same(
       await one(
@@ -138,15 +150,28 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
     await destroyShreddedCaseKeys(a.runtime.ctx);
     t.notOk(existsSync(caseKeyFile(gone.caseId)), 'case key gone');
     t.ok(existsSync(caseKeyFile(kept.caseId)), "the held case's key stays");
-    t.match((await a.auditEvents()).filter((e) => e.action === 'case.key_destroyed'), [{ object: { id: gone.caseId }, details: { keyFile: true } }], 'audited once');
+    t.match(
+      (await a.auditEvents()).filter((e) => e.action === 'case.key_destroyed'),
+      [{ object: { id: gone.caseId }, details: { keyFile: true } }],
+      'audited once',
+    );
     t.equal(await destroyShreddedCaseKeys(a.runtime.ctx), 0, 'and only once');
 
     // audit: the seal and every earlier event stay; one shredding event per item, naming what went
     const events = await a.auditEvents();
-    t.ok(events.some((e) => e.action === 'recording.sealed' && e.object?.id === gone.recordingId), 'the recording.sealed event stays');
-    t.ok(events.some((e) => e.action === 'case.create' && e.object?.id === gone.caseId), 'the case.create event stays');
+    t.ok(
+      events.some((e) => e.action === 'recording.sealed' && e.object?.id === gone.recordingId),
+      'the recording.sealed event stays',
+    );
+    t.ok(
+      events.some((e) => e.action === 'case.create' && e.object?.id === gone.caseId),
+      'the case.create event stays',
+    );
     const shreds = events.filter((e) => e.action === 'retention.shredded');
-    t.same(shreds.map((e) => `${e.object?.type}:${e.object?.id}`).sort(), [`case:${gone.caseId}`, `export:${exportId}`, `file:${gone.fileId}`, `recording:${gone.recordingId}`, `still:${gone.stillId}`].sort());
+    t.same(
+      shreds.map((e) => `${e.object?.type}:${e.object?.id}`).sort(),
+      [`case:${gone.caseId}`, `export:${exportId}`, `file:${gone.fileId}`, `recording:${gone.recordingId}`, `still:${gone.stillId}`].sort(),
+    );
     const recEvent = shreds.find((e) => e.object?.type === 'recording');
     t.match(recEvent?.details, { caseId: gone.caseId, kind: 'recording', keyFile: 'key.json', files: Number, filesListSha256: /^[0-9a-f]{64}$/ });
     t.notOk(JSON.stringify(shreds).includes('张三'), 'no personal data in the shredding events');
@@ -154,7 +179,10 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
     // the case shows it was shredded per policy
     const retention = (await a.app.inject({ method: 'GET', url: `/api/cases/${gone.caseId}/retention`, headers: auditor })).json();
     t.ok(retention.shredded?.at, 'shredded on …');
-    t.ok(retention.items.every((i: { state: string }) => i.state === 'shredded'), 'every item shredded');
+    t.ok(
+      retention.items.every((i: { state: string }) => i.state === 'shredded'),
+      'every item shredded',
+    );
     const caseView = (await a.app.inject({ method: 'GET', url: `/api/cases/${gone.caseId}`, headers: auditor })).json();
     t.equal(caseView.customerName, '(shredded)');
     t.ok(caseView.retention.shreddedAt, 'the case view carries the date');
@@ -178,9 +206,17 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
     const report = await verifyDatabase({ db: a.db.superUrl, checkpointsDir: a.config.audit.checkpointDir, verifierKey: a.runtime.auditLog.verifierKey()!, archiveDir: rec.archiveDir });
     t.equal(report.ok, true, `verify passes: ${report.reason ?? ''}`);
     t.match(report.recordings, { checked: 1, bad: 0, shredded: 1 }, 'the held recording checked, the shredded one reported as shredded');
-    const leaf = (await one(`SELECT l.leaf_index FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id WHERE e.action = 'retention.shredded' AND e.body::jsonb->'object'->>'id' = $1`, [gone.recordingId])).leaf_index;
+    const leaf = (
+      await one(`SELECT l.leaf_index FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id WHERE e.action = 'retention.shredded' AND e.body::jsonb->'object'->>'id' = $1`, [
+        gone.recordingId,
+      ])
+    ).leaf_index;
     t.same(report.shreddedRecordings, [{ recordingId: gone.recordingId, auditSeq: Number(leaf) }], 'with the leaf index of its shredding event');
-    t.equal(retention.shredded.auditSeq, Number((await one(`SELECT l.leaf_index FROM audit_leaf l JOIN shred_items s ON s.audit_event_id = l.event_id WHERE s.kind = 'pii' AND s.item_id = $1`, [gone.caseId])).leaf_index), "the case's shredding points at its audit event's leaf");
+    t.equal(
+      retention.shredded.auditSeq,
+      Number((await one(`SELECT l.leaf_index FROM audit_leaf l JOIN shred_items s ON s.audit_event_id = l.event_id WHERE s.kind = 'pii' AND s.item_id = $1`, [gone.caseId])).leaf_index),
+      "the case's shredding points at its audit event's leaf",
+    );
     // a "shredded" recording whose folder is still there is a failed shredding: the verifier says so
     await mkdir(join(rec.archiveDir, gone.recordingId));
     const leftover = await verifyDatabase({ db: a.db.superUrl, checkpointsDir: a.config.audit.checkpointDir, verifierKey: a.runtime.auditLog.verifierKey()!, archiveDir: rec.archiveDir });
@@ -208,12 +244,17 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
         child.on('error', reject);
         child.on('exit', (code, signal) => resolve({ code, signal, out }));
       });
-    const steps = async () => (await su.query<{ kind: string; step: string }>(`SELECT kind, step FROM shred_items WHERE case_id = ANY($1::uuid[]) ORDER BY kind`, [cases.map((c) => c.caseId)])).rows;
+    const steps = async () =>
+      (await su.query<{ kind: string; step: string }>(`SELECT kind, step FROM shred_items WHERE case_id = ANY($1::uuid[]) ORDER BY kind`, [cases.map((c) => c.caseId)])).rows;
 
     // killed right after the first recording's keys went (database row and key.json), before its ciphertext
     const first = await runChild(1);
     t.equal(first.signal, 'SIGKILL', `first run killed (${first.out.slice(-500)})`);
-    t.same((await steps()).filter((s) => s.step !== 'started'), [{ kind: 'recording', step: 'keys' }], 'one step recorded');
+    t.same(
+      (await steps()).filter((s) => s.step !== 'started'),
+      [{ kind: 'recording', step: 'keys' }],
+      'one step recorded',
+    );
     t.notOk(existsSync(join(rec.archiveDir, cases[0]!.recordingId, 'key.json')), 'its key.json is gone');
     t.ok(existsSync(join(rec.archiveDir, cases[0]!.recordingId)), 'its ciphertext not yet');
     const replay = await a.app.inject({ method: 'POST', url: `/api/recordings/${cases[0]!.recordingId}/replay`, headers: auditor });
@@ -222,11 +263,17 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
     // killed again three steps further in
     const second = await runChild(3);
     t.equal(second.signal, 'SIGKILL', 'second run killed');
-    t.ok((await steps()).some((s) => s.step !== 'done'), 'still items left');
+    t.ok(
+      (await steps()).some((s) => s.step !== 'done'),
+      'still items left',
+    );
 
     const third = await runChild();
     t.equal(third.code, 0, `third run completes (${third.out.slice(-500)})`);
-    t.ok((await steps()).every((s) => s.step === 'done'), 'every item done');
+    t.ok(
+      (await steps()).every((s) => s.step === 'done'),
+      'every item done',
+    );
     const caseIds = new Set(cases.map((c) => c.caseId));
     const rows = (await su.query<{ body: string }>(`SELECT body FROM audit_event WHERE action = 'retention.shredded'`)).rows;
     const events = rows.map((r) => JSON.parse(r.body) as { object?: { id?: string }; details?: Record<string, unknown> }).filter((e) => caseIds.has(String(e.details?.caseId)));
@@ -235,7 +282,10 @@ t.test('retention: shredding past the policy, legal hold, crash and resume', asy
     t.equal(new Set(ids).size, ids.length, 'no item audited twice');
     for (const c of cases) {
       t.notOk(existsSync(join(rec.archiveDir, c.recordingId)), 'archive folder gone');
-      t.match(await one('SELECT wrapped_key, customer_name_enc FROM recordings r JOIN cases c ON c.id = r.case_id WHERE r.id = $1', [c.recordingId]), { wrapped_key: null, customer_name_enc: null });
+      t.match(await one('SELECT wrapped_key, customer_name_enc FROM recordings r JOIN cases c ON c.id = r.case_id WHERE r.id = $1', [c.recordingId]), {
+        wrapped_key: null,
+        customer_name_enc: null,
+      });
       t.equal((await a.app.inject({ method: 'GET', url: `/api/files/${c.fileId}`, headers: auditor })).statusCode, 410);
     }
   });

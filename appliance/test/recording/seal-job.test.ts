@@ -53,7 +53,10 @@ async function auditEvents(pool: pg.Pool, action: string): Promise<Array<{ objec
   return r.rows.map((x) => JSON.parse(x.body)).filter((e: { action: string }) => e.action === action);
 }
 
-const sha256 = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha256 = async (p: string) =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
 
 async function probe(path: string) {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,codec_name', '-of', 'json', path]);
@@ -69,7 +72,10 @@ t.test('seals a real Janus recording with a reconnect: encrypted, hashed, audite
   t.equal(rec?.status, 'sealed');
   t.ok(rec?.plaintext_removed_at, 'plaintext removal recorded');
   t.equal(rec?.complete, true, 'complete: a reconnect is information, not a problem');
-  t.same((rec?.issues as Array<{ code: string }>).map((i) => i.code), ['segment_break']);
+  t.same(
+    (rec?.issues as Array<{ code: string }>).map((i) => i.code),
+    ['segment_break'],
+  );
   await t.rejects(stat(sessionDir), { code: 'ENOENT' }, 'the session folder (.mjr and work files) is gone');
 
   const folder = join(s.dirs.archiveDir, recordingId);
@@ -77,7 +83,9 @@ t.test('seals a real Janus recording with a reconnect: encrypted, hashed, audite
   t.same(names, ['customer-s01.webm.kseal', 'customer-s02.webm.kseal', 'files.json', 'key.json', 'manifest.json.kseal', 'teller-s01.webm.kseal']);
   t.same(await findPlaintextMedia(s.dirs.dataDir), [], 'no plaintext media anywhere in the data dir');
   for (const n of names) t.equal((await stat(join(folder, n))).mode & 0o777, 0o600, `${n} is 0600`);
-  const skews = await s.pool.query<{ name: string; av_skew_ms: number | null }>("SELECT name, av_skew_ms FROM recording_files WHERE recording_id = $1 AND kind = 'media' ORDER BY name", [recordingId]);
+  const skews = await s.pool.query<{ name: string; av_skew_ms: number | null }>("SELECT name, av_skew_ms FROM recording_files WHERE recording_id = $1 AND kind = 'media' ORDER BY name", [
+    recordingId,
+  ]);
   t.equal(skews.rows.length, 3);
   for (const f of skews.rows) {
     t.ok(f.av_skew_ms !== null && Math.abs(f.av_skew_ms) <= 100, `${f.name}: audio-video skew after post-processing measured (${f.av_skew_ms} ms)`);
@@ -89,16 +97,30 @@ t.test('seals a real Janus recording with a reconnect: encrypted, hashed, audite
   t.equal(sealed?.details.sessionId, sessionId);
   t.equal(sealed?.details.caseId, caseId);
   t.equal(sealed?.details.manifestSha256, rec?.manifest_sha256?.toString('hex'));
-  t.same(Object.keys(sealed?.details ?? {}).filter((k) => k.startsWith('file')).sort(), ['files', 'filesSha256'], 'the event carries the file list\'s hash, not the list');
+  t.same(
+    Object.keys(sealed?.details ?? {})
+      .filter((k) => k.startsWith('file'))
+      .sort(),
+    ['files', 'filesSha256'],
+    "the event carries the file list's hash, not the list",
+  );
   const listBytes = await readFile(join(folder, 'files.json'));
-  t.equal(sealed?.details.filesSha256, createHash('sha256').update(listBytes).digest('hex'), 'the folder\'s file list hashes to the audited value');
+  t.equal(sealed?.details.filesSha256, createHash('sha256').update(listBytes).digest('hex'), "the folder's file list hashes to the audited value");
   const listed = parseSealedFileList(listBytes);
   t.same(listed.malformed, []);
   t.equal(sealed?.details.files, listed.files.length, 'the file count matches the listed files');
-  t.same(listed.files.map((f) => f.name).sort(), names.filter((x) => x.endsWith('.kseal')), 'every sealed file is listed');
+  t.same(
+    listed.files.map((f) => f.name).sort(),
+    names.filter((x) => x.endsWith('.kseal')),
+    'every sealed file is listed',
+  );
   for (const n of names.filter((x) => x.endsWith('.kseal'))) {
     const st = await stat(join(folder, n));
-    t.same(listed.files.find((f) => f.name === n), { name: n, bytes: st.size, sha256: await sha256(join(folder, n)) }, `${n}: size and SHA-256 in the audit event`);
+    t.same(
+      listed.files.find((f) => f.name === n),
+      { name: n, bytes: st.size, sha256: await sha256(join(folder, n)) },
+      `${n}: size and SHA-256 in the audit event`,
+    );
   }
   t.equal((await auditEvents(s.pool, 'recording.plaintext_removed')).length, 1);
 
@@ -109,8 +131,14 @@ t.test('seals a real Janus recording with a reconnect: encrypted, hashed, audite
   t.equal(manifest.recordingId, recordingId);
   t.equal(manifest.caseId, caseId);
   t.equal(manifest.streams.length, 6, 'six streams: teller s01, customer s01 and s02, audio and video each');
-  t.ok(manifest.streams.every((x: { startedAt: string | null; codec: string }) => x.startedAt && ['opus', 'vp8'].includes(x.codec)), 'each stream has its wall-clock start and codec');
-  t.same(manifest.markers.map((m: { kind: string }) => m.kind), ['script_step']);
+  t.ok(
+    manifest.streams.every((x: { startedAt: string | null; codec: string }) => x.startedAt && ['opus', 'vp8'].includes(x.codec)),
+    'each stream has its wall-clock start and codec',
+  );
+  t.same(
+    manifest.markers.map((m: { kind: string }) => m.kind),
+    ['script_step'],
+  );
   const offsets = manifest.files.map((f: { offsetMs: number }) => f.offsetMs);
   t.equal(Math.min(...offsets), 0, 'offsets are relative to the earliest stream');
   t.ok(manifest.files.find((f: { name: string }) => f.name === 'customer-s02.webm').offsetMs > 1500, 'the reconnect segment starts later');
@@ -139,7 +167,10 @@ t.test('a header-only stream is flagged, sealed as it is, and the recording mark
   t.equal(rec?.status, 'sealed');
   t.equal(rec?.complete, false);
   const issues = rec?.issues as Array<{ code: string; file?: string }>;
-  t.ok(issues.some((i) => i.code === 'stream_empty' && i.file === 'customer-s02-video-1.mjr'), 'the 8-byte .mjr is a stream_empty issue');
+  t.ok(
+    issues.some((i) => i.code === 'stream_empty' && i.file === 'customer-s02-video-1.mjr'),
+    'the 8-byte .mjr is a stream_empty issue',
+  );
   t.ok(issues.some((i) => i.code === 'unknown_file' && i.file === 'notes.txt'));
   const [sealed] = await auditEvents(s.pool, 'recording.sealed');
   t.equal(sealed?.details.complete, false, 'the audit event says incomplete');
@@ -149,7 +180,11 @@ t.test('a header-only stream is flagged, sealed as it is, and the recording mark
   const names = restored.files.map((f) => f.name).sort();
   t.same(names, ['customer-s01.webm', 'customer-s02-video-1.mjr', 'customer-s02.webm', 'notes.txt', 'teller-s01.webm'], 'nothing lost: raw files restored under their names');
   const p = await probe(join(out, 'customer-s02.webm'));
-  t.same(p.streams.map((x) => x.codec_type), ['audio'], 'the segment without video is sealed with its audio');
+  t.same(
+    p.streams.map((x) => x.codec_type),
+    ['audio'],
+    'the segment without video is sealed with its audio',
+  );
   t.equal((await readFile(join(out, 'customer-s02-video-1.mjr'))).length, 8);
 });
 

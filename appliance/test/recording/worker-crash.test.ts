@@ -78,7 +78,11 @@ t.test('kill -9 of the worker mid-seal: the job resumes after restart, one seale
   await new Promise((r) => first.child.once('exit', r));
   process.kill(Number((await readFile(hangPidFile, 'utf8')).trim()), 'SIGKILL');
   const job = await pool.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE name = 'recording.seal' AND singleton_key = $1`, [recording.id]);
-  t.same(job.rows.map((r) => r.state), ['active'], 'the killed worker left its job active');
+  t.same(
+    job.rows.map((r) => r.state),
+    ['active'],
+    'the killed worker left its job active',
+  );
 
   const second = startWorker('/usr/bin/ffmpeg');
   const sealed = await waitFor('the seal after restart', async () => {
@@ -97,7 +101,10 @@ t.test('kill -9 of the worker mid-seal: the job resumes after restart, one seale
   t.same(await readdir(dirs.recordingsDir), [], 'the recording folder is empty');
   t.same(await findPlaintextMedia(dirs.dataDir), [], 'no plaintext media in KYC_DATA_DIR');
   const jobs = await pool.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE name = 'recording.seal' AND singleton_key = $1`, [recording.id]);
-  t.ok(jobs.rows.some((r) => r.state === 'completed'), 'the job completed');
+  t.ok(
+    jobs.rows.some((r) => r.state === 'completed'),
+    'the job completed',
+  );
   second.child.kill('SIGTERM');
   const code = await new Promise((r) => second.child.once('exit', (c) => r(c)));
   t.equal(code, 0, 'the worker stops cleanly on SIGTERM');

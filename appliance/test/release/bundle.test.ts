@@ -12,7 +12,11 @@ import { createTestDatabase } from '@kyc/compliance/testing';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const VERSION = '0.0.0-releasetest';
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((done) => {
     execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -52,7 +56,11 @@ t.test('make release builds a verifiable production-only bundle that runs on its
   const check = await run('sha256sum', ['--strict', '--quiet', '-c', 'MANIFEST.sha256'], { cwd: b });
   t.equal(check.code, 0, `sha256sum -c passes: ${check.stdout}${check.stderr}`);
   const lines = (await readFile(join(b, 'MANIFEST.sha256'), 'utf8')).trim().split('\n');
-  t.same(lines.filter((line) => !/^[0-9a-f]{64} {2}\S/.test(line)), [], 'manifest lines are "<sha256>  <path>"');
+  t.same(
+    lines.filter((line) => !/^[0-9a-f]{64} {2}\S/.test(line)),
+    [],
+    'manifest lines are "<sha256>  <path>"',
+  );
   const listed = new Set(lines.map((line) => line.slice(66)));
   const files = await walk(b);
   const unlisted: string[] = [];
@@ -83,14 +91,35 @@ t.test('make release builds a verifiable production-only bundle that runs on its
 
   // Layout.
   for (const p of [
-    'runtime/node', 'bin/kyc-migrate', 'bin/kyc-archive', 'bin/kyc-audit', 'bin/kyc-janus', 'bin/kyc-checkpoint-ship', 'systemd/README.md',
-    'app/package.json', 'app/package-lock.json', 'app/appliance/package.json', 'app/compliance/package.json',
-    'app/appliance/dist/server.js', 'app/appliance/dist/worker.js', 'app/compliance/dist/cli/kyc-audit.js',
-    'app/web/build/index.html', 'app/appliance/keycloak/realm-kyc.json', 'app/appliance/janus/templates/janus.jcfg',
-    'app/node_modules/fastify/package.json', 'app/node_modules/@kyc/compliance/dist/index.js',
+    'runtime/node',
+    'bin/kyc-migrate',
+    'bin/kyc-archive',
+    'bin/kyc-audit',
+    'bin/kyc-janus',
+    'bin/kyc-checkpoint-ship',
+    'systemd/README.md',
+    'app/package.json',
+    'app/package-lock.json',
+    'app/appliance/package.json',
+    'app/compliance/package.json',
+    'app/appliance/dist/server.js',
+    'app/appliance/dist/worker.js',
+    'app/compliance/dist/cli/kyc-audit.js',
+    'app/web/build/index.html',
+    'app/appliance/keycloak/realm-kyc.json',
+    'app/appliance/janus/templates/janus.jcfg',
+    'app/node_modules/fastify/package.json',
+    'app/node_modules/@kyc/compliance/dist/index.js',
     'app/node_modules/unix-dgram/build/Release/unix_dgram.node',
   ]) {
-    t.ok(files.includes(join(b, p)) || (await stat(join(b, p)).then(() => true, () => false)), `has ${p}`);
+    t.ok(
+      files.includes(join(b, p)) ||
+        (await stat(join(b, p)).then(
+          () => true,
+          () => false,
+        )),
+      `has ${p}`,
+    );
   }
   for (const dir of ['app/appliance/migrations', 'app/compliance/migrations']) {
     const repo = (await readdir(join(ROOT, dir.replace(/^app\//, '')))).sort();
@@ -107,7 +136,11 @@ t.test('make release builds a verifiable production-only bundle that runs on its
   const rels = files.map((f) => relative(b, f));
   const devOnly = /(^|\/)(dist\/dev-idp|node_modules\/(oidc-provider|koa|tap|@tapjs|tsx|typescript|playwright-core|esbuild|vite|svelte|@sveltejs|fast-check))\//;
   t.same(rels.filter((r) => devOnly.test(r)).slice(0, 5), [], 'no dev IdP, oidc-provider, koa, tap, tsx, typescript, playwright, build tools');
-  t.same(rels.filter((r) => r.endsWith('.ts') && !r.endsWith('.d.ts') && !r.includes('node_modules/')), [], 'no TypeScript sources');
+  t.same(
+    rels.filter((r) => r.endsWith('.ts') && !r.endsWith('.d.ts') && !r.includes('node_modules/')),
+    [],
+    'no TypeScript sources',
+  );
   const lock = JSON.parse(await readFile(join(b, 'app/node_modules/.package-lock.json'), 'utf8').catch(() => '{}')) as unknown;
   t.same(lock, {}, 'npm install bookkeeping removed');
 

@@ -63,11 +63,20 @@ t.test('KYC_AUDIT_CHECKPOINTER=worker: the appliance never touches the signing k
   const worker = await openAuditLog(pool, config, 'worker', (_w, e) => errors.push(e));
   t.ok(worker.signer, 'the worker signs');
   t.equal(((await stat(config.audit.signingKeyFile)).mode & 0o777).toString(8), '600', 'signing key 0600');
-  await appliance.append({ actor: { username: 'teller1', roles: ['teller'], auth: 'session' }, action: 'case.create', object: { type: 'case', id: 'c-1' }, result: 'success', requestId: 'r-1' });
+  await appliance.append({
+    actor: { username: 'teller1', roles: ['teller'], auth: 'session' },
+    action: 'case.create',
+    object: { type: 'case', id: 'c-1' },
+    result: 'success',
+    requestId: 'r-1',
+  });
   await appliance.close();
   await worker.close();
   const files = await readdir(config.audit.checkpointDir);
-  t.ok(files.some((f) => f.endsWith('.checkpoint') || /^\d+/.test(f)), `the worker wrote checkpoints: ${files.join(', ')}`);
+  t.ok(
+    files.some((f) => f.endsWith('.checkpoint') || /^\d+/.test(f)),
+    `the worker wrote checkpoints: ${files.join(', ')}`,
+  );
   t.equal(appliance.verifierKey(), worker.verifierKey(), 'the appliance serves the key the worker published');
   t.same(errors, []);
 });

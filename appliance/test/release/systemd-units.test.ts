@@ -76,7 +76,11 @@ t.test('every service in systemd/ scores ≤ 2.0 and is sandboxed as the layout 
     const netlink = unit === 'kyc-janus.service' || unit === 'kyc-appliance.service';
     t.same(families, netlink ? ['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_UNIX'] : ['AF_INET', 'AF_INET6', 'AF_UNIX'], `${unit}: address families`);
     const writable = (s.get('ReadWritePaths') ?? []).flatMap((v) => v.split(/\s+/)).map((p) => p.replace(/^-/, ''));
-    t.same(writable.filter((p) => !/^\/var\/lib\/kyc\/|^\/mnt\/kyc-checkpoints$/.test(p)), [], `${unit}: writes only its own data`);
+    t.same(
+      writable.filter((p) => !/^\/var\/lib\/kyc\/|^\/mnt\/kyc-checkpoints$/.test(p)),
+      [],
+      `${unit}: writes only its own data`,
+    );
     const execStart = one('ExecStart') ?? '';
     if (execStart.includes('/runtime/node')) t.not(one('MemoryDenyWriteExecute'), 'yes', `${unit}: MemoryDenyWriteExecute off for Node.js`);
     t.notMatch(execStart, /--daemon|-b\b/, `${unit}: runs in the foreground`);

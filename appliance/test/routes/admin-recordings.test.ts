@@ -45,28 +45,40 @@ t.test('admin status of the seal pipeline: failed with the reason, in progress w
     [uncleaned.id, processing.id, failed.id],
     'newest first; the sealed and cleaned one is left out, the sealed one still holding plaintext is listed',
   );
-  t.match(items.find((i) => i.id === failed.id), {
-    sessionId: failed.sessionId,
-    caseId: failed.caseId,
-    status: 'failed',
-    step: 'encrypt',
-    attempts: 1,
-    failureReason: 'disk full (ENOSPC) while sealing teller-s01.webm',
-    failedAt: String,
-    willRetry: true,
-    complete: null,
-    issueCount: 0,
-  });
+  t.match(
+    items.find((i) => i.id === failed.id),
+    {
+      sessionId: failed.sessionId,
+      caseId: failed.caseId,
+      status: 'failed',
+      step: 'encrypt',
+      attempts: 1,
+      failureReason: 'disk full (ENOSPC) while sealing teller-s01.webm',
+      failedAt: String,
+      willRetry: true,
+      complete: null,
+      issueCount: 0,
+    },
+  );
   const p = items.find((i) => i.id === processing.id);
   t.match(p, { status: 'processing', step: 'convert', attempts: 1, failureReason: null, failedAt: null, willRetry: false });
   t.ok(Math.abs((p?.progress as number) - 0.25) < 1e-6, 'progress as stored');
-  t.match(items.find((i) => i.id === uncleaned.id), { status: 'sealed', complete: false, issueCount: 1 });
+  t.match(
+    items.find((i) => i.id === uncleaned.id),
+    { status: 'sealed', complete: false, issueCount: 1 },
+  );
   t.notMatch(res.body, /wrapped|kek|key/i, 'no key material or key ids in the answer');
 
   res = await get('admin1', '/api/admin/recordings?status=failed');
-  t.same(res.json().items.map((i: { id: string }) => i.id), [failed.id]);
+  t.same(
+    res.json().items.map((i: { id: string }) => i.id),
+    [failed.id],
+  );
   res = await get('admin1', '/api/admin/recordings?status=processing');
-  t.same(res.json().items.map((i: { id: string }) => i.id), [processing.id]);
+  t.same(
+    res.json().items.map((i: { id: string }) => i.id),
+    [processing.id],
+  );
   res = await get('admin1', '/api/admin/recordings?status=queued');
   t.same(res.json().items, []);
 

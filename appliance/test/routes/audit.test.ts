@@ -35,7 +35,13 @@ t.test('audit API: signed checkpoints and RFC 9162 proofs that verify independen
   t.ok(events.length >= cp.size);
   for (const e of events.filter((x) => x.leafIndex < cp.size)) {
     const proof = (await a.app.inject({ method: 'GET', url: `/api/audit/proof/inclusion?index=${e.leafIndex}&size=${cp.size}`, headers: auditor })).json();
-    const ok = verifyInclusion(e.leafIndex, cp.size, leafHash(Buffer.from(e.leaf, 'utf8')), proof.hashes.map((x: string) => Buffer.from(x, 'base64')), cp.root);
+    const ok = verifyInclusion(
+      e.leafIndex,
+      cp.size,
+      leafHash(Buffer.from(e.leaf, 'utf8')),
+      proof.hashes.map((x: string) => Buffer.from(x, 'base64')),
+      cp.root,
+    );
     t.ok(ok, `leaf ${e.leafIndex} is included in the checkpoint's tree`);
   }
 
@@ -48,8 +54,26 @@ t.test('audit API: signed checkpoints and RFC 9162 proofs that verify independen
   }
   t.ok(later.size > cp.size, 'a newer checkpoint');
   const cons = (await a.app.inject({ method: 'GET', url: `/api/audit/proof/consistency?from=${cp.size}&to=${later.size}`, headers: admin })).json();
-  t.ok(verifyConsistency(cp.size, later.size, cp.root, later.root, cons.hashes.map((x: string) => Buffer.from(x, 'base64'))), 'the newer tree extends the older one');
-  t.notOk(verifyConsistency(cp.size, later.size, later.root, cp.root, cons.hashes.map((x: string) => Buffer.from(x, 'base64'))), 'swapped roots fail');
+  t.ok(
+    verifyConsistency(
+      cp.size,
+      later.size,
+      cp.root,
+      later.root,
+      cons.hashes.map((x: string) => Buffer.from(x, 'base64')),
+    ),
+    'the newer tree extends the older one',
+  );
+  t.notOk(
+    verifyConsistency(
+      cp.size,
+      later.size,
+      later.root,
+      cp.root,
+      cons.hashes.map((x: string) => Buffer.from(x, 'base64')),
+    ),
+    'swapped roots fail',
+  );
 
   const bad = async (url: string) => (await a.app.inject({ method: 'GET', url, headers: auditor })).json().error?.code;
   t.equal(await bad(`/api/audit/proof/inclusion?index=5&size=5`), 'KYC_ERR_PROOF_RANGE', 'index ≥ size');
@@ -63,9 +87,14 @@ t.test('audit API: signed checkpoints and RFC 9162 proofs that verify independen
   t.equal(filtered.items.length, 2);
   t.ok(filtered.items.every((e: { event: { action: string } }) => e.event.action === 'case.create'));
   t.ok(filtered.nextCursor, 'paginated');
-  const next = (await a.app.inject({ method: 'GET', url: `/api/audit/events?action=case.create&actor=teller1&limit=2&cursor=${encodeURIComponent(filtered.nextCursor)}`, headers: auditor })).json();
+  const next = (
+    await a.app.inject({ method: 'GET', url: `/api/audit/events?action=case.create&actor=teller1&limit=2&cursor=${encodeURIComponent(filtered.nextCursor)}`, headers: auditor })
+  ).json();
   t.equal(next.items.length, 2);
   t.ok(next.items[0].leafIndex < filtered.items[1].leafIndex, 'next page continues (newest first)');
   const all = await a.auditEvents();
-  t.ok(all.some((e) => e.action === 'audit.read' && e.actor.username === 'auditor1'), 'reading the audit log is audited');
+  t.ok(
+    all.some((e) => e.action === 'audit.read' && e.actor.username === 'auditor1'),
+    'reading the audit log is audited',
+  );
 });

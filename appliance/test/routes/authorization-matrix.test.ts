@@ -52,12 +52,24 @@ const calls: Record<string, () => InjectOptions> = {
   'POST /api/admin/products': () => ({
     method: 'POST',
     url: '/api/admin/products',
-    payload: { code: 'MATRIX', nameZh: '测试', nameEn: 'Test', retentionYears: 5, steps: [{ id: 'a', kind: 'read', required: true, title: { 'zh-CN': '甲', en: 'A' }, text: { 'zh-CN': '甲', en: 'A' } }] },
+    payload: {
+      code: 'MATRIX',
+      nameZh: '测试',
+      nameEn: 'Test',
+      retentionYears: 5,
+      steps: [{ id: 'a', kind: 'read', required: true, title: { 'zh-CN': '甲', en: 'A' }, text: { 'zh-CN': '甲', en: 'A' } }],
+    },
   }),
   'PUT /api/admin/products/:code': () => ({
     method: 'PUT',
     url: '/api/admin/products/VIDEO-WITNESS',
-    payload: { code: 'VIDEO-WITNESS', nameZh: '视频见证', nameEn: 'Video witness', retentionYears: 6, steps: [{ id: 'a', kind: 'read', required: false, title: { 'zh-CN': '甲', en: 'A' }, text: { 'zh-CN': '甲', en: 'A' } }] },
+    payload: {
+      code: 'VIDEO-WITNESS',
+      nameZh: '视频见证',
+      nameEn: 'Video witness',
+      retentionYears: 6,
+      steps: [{ id: 'a', kind: 'read', required: false, title: { 'zh-CN': '甲', en: 'A' }, text: { 'zh-CN': '甲', en: 'A' } }],
+    },
   }),
   'GET /api/cases/:id/kyc': () => ({ method: 'GET', url: `/api/cases/${SOME_UUID}/kyc` }),
   'POST /api/cases/:id/kyc/steps/:stepId/complete': () => ({ method: 'POST', url: `/api/cases/${SOME_UUID}/kyc/steps/opening/complete`, payload: {} }),
@@ -95,7 +107,11 @@ const calls: Record<string, () => InjectOptions> = {
   'GET /api/admin/service/report': () => ({ method: 'GET', url: '/api/admin/service/report' }),
   'GET /api/admin/kb/entries': () => ({ method: 'GET', url: '/api/admin/kb/entries' }),
   'GET /api/admin/kb/entries/:id/versions': () => ({ method: 'GET', url: `/api/admin/kb/entries/${SOME_UUID}/versions` }),
-  'POST /api/admin/kb/entries': () => ({ method: 'POST', url: '/api/admin/kb/entries', payload: { productCode: 'VIDEO-WITNESS', lang: 'en', kind: 'qa', title: 'Matrix?', body: 'Matrix.' } }),
+  'POST /api/admin/kb/entries': () => ({
+    method: 'POST',
+    url: '/api/admin/kb/entries',
+    payload: { productCode: 'VIDEO-WITNESS', lang: 'en', kind: 'qa', title: 'Matrix?', body: 'Matrix.' },
+  }),
   'PUT /api/admin/kb/entries/:id': () => ({ method: 'PUT', url: `/api/admin/kb/entries/${SOME_UUID}`, payload: { title: 'Matrix?', body: 'Matrix.' } }),
   'POST /api/admin/kb/entries/:id/retire': () => ({ method: 'POST', url: `/api/admin/kb/entries/${SOME_UUID}/retire`, payload: { reason: 'matrix check' } }),
 };
@@ -193,7 +209,20 @@ const EXPECTED: Record<string, Who> = {
   'POST /api/admin/kb/entries/:id/retire': ['admin'],
 };
 /** Public routes, by exact URL or prefix: reachable by anyone. */
-const PUBLIC = ['/healthz', '/readyz', '/models', '/auth/login', '/auth/callback', '/auth/backchannel-logout', '/api/openapi.json', '/docs', '/api/join', '/api/signaling', '/api/service/visits', '/api/service/products'];
+const PUBLIC = [
+  '/healthz',
+  '/readyz',
+  '/models',
+  '/auth/login',
+  '/auth/callback',
+  '/auth/backchannel-logout',
+  '/api/openapi.json',
+  '/docs',
+  '/api/join',
+  '/api/signaling',
+  '/api/service/visits',
+  '/api/service/products',
+];
 
 const identities = ['anonymous', 'teller1', 'auditor1', 'admin1'] as const;
 const rolesOf: Record<string, string> = { teller1: 'teller', auditor1: 'auditor', admin1: 'admin' };
@@ -218,7 +247,10 @@ t.test('authorization matrix over every route', async (t) => {
     const key = `${route.method} ${route.url}`;
     if (route.method === 'HEAD' || route.method === 'OPTIONS') continue;
     if (route.access === 'public') {
-      t.ok(PUBLIC.some((p) => route.url === p || route.url.startsWith(`${p}/`)), `${key} is meant to be public`);
+      t.ok(
+        PUBLIC.some((p) => route.url === p || route.url.startsWith(`${p}/`)),
+        `${key} is meant to be public`,
+      );
       continue;
     }
     const call = calls[key];
@@ -245,14 +277,20 @@ t.test('routes without an access policy or audit action are refused at start-up'
   const noAccess = Fastify();
   installRoutePolicy(noAccess);
   noAccess.get('/x', async () => 'x');
-  await t.rejects(async () => { await noAccess.ready(); }, /declares no access policy/);
+  await t.rejects(async () => {
+    await noAccess.ready();
+  }, /declares no access policy/);
   const noAudit = Fastify();
   installRoutePolicy(noAudit);
   noAudit.post('/y', { config: { access: 'authenticated' } }, async () => 'y');
-  await t.rejects(async () => { await noAudit.ready(); }, /declares no audit action/);
+  await t.rejects(async () => {
+    await noAudit.ready();
+  }, /declares no audit action/);
   const ok = Fastify();
   installRoutePolicy(ok);
   ok.post('/z', { config: { access: 'authenticated', audit: 'thing.change' } }, async () => 'z');
-  await t.resolves(async () => { await ok.ready(); });
+  await t.resolves(async () => {
+    await ok.ready();
+  });
   for (const f of [noAccess, noAudit, ok]) await f.close().catch(() => undefined);
 });

@@ -47,7 +47,10 @@ t.test('cases API through real tokens, database and audit log', async (t) => {
     });
     t.equal(badId.statusCode, 400);
     t.same(
-      badId.json().error.details.map((d: { field: string }) => d.field).sort(),
+      badId
+        .json()
+        .error.details.map((d: { field: string }) => d.field)
+        .sort(),
       ['bankCard', 'customerIdNumber'],
       'both field errors reported',
     );
@@ -93,8 +96,14 @@ t.test('cases API through real tokens, database and audit log', async (t) => {
     t.equal(badId.json().error.code, 'KYC_ERR_BAD_PARAMETER');
 
     const mine = await a.auditEvents();
-    t.ok(mine.some((e) => e.action === 'case.create' && e.actor.username === 'teller1' && e.object?.id === c.id), 'case.create audited');
-    t.ok(mine.some((e) => e.action === 'case.view' && e.actor.username === 'auditor1'), 'case.view audited');
+    t.ok(
+      mine.some((e) => e.action === 'case.create' && e.actor.username === 'teller1' && e.object?.id === c.id),
+      'case.create audited',
+    );
+    t.ok(
+      mine.some((e) => e.action === 'case.view' && e.actor.username === 'auditor1'),
+      'case.view audited',
+    );
     t.notOk(JSON.stringify(mine).includes('张三') || JSON.stringify(mine).includes('13812345678'), 'no PII in audit events');
   });
 

@@ -68,8 +68,15 @@ t.test('invitation → code → device check → consent → admit → hang-up, 
   t.equal(early.statusCode, 409, 'no admission before consent');
   // The consent text comes from the server, one document per language, each with its SHA-256.
   const texts = dc.json().consentTexts as Array<{ version: string; language: string; intro: string; sections: unknown[]; sha256: string }>;
-  t.same(texts.map((d) => d.language), ['zh-CN', 'en'], 'the words to show, in both languages');
-  t.ok(texts.every((d) => /^[0-9a-f]{64}$/.test(d.sha256) && d.sections.length === 5), 'each with its hash');
+  t.same(
+    texts.map((d) => d.language),
+    ['zh-CN', 'en'],
+    'the words to show, in both languages',
+  );
+  t.ok(
+    texts.every((d) => /^[0-9a-f]{64}$/.test(d.sha256) && d.sections.length === 5),
+    'each with its hash',
+  );
   t.match(texts[1]!.intro, new RegExp(`"${dc.json().product}"`), 'with the product filled in');
   const answer = (payload: Record<string, unknown>) => a.app.inject({ method: 'POST', url: `/api/join/${token}/consent`, cookies, payload });
   for (const [what, payload] of [
@@ -138,7 +145,19 @@ t.test('invitation → code → device check → consent → admit → hang-up, 
   t.equal(after.json().error.code, 'KYC_ERR_INVITATION_CLOSED');
 
   const actions = (await a.auditEvents()).map((e) => e.action);
-  for (const action of ['file.upload', 'file.download', 'invitation.create', 'invitation.open', 'invitation.refused', 'invitation.code_failed', 'invitation.code_verified', 'invitation.device_checked', 'consent.given', 'session.admit', 'session.hangup']) {
+  for (const action of [
+    'file.upload',
+    'file.download',
+    'invitation.create',
+    'invitation.open',
+    'invitation.refused',
+    'invitation.code_failed',
+    'invitation.code_verified',
+    'invitation.device_checked',
+    'consent.given',
+    'session.admit',
+    'session.hangup',
+  ]) {
     t.ok(actions.includes(action), `${action} audited`);
   }
 });

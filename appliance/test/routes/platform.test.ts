@@ -72,7 +72,12 @@ t.test('JSON bodies must be valid UTF-8: stray bytes are a 400, nothing is creat
   t.equal(res.json().error.code, 'KYC_ERR_MALFORMED_BODY');
   t.match(res.json().error.message, /UTF-8/);
   t.equal((await a.app.inject({ method: 'GET', url: '/api/cases', headers: teller })).json().items.length, 0, 'nothing created');
-  const good = await a.app.inject({ method: 'POST', url: '/api/cases', headers: { ...teller, 'content-type': 'application/json; charset=utf-8' }, payload: Buffer.from(body.replace('PLACEHOLDER', '张三')) });
+  const good = await a.app.inject({
+    method: 'POST',
+    url: '/api/cases',
+    headers: { ...teller, 'content-type': 'application/json; charset=utf-8' },
+    payload: Buffer.from(body.replace('PLACEHOLDER', '张三')),
+  });
   t.equal(good.statusCode, 201, 'the same body in valid UTF-8 is accepted');
   const poisoned = await a.app.inject({ method: 'POST', url: '/api/cases', headers: { ...teller, 'content-type': 'application/json' }, payload: body.replace('{', '{"__proto__":{"x":1},') });
   t.equal(poisoned.statusCode, 400, 'prototype poisoning is still refused');

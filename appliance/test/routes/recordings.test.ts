@@ -34,9 +34,39 @@ t.test('sessions of a case and the recording status: recording, processing, fail
 
   await pool.query(`UPDATE recordings SET kek_id = 'kek-20260101-00000000', wrapped_key = $2 WHERE id = $1`, [rec!.id, Buffer.alloc(61, 7)]);
   await recordingRepository.replaceFiles(pool, rec!.id, [
-    { name: 'teller-s01.webm.kseal', kind: 'media', party: 'teller', segment: 1, durationMs: 10_050, plaintextBytes: 1000, plaintextSha256: 'a'.repeat(64), ciphertextBytes: 1072, ciphertextSha256: 'b'.repeat(64) },
-    { name: 'customer-s01.webm.kseal', kind: 'media', party: 'customer', segment: 1, durationMs: 9_980, plaintextBytes: 900, plaintextSha256: 'c'.repeat(64), ciphertextBytes: 972, ciphertextSha256: 'd'.repeat(64) },
-    { name: 'manifest.json.kseal', kind: 'manifest', party: null, segment: null, durationMs: null, plaintextBytes: 10, plaintextSha256: 'e'.repeat(64), ciphertextBytes: 82, ciphertextSha256: 'f'.repeat(64) },
+    {
+      name: 'teller-s01.webm.kseal',
+      kind: 'media',
+      party: 'teller',
+      segment: 1,
+      durationMs: 10_050,
+      plaintextBytes: 1000,
+      plaintextSha256: 'a'.repeat(64),
+      ciphertextBytes: 1072,
+      ciphertextSha256: 'b'.repeat(64),
+    },
+    {
+      name: 'customer-s01.webm.kseal',
+      kind: 'media',
+      party: 'customer',
+      segment: 1,
+      durationMs: 9_980,
+      plaintextBytes: 900,
+      plaintextSha256: 'c'.repeat(64),
+      ciphertextBytes: 972,
+      ciphertextSha256: 'd'.repeat(64),
+    },
+    {
+      name: 'manifest.json.kseal',
+      kind: 'manifest',
+      party: null,
+      segment: null,
+      durationMs: null,
+      plaintextBytes: 10,
+      plaintextSha256: 'e'.repeat(64),
+      ciphertextBytes: 82,
+      ciphertextSha256: 'f'.repeat(64),
+    },
   ]);
   await recordingRepository.markSealed(pool, rec!.id, { manifest: {}, manifestSha256: '1'.repeat(64), complete: true, issues: [] });
   res = await get('auditor1', `/api/sessions/${ended.sessionId}/recording`);

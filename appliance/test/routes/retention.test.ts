@@ -65,7 +65,10 @@ t.test('retention policies, contract end and legal holds through the API', async
     t.match(change, { object: { type: 'product', id: 'VIDEO-WITNESS' }, actor: { username: 'admin1' } });
     const list = await call('GET', '/api/admin/retention/policies', auditor);
     t.equal(list.statusCode, 200);
-    t.same(list.json().items.map((p: { productCode: string; retentionDays: number }) => [p.productCode, p.retentionDays]), [['VIDEO-WITNESS', 1825]]);
+    t.same(
+      list.json().items.map((p: { productCode: string; retentionDays: number }) => [p.productCode, p.retentionDays]),
+      [['VIDEO-WITNESS', 1825]],
+    );
   });
 
   await t.test('case completion anchors the expiry', async (t) => {
@@ -78,7 +81,10 @@ t.test('retention policies, contract end and legal holds through the API', async
     t.equal(after.anchorAt, completedAt.toISOString());
     t.equal(after.expiresAt, new Date(completedAt.getTime() + 1825 * DAY).toISOString(), '1825 days after completion');
     t.equal(after.reason, null);
-    t.ok(after.items.every((i: { expiresAt: string; state: string }) => i.expiresAt === after.expiresAt && i.state === 'retained'), 'every item expires with the case');
+    t.ok(
+      after.items.every((i: { expiresAt: string; state: string }) => i.expiresAt === after.expiresAt && i.state === 'retained'),
+      'every item expires with the case',
+    );
     const view = await call('GET', `/api/cases/${caseId}`, auditor);
     t.same(view.json().retention, { expiresAt: after.expiresAt, held: false, shreddedAt: null }, 'the case view carries the summary');
   });
@@ -125,11 +131,20 @@ t.test('retention policies, contract end and legal holds through the API', async
     t.match(hold, { caseId, reason: 'dispute filed', placedBy: 'auditor1', releasedAt: null });
     const held = (await call('GET', `/api/cases/${caseId}/retention`, admin)).json();
     t.equal(held.hold.id, hold.id);
-    t.ok(held.items.every((i: { state: string }) => i.state === 'held'), 'held items');
-    t.same((await call('GET', '/api/holds?active=true', admin)).json().items.map((h: { id: string }) => h.id), [hold.id]);
+    t.ok(
+      held.items.every((i: { state: string }) => i.state === 'held'),
+      'held items',
+    );
+    t.same(
+      (await call('GET', '/api/holds?active=true', admin)).json().items.map((h: { id: string }) => h.id),
+      [hold.id],
+    );
     t.equal((await call('GET', '/api/holds?active=maybe', admin)).statusCode, 400);
     const overview = (await call('GET', '/api/admin/retention', admin)).json();
-    t.same(overview.holds.map((h: { id: string }) => h.id), [hold.id]);
+    t.same(
+      overview.holds.map((h: { id: string }) => h.id),
+      [hold.id],
+    );
 
     t.equal((await call('POST', `/api/holds/${hold.id}/release`, teller, { reason: 'dispute settled' })).statusCode, 403);
     const released = await call('POST', `/api/holds/${hold.id}/release`, admin, { reason: 'dispute settled' });
@@ -139,7 +154,10 @@ t.test('retention policies, contract end and legal holds through the API', async
     t.equal(again.statusCode, 409);
     t.equal(again.json().error.code, 'KYC_ERR_CONFLICT');
     t.same((await call('GET', '/api/holds?active=true', auditor)).json().items, []);
-    t.same((await call('GET', '/api/holds?active=false', auditor)).json().items.map((h: { id: string }) => h.id), [hold.id]);
+    t.same(
+      (await call('GET', '/api/holds?active=false', auditor)).json().items.map((h: { id: string }) => h.id),
+      [hold.id],
+    );
     const placedEvents = await events('retention.hold_placed');
     const releasedEvents = await events('retention.hold_released');
     t.equal(placedEvents.length, 1);
@@ -153,7 +171,10 @@ t.test('retention policies, contract end and legal holds through the API', async
     const overview = (await call('GET', '/api/admin/retention', auditor)).json();
     t.equal(overview.upcoming.within30, 1, 'expires within 30 days');
     t.equal(overview.upcoming.within90, 1);
-    t.same(overview.upcoming.items.map((i: { caseId: string }) => i.caseId), [caseId]);
+    t.same(
+      overview.upcoming.items.map((i: { caseId: string }) => i.caseId),
+      [caseId],
+    );
     t.equal(overview.lastRun, null);
     t.equal((await call('POST', '/api/admin/retention/dry-run', auditor)).statusCode, 403);
     const dry = await call('POST', '/api/admin/retention/dry-run', admin);
@@ -179,14 +200,21 @@ t.test('retention policies, contract end and legal holds through the API', async
     t.equal(res.statusCode, 202);
     t.same(res.json(), { queued: true });
     t.match(await events('retention.run_requested'), [{ reason: 'monthly check' }], 'audited with its reason');
-    const last = await waitFor('the retention run', async () => {
-      const o = (await call('GET', '/api/admin/retention', admin)).json();
-      return o.lastRun?.finishedAt ? o.lastRun : null;
-    }, 60_000);
+    const last = await waitFor(
+      'the retention run',
+      async () => {
+        const o = (await call('GET', '/api/admin/retention', admin)).json();
+        return o.lastRun?.finishedAt ? o.lastRun : null;
+      },
+      60_000,
+    );
     t.match(last, { dryRun: false, shredded: { pii: 1, recording: 0 } }, "the expired case's personal data shredded");
     const after = (await call('GET', `/api/cases/${caseId}/retention`, auditor)).json();
     t.ok(after.shredded?.at, 'shredded on …');
-    t.same(after.items.map((i: { state: string }) => i.state), ['shredded']);
+    t.same(
+      after.items.map((i: { state: string }) => i.state),
+      ['shredded'],
+    );
     t.equal((await call('POST', `/api/cases/${caseId}/holds`, auditor, { reason: 'too late for a hold' })).statusCode, 409, 'nothing left to hold');
     t.equal((await call('PUT', `/api/cases/${caseId}/contract-end`, admin, { contractEnd: '2030-01-05', reason: 'late entry' })).statusCode, 409);
   });

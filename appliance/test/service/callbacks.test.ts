@@ -29,7 +29,8 @@ t.test('call-back worklist: skilled tellers take the oldest, one at a time, see 
   const c2 = await startVisit(a, { name: '王五' });
   t.equal((await a.app.inject(asVisitor(c2, 'POST', '/callback', { phone: '13900002222' }))).json().state, 'callback');
 
-  const list = async (h: Record<string, string>) => (await a.app.inject({ method: 'GET', url: '/api/service/callbacks', headers: h })).json() as { waiting: number; mine: null | Record<string, unknown> };
+  const list = async (h: Record<string, string>) =>
+    (await a.app.inject({ method: 'GET', url: '/api/service/callbacks', headers: h })).json() as { waiting: number; mine: null | Record<string, unknown> };
   t.same(await list(teller1), { waiting: 2, mine: null }, 'two wait for the skilled teller');
   t.same(await list(teller2), { waiting: 0, mine: null }, 'none for another product');
   t.same(await list(teller3), { waiting: 0, mine: null }, 'none for another language');
@@ -42,7 +43,14 @@ t.test('call-back worklist: skilled tellers take the oldest, one at a time, see 
   const took = await a.app.inject({ method: 'POST', url: '/api/service/callbacks/next', headers: teller1 });
   t.equal(took.statusCode, 200, took.body);
   t.match(took.json(), { visitId: c1.id, productCode: 'VIDEO-WITNESS', lang: 'zh-CN', customerName: '李**', phone: '13800001111', topic: '我的信用卡丢了怎么办' });
-  t.match(took.json().conversation.map((m: { text: string }) => m.text).join('\n'), /挂失/, 'the assistant conversation comes along');
+  t.match(
+    took
+      .json()
+      .conversation.map((m: { text: string }) => m.text)
+      .join('\n'),
+    /挂失/,
+    'the assistant conversation comes along',
+  );
   const again = await a.app.inject({ method: 'POST', url: '/api/service/callbacks/next', headers: teller1 });
   t.equal(again.statusCode, 409, 'one call-back held at a time');
   t.equal(again.json().error.code, 'KYC_ERR_CONFLICT');
@@ -101,6 +109,9 @@ t.test('call-back worklist: skilled tellers take the oldest, one at a time, see 
   const events = await a.auditEvents();
   const takes = events.filter((e) => e.action === 'service.callback_take' && e.result === 'success');
   t.equal(takes.length, 4, 'four takes audited');
-  t.ok(events.some((e) => e.action === 'service.callback_done' && e.result === 'success' && (e.details as { outcome?: string }).outcome === 'reached'), 'the outcome audited');
+  t.ok(
+    events.some((e) => e.action === 'service.callback_done' && e.result === 'success' && (e.details as { outcome?: string }).outcome === 'reached'),
+    'the outcome audited',
+  );
   t.notMatch(JSON.stringify(events.filter((e) => e.action.startsWith('service.callback'))), /1[3-9][0-9]{9}/, 'no phone numbers in the audit');
 });

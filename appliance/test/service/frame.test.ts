@@ -35,6 +35,9 @@ t.test('unset: /service is not frameable either; a bad origin is a configuration
   t.match(String(visit.headers['set-cookie']), /SameSite=Lax/, 'not framed: the device cookie stays SameSite=Lax');
   t.notMatch(String(visit.headers['set-cookie']), /Partitioned/);
   const { loadConfig } = await import('../../src/config/load.js');
-  t.throws(() => loadConfig({ env: { KYC_PROFILE: 'development', KYC_SERVICE_FRAME_ANCESTORS: 'http://insecure.example' }, cwd: '/tmp', allowMissingSecrets: true }), /KYC_SERVICE_FRAME_ANCESTORS/);
+  t.throws(
+    () => loadConfig({ env: { KYC_PROFILE: 'development', KYC_SERVICE_FRAME_ANCESTORS: 'http://insecure.example' }, cwd: '/tmp', allowMissingSecrets: true }),
+    /KYC_SERVICE_FRAME_ANCESTORS/,
+  );
   t.throws(() => loadConfig({ env: { KYC_PROFILE: 'development', KYC_ASSISTANT_URL: 'ftp://x.example/' }, cwd: '/tmp', allowMissingSecrets: true }), /KYC_ASSISTANT_URL/);
 });

@@ -12,8 +12,20 @@ export const SEED_KB = [
   { productCode: 'VIDEO-WITNESS', lang: 'zh-CN', kind: 'qa', title: '信用卡丢了怎么办？', body: '请立即拨打客服热线办理信用卡挂失，挂失后补办新卡约需七个工作日。' },
   { productCode: 'VIDEO-WITNESS', lang: 'zh-CN', kind: 'article', title: '视频见证的营业时间', body: '视频见证服务时间为每天九点至二十一点，节假日照常服务。' },
   { productCode: 'VIDEO-WITNESS', lang: 'zh-CN', kind: 'qa', title: '如何修改预留手机号码？', body: '携带本人身份证到任一网点柜台，或在视频见证中由柜员核实身份后修改。' },
-  { productCode: 'VIDEO-WITNESS', lang: 'en', kind: 'qa', title: 'I lost my credit card. What should I do?', body: 'Call the service hotline at once to report the card lost; a replacement card takes about seven working days.' },
-  { productCode: 'VIDEO-WITNESS', lang: 'en', kind: 'article', title: 'Opening hours of the video witness service', body: 'The video witness service is open every day from 9:00 to 21:00, holidays included.' },
+  {
+    productCode: 'VIDEO-WITNESS',
+    lang: 'en',
+    kind: 'qa',
+    title: 'I lost my credit card. What should I do?',
+    body: 'Call the service hotline at once to report the card lost; a replacement card takes about seven working days.',
+  },
+  {
+    productCode: 'VIDEO-WITNESS',
+    lang: 'en',
+    kind: 'article',
+    title: 'Opening hours of the video witness service',
+    body: 'The video witness service is open every day from 9:00 to 21:00, holidays included.',
+  },
   { productCode: 'ACCT-OPEN', lang: 'zh-CN', kind: 'qa', title: '开户需要带什么证件？', body: '开户需要本人有效身份证件原件。' },
 ] as const;
 

@@ -28,7 +28,10 @@ t.test('BM25 search: the right entry first, only the product and language asked'
   t.equal(index.size, 6);
   const zh = index.search('信用卡丢了', { productCode: 'P1', lang: 'zh-CN' });
   t.equal(zh[0]?.doc.entryId, 'a');
-  t.ok(zh.every((h) => h.doc.productCode === 'P1' && h.doc.lang === 'zh-CN'), 'never another product or language');
+  t.ok(
+    zh.every((h) => h.doc.productCode === 'P1' && h.doc.lang === 'zh-CN'),
+    'never another product or language',
+  );
   t.equal(index.search('几点营业', { productCode: 'P1', lang: 'zh-CN' })[0]?.doc.entryId, 'b');
   t.equal(index.search('change my mobile number', { productCode: 'P1', lang: 'zh-CN' }).length, 0, 'English words match no Chinese entry');
   t.equal(index.search('When are you open?', { productCode: 'P1', lang: 'en' })[0]?.doc.entryId, 'e');

@@ -15,7 +15,12 @@ t.test('routing is random among the eligible tellers, never the unskilled one', 
   t.teardown(() => su.end());
   const tellers = ['teller1', 'teller2', 'teller_auditor1'];
   for (const u of tellers) {
-    const res = await a.app.inject({ method: 'PUT', url: '/api/me/presence', headers: { authorization: `Bearer ${await a.tokenFor(u)}` }, payload: { status: 'available', skills: { products: ['VIDEO-WITNESS'], languages: ['zh-CN'] } } });
+    const res = await a.app.inject({
+      method: 'PUT',
+      url: '/api/me/presence',
+      headers: { authorization: `Bearer ${await a.tokenFor(u)}` },
+      payload: { status: 'available', skills: { products: ['VIDEO-WITNESS'], languages: ['zh-CN'] } },
+    });
     t.equal(res.statusCode, 200);
   }
   // a fourth available teller without the language never receives one
@@ -94,7 +99,12 @@ t.test('longest-idle routing, and the site assistant hook with its offline fallb
   // longest idle: the teller available the longest gets the offer
   const users = ['teller2', 'teller_auditor1', 'teller1'];
   for (const u of users) {
-    await a.app.inject({ method: 'PUT', url: '/api/me/presence', headers: { authorization: `Bearer ${await a.tokenFor(u)}` }, payload: { status: 'available', skills: { products: ['VIDEO-WITNESS'], languages: ['en'] } } });
+    await a.app.inject({
+      method: 'PUT',
+      url: '/api/me/presence',
+      headers: { authorization: `Bearer ${await a.tokenFor(u)}` },
+      payload: { status: 'available', skills: { products: ['VIDEO-WITNESS'], languages: ['en'] } },
+    });
     await new Promise((r) => setTimeout(r, 20));
   }
   t.equal((await a.app.inject(asVisitor(c, 'POST', '/transfer'))).statusCode, 200);

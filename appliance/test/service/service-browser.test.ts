@@ -96,5 +96,9 @@ t.test('customer asks, transfers, waits; teller accepts with the conversation; j
   const report = (await a.app.inject({ method: 'GET', url: '/api/admin/service/report', headers: { authorization: `Bearer ${await a.tokenFor('admin1')}` } })).json();
   t.match(report, { handled: 1, perTeller: [{ teller: 'teller1', handled: 1 }], ratings: [{ productCode: 'VIDEO-WITNESS', teller: 'teller1', count: 1, average: 4 }] });
   t.same(customerProblems, [], 'nothing went wrong in the customer page');
-  t.same(tellerProblems.filter((p) => !/\/api\/signaling/.test(p)), [], 'nothing went wrong in the teller page');
+  t.same(
+    tellerProblems.filter((p) => !/\/api\/signaling/.test(p)),
+    [],
+    'nothing went wrong in the teller page',
+  );
 });

@@ -13,7 +13,12 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   const [teller1, teller2, teller3, admin] = await Promise.all([auth('teller1'), auth('teller2'), auth('teller_auditor1'), auth('admin1')]);
 
   // the knowledge base is the admin's: a teller may not change it
-  const denied = await a.app.inject({ method: 'POST', url: '/api/admin/kb/entries', headers: teller1, payload: { productCode: 'VIDEO-WITNESS', lang: 'en', kind: 'qa', title: 'x', body: 'y' } });
+  const denied = await a.app.inject({
+    method: 'POST',
+    url: '/api/admin/kb/entries',
+    headers: teller1,
+    payload: { productCode: 'VIDEO-WITNESS', lang: 'en', kind: 'qa', title: 'x', body: 'y' },
+  });
   t.equal(denied.statusCode, 403);
   const kbIds = await seedKb(a);
   const unknownKb = await a.app.inject({ method: 'POST', url: '/api/admin/kb/entries', headers: admin, payload: { productCode: 'NOPE-1', lang: 'en', kind: 'qa', title: 'x', body: 'y' } });
@@ -57,7 +62,12 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   t.equal(oversized.json().error.code, 'KYC_ERR_VALIDATION');
 
   // an edit is a new version: the next answer cites version 2
-  const edit = await a.app.inject({ method: 'PUT', url: `/api/admin/kb/entries/${kbIds[0]}`, headers: admin, payload: { title: '信用卡丢了怎么办？', body: '请立即拨打客服热线办理信用卡挂失，补卡约需五个工作日。' } });
+  const edit = await a.app.inject({
+    method: 'PUT',
+    url: `/api/admin/kb/entries/${kbIds[0]}`,
+    headers: admin,
+    payload: { title: '信用卡丢了怎么办？', body: '请立即拨打客服热线办理信用卡挂失，补卡约需五个工作日。' },
+  });
   t.equal(edit.json().version, 2);
   const c0 = await startVisit(a, { lang: 'en', name: 'Ann Lee' });
   const en = await a.app.inject(asVisitor(c0, 'POST', '/messages', { text: 'I lost my credit card' }));
@@ -68,7 +78,12 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
     const res = await a.app.inject({ method: 'PUT', url: '/api/me/presence', headers: h, payload: { status, skills: { products, languages } } });
     t.equal(res.statusCode, 200, `presence ${status}`);
   };
-  const badSkill = await a.app.inject({ method: 'PUT', url: '/api/me/presence', headers: teller1, payload: { status: 'available', skills: { products: ['NO-SUCH'], languages: ['zh-CN'] } } });
+  const badSkill = await a.app.inject({
+    method: 'PUT',
+    url: '/api/me/presence',
+    headers: teller1,
+    payload: { status: 'available', skills: { products: ['NO-SUCH'], languages: ['zh-CN'] } },
+  });
   t.equal(badSkill.json().error.code, 'KYC_ERR_PRODUCT_UNKNOWN');
   await presence(teller2, 'available', ['ACCT-OPEN']);
   await presence(teller1, 'away', ['VIDEO-WITNESS']);
@@ -78,7 +93,8 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   const c2 = await startVisit(a, { name: '王五' });
   const c3 = await startVisit(a, { name: '赵六', phone: '13900001111' });
   for (const c of [c1, c2, c3]) t.equal((await a.app.inject(asVisitor(c, 'POST', '/transfer'))).statusCode, 200);
-  const pos = async (c: Visitor) => (await a.app.inject(asVisitor(c, 'GET', ''))).json().visit as { state: string; position: number | null; estimatedWaitSeconds: number | null; joinUrl: string | null };
+  const pos = async (c: Visitor) =>
+    (await a.app.inject(asVisitor(c, 'GET', ''))).json().visit as { state: string; position: number | null; estimatedWaitSeconds: number | null; joinUrl: string | null };
   t.same([(await pos(c1)).position, (await pos(c2)).position, (await pos(c3)).position], [1, 2, 3]);
   const w1 = (await pos(c1)).estimatedWaitSeconds ?? -1;
   const w3 = (await pos(c3)).estimatedWaitSeconds ?? -1;
@@ -91,7 +107,13 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   // two skilled tellers become available: c1 and c2 are offered, one each, at random
   await presence(teller1, 'available', ['VIDEO-WITNESS']);
   await presence(teller3, 'available', ['VIDEO-WITNESS']);
-  const offers1 = (await a.app.inject({ method: 'GET', url: '/api/service/offers?waitMs=5000', headers: teller1 })).json() as { id: string; visitId: string; conversation: { text: string }[]; topic: string; customerName: string }[];
+  const offers1 = (await a.app.inject({ method: 'GET', url: '/api/service/offers?waitMs=5000', headers: teller1 })).json() as {
+    id: string;
+    visitId: string;
+    conversation: { text: string }[];
+    topic: string;
+    customerName: string;
+  }[];
   const offers3 = (await a.app.inject({ method: 'GET', url: '/api/service/offers?waitMs=5000', headers: teller3 })).json() as typeof offers1;
   t.equal(offers1.length, 1);
   t.equal(offers3.length, 1);
@@ -107,15 +129,36 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   // the holder of c2's offer lets it time out: c2 goes to the next teller once one is free
   const o2 = (holderOf2 === teller1 ? offers1 : offers3)[0]!;
   // the holder of c1's offer accepts it: confirms the details, opens the case
-  const noId = await a.app.inject({ method: 'POST', url: `/api/service/offers/${o1.id}/accept`, headers: holderOf1, payload: { customerIdNumber: '110105194912310021', customerPhone: '13812345678' } });
+  const noId = await a.app.inject({
+    method: 'POST',
+    url: `/api/service/offers/${o1.id}/accept`,
+    headers: holderOf1,
+    payload: { customerIdNumber: '110105194912310021', customerPhone: '13812345678' },
+  });
   t.equal(noId.statusCode, 400, 'an invalid ID number is refused');
   t.equal(noId.json().error.code, 'KYC_ERR_VALIDATION');
-  const stolen = await a.app.inject({ method: 'POST', url: `/api/service/offers/${o1.id}/accept`, headers: holderOf2, payload: { customerIdNumber: ID_NUMBER, customerPhone: '13812345678' } });
+  const stolen = await a.app.inject({
+    method: 'POST',
+    url: `/api/service/offers/${o1.id}/accept`,
+    headers: holderOf2,
+    payload: { customerIdNumber: ID_NUMBER, customerPhone: '13812345678' },
+  });
   t.equal(stolen.statusCode, 404, "another teller cannot take someone else's offer");
-  const accepted = await a.app.inject({ method: 'POST', url: `/api/service/offers/${o1.id}/accept`, headers: holderOf1, payload: { customerIdNumber: ID_NUMBER, customerPhone: '13812345678' } });
+  const accepted = await a.app.inject({
+    method: 'POST',
+    url: `/api/service/offers/${o1.id}/accept`,
+    headers: holderOf1,
+    payload: { customerIdNumber: ID_NUMBER, customerPhone: '13812345678' },
+  });
   t.equal(accepted.statusCode, 200, accepted.body);
   const { caseId } = accepted.json() as { caseId: string };
-  t.match(accepted.json().conversation.map((m: { text: string }) => m.text).join('\n'), /挂失/);
+  t.match(
+    accepted
+      .json()
+      .conversation.map((m: { text: string }) => m.text)
+      .join('\n'),
+    /挂失/,
+  );
   t.equal((await a.app.inject({ method: 'GET', url: '/api/me/presence', headers: holderOf1 })).json().status, 'busy', 'accepting makes the teller busy');
 
   const expiredBefore = Date.now();
@@ -166,7 +209,7 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   t.equal(admit.statusCode, 200, admit.body);
   const hangup = await a.app.inject({ method: 'POST', url: `/api/sessions/${admit.json().id}/hangup`, headers: holderOf1 });
   t.equal(hangup.statusCode, 200, hangup.body);
-  t.equal((await pos(c1) as unknown as { callEnded: boolean }).callEnded, true, 'the page learns the call ended');
+  t.equal(((await pos(c1)) as unknown as { callEnded: boolean }).callEnded, true, 'the page learns the call ended');
   t.equal((await a.app.inject(asVisitor(c1, 'POST', '/rating', { score: 6 }))).statusCode, 400, 'score out of range');
   t.equal((await a.app.inject(asVisitor(c1, 'POST', '/rating', { score: 4, comment: '很耐心' }))).statusCode, 204);
   t.equal((await a.app.inject(asVisitor(c1, 'POST', '/rating', { score: 1 }))).json().error.code, 'KYC_ERR_CONFLICT', 'rated once');
@@ -179,7 +222,7 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
   t.same(r.waiting, [{ productCode: 'VIDEO-WITNESS', lang: 'zh-CN', count: 1 }], 'c2 waits');
   t.equal(r.handled, 1);
   t.equal(r.abandoned, 1);
-  t.equal(r.callbacks, 0, "c0 never queued, so its call-back is not a queue figure");
+  t.equal(r.callbacks, 0, 'c0 never queued, so its call-back is not a queue figure');
   t.equal(r.perTeller.length, 1);
   t.equal(r.perTeller[0].handled, 1);
   t.match(r.ratings, [{ productCode: 'VIDEO-WITNESS', count: 1, average: 4 }]);
@@ -194,7 +237,24 @@ t.test('visit → cited answer → transfer → queue positions → skilled offe
 
   // every step audited in its transaction
   const actions = (await a.auditEvents()).map((e) => e.action);
-  for (const action of ['kb.entry_create', 'kb.entry_update', 'service.visit_create', 'service.message', 'service.transfer', 'teller.presence', 'service.offer', 'service.offer_expire', 'service.offer_accept', 'service.offer_decline', 'case.create', 'invitation.create', 'service.leave', 'service.callback', 'service.rating', 'service.visit_abandon']) {
+  for (const action of [
+    'kb.entry_create',
+    'kb.entry_update',
+    'service.visit_create',
+    'service.message',
+    'service.transfer',
+    'teller.presence',
+    'service.offer',
+    'service.offer_expire',
+    'service.offer_accept',
+    'service.offer_decline',
+    'case.create',
+    'invitation.create',
+    'service.leave',
+    'service.callback',
+    'service.rating',
+    'service.visit_abandon',
+  ]) {
     t.ok(actions.includes(action), `audited: ${action}`);
   }
 });
@@ -209,9 +269,18 @@ t.test('floods are refused with 429', async (t) => {
   }
   t.same(codes, [201, 201, 201, 201, 201, 429, 429]);
   // questions are limited per visit: a flood of them is refused
-  const c = (await a.app.inject({ method: 'POST', url: '/api/service/visits', remoteAddress: '10.0.0.2', payload: { productCode: 'VIDEO-WITNESS', lang: 'en', name: 'Flood', consent: true } }));
+  const c = await a.app.inject({
+    method: 'POST',
+    url: '/api/service/visits',
+    remoteAddress: '10.0.0.2',
+    payload: { productCode: 'VIDEO-WITNESS', lang: 'en', name: 'Flood', consent: true },
+  });
   t.equal(c.statusCode, 201);
-  const v = { id: c.json().visit.id as string, headers: { [c.json().ticketHeader as string]: c.json().ticket as string }, cookies: { '__Host-kyc_device': c.cookies.find((x) => x.name === '__Host-kyc_device')?.value ?? '' } };
+  const v = {
+    id: c.json().visit.id as string,
+    headers: { [c.json().ticketHeader as string]: c.json().ticket as string },
+    cookies: { '__Host-kyc_device': c.cookies.find((x) => x.name === '__Host-kyc_device')?.value ?? '' },
+  };
   const answers: number[] = [];
   for (let i = 0; i < 22; i++) answers.push((await a.app.inject(asVisitor(v, 'POST', '/messages', { text: `question ${i}` }))).statusCode);
   t.same(answers.slice(0, 20), Array(20).fill(200));

@@ -21,7 +21,8 @@ t.test("a finished visit's personal data is crypto-shredded after KYC_SERVICE_VI
   t.equal((await a.app.inject(asVisitor(gone, 'POST', '/messages', { text: '我的信用卡丢了怎么办' }))).statusCode, 200);
   t.equal((await a.app.inject(asVisitor(gone, 'POST', '/leave'))).statusCode < 300, true, 'the customer leaves');
   const waiting = await startVisit(a);
-  const row = async (id: string) => (await su.query<{ name_enc: Buffer; phone_enc: Buffer | null; state: string }>('SELECT name_enc, phone_enc, state FROM service_visits WHERE id = $1', [id])).rows[0]!;
+  const row = async (id: string) =>
+    (await su.query<{ name_enc: Buffer; phone_enc: Buffer | null; state: string }>('SELECT name_enc, phone_enc, state FROM service_visits WHERE id = $1', [id])).rows[0]!;
   const messages = async (id: string) => (await su.query<{ id: string; text_enc: Buffer }>('SELECT id::text, text_enc FROM service_messages WHERE visit_id = $1', [id])).rows;
   const pii = a.runtime.ctx.pii;
   const keyFile = (id: string) => join(a.config.pii.caseKeyDir, `${id}.key`);

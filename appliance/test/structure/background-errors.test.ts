@@ -28,7 +28,10 @@ async function withSequencerBroken(expect?: RegExp): Promise<string[]> {
 
 t.test('a background failure the test did not expect fails it', async (t) => {
   const failures = await withSequencerBroken();
-  t.ok(failures.some((f) => /^background failure: audit sequencer/.test(f)), `reported: ${failures[0] ?? 'nothing'}`);
+  t.ok(
+    failures.some((f) => /^background failure: audit sequencer/.test(f)),
+    `reported: ${failures[0] ?? 'nothing'}`,
+  );
 });
 
 t.test('one it expects does not', async (t) => {

@@ -78,17 +78,35 @@ t.test('auditor: search, verified timeline, synchronized replay with seeking, ap
   await page.goBack();
   await page.locator(`[data-testid="archive-result-row"][data-case-id="${caseId}"]`).waitFor();
   t.equal(await page.getByTestId('archive-search-input').inputValue(), ID_NUMBER, 'the search text is restored');
-  t.notOk(await page.evaluate(`JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + location.href + JSON.stringify(history.state)`).then((v) => String(v).includes(ID_NUMBER)), 'the ID number is in no URL, history state or browser storage');
+  t.notOk(
+    await page
+      .evaluate(`JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + location.href + JSON.stringify(history.state)`)
+      .then((v) => String(v).includes(ID_NUMBER)),
+    'the ID number is in no URL, history state or browser storage',
+  );
   await page.goForward();
   await page.getByTestId('archive-case').waitFor();
   t.ok((await page.getByTestId('timeline-event').count()) >= 3, 'invitation, call start and end at least');
   t.ok((await page.locator('[data-testid="timeline-event"][data-kind="session_start"]').count()) === 1);
   // The proofs are checked in the browser; wait until none is still being checked.
-  await until(page, `(() => { const rows = [...document.querySelectorAll('[data-testid="audit-event"]')]; return rows.length > 0 && rows.every((r) => r.dataset.verified !== 'checking'); })()`);
+  await until(
+    page,
+    `(() => { const rows = [...document.querySelectorAll('[data-testid="audit-event"]')]; return rows.length > 0 && rows.every((r) => r.dataset.verified !== 'checking'); })()`,
+  );
   const verdicts: Array<[string, string]> = await page.evaluate(`[...document.querySelectorAll('[data-testid="audit-event"]')].map((r) => [r.dataset.action, r.dataset.verified])`);
-  t.same(verdicts.filter(([, v]) => v === 'failed'), [], 'no audit event fails its proof');
-  t.ok(verdicts.find(([action, v]) => action === 'case.create' && v === 'verified'), 'the case creation is verified against the signed checkpoint');
-  t.ok(verdicts.find(([action, v]) => action === 'case.complete' && v === 'verified'), 'the completion is verified');
+  t.same(
+    verdicts.filter(([, v]) => v === 'failed'),
+    [],
+    'no audit event fails its proof',
+  );
+  t.ok(
+    verdicts.find(([action, v]) => action === 'case.create' && v === 'verified'),
+    'the case creation is verified against the signed checkpoint',
+  );
+  t.ok(
+    verdicts.find(([action, v]) => action === 'case.complete' && v === 'verified'),
+    'the completion is verified',
+  );
   t.equal(await page.getByTestId('audit-key-pin').getAttribute('data-pin'), 'match', 'the next visit finds the pinned key');
 
   // The appliance presenting another key than the pinned one (a rewritten log re-signed with a new key) fails
@@ -101,7 +119,10 @@ t.test('auditor: search, verified timeline, synchronized replay with seeking, ap
   const failedAll: string[] = await page.evaluate(`[...document.querySelectorAll('[data-testid="audit-event"]')].map((r) => r.dataset.verified)`);
   t.ok(failedAll.length > 0 && failedAll.every((v) => v === 'failed'), 'with another key pinned, no event shows as verified');
   await page.getByTestId('audit-key-trust-new').click();
-  await until(page, `(() => { const rows = [...document.querySelectorAll('[data-testid="audit-event"]')]; return rows.length > 0 && rows.every((r) => r.dataset.verified === 'verified' || r.dataset.verified === 'pending'); })()`);
+  await until(
+    page,
+    `(() => { const rows = [...document.querySelectorAll('[data-testid="audit-event"]')]; return rows.length > 0 && rows.every((r) => r.dataset.verified === 'verified' || r.dataset.verified === 'pending'); })()`,
+  );
   t.ok(await page.locator('[data-testid="audit-event"][data-action="case.create"][data-verified="verified"]').count(), 'after trusting the key, events verify again');
   t.equal(JSON.parse((await page.evaluate(`localStorage.getItem('kyc.audit.verifierKey')`)) as string).key, pinned.key, 'trusting the served key pins it again');
 
@@ -139,7 +160,6 @@ t.test('auditor: search, verified timeline, synchronized replay with seeking, ap
   t.equal(await page.getByTestId('review-comment').innerText(), '身份核验与双录内容完整，同意。');
   await browser.screenshot(page, 'archive-timeline');
 
-
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${a.baseUrl}/archive`);
   await page.getByTestId('archive-search-input').fill(ID_NUMBER);
@@ -157,8 +177,14 @@ t.test('auditor: search, verified timeline, synchronized replay with seeking, ap
   t.equal(await tellerPage.getByTestId('case-review-comment').innerText(), '身份核验与双录内容完整，同意。', 'the teller sees the comment');
 
   const events = await a.auditEvents();
-  t.ok(events.some((e) => e.action === 'recording.replay_open' && e.actor.username === 'auditor1'), 'the replay opening is audited');
-  t.ok(events.some((e) => e.action === 'case.approve' && e.actor.username === 'auditor1'), 'the approval is audited');
+  t.ok(
+    events.some((e) => e.action === 'recording.replay_open' && e.actor.username === 'auditor1'),
+    'the replay opening is audited',
+  );
+  t.ok(
+    events.some((e) => e.action === 'case.approve' && e.actor.username === 'auditor1'),
+    'the approval is audited',
+  );
   t.same(problems, [], 'no CSP violations, script errors or failed requests (auditor)');
   t.same(tellerProblems, [], 'no CSP violations, script errors or failed requests (teller)');
 });

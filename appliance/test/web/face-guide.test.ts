@@ -65,11 +65,21 @@ t.test("the customer's device check: the appliance's face model guides, and noth
   const seen = await deviceCheckGuidance(t, a, face, ['face-detected', 'unavailable']);
   t.equal(seen.state, 'face-detected', 'the guidance reaches "face detected" for a face in front of the camera');
   const paths = seen.requests.map((u) => new URL(u)).filter((u) => u.protocol !== 'data:' && u.protocol !== 'blob:');
-  t.same(paths.filter((u) => !LOOPBACK.has(u.hostname)).map((u) => u.href), [], 'no request leaves the appliance (loopback only)');
+  t.same(
+    paths.filter((u) => !LOOPBACK.has(u.hostname)).map((u) => u.href),
+    [],
+    'no request leaves the appliance (loopback only)',
+  );
   for (const file of ['face-api.esm.js', 'tiny_face_detector_model-weights_manifest.json', 'tiny_face_detector_model.bin', 'face_landmark_68_model.bin']) {
-    t.ok(paths.some((u) => u.pathname === `${base}${file}`), `${file} loaded from the appliance's ${base}`);
+    t.ok(
+      paths.some((u) => u.pathname === `${base}${file}`),
+      `${file} loaded from the appliance's ${base}`,
+    );
   }
-  t.ok(paths.some((u) => u.pathname.startsWith(base) && u.pathname.endsWith('.wasm')), "TF.js's WASM binary loaded from the appliance");
+  t.ok(
+    paths.some((u) => u.pathname.startsWith(base) && u.pathname.endsWith('.wasm')),
+    "TF.js's WASM binary loaded from the appliance",
+  );
   t.same(seen.problems, [], 'no CSP refusal, script error or failed request');
 
   const nobody = await clip(dir, 'nobody', ['-f', 'lavfi', '-i', 'color=c=0x808890:s=640x480:r=10']);

@@ -315,12 +315,14 @@ t.test('expired link, declined consent (teller cannot admit), another teller get
   await shoot(t, tellerBrowser, teller, 'teller-customer-declined');
 
   // A link the teller withdraws stops working for the customer.
-  const revokedCase = (await a.app.inject({
-    method: 'POST',
-    url: '/api/cases',
-    headers: { authorization: `Bearer ${await a.tokenFor('teller1')}` },
-    payload: newCaseBody(),
-  })).json().id as string;
+  const revokedCase = (
+    await a.app.inject({
+      method: 'POST',
+      url: '/api/cases',
+      headers: { authorization: `Bearer ${await a.tokenFor('teller1')}` },
+      payload: newCaseBody(),
+    })
+  ).json().id as string;
   await teller.goto(`${a.baseUrl}/cases/${revokedCase}`);
   await teller.getByTestId('invite-create').click();
   const revokedLink = (await teller.getByTestId('invite-link').innerText()).trim();

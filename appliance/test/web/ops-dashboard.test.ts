@@ -62,7 +62,7 @@ t.test('admin: the operations dashboard draws its charts and warns of a certific
   t.equal(await warnings.count(), 1, 'one warning');
   t.equal(await warnings.first().getAttribute('data-code'), 'certificate_expiring');
   t.ok(['9', '10'].includes((await warnings.first().getAttribute('data-value')) ?? ''), 'expires in 9 or 10 days');
-  t.match(await warnings.first().innerText(), /(server certificate expires in (9|10) days)|(server 证书将在 (9|10) 天后到期)/, 'in the page\'s language');
+  t.match(await warnings.first().innerText(), /(server certificate expires in (9|10) days)|(server 证书将在 (9|10) 天后到期)/, "in the page's language");
   await browser.screenshot(page, 'admin-ops-dashboard');
   t.same(problems, [], 'no CSP violation, script error or unexpected failed request');
 });

@@ -46,11 +46,7 @@ t.test('admin: failed recordings first with the reason and the retry, then the o
   await page.getByTestId('readyz-table').waitFor();
   await page.getByTestId('recording-status-row').first().waitFor();
   const rows = page.getByTestId('recording-status-row');
-  t.same(
-    [await rows.nth(0).getAttribute('data-status'), await rows.nth(1).getAttribute('data-status')],
-    ['failed', 'processing'],
-    'the failed one first although it is older',
-  );
+  t.same([await rows.nth(0).getAttribute('data-status'), await rows.nth(1).getAttribute('data-status')], ['failed', 'processing'], 'the failed one first although it is older');
   t.equal(await rows.count(), 2);
   t.equal(await rows.nth(0).getAttribute('data-recording-id'), failed);
   t.equal(await rows.nth(0).getByTestId('recording-failure-reason').innerText(), 'ffmpeg exited with code 1: Invalid data found when processing input');
@@ -88,7 +84,10 @@ t.test('auditor: export with a reason, progress, then the MP4 and its signature,
   // The links work with the auditor's browser session.
   const out = await mkdtemp(join(tmpdir(), 'kyc-export-ui-'));
   t.teardown(() => rm(out, { recursive: true, force: true }));
-  for (const [testid, name] of [['export-file', 'export.mp4'], ['export-signature', 'export.p7s']] as const) {
+  for (const [testid, name] of [
+    ['export-file', 'export.mp4'],
+    ['export-signature', 'export.p7s'],
+  ] as const) {
     const link = page.getByTestId(testid);
     t.equal(await link.getAttribute('download'), name);
     const res = await page.request.get(new URL((await link.getAttribute('href'))!, a.baseUrl).href, { ignoreHTTPSErrors: true });
@@ -97,12 +96,31 @@ t.test('auditor: export with a reason, progress, then the MP4 and its signature,
   }
   const ca = join(a.config.dataDir, 'pki', 'ca.crt');
   await t.resolves(
-    run('openssl', ['cms', '-verify', '-purpose', 'any', '-binary', '-inform', 'DER', '-in', join(out, 'export.p7s'), '-content', join(out, 'export.mp4'), '-CAfile', ca, '-out', '/dev/null']),
+    run('openssl', [
+      'cms',
+      '-verify',
+      '-purpose',
+      'any',
+      '-binary',
+      '-inform',
+      'DER',
+      '-in',
+      join(out, 'export.p7s'),
+      '-content',
+      join(out, 'export.mp4'),
+      '-CAfile',
+      ca,
+      '-out',
+      '/dev/null',
+    ]),
     'openssl verifies the downloaded pair against the appliance CA',
   );
 
   const events = await a.auditEvents();
-  t.ok(events.some((e) => e.action === 'recording.export_requested' && e.actor.username === 'auditor1'), 'the request is audited');
+  t.ok(
+    events.some((e) => e.action === 'recording.export_requested' && e.actor.username === 'auditor1'),
+    'the request is audited',
+  );
   t.equal(events.filter((e) => e.action === 'recording.export_download').length, 2, 'both downloads are audited');
   t.same(problems, [], 'no CSP violation, script error or unexpected failed request');
 });

@@ -104,11 +104,7 @@ t.test('admin on a phone: component status; auditor: archive placeholder', async
   t.same(components.sort(), ['db=up', 'face-model-browser=up', 'face-model=up', 'idp=up', 'janus=not_configured']);
   await page.getByTestId('readyz-refresh').click();
   await page.getByTestId('readyz-table').waitFor();
-  t.equal(
-    await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'),
-    0,
-    'nothing wider than the phone screen',
-  );
+  t.equal(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'), 0, 'nothing wider than the phone screen');
   await phone.screenshot(page, 'admin-phone-home');
   t.same(problems, []);
 

@@ -117,10 +117,9 @@ export class AuditLog {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
-          const res = await this.pool.query<{ id: string }>(
-            'INSERT INTO audit_event (body) SELECT b FROM unnest($1::text[]) WITH ORDINALITY AS t(b, n) ORDER BY n RETURNING id',
-            [batch.map((p) => p.json)],
-          );
+          const res = await this.pool.query<{ id: string }>('INSERT INTO audit_event (body) SELECT b FROM unnest($1::text[]) WITH ORDINALITY AS t(b, n) ORDER BY n RETURNING id', [
+            batch.map((p) => p.json),
+          ]);
           if (res.rows.length !== batch.length) throw new Error('group commit returned a wrong row count');
           const ids = res.rows.map((r) => Number(r.id)).sort((a, b) => a - b);
           batch.forEach((p, i) => p.resolve({ eventId: ids[i]! }));

@@ -50,7 +50,11 @@ function checkName(name: string): void {
 }
 
 export function keyIdFor(name: string, publicKey: Uint8Array): number {
-  const h = createHash('sha256').update(name, 'utf8').update(Buffer.from([0x0a, ED25519])).update(publicKey).digest();
+  const h = createHash('sha256')
+    .update(name, 'utf8')
+    .update(Buffer.from([0x0a, ED25519]))
+    .update(publicKey)
+    .digest();
   return h.readUInt32BE(0);
 }
 

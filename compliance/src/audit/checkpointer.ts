@@ -132,9 +132,7 @@ export class Checkpointer {
 
   private async tick(): Promise<void> {
     const head = await this.o.log.treeHead();
-    const due =
-      head.size - this.lastSize >= this.o.everyEvents ||
-      (head.size > this.lastSize && Date.now() - this.lastTime >= this.o.everyMs);
+    const due = head.size - this.lastSize >= this.o.everyEvents || (head.size > this.lastSize && Date.now() - this.lastTime >= this.o.everyMs);
     if (due) await this.checkpointNow();
     await this.stampPending();
   }
@@ -173,10 +171,7 @@ export class Checkpointer {
     }
     const note = signCheckpoint({ origin, size: head.size, rootHash }, signer);
     if (this.leavesUpTo < head.size) {
-      const r = await log.pool.query<{ leaf_hash: Buffer }>(
-        'SELECT leaf_hash FROM audit_leaf WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index',
-        [this.leavesUpTo, head.size],
-      );
+      const r = await log.pool.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM audit_leaf WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index', [this.leavesUpTo, head.size]);
       if (r.rows.length === head.size - this.leavesUpTo) {
         await writeFileDurably(join(dir, `${pad12(this.leavesUpTo)}-${pad12(head.size)}.leaves`), Buffer.concat(r.rows.map((x) => x.leaf_hash)), PUBLISHED);
         this.leavesUpTo = head.size;

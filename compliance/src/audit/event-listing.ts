@@ -104,7 +104,6 @@ export async function listEvents(pool: pg.Pool, filter: EventFilter = {}, cursor
     event: decodeEvent(row.body),
   }));
   const last = events[events.length - 1];
-  const nextCursor =
-    r.rows.length > limit && last ? Buffer.from(`v1:${order}:${last.leafIndex}`).toString('base64url') : null;
+  const nextCursor = r.rows.length > limit && last ? Buffer.from(`v1:${order}:${last.leafIndex}`).toString('base64url') : null;
   return { events, nextCursor };
 }

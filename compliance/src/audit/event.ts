@@ -45,9 +45,7 @@ const RESULTS: ReadonlySet<string> = new Set(['success', 'failure', 'denied']);
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const TYPE = /^[a-z][a-z0-9_]*$/;
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const TOP_KEYS: ReadonlySet<string> = new Set([
-  'v', 'time', 'actor', 'action', 'object', 'result', 'reason', 'requestId', 'clientAddress', 'details',
-]);
+const TOP_KEYS: ReadonlySet<string> = new Set(['v', 'time', 'actor', 'action', 'object', 'result', 'reason', 'requestId', 'clientAddress', 'details']);
 const MAX_TEXT = 512;
 const MAX_DETAILS = 32;
 const MAX_BYTES = 8192;

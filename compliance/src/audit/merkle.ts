@@ -217,13 +217,7 @@ export function proofFromNodes(ranges: Array<[number, number]>, node: (level: nu
 }
 
 /** RFC 9162 §2.1.3.2: verifies that leafHash is at leafIndex in the tree of treeSize with rootHash. */
-export function verifyInclusion(
-  leafIndex: number,
-  treeSize: number,
-  leafHash: Uint8Array,
-  proof: Uint8Array[],
-  rootHash: Uint8Array,
-): boolean {
+export function verifyInclusion(leafIndex: number, treeSize: number, leafHash: Uint8Array, proof: Uint8Array[], rootHash: Uint8Array): boolean {
   if (!(Number.isSafeInteger(leafIndex) && Number.isSafeInteger(treeSize))) return false;
   if (leafIndex < 0 || leafIndex >= treeSize) return false;
   let fn = BigInt(leafIndex);
@@ -250,13 +244,7 @@ export function verifyInclusion(
 }
 
 /** RFC 9162 §2.1.4.2: verifies that the tree (second, secondHash) extends the tree (first, firstHash). */
-export function verifyConsistency(
-  first: number,
-  second: number,
-  firstHash: Uint8Array,
-  secondHash: Uint8Array,
-  proof: Uint8Array[],
-): boolean {
+export function verifyConsistency(first: number, second: number, firstHash: Uint8Array, secondHash: Uint8Array, proof: Uint8Array[]): boolean {
   if (!(Number.isSafeInteger(first) && Number.isSafeInteger(second))) return false;
   if (first < 0 || first > second) return false;
   if (first === second) return proof.length === 0 && equalHashes(firstHash, secondHash);

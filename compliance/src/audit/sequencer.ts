@@ -144,7 +144,12 @@ export class Sequencer {
         )
       ).rows;
       const snap = {
-        xip: new Set((rows[0]?.xip ?? '').split(',').filter((x) => x.length > 0).map((x) => BigInt(x))),
+        xip: new Set(
+          (rows[0]?.xip ?? '')
+            .split(',')
+            .filter((x) => x.length > 0)
+            .map((x) => BigInt(x)),
+        ),
         xmax: BigInt(rows[0]!.xmax),
       };
       const events = rows.filter((r) => r.id !== null) as Array<{ id: string; body: string }>;
@@ -173,12 +178,7 @@ export class Sequencer {
       }
       // The tree is extended by the schema owner's function, which hashes each leaf from its event's bytes and
       // every node and root from those leaves: this role may insert events only (compliance migration 0011).
-      const appended = (
-        await client.query<{ tree_size: string }>('SELECT tree_size FROM audit_sequence_append($1::bigint[], $2)', [
-          events.map((e) => e.id),
-          newWatermark,
-        ])
-      ).rows[0]!;
+      const appended = (await client.query<{ tree_size: string }>('SELECT tree_size FROM audit_sequence_append($1::bigint[], $2)', [events.map((e) => e.id), newWatermark])).rows[0]!;
       await client.query('COMMIT');
       this.watermark = newWatermark;
       return { size: Number(appended.tree_size), sequenced: events.length, more: truncated };

@@ -128,7 +128,8 @@ function essCertHashes(attrs: Map<string, Der[]>): Array<{ alg: string; hash: Bu
     const certs = children(expectTag(children(expectTag(v2[0], TAG.SEQUENCE, 'SigningCertificateV2'))[0], TAG.SEQUENCE, 'ESSCertIDv2 list'));
     return certs.map((c) => {
       const parts = children(expectTag(c, TAG.SEQUENCE, 'ESSCertIDv2'));
-      if (parts[0]!.tag === TAG.SEQUENCE) return { alg: hashName(algorithm(parts[0], 'ESSCertIDv2 hashAlgorithm')), hash: Buffer.from(expectTag(parts[1], TAG.OCTET_STRING, 'certHash').value) };
+      if (parts[0]!.tag === TAG.SEQUENCE)
+        return { alg: hashName(algorithm(parts[0], 'ESSCertIDv2 hashAlgorithm')), hash: Buffer.from(expectTag(parts[1], TAG.OCTET_STRING, 'certHash').value) };
       return { alg: 'sha256', hash: Buffer.from(expectTag(parts[0], TAG.OCTET_STRING, 'certHash').value) };
     });
   }
@@ -169,7 +170,13 @@ export function verifyTimestampToken(token: Buffer, data: Buffer, tsaCerts: X509
   if (!ct || oidString(ct) !== OID.tstInfo) fail('the signed content-type attribute is not TSTInfo');
   const md = t.attrs.get(OID.messageDigest)?.[0];
   const digest = hashName(t.digestAlg);
-  if (!md || !createHash(digest).update(t.eContent).digest().equals(expectTag(md, TAG.OCTET_STRING, 'messageDigest').value)) {
+  if (
+    !md ||
+    !createHash(digest)
+      .update(t.eContent)
+      .digest()
+      .equals(expectTag(md, TAG.OCTET_STRING, 'messageDigest').value)
+  ) {
     fail('the signed message digest does not match the TSTInfo (token altered)');
   }
   const named = essCertHashes(t.attrs);

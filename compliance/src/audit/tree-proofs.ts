@@ -39,9 +39,7 @@ function checkInt(name: string, v: number): void {
 }
 
 export async function readTreeHead(pool: pg.Pool): Promise<TreeHead> {
-  const r = await pool.query<{ tree_size: string; root_hash: Buffer }>(
-    'SELECT tree_size, root_hash FROM audit_tree_head ORDER BY tree_size DESC LIMIT 1',
-  );
+  const r = await pool.query<{ tree_size: string; root_hash: Buffer }>('SELECT tree_size, root_hash FROM audit_tree_head ORDER BY tree_size DESC LIMIT 1');
   const row = r.rows[0]!;
   return { size: Number(row.tree_size), rootHash: row.root_hash };
 }

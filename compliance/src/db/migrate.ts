@@ -29,9 +29,7 @@ export async function applyMigrations(pool: pg.Pool, sources: MigrationSource[])
          applied_at timestamptz NOT NULL DEFAULT now()
        )`,
     );
-    const done = new Set(
-      (await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id),
-    );
+    const done = new Set((await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
     const result: AppliedMigration[] = [];
     for (const source of sources) {
       const files = (await readdir(source.dir)).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();

@@ -169,7 +169,11 @@ async function listedFiles(folder: string, details: Record<string, unknown> | un
 }
 
 /** Checks one sealed recording's folder `<archiveDir>/<recordingId>/` against the hashes of its event. */
-export async function checkSealedRecording(archiveDir: string, recordingId: string, details: Record<string, unknown> | undefined): Promise<{ files: number; problems: SealedRecordingProblem[] }> {
+export async function checkSealedRecording(
+  archiveDir: string,
+  recordingId: string,
+  details: Record<string, unknown> | undefined,
+): Promise<{ files: number; problems: SealedRecordingProblem[] }> {
   const problems: SealedRecordingProblem[] = [];
   if (!NAME.test(recordingId)) return { files: 0, problems: [{ recordingId, file: null, reason: 'the event names no valid recording id' }] };
   const listed = await listedFiles(join(archiveDir, recordingId), details);

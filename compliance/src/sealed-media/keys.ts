@@ -84,7 +84,6 @@ export function newKid(now: Date): string {
   return `kek-${d}-${randomBytes(4).toString('hex')}`;
 }
 
-
 /**
  * Who may read a KEK directory. Default: its owner only (0700/0600). `groupReadable`: also the directory's group
  * (0750/0640; never writable by it, never readable by others) — separate OS users where the worker seals and the
@@ -111,7 +110,8 @@ export async function createKek(dir: string, now: Date = new Date(), access: Key
 async function checkPrivate(path: string, what: string, access: KeyringAccess): Promise<void> {
   const st = await stat(path);
   if (access.groupReadable) {
-    if ((st.mode & 0o027) !== 0) throw new SealedMediaError('KYC_ERR_SEALED_KEY', `${what} ${path} must not be writable by its group nor accessible by others (chmod ${st.isDirectory() ? '750' : '640'})`);
+    if ((st.mode & 0o027) !== 0)
+      throw new SealedMediaError('KYC_ERR_SEALED_KEY', `${what} ${path} must not be writable by its group nor accessible by others (chmod ${st.isDirectory() ? '750' : '640'})`);
   } else if ((st.mode & 0o077) !== 0) {
     throw new SealedMediaError('KYC_ERR_SEALED_KEY', `${what} ${path} must not be accessible by group or others (chmod ${st.isDirectory() ? '700' : '600'})`);
   }

@@ -73,7 +73,7 @@ function loadBinding(): Pkcs11Module {
 }
 
 function pkcs11Code(err: unknown): string {
-  return err instanceof Error ? err.message.split(/[\s:]/)[0] ?? 'error' : 'error';
+  return err instanceof Error ? (err.message.split(/[\s:]/)[0] ?? 'error') : 'error';
 }
 
 export class Pkcs11Keyring implements KeyWrapper {
@@ -96,7 +96,8 @@ export class Pkcs11Keyring implements KeyWrapper {
 
   /** Loads the module, finds the token by label, opens the process's session and logs in. */
   static async open(o: Pkcs11Options): Promise<Pkcs11Keyring> {
-    if (!HSM_KEY_LABEL.test(o.currentLabel)) throw new SealedMediaError('KYC_ERR_SEALED_KEY', `PKCS#11 key label ${JSON.stringify(o.currentLabel)} is not a plain label (letters, digits, . _ -)`);
+    if (!HSM_KEY_LABEL.test(o.currentLabel))
+      throw new SealedMediaError('KYC_ERR_SEALED_KEY', `PKCS#11 key label ${JSON.stringify(o.currentLabel)} is not a plain label (letters, digits, . _ -)`);
     const pk = loadBinding();
     let entry = modules.get(o.module);
     if (!entry) {

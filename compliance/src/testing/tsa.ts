@@ -59,14 +59,46 @@ extendedKeyUsage = serverAuth
 /** Makes a CA and a certificate signed by it in `dir` (`<name>.key`, `<name>.pem`); `ext` names the section of ext.cnf. */
 async function issue(dir: string, name: string, subject: string, ext: 'tsa_ext' | 'plain_ext'): Promise<void> {
   await run('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, `${name}.key`), '-subj', subject, '-out', join(dir, `${name}.csr`)]);
-  await run('openssl', ['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial',
-    '-days', '3650', '-sha256', '-extfile', join(dir, 'ext.cnf'), '-extensions', ext, '-out', join(dir, `${name}.pem`)]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    join(dir, `${name}.csr`),
+    '-CA',
+    join(dir, 'ca.pem'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '3650',
+    '-sha256',
+    '-extfile',
+    join(dir, 'ext.cnf'),
+    '-extensions',
+    ext,
+    '-out',
+    join(dir, `${name}.pem`),
+  ]);
 }
 
 export async function startTestTsa(opts: { name?: string; certExtension?: 'tsa_ext' | 'plain_ext' } = {}): Promise<TestTsa> {
   const dir = await mkdtemp(join(tmpdir(), 'kyc-test-tsa-'));
   await writeFile(join(dir, 'ext.cnf'), EXT);
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-subj', `/CN=${opts.name ?? 'Test'} TSA Root`, '-days', '3650', '-out', join(dir, 'ca.pem')]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    join(dir, 'ca.key'),
+    '-subj',
+    `/CN=${opts.name ?? 'Test'} TSA Root`,
+    '-days',
+    '3650',
+    '-out',
+    join(dir, 'ca.pem'),
+  ]);
   await issue(dir, 'tsa', `/CN=${opts.name ?? 'Test'} Time Stamping Authority`, opts.certExtension ?? 'tsa_ext');
   await writeFile(join(dir, 'serial'), '01\n');
   await writeFile(join(dir, 'tsa.cnf'), CONFIG(dir));

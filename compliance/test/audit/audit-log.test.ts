@@ -39,9 +39,11 @@ async function withDb(t: TapTest): Promise<{ db: TestDatabase; pool: pg.Pool; lo
 }
 
 async function rebuild(pool: pg.Pool): Promise<{ frontier: Frontier; eventIds: number[] }> {
-  const rows = (await pool.query<{ leaf_index: string; event_id: string; body: string; leaf_hash: Buffer }>(
-    'SELECT l.leaf_index, l.event_id, e.body, l.leaf_hash FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id ORDER BY leaf_index',
-  )).rows;
+  const rows = (
+    await pool.query<{ leaf_index: string; event_id: string; body: string; leaf_hash: Buffer }>(
+      'SELECT l.leaf_index, l.event_id, e.body, l.leaf_hash FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id ORDER BY leaf_index',
+    )
+  ).rows;
   const frontier = new Frontier();
   rows.forEach((r, i) => {
     if (Number(r.leaf_index) !== i) throw new Error(`gap at ${i}`);
@@ -83,43 +85,48 @@ t.test('privileges and triggers: the log is insert-only for the app and for the 
   }
   await t.rejects(su.query('TRUNCATE audit_event, audit_leaf, audit_node, audit_tree_head, audit_checkpoint'), /append-only/, 'superuser: TRUNCATE');
   // an explicit id from the caller is ignored: ids always come from the sequence
-  const r = await app.query<{ id: string }>("INSERT INTO audit_event (id, body) VALUES (1, $1) RETURNING id", [JSON.stringify({ v: 1 })]);
+  const r = await app.query<{ id: string }>('INSERT INTO audit_event (id, body) VALUES (1, $1) RETURNING id', [JSON.stringify({ v: 1 })]);
   t.not(r.rows[0]!.id, '1', 'caller-chosen id replaced');
 });
 
-for (const round of [1, 2, 3]) t.test(`concurrent appends from many connections and group commit: each sequenced exactly once, no gaps (round ${round})`, async (t) => {
-  const { pool, log } = await withDb(t);
-  log.startSequencer({ intervalMs: 20 });
-  const perWriter = 40;
-  const writers = 12;
-  const inTx = Array.from({ length: writers }, async (_, w) => {
-    const client = await pool.connect();
-    try {
-      const ids: number[] = [];
-      for (let i = 0; i < perWriter; i++) {
-        await client.query('BEGIN');
-        ids.push((await log.appendInTx(client, ev(w * 1000 + i))).eventId);
-        await client.query('COMMIT');
+for (const round of [1, 2, 3])
+  t.test(`concurrent appends from many connections and group commit: each sequenced exactly once, no gaps (round ${round})`, async (t) => {
+    const { pool, log } = await withDb(t);
+    log.startSequencer({ intervalMs: 20 });
+    const perWriter = 40;
+    const writers = 12;
+    const inTx = Array.from({ length: writers }, async (_, w) => {
+      const client = await pool.connect();
+      try {
+        const ids: number[] = [];
+        for (let i = 0; i < perWriter; i++) {
+          await client.query('BEGIN');
+          ids.push((await log.appendInTx(client, ev(w * 1000 + i))).eventId);
+          await client.query('COMMIT');
+        }
+        return ids;
+      } finally {
+        client.release();
       }
-      return ids;
-    } finally {
-      client.release();
-    }
+    });
+    const grouped = Array.from({ length: 300 }, (_, i) => log.append(ev(50_000 + i)).then((r) => r.eventId));
+    const ids = [...(await Promise.all(inTx)).flat(), ...(await Promise.all(grouped))];
+    t.equal(new Set(ids).size, writers * perWriter + 300, 'every append got its own id');
+    await log.waitForSequenced(Math.max(...ids));
+    await log.stopSequencer();
+    const { frontier, eventIds } = await rebuild(pool);
+    t.equal(frontier.size, ids.length, 'tree size = events appended');
+    t.same(
+      [...eventIds].sort((a, b) => a - b),
+      [...ids].sort((a, b) => a - b),
+      'each event sequenced exactly once',
+    );
+    const head = await log.treeHead();
+    t.equal(head.size, ids.length);
+    t.same(head.rootHash, frontier.root(), 'stored root = root recomputed from the rows');
+    const groups = (await pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_tree_head')).rows[0]!;
+    t.ok(Number(groups.n) < ids.length, `sequenced in ${Number(groups.n) - 1} batches`);
   });
-  const grouped = Array.from({ length: 300 }, (_, i) => log.append(ev(50_000 + i)).then((r) => r.eventId));
-  const ids = [...(await Promise.all(inTx)).flat(), ...(await Promise.all(grouped))];
-  t.equal(new Set(ids).size, writers * perWriter + 300, 'every append got its own id');
-  await log.waitForSequenced(Math.max(...ids));
-  await log.stopSequencer();
-  const { frontier, eventIds } = await rebuild(pool);
-  t.equal(frontier.size, ids.length, 'tree size = events appended');
-  t.same([...eventIds].sort((a, b) => a - b), [...ids].sort((a, b) => a - b), 'each event sequenced exactly once');
-  const head = await log.treeHead();
-  t.equal(head.size, ids.length);
-  t.same(head.rootHash, frontier.root(), 'stored root = root recomputed from the rows');
-  const groups = (await pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_tree_head')).rows[0]!;
-  t.ok(Number(groups.n) < ids.length, `sequenced in ${Number(groups.n) - 1} batches`);
-});
 
 t.test('ordering trap: a lower id committed after a higher one was sequenced is still sequenced', async (t) => {
   const { pool, log, defer } = await withDb(t);
@@ -184,15 +191,48 @@ t.test('proofs from the stored nodes verify against the tree roots (RFC 9162)', 
     for (let i = 0; i < size; i++) f.append(leaves[i]!);
     return f.root();
   };
-  for (const [index, size] of [[0, 1], [0, n], [n - 1, n], [100, 200], [255, 256], [256, 257], [17, 37]] as const) {
+  for (const [index, size] of [
+    [0, 1],
+    [0, n],
+    [n - 1, n],
+    [100, 200],
+    [255, 256],
+    [256, 257],
+    [17, 37],
+  ] as const) {
     const p = await log.inclusionProof(index, size);
     const root = rootAt(size);
     t.equal(p.rootHash, root.toString('base64'), `root at ${size}`);
-    t.ok(verifyInclusion(index, size, leaves[index]!, p.hashes.map((h) => Buffer.from(h, 'base64')), root), `inclusion ${index}@${size}`);
+    t.ok(
+      verifyInclusion(
+        index,
+        size,
+        leaves[index]!,
+        p.hashes.map((h) => Buffer.from(h, 'base64')),
+        root,
+      ),
+      `inclusion ${index}@${size}`,
+    );
   }
-  for (const [from, to] of [[1, n], [37, 74], [256, 333], [100, 101], [0, 5], [7, 7]] as const) {
+  for (const [from, to] of [
+    [1, n],
+    [37, 74],
+    [256, 333],
+    [100, 101],
+    [0, 5],
+    [7, 7],
+  ] as const) {
     const p = await log.consistencyProof(from, to);
-    t.ok(verifyConsistency(from, to, rootAt(from), rootAt(to), p.hashes.map((h) => Buffer.from(h, 'base64'))), `consistency ${from}->${to}`);
+    t.ok(
+      verifyConsistency(
+        from,
+        to,
+        rootAt(from),
+        rootAt(to),
+        p.hashes.map((h) => Buffer.from(h, 'base64')),
+      ),
+      `consistency ${from}->${to}`,
+    );
   }
   const bad: Array<[string, () => Promise<unknown>]> = [
     ['index = size', () => log.inclusionProof(5, 5)],
@@ -222,10 +262,17 @@ t.test('listing: filters, keyset pagination, leaf index and bytes', async (t) =>
     cursor = page.nextCursor;
   } while (cursor);
   t.equal(all.length, 20, '20 case.create events over several pages');
-  t.same(all, [...all].sort((a, b) => b - a), 'newest first');
+  t.same(
+    all,
+    [...all].sort((a, b) => b - a),
+    'newest first',
+  );
   const asc = await log.listEvents({ actor: 'u-3', order: 'asc' }, null, 100);
   t.ok(asc.events.every((e) => e.event.actor.username === 'u-3'));
-  t.same(asc.events.map((e) => e.leafIndex), [...asc.events.map((e) => e.leafIndex)].sort((a, b) => a - b));
+  t.same(
+    asc.events.map((e) => e.leafIndex),
+    [...asc.events.map((e) => e.leafIndex)].sort((a, b) => a - b),
+  );
   const obj = await log.listEvents({ objectType: 'case', objectId: 'c-5' });
   t.ok(obj.events.length > 0 && obj.events.every((e) => e.event.object?.id === 'c-5'));
   const several = await log.listEvents({ objectIds: ['c-5', 'c-6'], order: 'asc' }, null, 1000);

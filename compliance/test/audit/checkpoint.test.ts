@@ -3,16 +3,7 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
 import { mkdtemp, stat, chmod, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createSigningKeyFile,
-  generateSigningKey,
-  loadSigningKey,
-  parseSigningKey,
-  parseVerifierKey,
-  signCheckpoint,
-  verifyCheckpoint,
-  openNote,
-} from '../../src/audit/checkpoint.js';
+import { createSigningKeyFile, generateSigningKey, loadSigningKey, parseSigningKey, parseVerifierKey, signCheckpoint, verifyCheckpoint, openNote } from '../../src/audit/checkpoint.js';
 import { EMPTY_ROOT, hashLeaf } from '../../src/audit/merkle.js';
 
 const ORIGIN = 'kyc-appliance.local/audit';
@@ -32,7 +23,10 @@ t.test('checkpoint note verifies with plain node:crypto from the published verif
   t.equal(keyBytes.length, 33);
   t.equal(keyBytes[0], 0x01, 'algorithm byte: Ed25519');
   const pub = keyBytes.subarray(1);
-  const expectedId = createHash('sha256').update(Buffer.concat([Buffer.from(name), Buffer.from([0x0a, 0x01]), pub])).digest().subarray(0, 4);
+  const expectedId = createHash('sha256')
+    .update(Buffer.concat([Buffer.from(name), Buffer.from([0x0a, 0x01]), pub]))
+    .digest()
+    .subarray(0, 4);
   t.equal(idHex, expectedId.toString('hex'), 'key id = SHA-256(name ‖ 0x0A ‖ 0x01 ‖ key)[:4]');
 
   const [text, sigBlock] = note.split('\n\n') as [string, string];

@@ -5,7 +5,12 @@ import { signedTestLog } from '../helpers/signed-log.js';
 
 const ORIGIN = 'kyc-appliance.test/audit';
 const unguard = 'ALTER TABLE audit_event DISABLE TRIGGER ALL; ALTER TABLE audit_leaf DISABLE TRIGGER ALL; ALTER TABLE audit_tree_head DISABLE TRIGGER ALL';
-const event = (i: number) => ({ actor: { username: 'system', roles: [], auth: 'system' as const }, action: 'case.create', object: { type: 'case', id: `c${i}` }, result: 'success' as const });
+const event = (i: number) => ({
+  actor: { username: 'system', roles: [], auth: 'system' as const },
+  action: 'case.create',
+  object: { type: 'case', id: `c${i}` },
+  result: 'success' as const,
+});
 
 t.test('the checkpointer signs the root it recomputes from the events, never a tree head it only read', async (t) => {
   const { db, log, dir, cp } = await signedTestLog(t, ORIGIN);

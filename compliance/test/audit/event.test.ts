@@ -11,7 +11,10 @@ const base = {
 t.test('canonical JSON is RFC 8785: sorted keys, no spaces, fixed number forms', async (t) => {
   t.equal(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 1e21, y: 0.1 } }), '{"a":[true,null,"x"],"b":1,"c":{"y":0.1,"z":1e+21}}');
   const { json, event } = encodeEvent({ ...base, time: '2026-11-22T10:00:00.000Z', requestId: 'r-1' });
-  t.equal(json, '{"action":"case.create","actor":{"auth":"session","roles":["teller"],"username":"u-42"},"object":{"id":"c-1","type":"case"},"requestId":"r-1","result":"success","time":"2026-11-22T10:00:00.000Z","v":1}');
+  t.equal(
+    json,
+    '{"action":"case.create","actor":{"auth":"session","roles":["teller"],"username":"u-42"},"object":{"id":"c-1","type":"case"},"requestId":"r-1","result":"success","time":"2026-11-22T10:00:00.000Z","v":1}',
+  );
   t.equal(event.v, 1);
 });
 

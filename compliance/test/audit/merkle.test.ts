@@ -1,18 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import {
-  EMPTY_ROOT,
-  Frontier,
-  consistencyRanges,
-  hashChildren,
-  hashLeaf,
-  inclusionRanges,
-  naiveRoot,
-  proofFromNodes,
-  verifyConsistency,
-  verifyInclusion,
-} from '../../src/audit/merkle.js';
+import { EMPTY_ROOT, Frontier, consistencyRanges, hashChildren, hashLeaf, inclusionRanges, naiveRoot, proofFromNodes, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
 
 const sha = (...parts: Buffer[]): Buffer => createHash('sha256').update(Buffer.concat(parts)).digest();
 const leaves = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => hashLeaf(Buffer.from(`leaf ${i}`)));
@@ -27,18 +16,14 @@ function naivePath(m: number, d: Buffer[]): Buffer[] {
   if (d.length <= 1) return [];
   let k = 1;
   while (k * 2 < d.length) k *= 2;
-  return m < k
-    ? [...naivePath(m, d.slice(0, k)), naiveRoot(d.slice(k))]
-    : [...naivePath(m - k, d.slice(k)), naiveRoot(d.slice(0, k))];
+  return m < k ? [...naivePath(m, d.slice(0, k)), naiveRoot(d.slice(k))] : [...naivePath(m - k, d.slice(k)), naiveRoot(d.slice(0, k))];
 }
 function naiveSubproof(m: number, d: Buffer[], b: boolean): Buffer[] {
   const n = d.length;
   if (m === n) return b ? [] : [naiveRoot(d)];
   let k = 1;
   while (k * 2 < n) k *= 2;
-  return m <= k
-    ? [...naiveSubproof(m, d.slice(0, k), b), naiveRoot(d.slice(k))]
-    : [...naiveSubproof(m - k, d.slice(k), false), naiveRoot(d.slice(0, k))];
+  return m <= k ? [...naiveSubproof(m, d.slice(0, k), b), naiveRoot(d.slice(k))] : [...naiveSubproof(m - k, d.slice(k), false), naiveRoot(d.slice(0, k))];
 }
 
 t.test('RFC 6962 vectors', async (t) => {

@@ -55,7 +55,13 @@ async function fixture(t: TapTest, size = 40): Promise<Fixture & { cp: Checkpoin
   await su.connect();
   t.teardown(() => su.end().catch(() => undefined));
   const f: Fixture & { cp: Checkpointer } = {
-    db, pool, log, signer, dir, su, cp,
+    db,
+    pool,
+    log,
+    signer,
+    dir,
+    su,
+    cp,
     verify: (extra = []) => kycAudit(['verify', '--db', db.superUrl, '--checkpoints', dir, '--verifier-key', signer.verifierKey, ...extra]),
   };
   await grow(f, cp, 0, size);
@@ -68,7 +74,8 @@ async function fixture(t: TapTest, size = 40): Promise<Fixture & { cp: Checkpoin
 }
 
 const leafEvent = `(SELECT event_id FROM audit_leaf WHERE leaf_index = $1)`;
-const unguard = 'ALTER TABLE audit_event DISABLE TRIGGER ALL; ALTER TABLE audit_leaf DISABLE TRIGGER ALL; ALTER TABLE audit_node DISABLE TRIGGER ALL; ALTER TABLE audit_tree_head DISABLE TRIGGER ALL; ALTER TABLE audit_checkpoint DISABLE TRIGGER ALL';
+const unguard =
+  'ALTER TABLE audit_event DISABLE TRIGGER ALL; ALTER TABLE audit_leaf DISABLE TRIGGER ALL; ALTER TABLE audit_node DISABLE TRIGGER ALL; ALTER TABLE audit_tree_head DISABLE TRIGGER ALL; ALTER TABLE audit_checkpoint DISABLE TRIGGER ALL';
 
 function expectBad(t: TapTest, r: CliResult, index: number, reason: RegExp): void {
   t.equal(r.code, 1, 'verifier exits 1');
@@ -83,9 +90,7 @@ function expectBad(t: TapTest, r: CliResult, index: number, reason: RegExp): voi
  * node and tree head from the (edited) bodies, so that the database is internally consistent again.
  */
 async function recomputeEverything(su: pg.Client): Promise<void> {
-  const rows = (await su.query<{ leaf_index: string; body: string }>(
-    'SELECT l.leaf_index, e.body FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id ORDER BY l.leaf_index',
-  )).rows;
+  const rows = (await su.query<{ leaf_index: string; body: string }>('SELECT l.leaf_index, e.body FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id ORDER BY l.leaf_index')).rows;
   const heads = new Set((await su.query<{ tree_size: string }>('SELECT tree_size FROM audit_tree_head')).rows.map((r) => Number(r.tree_size)));
   const f = new Frontier();
   await su.query('BEGIN');
@@ -206,8 +211,10 @@ t.test('sign with another key', async (t) => {
   t.match(details, /no signature by kyc-appliance\.local\/audit\+[0-9a-f]{8}/, 'the forged checkpoint is reported too');
   // a forged checkpoint alone (no other change) is named by its tree size
   const g = await fixture(t);
-  await writeFile(join(g.dir, `${pad12(40)}-${checkpointTimestamp(new Date(Date.now() + 60_000))}.checkpoint`),
-    signCheckpoint({ origin: ORIGIN, size: 40, rootHash: (await g.log.treeHead()).rootHash }, mallory));
+  await writeFile(
+    join(g.dir, `${pad12(40)}-${checkpointTimestamp(new Date(Date.now() + 60_000))}.checkpoint`),
+    signCheckpoint({ origin: ORIGIN, size: 40, rootHash: (await g.log.treeHead()).rootHash }, mallory),
+  );
   expectBad(t, await g.verify(), 40, /no signature by/);
 });
 
@@ -249,4 +256,3 @@ t.test('usage errors exit 2 with one JSON line', async (t) => {
   const bad = await kycAudit(['verify', '--db', 'postgresql://nobody@/nope?host=/var/run/postgresql&port=5433', '--checkpoints', '/nonexistent', '--verifier-key', 'x+00000000+AA==']);
   t.equal(bad.code, 2);
 });
-

@@ -9,14 +9,7 @@ import { readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Checkpointer } from '../../src/audit/checkpointer.js';
-import {
-  parseTsaCertificates,
-  Timestamper,
-  timestampRequest,
-  tokenFromResponse,
-  verifyTimestampToken,
-  TIMESTAMP_TOKEN_SUFFIX,
-} from '../../src/audit/timestamp.js';
+import { parseTsaCertificates, Timestamper, timestampRequest, tokenFromResponse, verifyTimestampToken, TIMESTAMP_TOKEN_SUFFIX } from '../../src/audit/timestamp.js';
 import { isAuditError } from '../../src/audit/errors.js';
 import { signedTestLog } from '../helpers/signed-log.js';
 import { kycAudit } from '../helpers/kyc-audit-cli.js';
@@ -24,7 +17,12 @@ import { startTestTsa, type TestTsa } from '../../src/testing/tsa.js';
 
 const run = promisify(execFile);
 const ORIGIN = 'kyc-appliance.test/audit';
-const event = (i: number) => ({ actor: { username: 'system', roles: [], auth: 'system' as const }, action: 'case.create', object: { type: 'case', id: `c${i}` }, result: 'success' as const });
+const event = (i: number) => ({
+  actor: { username: 'system', roles: [], auth: 'system' as const },
+  action: 'case.create',
+  object: { type: 'case', id: `c${i}` },
+  result: 'success' as const,
+});
 
 async function tsa(t: { teardown(fn: () => unknown): void }, opts?: Parameters<typeof startTestTsa>[0]): Promise<TestTsa> {
   const s = await startTestTsa(opts);
@@ -59,26 +57,54 @@ t.test('a token from a real TSA verifies against its certificate, and only for t
   const { stdout } = await run('openssl', ['ts', '-verify', '-data', `${f}.data`, '-in', `${f}.tst`, '-token_in', '-CAfile', a.caFile, '-untrusted', a.certFile]);
   t.match(stdout, /Verification: OK/, 'openssl ts -verify: OK');
 
-  t.match(auditCode(() => verifyTimestampToken(token, Buffer.from('other data'), certs)), /message imprint differs/, 'other data: refused');
+  t.match(
+    auditCode(() => verifyTimestampToken(token, Buffer.from('other data'), certs)),
+    /message imprint differs/,
+    'other data: refused',
+  );
   const otherCerts = parseTsaCertificates(await readFile(b.certFile, 'utf8'));
-  t.match(auditCode(() => verifyTimestampToken(token, data, otherCerts)), /not issued with the given TSA certificate/, "another TSA's certificate: refused");
-  t.equal(auditCode(() => verifyTimestampToken(token, data, [...otherCerts, ...certs])), null, 'a file with several certificates (renewal): the matching one is used');
+  t.match(
+    auditCode(() => verifyTimestampToken(token, data, otherCerts)),
+    /not issued with the given TSA certificate/,
+    "another TSA's certificate: refused",
+  );
+  t.equal(
+    auditCode(() => verifyTimestampToken(token, data, [...otherCerts, ...certs])),
+    null,
+    'a file with several certificates (renewal): the matching one is used',
+  );
 
   // flip one byte inside the signed TSTInfo (its genTime): the signed digest no longer matches
   const altered = Buffer.from(token);
   const at = altered.indexOf(Buffer.from(info.genTime.toISOString().slice(0, 4)), 0);
   t.ok(at > 0, 'genTime found in the token');
   altered[at + 3] = altered[at + 3]! ^ 1;
-  t.match(auditCode(() => verifyTimestampToken(altered, data, certs)), /message digest does not match|malformed/, 'an altered token: refused');
+  t.match(
+    auditCode(() => verifyTimestampToken(altered, data, certs)),
+    /message digest does not match|malformed/,
+    'an altered token: refused',
+  );
   // flip a byte of the signature (the last bytes of the token)
   const badSig = Buffer.from(token);
   badSig[badSig.length - 5] = badSig[badSig.length - 5]! ^ 0xff;
-  t.match(auditCode(() => verifyTimestampToken(badSig, data, certs)), /signature does not verify/, 'a broken signature: refused');
-  t.match(auditCode(() => verifyTimestampToken(Buffer.from('not der at all'), data, certs)), /malformed DER/, 'garbage: refused with a clear reason');
+  t.match(
+    auditCode(() => verifyTimestampToken(badSig, data, certs)),
+    /signature does not verify/,
+    'a broken signature: refused',
+  );
+  t.match(
+    auditCode(() => verifyTimestampToken(Buffer.from('not der at all'), data, certs)),
+    /malformed DER/,
+    'garbage: refused with a clear reason',
+  );
 
   // a token from Beta, given Beta's certificate, still must be for the data
   const tokenB = await new Timestamper({ url: b.url }).stamp(data);
-  t.equal(auditCode(() => verifyTimestampToken(tokenB, data, otherCerts)), null, "Beta's token verifies with Beta's certificate");
+  t.equal(
+    auditCode(() => verifyTimestampToken(tokenB, data, otherCerts)),
+    null,
+    "Beta's token verifies with Beta's certificate",
+  );
 });
 
 t.test('a TSA whose certificate is not for time stamping is refused; a refused request is reported', async (t) => {
@@ -86,11 +112,17 @@ t.test('a TSA whose certificate is not for time stamping is refused; a refused r
   const certs = parseTsaCertificates(await readFile(plain.certFile, 'utf8'));
   const data = Buffer.from('checkpoint');
   // openssl itself refuses to sign with a certificate lacking the timeStamping usage: the TSA fails
-  const err = await new Timestamper({ url: plain.url, tsaCerts: certs }).stamp(data).then(() => null, (e: unknown) => e);
+  const err = await new Timestamper({ url: plain.url, tsaCerts: certs }).stamp(data).then(
+    () => null,
+    (e: unknown) => e,
+  );
   t.ok(isAuditError(err, 'KYC_ERR_AUDIT_TIMESTAMP'), `refused: ${String(err)}`);
   // a rejection status (PKIStatus 2) in a well-formed reply
   const rejection = Buffer.from('30053003020102', 'hex');
-  t.match(auditCode(() => tokenFromResponse(rejection)), /refused the request \(PKIStatus 2\)/);
+  t.match(
+    auditCode(() => tokenFromResponse(rejection)),
+    /refused the request \(PKIStatus 2\)/,
+  );
   t.ok(timestampRequest(data, Buffer.from([0x80, 1])).length > 40, 'a request with a high-bit nonce encodes');
 });
 
@@ -140,7 +172,10 @@ t.test('every checkpoint gets a token beside it; kyc-audit verify --tsa-cert che
   await log.sequence();
   const second = await cp.checkpointNow();
   t.ok(second, 'a checkpoint is written while the TSA is down');
-  t.ok(errors.some((e) => isAuditError(e, 'KYC_ERR_AUDIT_TIMESTAMP')), 'the failure was reported to the operator');
+  t.ok(
+    errors.some((e) => isAuditError(e, 'KYC_ERR_AUDIT_TIMESTAMP')),
+    'the failure was reported to the operator',
+  );
   const unstampedName = second!.file.split('/').pop()!;
   t.notOk((await readdir(stampDir)).includes(`${unstampedName}${TIMESTAMP_TOKEN_SUFFIX}`), 'no token yet');
   const missing = await kycAudit([...base, '--tsa-cert', a.certFile]);
@@ -153,7 +188,16 @@ t.test('every checkpoint gets a token beside it; kyc-audit verify --tsa-cert che
   a.up();
   // the retry waits out its back-off; a restarted checkpointer picks the backlog up at once
   await cp.close();
-  const restarted = new Checkpointer({ log, signer, origin: ORIGIN, dir: stampDir, everyEvents: 1_000_000, everyMs: 3_600_000, pollMs: 50, timestamper: new Timestamper({ url: a.url, tsaCerts: certs }) });
+  const restarted = new Checkpointer({
+    log,
+    signer,
+    origin: ORIGIN,
+    dir: stampDir,
+    everyEvents: 1_000_000,
+    everyMs: 3_600_000,
+    pollMs: 50,
+    timestamper: new Timestamper({ url: a.url, tsaCerts: certs }),
+  });
   await restarted.start();
   t.teardown(() => restarted.close().catch(() => undefined));
   const deadline = Date.now() + 20_000;

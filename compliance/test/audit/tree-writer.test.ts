@@ -5,7 +5,12 @@ import { Frontier, hashLeaf } from '../../src/audit/merkle.js';
 import { signCheckpoint } from '../../src/audit/checkpoint.js';
 
 const ORIGIN = 'kyc-appliance.test/audit';
-const event = (i: number) => ({ actor: { username: 'system', roles: [], auth: 'system' as const }, action: 'case.create', object: { type: 'case', id: `c${i}` }, result: 'success' as const });
+const event = (i: number) => ({
+  actor: { username: 'system', roles: [], auth: 'system' as const },
+  action: 'case.create',
+  object: { type: 'case', id: `c${i}` },
+  result: 'success' as const,
+});
 
 t.test('the runtime role inserts audit events only: leaves, nodes, tree heads and checkpoints are refused', async (t) => {
   const { db, log } = await signedTestLog(t, ORIGIN);

@@ -46,7 +46,13 @@ t.test('a checkpoint larger than the log names the first missing leaf', async (t
 });
 
 t.test('a stored head whose root the leaves do not give', async (t) => {
-  const problems = check({ checkpoints: [checkpoint(10)], heads: [{ size: 5, rootHash: rootAt(5) }, { size: 8, rootHash: rootAt(7) }] });
+  const problems = check({
+    checkpoints: [checkpoint(10)],
+    heads: [
+      { size: 5, rootHash: rootAt(5) },
+      { size: 8, rootHash: rootAt(7) },
+    ],
+  });
   t.equal(problems.length, 1);
   t.match(problems, [{ index: 5, exact: false, end: 8, reason: /stored tree head of size 8/ }]);
 });

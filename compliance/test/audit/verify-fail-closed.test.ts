@@ -10,7 +10,12 @@ import { signedTestLog } from '../helpers/signed-log.js';
 import { kycAudit } from '../helpers/kyc-audit-cli.js';
 
 const ORIGIN = 'kyc-appliance.test/audit';
-const event = (i: number) => ({ actor: { username: 'system', roles: [], auth: 'system' as const }, action: 'case.create', object: { type: 'case', id: `c${i}` }, result: 'success' as const });
+const event = (i: number) => ({
+  actor: { username: 'system', roles: [], auth: 'system' as const },
+  action: 'case.create',
+  object: { type: 'case', id: `c${i}` },
+  result: 'success' as const,
+});
 
 t.test('kyc-audit verify fails closed: a key from the checked folder is refused, no checkpoint fails, the signing key pins the key', async (t) => {
   const keyDir = await mkdtemp(join(tmpdir(), 'kyc-audit-key-'));

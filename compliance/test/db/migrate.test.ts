@@ -16,9 +16,15 @@ t.test('applies each migration once, in order, and records it', async (t) => {
   const pool = new pg.Pool({ connectionString: db.ownerUrl, max: 1 });
   t.teardown(() => pool.end());
   const first = await applyMigrations(pool, [{ scope: 's', dir }]);
-  t.same(first, [{ id: 's/0001_a', appliedNow: true }, { id: 's/0002_b', appliedNow: true }]);
+  t.same(first, [
+    { id: 's/0001_a', appliedNow: true },
+    { id: 's/0002_b', appliedNow: true },
+  ]);
   const second = await applyMigrations(pool, [{ scope: 's', dir }]);
-  t.same(second.map((m) => m.appliedNow), [false, false]);
+  t.same(
+    second.map((m) => m.appliedNow),
+    [false, false],
+  );
   const rows = (await pool.query('SELECT count(*)::int AS n FROM a')).rows[0];
   t.equal(rows.n, 1, 'second run did not re-apply');
 });

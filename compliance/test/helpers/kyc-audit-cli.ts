@@ -12,8 +12,7 @@ const cli = join(root, 'dist/cli/kyc-audit.js');
  */
 function cliCommand(): string[] {
   const newest = (dir: string): number =>
-    Math.max(...readdirSync(dir, { withFileTypes: true }).map((e) =>
-      e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs));
+    Math.max(...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
   if (existsSync(cli) && statSync(cli).mtimeMs >= newest(join(root, 'src'))) return [cli];
   return ['--import', 'tsx', join(root, 'src/cli/kyc-audit.ts')];
 }

@@ -35,7 +35,11 @@ t.test('details round trip; malformed entries are reported', async (t) => {
   t.same(parseSealedFileDetails({ ...d, caseId: 'x' }).files, [{ name: 'a.kseal', bytes: 5, sha256: 'ab'.repeat(32) }]);
   const ok = `c.kseal:1:${'0'.repeat(64)}`;
   const bad = parseSealedFileDetails({ 'files.1': `b:12:nothex ${ok} ../x:1:${'0'.repeat(64)}`, 'files.x': ok, 'files.2': 7, 'files.3': ok });
-  t.same(bad.files.map((f) => f.name), ['c.kseal'], 'the good entry is read');
+  t.same(
+    bad.files.map((f) => f.name),
+    ['c.kseal'],
+    'the good entry is read',
+  );
   t.equal(bad.malformed.length, 5, 'a bad hash, a path, a bad key, a non-string and a duplicate are reported');
   t.throws(() => sealedFileDetails([{ name: '../evil', bytes: 1, sha256: '0'.repeat(64) }]));
   t.throws(() => sealedFileDetails([{ name: 'a', bytes: -1, sha256: '0'.repeat(64) }]));
@@ -55,17 +59,28 @@ t.test('events of the first format (one file.<name> detail per file) still read'
 
 t.test('a call with many reconnections: a couple of hundred files fit one event, more are refused', async (t) => {
   const many = (n: number) =>
-    Array.from({ length: n }, (_, i) => ({ name: `${i % 2 ? 'customer' : 'teller'}-s${String(Math.floor(i / 2) + 1).padStart(2, '0')}.webm.kseal`, bytes: 123_456_789 + i, sha256: createHash('sha256').update(String(i)).digest('hex') }));
+    Array.from({ length: n }, (_, i) => ({
+      name: `${i % 2 ? 'customer' : 'teller'}-s${String(Math.floor(i / 2) + 1).padStart(2, '0')}.webm.kseal`,
+      bytes: 123_456_789 + i,
+      sha256: createHash('sha256').update(String(i)).digest('hex'),
+    }));
   const files = many(180);
   const d = sealedFileDetails(files);
   t.ok(Object.keys(d).length <= 22, `${Object.keys(d).length} details`);
-  t.ok(Object.values(d).every((v) => v.length <= 1024), 'each within the audit detail limit');
+  t.ok(
+    Object.values(d).every((v) => v.length <= 1024),
+    'each within the audit detail limit',
+  );
   t.same(parseSealedFileDetails(d), { files, malformed: [] }, 'read back exactly, in order');
   t.throws(() => sealedFileDetails(many(400)), /do not fit/);
 });
 
-t.test('any number of sealed files: the event carries the hash of the folder\'s file list and stays small', async (t) => {
-  const many = Array.from({ length: 2000 }, (_, i) => ({ name: `customer-s${String(i).padStart(4, '0')}.webm.kseal`, bytes: 123_456_789 + i, sha256: createHash('sha256').update(String(i)).digest('hex') }));
+t.test("any number of sealed files: the event carries the hash of the folder's file list and stays small", async (t) => {
+  const many = Array.from({ length: 2000 }, (_, i) => ({
+    name: `customer-s${String(i).padStart(4, '0')}.webm.kseal`,
+    bytes: 123_456_789 + i,
+    sha256: createHash('sha256').update(String(i)).digest('hex'),
+  }));
   const list = encodeSealedFileList(many);
   t.same(Object.keys(list.details).sort(), ['files', 'filesSha256']);
   t.equal(list.details.files, 2000);

@@ -48,7 +48,10 @@ t.test('a data key wraps and unwraps inside the token, bound to its kid and cont
   const keys = Array.from({ length: 64 }, () => newDataKey());
   const all = await Promise.all(keys.map((k, i) => keyring.wrap(k, `r-${i}`)));
   const back = await Promise.all(all.map((w, i) => keyring.unwrap(w, `r-${i}`)));
-  t.ok(back.every((k, i) => k.equals(keys[i]!)), '64 concurrent wraps and unwraps on one session all round-trip');
+  t.ok(
+    back.every((k, i) => k.equals(keys[i]!)),
+    '64 concurrent wraps and unwraps on one session all round-trip',
+  );
 });
 
 t.test('the KEK is a non-extractable, sensitive token object: its value cannot be read', async (t) => {

@@ -167,7 +167,11 @@ t.test('truncation fails: at a segment boundary, mid-segment, header only', asyn
   const reader = await openSealedFile(boundary2, key, aad);
   await expectAuthFailure(t, () => collect(reader.readRange(reader.plaintextSize - 1, reader.plaintextSize - 1)), 'KYC_ERR_SEALED_AUTH', 'a range reaching the new end fails');
   await reader.close();
-  await t.rejects(openSealedFile(boundary2, key, aad, { expectedCiphertextSize: f.length }), { name: 'SealedMediaError', code: 'KYC_ERR_SEALED_FORMAT' }, 'the archive\'s known size catches it up front');
+  await t.rejects(
+    openSealedFile(boundary2, key, aad, { expectedCiphertextSize: f.length }),
+    { name: 'SealedMediaError', code: 'KYC_ERR_SEALED_FORMAT' },
+    "the archive's known size catches it up front",
+  );
   const mid = await cut('mid', HEADER_SIZE + 2 * (SEG + TAG_SIZE) + 7);
   await expectAuthFailure(t, () => collect(decryptStream(mid, key, aad)), 'KYC_ERR_SEALED_FORMAT', 'partial segment at the end');
   const header = await cut('header', HEADER_SIZE);
@@ -180,11 +184,11 @@ t.test('truncation fails: at a segment boundary, mid-segment, header only', asyn
   await expectAuthFailure(t, () => collect(decryptStream(join(dir, 'empty-cut'), empty.key, empty.aad)), 'KYC_ERR_SEALED_FORMAT', 'empty plaintext, tag cut');
 });
 
-t.test('wrong recording id, wrong file name, wrong key, another file\'s segments', async (t) => {
+t.test("wrong recording id, wrong file name, wrong key, another file's segments", async (t) => {
   const plain = randomBytes(4 * SEG);
   const { path, key, aad } = await sealed(t, plain);
   await expectAuthFailure(t, () => collect(decryptStream(path, key, recordingAad('rec-2', 'teller-s01.webm'))), 'KYC_ERR_SEALED_AUTH', 'wrong recording id');
-  await expectAuthFailure(t, () => collect(decryptStream(path, key, recordingAad('rec-1', 'customer-s01.webm'))), 'KYC_ERR_SEALED_AUTH', 'the other party\'s name');
+  await expectAuthFailure(t, () => collect(decryptStream(path, key, recordingAad('rec-1', 'customer-s01.webm'))), 'KYC_ERR_SEALED_AUTH', "the other party's name");
   await expectAuthFailure(t, () => collect(decryptStream(path, randomBytes(32), aad)), 'KYC_ERR_SEALED_AUTH', 'wrong data key');
   t.same(await collect(decryptStream(path, key, aad)), plain, 'the right key and aad still work');
   // same key, same aad, same plaintext: a second sealing has its own salt and prefix, so segments do not mix
@@ -211,7 +215,10 @@ t.test('decryptFile writes the plaintext only when every segment authenticates',
   await t.rejects(decryptFile(join(dir, 'bad'), join(dir, 'bad-out.webm'), key, aad), { name: 'SealedMediaError', code: 'KYC_ERR_SEALED_AUTH' });
   const names = await readdir(dir);
   t.notOk(names.includes('bad-out.webm'), 'no output file');
-  t.notOk(names.some((n) => n.includes('partial')), 'no partial file left');
+  t.notOk(
+    names.some((n) => n.includes('partial')),
+    'no partial file left',
+  );
 });
 
 t.test('the default 64 KiB segments over a few MiB', async (t) => {

@@ -20,7 +20,24 @@ import type {
   RetentionOverview,
   Role,
 } from '../../../appliance/src/api-types.js';
-export type { CallSessionView, CaseRetentionView, CaseReview, CaseStatus, CaseView, InvitationView, JoinStep, JoinView, LiveView, Me, OpsSample, OpsView, PipelineRecording, Readiness, RetentionOverview, Role };
+export type {
+  CallSessionView,
+  CaseRetentionView,
+  CaseReview,
+  CaseStatus,
+  CaseView,
+  InvitationView,
+  JoinStep,
+  JoinView,
+  LiveView,
+  Me,
+  OpsSample,
+  OpsView,
+  PipelineRecording,
+  Readiness,
+  RetentionOverview,
+  Role,
+};
 export { SHREDDED_TEXT } from '../../../appliance/src/domain/vocabulary.js';
 
 /** A file exchanged during a call, as the API lists it. */

@@ -43,8 +43,7 @@ export function completeStep(caseId: string, stepId: string): Promise<StepAction
   return request<StepAction>('POST', `/api/cases/${enc(caseId)}/kyc/steps/${enc(stepId)}/complete`, { body: {} });
 }
 
-const sessionPath = (sessionId: string, tail: string, token: string | null) =>
-  `/api/sessions/${enc(sessionId)}${tail}${token ? `?invitation=${enc(token)}` : ''}`;
+const sessionPath = (sessionId: string, tail: string, token: string | null) => `/api/sessions/${enc(sessionId)}${tail}${token ? `?invitation=${enc(token)}` : ''}`;
 
 export function customerScript(sessionId: string, token: string | null): Promise<CustomerScriptView> {
   return request<CustomerScriptView>('GET', sessionPath(sessionId, '/kyc', token));

@@ -12,17 +12,7 @@ export const LIVE_POLL_MS = 1500;
 export const FILE_POLL_MS = 4000;
 
 /** Why the customer's page cannot go on; each has its own plain-language page. */
-export type JoinRefusal =
-  | 'invalid'
-  | 'in_use'
-  | 'expired'
-  | 'revoked'
-  | 'locked'
-  | 'closed'
-  | 'declined'
-  | 'ended'
-  | 'network'
-  | 'server';
+export type JoinRefusal = 'invalid' | 'in_use' | 'expired' | 'revoked' | 'locked' | 'closed' | 'declined' | 'ended' | 'network' | 'server';
 
 const REFUSAL_BY_CODE: Record<string, JoinRefusal> = {
   KYC_ERR_NOT_FOUND: 'invalid',

@@ -1,16 +1,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { generateSigningKey, parseSigningKey, signCheckpoint, signNote } from '@kyc/compliance';
-import {
-  base64ToBytes,
-  bytesToBase64,
-  eventProofState,
-  leafHash,
-  parseVerifierKey,
-  ProofError,
-  verifyCheckpointNote,
-  verifyInclusion,
-} from '../../src/lib/audit-proof.js';
+import { base64ToBytes, bytesToBase64, eventProofState, leafHash, parseVerifierKey, ProofError, verifyCheckpointNote, verifyInclusion } from '../../src/lib/audit-proof.js';
 
 // A reference RFC 9162 tree built with node:crypto, independent of the module under test.
 const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();

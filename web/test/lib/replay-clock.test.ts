@@ -18,7 +18,10 @@ t.test('segmentsOf keeps one party, in offset order, in seconds', async (t) => {
     { url: '/media/customer/1', segment: 1, offset: 1.5, duration: 30 },
     { url: '/media/customer/2', segment: 2, offset: 40, duration: 10 },
   ]);
-  t.same(segmentsOf(parties, 'teller').map((s) => s.segment), [1]);
+  t.same(
+    segmentsOf(parties, 'teller').map((s) => s.segment),
+    [1],
+  );
 });
 
 t.test('segmentsOf: unknown offset counts as 0, unknown duration as Infinity', async (t) => {

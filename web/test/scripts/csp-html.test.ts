@@ -84,8 +84,7 @@ t.test('allowed markup is not reported', async (t) => {
 
 t.test('style and handler attributes in markup strings of built scripts are reported', async (t) => {
   // How Svelte 5 compiles static markup (here SvelteKit's own route announcer) into a script.
-  const announcer =
-    'var Ke=I(\'<div id="svelte-announcer" aria-live="assertive" aria-atomic="true" style="position: absolute; left: 0"><!></div>\');';
+  const announcer = 'var Ke=I(\'<div id="svelte-announcer" aria-live="assertive" aria-atomic="true" style="position: absolute; left: 0"><!></div>\');';
   t.match(findCspViolationsInScript(announcer).join('\n'), /style attribute on <div>/);
   t.match(findCspViolationsInScript('I(`<button onclick="go()">x</button>`)').join('\n'), /onclick attribute on <button>/);
   t.same(findCspViolationsInScript('var a=I(\'<div id="svelte-announcer" aria-live="assertive"><!></div>\');el.style.left="0";if(a<b&&c>d)x()'), []);

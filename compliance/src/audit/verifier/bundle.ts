@@ -54,15 +54,18 @@ export async function exportBundle(options: { db: string; checkpointsDir: string
       pending = [];
       pendingBytes = 0;
     };
-    await copyLeaves(client, LEAVES_SELECT, { withBody: true })({ pushBatch: () => undefined, push: (index, leafHash, _stored, body) => {
-      if (index !== frontier.size) throw new AuditError('KYC_ERR_AUDIT_CHECKPOINT', `cannot export: leaf ${frontier.size} is missing`);
-      if (!leafHash || !body) throw new AuditError('KYC_ERR_AUDIT_CHECKPOINT', `cannot export: the event of leaf ${index} is missing`);
-      frontier.append(leafHash);
-      pending.push(Buffer.from(body), NEWLINE);
-      pendingBytes += body.length + 1;
-      if (pendingBytes > 1 << 20) flush();
-      return true;
-    } });
+    await copyLeaves(client, LEAVES_SELECT, { withBody: true })({
+      pushBatch: () => undefined,
+      push: (index, leafHash, _stored, body) => {
+        if (index !== frontier.size) throw new AuditError('KYC_ERR_AUDIT_CHECKPOINT', `cannot export: leaf ${frontier.size} is missing`);
+        if (!leafHash || !body) throw new AuditError('KYC_ERR_AUDIT_CHECKPOINT', `cannot export: the event of leaf ${index} is missing`);
+        frontier.append(leafHash);
+        pending.push(Buffer.from(body), NEWLINE);
+        pendingBytes += body.length + 1;
+        if (pendingBytes > 1 << 20) flush();
+        return true;
+      },
+    });
     flush();
     await client.query('COMMIT');
     fsyncSync(fd);

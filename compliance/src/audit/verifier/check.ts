@@ -83,7 +83,11 @@ function checkCheckpointRoots(tree: RebuiltTree, sorted: LoadedCheckpoint[]): { 
       goodSizes.push(cp.size);
       lastGood = Math.max(lastGood, cp.size);
       if (snap.exportedRoot && tree.divergence !== null && tree.divergence < cp.size) {
-        problems.push({ index: tree.divergence, exact: true, reason: `leaf ${tree.divergence}: the exported .leaves file differs from the log although the signed root agrees with the log (leaves file altered)` });
+        problems.push({
+          index: tree.divergence,
+          exact: true,
+          reason: `leaf ${tree.divergence}: the exported .leaves file differs from the log although the signed root agrees with the log (leaves file altered)`,
+        });
       }
       continue;
     }

@@ -33,12 +33,8 @@ export async function verifyDatabase(options: DbVerifyOptions): Promise<VerifyRe
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await verifyScanSettings(client);
-    const heads = (await client.query<{ tree_size: string; root_hash: Buffer; watermark: string }>(
-      'SELECT tree_size, root_hash, watermark FROM audit_tree_head ORDER BY tree_size',
-    )).rows;
-    const dbCheckpoints = (await client.query<{ id: string; tree_size: string; note: string }>(
-      'SELECT id, tree_size, note FROM audit_checkpoint ORDER BY id',
-    )).rows;
+    const heads = (await client.query<{ tree_size: string; root_hash: Buffer; watermark: string }>('SELECT tree_size, root_hash, watermark FROM audit_tree_head ORDER BY tree_size')).rows;
+    const dbCheckpoints = (await client.query<{ id: string; tree_size: string; note: string }>('SELECT id, tree_size, note FROM audit_checkpoint ORDER BY id')).rows;
     const extraProblems: Problem[] = [];
     const extra: LoadedCheckpoint[] = [];
     for (const row of dbCheckpoints) {
@@ -56,9 +52,7 @@ export async function verifyDatabase(options: DbVerifyOptions): Promise<VerifyRe
     try {
       await side.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await side.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, '')}'`);
-      eventsBelow = side
-        .query<{ n: string }>('SELECT count(*) AS n FROM audit_event WHERE id <= $1', [watermark])
-        .then((r) => Number(r.rows[0]!.n));
+      eventsBelow = side.query<{ n: string }>('SELECT count(*) AS n FROM audit_event WHERE id <= $1', [watermark]).then((r) => Number(r.rows[0]!.n));
       eventsBelow.catch(() => undefined);
     } catch (err) {
       await side.end();
@@ -103,15 +97,19 @@ export async function verifyDatabase(options: DbVerifyOptions): Promise<VerifyRe
  * each file in the archive must match (no keys involved). Problems join the report with the event's leaf index.
  */
 async function checkSealedRecordings(client: pg.Client, archiveDir: string, report: VerifyReport): Promise<void> {
-  const rows = (await client.query<{ leaf_index: string; body: string }>(
-    `SELECT l.leaf_index, e.body FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id WHERE e.action = $1 ORDER BY l.leaf_index`,
-    [SEALED_EVENT_ACTION],
-  )).rows;
+  const rows = (
+    await client.query<{ leaf_index: string; body: string }>(
+      `SELECT l.leaf_index, e.body FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id WHERE e.action = $1 ORDER BY l.leaf_index`,
+      [SEALED_EVENT_ACTION],
+    )
+  ).rows;
   const shreddedAt = new Map<string, number>();
-  const shredRows = (await client.query<{ leaf_index: string; body: string }>(
-    `SELECT l.leaf_index, e.body FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id WHERE e.action = $1 ORDER BY l.leaf_index`,
-    [SHREDDED_EVENT_ACTION],
-  )).rows;
+  const shredRows = (
+    await client.query<{ leaf_index: string; body: string }>(
+      `SELECT l.leaf_index, e.body FROM audit_leaf l JOIN audit_event e ON e.id = l.event_id WHERE e.action = $1 ORDER BY l.leaf_index`,
+      [SHREDDED_EVENT_ACTION],
+    )
+  ).rows;
   for (const row of shredRows) {
     const event = JSON.parse(row.body) as { object?: { type?: string; id?: string } | null };
     if (event.object?.type === 'recording' && event.object.id) shreddedAt.set(event.object.id, Number(row.leaf_index));

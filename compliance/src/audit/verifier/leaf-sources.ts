@@ -30,11 +30,7 @@ const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
  * (zero copy: the byte before the body, the last byte of its length field, is overwritten with the 0x00 leaf
  * prefix). PostgreSQL produces rows on one core while this hashes on the other.
  */
-export function copyLeaves(
-  client: pg.Client,
-  select: string,
-  options: { withBody?: boolean; countEventsUpTo?: number; counted?: (n: number) => void; worker?: boolean } = {},
-): LeafSource {
+export function copyLeaves(client: pg.Client, select: string, options: { withBody?: boolean; countEventsUpTo?: number; counted?: (n: number) => void; worker?: boolean } = {}): LeafSource {
   const withBody = options.withBody ?? false;
   const countBelow = options.countEventsUpTo ?? -1;
   let counted = 0;
@@ -42,9 +38,7 @@ export function copyLeaves(
     new Promise<void>((resolve, reject) => {
       // pausing the socket stops reading; PostgreSQL then waits on a full socket buffer
       const socket = (client as unknown as { connection?: { stream?: { pause?: () => void; resume?: () => void } } }).connection?.stream;
-      const hasher = options.worker
-        ? new LeafHasher(leafSink.pushBatch, true, (pause) => (pause ? socket?.pause?.() : socket?.resume?.()))
-        : null;
+      const hasher = options.worker ? new LeafHasher(leafSink.pushBatch, true, (pause) => (pause ? socket?.pause?.() : socket?.resume?.())) : null;
       const push = leafSink.push;
       let carry: Buffer | null = null;
       let headerDone = false;
@@ -147,29 +141,23 @@ export function copyLeaves(
 }
 
 /** Every leaf in leaf order, with its event's bytes (null when the event row is gone): what an export writes. */
-export const LEAVES_SELECT =
-  'SELECT l.leaf_index, l.event_id, l.leaf_hash, e.body FROM audit_leaf l LEFT JOIN audit_event e ON e.id = l.event_id ORDER BY l.leaf_index';
+export const LEAVES_SELECT = 'SELECT l.leaf_index, l.event_id, l.leaf_hash, e.body FROM audit_leaf l LEFT JOIN audit_event e ON e.id = l.event_id ORDER BY l.leaf_index';
 
 /**
  * The verifier's scan, in event order: a merge join of two index scans costs PostgreSQL about half the CPU of a
  * nested loop in leaf order (one index probe per leaf); the rebuilder puts the few leaves that were sequenced out
  * of event order back in leaf order. A leaf whose event row is gone drops out of the join and shows as missing.
  */
-export const LEAVES_BY_EVENT_SELECT =
-  'SELECT l.leaf_index, l.event_id, l.leaf_hash, e.body FROM audit_event e JOIN audit_leaf l ON l.event_id = e.id ORDER BY e.id';
+export const LEAVES_BY_EVENT_SELECT = 'SELECT l.leaf_index, l.event_id, l.leaf_hash, e.body FROM audit_event e JOIN audit_leaf l ON l.event_id = e.id ORDER BY e.id';
 
 /** Session settings for the verifier's scan: the merge join in event order, no JIT start-up. */
 export async function verifyScanSettings(client: pg.Client): Promise<void> {
-  await client.query(
-    'SET LOCAL jit = off; SET LOCAL enable_nestloop = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0',
-  );
+  await client.query('SET LOCAL jit = off; SET LOCAL enable_nestloop = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0');
 }
 
 /** Session settings for the export's scan: leaf order by index, event by primary key, no JIT start-up. */
 export async function exportScanSettings(client: pg.Client): Promise<void> {
-  await client.query(
-    'SET LOCAL jit = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL max_parallel_workers_per_gather = 0',
-  );
+  await client.query('SET LOCAL jit = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL max_parallel_workers_per_gather = 0');
 }
 
 const PAD = Buffer.alloc(1);

@@ -40,10 +40,7 @@ export function firstProblem(problems: Problem[]): Problem | undefined {
   const exact = problems.filter((p) => p.exact && p.index !== null);
   const ranges = problems.filter((p) => !p.exact && p.index !== null);
   // a range problem only counts when no exact problem falls inside it (the exact one is then the cause)
-  const effective = [
-    ...exact,
-    ...ranges.filter((r) => !exact.some((e) => e.index! >= r.index! && e.index! < (r.end ?? Infinity))),
-  ];
+  const effective = [...exact, ...ranges.filter((r) => !exact.some((e) => e.index! >= r.index! && e.index! < (r.end ?? Infinity)))];
   effective.sort((a, b) => a.index! - b.index!);
   return effective[0] ?? problems[0];
 }

@@ -36,11 +36,7 @@ export async function verifyLog(input: VerifyInput): Promise<VerifyReport> {
   const problems: Problem[] = [...input.checkpoints.problems, ...(input.extraProblems ?? [])];
   const cps = [...input.checkpoints.checkpoints, ...(input.extraCheckpoints ?? [])];
   const heads = input.heads ?? [];
-  const rb = new Rebuilder(
-    [...cps.map((c) => c.size), ...heads.map((h) => h.size)],
-    consistencyNodes(cps.map((c) => c.size)),
-    input.checkpoints.leavesFiles,
-  );
+  const rb = new Rebuilder([...cps.map((c) => c.size), ...heads.map((h) => h.size)], consistencyNodes(cps.map((c) => c.size)), input.checkpoints.leavesFiles);
   await input.leaves(rb);
   rb.finish();
   if (rb.gapAt !== null && input.explainGap) {

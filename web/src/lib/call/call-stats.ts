@@ -25,7 +25,13 @@ export async function collectCallStats({ pub, sub }: PeerConnections): Promise<C
     (await pc.getStats()).forEach((r: Record<string, unknown>) => {
       const n = (k: string) => Number(r[k] ?? 0);
       if (r.type === 'inbound-rtp' && r.kind === 'video') {
-        stats.inboundVideo = { framesDecoded: n('framesDecoded'), framesPerSecond: n('framesPerSecond'), frameWidth: n('frameWidth'), frameHeight: n('frameHeight'), bytesReceived: n('bytesReceived') };
+        stats.inboundVideo = {
+          framesDecoded: n('framesDecoded'),
+          framesPerSecond: n('framesPerSecond'),
+          frameWidth: n('frameWidth'),
+          frameHeight: n('frameHeight'),
+          bytesReceived: n('bytesReceived'),
+        };
       } else if (r.type === 'inbound-rtp' && r.kind === 'audio') {
         stats.inboundAudio = { packetsReceived: n('packetsReceived'), bytesReceived: n('bytesReceived') };
       } else if (r.type === 'outbound-rtp' && r.kind === 'video') {

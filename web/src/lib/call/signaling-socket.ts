@@ -1,12 +1,6 @@
 // The browser end of the signaling WebSocket: reconnects on a schedule, notices a dead connection by its
 // silence (the network can vanish without a close), and matches replies to requests by `rid`.
-import {
-  FINAL_CLOSE_CODES,
-  parseServerMessage,
-  SIGNALING_SUBPROTOCOL,
-  type ClientMessage,
-  type ServerMessage,
-} from '../../../../appliance/src/media/protocol.js';
+import { FINAL_CLOSE_CODES, parseServerMessage, SIGNALING_SUBPROTOCOL, type ClientMessage, type ServerMessage } from '../../../../appliance/src/media/protocol.js';
 import { Emitter } from './emitter.js';
 
 /** An error the appliance reported (`code` is a KYC_ERR_* code), or `disconnected` / `timeout` locally. */
