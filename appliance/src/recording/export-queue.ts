@@ -20,3 +20,12 @@ export async function exportJobPending(db: Queryable, exportId: string): Promise
   const r = await db.query(`SELECT 1 FROM ${JOB_SCHEMA}.job WHERE name = $1 AND data->>'exportId' = $2 AND state IN ('created', 'retry', 'active') LIMIT 1`, [EXPORT_QUEUE, exportId]);
   return (r.rowCount ?? 0) > 0;
 }
+
+/**
+ * Export jobs left `active` by a process that stopped without finishing them (only the appliance takes export jobs, one
+ * process per box, and it calls this before taking any). Without this they would wait for pg-boss's expiry (hours).
+ */
+export async function activeExportJobs(db: Queryable): Promise<string[]> {
+  const r = await db.query<{ id: string }>(`SELECT id FROM ${JOB_SCHEMA}.job WHERE name = $1 AND state = 'active'`, [EXPORT_QUEUE]);
+  return r.rows.map((row) => row.id);
+}

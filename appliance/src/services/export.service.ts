@@ -16,7 +16,7 @@ import {
   sealedExportPath,
   type ExportJobContext,
 } from '../recording/export-job.js';
-import { EXPORT_QUEUE, enqueueExport, exportJobPending, type ExportJobData } from '../recording/export-queue.js';
+import { EXPORT_QUEUE, activeExportJobs, enqueueExport, exportJobPending, type ExportJobData } from '../recording/export-queue.js';
 import { exportRepository, type ExportRow } from '../repositories/export.repository.js';
 import { sealedRecording } from './archive.service.js';
 
@@ -106,9 +106,14 @@ export class ExportService {
     return removeShreddedExportFiles(this.jobs);
   }
 
-  /** Recovers what a stop interrupted, then takes export jobs, one at a time. */
+  /**
+   * Recovers what a stop interrupted, then takes export jobs, one at a time. A job a stopped process had taken is
+   * failed back to pg-boss, which retries it (its export, if it was cut off while running, is failed just below and
+   * the retry skips it; one still queued runs at the retry).
+   */
   async start(): Promise<void> {
     this.stopping = false;
+    for (const id of await activeExportJobs(this.jobs.pool)) await this.boss.fail(EXPORT_QUEUE, id, { reason: 'the appliance stopped while the job was taken' });
     await recoverInterruptedExports(this.jobs, async (id) => !(await exportJobPending(this.jobs.pool, id)) && (await enqueueExport(this.boss, this.jobs.pool, id)) !== null);
     this.loop = this.takeJobs();
   }
@@ -129,6 +134,11 @@ export class ExportService {
     while (!this.stopping) {
       try {
         const [job] = await this.boss.fetch<ExportJobData>(EXPORT_QUEUE, { batchSize: 1 });
+        if (job && this.stopping) {
+          // taken while stop() was called: handed back (pg-boss retries it) rather than holding the stop for an export
+          await this.boss.fail(EXPORT_QUEUE, job.id, { reason: 'the appliance was stopping' });
+          break;
+        }
         if (job) {
           await this.runJob(job.id, job.data.exportId);
           continue;

@@ -19,11 +19,12 @@ t.test('exports wait in the job queue while nobody takes them, and a start recov
   const exports = a.runtime.ctx.exports;
   const statusOf = async (id: string) => (await a.app.inject({ method: 'GET', url: `/api/exports/${id}`, headers: auditor })).json() as { status: string; failureReason: string | null };
   const finished = async (id: string) => {
-    for (;;) {
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
       const v = await statusOf(id);
       if (v.status === 'done' || v.status === 'failed') return v;
       await new Promise((r) => setTimeout(r, 100));
     }
+    return statusOf(id);
   };
   const jobs = async (id: string) =>
     (await su.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE name = 'recording.export' AND data->>'exportId' = $1`, [id])).rows.map((r) => r.state);
@@ -47,6 +48,11 @@ t.test('exports wait in the job queue while nobody takes them, and a start recov
       [id, recordingId, status, waiting],
     );
   }
+  // and a queued export whose job a stopped process had taken (left `active`, which pg-boss expires only after hours)
+  const taken = await a.app.inject({ method: 'POST', url: `/api/recordings/${recordingId}/exports`, headers: auditor, payload: { reason: 'regulator request 11' } });
+  t.equal(taken.statusCode, 202, taken.body);
+  const { id: takenId } = taken.json() as { id: string };
+  await su.query(`UPDATE pgboss.job SET state = 'active', started_on = now() WHERE name = 'recording.export' AND data->>'exportId' = $1`, [takenId]);
   const exportsDir = join(a.config.dataDir, 'exports');
   await mkdir(join(exportsDir, `.work-${cutOff}-x`), { recursive: true });
   await new Promise((r) => setTimeout(r, 3000));
@@ -61,6 +67,11 @@ t.test('exports wait in the job queue while nobody takes them, and a start recov
   );
   t.equal((await jobs(waiting)).length, 1, 'a queued export with a job keeps that one job (waiting or taken by now)');
   t.equal((await jobs(orphan)).length, 1, 'a queued export without a job gets one');
+  t.same(await jobs(takenId), ['retry'], 'the job a stopped process had taken is handed back to pg-boss for a retry, not left active');
+  // the retry's delay (30 s and more) is cut short to keep the test quick
+  await su.query(`UPDATE pgboss.job SET start_after = now() WHERE name = 'recording.export' AND data->>'exportId' = $1`, [takenId]);
+  exports.wake();
+  t.match(await finished(takenId), { status: 'done' }, 'and its export runs at the retry');
   t.match(await finished(waiting), { status: 'done' }, 'the export requested while nobody took jobs runs when they are taken again');
   t.match(await finished(orphan), { status: 'done' }, 'so does the one that had no job');
 
@@ -75,7 +86,7 @@ t.test('exports wait in the job queue while nobody takes them, and a start recov
       .filter((e) => e.action === 'recording.export_done')
       .map((e) => e.details?.exportId)
       .sort(),
-    [waiting, orphan].sort(),
+    [waiting, orphan, takenId].sort(),
     'each queued export is done once',
   );
 });
