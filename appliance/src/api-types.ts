@@ -1,15 +1,25 @@
 import { Type, type Static } from 'typebox';
 import type { ConsentDocument } from './domain/consent.js';
 import { ROLES } from './domain/principal.js';
-import { CASE_STATUSES, INTEGRITY_FLAGS, JOIN_STEPS, RECORDING_STATUSES, REJECT_REASONS, SESSION_RECORDING_STATUSES } from './domain/vocabulary.js';
+import { CASE_STATUSES, INTEGRITY_FLAGS, JOIN_STEPS, MEDIA_MODES, RECORDING_STATUSES, REJECT_REASONS, SESSION_RECORDING_STATUSES } from './domain/vocabulary.js';
 import { DateTime, LiteralUnion, Nullable, StringEnum, Uuid } from './lib/schema.js';
 // The shapes the API answers with, declared once: each is a TypeBox schema (the routes validate and document with
 // it) and its type is `Static<>` of that schema (the services build it). The web UI imports the types by relative
 // path with `import type`, which is erased: its bundle gains nothing from here. Values the UI needs at run time live
 // in domain/vocabulary.ts, re-exported below.
 
-export { CASE_STATUSES, INTEGRITY_FLAGS, JOIN_STEPS, PROMPTING_OBSERVED, RECORDING_STATUSES, REJECT_REASONS, SESSION_RECORDING_STATUSES, SHREDDED_TEXT } from './domain/vocabulary.js';
-export type { CaseStatus, IntegrityFlag, JoinStep, RecordingStatus, RejectReason, SessionRecordingStatus } from './domain/vocabulary.js';
+export {
+  CASE_STATUSES,
+  INTEGRITY_FLAGS,
+  JOIN_STEPS,
+  MEDIA_MODES,
+  PROMPTING_OBSERVED,
+  RECORDING_STATUSES,
+  REJECT_REASONS,
+  SESSION_RECORDING_STATUSES,
+  SHREDDED_TEXT,
+} from './domain/vocabulary.js';
+export type { CaseStatus, IntegrityFlag, JoinStep, MediaMode, RecordingStatus, RejectReason, SessionRecordingStatus } from './domain/vocabulary.js';
 
 const LiveOrEnded = Type.Union([Type.Literal('live'), Type.Literal('ended')]);
 const CallParty = Type.Union([Type.Literal('teller'), Type.Literal('customer')]);
@@ -84,6 +94,9 @@ const ConsentDocumentSchema = Type.Unsafe<ConsentDocument>(
   }),
 );
 
+/** How the customer takes part: camera and microphone, voice only, or text only. */
+export const MediaModeSchema = StringEnum(MEDIA_MODES);
+
 export const JoinViewSchema = Type.Object({
   step: StringEnum(JOIN_STEPS),
   expiresAt: Type.String(),
@@ -94,6 +107,8 @@ export const JoinViewSchema = Type.Object({
   sessionId: Nullable(Type.String()),
   /** at the consent step: the text to show, one document per language (the answer names the one shown) */
   consentTexts: Nullable(Type.Array(ConsentDocumentSchema)),
+  /** how the customer takes part: chosen at the device check (a service visit's transfer proposes it) */
+  mediaMode: MediaModeSchema,
 });
 export type JoinView = Static<typeof JoinViewSchema>;
 
@@ -110,6 +125,8 @@ export const InvitationViewSchema = Type.Object({
   consent: Type.Union([Type.Literal('accepted'), Type.Literal('declined'), Type.Null()]),
   codeAttempts: Type.Integer(),
   sessionId: Nullable(Type.String()),
+  /** how the customer takes part (video until the device check says otherwise) */
+  mediaMode: MediaModeSchema,
 });
 export type InvitationView = Static<typeof InvitationViewSchema>;
 

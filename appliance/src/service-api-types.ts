@@ -2,6 +2,7 @@
 // `Static<>` types (the web UI imports them with `import type`).
 import { Type, type Static } from 'typebox';
 import { VISIT_STATES, type PresenceStatus, type ServiceLang, type ServiceReportFigures, type VisitState } from './domain/service-report.js';
+import { MediaModeSchema } from './api-types.js';
 import { Nullable, StringEnum } from './lib/schema.js';
 
 export type { PresenceStatus, ServiceLang, VisitState };
@@ -54,6 +55,8 @@ export const OfferViewSchema = Type.Object({
   queuedAt: Nullable(Type.String()),
   offeredAt: Type.String(),
   expiresAt: Type.String(),
+  /** how the customer asked to take part: video, voice only or text only */
+  mediaMode: MediaModeSchema,
 });
 export type OfferView = Static<typeof OfferViewSchema>;
 

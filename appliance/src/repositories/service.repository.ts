@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import type { MediaMode } from '../domain/vocabulary.js';
 import type { CallbackOutcome, PresenceStatus, ServiceLang as Lang, ServiceReportFigures, VisitState } from '../domain/service-report.js';
 
 export type { Lang, PresenceStatus, VisitState };
@@ -22,6 +23,8 @@ export interface VisitRow {
   invitation_id: string | null;
   callback_teller: string | null;
   callback_taken_at: Date | null;
+  /** how the customer asked to talk to a person (copied to the invitation when a teller accepts) */
+  media_mode: MediaMode;
 }
 
 export interface MessageRow {
@@ -51,7 +54,7 @@ export interface PresenceRow {
 }
 
 const VISIT = `id, product_code, lang, ticket_hash, device_hash, name_enc, phone_enc, state, created_at, expires_at, queued_at, accepted_at,
-  accepted_by, left_at, case_id, invitation_id, callback_teller, callback_taken_at`;
+  accepted_by, left_at, case_id, invitation_id, callback_teller, callback_taken_at, media_mode`;
 const OFFER = 'id, visit_id, teller, state, created_at, expires_at, answered_at';
 
 async function one<T extends object>(db: Queryable, sql: string, params: unknown[]): Promise<T | null> {
@@ -81,7 +84,7 @@ export const serviceRepository = {
   async updateVisit(
     db: Queryable,
     id: string,
-    fields: Partial<Record<'state' | 'queued_at' | 'accepted_at' | 'accepted_by' | 'left_at' | 'case_id' | 'invitation_id', unknown>>,
+    fields: Partial<Record<'state' | 'queued_at' | 'accepted_at' | 'accepted_by' | 'left_at' | 'case_id' | 'invitation_id' | 'media_mode', unknown>>,
   ): Promise<void> {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;

@@ -18,3 +18,11 @@ export function AuditText(minLength: number, maxLength: number = AUDIT_TEXT_MAX_
   if (maxLength > AUDIT_TEXT_MAX_CHARS) throw new Error(`audit text is at most ${AUDIT_TEXT_MAX_CHARS} characters`);
   return Type.String({ minLength, maxLength, pattern: AUDIT_TEXT_PATTERN });
 }
+
+/**
+ * A `preValidation` hook for routes whose body is optional: a request sent without one (no content type) is
+ * validated as `{}`, so clients from before the body existed keep working and a sent body is still checked.
+ */
+export async function absentBodyAsEmpty(request: { body: unknown }): Promise<void> {
+  if (request.body === undefined || request.body === null) request.body = {};
+}
