@@ -7,6 +7,8 @@ export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: 
 
 /** A UUID string (ids of cases, sessions, recordings, …). */
 export const Uuid = Type.String({ format: 'uuid' });
+/** A string pattern for text that goes into a PostgreSQL text column as it is: no NUL, which text cannot hold. */
+export const NO_NUL = '^[^\\u0000]*$';
 
 /** An ISO 8601 date and time (`Date.toISOString()`). */
 export const DateTime = Type.String({ format: 'date-time' });

@@ -92,13 +92,29 @@ export const serviceRepository = {
     await db.query(`UPDATE service_visits SET ${sets} WHERE id = $1`, [id, ...keys.map((k) => (fields as Record<string, unknown>)[k])]);
   },
 
+  /**
+   * The visit joins its queue now: the database's clock (microseconds), so that visits transferred within one
+   * millisecond still queue in the order they came.
+   */
+  async enqueue(db: Queryable, id: string, mediaMode: MediaMode): Promise<Date> {
+    const r = await db.query<{ queued_at: Date }>(`UPDATE service_visits SET state = 'queued', queued_at = clock_timestamp(), media_mode = $2 WHERE id = $1 RETURNING queued_at`, [
+      id,
+      mediaMode,
+    ]);
+    const at = r.rows[0]?.queued_at;
+    if (!at) throw new Error(`no visit ${id}`);
+    return at;
+  },
+
   /** 1-based place of a queued visit among the queued visits of its product and language. */
   async position(db: Queryable, v: VisitRow): Promise<number> {
     // 1 + the visits still queued ahead (one statement: one snapshot, whatever happens to this visit meanwhile)
     const r = await db.query<{ n: string }>(
       `SELECT 1 + count(*) AS n FROM service_visits
-        WHERE state = 'queued' AND product_code = $1 AND lang = $2 AND (queued_at, id) < ($3, $4)`,
-      [v.product_code, v.lang, v.queued_at, v.id],
+        WHERE state = 'queued' AND product_code = $1 AND lang = $2
+          AND (queued_at, id) < (SELECT queued_at, id FROM service_visits WHERE id = $3)`,
+      // the visit's own queued_at as stored (microseconds), not as read back into a millisecond Date
+      [v.product_code, v.lang, v.id],
     );
     return Number(r.rows[0]?.n ?? 1);
   },

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { AuditText, authErrors, ErrorResponse, IdParams } from './schemas.js';
+import { AuditText, authErrors, ErrorResponse, IdParams, NO_NUL } from './schemas.js';
 
 const Lang = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]);
 const Kind = Type.Union([Type.Literal('article'), Type.Literal('qa')]);
@@ -20,7 +20,9 @@ const EntryView = Type.Object({
   updatedBy: Type.String(),
   updatedAt: Type.String(),
 });
-const Text = { title: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }), body: Type.String({ minLength: 1, maxLength: 20000, pattern: '\\S' }) };
+/** Not blank, and no NUL (PostgreSQL text cannot hold it); anchored, so the check is one linear pass. */
+const NOT_BLANK_NO_NUL = '^(?=[\\s\\S]*\\S)[^\\u0000]*$';
+const Text = { title: Type.String({ minLength: 1, maxLength: 200, pattern: NOT_BLANK_NO_NUL }), body: Type.String({ minLength: 1, maxLength: 20000, pattern: NOT_BLANK_NO_NUL }) };
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
 
 /** The assistant's knowledge base, managed by administrators: every change is a new version, audited. */
@@ -66,7 +68,7 @@ export async function kbRoutes(app: FastifyInstance, ctx: AppContext): Promise<v
       schema: {
         tags: ['service'],
         summary: 'Add an article or a Q&A pair (title = question, body = answer) for a product and language',
-        body: Type.Object({ productCode: Type.String({ minLength: 1, maxLength: 40 }), lang: Lang, kind: Kind, ...Text }, { additionalProperties: false }),
+        body: Type.Object({ productCode: Type.String({ minLength: 1, maxLength: 40, pattern: NO_NUL }), lang: Lang, kind: Kind, ...Text }, { additionalProperties: false }),
         response: { 201: EntryView, ...errors },
       },
     },

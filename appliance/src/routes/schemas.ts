@@ -3,7 +3,7 @@ import { AUDIT_TEXT_MAX_CHARS, AUDIT_TEXT_PATTERN } from '@kyc/compliance';
 import { errorResponseSchema } from '../http/errors.js';
 
 export { CaseStatusSchema, CaseViewSchema, RejectReasonSchema, RoleSchema } from '../api-types.js';
-export { DateTime, IdParams, Nullable, Uuid } from '../lib/schema.js';
+export { DateTime, IdParams, NO_NUL, Nullable, Uuid } from '../lib/schema.js';
 
 export const ErrorResponse = errorResponseSchema;
 

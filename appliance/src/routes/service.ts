@@ -18,7 +18,7 @@ import {
   ServiceLangSchema,
   VisitViewSchema,
 } from '../service-api-types.js';
-import { absentBodyAsEmpty, authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
+import { absentBodyAsEmpty, authErrors, ErrorResponse, IdParams, NO_NUL, Nullable, Uuid } from './schemas.js';
 
 type Tx = Parameters<ServiceDesk['transfer']>[0];
 type Audit = Parameters<ServiceDesk['transfer']>[1];
@@ -92,7 +92,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
         summary: 'Start a visit: product, language, name, optional phone, consent to the service terms; returns the ticket',
         body: Type.Object(
           {
-            productCode: Type.String({ minLength: 1, maxLength: 40 }),
+            productCode: Type.String({ minLength: 1, maxLength: 40, pattern: NO_NUL }),
             lang: ServiceLangSchema,
             name: Type.String({ minLength: 1, maxLength: 100 }),
             phone: Type.Optional(Phone),

@@ -197,8 +197,7 @@ export class ServiceDesk {
       return this.view(client, { ...v, media_mode: mediaMode });
     }
     if (v.state !== 'assistant') throw new DomainError('SERVICE_VISIT_CLOSED');
-    const now = new Date();
-    await serviceRepository.updateVisit(client, v.id, { state: 'queued', queued_at: now, media_mode: mediaMode });
+    const now = await serviceRepository.enqueue(client, v.id, mediaMode);
     await serviceRepository.touch(client, v.id);
     await audit({ object: { type: 'service_visit', id: v.id }, details: { productCode: v.product_code, lang: v.lang, mediaMode } });
     return this.view(client, { ...v, state: 'queued', queued_at: now, media_mode: mediaMode });

@@ -1,6 +1,7 @@
 // The one place the UI talks to the appliance's API (same origin, session cookie).
 // The API's answers are typed once, by the appliance: `Static<>` of the TypeBox schemas in
 // appliance/src/api-types.ts. `import type` is erased, so the bundle gains nothing from there.
+import type { MediaMode } from '../../../appliance/src/domain/vocabulary.js';
 import type {
   CallFile,
   CallSessionView,
@@ -38,7 +39,8 @@ export type {
   RetentionOverview,
   Role,
 };
-export { SHREDDED_TEXT } from '../../../appliance/src/domain/vocabulary.js';
+export { MEDIA_MODES, SHREDDED_TEXT } from '../../../appliance/src/domain/vocabulary.js';
+export type { MediaMode };
 
 /** A file exchanged during a call, as the API lists it. */
 export type SessionFile = CallFile;
@@ -218,7 +220,7 @@ export function submitJoinCode(token: string, code: string): Promise<JoinView> {
   return request<JoinView>('POST', joinPath(token, '/code'), { body: { code } });
 }
 
-export function submitDeviceCheck(token: string, result: { camera: boolean; microphone: boolean }): Promise<JoinView> {
+export function submitDeviceCheck(token: string, result: { camera: boolean; microphone: boolean; mode: MediaMode }): Promise<JoinView> {
   return request<JoinView>('POST', joinPath(token, '/device-check'), { body: result });
 }
 

@@ -1,6 +1,6 @@
 // The customer-initiated service: the customer's visit (no sign-in: a ticket kept in this tab plus the browser's
 // device cookie), the teller's presence and offers, the admin's knowledge base and report.
-import { ApiError, request } from './api.js';
+import { ApiError, request, type MediaMode } from './api.js';
 import type {
   CallbackList,
   CallbackView,
@@ -75,7 +75,7 @@ export function ask(t: VisitTicket, text: string): Promise<{ text: string; citat
   return request('POST', visitPath(t, '/messages'), { headers: asVisitor(t), body: { text } });
 }
 
-export function visitAction(t: VisitTicket, action: 'transfer' | 'leave' | 'callback', body?: { phone?: string }): Promise<VisitView> {
+export function visitAction(t: VisitTicket, action: 'transfer' | 'leave' | 'callback', body?: { phone?: string; mediaMode?: MediaMode }): Promise<VisitView> {
   return request('POST', visitPath(t, `/${action}`), { headers: asVisitor(t), body: body ?? {} });
 }
 
