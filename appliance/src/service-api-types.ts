@@ -85,3 +85,33 @@ export const CallbackListSchema = Type.Object({
   mine: Nullable(CallbackViewSchema),
 });
 export type CallbackList = Static<typeof CallbackListSchema>;
+
+export const KbKindSchema = Type.Union([Type.Literal('article'), Type.Literal('qa')]);
+
+/** A knowledge-base entry's current version, as the admin's list shows it. */
+export const KbEntrySchema = Type.Object({
+  id: Type.String(),
+  productCode: Type.String(),
+  lang: ServiceLangSchema,
+  kind: KbKindSchema,
+  version: Type.Integer(),
+  title: Type.String(),
+  body: Type.String(),
+  retired: Type.Boolean(),
+  updatedBy: Type.String(),
+  updatedAt: Type.String(),
+});
+export type KbEntry = Static<typeof KbEntrySchema>;
+
+const KbText = { title: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }), body: Type.String({ minLength: 1, maxLength: 20000, pattern: '\\S' }) };
+
+/** PUT /api/admin/kb/entries/:id: the new version's text. */
+export const KbEntryEditSchema = Type.Object(KbText, { additionalProperties: false });
+export type KbEntryEdit = Static<typeof KbEntryEditSchema>;
+
+/** POST /api/admin/kb/entries: an article, or a Q&A pair (title = question, body = answer). */
+export const KbEntryInputSchema = Type.Object(
+  { productCode: Type.String({ minLength: 1, maxLength: 40 }), lang: ServiceLangSchema, kind: KbKindSchema, ...KbText },
+  { additionalProperties: false },
+);
+export type KbEntryInput = Static<typeof KbEntryInputSchema>;

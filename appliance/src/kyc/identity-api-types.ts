@@ -1,5 +1,25 @@
 // The identity evidence of a case as the teller's call console and the auditor's review read it
-// (GET /api/cases/:id/identity). Pure TypeScript without imports: the web UI imports this file by relative path.
+// (GET /api/cases/:id/identity), and what a capture answers. The web UI imports this file by relative path with
+// `import type` (erased: its bundle gains nothing from here).
+import { Type, type Static } from 'typebox';
+
+export const CapturePurposeSchema = Type.Union([Type.Literal('id-front'), Type.Literal('id-back'), Type.Literal('face'), Type.Literal('liveness')]);
+export const ChallengeKindSchema = Type.Union([Type.Literal('turn-left'), Type.Literal('turn-right'), Type.Literal('blink'), Type.Literal('open-mouth'), Type.Literal('read-digits')]);
+
+/** POST /api/sessions/:id/identity/captures/:requestId: what the stills sent gave (the fields of their purpose). */
+export const CaptureResultSchema = Type.Object({
+  kind: CapturePurposeSchema,
+  stillIds: Type.Array(Type.String()),
+  idNumberMatches: Type.Optional(Type.Boolean()),
+  faceCheckId: Type.Optional(Type.String()),
+  score: Type.Optional(Type.Number()),
+  decision: Type.Optional(Type.String()),
+  livenessId: Type.Optional(Type.String()),
+  challenge: Type.Optional(ChallengeKindSchema),
+  passed: Type.Optional(Type.Boolean()),
+  finished: Type.Optional(Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Null()])),
+});
+export type CaptureResult = Static<typeof CaptureResultSchema>;
 
 export interface IdentityStillView {
   id: string;

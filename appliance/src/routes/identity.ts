@@ -6,6 +6,7 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { callerOf } from '../http/auth.js';
+import { CapturePurposeSchema as Purpose, CaptureResultSchema, ChallengeKindSchema as ChallengeKind } from '../kyc/identity-api-types.js';
 import { loadIdentityDetail } from '../kyc/identity-evidence.js';
 import { STILL_LIMITS } from '../kyc/identity-image.js';
 import { IdentityService } from '../kyc/identity-service.js';
@@ -15,26 +16,12 @@ import { authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.j
 
 const CaptureParams = Type.Object({ id: Uuid, requestId: Uuid }, { additionalProperties: false });
 const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
-const Purpose = Type.Union([Type.Literal('id-front'), Type.Literal('id-back'), Type.Literal('face'), Type.Literal('liveness')]);
-const ChallengeKind = Type.Union([Type.Literal('turn-left'), Type.Literal('turn-right'), Type.Literal('blink'), Type.Literal('open-mouth'), Type.Literal('read-digits')]);
 const CaptureRequestSchema = Type.Object({
   type: Type.Literal('capture-request'),
   requestId: Type.String(),
   purpose: Purpose,
   frames: Type.Integer(),
   challenge: Type.Optional(Type.Object({ kind: ChallengeKind, position: Type.Integer(), of: Type.Integer(), digits: Type.Optional(Type.String()) })),
-});
-const CaptureResultSchema = Type.Object({
-  kind: Purpose,
-  stillIds: Type.Array(Type.String()),
-  idNumberMatches: Type.Optional(Type.Boolean()),
-  faceCheckId: Type.Optional(Type.String()),
-  score: Type.Optional(Type.Number()),
-  decision: Type.Optional(Type.String()),
-  livenessId: Type.Optional(Type.String()),
-  challenge: Type.Optional(ChallengeKind),
-  passed: Type.Optional(Type.Boolean()),
-  finished: Type.Optional(Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Null()])),
 });
 const StillSchema = Type.Object({
   id: Type.String(),

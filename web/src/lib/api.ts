@@ -13,6 +13,7 @@ import type {
   JoinView,
   LiveView,
   Me,
+  NewCase,
   OpsSample,
   OpsView,
   PipelineRecording,
@@ -31,6 +32,7 @@ export type {
   JoinView,
   LiveView,
   Me,
+  NewCase,
   OpsSample,
   OpsView,
   PipelineRecording,
@@ -42,17 +44,6 @@ export { SHREDDED_TEXT } from '../../../appliance/src/domain/vocabulary.js';
 
 /** A file exchanged during a call, as the API lists it. */
 export type SessionFile = CallFile;
-
-export interface NewCase {
-  customerName: string;
-  customerIdNumber: string;
-  customerPhone: string;
-  bankCard?: string;
-  /** a product code of the catalogue */
-  product: string;
-  /** the teller's identity gives it; sent only to be checked against it */
-  branch?: string;
-}
 
 export type NewCaseField = keyof NewCase;
 

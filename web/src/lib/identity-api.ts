@@ -1,21 +1,11 @@
 // Identity checks inside the call (ID stills, face match, liveness) and the evidence the auditor reviews.
 import { request, withParty, type SessionParty } from '$lib/api.js';
 import type { CaptureRequestMessage } from '../../../appliance/src/media/protocol.js';
-import type { IdentityDetailView } from '../../../appliance/src/kyc/identity-api-types.js';
-export type { CaptureRequestMessage, IdentityDetailView };
+import type { CaptureResult, IdentityDetailView } from '../../../appliance/src/kyc/identity-api-types.js';
+export type { CaptureRequestMessage, CaptureResult, IdentityDetailView };
 export type { FaceCheckView, IdentityStillView, LivenessView, LivenessChallengeView } from '../../../appliance/src/kyc/identity-api-types.js';
 
 const sessionPath = (sessionId: string, rest: string) => `/api/sessions/${encodeURIComponent(sessionId)}/identity${rest}`;
-
-export interface CaptureResult {
-  kind: CaptureRequestMessage['purpose'];
-  stillIds: string[];
-  idNumberMatches?: boolean;
-  score?: number;
-  decision?: string;
-  passed?: boolean;
-  finished?: 'passed' | 'failed' | null;
-}
 
 export function getIdentity(caseId: string, fetchFn?: typeof fetch): Promise<IdentityDetailView> {
   return request<IdentityDetailView>('GET', `/api/cases/${encodeURIComponent(caseId)}/identity`, fetchFn ? { fetch: fetchFn } : {});
