@@ -22,6 +22,10 @@ export const CaptureResultSchema = Type.Object({
 });
 export type CaptureResult = Static<typeof CaptureResultSchema>;
 
+/** POST /api/sessions/:id/identity/liveness: the challenges drawn, asked of the customer one after the other. */
+export const LivenessStartedSchema = Type.Object({ livenessId: Type.String(), challenges: Type.Array(Type.Object({ kind: ChallengeKindSchema, digits: Nullable(Type.String()) })) });
+export type LivenessStarted = Static<typeof LivenessStartedSchema>;
+
 const IdSideSchema = Type.Union([Type.Literal('id-front'), Type.Literal('id-back')]);
 const FaceDecisionSchema = Type.Union([Type.Literal('match'), Type.Literal('review'), Type.Literal('no_match')]);
 

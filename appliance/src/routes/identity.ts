@@ -6,7 +6,14 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { callerOf } from '../http/auth.js';
-import { CapturePurposeSchema as Purpose, CaptureResultSchema, ChallengeKindSchema as ChallengeKind, IdentityDetailViewSchema, IdentityStillViewSchema } from '../kyc/identity-api-types.js';
+import {
+  CapturePurposeSchema as Purpose,
+  CaptureResultSchema,
+  ChallengeKindSchema as ChallengeKind,
+  IdentityDetailViewSchema,
+  IdentityStillViewSchema,
+  LivenessStartedSchema,
+} from '../kyc/identity-api-types.js';
 import { loadIdentityDetail } from '../kyc/identity-evidence.js';
 import { STILL_LIMITS } from '../kyc/identity-image.js';
 import { IdentityService } from '../kyc/identity-service.js';
@@ -82,7 +89,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
         tags: ['identity'],
         summary: 'Start challenge–response liveness: the appliance picks 2–3 challenges at random and asks the customer one after the other',
         params: IdParams,
-        response: { 201: Type.Object({ livenessId: Type.String(), challenges: Type.Array(Type.Object({ kind: ChallengeKind, digits: Nullable(Type.String()) })) }), ...errors },
+        response: { 201: LivenessStartedSchema, ...errors },
       },
     },
     async (request, reply) => {
