@@ -14,6 +14,7 @@ import type {
   JoinView,
   LiveView,
   Me,
+  NewCase,
   OpsSample,
   OpsView,
   PipelineRecording,
@@ -32,6 +33,7 @@ export type {
   JoinView,
   LiveView,
   Me,
+  NewCase,
   OpsSample,
   OpsView,
   PipelineRecording,
@@ -44,17 +46,6 @@ export type { MediaMode };
 
 /** A file exchanged during a call, as the API lists it. */
 export type SessionFile = CallFile;
-
-export interface NewCase {
-  customerName: string;
-  customerIdNumber: string;
-  customerPhone: string;
-  bankCard?: string;
-  /** a product code of the catalogue */
-  product: string;
-  /** the teller's identity gives it; sent only to be checked against it */
-  branch?: string;
-}
 
 export type NewCaseField = keyof NewCase;
 

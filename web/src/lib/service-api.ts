@@ -6,6 +6,9 @@ import type {
   CallbackView,
   Citation,
   ConversationMessage,
+  KbEntry,
+  KbEntryEdit,
+  KbEntryInput,
   OfferView as Offer,
   PresenceStatus,
   PresenceView as Presence,
@@ -14,7 +17,7 @@ import type {
   VisitState,
   VisitView,
 } from '../../../appliance/src/service-api-types.js';
-export type { CallbackList, CallbackView, Citation, ConversationMessage, Offer, Presence, PresenceStatus, ServiceLang, ServiceReport, VisitState, VisitView };
+export type { CallbackList, CallbackView, Citation, ConversationMessage, KbEntry, Offer, Presence, PresenceStatus, ServiceLang, ServiceReport, VisitState, VisitView };
 
 /** A 204 answer carries no JSON: the request helper reports it as unexpected, which here it is not. */
 async function noContent(pending: Promise<unknown>): Promise<void> {
@@ -121,26 +124,15 @@ export function finishCallback(visitId: string, outcome: 'reached' | 'unreachabl
 
 // ---- admin
 
-export interface KbEntry {
-  id: string;
-  productCode: string;
-  lang: ServiceLang;
-  kind: 'article' | 'qa';
-  version: number;
-  title: string;
-  body: string;
-  retired: boolean;
-}
-
 export function kbEntries(): Promise<KbEntry[]> {
   return request('GET', '/api/admin/kb/entries');
 }
 
-export function addKbEntry(e: { productCode: string; lang: ServiceLang; kind: 'article' | 'qa'; title: string; body: string }): Promise<KbEntry> {
+export function addKbEntry(e: KbEntryInput): Promise<KbEntry> {
   return request('POST', '/api/admin/kb/entries', { body: e });
 }
 
-export function editKbEntry(id: string, e: { title: string; body: string }): Promise<KbEntry> {
+export function editKbEntry(id: string, e: KbEntryEdit): Promise<KbEntry> {
   return request('PUT', `/api/admin/kb/entries/${encodeURIComponent(id)}`, { body: e });
 }
 
