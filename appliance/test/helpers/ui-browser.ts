@@ -64,32 +64,48 @@ export const TRACK_PEER_CONNECTIONS = `
   window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__kycPcs.push(pc); return pc; };
   window.RTCPeerConnection.prototype = Native.prototype;`;
 
-const FRAMES_DECODED = `(async () => {
-  let frames = 0;
+/** The sum of one inbound-rtp counter of one kind over the page's open peer connections. */
+const inboundSum = (kind: 'audio' | 'video', field: 'framesDecoded' | 'bytesReceived') => `(async () => {
+  let sum = 0;
   for (const pc of window.__kycPcs || []) {
     if (pc.connectionState === 'closed') continue;
     const stats = await pc.getStats();
-    stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0; });
+    stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === '${kind}') sum += s.${field} || 0; });
   }
-  return frames;
+  return sum;
 })()`;
 
 /** Video frames the page has decoded on its open peer connections (see TRACK_PEER_CONNECTIONS). */
 export async function framesDecoded(page: Page | Frame): Promise<number> {
-  return (await page.evaluate(FRAMES_DECODED)) as number;
+  return (await page.evaluate(inboundSum('video', 'framesDecoded'))) as number;
 }
 
-/** Waits until the page's decoded-frame count has risen twice (remote video is really arriving). */
-export async function waitDecodingRises(page: Page | Frame, timeoutMs = 30_000): Promise<[number, number]> {
+/** Audio bytes the page has received on its open peer connections. */
+export async function audioBytesReceived(page: Page | Frame): Promise<number> {
+  return (await page.evaluate(inboundSum('audio', 'bytesReceived'))) as number;
+}
+
+/** Waits until a counter has risen twice (media is really arriving): its first non-zero reading and one 1.5 s later. */
+async function waitRises(page: Page | Frame, read: (page: Page | Frame) => Promise<number>, timeoutMs: number): Promise<[number, number]> {
   const deadline = Date.now() + timeoutMs;
   let first = 0;
   while (Date.now() < deadline) {
-    first = await framesDecoded(page);
+    first = await read(page);
     if (first > 0) break;
     await page.waitForTimeout(250);
   }
   await page.waitForTimeout(1500);
-  return [first, await framesDecoded(page)];
+  return [first, await read(page)];
+}
+
+/** Waits until the page's decoded-frame count has risen twice (remote video is really arriving). */
+export function waitDecodingRises(page: Page | Frame, timeoutMs = 30_000): Promise<[number, number]> {
+  return waitRises(page, framesDecoded, timeoutMs);
+}
+
+/** Waits until the page's received audio bytes have risen twice (remote audio is really arriving). */
+export function waitAudioRises(page: Page | Frame, timeoutMs = 30_000): Promise<[number, number]> {
+  return waitRises(page, audioBytesReceived, timeoutMs);
 }
 
 /**
