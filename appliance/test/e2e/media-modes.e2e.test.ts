@@ -6,8 +6,17 @@
 import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { startLiveAppliance, waitForRecording } from '../helpers/live-appliance.js';
-import { framesDecoded, openBrowser, tellerOpensCaseAndInvites, TRACK_PEER_CONNECTIONS, waitAudioRises, waitDecodingRises, watchPage } from '../helpers/ui-browser.js';
-import { signInThroughIdp } from '../harness/browser.js';
+import {
+  framesDecoded,
+  openBrowser,
+  tellerAcceptsOffer,
+  tellerAwaitsOffer,
+  tellerOpensCaseAndInvites,
+  TRACK_PEER_CONNECTIONS,
+  waitAudioRises,
+  waitDecodingRises,
+  watchPage,
+} from '../helpers/ui-browser.js';
 import { seedKb } from '../service/helpers.js';
 import type { TestAppliance } from '../helpers/appliance.js';
 
@@ -168,18 +177,10 @@ t.test('text only from the service entry: no device opened, chat both ways, the 
   await desk.context.addInitScript(TRACK_PEER_CONNECTIONS);
   const teller = await desk.newPage();
   const tellerProblems = watchPage(teller, a.baseUrl, { expected: ['401 GET /api/me'] });
-  await signInThroughIdp(teller, a.baseUrl, 'teller1', 'teller1');
-  await teller.getByTestId('desk-products').fill('VIDEO-WITNESS');
-  await teller.getByTestId('desk-available').click();
-  await teller.getByTestId('desk-offer').waitFor({ timeout: 30_000 });
+  await tellerAwaitsOffer(teller, a.baseUrl, 'VIDEO-WITNESS');
   t.equal(await teller.getByTestId('desk-offer').getByTestId('media-mode-badge').getAttribute('data-mode'), 'chat', 'the offer says the customer asked for text only');
-  await teller.getByTestId('desk-id-number').fill('11010519491231002X');
-  await teller.getByTestId('desk-phone').fill('13812345678');
-  await teller.getByTestId('desk-accept').click();
-  await teller.getByTestId('desk-accepted').waitFor({ timeout: 30_000 });
-  await teller.getByTestId('desk-open-case').click();
-  await teller.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
-  const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';
+  const { caseId, error } = await tellerAcceptsOffer(teller);
+  t.equal(error, null, 'accepted');
 
   await customer.getByTestId('service-join').click({ timeout: 20_000 });
   await customer.locator('[data-testid="device-modes"][data-mode="chat"]').waitFor({ timeout: 15_000 });

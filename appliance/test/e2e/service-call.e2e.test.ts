@@ -9,8 +9,7 @@ import { createServer } from 'node:https';
 import { dirname, join } from 'node:path';
 import t from 'tap';
 import { startLiveAppliance, waitForRecording } from '../helpers/live-appliance.js';
-import { openBrowser, TRACK_PEER_CONNECTIONS, waitDecodingRises, watchPage } from '../helpers/ui-browser.js';
-import { signInThroughIdp } from '../harness/browser.js';
+import { openBrowser, tellerAcceptsOffer, tellerAwaitsOffer, TRACK_PEER_CONNECTIONS, waitDecodingRises, watchPage } from '../helpers/ui-browser.js';
 import type { Netns } from '../harness/netns.js';
 import { seedKb } from '../service/helpers.js';
 
@@ -69,23 +68,10 @@ t.test('a customer in the bank’s page (cross-site iframe): assistant, queue, a
   await desk.context.addInitScript(TRACK_PEER_CONNECTIONS);
   const teller = await desk.newPage();
   const tellerProblems = watchPage(teller, a.baseUrl, { expected: ['401 GET /api/me'] });
-  await signInThroughIdp(teller, a.baseUrl, 'teller1', 'teller1');
-  await teller.getByTestId('desk-products').fill('VIDEO-WITNESS');
-  await teller.getByTestId('desk-available').click();
-  await teller.getByTestId('desk-offer').waitFor({ timeout: 30_000 });
+  await tellerAwaitsOffer(teller, a.baseUrl, 'VIDEO-WITNESS');
   t.match(await teller.getByTestId('desk-conversation').innerText(), /信用卡丢了[\s\S]*挂失/, 'the conversation reaches the teller');
-  await teller.getByTestId('desk-id-number').fill('11010519491231002X');
-  await teller.getByTestId('desk-phone').fill('13812345678');
-  await teller.getByTestId('desk-accept').click();
-  await teller.getByTestId('desk-accepted').or(teller.getByTestId('error-notice')).first().waitFor({ timeout: 30_000 });
-  t.equal(
-    await teller.getByTestId('error-notice').count(),
-    0,
-    `accepted${(await teller.getByTestId('error-notice').count()) > 0 ? `: ${await teller.getByTestId('error-notice').innerText()}` : ''}`,
-  );
-  await teller.getByTestId('desk-open-case').click();
-  await teller.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
-  const caseId = new URL(teller.url()).pathname.split('/')[2] ?? '';
+  const { caseId, error } = await tellerAcceptsOffer(teller);
+  t.equal(error, null, 'accepted');
 
   // the customer continues inside the frame: no code, device check, consent, waiting room
   await frame.getByTestId('service-join').click({ timeout: 20_000 });

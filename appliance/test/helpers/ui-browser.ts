@@ -131,3 +131,26 @@ export async function tellerOpensCaseAndInvites(
   const code = (await teller.getByTestId('invite-code').innerText()).replace(/\D/g, '');
   return { caseId, link, code };
 }
+
+/** The teller at the service desk, through the UI: signed in, skilled for `product`, available; waits for an offer. */
+export async function tellerAwaitsOffer(teller: Page, baseUrl: string, product: string): Promise<void> {
+  await signInThroughIdp(teller, baseUrl, 'teller1', 'teller1');
+  await teller.getByTestId('desk-products').fill(product);
+  await teller.getByTestId('desk-available').click();
+  await teller.getByTestId('desk-offer').waitFor({ timeout: 30_000 });
+}
+
+/**
+ * The teller accepts the offer on screen with the usual test customer's ID number and phone and opens the case.
+ * Returns the case id, or the error the desk showed instead of accepting.
+ */
+export async function tellerAcceptsOffer(teller: Page): Promise<{ caseId: string; error: string | null }> {
+  await teller.getByTestId('desk-id-number').fill('11010519491231002X');
+  await teller.getByTestId('desk-phone').fill('13812345678');
+  await teller.getByTestId('desk-accept').click();
+  await teller.getByTestId('desk-accepted').or(teller.getByTestId('error-notice')).first().waitFor({ timeout: 30_000 });
+  if ((await teller.getByTestId('error-notice').count()) > 0) return { caseId: '', error: await teller.getByTestId('error-notice').innerText() };
+  await teller.getByTestId('desk-open-case').click();
+  await teller.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
+  return { caseId: new URL(teller.url()).pathname.split('/')[2] ?? '', error: null };
+}
