@@ -22,6 +22,10 @@ export const MEDIA_MODES = ['video', 'audio', 'chat'] as const;
 export type MediaMode = (typeof MEDIA_MODES)[number];
 export const DEFAULT_MEDIA_MODE: MediaMode = 'video';
 
+/** The liveness challenges the customer may be asked to perform (a configured subset is drawn per session). */
+export const CHALLENGE_KINDS = ['turn-left', 'turn-right', 'blink', 'open-mouth', 'read-digits'] as const;
+export type ChallengeKind = (typeof CHALLENGE_KINDS)[number];
+
 /** A recording's place in the seal pipeline (the `recordings.status` column). */
 export const RECORDING_STATUSES = ['queued', 'processing', 'sealed', 'failed'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];

@@ -27,9 +27,9 @@ export interface FaceEngine {
   close(): Promise<void>;
 }
 
-export type ChallengeKind = 'turn-left' | 'turn-right' | 'blink' | 'open-mouth' | 'read-digits';
-
-export const CHALLENGE_KINDS: readonly ChallengeKind[] = ['turn-left', 'turn-right', 'blink', 'open-mouth', 'read-digits'];
+import type { ChallengeKind } from '../domain/vocabulary.js';
+export { CHALLENGE_KINDS } from '../domain/vocabulary.js';
+export type { ChallengeKind };
 
 export interface ChallengeResult {
   passed: boolean;

@@ -2,10 +2,11 @@
 // (GET /api/cases/:id/identity), and what a capture answers. The web UI imports this file by relative path with
 // `import type` (erased: its bundle gains nothing from here).
 import { Type, type Static } from 'typebox';
-import { Nullable } from '../lib/schema.js';
+import { CHALLENGE_KINDS } from '../domain/vocabulary.js';
+import { Nullable, StringEnum } from '../lib/schema.js';
 
 export const CapturePurposeSchema = Type.Union([Type.Literal('id-front'), Type.Literal('id-back'), Type.Literal('face'), Type.Literal('liveness')]);
-export const ChallengeKindSchema = Type.Union([Type.Literal('turn-left'), Type.Literal('turn-right'), Type.Literal('blink'), Type.Literal('open-mouth'), Type.Literal('read-digits')]);
+export const ChallengeKindSchema = StringEnum(CHALLENGE_KINDS);
 
 /** POST /api/sessions/:id/identity/captures/:requestId: what the stills sent gave (the fields of their purpose). */
 export const CaptureResultSchema = Type.Object({

@@ -124,8 +124,9 @@ export type ServerMessage =
 
 /** What the appliance asks the customer's browser to take from its own camera track (identity checks). */
 export type CapturePurpose = 'id-front' | 'id-back' | 'face' | 'liveness';
-export const LIVENESS_CHALLENGE_KINDS = ['turn-left', 'turn-right', 'blink', 'open-mouth', 'read-digits'] as const;
-export type LivenessChallengeKind = (typeof LIVENESS_CHALLENGE_KINDS)[number];
+import type { ChallengeKind as LivenessChallengeKind } from '../domain/vocabulary.js';
+export { CHALLENGE_KINDS as LIVENESS_CHALLENGE_KINDS } from '../domain/vocabulary.js';
+export type { LivenessChallengeKind };
 
 /**
  * To the customer: take `frames` full-resolution stills (for liveness: key frames while following the challenge) and
