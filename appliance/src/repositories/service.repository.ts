@@ -240,8 +240,9 @@ export const serviceRepository = {
     return one<OfferRow>(db, `SELECT ${OFFER} FROM service_offers WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
   },
 
-  async openOffersOf(db: Queryable, teller: string): Promise<OfferRow[]> {
-    const r = await db.query<OfferRow>(`SELECT ${OFFER} FROM service_offers WHERE teller = $1 AND state = 'open' AND expires_at > now() ORDER BY created_at`, [teller]);
+  /** The teller's offers still open at `now`. */
+  async openOffersOf(db: Queryable, teller: string, now: Date): Promise<OfferRow[]> {
+    const r = await db.query<OfferRow>(`SELECT ${OFFER} FROM service_offers WHERE teller = $1 AND state = 'open' AND expires_at > $2 ORDER BY created_at`, [teller, now]);
     return r.rows;
   },
 
@@ -253,9 +254,9 @@ export const serviceRepository = {
     await db.query(`UPDATE service_offers SET state = $2, answered_at = now() WHERE id = $1 AND state = 'open'`, [id, state]);
   },
 
-  /** Open offers past their time, locked (skipping ones another process is closing). */
-  async expiredOffers(db: Queryable): Promise<OfferRow[]> {
-    const r = await db.query<OfferRow>(`SELECT ${OFFER} FROM service_offers WHERE state = 'open' AND expires_at <= now() ORDER BY expires_at FOR UPDATE SKIP LOCKED`);
+  /** Open offers past their time at `now`, locked (skipping ones another process is closing). */
+  async expiredOffers(db: Queryable, now: Date): Promise<OfferRow[]> {
+    const r = await db.query<OfferRow>(`SELECT ${OFFER} FROM service_offers WHERE state = 'open' AND expires_at <= $1 ORDER BY expires_at FOR UPDATE SKIP LOCKED`, [now]);
     return r.rows;
   },
 
