@@ -171,18 +171,19 @@ export const serviceRepository = {
     return one<PresenceRow>(db, 'SELECT username, status, products, languages, since FROM teller_presence WHERE username = $1', [username]);
   },
 
-  async setPresence(db: Queryable, username: string, status: PresenceStatus, skills: { products: string[]; languages: string[] } | null): Promise<PresenceRow> {
+  /** Sets a teller's status and skills; `since` (what longest-idle routing orders by) becomes `now` when the status changes. */
+  async setPresence(db: Queryable, username: string, status: PresenceStatus, skills: { products: string[]; languages: string[] } | null, now: Date): Promise<PresenceRow> {
     const row = await one<PresenceRow>(
       db,
-      `INSERT INTO teller_presence (username, status, products, languages) VALUES ($1, $2, coalesce($3, '{}'::text[]), coalesce($4, '{}'::text[]))
+      `INSERT INTO teller_presence (username, status, products, languages, since) VALUES ($1, $2, coalesce($3, '{}'::text[]), coalesce($4, '{}'::text[]), $5)
        ON CONFLICT (username) DO UPDATE SET
-         since = CASE WHEN teller_presence.status = EXCLUDED.status THEN teller_presence.since ELSE now() END,
+         since = CASE WHEN teller_presence.status = EXCLUDED.status THEN teller_presence.since ELSE EXCLUDED.since END,
          status = EXCLUDED.status,
          products = coalesce($3, teller_presence.products),
          languages = coalesce($4, teller_presence.languages),
          updated_at = now()
        RETURNING username, status, products, languages, since`,
-      [username, status, skills?.products ?? null, skills?.languages ?? null],
+      [username, status, skills?.products ?? null, skills?.languages ?? null, now],
     );
     if (!row) throw new Error('upsert returned no row');
     return row;

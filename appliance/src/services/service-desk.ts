@@ -70,7 +70,7 @@ export class ServiceDesk {
       cases: CaseService;
       invitations: InvitationService;
       onError: (what: string, err: unknown) => void;
-      /** offers expire by this clock (default: the system's) */
+      /** offers expire and presence changes are dated by this clock (default: the system's) */
       clock?: Clock;
     },
     readonly settings: ServiceDeskSettings,
@@ -308,6 +308,7 @@ export class ServiceDesk {
       username,
       status,
       skills ? { products: [...new Set(skills.products)].sort(), languages: [...new Set(skills.languages)].sort() } : null,
+      clockDate(this.clock),
     );
     await audit({ object: { type: 'teller', id: username }, details: { status, products: row.products.join(','), languages: row.languages.join(',') } });
     return this.toPresence(row);
@@ -396,7 +397,7 @@ export class ServiceDesk {
     await audit({ action: 'invitation.code_verified', object: { type: 'invitation', id: inv.id }, details: { via: 'service_visit', visitId: visit.id } });
     await serviceRepository.closeOffer(client, offer.id, 'accepted');
     await serviceRepository.updateVisit(client, visit.id, { state: 'accepted', accepted_at: now, accepted_by: teller.username, case_id: c.id, invitation_id: inv.id });
-    await serviceRepository.setPresence(client, teller.username, 'busy', null);
+    await serviceRepository.setPresence(client, teller.username, 'busy', null, clockDate(this.clock));
     await audit({
       object: { type: 'service_offer', id: offer.id },
       details: { visitId: visit.id, caseId: c.id, waitedSeconds: visit.queued_at ? Math.round((now.getTime() - visit.queued_at.getTime()) / 1000) : null },
@@ -463,7 +464,7 @@ export class ServiceDesk {
         await serviceRepository.closeOffer(client, o.id, 'expired');
         // a teller who lets an offer run out is taken as away (not offered again until they say they are back)
         const p = await serviceRepository.presence(client, o.teller);
-        if (p?.status === 'available') await serviceRepository.setPresence(client, o.teller, 'away', null);
+        if (p?.status === 'available') await serviceRepository.setPresence(client, o.teller, 'away', null, clockDate(this.clock));
         await system({
           action: 'service.offer_expire',
           object: { type: 'service_offer', id: o.id },
