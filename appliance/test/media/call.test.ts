@@ -11,6 +11,7 @@ import t, { type Test } from 'tap';
 import { CLOSE_CODES, SIGNALING_ERRORS, SIGNALING_LIMITS } from '../../src/media/protocol.js';
 import { startCallStack, type CallStack } from '../harness/call-stack.js';
 import { RawSignalingClient } from '../harness/signaling-client.js';
+import { waitFor } from '../helpers/recording-fixtures.js';
 
 const run = promisify(execFile);
 const DEADLINE_MS = 30_000;
@@ -359,12 +360,14 @@ t.test('hang-up: both are told, recordings are on disk for every segment', async
   const dir = join(stack.recordingRoot, SESSION);
   t.equal((await stat(dir)).mode & 0o777, 0o700, 'the recording folder is private');
   // Janus renames .mjr.tmp to .mjr when it closes a recording, shortly after the room is destroyed.
-  let files: string[] = [];
-  for (let i = 0; i < 100; i++) {
-    files = await readdir(dir);
-    if (files.length > 0 && !files.some((f) => f.endsWith('.tmp'))) break;
-    await sleep(100);
-  }
+  const files = await waitFor(
+    'the recordings closed',
+    async () => {
+      const names = await readdir(dir);
+      return names.length > 0 && !names.some((f) => f.endsWith('.tmp')) && names;
+    },
+    10_000,
+  );
   const mjr = files.filter((f) => f.endsWith('.mjr'));
   // The teller published once (after its leftover s07), the customer twice (the start and the reconnect).
   const segments = { teller: ['08'], customer: ['01', '02'] };
