@@ -1,18 +1,33 @@
 import { Type, type Static } from 'typebox';
 import type { ConsentDocument } from './domain/consent.js';
 import { ROLES } from './domain/principal.js';
-import { CASE_STATUSES, INTEGRITY_FLAGS, JOIN_STEPS, RECORDING_STATUSES, REJECT_REASONS, SESSION_RECORDING_STATUSES } from './domain/vocabulary.js';
+import { CASE_STATUSES, INTEGRITY_FLAGS, JOIN_STEPS, MEDIA_MODES, RECORDING_STATUSES, REJECT_REASONS, SESSION_RECORDING_STATUSES } from './domain/vocabulary.js';
 import { DateTime, LiteralUnion, Nullable, StringEnum, Uuid } from './lib/schema.js';
 // The shapes the API answers with, declared once: each is a TypeBox schema (the routes validate and document with
 // it) and its type is `Static<>` of that schema (the services build it). The web UI imports the types by relative
 // path with `import type`, which is erased: its bundle gains nothing from here. Values the UI needs at run time live
 // in domain/vocabulary.ts, re-exported below.
 
-export { CASE_STATUSES, INTEGRITY_FLAGS, JOIN_STEPS, PROMPTING_OBSERVED, RECORDING_STATUSES, REJECT_REASONS, SESSION_RECORDING_STATUSES, SHREDDED_TEXT } from './domain/vocabulary.js';
-export type { CaseStatus, IntegrityFlag, JoinStep, RecordingStatus, RejectReason, SessionRecordingStatus } from './domain/vocabulary.js';
+export {
+  CASE_STATUSES,
+  INTEGRITY_FLAGS,
+  JOIN_STEPS,
+  MEDIA_MODES,
+  PROMPTING_OBSERVED,
+  RECORDING_STATUSES,
+  REJECT_REASONS,
+  SESSION_RECORDING_STATUSES,
+  SHREDDED_TEXT,
+} from './domain/vocabulary.js';
+export type { CaseStatus, IntegrityFlag, JoinStep, MediaMode, RecordingStatus, RejectReason, SessionRecordingStatus } from './domain/vocabulary.js';
 
 const LiveOrEnded = Type.Union([Type.Literal('live'), Type.Literal('ended')]);
-const CallParty = Type.Union([Type.Literal('teller'), Type.Literal('customer')]);
+/** The two parties of a call. */
+export const PartySchema = Type.Union([Type.Literal('teller'), Type.Literal('customer')]);
+
+/** What the recording pipeline found wrong with a recording (a missing segment, a gap…). */
+export const RecordingIssueSchema = Type.Object({ code: Type.String(), severity: Type.String(), message: Type.String() });
+export type RecordingIssue = Static<typeof RecordingIssueSchema>;
 
 export const RoleSchema = LiteralUnion(ROLES);
 export type { Role } from './domain/principal.js';
@@ -72,6 +87,20 @@ export const CaseViewSchema = Type.Object({
 });
 export type CaseView = Static<typeof CaseViewSchema>;
 
+/** POST /api/cases: a teller opens a case. */
+export const NewCaseSchema = Type.Object(
+  {
+    customerName: Type.String({ minLength: 1, maxLength: 100 }),
+    customerIdNumber: Type.String({ minLength: 15, maxLength: 20 }),
+    customerPhone: Type.String({ minLength: 11, maxLength: 20 }),
+    bankCard: Type.Optional(Nullable(Type.String({ maxLength: 30 }))),
+    product: Type.String({ minLength: 1, maxLength: 100, description: 'a product code of the catalogue (GET /api/products); other text opens a case without a script' }),
+    branch: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "used only when the teller's identity carries no branch: the branch comes from the identity" })),
+  },
+  { additionalProperties: false },
+);
+export type NewCase = Static<typeof NewCaseSchema>;
+
 const ConsentDocumentSchema = Type.Unsafe<ConsentDocument>(
   Type.Object({
     version: Type.String(),
@@ -84,6 +113,9 @@ const ConsentDocumentSchema = Type.Unsafe<ConsentDocument>(
   }),
 );
 
+/** How the customer takes part: camera and microphone, voice only, or text only. */
+export const MediaModeSchema = StringEnum(MEDIA_MODES);
+
 export const JoinViewSchema = Type.Object({
   step: StringEnum(JOIN_STEPS),
   expiresAt: Type.String(),
@@ -94,6 +126,8 @@ export const JoinViewSchema = Type.Object({
   sessionId: Nullable(Type.String()),
   /** at the consent step: the text to show, one document per language (the answer names the one shown) */
   consentTexts: Nullable(Type.Array(ConsentDocumentSchema)),
+  /** how the customer takes part: chosen at the device check (a service visit's transfer proposes it) */
+  mediaMode: MediaModeSchema,
 });
 export type JoinView = Static<typeof JoinViewSchema>;
 
@@ -110,6 +144,8 @@ export const InvitationViewSchema = Type.Object({
   consent: Type.Union([Type.Literal('accepted'), Type.Literal('declined'), Type.Null()]),
   codeAttempts: Type.Integer(),
   sessionId: Nullable(Type.String()),
+  /** how the customer takes part (video until the device check says otherwise) */
+  mediaMode: MediaModeSchema,
 });
 export type InvitationView = Static<typeof InvitationViewSchema>;
 
@@ -135,7 +171,7 @@ export const CallFileSchema = Type.Object({
   size: Type.Integer(),
   /** hex SHA-256 of the content as stored */
   sha256: Type.String(),
-  from: CallParty,
+  from: PartySchema,
   at: Type.String(),
 });
 export type CallFile = Static<typeof CallFileSchema>;
@@ -203,13 +239,13 @@ export const CallRecordingViewSchema = Type.Object({
   willRetry: Nullable(Type.Boolean()),
   attempts: Type.Integer(),
   complete: Nullable(Type.Boolean()),
-  issues: Type.Array(Type.Object({ code: Type.String(), severity: Type.String(), message: Type.String() })),
+  issues: Type.Array(RecordingIssueSchema),
   sealedAt: Nullable(DateTime),
   plaintextRemoved: Type.Boolean(),
   manifestSha256: Nullable(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   parties: Type.Array(
     Type.Object({
-      party: CallParty,
+      party: PartySchema,
       segment: Type.Integer({ minimum: 1 }),
       durationMs: Type.Integer({ minimum: 0 }),
       bytes: Type.Integer({ minimum: 0 }),
@@ -386,7 +422,7 @@ export const QualitySampleViewSchema = Type.Object({
   sessionId: Uuid,
   /** epoch milliseconds (the start of the 5-second bucket): the chart's axis, the recording's wall clock */
   t: Type.Number(),
-  party: CallParty,
+  party: PartySchema,
   source: Type.Union([Type.Literal('janus'), Type.Literal('browser')]),
   bitrateKbps: NumOrNull,
   lossPct: NumOrNull,
@@ -400,7 +436,7 @@ export type QualitySampleView = Static<typeof QualitySampleViewSchema>;
 export const QualityIncidentViewSchema = Type.Object({
   sessionId: Uuid,
   t: Type.Number(),
-  party: Type.Union([CallParty, Type.Literal('system')]),
+  party: Type.Union([PartySchema, Type.Literal('system')]),
   kind: Type.String(),
   /** call-mode: from, to, reason; slowlink: uplink, lost */
   data: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),

@@ -2,7 +2,8 @@
 // `Static<>` types (the web UI imports them with `import type`).
 import { Type, type Static } from 'typebox';
 import { VISIT_STATES, type PresenceStatus, type ServiceLang, type ServiceReportFigures, type VisitState } from './domain/service-report.js';
-import { Nullable, StringEnum } from './lib/schema.js';
+import { MediaModeSchema } from './api-types.js';
+import { NO_NUL, Nullable, StringEnum } from './lib/schema.js';
 
 export type { PresenceStatus, ServiceLang, VisitState };
 
@@ -54,6 +55,8 @@ export const OfferViewSchema = Type.Object({
   queuedAt: Nullable(Type.String()),
   offeredAt: Type.String(),
   expiresAt: Type.String(),
+  /** how the customer asked to take part: video, voice only or text only */
+  mediaMode: MediaModeSchema,
 });
 export type OfferView = Static<typeof OfferViewSchema>;
 
@@ -85,3 +88,35 @@ export const CallbackListSchema = Type.Object({
   mine: Nullable(CallbackViewSchema),
 });
 export type CallbackList = Static<typeof CallbackListSchema>;
+
+export const KbKindSchema = Type.Union([Type.Literal('article'), Type.Literal('qa')]);
+
+/** A knowledge-base entry's current version, as the admin's list shows it. */
+export const KbEntrySchema = Type.Object({
+  id: Type.String(),
+  productCode: Type.String(),
+  lang: ServiceLangSchema,
+  kind: KbKindSchema,
+  version: Type.Integer(),
+  title: Type.String(),
+  body: Type.String(),
+  retired: Type.Boolean(),
+  updatedBy: Type.String(),
+  updatedAt: Type.String(),
+});
+export type KbEntry = Static<typeof KbEntrySchema>;
+
+/** Not blank, and no NUL (PostgreSQL text cannot hold it); anchored, so the check is one linear pass. */
+const NOT_BLANK_NO_NUL = '^(?=[\\s\\S]*\\S)[^\\u0000]*$';
+const KbText = { title: Type.String({ minLength: 1, maxLength: 200, pattern: NOT_BLANK_NO_NUL }), body: Type.String({ minLength: 1, maxLength: 20000, pattern: NOT_BLANK_NO_NUL }) };
+
+/** PUT /api/admin/kb/entries/:id: the new version's text. */
+export const KbEntryEditSchema = Type.Object(KbText, { additionalProperties: false });
+export type KbEntryEdit = Static<typeof KbEntryEditSchema>;
+
+/** POST /api/admin/kb/entries: an article, or a Q&A pair (title = question, body = answer). */
+export const KbEntryInputSchema = Type.Object(
+  { productCode: Type.String({ minLength: 1, maxLength: 40, pattern: NO_NUL }), lang: ServiceLangSchema, kind: KbKindSchema, ...KbText },
+  { additionalProperties: false },
+);
+export type KbEntryInput = Static<typeof KbEntryInputSchema>;

@@ -14,6 +14,14 @@ export const PROMPTING_OBSERVED: RejectReason = 'prompting_observed';
 export const JOIN_STEPS = ['code', 'device', 'consent', 'waiting', 'in_call', 'ended', 'declined', 'expired', 'revoked', 'locked'] as const;
 export type JoinStep = (typeof JOIN_STEPS)[number];
 
+/**
+ * How the customer takes part in a session: with camera and microphone, by voice only, or by text only (no device
+ * opened). The teller always publishes audio and video; KYC's camera steps need `video`.
+ */
+export const MEDIA_MODES = ['video', 'audio', 'chat'] as const;
+export type MediaMode = (typeof MEDIA_MODES)[number];
+export const DEFAULT_MEDIA_MODE: MediaMode = 'video';
+
 /** A recording's place in the seal pipeline (the `recordings.status` column). */
 export const RECORDING_STATUSES = ['queued', 'processing', 'sealed', 'failed'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];

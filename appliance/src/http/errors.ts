@@ -33,6 +33,7 @@ export const ErrorCodes = {
   STEPS_MISSING: { status: 409, message: 'Required steps of the product script are not done yet.' },
   STEP_UNKNOWN: { status: 404, message: "No such step in this case's script." },
   STEP_ORDER: { status: 409, message: 'An earlier required step of the script is not done yet.' },
+  NO_CUSTOMER_VIDEO: { status: 409, message: 'The customer takes part without video: the camera steps cannot run in this session.' },
   SESSION_NOT_LIVE: { status: 409, message: 'Script steps can only be completed during the live session.' },
   PRODUCT_UNKNOWN: { status: 400, message: 'No such product in the catalogue.' },
   SERVICE_TICKET_INVALID: { status: 403, message: 'This service ticket is not valid on this device, or has expired. Start again.' },

@@ -1,57 +1,93 @@
 // The identity evidence of a case as the teller's call console and the auditor's review read it
-// (GET /api/cases/:id/identity). Pure TypeScript without imports: the web UI imports this file by relative path.
+// (GET /api/cases/:id/identity), and what a capture answers. The web UI imports this file by relative path with
+// `import type` (erased: its bundle gains nothing from here).
+import { Type, type Static } from 'typebox';
+import { Nullable } from '../lib/schema.js';
 
-export interface IdentityStillView {
-  id: string;
-  side: 'id-front' | 'id-back';
-  sha256: string;
-  width: number;
-  height: number;
-  at: string;
-  decision: 'accepted' | 'retake' | null;
-  decidedBy: string | null;
-}
+export const CapturePurposeSchema = Type.Union([Type.Literal('id-front'), Type.Literal('id-back'), Type.Literal('face'), Type.Literal('liveness')]);
+export const ChallengeKindSchema = Type.Union([Type.Literal('turn-left'), Type.Literal('turn-right'), Type.Literal('blink'), Type.Literal('open-mouth'), Type.Literal('read-digits')]);
 
-export interface FaceCheckView {
-  id: string;
-  score: number;
+/** POST /api/sessions/:id/identity/captures/:requestId: what the stills sent gave (the fields of their purpose). */
+export const CaptureResultSchema = Type.Object({
+  kind: CapturePurposeSchema,
+  stillIds: Type.Array(Type.String()),
+  idNumberMatches: Type.Optional(Type.Boolean()),
+  faceCheckId: Type.Optional(Type.String()),
+  score: Type.Optional(Type.Number()),
+  decision: Type.Optional(Type.String()),
+  livenessId: Type.Optional(Type.String()),
+  challenge: Type.Optional(ChallengeKindSchema),
+  passed: Type.Optional(Type.Boolean()),
+  finished: Type.Optional(Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Null()])),
+});
+export type CaptureResult = Static<typeof CaptureResultSchema>;
+
+/** POST /api/sessions/:id/identity/liveness: the challenges drawn, asked of the customer one after the other. */
+export const LivenessStartedSchema = Type.Object({ livenessId: Type.String(), challenges: Type.Array(Type.Object({ kind: ChallengeKindSchema, digits: Nullable(Type.String()) })) });
+export type LivenessStarted = Static<typeof LivenessStartedSchema>;
+
+const IdSideSchema = Type.Union([Type.Literal('id-front'), Type.Literal('id-back')]);
+const FaceDecisionSchema = Type.Union([Type.Literal('match'), Type.Literal('review'), Type.Literal('no_match')]);
+
+export const IdentityStillViewSchema = Type.Object({
+  id: Type.String(),
+  side: IdSideSchema,
+  sha256: Type.String(),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  at: Type.String(),
+  decision: Type.Union([Type.Literal('accepted'), Type.Literal('retake'), Type.Null()]),
+  decidedBy: Nullable(Type.String()),
+});
+export type IdentityStillView = Static<typeof IdentityStillViewSchema>;
+
+export const FaceCheckViewSchema = Type.Object({
+  id: Type.String(),
+  score: Type.Number(),
   /** the engine's decision */
-  decision: 'match' | 'review' | 'no_match';
+  decision: FaceDecisionSchema,
   /** the override when there is one, else the engine's decision */
-  effectiveDecision: 'match' | 'review' | 'no_match';
-  engine: string;
-  modelVersion: string;
-  thresholds: { match: number; review: number };
-  referenceStillId: string;
-  probeStillId: string | null;
-  probeCount: number;
-  override: { decision: 'match' | 'no_match'; reason: string; by: string; at: string } | null;
-  at: string;
-}
+  effectiveDecision: FaceDecisionSchema,
+  engine: Type.String(),
+  modelVersion: Type.String(),
+  thresholds: Type.Object({ match: Type.Number(), review: Type.Number() }),
+  referenceStillId: Type.String(),
+  probeStillId: Nullable(Type.String()),
+  probeCount: Type.Integer(),
+  override: Nullable(Type.Object({ decision: Type.Union([Type.Literal('match'), Type.Literal('no_match')]), reason: Type.String(), by: Type.String(), at: Type.String() })),
+  at: Type.String(),
+});
+export type FaceCheckView = Static<typeof FaceCheckViewSchema>;
 
-export interface LivenessChallengeView {
-  kind: 'turn-left' | 'turn-right' | 'blink' | 'open-mouth' | 'read-digits';
-  digits: string | null;
-  passed: boolean | null;
-  reason: string | null;
-  sameFace: boolean | null;
-  answeredAt: string | null;
-}
+export const LivenessChallengeViewSchema = Type.Object({
+  kind: ChallengeKindSchema,
+  digits: Nullable(Type.String()),
+  passed: Nullable(Type.Boolean()),
+  reason: Nullable(Type.String()),
+  sameFace: Nullable(Type.Boolean()),
+  answeredAt: Nullable(Type.String()),
+});
+export type LivenessChallengeView = Static<typeof LivenessChallengeViewSchema>;
 
-export interface LivenessView {
-  id: string;
-  status: 'running' | 'passed' | 'failed';
-  challenges: LivenessChallengeView[];
-  at: string;
-  finishedAt: string | null;
-}
+export const LivenessViewSchema = Type.Object({
+  id: Type.String(),
+  status: Type.Union([Type.Literal('running'), Type.Literal('passed'), Type.Literal('failed')]),
+  challenges: Type.Array(LivenessChallengeViewSchema),
+  at: Type.String(),
+  finishedAt: Nullable(Type.String()),
+});
+export type LivenessView = Static<typeof LivenessViewSchema>;
 
-export interface IdentityDetailView {
-  sides: Record<'id-front' | 'id-back', { latest: IdentityStillView | null; accepted: IdentityStillView | null }>;
+const SideStillsSchema = Type.Object({ latest: Nullable(IdentityStillViewSchema), accepted: Nullable(IdentityStillViewSchema) });
+
+/** GET /api/cases/:id/identity: a case's identity evidence in detail (its teller, auditors). */
+export const IdentityDetailViewSchema = Type.Object({
+  sides: Type.Object({ 'id-front': SideStillsSchema, 'id-back': SideStillsSchema }),
   /** the ID number read from the accepted (else the latest) front still, compared with the case's; never the number */
-  ocr: { stillId: string; read: boolean; checksumValid: boolean; idNumberMatches: boolean } | null;
-  faceCheck: FaceCheckView | null;
-  liveness: LivenessView | null;
+  ocr: Nullable(Type.Object({ stillId: Type.String(), read: Type.Boolean(), checksumValid: Type.Boolean(), idNumberMatches: Type.Boolean() })),
+  faceCheck: Nullable(FaceCheckViewSchema),
+  liveness: Nullable(LivenessViewSchema),
   /** what the customer's browser has been asked for and not sent yet */
-  pending: { requestId: string; purpose: 'id-front' | 'id-back' | 'face' | 'liveness'; at: string } | null;
-}
+  pending: Nullable(Type.Object({ requestId: Type.String(), purpose: CapturePurposeSchema, at: Type.String() })),
+});
+export type IdentityDetailView = Static<typeof IdentityDetailViewSchema>;

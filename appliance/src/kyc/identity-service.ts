@@ -96,6 +96,13 @@ export function captureMessage(r: CaptureRequestRow, challenge?: { kind: Challen
   };
 }
 
+/** The camera steps (ID stills, face, liveness) need the customer's camera: a voice-only or text-only session has none. */
+function refuseWithoutVideo(session: CallSessionRow): void {
+  if (session.media_mode !== 'video') {
+    throw new DomainError('NO_CUSTOMER_VIDEO', `The customer takes part by ${session.media_mode === 'audio' ? 'voice' : 'text'} only: there is no camera to capture from.`);
+  }
+}
+
 export class IdentityService {
   readonly #rand: (max: number) => number;
 
@@ -140,6 +147,7 @@ export class IdentityService {
     purpose: Exclude<CapturePurpose, 'liveness'>,
   ): Promise<{ request: CaptureRequestRow; message: ServerMessage }> {
     if (session.state !== 'live') throw new DomainError('SESSION_NOT_LIVE', 'Stills can only be taken during the live session.');
+    refuseWithoutVideo(session);
     await this.#checkOrder(client, session.case_id, STEP_OF_PURPOSE[purpose]);
     if (purpose === 'face' && !(await repo.latestSide(client, session.case_id, 'id-front')).accepted) {
       throw new DomainError('CONFLICT', 'Accept a still of the ID front first: the face on it is the reference.');
@@ -165,6 +173,7 @@ export class IdentityService {
     teller: string,
   ): Promise<{ livenessId: string; challenges: ChallengeSpec[]; message: ServerMessage }> {
     if (session.state !== 'live') throw new DomainError('SESSION_NOT_LIVE', 'Liveness can only be checked during the live session.');
+    refuseWithoutVideo(session);
     await this.#checkOrder(client, session.case_id, 'liveness');
     const face = await repo.latestFaceCheck(client, session.case_id);
     if (!face || effectiveDecision(face) !== 'match' || !face.probe_id) {

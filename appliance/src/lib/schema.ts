@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { AUDIT_TEXT_MAX_CHARS, AUDIT_TEXT_PATTERN } from '@kyc/compliance';
 
 // Small TypeBox pieces every schema of the API uses, declared once (routes, API answer types and the KYC views).
 
@@ -7,6 +8,8 @@ export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: 
 
 /** A UUID string (ids of cases, sessions, recordings, …). */
 export const Uuid = Type.String({ format: 'uuid' });
+/** A string pattern for text that goes into a PostgreSQL text column as it is: no NUL, which text cannot hold. */
+export const NO_NUL = '^[^\\u0000]*$';
 
 /** An ISO 8601 date and time (`Date.toISOString()`). */
 export const DateTime = Type.String({ format: 'date-time' });
@@ -19,3 +22,12 @@ export const StringEnum = <const T extends readonly string[]>(values: T) => Type
 
 /** One of a list of strings, as a union of literals (`anyOf` of `const`s in the API document). */
 export const LiteralUnion = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>(Type.Union(values.map((v) => Type.Literal(v))));
+
+/**
+ * Free text that ends up in an audit event (a reason, a comment, notes): the audit event's own rule (characters and
+ * length in code points), so that what the API accepts the audit log accepts too.
+ */
+export function AuditText(minLength: number, maxLength: number = AUDIT_TEXT_MAX_CHARS) {
+  if (maxLength > AUDIT_TEXT_MAX_CHARS) throw new Error(`audit text is at most ${AUDIT_TEXT_MAX_CHARS} characters`);
+  return Type.String({ minLength, maxLength, pattern: AUDIT_TEXT_PATTERN });
+}

@@ -1,3 +1,4 @@
+import type { MediaMode } from '../domain/vocabulary.js';
 import type { MjrInfo } from './media-commands.js';
 import { PARTIES, segmentLabel, type Party, type StreamFile } from './recording-layout.js';
 
@@ -30,7 +31,9 @@ export interface RecordingIssue {
     | 'party_offset'
     | 'duration_short'
     | 'duration_long'
-    | 'segment_break';
+    | 'segment_break'
+    | 'stream_unexpected'
+    | 'customer_chat_only';
   severity: IssueSeverity;
   message: string;
   party?: Party;
@@ -67,14 +70,36 @@ export function segmentDurationMs(seg: InspectedSegment): number {
   return Math.max(0, ...[seg.audio, seg.video].filter(hasMedia).map((s) => s.info.durationMs));
 }
 
-export function checkCompleteness(o: { sessionStart: Date; sessionEnd: Date; segments: readonly InspectedSegment[]; unknownFiles: readonly string[] }): RecordingIssue[] {
+/**
+ * The streams a party is expected to record: the teller always audio and video; the customer as their media mode says
+ * (video: both, audio: audio only, chat: none — a text-only customer publishes nothing).
+ */
+export function expectedKinds(party: Party, customerMedia: MediaMode): ReadonlyArray<'audio' | 'video'> {
+  if (party === 'teller' || customerMedia === 'video') return ['audio', 'video'];
+  return customerMedia === 'audio' ? ['audio'] : [];
+}
+
+export function checkCompleteness(o: {
+  sessionStart: Date;
+  sessionEnd: Date;
+  segments: readonly InspectedSegment[];
+  unknownFiles: readonly string[];
+  /** how the customer took part (manifests sealed before media modes existed: video) */
+  customerMedia?: MediaMode;
+}): RecordingIssue[] {
   const issues: RecordingIssue[] = [];
+  const customerMedia = o.customerMedia ?? 'video';
   const sessionMs = Math.max(0, o.sessionEnd.getTime() - o.sessionStart.getTime());
   const tolerance = Math.max(DURATION_TOLERANCE_MS, sessionMs * DURATION_TOLERANCE_FRACTION);
   const firstStart = new Map<Party, number>();
 
   for (const party of PARTIES) {
     const segs = o.segments.filter((s) => s.party === party);
+    const expected = expectedKinds(party, customerMedia);
+    if (expected.length === 0 && segs.length === 0) {
+      issues.push({ code: 'customer_chat_only', severity: 'info', party, message: `the ${party} took part by text only: no media to record` });
+      continue;
+    }
     if (segs.length === 0) {
       issues.push({ code: 'party_missing', severity: 'error', party, message: `no recording of the ${party}` });
       continue;
@@ -87,6 +112,20 @@ export function checkCompleteness(o: { sessionStart: Date; sessionEnd: Date; seg
       }
       for (const kind of ['audio', 'video'] as const) {
         const s = seg[kind];
+        if (!expected.includes(kind)) {
+          // not expected in this media mode: absent or empty is right; media is kept and sealed, but flagged
+          if (hasMedia(s)) {
+            issues.push({
+              code: 'stream_unexpected',
+              severity: 'warning',
+              party,
+              segment: seg.segment,
+              file: s.file.name,
+              message: `${label}: ${kind} was recorded though the ${party} took part by ${customerMedia === 'audio' ? 'voice' : 'text'} only`,
+            });
+          }
+          continue;
+        }
         if (!s) {
           issues.push({ code: 'stream_missing', severity: 'error', party, segment: seg.segment, message: `${label}: no ${kind} stream` });
           continue;
@@ -127,6 +166,7 @@ export function checkCompleteness(o: { sessionStart: Date; sessionEnd: Date; seg
       if (start !== null && !firstStart.has(party)) firstStart.set(party, start);
       total += segmentDurationMs(seg);
     }
+    if (expected.length === 0) continue;
     if (total < sessionMs - tolerance) {
       issues.push({
         code: 'duration_short',

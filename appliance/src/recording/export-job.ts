@@ -15,7 +15,7 @@ import { canonicalJson } from '@kyc/compliance';
 import { geolocationCoords } from '../kyc/geolocation.js';
 import { identityRepository } from '../kyc/identity-repository.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
-import type { IdentityStillEntry, Marker, MediaEntry, StoredManifest } from './manifest.js';
+import { customerMediaOf, type IdentityStillEntry, type Marker, type MediaEntry, type StoredManifest } from './manifest.js';
 import { compositeClockText, compositeExportArgs, exportLocationText, progressFraction, type CompositeSegment } from './media-commands.js';
 import { MediaToolError, type MediaTools } from './media-tools.js';
 import { SEALED_SUFFIX } from './recording-layout.js';
@@ -30,6 +30,8 @@ import { SEALED_SUFFIX } from './recording-layout.js';
 
 export const EXPORT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 const EXPORT_FILE = 'composite.mp4';
+/** The customer's tile says when the picture is black because the customer took part without video. */
+const CUSTOMER_LABEL = { video: 'Customer', audio: 'Customer voice only', chat: 'Customer text only' } as const;
 
 export interface ExportJobContext {
   pool: pg.Pool;
@@ -234,7 +236,7 @@ export async function runExport(ctx: ExportJobContext, exportId: string): Promis
     const out = join(scratch, EXPORT_FILE);
     const args = compositeExportArgs({
       left: { label: 'Teller', segments: segments.teller },
-      right: { label: 'Customer', segments: segments.customer },
+      right: { label: CUSTOMER_LABEL[customerMediaOf(m)], segments: segments.customer },
       totalMs,
       epochSeconds: epochSeconds(m.timeBase),
       clockTextFile: clock,

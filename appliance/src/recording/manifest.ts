@@ -1,3 +1,4 @@
+import type { MediaMode } from '../domain/vocabulary.js';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '@kyc/compliance';
 import { hasMedia, isComplete, type InspectedSegment, type RecordingIssue } from './completeness.js';
@@ -89,6 +90,8 @@ export interface ManifestInput {
   sessionId: string;
   caseId: string;
   teller: string;
+  /** how the customer took part (video when not given) */
+  customerMedia?: MediaMode;
   session: { admittedAt: Date; endedAt: Date | null; endReason: string | null };
   segments: readonly InspectedSegment[];
   media: readonly MediaEntry[];
@@ -125,6 +128,9 @@ export type SealedManifest = {
   sessionId: string;
   caseId: string;
   parties: ReadonlyArray<{ party: Party; username: string | null }>;
+  /** how the customer took part: video, voice only (no video stream) or text only (no customer media); absent in
+   * manifests sealed before media modes, which read as video (see `customerMediaOf`) */
+  customerMedia?: MediaMode;
   session: { admittedAt: string; endedAt: string | null; endReason: string | null; durationMs: number | null };
   /** the earliest stream's start, ISO-8601 with microseconds: every `offsetMs` counts from it */
   timeBase: string;
@@ -205,6 +211,7 @@ export function buildManifest(i: ManifestInput): SealedManifest {
       { party: 'teller', username: i.teller },
       { party: 'customer', username: null },
     ],
+    customerMedia: i.customerMedia ?? 'video',
     session: {
       admittedAt: i.session.admittedAt.toISOString(),
       endedAt: i.session.endedAt?.toISOString() ?? null,
@@ -225,6 +232,11 @@ export function buildManifest(i: ManifestInput): SealedManifest {
     encryption: i.encryption,
     sealedAt: i.sealedAt.toISOString(),
   };
+}
+
+/** How the customer took part in a sealed recording; manifests from before media modes were all video. */
+export function customerMediaOf(manifest: Pick<SealedManifest, 'customerMedia'>): MediaMode {
+  return manifest.customerMedia ?? 'video';
 }
 
 /** The manifest's exact bytes (canonical JSON, UTF-8) and their SHA-256. */

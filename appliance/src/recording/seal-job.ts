@@ -241,7 +241,7 @@ async function inspectStep(ctx: SealContext, rec: RecordingRow, session: CallSes
     });
   }
   const sessionEnd = session.ended_at ?? now();
-  const issues: RecordingIssue[] = checkCompleteness({ sessionStart: session.admitted_at, sessionEnd, segments, unknownFiles: unknown });
+  const issues: RecordingIssue[] = checkCompleteness({ sessionStart: session.admitted_at, sessionEnd, segments, unknownFiles: unknown, customerMedia: session.media_mode });
   return { segments, unknown, issues };
 }
 
@@ -365,6 +365,7 @@ async function encryptManifest(
     sessionId: rec.session_id,
     caseId: rec.case_id,
     teller: session.teller,
+    customerMedia: session.media_mode,
     session: { admittedAt: session.admitted_at, endedAt: session.ended_at, endReason: session.end_reason },
     segments: m.segments,
     media: m.media,

@@ -1,3 +1,4 @@
+import type { MediaMode } from '../domain/vocabulary.js';
 import type { Queryable } from '../db/database.js';
 
 export interface CallSessionRow {
@@ -10,19 +11,19 @@ export interface CallSessionRow {
   admitted_at: Date;
   ended_at: Date | null;
   end_reason: string | null;
+  /** the invitation's media mode at admission */
+  media_mode: MediaMode;
 }
 
-const COLUMNS = 'id, case_id, invitation_id, teller, state, room_id, admitted_at, ended_at, end_reason';
+const COLUMNS = 'id, case_id, invitation_id, teller, state, room_id, admitted_at, ended_at, end_reason, media_mode';
 
 export const callSessionRepository = {
   async insert(db: Queryable, s: { id: string; caseId: string; invitationId: string; teller: string; roomId: number }): Promise<CallSessionRow> {
-    const r = await db.query<CallSessionRow>(`INSERT INTO call_sessions (id, case_id, invitation_id, teller, state, room_id) VALUES ($1, $2, $3, $4, 'live', $5) RETURNING ${COLUMNS}`, [
-      s.id,
-      s.caseId,
-      s.invitationId,
-      s.teller,
-      s.roomId,
-    ]);
+    const r = await db.query<CallSessionRow>(
+      `INSERT INTO call_sessions (id, case_id, invitation_id, teller, state, room_id, media_mode)
+       VALUES ($1, $2, $3, $4, 'live', $5, (SELECT media_mode FROM invitations WHERE id = $3)) RETURNING ${COLUMNS}`,
+      [s.id, s.caseId, s.invitationId, s.teller, s.roomId],
+    );
     const row = r.rows[0];
     if (!row) throw new Error('insert returned no row');
     return row;

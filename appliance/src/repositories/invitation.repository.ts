@@ -1,3 +1,4 @@
+import type { MediaMode } from '../domain/vocabulary.js';
 import type { Queryable } from '../db/database.js';
 
 export interface InvitationRow {
@@ -20,10 +21,11 @@ export interface InvitationRow {
   consent_at: Date | null;
   waiting_since: Date | null;
   closed_at: Date | null;
+  media_mode: MediaMode;
 }
 
 const COLUMNS = `id, case_id, code_hash, code_enc, token_enc, created_by, created_at, expires_at, revoked_at, device_hash, opened_at,
-  code_attempts, code_verified_at, locked_at, device_checked_at, consent, consent_at, waiting_since, closed_at`;
+  code_attempts, code_verified_at, locked_at, device_checked_at, consent, consent_at, waiting_since, closed_at, media_mode`;
 
 export const invitationRepository = {
   async insert(
@@ -88,7 +90,8 @@ export const invitationRepository = {
         | 'waiting_since'
         | 'closed_at'
         | 'revoked_at'
-        | 'revoked_by',
+        | 'revoked_by'
+        | 'media_mode',
         unknown
       >
     >,

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import type { MediaMode } from '../domain/vocabulary.js';
 import type { CallbackOutcome, PresenceStatus, ServiceLang as Lang, ServiceReportFigures, VisitState } from '../domain/service-report.js';
 
 export type { Lang, PresenceStatus, VisitState };
@@ -22,6 +23,8 @@ export interface VisitRow {
   invitation_id: string | null;
   callback_teller: string | null;
   callback_taken_at: Date | null;
+  /** how the customer asked to talk to a person (copied to the invitation when a teller accepts) */
+  media_mode: MediaMode;
 }
 
 export interface MessageRow {
@@ -51,7 +54,7 @@ export interface PresenceRow {
 }
 
 const VISIT = `id, product_code, lang, ticket_hash, device_hash, name_enc, phone_enc, state, created_at, expires_at, queued_at, accepted_at,
-  accepted_by, left_at, case_id, invitation_id, callback_teller, callback_taken_at`;
+  accepted_by, left_at, case_id, invitation_id, callback_teller, callback_taken_at, media_mode`;
 const OFFER = 'id, visit_id, teller, state, created_at, expires_at, answered_at';
 
 async function one<T extends object>(db: Queryable, sql: string, params: unknown[]): Promise<T | null> {
@@ -81,7 +84,7 @@ export const serviceRepository = {
   async updateVisit(
     db: Queryable,
     id: string,
-    fields: Partial<Record<'state' | 'queued_at' | 'accepted_at' | 'accepted_by' | 'left_at' | 'case_id' | 'invitation_id', unknown>>,
+    fields: Partial<Record<'state' | 'queued_at' | 'accepted_at' | 'accepted_by' | 'left_at' | 'case_id' | 'invitation_id' | 'media_mode', unknown>>,
   ): Promise<void> {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;
@@ -89,13 +92,29 @@ export const serviceRepository = {
     await db.query(`UPDATE service_visits SET ${sets} WHERE id = $1`, [id, ...keys.map((k) => (fields as Record<string, unknown>)[k])]);
   },
 
+  /**
+   * The visit joins its queue now: the database's clock (microseconds), so that visits transferred within one
+   * millisecond still queue in the order they came.
+   */
+  async enqueue(db: Queryable, id: string, mediaMode: MediaMode): Promise<Date> {
+    const r = await db.query<{ queued_at: Date }>(`UPDATE service_visits SET state = 'queued', queued_at = clock_timestamp(), media_mode = $2 WHERE id = $1 RETURNING queued_at`, [
+      id,
+      mediaMode,
+    ]);
+    const at = r.rows[0]?.queued_at;
+    if (!at) throw new Error(`no visit ${id}`);
+    return at;
+  },
+
   /** 1-based place of a queued visit among the queued visits of its product and language. */
   async position(db: Queryable, v: VisitRow): Promise<number> {
     // 1 + the visits still queued ahead (one statement: one snapshot, whatever happens to this visit meanwhile)
     const r = await db.query<{ n: string }>(
       `SELECT 1 + count(*) AS n FROM service_visits
-        WHERE state = 'queued' AND product_code = $1 AND lang = $2 AND (queued_at, id) < ($3, $4)`,
-      [v.product_code, v.lang, v.queued_at, v.id],
+        WHERE state = 'queued' AND product_code = $1 AND lang = $2
+          AND (queued_at, id) < (SELECT queued_at, id FROM service_visits WHERE id = $3)`,
+      // the visit's own queued_at as stored (microseconds), not as read back into a millisecond Date
+      [v.product_code, v.lang, v.id],
     );
     return Number(r.rows[0]?.n ?? 1);
   },

@@ -6,108 +6,14 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { searchArchive, searchAuditDetails } from '../services/archive.service.js';
 import { caseQuality, caseTimeline, TIMELINE_MAX_SESSION_EVENTS } from '../services/case-timeline.js';
-import { ArchivePageSchema, CaseQualityViewSchema, IntegrityFlagSchema, RecordingStatusSchema } from '../api-types.js';
-import { IssueSchema, PartySchema } from './archive-schemas.js';
-import { authErrors, CaseStatusSchema, CaseViewSchema, DateTime, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
-
-const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
-
-const SearchQuery = Type.Object(
-  {
-    idNumber: Type.Optional(Type.String({ minLength: 15, maxLength: 20 })),
-    name: Type.Optional(Text(100)),
-    teller: Type.Optional(Text(100)),
-    branch: Type.Optional(Text(100)),
-    product: Type.Optional(Text(100)),
-    status: Type.Optional(CaseStatusSchema),
-    recordingStatus: Type.Optional(RecordingStatusSchema),
-    flag: Type.Optional(IntegrityFlagSchema),
-    from: Type.Optional(DateTime),
-    to: Type.Optional(DateTime),
-    sort: Type.Optional(Type.Union([Type.Literal('created_desc'), Type.Literal('created_asc')])),
-    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,300}$' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-  },
-  { additionalProperties: false },
-);
+import { ArchivePageSchema, CaseQualityViewSchema } from '../api-types.js';
+import { ArchiveQuerySchema, TimelineSchema } from '../archive-api-types.js';
+import { authErrors, ErrorResponse, IdParams } from './schemas.js';
 
 /** A page of the timeline; without either parameter the whole timeline up to its bounds, as before pages existed. */
 const TimelineQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: TIMELINE_MAX_SESSION_EVENTS, description: 'at most this many session events and this many audit events' })),
   after: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,600}$', description: "the previous page's nextCursor" })),
-});
-
-const TimelineSchema = Type.Object({
-  case: CaseViewSchema,
-  /** true where the timeline stops at its bound (the audit log search and the session's own views page through the rest) */
-  truncated: Type.Object({ sessionEvents: Type.Boolean(), auditEvents: Type.Boolean(), qualityIncidents: Type.Boolean() }),
-  invitations: Type.Array(
-    Type.Object({
-      id: Uuid,
-      step: Type.String(),
-      createdBy: Type.String(),
-      createdAt: DateTime,
-      expiresAt: DateTime,
-      openedAt: Nullable(DateTime),
-      codeAttempts: Type.Integer(),
-      codeVerifiedAt: Nullable(DateTime),
-      lockedAt: Nullable(DateTime),
-      deviceCheckedAt: Nullable(DateTime),
-      consent: Nullable(Type.String()),
-      consentAt: Nullable(DateTime),
-      revokedAt: Nullable(DateTime),
-      closedAt: Nullable(DateTime),
-    }),
-  ),
-  sessions: Type.Array(
-    Type.Object({
-      id: Uuid,
-      state: Type.String(),
-      admittedAt: DateTime,
-      endedAt: Nullable(DateTime),
-      endReason: Nullable(Type.String()),
-      events: Type.Array(
-        Type.Object({
-          id: Type.String(),
-          at: DateTime,
-          party: Type.String(),
-          kind: Type.String(),
-          data: Type.Record(Type.String(), Type.Unknown()),
-          text: Nullable(Type.String()),
-        }),
-      ),
-      /** slowlink and freeze reports (reconnects and call-mode steps are session events) */
-      qualityIncidents: Type.Array(Type.Object({ at: DateTime, party: PartySchema, kind: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) })),
-      files: Type.Array(
-        Type.Object({ id: Uuid, name: Type.String(), mediaType: Type.String(), size: Type.Integer(), sha256: Type.String(), from: PartySchema, at: DateTime, url: Type.String() }),
-      ),
-      recording: Nullable(
-        Type.Object({
-          id: Uuid,
-          status: RecordingStatusSchema,
-          complete: Nullable(Type.Boolean()),
-          issues: Type.Array(IssueSchema),
-          sealedAt: Nullable(DateTime),
-          failureReason: Nullable(Type.String()),
-        }),
-      ),
-    }),
-  ),
-  auditEvents: Type.Array(
-    Type.Object({
-      leafIndex: Type.Integer({ minimum: 0 }),
-      leaf: Type.String({ description: 'the leaf bytes (canonical JSON, UTF-8): hash 0x00 ‖ leaf to check the inclusion proof' }),
-      leafHash: Type.String(),
-      action: Type.String(),
-      time: Type.String(),
-      actor: Type.String(),
-      result: Type.String(),
-      objectType: Nullable(Type.String()),
-      objectId: Nullable(Type.String()),
-    }),
-  ),
-  /** where the next page starts; only on an answer asked for a page (`limit` or `after`), null on the last */
-  nextCursor: Type.Optional(Nullable(Type.String())),
 });
 
 /**
@@ -125,7 +31,7 @@ export async function archiveCaseRoutes(app: FastifyInstance, ctx: AppContext): 
       schema: {
         tags: ['archive'],
         summary: 'Search cases (auditor): filters, exact ID number or name through the blind indexes, keyset pages, total (exact up to 10,000); audited',
-        querystring: SearchQuery,
+        querystring: ArchiveQuerySchema,
         response: { 200: ArchivePageSchema, 400: ErrorResponse, ...authErrors },
       },
     },

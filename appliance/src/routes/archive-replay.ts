@@ -8,28 +8,8 @@ import { parseByteRange } from '../http/byte-range.js';
 import { AppError, errorCode, ErrorCodes } from '../http/errors.js';
 import { sealedRecording } from '../services/archive.service.js';
 import { openReplay } from '../services/replay.service.js';
-import { IssueSchema, PartySchema } from './archive-schemas.js';
-import { AuditText, authErrors, DateTime, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
-
-const ReplaySchema = Type.Object({
-  recordingId: Uuid,
-  grant: Type.String(),
-  expiresAt: DateTime,
-  complete: Nullable(Type.Boolean()),
-  issues: Type.Array(IssueSchema),
-  parties: Type.Array(
-    Type.Object({
-      party: PartySchema,
-      segment: Type.Integer({ minimum: 1 }),
-      url: Type.String(),
-      durationMs: Nullable(Type.Integer()),
-      offsetMs: Nullable(Type.Integer()),
-      bytes: Type.Integer(),
-      sha256: Type.String(),
-    }),
-  ),
-  markers: Type.Array(Type.Object({ at: Type.String(), offsetMs: Type.Integer(), party: Type.String(), kind: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) })),
-});
+import { PartySchema, ReplaySchema } from '../archive-api-types.js';
+import { AuditText, authErrors, ErrorResponse, IdParams, Uuid } from './schemas.js';
 
 const MediaParams = Type.Object({ id: Uuid, party: PartySchema }, { additionalProperties: false });
 const MediaQuery = Type.Object(

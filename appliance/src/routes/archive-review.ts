@@ -5,25 +5,10 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { checkReview, completeCase, reviewCase, revealField } from '../services/case-review.js';
-import { REJECT_REASONS } from '../api-types.js';
-import { AuditText, authErrors, CaseViewSchema, DateTime, ErrorResponse, IdParams, RejectReasonSchema } from './schemas.js';
+import { MaskedFieldSchema, RevealedSchema, ReviewInputSchema } from '../archive-api-types.js';
+import { AuditText, authErrors, CaseViewSchema, ErrorResponse, IdParams } from './schemas.js';
 
-/** Longest prompting notes: with the longest comment and every reason the `case.reject` event stays within its size. */
-const PROMPTING_NOTES_MAX = 500;
-const ReviewBody = Type.Object(
-  {
-    decision: Type.Union([Type.Literal('approved'), Type.Literal('rejected')]),
-    comment: AuditText(1),
-    rejectReasons: Type.Optional(Type.Array(RejectReasonSchema, { minItems: 1, maxItems: REJECT_REASONS.length, uniqueItems: true })),
-    promptingNotes: Type.Optional(AuditText(1, PROMPTING_NOTES_MAX)),
-  },
-  { additionalProperties: false },
-);
-
-const RevealBody = Type.Object(
-  { field: Type.Union([Type.Literal('customerName'), Type.Literal('customerIdNumber'), Type.Literal('customerPhone'), Type.Literal('bankCard')]), reason: AuditText(3, 500) },
-  { additionalProperties: false },
-);
+const RevealBody = Type.Object({ field: MaskedFieldSchema, reason: AuditText(3, 500) }, { additionalProperties: false });
 /** How long the UI shows a revealed value before masking it again. */
 const REVEAL_SECONDS = 60;
 
@@ -68,7 +53,7 @@ export async function archiveReviewRoutes(app: FastifyInstance, ctx: AppContext)
         summary:
           "Approve or reject a completed case with a comment (an auditor who is not the case's teller); a rejection may name reasons, and `prompting_observed` needs `promptingNotes`; audited case.approve / case.reject",
         params: IdParams,
-        body: ReviewBody,
+        body: ReviewInputSchema,
         response: { 200: CaseViewSchema, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors },
       },
     },
@@ -106,7 +91,7 @@ export async function archiveReviewRoutes(app: FastifyInstance, ctx: AppContext)
         params: IdParams,
         body: RevealBody,
         response: {
-          200: Type.Object({ field: Type.String(), value: Type.String(), expiresAt: DateTime }),
+          200: RevealedSchema,
           400: ErrorResponse,
           404: ErrorResponse,
           410: ErrorResponse,

@@ -4,20 +4,9 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
+import { NewCaseSchema } from '../api-types.js';
 import { authErrors, CaseViewSchema, ErrorResponse, IdParams, Nullable } from './schemas.js';
 import { RetentionService } from '../services/retention.service.js';
-
-const NewCaseBody = Type.Object(
-  {
-    customerName: Type.String({ minLength: 1, maxLength: 100 }),
-    customerIdNumber: Type.String({ minLength: 15, maxLength: 20 }),
-    customerPhone: Type.String({ minLength: 11, maxLength: 20 }),
-    bankCard: Type.Optional(Nullable(Type.String({ maxLength: 30 }))),
-    product: Type.String({ minLength: 1, maxLength: 100, description: 'a product code of the catalogue (GET /api/products); other text opens a case without a script' }),
-    branch: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "used only when the teller's identity carries no branch: the branch comes from the identity" })),
-  },
-  { additionalProperties: false },
-);
 
 const ListQuery = Type.Object(
   {
@@ -53,7 +42,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
       schema: {
         tags: ['cases'],
         summary: 'Open a case for a customer (teller)',
-        body: NewCaseBody,
+        body: NewCaseSchema,
         response: { 201: CaseViewSchema, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors },
       },
     },

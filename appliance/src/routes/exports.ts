@@ -6,24 +6,11 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import type { ExportRow } from '../services/export.service.js';
-import { AuditText, authErrors, DateTime, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
+import { ExportRequestedSchema, ExportViewSchema, type ExportView } from '../archive-api-types.js';
+import { AuditText, authErrors, ErrorResponse, IdParams } from './schemas.js';
 
 const ExportBody = Type.Object({ reason: AuditText(3, 500) }, { additionalProperties: false });
-const StatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]);
-const ExportViewSchema = Type.Object({
-  id: Uuid,
-  recordingId: Uuid,
-  requestedBy: Type.String(),
-  status: StatusSchema,
-  progress: Type.Number({ minimum: 0, maximum: 1 }),
-  failureReason: Nullable(Type.String()),
-  sha256: Nullable(Type.String({ pattern: '^[0-9a-f]{64}$' })),
-  bytes: Nullable(Type.Integer()),
-  createdAt: DateTime,
-  finishedAt: Nullable(DateTime),
-});
-
-function view(e: ExportRow) {
+function view(e: ExportRow): ExportView {
   return {
     id: e.id,
     recordingId: e.recording_id,
@@ -78,7 +65,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: AppContext): Promi
         summary: 'Request a signed composite MP4 of a sealed recording (both parties side by side), with a reason; audited',
         params: IdParams,
         body: ExportBody,
-        response: { 202: Type.Object({ id: Uuid, status: StatusSchema }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
+        response: { 202: ExportRequestedSchema, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...authErrors },
       },
     },
     async (request, reply) => {

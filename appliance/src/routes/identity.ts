@@ -6,6 +6,14 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { callerOf } from '../http/auth.js';
+import {
+  CapturePurposeSchema as Purpose,
+  CaptureResultSchema,
+  ChallengeKindSchema as ChallengeKind,
+  IdentityDetailViewSchema,
+  IdentityStillViewSchema,
+  LivenessStartedSchema,
+} from '../kyc/identity-api-types.js';
 import { loadIdentityDetail } from '../kyc/identity-evidence.js';
 import { STILL_LIMITS } from '../kyc/identity-image.js';
 import { IdentityService } from '../kyc/identity-service.js';
@@ -15,77 +23,12 @@ import { authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.j
 
 const CaptureParams = Type.Object({ id: Uuid, requestId: Uuid }, { additionalProperties: false });
 const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
-const Purpose = Type.Union([Type.Literal('id-front'), Type.Literal('id-back'), Type.Literal('face'), Type.Literal('liveness')]);
-const ChallengeKind = Type.Union([Type.Literal('turn-left'), Type.Literal('turn-right'), Type.Literal('blink'), Type.Literal('open-mouth'), Type.Literal('read-digits')]);
 const CaptureRequestSchema = Type.Object({
   type: Type.Literal('capture-request'),
   requestId: Type.String(),
   purpose: Purpose,
   frames: Type.Integer(),
   challenge: Type.Optional(Type.Object({ kind: ChallengeKind, position: Type.Integer(), of: Type.Integer(), digits: Type.Optional(Type.String()) })),
-});
-const CaptureResultSchema = Type.Object({
-  kind: Purpose,
-  stillIds: Type.Array(Type.String()),
-  idNumberMatches: Type.Optional(Type.Boolean()),
-  faceCheckId: Type.Optional(Type.String()),
-  score: Type.Optional(Type.Number()),
-  decision: Type.Optional(Type.String()),
-  livenessId: Type.Optional(Type.String()),
-  challenge: Type.Optional(ChallengeKind),
-  passed: Type.Optional(Type.Boolean()),
-  finished: Type.Optional(Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Null()])),
-});
-const StillSchema = Type.Object({
-  id: Type.String(),
-  side: Type.Union([Type.Literal('id-front'), Type.Literal('id-back')]),
-  sha256: Type.String(),
-  width: Type.Integer(),
-  height: Type.Integer(),
-  at: Type.String(),
-  decision: Type.Union([Type.Literal('accepted'), Type.Literal('retake'), Type.Null()]),
-  decidedBy: Nullable(Type.String()),
-});
-const FaceCheckSchema = Type.Object({
-  id: Type.String(),
-  score: Type.Number(),
-  decision: Type.String(),
-  effectiveDecision: Type.String(),
-  engine: Type.String(),
-  modelVersion: Type.String(),
-  thresholds: Type.Object({ match: Type.Number(), review: Type.Number() }),
-  referenceStillId: Type.String(),
-  probeStillId: Nullable(Type.String()),
-  probeCount: Type.Integer(),
-  override: Nullable(Type.Object({ decision: Type.String(), reason: Type.String(), by: Type.String(), at: Type.String() })),
-  at: Type.String(),
-});
-const DetailSchema = Type.Object({
-  sides: Type.Object({
-    'id-front': Type.Object({ latest: Nullable(StillSchema), accepted: Nullable(StillSchema) }),
-    'id-back': Type.Object({ latest: Nullable(StillSchema), accepted: Nullable(StillSchema) }),
-  }),
-  ocr: Nullable(Type.Object({ stillId: Type.String(), read: Type.Boolean(), checksumValid: Type.Boolean(), idNumberMatches: Type.Boolean() })),
-  faceCheck: Nullable(FaceCheckSchema),
-  liveness: Nullable(
-    Type.Object({
-      id: Type.String(),
-      status: Type.String(),
-      challenges: Type.Array(
-        Type.Object({
-          kind: ChallengeKind,
-          digits: Nullable(Type.String()),
-          passed: Nullable(Type.Boolean()),
-          reason: Nullable(Type.String()),
-          sameFace: Nullable(Type.Boolean()),
-          answeredAt: Nullable(Type.String()),
-        }),
-      ),
-      at: Type.String(),
-      finishedAt: Nullable(Type.String()),
-    }),
-  ),
-  pending: Nullable(Type.Object({ requestId: Type.String(), purpose: Purpose, at: Type.String() })),
 });
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
 
@@ -146,7 +89,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
         tags: ['identity'],
         summary: 'Start challenge–response liveness: the appliance picks 2–3 challenges at random and asks the customer one after the other',
         params: IdParams,
-        response: { 201: Type.Object({ livenessId: Type.String(), challenges: Type.Array(Type.Object({ kind: ChallengeKind, digits: Nullable(Type.String()) })) }), ...errors },
+        response: { 201: LivenessStartedSchema, ...errors },
       },
     },
     async (request, reply) => {
@@ -220,7 +163,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
           tags: ['identity'],
           summary: decision === 'accept' ? 'Accept the still of an ID side (both sides accepted complete the id-capture step)' : 'Refuse the still of an ID side; take another',
           params: IdParams,
-          response: { 200: StillSchema, ...errors },
+          response: { 200: IdentityStillViewSchema, ...errors },
         },
       },
       async (request) => {
@@ -270,7 +213,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
     '/api/cases/:id/identity',
     {
       config: { access: { roles: ['teller', 'auditor'] } },
-      schema: { tags: ['identity'], summary: "A case's identity evidence in detail (its teller, auditors)", params: IdParams, response: { 200: DetailSchema, ...errors } },
+      schema: { tags: ['identity'], summary: "A case's identity evidence in detail (its teller, auditors)", params: IdParams, response: { 200: IdentityDetailViewSchema, ...errors } },
     },
     async (request) => {
       const p = request.principal;

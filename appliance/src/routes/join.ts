@@ -7,7 +7,7 @@ import { deviceCookieOptions } from '../http/device-cookie.js';
 import { errorKindOf } from '../http/errors.js';
 import { auditEvent } from '../services/audit.js';
 import { DEVICE_COOKIE, type InvitationService } from '../services/invitation.service.js';
-import { JoinViewSchema } from '../api-types.js';
+import { JoinViewSchema, MediaModeSchema } from '../api-types.js';
 import { ErrorResponse } from './schemas.js';
 
 const TokenParams = Type.Object({ token: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }) }, { additionalProperties: false });
@@ -90,9 +90,9 @@ export async function joinRoutes(app: FastifyInstance, ctx: AppContext & { invit
       config: { access: 'public', audit: 'invitation.device_checked', rateLimit },
       schema: {
         tags: ['join'],
-        summary: 'Record that camera and microphone work',
+        summary: 'Record the device check and how the customer takes part (video: camera and microphone; audio: microphone; chat: none)',
         params: TokenParams,
-        body: Type.Object({ camera: Type.Boolean(), microphone: Type.Boolean() }, { additionalProperties: false }),
+        body: Type.Object({ camera: Type.Boolean(), microphone: Type.Boolean(), mode: Type.Optional(MediaModeSchema) }, { additionalProperties: false }),
         response: { 200: JoinViewSchema, ...errors },
       },
     },

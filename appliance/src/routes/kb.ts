@@ -4,23 +4,9 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
+import { KbEntryEditSchema, KbEntryInputSchema, KbEntrySchema } from '../service-api-types.js';
 import { AuditText, authErrors, ErrorResponse, IdParams } from './schemas.js';
 
-const Lang = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]);
-const Kind = Type.Union([Type.Literal('article'), Type.Literal('qa')]);
-const EntryView = Type.Object({
-  id: Type.String(),
-  productCode: Type.String(),
-  lang: Lang,
-  kind: Kind,
-  version: Type.Integer(),
-  title: Type.String(),
-  body: Type.String(),
-  retired: Type.Boolean(),
-  updatedBy: Type.String(),
-  updatedAt: Type.String(),
-});
-const Text = { title: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }), body: Type.String({ minLength: 1, maxLength: 20000, pattern: '\\S' }) };
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
 
 /** The assistant's knowledge base, managed by administrators: every change is a new version, audited. */
@@ -39,7 +25,7 @@ export async function kbRoutes(app: FastifyInstance, ctx: AppContext): Promise<v
         tags: ['service'],
         summary: 'Knowledge-base entries (current versions, retired ones included)',
         querystring: Type.Object({ productCode: Type.Optional(Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{1,39}$' })) }, { additionalProperties: false }),
-        response: { 200: Type.Array(EntryView), 400: ErrorResponse, ...authErrors },
+        response: { 200: Type.Array(KbEntrySchema), 400: ErrorResponse, ...authErrors },
       },
     },
     async (request) => ctx.kb.list(ctx.pool, request.query.productCode),
@@ -66,8 +52,8 @@ export async function kbRoutes(app: FastifyInstance, ctx: AppContext): Promise<v
       schema: {
         tags: ['service'],
         summary: 'Add an article or a Q&A pair (title = question, body = answer) for a product and language',
-        body: Type.Object({ productCode: Type.String({ minLength: 1, maxLength: 40 }), lang: Lang, kind: Kind, ...Text }, { additionalProperties: false }),
-        response: { 201: EntryView, ...errors },
+        body: KbEntryInputSchema,
+        response: { 201: KbEntrySchema, ...errors },
       },
     },
     async (request, reply) => {
@@ -85,8 +71,8 @@ export async function kbRoutes(app: FastifyInstance, ctx: AppContext): Promise<v
         tags: ['service'],
         summary: 'Edit an entry: appends a new version (answers keep citing the version they used)',
         params: IdParams,
-        body: Type.Object(Text, { additionalProperties: false }),
-        response: { 200: EntryView, ...errors },
+        body: KbEntryEditSchema,
+        response: { 200: KbEntrySchema, ...errors },
       },
     },
     async (request) => {
@@ -104,7 +90,7 @@ export async function kbRoutes(app: FastifyInstance, ctx: AppContext): Promise<v
         summary: 'Retire an entry: the assistant no longer answers from it; its versions stay',
         params: IdParams,
         body: Type.Object({ reason: AuditText(3) }, { additionalProperties: false }),
-        response: { 200: EntryView, ...errors },
+        response: { 200: KbEntrySchema, ...errors },
       },
     },
     async (request) => auditedTransaction(ctx.pool, ctx.audit, request, (client, audit) => ctx.kb.retire(client, audit, request.params.id, request.body.reason)),

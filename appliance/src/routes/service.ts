@@ -5,6 +5,7 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { deviceCookieOptions } from '../http/device-cookie.js';
 import { AppError } from '../http/errors.js';
+import { MediaModeSchema } from '../api-types.js';
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
 import type { ServiceDesk } from '../services/service-desk.js';
 import {
@@ -17,7 +18,7 @@ import {
   ServiceLangSchema,
   VisitViewSchema,
 } from '../service-api-types.js';
-import { authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
+import { absentBodyAsEmpty, authErrors, ErrorResponse, IdParams, NO_NUL, Nullable, Uuid } from './schemas.js';
 
 type Tx = Parameters<ServiceDesk['transfer']>[0];
 type Audit = Parameters<ServiceDesk['transfer']>[1];
@@ -91,7 +92,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
         summary: 'Start a visit: product, language, name, optional phone, consent to the service terms; returns the ticket',
         body: Type.Object(
           {
-            productCode: Type.String({ minLength: 1, maxLength: 40 }),
+            productCode: Type.String({ minLength: 1, maxLength: 40, pattern: NO_NUL }),
             lang: ServiceLangSchema,
             name: Type.String({ minLength: 1, maxLength: 100 }),
             phone: Type.Optional(Phone),
@@ -153,9 +154,16 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
     '/api/service/visits/:id/transfer',
     {
       config: { access: 'public', audit: 'service.transfer', rateLimit: perVisitPerMinute(10) },
-      schema: { tags: ['service'], summary: 'Talk to a person: join the queue of the product and language', params: IdParams, response: { 200: VisitViewSchema, ...customerErrors } },
+      preValidation: absentBodyAsEmpty,
+      schema: {
+        tags: ['service'],
+        summary: 'Talk to a person: join the queue of the product and language, by video (default), voice only or text only',
+        params: IdParams,
+        body: Type.Object({ mediaMode: Type.Optional(MediaModeSchema) }, { additionalProperties: false }),
+        response: { 200: VisitViewSchema, ...customerErrors },
+      },
     },
-    async (request) => visitChange(request, (client, audit, v) => desk.transfer(client, audit, v), { queueChanged: true }),
+    async (request) => visitChange(request, (client, audit, v) => desk.transfer(client, audit, v, request.body.mediaMode), { queueChanged: true }),
   );
 
   r.post(

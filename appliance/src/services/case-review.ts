@@ -5,6 +5,7 @@ import { assertScriptComplete } from '../kyc/case-kyc.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { archiveRepository, type CaseReviewRow } from '../repositories/archive.repository.js';
 import type { CaseRow } from '../repositories/case.repository.js';
+import type { ReviewInput } from '../archive-api-types.js';
 
 /**
  * Maker-checker on a case: its teller marks it completed, an auditor who is not its teller approves or rejects it;
@@ -18,14 +19,6 @@ export async function completeCase(db: Queryable, row: CaseRow, username: string
   if (!(await archiveRepository.complete(db, row.id))) {
     throw new DomainError('CONFLICT', 'Only a case whose session has ended (and none is live) can be marked completed.');
   }
-}
-
-/** A review as the auditor submits it. */
-export interface ReviewInput {
-  decision: 'approved' | 'rejected';
-  comment: string;
-  rejectReasons?: RejectReason[] | undefined;
-  promptingNotes?: string | undefined;
 }
 
 /** A review checked and trimmed, ready to record. */

@@ -1,4 +1,5 @@
 import { isAuditError, type AuditLog, type ListedEvent } from '@kyc/compliance';
+import type { RecordingIssue, Timeline, TimelineAuditEvent, TimelineInvitation, TimelineSession } from '../archive-api-types.js';
 import { DomainError } from '../domain/errors.js';
 import { revealSessionEvent } from '../kyc/geolocation.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
@@ -121,7 +122,7 @@ export interface TimelineDeps {
  * `recordView` writes the caller's own audit event; it runs before the audit events are read, so the opening of
  * this timeline is part of it once sequenced.
  */
-export async function caseTimeline(db: Queryable, deps: TimelineDeps, row: CaseRow, page: TimelinePage, recordView: () => Promise<void>) {
+export async function caseTimeline(db: Queryable, deps: TimelineDeps, row: CaseRow, page: TimelinePage, recordView: () => Promise<void>): Promise<Timeline> {
   const paged = page.limit !== undefined || page.after !== undefined;
   const eventLimit = page.limit ?? TIMELINE_MAX_SESSION_EVENTS;
   const auditLimit = page.limit ?? TIMELINE_MAX_AUDIT_EVENTS;
@@ -161,7 +162,7 @@ export async function caseTimeline(db: Queryable, deps: TimelineDeps, row: CaseR
 
 type QualityIncident = Awaited<ReturnType<typeof qualityIncidentsOfSessions>>['rows'][number];
 
-function invitationViews(invitations: InvitationRow[], sessions: CallSessionRow[]) {
+function invitationViews(invitations: InvitationRow[], sessions: CallSessionRow[]): TimelineInvitation[] {
   // sessions are in admission order: the last one of an invitation is its latest
   const latest = new Map<string, CallSessionRow>();
   for (const s of sessions) latest.set(s.invitation_id, s);
@@ -183,7 +184,11 @@ function invitationViews(invitations: InvitationRow[], sessions: CallSessionRow[
   }));
 }
 
-function sessionViews(pii: PiiCipher, sessions: CallSessionRow[], of: { events: SessionEventRow[]; incidents: QualityIncident[]; files: CaseFileRow[]; recordings: RecordingRow[] }) {
+function sessionViews(
+  pii: PiiCipher,
+  sessions: CallSessionRow[],
+  of: { events: SessionEventRow[]; incidents: QualityIncident[]; files: CaseFileRow[]; recordings: RecordingRow[] },
+): TimelineSession[] {
   const events = groupBy(of.events, (e) => e.session_id);
   const incidents = groupBy(of.incidents, (x) => x.sessionId);
   // files of no session (uploaded outside a call) are in no session's list
@@ -225,7 +230,7 @@ function sessionViews(pii: PiiCipher, sessions: CallSessionRow[], of: { events: 
             id: rec.id,
             status: rec.status,
             complete: rec.complete,
-            issues: rec.issues as Array<{ code: string; severity: string; message: string }>,
+            issues: rec.issues as RecordingIssue[],
             sealedAt: iso(rec.sealed_at),
             failureReason: rec.failure_reason,
           }
@@ -234,7 +239,7 @@ function sessionViews(pii: PiiCipher, sessions: CallSessionRow[], of: { events: 
   });
 }
 
-function auditEventView(e: ListedEvent) {
+function auditEventView(e: ListedEvent): TimelineAuditEvent {
   return {
     leafIndex: e.leafIndex,
     leaf: e.leaf,

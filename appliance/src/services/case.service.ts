@@ -19,20 +19,9 @@ import { archiveRepository, type CaseReviewRow } from '../repositories/archive.r
 import type { Queryable } from '../db/database.js';
 import type { AuditWrite } from './audited-transaction.js';
 import type { Principal } from '../domain/principal.js';
-import { SHREDDED_TEXT, type CaseView } from '../api-types.js';
+import { SHREDDED_TEXT, type CaseView, type NewCase } from '../api-types.js';
 import { productRepository } from '../kyc/product.repository.js';
 import { drawScript } from '../kyc/steps.js';
-
-export interface NewCaseInput {
-  customerName: string;
-  customerIdNumber: string;
-  customerPhone: string;
-  bankCard?: string | null | undefined;
-  /** a product code of the catalogue (the case keeps its current version); other text opens a case without a script */
-  product: string;
-  /** used only when the teller's identity carries no branch */
-  branch?: string | undefined;
-}
 
 export type { CaseView };
 
@@ -49,7 +38,7 @@ function shown(enc: Buffer | null, masked: (b: Buffer) => string): string {
   }
 }
 
-export function validateNewCase(input: NewCaseInput): ErrorDetail[] {
+export function validateNewCase(input: NewCase): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
   if (input.customerName.trim().length === 0) problems.push({ field: 'customerName', code: 'required' });
   if (!isValidResidentId(input.customerIdNumber)) problems.push({ field: 'customerIdNumber', code: 'gb11643' });
@@ -89,7 +78,7 @@ export class CaseService {
     };
   }
 
-  async create(client: pg.PoolClient, audit: AuditWrite, teller: Principal, input: NewCaseInput): Promise<CaseView> {
+  async create(client: pg.PoolClient, audit: AuditWrite, teller: Principal, input: NewCase): Promise<CaseView> {
     const problems = validateNewCase(input);
     if (problems.length > 0) throw new DomainError('VALIDATION', 'Some fields are not valid.', problems);
     // A catalogue product gives the case its script (the version current now). Any other product text opens a case

@@ -10,6 +10,7 @@ import { callSessionRepository, type CallSessionRow } from '../repositories/call
 import { caseRepository } from '../repositories/case.repository.js';
 import { invitationRepository, type InvitationRow } from '../repositories/invitation.repository.js';
 import { JOIN_STEPS, type InvitationView, type JoinStep, type JoinView } from '../api-types.js';
+import type { MediaMode } from '../domain/vocabulary.js';
 
 export { JOIN_STEPS };
 export type { InvitationView, JoinStep, JoinView };
@@ -23,6 +24,12 @@ export interface InvitationSettings {
 }
 
 export const DEVICE_COOKIE = '__Host-kyc_device';
+
+/** The devices a media mode needs that the device check did not find working. Pure. */
+export function devicesMissing(mode: MediaMode, found: { camera: boolean; microphone: boolean }): Array<'camera' | 'microphone'> {
+  const needed: Array<'camera' | 'microphone'> = mode === 'video' ? ['camera', 'microphone'] : mode === 'audio' ? ['microphone'] : [];
+  return needed.filter((d) => !found[d]);
+}
 export { CONSENT_VERSION } from '../domain/consent.js';
 
 export function stepOf(inv: InvitationRow, session: CallSessionRow | null, now = new Date()): JoinStep {
@@ -74,6 +81,7 @@ export class InvitationService {
       consent: inv.consent,
       codeAttempts: inv.code_attempts,
       sessionId: session?.id ?? null,
+      mediaMode: inv.media_mode,
     };
   }
 
@@ -131,6 +139,7 @@ export class InvitationService {
       attemptsLeft: Math.max(0, this.settings.codeAttempts - inv.code_attempts),
       sessionId: session?.state === 'live' ? session.id : null,
       consentTexts: step === 'consent' ? consentDocuments(c?.product ?? '', c?.branch ?? '') : null,
+      mediaMode: inv.media_mode,
     };
   }
 
@@ -208,14 +217,36 @@ export class InvitationService {
     return { view, refusal };
   }
 
-  async deviceChecked(client: pg.PoolClient, audit: AuditWrite, token: string, device: string | undefined, result: { camera: boolean; microphone: boolean }): Promise<JoinView> {
+  /**
+   * The device check's outcome and how the customer takes part: video needs camera and microphone, audio the
+   * microphone, chat nothing. Without a mode the invitation's (video, or what a service transfer proposed) stands.
+   * It can be repeated (to change the mode) until the customer is admitted.
+   */
+  async deviceChecked(
+    client: pg.PoolClient,
+    audit: AuditWrite,
+    token: string,
+    device: string | undefined,
+    result: { camera: boolean; microphone: boolean; mode?: MediaMode },
+  ): Promise<JoinView> {
     const inv = await this.forCustomer(client, token, device);
-    this.refuseIfFinished(inv, null);
+    const session = await callSessionRepository.latestForInvitation(client, inv.id);
+    this.refuseIfFinished(inv, session);
     if (!inv.code_verified_at) throw new DomainError('WRONG_STEP', 'Enter the code first.');
-    if (!result.camera || !result.microphone) throw new DomainError('VALIDATION', 'A working camera and microphone are needed for the video session.');
-    await invitationRepository.update(client, inv.id, { device_checked_at: new Date() });
-    await audit({ action: 'invitation.device_checked', object: { type: 'invitation', id: inv.id } });
-    return this.joinView(client, { ...inv, device_checked_at: new Date() });
+    if (session) throw new DomainError('WRONG_STEP', 'The session has started.');
+    const mode = result.mode ?? inv.media_mode;
+    const missing = devicesMissing(mode, result);
+    if (missing.length > 0) {
+      throw new DomainError(
+        'VALIDATION',
+        mode === 'video' ? 'A working camera and microphone are needed for the video session.' : 'A working microphone is needed for the voice session.',
+        missing.map((field) => ({ field, code: 'required' })),
+      );
+    }
+    const now = new Date();
+    await invitationRepository.update(client, inv.id, { device_checked_at: now, media_mode: mode });
+    await audit({ action: 'invitation.device_checked', object: { type: 'invitation', id: inv.id }, details: { mode } });
+    return this.joinView(client, { ...inv, device_checked_at: now, media_mode: mode });
   }
 
   /**

@@ -6,31 +6,10 @@ import { decide, KbIndex, type KbDocument, type KbHit } from '../domain/kb-searc
 import { kbRepository, type KbEntryRow } from '../repositories/kb.repository.js';
 import { productRepository } from '../kyc/product.repository.js';
 import type { AuditWrite } from './audited-transaction.js';
-import type { Citation } from '../service-api-types.js';
+import type { Citation, KbEntry, KbEntryEdit, KbEntryInput } from '../service-api-types.js';
 
 /** Writes the request's audit event in its transaction (services/audited-transaction.ts). */
 export type AuditWriter = AuditWrite;
-
-export interface KbEntryView {
-  id: string;
-  productCode: string;
-  lang: 'zh-CN' | 'en';
-  kind: 'article' | 'qa';
-  version: number;
-  title: string;
-  body: string;
-  retired: boolean;
-  updatedBy: string;
-  updatedAt: string;
-}
-
-export interface KbEntryInput {
-  productCode: string;
-  lang: 'zh-CN' | 'en';
-  kind: 'article' | 'qa';
-  title: string;
-  body: string;
-}
 
 export interface AssistantAnswer {
   text: string;
@@ -46,7 +25,7 @@ export interface AssistantSettings {
   timeoutMs: number;
 }
 
-const toView = (r: KbEntryRow): KbEntryView => ({
+const toView = (r: KbEntryRow): KbEntry => ({
   id: r.id,
   productCode: r.product_code,
   lang: r.lang,
@@ -73,7 +52,7 @@ export class KnowledgeBase {
 
   constructor(private readonly assistant: AssistantSettings) {}
 
-  async list(db: Queryable, productCode?: string): Promise<KbEntryView[]> {
+  async list(db: Queryable, productCode?: string): Promise<KbEntry[]> {
     return (await kbRepository.listCurrent(db, { productCode, includeRetired: true })).map(toView);
   }
 
@@ -83,7 +62,7 @@ export class KnowledgeBase {
     return rows.map((r) => ({ version: r.version, title: r.title, body: r.body, createdBy: r.created_by, createdAt: r.created_at.toISOString() }));
   }
 
-  async create(client: pg.PoolClient, audit: AuditWriter, by: string, input: KbEntryInput): Promise<KbEntryView> {
+  async create(client: pg.PoolClient, audit: AuditWriter, by: string, input: KbEntryInput): Promise<KbEntry> {
     if (!(await productRepository.current(client, input.productCode))) throw new DomainError('PRODUCT_UNKNOWN');
     const id = randomUUID();
     await kbRepository.insert(client, { id, ...input, title: input.title.trim(), body: input.body.trim(), by });
@@ -93,7 +72,7 @@ export class KnowledgeBase {
     return toView(row);
   }
 
-  async update(client: pg.PoolClient, audit: AuditWriter, by: string, id: string, input: { title: string; body: string }): Promise<KbEntryView> {
+  async update(client: pg.PoolClient, audit: AuditWriter, by: string, id: string, input: KbEntryEdit): Promise<KbEntry> {
     const row = await kbRepository.find(client, id, true);
     if (!row) throw new DomainError('NOT_FOUND', 'No such knowledge-base entry.');
     if (row.retired_at) throw new DomainError('CONFLICT', 'This entry was retired.');
@@ -105,7 +84,7 @@ export class KnowledgeBase {
     return toView(updated);
   }
 
-  async retire(client: pg.PoolClient, audit: AuditWriter, id: string, reason: string): Promise<KbEntryView> {
+  async retire(client: pg.PoolClient, audit: AuditWriter, id: string, reason: string): Promise<KbEntry> {
     const row = await kbRepository.find(client, id, true);
     if (!row) throw new DomainError('NOT_FOUND', 'No such knowledge-base entry.');
     if (row.retired_at) throw new DomainError('CONFLICT', 'This entry was already retired.');

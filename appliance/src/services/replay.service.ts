@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { RecordingIssue, Replay } from '../archive-api-types.js';
 import type { Queryable } from '../db/database.js';
 import { geolocationCoords } from '../kyc/geolocation.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
@@ -25,7 +26,7 @@ export function createArchiveReplay(o: { sessionKey: Buffer; media: ArchiveMedia
  * Opens the replay of a sealed recording for a user: a short-lived grant, each party segment's media URL and the
  * manifest's markers (location markers with their coordinates, decrypted here). The caller audits the opening.
  */
-export async function openReplay(db: Queryable, deps: { pii: PiiCipher; grants: ReplayGrants }, recordingId: string, username: string) {
+export async function openReplay(db: Queryable, deps: { pii: PiiCipher; grants: ReplayGrants }, recordingId: string, username: string): Promise<{ caseId: string; replay: Replay }> {
   const { rec, media: files } = await sealedRecording(db, recordingId);
   const manifest = ((await recordingRepository.manifestOf(db, rec.id)) ?? {}) as StoredManifest;
   // location markers carry only a reference: the auditor sees the coordinates, decrypted here
@@ -41,7 +42,7 @@ export async function openReplay(db: Queryable, deps: { pii: PiiCipher; grants: 
       grant,
       expiresAt: expiresAt.toISOString(),
       complete: rec.complete,
-      issues: rec.issues as Array<{ code: string; severity: string; message: string }>,
+      issues: rec.issues as RecordingIssue[],
       parties: files.map((f) => ({
         party: f.party!,
         segment: f.segment!,

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/database.js';
 import { maskName } from '../domain/customer-identity.js';
 import { DomainError } from '../domain/errors.js';
+import { DEFAULT_MEDIA_MODE, type MediaMode } from '../domain/vocabulary.js';
 import { clockDate, systemClock, type Clock } from '../lib/clock.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { productRepository } from '../kyc/product.repository.js';
@@ -189,14 +190,22 @@ export class ServiceDesk {
     if (v.state === 'queued') await serviceRepository.touch(db, v.id);
   }
 
-  async transfer(client: pg.PoolClient, audit: AuditWriter, v: VisitRow): Promise<VisitView> {
-    if (v.state === 'queued') return this.view(client, v);
+  /**
+   * Talk to a person: the visit joins its queue. `mediaMode` is how the customer asks to take part (video unless
+   * said); asking again while queued changes only the mode.
+   */
+  async transfer(client: pg.PoolClient, audit: AuditWriter, v: VisitRow, mediaMode: MediaMode = DEFAULT_MEDIA_MODE): Promise<VisitView> {
+    if (v.state === 'queued') {
+      if (v.media_mode === mediaMode) return this.view(client, v);
+      await serviceRepository.updateVisit(client, v.id, { media_mode: mediaMode });
+      await audit({ object: { type: 'service_visit', id: v.id }, details: { productCode: v.product_code, lang: v.lang, mediaMode } });
+      return this.view(client, { ...v, media_mode: mediaMode });
+    }
     if (v.state !== 'assistant') throw new DomainError('SERVICE_VISIT_CLOSED');
-    const now = new Date();
-    await serviceRepository.updateVisit(client, v.id, { state: 'queued', queued_at: now });
+    const now = await serviceRepository.enqueue(client, v.id, mediaMode);
     await serviceRepository.touch(client, v.id);
-    await audit({ object: { type: 'service_visit', id: v.id }, details: { productCode: v.product_code, lang: v.lang } });
-    return this.view(client, { ...v, state: 'queued', queued_at: now });
+    await audit({ object: { type: 'service_visit', id: v.id }, details: { productCode: v.product_code, lang: v.lang, mediaMode } });
+    return this.view(client, { ...v, state: 'queued', queued_at: now, media_mode: mediaMode });
   }
 
   /** Leaving (or asking to be called back) takes the visit out of the queue and withdraws its offer. */
@@ -329,6 +338,7 @@ export class ServiceDesk {
       queuedAt: v.queued_at?.toISOString() ?? null,
       offeredAt: o.created_at.toISOString(),
       expiresAt: o.expires_at.toISOString(),
+      mediaMode: v.media_mode,
     };
   }
 
@@ -392,8 +402,8 @@ export class ServiceDesk {
     });
     const inv = await this.deps.invitations.create(client, audit, c.id, teller.username);
     const now = new Date();
-    await invitationRepository.update(client, inv.id, { device_hash: visit.device_hash, opened_at: now, code_verified_at: now });
-    await audit({ action: 'invitation.open', object: { type: 'invitation', id: inv.id }, details: { via: 'service_visit', visitId: visit.id } });
+    await invitationRepository.update(client, inv.id, { device_hash: visit.device_hash, opened_at: now, code_verified_at: now, media_mode: visit.media_mode });
+    await audit({ action: 'invitation.open', object: { type: 'invitation', id: inv.id }, details: { via: 'service_visit', visitId: visit.id, mediaMode: visit.media_mode } });
     await audit({ action: 'invitation.code_verified', object: { type: 'invitation', id: inv.id }, details: { via: 'service_visit', visitId: visit.id } });
     await serviceRepository.closeOffer(client, offer.id, 'accepted');
     await serviceRepository.updateVisit(client, visit.id, { state: 'accepted', accepted_at: now, accepted_by: teller.username, case_id: c.id, invitation_id: inv.id });

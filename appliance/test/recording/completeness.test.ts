@@ -60,3 +60,36 @@ t.test('durations, offsets, unclosed files, reconnect segments, unknown files', 
   t.notOk(isComplete(issues), 'an unknown file is worth a look');
   t.ok(isComplete(issues.filter((i) => i.code === 'segment_break')), 'a reconnect alone is information');
 });
+
+t.test('media modes: a voice-only customer records no video, a text-only customer nothing', async (t) => {
+  const check = (customerMedia: 'video' | 'audio' | 'chat', segments: InspectedSegment[]) =>
+    checkCompleteness({ ...session, segments, unknownFiles: [], customerMedia }).map((i) => `${i.code}:${i.severity}${i.party ? `:${i.party}` : ''}`);
+  const teller = seg('teller', 1, 0, 600_000);
+  // audio: no customer video file, or the header-only file of an empty video section, is what was asked for
+  t.same(check('audio', [teller, seg('customer', 1, 0, 600_000, { video: null })]), []);
+  t.same(check('audio', [teller, seg('customer', 1, 0, 600_000, { video: stream('customer', 1, 'video', 0, 0, { noHeader: true, bytes: 8 }) })]), []);
+  t.same(check('audio', [teller, seg('customer', 1, 0, 600_000)]), ['stream_unexpected:warning:customer'], 'video recorded though voice only: kept, flagged');
+  t.same(
+    check('audio', [teller, seg('customer', 1, 0, 600_000, { audio: null, video: null })]),
+    ['stream_missing:error:customer', 'duration_short:error:customer'],
+    'the voice itself must be there',
+  );
+  t.same(check('audio', [teller, seg('customer', 1, 0, 300_000, { video: null })]), ['duration_short:error:customer'], 'and last the session');
+  t.same(
+    check('audio', [seg('teller', 1, 0, 600_000, { video: null }), seg('customer', 1, 0, 600_000, { video: null })]),
+    ['stream_missing:error:teller'],
+    'the teller always records video',
+  );
+  // chat: the customer publishes nothing
+  const chatOnly = checkCompleteness({ ...session, segments: [teller], unknownFiles: [], customerMedia: 'chat' });
+  t.same(
+    chatOnly.map((i) => `${i.code}:${i.severity}`),
+    ['customer_chat_only:info'],
+  );
+  t.ok(isComplete(chatOnly), 'a text-only session with the whole teller recording is complete');
+  t.same(check('chat', [teller, seg('customer', 1, 0, 600_000)]), ['stream_unexpected:warning:customer', 'stream_unexpected:warning:customer']);
+  t.same(check('chat', []), ['party_missing:error:teller', 'customer_chat_only:info:customer']);
+  // video (and a manifest from before the modes): as always
+  t.same(check('video', [teller, seg('customer', 1, 0, 600_000, { video: null })]), ['stream_missing:error:customer']);
+  t.same(codes([teller]), ['party_missing:customer'], 'no mode given reads as video');
+});

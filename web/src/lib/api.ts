@@ -1,6 +1,7 @@
 // The one place the UI talks to the appliance's API (same origin, session cookie).
 // The API's answers are typed once, by the appliance: `Static<>` of the TypeBox schemas in
 // appliance/src/api-types.ts. `import type` is erased, so the bundle gains nothing from there.
+import type { MediaMode } from '../../../appliance/src/domain/vocabulary.js';
 import type {
   CallFile,
   CallSessionView,
@@ -13,6 +14,7 @@ import type {
   JoinView,
   LiveView,
   Me,
+  NewCase,
   OpsSample,
   OpsView,
   PipelineRecording,
@@ -31,6 +33,7 @@ export type {
   JoinView,
   LiveView,
   Me,
+  NewCase,
   OpsSample,
   OpsView,
   PipelineRecording,
@@ -38,21 +41,11 @@ export type {
   RetentionOverview,
   Role,
 };
-export { SHREDDED_TEXT } from '../../../appliance/src/domain/vocabulary.js';
+export { MEDIA_MODES, SHREDDED_TEXT } from '../../../appliance/src/domain/vocabulary.js';
+export type { MediaMode };
 
 /** A file exchanged during a call, as the API lists it. */
 export type SessionFile = CallFile;
-
-export interface NewCase {
-  customerName: string;
-  customerIdNumber: string;
-  customerPhone: string;
-  bankCard?: string;
-  /** a product code of the catalogue */
-  product: string;
-  /** the teller's identity gives it; sent only to be checked against it */
-  branch?: string;
-}
 
 export type NewCaseField = keyof NewCase;
 
@@ -218,7 +211,7 @@ export function submitJoinCode(token: string, code: string): Promise<JoinView> {
   return request<JoinView>('POST', joinPath(token, '/code'), { body: { code } });
 }
 
-export function submitDeviceCheck(token: string, result: { camera: boolean; microphone: boolean }): Promise<JoinView> {
+export function submitDeviceCheck(token: string, result: { camera: boolean; microphone: boolean; mode: MediaMode }): Promise<JoinView> {
   return request<JoinView>('POST', joinPath(token, '/device-check'), { body: result });
 }
 

@@ -1,146 +1,27 @@
 // The auditor's archive API: search, a case's timeline, replay grants, review, reveal; and the audit log's
 // checkpoint and proofs the timeline verifies in the browser.
-import { ApiError, CLIENT_ERROR_CODES, request, type CaseStatus, type CaseView, type SessionFile } from '$lib/api.js';
+import { ApiError, CLIENT_ERROR_CODES, request, type CaseView } from '$lib/api.js';
 import type { ArchiveItem, ArchivePage, CaseQualityView, IntegrityFlag as ArchiveFlag, RecordingStatus, RejectReason } from '../../../appliance/src/api-types.js';
+import type { ArchiveQuery, ExportRequested, ExportView, MaskedField, Replay, Revealed, ReviewInput, Timeline } from '../../../appliance/src/archive-api-types.js';
 export type { CaseQualityView } from '../../../appliance/src/api-types.js';
 export { CASE_STATUSES, PROMPTING_OBSERVED, RECORDING_STATUSES, REJECT_REASONS } from '../../../appliance/src/domain/vocabulary.js';
 export type { ArchiveFlag, ArchiveItem, ArchivePage, RecordingStatus, RejectReason };
+export type { ArchiveQuery, ExportView, MaskedField, Replay, Revealed, ReviewInput, Timeline };
+export type {
+  ArchiveSort,
+  ExportStatus,
+  RecordingIssue,
+  ReplayMarker,
+  ReplayParty,
+  SessionEvent,
+  TimelineAuditEvent,
+  TimelineFile,
+  TimelineInvitation,
+  TimelineRecording,
+  TimelineSession,
+} from '../../../appliance/src/archive-api-types.js';
 
 type Fetch = typeof fetch;
-
-export type ArchiveSort = 'created_desc' | 'created_asc';
-export type MaskedField = 'customerName' | 'customerIdNumber' | 'customerPhone' | 'bankCard';
-
-export interface ArchiveQuery {
-  idNumber?: string;
-  name?: string;
-  teller?: string;
-  branch?: string;
-  product?: string;
-  status?: CaseStatus;
-  recordingStatus?: RecordingStatus;
-  flag?: ArchiveFlag;
-  /** ISO date-times */
-  from?: string;
-  to?: string;
-  sort?: ArchiveSort;
-  cursor?: string;
-  limit?: number;
-}
-
-export interface RecordingIssue {
-  code: string;
-  severity: string;
-  message: string;
-}
-
-export interface TimelineInvitation {
-  id: string;
-  step: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string;
-  openedAt: string | null;
-  codeAttempts: number;
-  codeVerifiedAt: string | null;
-  lockedAt: string | null;
-  deviceCheckedAt: string | null;
-  consent: string | null;
-  consentAt: string | null;
-  revokedAt: string | null;
-  closedAt: string | null;
-}
-
-export interface SessionEvent {
-  id: string;
-  at: string;
-  party: string;
-  kind: string;
-  data: Record<string, unknown>;
-  text: string | null;
-}
-
-/** a file exchanged in a session, as the timeline lists it: with the auditor's download link */
-export interface TimelineFile extends SessionFile {
-  url: string;
-}
-
-export interface TimelineRecording {
-  id: string;
-  status: RecordingStatus;
-  complete: boolean | null;
-  issues: RecordingIssue[];
-  sealedAt: string | null;
-  failureReason: string | null;
-}
-
-export interface TimelineSession {
-  id: string;
-  state: string;
-  admittedAt: string;
-  endedAt: string | null;
-  endReason: string | null;
-  events: SessionEvent[];
-  /** slowlink and freeze reports (reconnects and call-mode steps are among the events) */
-  qualityIncidents: { at: string; party: 'teller' | 'customer'; kind: string; data: Record<string, unknown> }[];
-  files: TimelineFile[];
-  recording: TimelineRecording | null;
-}
-
-export interface TimelineAuditEvent {
-  leafIndex: number;
-  leaf: string;
-  leafHash: string;
-  action: string;
-  time: string;
-  actor: string;
-  result: string;
-  objectType: string | null;
-  objectId: string | null;
-}
-
-export interface Timeline {
-  case: CaseView;
-  invitations: TimelineInvitation[];
-  sessions: TimelineSession[];
-  auditEvents: TimelineAuditEvent[];
-  /** where the timeline stops at its bound */
-  truncated: { sessionEvents: boolean; auditEvents: boolean; qualityIncidents: boolean };
-}
-
-export interface ReplayParty {
-  party: 'teller' | 'customer';
-  segment: number;
-  url: string;
-  durationMs: number | null;
-  offsetMs: number | null;
-  bytes: number;
-  sha256: string;
-}
-
-export interface ReplayMarker {
-  at: string;
-  offsetMs: number;
-  party: string;
-  kind: string;
-  data: Record<string, unknown>;
-}
-
-export interface Replay {
-  recordingId: string;
-  grant: string;
-  expiresAt: string;
-  complete: boolean | null;
-  issues: RecordingIssue[];
-  parties: ReplayParty[];
-  markers: ReplayMarker[];
-}
-
-export interface Revealed {
-  field: MaskedField;
-  value: string;
-  expiresAt: string;
-}
 
 const caseTail = (id: string, tail: string) => `/api/cases/${encodeURIComponent(id)}${tail}`;
 
@@ -172,14 +53,6 @@ export function completeCase(caseId: string): Promise<CaseView> {
   return request<CaseView>('POST', caseTail(caseId, '/complete'));
 }
 
-export interface ReviewInput {
-  decision: 'approved' | 'rejected';
-  comment: string;
-  /** only with a rejection; `prompting_observed` needs `promptingNotes` */
-  rejectReasons?: RejectReason[];
-  promptingNotes?: string;
-}
-
 export function reviewCase(caseId: string, review: ReviewInput): Promise<CaseView> {
   return request<CaseView>('POST', caseTail(caseId, '/review'), { body: review });
 }
@@ -188,24 +61,9 @@ export function revealField(caseId: string, field: MaskedField, reason: string):
   return request<Revealed>('POST', caseTail(caseId, '/reveal'), { body: { field, reason } });
 }
 
-export type ExportStatus = 'queued' | 'running' | 'done' | 'failed';
-
-export interface ExportView {
-  id: string;
-  recordingId: string;
-  requestedBy: string;
-  status: ExportStatus;
-  progress: number;
-  failureReason: string | null;
-  sha256: string | null;
-  bytes: number | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
 const exportPath = (id: string, tail = '') => `/api/exports/${encodeURIComponent(id)}${tail}`;
 
-export function requestExport(recordingId: string, reason: string): Promise<{ id: string; status: ExportStatus }> {
+export function requestExport(recordingId: string, reason: string): Promise<ExportRequested> {
   return request('POST', `/api/recordings/${encodeURIComponent(recordingId)}/exports`, { body: { reason } });
 }
 

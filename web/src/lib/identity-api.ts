@@ -1,21 +1,11 @@
 // Identity checks inside the call (ID stills, face match, liveness) and the evidence the auditor reviews.
 import { request, withParty, type SessionParty } from '$lib/api.js';
 import type { CaptureRequestMessage } from '../../../appliance/src/media/protocol.js';
-import type { IdentityDetailView } from '../../../appliance/src/kyc/identity-api-types.js';
-export type { CaptureRequestMessage, IdentityDetailView };
+import type { CaptureResult, IdentityDetailView, LivenessStarted } from '../../../appliance/src/kyc/identity-api-types.js';
+export type { CaptureRequestMessage, CaptureResult, IdentityDetailView };
 export type { FaceCheckView, IdentityStillView, LivenessView, LivenessChallengeView } from '../../../appliance/src/kyc/identity-api-types.js';
 
 const sessionPath = (sessionId: string, rest: string) => `/api/sessions/${encodeURIComponent(sessionId)}/identity${rest}`;
-
-export interface CaptureResult {
-  kind: CaptureRequestMessage['purpose'];
-  stillIds: string[];
-  idNumberMatches?: boolean;
-  score?: number;
-  decision?: string;
-  passed?: boolean;
-  finished?: 'passed' | 'failed' | null;
-}
 
 export function getIdentity(caseId: string, fetchFn?: typeof fetch): Promise<IdentityDetailView> {
   return request<IdentityDetailView>('GET', `/api/cases/${encodeURIComponent(caseId)}/identity`, fetchFn ? { fetch: fetchFn } : {});
@@ -26,7 +16,7 @@ export function requestCapture(sessionId: string, purpose: 'id-front' | 'id-back
   return request<CaptureRequestMessage>('POST', sessionPath(sessionId, '/captures'), { body: { purpose } });
 }
 
-export function startLiveness(sessionId: string): Promise<{ livenessId: string; challenges: Array<{ kind: string; digits: string | null }> }> {
+export function startLiveness(sessionId: string): Promise<LivenessStarted> {
   return request('POST', sessionPath(sessionId, '/liveness'));
 }
 

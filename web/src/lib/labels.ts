@@ -1,6 +1,6 @@
 // Words for the API's enumerations and errors. Called while rendering, so they follow a language switch.
 import { m } from '$lib/paraglide/messages.js';
-import { ApiError, CLIENT_ERROR_CODES, type CaseStatus, type ComponentState, type JoinStep, type NewCaseField, type Role } from '$lib/api.js';
+import { ApiError, CLIENT_ERROR_CODES, type CaseStatus, type ComponentState, type JoinStep, type MediaMode, type NewCaseField, type Role } from '$lib/api.js';
 import type { RejectReason } from '../../../appliance/src/api-types.js';
 
 export function roleLabel(role: Role): string {
@@ -50,6 +50,17 @@ export function rejectReasonLabel(reason: RejectReason): string {
 }
 
 /** The customer's step, as the teller's console shows it. */
+const MEDIA_MODE_LABELS: Record<MediaMode, { short: () => string; long: () => string }> = {
+  video: { short: m.media_mode_video, long: m.media_mode_video_long },
+  audio: { short: m.media_mode_audio, long: m.media_mode_audio_long },
+  chat: { short: m.media_mode_chat, long: m.media_mode_chat_long },
+};
+
+/** How the customer takes part, in a word (badges) or with what it opens (the choice). */
+export function mediaModeLabel(mode: MediaMode, form: 'short' | 'long' = 'short'): string {
+  return MEDIA_MODE_LABELS[mode][form]();
+}
+
 export function joinStepLabel(step: JoinStep): string {
   switch (step) {
     case 'code':

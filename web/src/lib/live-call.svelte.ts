@@ -2,6 +2,7 @@
 // when the view goes away (leaves nothing running: no socket, no camera).
 import { CallClient, CallError, type CallClientOptions, type CallEvents, type CallState, type ChatMessage, type JanusState, type MediaState, type PeerState } from '$lib/call/index.js';
 import type { CallMode, CallModeReason, Party } from '$lib/call/index.js';
+import type { MediaMode } from '$lib/api.js';
 
 /** a party's network as the teller sees it: good, fair (loss 2–10 % or RTT 300–800 ms) or poor */
 export type LinkLevel = 'good' | 'fair' | 'poor';
@@ -45,12 +46,15 @@ export class LiveCall {
   lastError = $state<string | null>(null);
   endedReason = $state<string | null>(null);
 
+  /** how this party takes part (fixed for the call) */
+  readonly mediaMode: MediaMode;
   readonly #client: CallClient;
   readonly #offs: (() => void)[] = [];
   #disposed = false;
 
   constructor(options: CallClientOptions) {
     this.#client = new CallClient(options);
+    this.mediaMode = this.#client.mediaMode;
     const c = this.#client;
     this.#offs.push(
       c.on('state', (s) => {

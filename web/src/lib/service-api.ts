@@ -1,11 +1,14 @@
 // The customer-initiated service: the customer's visit (no sign-in: a ticket kept in this tab plus the browser's
 // device cookie), the teller's presence and offers, the admin's knowledge base and report.
-import { ApiError, request } from './api.js';
+import { ApiError, request, type MediaMode } from './api.js';
 import type {
   CallbackList,
   CallbackView,
   Citation,
   ConversationMessage,
+  KbEntry,
+  KbEntryEdit,
+  KbEntryInput,
   OfferView as Offer,
   PresenceStatus,
   PresenceView as Presence,
@@ -14,7 +17,7 @@ import type {
   VisitState,
   VisitView,
 } from '../../../appliance/src/service-api-types.js';
-export type { CallbackList, CallbackView, Citation, ConversationMessage, Offer, Presence, PresenceStatus, ServiceLang, ServiceReport, VisitState, VisitView };
+export type { CallbackList, CallbackView, Citation, ConversationMessage, KbEntry, Offer, Presence, PresenceStatus, ServiceLang, ServiceReport, VisitState, VisitView };
 
 /** A 204 answer carries no JSON: the request helper reports it as unexpected, which here it is not. */
 async function noContent(pending: Promise<unknown>): Promise<void> {
@@ -75,7 +78,7 @@ export function ask(t: VisitTicket, text: string): Promise<{ text: string; citat
   return request('POST', visitPath(t, '/messages'), { headers: asVisitor(t), body: { text } });
 }
 
-export function visitAction(t: VisitTicket, action: 'transfer' | 'leave' | 'callback', body?: { phone?: string }): Promise<VisitView> {
+export function visitAction(t: VisitTicket, action: 'transfer' | 'leave' | 'callback', body?: { phone?: string; mediaMode?: MediaMode }): Promise<VisitView> {
   return request('POST', visitPath(t, `/${action}`), { headers: asVisitor(t), body: body ?? {} });
 }
 
@@ -121,26 +124,15 @@ export function finishCallback(visitId: string, outcome: 'reached' | 'unreachabl
 
 // ---- admin
 
-export interface KbEntry {
-  id: string;
-  productCode: string;
-  lang: ServiceLang;
-  kind: 'article' | 'qa';
-  version: number;
-  title: string;
-  body: string;
-  retired: boolean;
-}
-
 export function kbEntries(): Promise<KbEntry[]> {
   return request('GET', '/api/admin/kb/entries');
 }
 
-export function addKbEntry(e: { productCode: string; lang: ServiceLang; kind: 'article' | 'qa'; title: string; body: string }): Promise<KbEntry> {
+export function addKbEntry(e: KbEntryInput): Promise<KbEntry> {
   return request('POST', '/api/admin/kb/entries', { body: e });
 }
 
-export function editKbEntry(id: string, e: { title: string; body: string }): Promise<KbEntry> {
+export function editKbEntry(id: string, e: KbEntryEdit): Promise<KbEntry> {
   return request('PUT', `/api/admin/kb/entries/${encodeURIComponent(id)}`, { body: e });
 }
 

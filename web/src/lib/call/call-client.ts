@@ -15,6 +15,7 @@ import {
   type ServerMessage,
 } from '../../../../appliance/src/media/protocol.js';
 import { collectCallStats, QualitySampler } from './call-stats.js';
+import type { MediaMode } from '../../../../appliance/src/domain/vocabulary.js';
 import type { CallClientOptions, CallEvents, CallState, CallStats, ChatMessage, MediaState } from './call-types.js';
 import { Emitter } from './emitter.js';
 import { addRemoteCandidate, closePcRef, markDescribed, newPcRef, newPeerConnection, type PcRef, type PublisherRef, type SubscriberRef } from './peer-connection.js';
@@ -86,6 +87,10 @@ export class CallClient extends Emitter<CallEvents> {
   }
   get media(): MediaState {
     return { audio: this.#micOn && this.#hasAudio(), video: this.#cameraOn && !this.#audioOnly && this.#callMode === 'video' && this.#camera !== null, screen: this.#screen !== null };
+  }
+  /** how this party takes part (the option; video by default) */
+  get mediaMode(): MediaMode {
+    return this.#opts.mediaMode ?? 'video';
   }
   get audioOnly(): boolean {
     return this.#audioOnly;
@@ -204,14 +209,19 @@ export class CallClient extends Emitter<CallEvents> {
   // ---- joining and publishing ------------------------------------------------------------------------
 
   async #acquireMedia(): Promise<void> {
+    const mode = this.mediaMode;
     if (this.#opts.localStream) {
       this.#local = this.#opts.localStream;
+    } else if (mode === 'chat') {
+      // text only: no device is opened; the party still receives the other's media and the chat
+      this.#local = new MediaStream();
     } else {
       const constraints = this.#opts.constraints ?? DEFAULT_CONSTRAINTS;
+      const wanted = mode === 'audio' ? { audio: constraints.audio ?? true } : constraints;
       try {
-        this.#local = await navigator.mediaDevices.getUserMedia(constraints);
+        this.#local = await navigator.mediaDevices.getUserMedia(wanted);
       } catch (err) {
-        if (!constraints.video) throw err;
+        if (!wanted.video) throw err;
         // No camera (or it is refused): an audio-only call is better than none.
         try {
           this.#local = await navigator.mediaDevices.getUserMedia({ audio: constraints.audio ?? true });
@@ -222,11 +232,18 @@ export class CallClient extends Emitter<CallEvents> {
         }
       }
     }
+    if (mode === 'chat') {
+      this.#camera = null;
+      this.emit('local-stream', this.#local);
+      return;
+    }
     this.#stage('media_allowed', this.#local.getTracks().length > 0);
-    this.#camera = this.#local.getVideoTracks()[0] ?? null;
+    this.#camera = mode === 'video' ? (this.#local.getVideoTracks()[0] ?? null) : null;
     if (!this.#camera) {
       this.#audioOnly = true;
-      this.emit('fallback', { audioOnly: true, reason: 'no-camera' });
+      // voice only was chosen: nothing fell back
+      if (mode === 'video') this.emit('fallback', { audioOnly: true, reason: 'no-camera' });
+      else this.#audioOnlyReason = 'requested';
     }
     this.emit('local-stream', this.#local);
   }
@@ -242,7 +259,9 @@ export class CallClient extends Emitter<CallEvents> {
       this.emit('peer', joined.peer);
       this.#setState(joined.janus === 'up' ? 'joined' : 'media-lost');
       this.#sendMediaState();
-      if (joined.janus === 'up') await this.#publish();
+      // text only publishes nothing: joined is as live as this party gets
+      if (this.mediaMode === 'chat') this.#setState('live');
+      else if (joined.janus === 'up') await this.#publish();
     } catch (err) {
       this.#report(err);
     }
@@ -270,7 +289,7 @@ export class CallClient extends Emitter<CallEvents> {
     this.#watch(pub);
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
-    const reply = await this.#socket.request({ type: 'publish', jsep: { type: 'offer', sdp: offer.sdp ?? '' }, audio: true, video: true }, ['published']);
+    const reply = await this.#socket.request({ type: 'publish', jsep: { type: 'offer', sdp: offer.sdp ?? '' }, audio: true, video: this.mediaMode === 'video' }, ['published']);
     this.#described(pub);
     if (this.#pub !== pub) return;
     await pc.setRemoteDescription(reply.jsep);

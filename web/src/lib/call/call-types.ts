@@ -1,5 +1,6 @@
 // The call client's public shapes: its states, events, options and statistics (re-exported by call-client.ts).
 import type { CallMode, CallModeReason, CaptureRequestMessage, JanusState, KycUpdateKind, Party, PeerState } from '../../../../appliance/src/media/protocol.js';
+import type { MediaMode } from '../../../../appliance/src/domain/vocabulary.js';
 import type { CallError } from './signaling-socket.js';
 
 export type CallState =
@@ -73,6 +74,12 @@ export interface CallStats {
 export interface CallClientOptions {
   /** the appliance's signaling URL, e.g. wss://kyc.branch.local/api/signaling (credentials as the appliance expects) */
   url: string;
+  /**
+   * How this party takes part: `video` (default) opens camera and microphone; `audio` the microphone only (no
+   * camera is asked for, and no fallback is reported: voice only was chosen); `chat` opens no device and publishes
+   * nothing: the party is live once joined and receives the other party's media and the chat.
+   */
+  mediaMode?: MediaMode;
   /** what to ask getUserMedia for; default audio + 640x480 video at 20 fps */
   constraints?: MediaStreamConstraints;
   /** an already opened stream (e.g. from the device check) instead of calling getUserMedia */

@@ -5,10 +5,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { newCaseBody, startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
-import { admitCustomer } from '../helpers/kyc-session.js';
-import { openBrowser, watchPage } from '../helpers/ui-browser.js';
-import { signInThroughIdp } from '../harness/browser.js';
+import { newCaseBody, startTestAppliance, WEB_BUILD } from '../../../appliance/test/helpers/appliance.js';
+import { admitCustomer } from '../../../appliance/test/helpers/kyc-session.js';
+import { openBrowser, watchPage } from '../../../appliance/test/helpers/ui-browser.js';
+import { signInThroughIdp } from '../../../appliance/test/harness/browser.js';
 
 const run = promisify(execFile);
 const SIGNED_OUT = '401 GET /api/me';

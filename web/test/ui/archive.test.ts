@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import t from 'tap';
 import pg from 'pg';
 import type { Page } from 'playwright-core';
-import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
-import { openBrowser, watchPage } from '../helpers/ui-browser.js';
-import { signInThroughIdp, until } from '../harness/browser.js';
-import { caseWithEndedCall, fixtureCallTimes, sealFixtureRecording } from '../helpers/recording-fixtures.js';
+import { startTestAppliance, WEB_BUILD } from '../../../appliance/test/helpers/appliance.js';
+import { openBrowser, watchPage } from '../../../appliance/test/helpers/ui-browser.js';
+import { signInThroughIdp, until } from '../../../appliance/test/harness/browser.js';
+import { caseWithEndedCall, fixtureCallTimes, sealFixtureRecording } from '../../../appliance/test/helpers/recording-fixtures.js';
 
 const ID_NUMBER = '11010519491231002X';
 const SIGNED_OUT = '401 GET /api/me';

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { newCaseBody, startTestAppliance, WEB_BUILD, type TestAppliance } from '../helpers/appliance.js';
-import { openBrowser, watchPage } from '../helpers/ui-browser.js';
+import { newCaseBody, startTestAppliance, WEB_BUILD, type TestAppliance } from '../../../appliance/test/helpers/appliance.js';
+import { openBrowser, watchPage } from '../../../appliance/test/helpers/ui-browser.js';
 
 const run = promisify(execFile);
-const FACES = new URL('../fixtures/faces/', import.meta.url);
+const FACES = new URL('../../../appliance/test/fixtures/faces/', import.meta.url);
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** A looping 640×480 camera clip of `source` (an image path, or an ffmpeg lavfi source). */

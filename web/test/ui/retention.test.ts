@@ -4,11 +4,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import pg from 'pg';
-import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
-import { openBrowser, watchPage } from '../helpers/ui-browser.js';
-import { signInThroughIdp } from '../harness/browser.js';
-import { caseWithEndedCall, fixtureCallTimes } from '../helpers/recording-fixtures.js';
-import { RetentionShredder } from '../../src/recording/shred-job.js';
+import { startTestAppliance, WEB_BUILD } from '../../../appliance/test/helpers/appliance.js';
+import { openBrowser, watchPage } from '../../../appliance/test/helpers/ui-browser.js';
+import { signInThroughIdp } from '../../../appliance/test/harness/browser.js';
+import { caseWithEndedCall, fixtureCallTimes } from '../../../appliance/test/helpers/recording-fixtures.js';
+import { RetentionShredder } from '../../../appliance/src/recording/shred-job.js';
 
 const SIGNED_OUT = '401 GET /api/me';
 

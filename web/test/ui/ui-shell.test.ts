@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
-import { openBrowser, watchPage } from '../helpers/ui-browser.js';
-import { signInThroughIdp, signOutThroughIdp } from '../harness/browser.js';
+import { startTestAppliance, WEB_BUILD } from '../../../appliance/test/helpers/appliance.js';
+import { openBrowser, watchPage } from '../../../appliance/test/helpers/ui-browser.js';
+import { signInThroughIdp, signOutThroughIdp } from '../../../appliance/test/harness/browser.js';
 
 // GB 11643-1999's worked example (check character X) and the same number with a wrong check character.
 const VALID_ID = '11010519491231002X';

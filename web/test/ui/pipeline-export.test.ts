@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import pg from 'pg';
-import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
-import { openBrowser, watchPage } from '../helpers/ui-browser.js';
-import { signInThroughIdp } from '../harness/browser.js';
-import { caseWithEndedCall, fixtureCallTimes, insertSession, sealFixtureRecording } from '../helpers/recording-fixtures.js';
-import { recordingRepository } from '../../src/repositories/recording.repository.js';
+import { startTestAppliance, WEB_BUILD } from '../../../appliance/test/helpers/appliance.js';
+import { openBrowser, watchPage } from '../../../appliance/test/helpers/ui-browser.js';
+import { signInThroughIdp } from '../../../appliance/test/harness/browser.js';
+import { caseWithEndedCall, fixtureCallTimes, insertSession, sealFixtureRecording } from '../../../appliance/test/helpers/recording-fixtures.js';
+import { recordingRepository } from '../../../appliance/src/repositories/recording.repository.js';
 
 const run = promisify(execFile);
 const SIGNED_OUT = '401 GET /api/me';

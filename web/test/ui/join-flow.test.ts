@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
-import { newCaseBody, startTestAppliance, WEB_BUILD, type TestAppliance } from '../helpers/appliance.js';
-import { openBrowser, watchPage, type WatchOptions } from '../helpers/ui-browser.js';
-import { signInThroughIdp, type TestBrowser, until } from '../harness/browser.js';
+import { newCaseBody, startTestAppliance, WEB_BUILD, type TestAppliance } from '../../../appliance/test/helpers/appliance.js';
+import { openBrowser, watchPage, type WatchOptions } from '../../../appliance/test/helpers/ui-browser.js';
+import { signInThroughIdp, type TestBrowser, until } from '../../../appliance/test/harness/browser.js';
 
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
