@@ -4,6 +4,7 @@ import { openAuditLog } from './audit-setup.js';
 import type { AppConfig } from './config/load.js';
 import type { AppContext, ReadinessProbe } from './app-context.js';
 import { createPool } from './db/database.js';
+import { systemClock, type Clock } from './lib/clock.js';
 import { CaseKeyStore, PiiCipher } from './lib/pii-cipher.js';
 import { ensureKeyFile, readSecretText } from './lib/secret-files.js';
 import { createJobBoss, requestSeal } from './recording/seal-queue.js';
@@ -44,11 +45,15 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Builds the appliance's long-lived parts from validated configuration. */
+/**
+ * Builds the appliance's long-lived parts from validated configuration. `clock` is the one clock of the process:
+ * session expiry and re-checks, the verified-token cache and service offers read it.
+ */
 export async function createRuntime(
   config: AppConfig,
   onBackgroundError: (what: string, err: unknown) => void = () => undefined,
   workerLog: WorkerLog = { info: () => undefined, warn: () => undefined, error: (obj, msg) => onBackgroundError(msg, obj) },
+  clock: Clock = systemClock,
 ): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sessionKey = ensureKeyFile(config.session.keyFile);
@@ -65,6 +70,7 @@ export async function createRuntime(
     caFile: config.oidc.caFile,
     redirectUri: new URL('/auth/callback', config.publicUrl).href,
     postLogoutRedirectUri: new URL('/', config.publicUrl).href,
+    clock,
   });
   const probes: ReadinessProbe[] = [
     {
@@ -148,17 +154,22 @@ export async function createRuntime(
     // without it the customer's page still works: no live guidance, key frames taken on a timer
     check: async () => (face.browserAssets.tag ? { status: 'up' } : { status: 'down', detail: `browser face model files missing: ${face.browserAssets.missing.join(', ')}` }),
   });
-  const signInSessions = new SignInSessions(pool, config.session.idleSeconds, {
+  const signInSessions = new SignInSessions(
     pool,
-    audit: auditLog,
-    cipher: pii,
-    idp: oidc,
-    recheckSeconds: config.session.idpRecheckSeconds,
-    unreachableGraceSeconds: config.session.idpGraceSeconds,
-    // a sign-in that ended takes its signaling sockets with it
-    onEnded: (idHashes) => live?.hub.closeSignIns(new Set(idHashes), 'your sign-in ended'),
-    log: workerLog,
-  });
+    config.session.idleSeconds,
+    {
+      pool,
+      audit: auditLog,
+      cipher: pii,
+      idp: oidc,
+      recheckSeconds: config.session.idpRecheckSeconds,
+      unreachableGraceSeconds: config.session.idpGraceSeconds,
+      // a sign-in that ended takes its signaling sockets with it
+      onEnded: (idHashes) => live?.hub.closeSignIns(new Set(idHashes), 'your sign-in ended'),
+      log: workerLog,
+    },
+    clock,
+  );
   signInSessions.startPurging(10 * 60_000, (err) => onBackgroundError('session purge', err));
   const metricsServer = config.metrics.listen
     ? await startMetricsListener(
@@ -172,7 +183,7 @@ export async function createRuntime(
   const cases = new CaseService(pii);
   const kb = new KnowledgeBase(config.service.assistant);
   const desk = new ServiceDesk(
-    { pool, audit: auditLog, pii, kb, cases, invitations, onError: onBackgroundError },
+    { pool, audit: auditLog, pii, kb, cases, invitations, onError: onBackgroundError, clock },
     {
       ticketTtlMinutes: config.service.ticketTtlMinutes,
       routing: config.service.routing,

@@ -190,18 +190,19 @@ export const serviceRepository = {
     return one<PresenceRow>(db, 'SELECT username, status, products, languages, since FROM teller_presence WHERE username = $1', [username]);
   },
 
-  async setPresence(db: Queryable, username: string, status: PresenceStatus, skills: { products: string[]; languages: string[] } | null): Promise<PresenceRow> {
+  /** Sets a teller's status and skills; `since` (what longest-idle routing orders by) becomes `now` when the status changes. */
+  async setPresence(db: Queryable, username: string, status: PresenceStatus, skills: { products: string[]; languages: string[] } | null, now: Date): Promise<PresenceRow> {
     const row = await one<PresenceRow>(
       db,
-      `INSERT INTO teller_presence (username, status, products, languages) VALUES ($1, $2, coalesce($3, '{}'::text[]), coalesce($4, '{}'::text[]))
+      `INSERT INTO teller_presence (username, status, products, languages, since) VALUES ($1, $2, coalesce($3, '{}'::text[]), coalesce($4, '{}'::text[]), $5)
        ON CONFLICT (username) DO UPDATE SET
-         since = CASE WHEN teller_presence.status = EXCLUDED.status THEN teller_presence.since ELSE now() END,
+         since = CASE WHEN teller_presence.status = EXCLUDED.status THEN teller_presence.since ELSE EXCLUDED.since END,
          status = EXCLUDED.status,
          products = coalesce($3, teller_presence.products),
          languages = coalesce($4, teller_presence.languages),
          updated_at = now()
        RETURNING username, status, products, languages, since`,
-      [username, status, skills?.products ?? null, skills?.languages ?? null],
+      [username, status, skills?.products ?? null, skills?.languages ?? null, now],
     );
     if (!row) throw new Error('upsert returned no row');
     return row;
@@ -259,8 +260,9 @@ export const serviceRepository = {
     return one<OfferRow>(db, `SELECT ${OFFER} FROM service_offers WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
   },
 
-  async openOffersOf(db: Queryable, teller: string): Promise<OfferRow[]> {
-    const r = await db.query<OfferRow>(`SELECT ${OFFER} FROM service_offers WHERE teller = $1 AND state = 'open' AND expires_at > now() ORDER BY created_at`, [teller]);
+  /** The teller's offers still open at `now`. */
+  async openOffersOf(db: Queryable, teller: string, now: Date): Promise<OfferRow[]> {
+    const r = await db.query<OfferRow>(`SELECT ${OFFER} FROM service_offers WHERE teller = $1 AND state = 'open' AND expires_at > $2 ORDER BY created_at`, [teller, now]);
     return r.rows;
   },
 
@@ -272,9 +274,9 @@ export const serviceRepository = {
     await db.query(`UPDATE service_offers SET state = $2, answered_at = now() WHERE id = $1 AND state = 'open'`, [id, state]);
   },
 
-  /** Open offers past their time, locked (skipping ones another process is closing). */
-  async expiredOffers(db: Queryable): Promise<OfferRow[]> {
-    const r = await db.query<OfferRow>(`SELECT ${OFFER} FROM service_offers WHERE state = 'open' AND expires_at <= now() ORDER BY expires_at FOR UPDATE SKIP LOCKED`);
+  /** Open offers past their time at `now`, locked (skipping ones another process is closing). */
+  async expiredOffers(db: Queryable, now: Date): Promise<OfferRow[]> {
+    const r = await db.query<OfferRow>(`SELECT ${OFFER} FROM service_offers WHERE state = 'open' AND expires_at <= $1 ORDER BY expires_at FOR UPDATE SKIP LOCKED`, [now]);
     return r.rows;
   },
 

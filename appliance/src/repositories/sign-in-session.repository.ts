@@ -31,27 +31,24 @@ export const signInSessionRepository = {
     db: Queryable,
     idHash: Buffer,
     s: Omit<StoredSignInSession, 'createdAt' | 'lastSeenAt' | 'idpCheckedAt' | 'idpSid' | 'refreshTokenEnc'> & Partial<Pick<StoredSignInSession, 'idpSid' | 'refreshTokenEnc'>>,
+    /** when it starts (created, last seen and checked with the identity provider) */
+    now: Date,
   ): Promise<void> {
-    await db.query(`INSERT INTO web_sessions (id_hash, subject, username, roles, branch, id_token, expires_at, idp_sid, refresh_token_enc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
-      idHash,
-      s.subject,
-      s.username,
-      s.roles,
-      s.branch,
-      s.idToken,
-      s.expiresAt,
-      s.idpSid ?? null,
-      s.refreshTokenEnc ?? null,
-    ]);
+    await db.query(
+      `INSERT INTO web_sessions (id_hash, subject, username, roles, branch, id_token, expires_at, idp_sid, refresh_token_enc, created_at, last_seen_at, idp_checked_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)`,
+      [idHash, s.subject, s.username, s.roles, s.branch, s.idToken, s.expiresAt, s.idpSid ?? null, s.refreshTokenEnc ?? null, now],
+    );
   },
 
   /** After a re-check with the identity provider: the roles it gives now and its newest refresh token. */
-  async rechecked(db: Queryable, idHash: Buffer, s: { roles: string[]; branch: string | null; refreshTokenEnc: Buffer | null }): Promise<boolean> {
-    const r = await db.query('UPDATE web_sessions SET roles = $2, branch = $3, refresh_token_enc = coalesce($4, refresh_token_enc), idp_checked_at = now() WHERE id_hash = $1', [
+  async rechecked(db: Queryable, idHash: Buffer, s: { roles: string[]; branch: string | null; refreshTokenEnc: Buffer | null }, now: Date): Promise<boolean> {
+    const r = await db.query('UPDATE web_sessions SET roles = $2, branch = $3, refresh_token_enc = coalesce($4, refresh_token_enc), idp_checked_at = $5 WHERE id_hash = $1', [
       idHash,
       s.roles,
       s.branch,
       s.refreshTokenEnc,
+      now,
     ]);
     return r.rowCount === 1;
   },
@@ -76,8 +73,8 @@ export const signInSessionRepository = {
     return r.rowCount === 1;
   },
 
-  /** The live session, or null when unknown, expired or idle too long. */
-  async findLive(db: Queryable, idHash: Buffer, idleSeconds: number): Promise<StoredSignInSession | null> {
+  /** The live session at `now`, or null when unknown, expired or idle too long. */
+  async findLive(db: Queryable, idHash: Buffer, idleSeconds: number, now: Date): Promise<StoredSignInSession | null> {
     const r = await db.query<{
       subject: string;
       username: string;
@@ -92,8 +89,8 @@ export const signInSessionRepository = {
       idp_checked_at: Date;
     }>(
       `SELECT subject, username, roles, branch, id_token, created_at, last_seen_at, expires_at, idp_sid, refresh_token_enc, idp_checked_at FROM web_sessions
-        WHERE id_hash = $1 AND expires_at > now() AND last_seen_at > now() - make_interval(secs => $2)`,
-      [idHash, idleSeconds],
+        WHERE id_hash = $1 AND expires_at > $3 AND last_seen_at > $3::timestamptz - make_interval(secs => $2)`,
+      [idHash, idleSeconds, now],
     );
     const row = r.rows[0];
     if (!row) return null;
@@ -112,8 +109,8 @@ export const signInSessionRepository = {
     };
   },
 
-  async touch(db: Queryable, idHash: Buffer): Promise<void> {
-    await db.query('UPDATE web_sessions SET last_seen_at = now() WHERE id_hash = $1', [idHash]);
+  async touch(db: Queryable, idHash: Buffer, now: Date): Promise<void> {
+    await db.query('UPDATE web_sessions SET last_seen_at = $2 WHERE id_hash = $1', [idHash, now]);
   },
 
   /** Ends one session; returns its ID token (for the identity provider's sign-out), or null when it was gone. */

@@ -3,6 +3,7 @@ import * as client from 'openid-client';
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
 import { ROLES, type Role } from '../domain/principal.js';
 import { fetchTrusting, trustedCas } from '../lib/ca-fetch.js';
+import { clockDate, systemClock, type Clock } from '../lib/clock.js';
 
 export { ROLES, type Role } from '../domain/principal.js';
 
@@ -25,6 +26,8 @@ export interface OidcOptions {
   postLogoutRedirectUri: string;
   /** PEM bundle trusted for the issuer's HTTPS besides the system store (KYC_OIDC_CA_FILE) */
   caFile?: string | null;
+  /** access-token expiry and the verified-token cache read this clock (default: the system's) */
+  clock?: Clock;
 }
 
 /** The identity provider answered that the sign-in is no longer valid (session ended, user disabled, token revoked). */
@@ -92,8 +95,10 @@ export class OidcService {
 
   /** every request to the identity provider (discovery, token, JWKS, readiness) goes through this */
   private readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: OidcOptions) {
+    this.clock = opts.clock ?? systemClock;
     this.fetch = opts.caFile ? fetchTrusting(trustedCas(opts.caFile)) : (input, init) => fetch(input, init);
   }
 
@@ -125,7 +130,7 @@ export class OidcService {
   /** Verifies a Keycloak access token: RS256 signature from the realm JWKS, issuer, audience, expiry. */
   async verifyAccessToken(token: string): Promise<VerifiedUser> {
     const key = createHash('sha256').update(token).digest('base64');
-    const now = Date.now();
+    const now = this.clock.now();
     const hit = this.verified.get(key);
     if (hit && hit.until > now) return hit.user;
     if (hit) this.verified.delete(key);
@@ -148,6 +153,7 @@ export class OidcService {
       audience: this.opts.audience,
       algorithms: ['RS256'],
       clockTolerance: 5,
+      currentDate: clockDate(this.clock),
     });
     // Keycloak marks what a token is for: an ID token (typ ID) carries this client as its audience too, but is no
     // access token; azp names the client it was issued to.

@@ -5,6 +5,7 @@ import { withTransaction, type Queryable } from '../db/database.js';
 import { maskName } from '../domain/customer-identity.js';
 import { DomainError } from '../domain/errors.js';
 import { DEFAULT_MEDIA_MODE, type MediaMode } from '../domain/vocabulary.js';
+import { clockDate, systemClock, type Clock } from '../lib/clock.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { productRepository } from '../kyc/product.repository.js';
 import { invitationRepository } from '../repositories/invitation.repository.js';
@@ -59,6 +60,7 @@ export class ServiceDesk {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
+  private readonly clock: Clock;
 
   constructor(
     private readonly deps: {
@@ -69,9 +71,12 @@ export class ServiceDesk {
       cases: CaseService;
       invitations: InvitationService;
       onError: (what: string, err: unknown) => void;
+      /** offers expire and presence changes are dated by this clock (default: the system's) */
+      clock?: Clock;
     },
     readonly settings: ServiceDeskSettings,
   ) {
+    this.clock = deps.clock ?? systemClock;
     this.events.setMaxListeners(0);
   }
 
@@ -312,6 +317,7 @@ export class ServiceDesk {
       username,
       status,
       skills ? { products: [...new Set(skills.products)].sort(), languages: [...new Set(skills.languages)].sort() } : null,
+      clockDate(this.clock),
     );
     await audit({ object: { type: 'teller', id: username }, details: { status, products: row.products.join(','), languages: row.languages.join(',') } });
     return this.toPresence(row);
@@ -338,7 +344,7 @@ export class ServiceDesk {
 
   async offersFor(db: Queryable, teller: string): Promise<OfferView[]> {
     const views: OfferView[] = [];
-    for (const o of await serviceRepository.openOffersOf(db, teller)) views.push(await this.offerView(db, o));
+    for (const o of await serviceRepository.openOffersOf(db, teller, clockDate(this.clock))) views.push(await this.offerView(db, o));
     return views;
   }
 
@@ -367,7 +373,7 @@ export class ServiceDesk {
   private async openOfferOf(client: Queryable, teller: string, offerId: string): Promise<{ offer: OfferRow; visit: VisitRow }> {
     const offer = await serviceRepository.findOffer(client, offerId, true);
     if (!offer || offer.teller !== teller) throw new DomainError('NOT_FOUND', 'No such offer.');
-    if (offer.state !== 'open' || offer.expires_at <= new Date()) throw new DomainError('OFFER_GONE');
+    if (offer.state !== 'open' || offer.expires_at.getTime() <= this.clock.now()) throw new DomainError('OFFER_GONE');
     const visit = await serviceRepository.findVisit(client, offer.visit_id, true);
     if (!visit || visit.state !== 'queued') throw new DomainError('OFFER_GONE');
     return { offer, visit };
@@ -401,7 +407,7 @@ export class ServiceDesk {
     await audit({ action: 'invitation.code_verified', object: { type: 'invitation', id: inv.id }, details: { via: 'service_visit', visitId: visit.id } });
     await serviceRepository.closeOffer(client, offer.id, 'accepted');
     await serviceRepository.updateVisit(client, visit.id, { state: 'accepted', accepted_at: now, accepted_by: teller.username, case_id: c.id, invitation_id: inv.id });
-    await serviceRepository.setPresence(client, teller.username, 'busy', null);
+    await serviceRepository.setPresence(client, teller.username, 'busy', null, clockDate(this.clock));
     await audit({
       object: { type: 'service_offer', id: offer.id },
       details: { visitId: visit.id, caseId: c.id, waitedSeconds: visit.queued_at ? Math.round((now.getTime() - visit.queued_at.getTime()) / 1000) : null },
@@ -464,11 +470,11 @@ export class ServiceDesk {
     const next = await withTransaction(this.deps.pool, async (client) => {
       await serviceRepository.lockRouting(client);
       const system = (record: Parameters<AuditWriter>[0] & { action: string }) => this.deps.audit.appendInTx(client, auditEvent(null, { result: 'success', ...record }));
-      for (const o of await serviceRepository.expiredOffers(client)) {
+      for (const o of await serviceRepository.expiredOffers(client, clockDate(this.clock))) {
         await serviceRepository.closeOffer(client, o.id, 'expired');
         // a teller who lets an offer run out is taken as away (not offered again until they say they are back)
         const p = await serviceRepository.presence(client, o.teller);
-        if (p?.status === 'available') await serviceRepository.setPresence(client, o.teller, 'away', null);
+        if (p?.status === 'available') await serviceRepository.setPresence(client, o.teller, 'away', null, clockDate(this.clock));
         await system({
           action: 'service.offer_expire',
           object: { type: 'service_offer', id: o.id },
@@ -494,7 +500,7 @@ export class ServiceDesk {
           id: randomUUID(),
           visitId: v.id,
           teller: chosen.username,
-          expiresAt: new Date(Date.now() + this.settings.offerTimeoutSeconds * 1000),
+          expiresAt: new Date(this.clock.now() + this.settings.offerTimeoutSeconds * 1000),
         });
         await system({
           action: 'service.offer',
@@ -507,7 +513,7 @@ export class ServiceDesk {
     });
     for (const teller of notify) this.events.emit(`teller:${teller}`);
     // the next pass: when the next open offer runs out, and at least every 2 s (changes made by other processes)
-    this.schedule(next ? Math.min(2000, next.getTime() - Date.now() + 20) : 2000);
+    this.schedule(next ? Math.min(2000, next.getTime() - this.clock.now() + 20) : 2000);
   }
 
   private choose(candidates: PresenceRow[]): PresenceRow {

@@ -1,5 +1,6 @@
 import { withTransaction, type Queryable } from '../db/database.js';
 import type pg from 'pg';
+import { clockDate, systemClock, type Clock } from '../lib/clock.js';
 import type { PiiCipher } from '../lib/pii-cipher.js';
 import { signInSessionRepository, type SignInSessionFilter, type StoredSignInSession } from '../repositories/sign-in-session.repository.js';
 import { auditEvent, type AuditActor, type AuditSink } from './audit.js';
@@ -51,6 +52,8 @@ export class SignInSessions {
     private readonly db: Queryable,
     private readonly idleSeconds: number,
     private readonly revocation: SessionRevocation | null = null,
+    /** expiry, idle limit, cache age and re-check times are read from this clock */
+    readonly clock: Clock = systemClock,
   ) {}
 
   /** The refresh token of a new session, encrypted for the session row. */
@@ -70,7 +73,7 @@ export class SignInSessions {
   async recheckIfDue(idHash: Buffer, session: StoredSignInSession): Promise<StoredSignInSession | null> {
     const r = this.revocation;
     if (!r) return session;
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - session.idpCheckedAt.getTime() < r.recheckSeconds * 1000) return session;
     const key = idHash.toString('base64');
     if ((this.unreachableUntil.get(key) ?? 0) > now) return this.withinGrace(r, session, now);
@@ -98,21 +101,22 @@ export class SignInSessions {
       if (err instanceof IdpRefusedError) return this.endOne(r, idHash, actor, 'the identity provider ended the sign-in');
       if (!(err instanceof IdpUnavailableError)) throw err;
       r.log?.warn({}, 'identity provider unreachable for a session re-check; retried later');
-      this.unreachableUntil.set(key, Date.now() + UNREACHABLE_RETRY_MS);
-      return this.withinGrace(r, session, Date.now());
+      const now = this.clock.now();
+      this.unreachableUntil.set(key, now + UNREACHABLE_RETRY_MS);
+      return this.withinGrace(r, session, now);
     }
     this.unreachableUntil.delete(key);
     if (fresh.user.subject !== session.subject) return this.endOne(r, idHash, actor, 'the identity provider answered for another user');
     const refreshTokenEnc = fresh.refreshToken ? r.cipher.encrypt(key, REFRESH_FIELD, fresh.refreshToken) : null;
-    if (!(await signInSessionRepository.rechecked(this.db, idHash, { roles: fresh.user.roles, branch: fresh.user.branch, refreshTokenEnc }))) return null;
+    if (!(await signInSessionRepository.rechecked(this.db, idHash, { roles: fresh.user.roles, branch: fresh.user.branch, refreshTokenEnc }, clockDate(this.clock)))) return null;
     const updated: StoredSignInSession = {
       ...session,
       roles: fresh.user.roles,
       branch: fresh.user.branch,
       refreshTokenEnc: refreshTokenEnc ?? session.refreshTokenEnc,
-      idpCheckedAt: new Date(),
+      idpCheckedAt: clockDate(this.clock),
     };
-    this.remember(key, updated, Date.now());
+    this.remember(key, updated, this.clock.now());
     return updated;
   }
 
@@ -163,22 +167,22 @@ export class SignInSessions {
   /** The live session, or null when unknown, expired, idle too long or signed out. */
   async find(idHash: Buffer): Promise<StoredSignInSession | null> {
     const key = idHash.toString('base64');
-    const now = Date.now();
+    const now = this.clock.now();
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.session;
     if (hit) this.cache.delete(key);
     const began = this.epoch;
-    const session = await signInSessionRepository.findLive(this.db, idHash, this.idleSeconds);
+    const session = await signInSessionRepository.findLive(this.db, idHash, this.idleSeconds, clockDate(this.clock));
     const forgotten = this.forgotten.get(key);
-    if (session && (forgotten === undefined || forgotten.epoch <= began)) this.remember(key, session, Date.now());
+    if (session && (forgotten === undefined || forgotten.epoch <= began)) this.remember(key, session, this.clock.now());
     return session;
   }
 
   /** Slides the idle timeout: written at most once a minute per session. */
   async touchIfDue(idHash: Buffer, session: StoredSignInSession): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - session.lastSeenAt.getTime() <= 60_000) return;
-    await signInSessionRepository.touch(this.db, idHash);
+    await signInSessionRepository.touch(this.db, idHash, new Date(now));
     const key = idHash.toString('base64');
     const hit = this.cache.get(key);
     if (hit) this.remember(key, { ...hit.session, lastSeenAt: new Date(now) }, now);
@@ -187,7 +191,7 @@ export class SignInSessions {
   /** After a sign-out (call once the session row is gone). */
   forget(idHash: Buffer): void {
     const key = idHash.toString('base64');
-    const now = Date.now();
+    const now = this.clock.now();
     this.cache.delete(key);
     this.epoch += 1;
     this.forgotten.delete(key); // re-inserted last: the map stays in forgetting order

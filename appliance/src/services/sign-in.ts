@@ -37,17 +37,23 @@ export class SignIn {
     const { user, idToken, refreshToken, sid } = login;
     const sessionId = newOpaqueToken();
     const idHash = hashToken(sessionId);
+    const now = this.signInSessions.clock.now();
     await withTransaction(this.pool, async (client) => {
-      await signInSessionRepository.create(client, idHash, {
-        subject: user.subject,
-        username: user.username,
-        roles: user.roles,
-        branch: user.branch,
-        idToken,
-        expiresAt: new Date(Date.now() + ttlSeconds * 1000),
-        idpSid: sid,
-        refreshTokenEnc: this.signInSessions.sealRefreshToken(idHash, refreshToken),
-      });
+      await signInSessionRepository.create(
+        client,
+        idHash,
+        {
+          subject: user.subject,
+          username: user.username,
+          roles: user.roles,
+          branch: user.branch,
+          idToken,
+          expiresAt: new Date(now + ttlSeconds * 1000),
+          idpSid: sid,
+          refreshTokenEnc: this.signInSessions.sealRefreshToken(idHash, refreshToken),
+        },
+        new Date(now),
+      );
       await this.audit.appendInTx(client, auditEvent(origin, { action: 'auth.login', object: null, result: 'success' }, { username: user.username, roles: user.roles, auth: 'session' }));
     });
     return sessionId;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseTsaCertificates, TIMESTAMP_TOKEN_SUFFIX, verifyTimestampToken } from '@kyc/compliance';
 import { startTestTsa } from '@kyc/compliance/testing';
 import { newCaseBody, startTestAppliance } from '../helpers/appliance.js';
+import { waitFor } from '../helpers/recording-fixtures.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 
 t.test('checkpoints written by the appliance carry a TSA token that verifies against the TSA certificate', async (t) => {
@@ -22,13 +23,14 @@ t.test('checkpoints written by the appliance carry a TSA token that verifies aga
   t.equal(res.statusCode, 201);
   await a.runtime.auditLog.sequence();
   const dir = a.config.audit.checkpointDir;
-  const deadline = Date.now() + 20_000;
-  let stamped: string[] = [];
-  while (Date.now() < deadline) {
-    stamped = (await readdir(dir)).filter((n) => n.endsWith(`.checkpoint${TIMESTAMP_TOKEN_SUFFIX}`));
-    if (stamped.length > 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const stamped = await waitFor(
+    'a timestamped checkpoint',
+    async () => {
+      const names = (await readdir(dir)).filter((n) => n.endsWith(`.checkpoint${TIMESTAMP_TOKEN_SUFFIX}`));
+      return names.length > 0 && names;
+    },
+    20_000,
+  );
   t.ok(stamped.length > 0, `a timestamped checkpoint (${stamped.join(', ')})`);
   const certs = parseTsaCertificates(await readFile(tsa.certFile, 'utf8'));
   for (const name of stamped) {

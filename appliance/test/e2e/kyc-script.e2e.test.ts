@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import pg from 'pg';
 import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
+import { waitForRecording } from '../helpers/live-appliance.js';
 import { openBrowser, watchPage } from '../helpers/ui-browser.js';
 import { signInThroughIdp, until } from '../harness/browser.js';
 import { createNetns } from '../harness/netns.js';
@@ -126,14 +127,8 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
   t.equal(refused.statusCode, 409, 'completion refused while the recording is not sealed');
   t.equal(refused.json().error.code, 'KYC_ERR_STEPS_MISSING');
 
-  const sessions = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/sessions`, headers })).json();
-  const sessionId = (sessions.items ?? sessions)[0]?.id as string;
-  let status = '';
-  for (let i = 0; i < 180 && status !== 'sealed' && status !== 'failed'; i++) {
-    await new Promise((r) => setTimeout(r, 500));
-    status = (await a.app.inject({ method: 'GET', url: `/api/sessions/${sessionId}/recording`, headers })).json().status;
-  }
-  t.equal(status, 'sealed');
+  const { sessionId, rec } = await waitForRecording(a, caseId);
+  t.equal(rec.status, 'sealed');
 
   const su = new pg.Pool({ connectionString: a.db.superUrl, max: 1 });
   t.teardown(() => su.end());

@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '@kyc/compliance/testing';
 import { buildApp } from '../../src/app.js';
 import { createRuntime, type Runtime } from '../../src/bootstrap.js';
 import { loadConfig, type AppConfig } from '../../src/config/load.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { startDevIdp, type DevIdp } from '../../src/dev-idp/server.js';
 import { allMigrations } from '../../src/migrations-dir.js';
 import { seedProducts } from '../../src/kyc/seed.js';
@@ -96,6 +97,8 @@ export interface TestApplianceOptions {
    * test by default; a test that provokes them on purpose names the ones it expects.
    */
   expectBackgroundErrors?: RegExp;
+  /** the appliance's clock (sessions, cached tokens, service offers); a ManualClock lets a test reach an expiry without waiting */
+  clock?: Clock;
 }
 
 /**
@@ -147,7 +150,7 @@ export async function startTestAppliance(t: Teardown, opts: TestApplianceOptions
     cwd: dataDir,
     allowMissingGeneratedSecrets: true,
   });
-  const runtime = await createRuntime(config, onBackgroundError);
+  const runtime = await createRuntime(config, onBackgroundError, undefined, opts.clock);
   await seedProducts(runtime.ctx.pool);
   const tls = listening ? ensureOwnTls(dataDir, ['127.0.0.1', 'localhost']) : null;
   const app = await buildApp(runtime.ctx, {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestAppliance } from './appliance.js';
+import { waitFor } from './recording-fixtures.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/kyc-archive.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
@@ -39,10 +40,15 @@ export async function exportAndWait(a: TestAppliance, recordingId: string, reaso
   const res = await a.app.inject({ method: 'POST', url: `/api/recordings/${recordingId}/exports`, headers: auth, payload: { reason } });
   if (res.statusCode !== 202) throw new Error(`export request answered ${res.statusCode}: ${res.body}`);
   const { id } = res.json() as { id: string };
-  for (;;) {
-    const v = (await a.app.inject({ method: 'GET', url: `/api/exports/${id}`, headers: auth })).json() as { status: string; sha256: string; failureReason: string | null };
-    if (v.status === 'failed') throw new Error(`export failed: ${v.failureReason}`);
-    if (v.status === 'done') return { id, sha256: v.sha256 };
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const v = await exportFinished(a, id, auth);
+  if (v.status === 'failed') throw new Error(`export failed: ${v.failureReason}`);
+  return { id, sha256: v.sha256 };
+}
+
+/** An export's state once it is done or failed, polled through the API with `headers` (an auditor's). */
+export function exportFinished(a: TestAppliance, id: string, headers: Record<string, string>): Promise<{ status: string; sha256: string; failureReason: string | null }> {
+  return waitFor(`export ${id} done or failed`, async () => {
+    const v = (await a.app.inject({ method: 'GET', url: `/api/exports/${id}`, headers })).json() as { status: string; sha256: string; failureReason: string | null };
+    return (v.status === 'done' || v.status === 'failed') && v;
+  });
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startTestAppliance, WEB_BUILD, type TestAppliance } from './appliance.js';
 import { createNetns, type Netns } from '../harness/netns.js';
 import { startTestJanus, type TestJanus } from '../harness/janus.js';
+import { waitFor } from './recording-fixtures.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -49,10 +50,9 @@ export async function waitForRecording(a: TestAppliance, caseId: string, usernam
   const headers = { authorization: `Bearer ${await a.tokenFor(username)}` };
   const sessions = (await a.app.inject({ method: 'GET', url: `/api/cases/${caseId}/sessions`, headers })).json();
   const sessionId = ((sessions.items ?? sessions)[0]?.id as string | undefined) ?? '';
-  let rec: SealedRecording = { status: '', parties: [] };
-  for (let i = 0; i < 180 && rec.status !== 'sealed' && rec.status !== 'failed'; i++) {
-    await new Promise((r) => setTimeout(r, 500));
-    rec = (await a.app.inject({ method: 'GET', url: `/api/sessions/${sessionId}/recording`, headers })).json();
-  }
+  const rec = await waitFor('the recording sealed or failed', async () => {
+    const r = (await a.app.inject({ method: 'GET', url: `/api/sessions/${sessionId}/recording`, headers })).json() as SealedRecording;
+    return (r.status === 'sealed' || r.status === 'failed') && r;
+  });
   return { sessionId, rec };
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import { startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
+import { ManualClock } from '../helpers/clock.js';
 import { cookieFrom, signInAtIdp } from '../helpers/idp-login.js';
 
 /** A real browser sign-in (authorization code + PKCE at the dev IdP); returns the session cookie's value. */
@@ -21,7 +22,8 @@ const me = async (a: TestAppliance, session: string) => (await a.app.inject({ me
 const idHash = (session: string) => createHash('sha256').update(session).digest();
 
 t.test('revocation reaches the appliance: back-channel logout, re-check with the identity provider, an admin ending sign-ins', async (t) => {
-  const a = await startTestAppliance(t, { listen: true, env: { KYC_SESSION_IDP_RECHECK_SECONDS: '2' } });
+  const clock = new ManualClock();
+  const a = await startTestAppliance(t, { listen: true, env: { KYC_SESSION_IDP_RECHECK_SECONDS: '2' }, clock });
   const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 2 });
   t.teardown(() => pool.end());
   const sidOf = async (session: string) => (await pool.query<{ idp_sid: string | null }>('SELECT idp_sid FROM web_sessions WHERE id_hash = $1', [idHash(session)])).rows[0]?.idp_sid ?? null;
@@ -69,11 +71,16 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
 
   t.test('sessions are re-checked with the identity provider: a revoked sign-in ends within the interval', async (t) => {
     const session = await signIn(a, 'auditor1');
-    await new Promise((r) => setTimeout(r, 2200));
+    const checkedAt = async () =>
+      (await pool.query<{ idp_checked_at: Date }>('SELECT idp_checked_at FROM web_sessions WHERE id_hash = $1', [idHash(session)])).rows[0]!.idp_checked_at.getTime();
+    const signedInAt = await checkedAt();
+    clock.advance(1900);
+    t.equal(await me(a, session), 200);
+    t.equal(await checkedAt(), signedInAt, 'not re-checked before the interval');
+    clock.advance(300);
     t.equal(await me(a, session), 200, 'a re-check the realm accepts keeps the session');
-    const row = (await pool.query<{ refresh_token_enc: Buffer; idp_checked_at: Date }>('SELECT refresh_token_enc, idp_checked_at FROM web_sessions WHERE id_hash = $1', [idHash(session)]))
-      .rows[0]!;
-    t.ok(Date.now() - row.idp_checked_at.getTime() < 2000, 'the check was recorded');
+    t.equal(await checkedAt(), clock.now(), 'the check was recorded');
+    const row = (await pool.query<{ refresh_token_enc: Buffer }>('SELECT refresh_token_enc FROM web_sessions WHERE id_hash = $1', [idHash(session)])).rows[0]!;
     // the realm withdraws the sign-in (as Keycloak does when an admin signs the user out or disables them)
     const refreshToken = a.runtime.ctx.pii.decrypt(idHash(session).toString('base64'), 'refresh_token', row.refresh_token_enc);
     const secret = readFileSync(a.config.oidc.clientSecretFile, 'utf8').trim();
@@ -84,7 +91,7 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
     });
     t.equal(revoke.status, 200, 'revoked at the identity provider');
     t.equal(await me(a, session), 200, 'until the next re-check the session goes on');
-    await new Promise((r) => setTimeout(r, 2200));
+    clock.advance(2200);
     t.equal(await me(a, session), 401, 'the re-check ends it');
     t.ok(
       (await a.auditEvents()).some((e) => e.action === 'auth.session_revoked' && e.actor.username === 'auditor1'),
@@ -139,15 +146,18 @@ t.test('revocation reaches the appliance: back-channel logout, re-check with the
 });
 
 t.test('an unreachable identity provider: sessions go on within the grace, then fail closed (503) and are kept', async (t) => {
-  const a = await startTestAppliance(t, { listen: true, env: { KYC_SESSION_IDP_RECHECK_SECONDS: '1', KYC_SESSION_IDP_GRACE_SECONDS: '3' } });
+  const clock = new ManualClock();
+  const a = await startTestAppliance(t, { listen: true, env: { KYC_SESSION_IDP_RECHECK_SECONDS: '1', KYC_SESSION_IDP_GRACE_SECONDS: '3' }, clock });
   const pool = new pg.Pool({ connectionString: a.db.appUrl, max: 2 });
   t.teardown(() => pool.end());
   const session = await signIn(a, 'teller1');
   t.equal(await me(a, session), 200);
   await a.idp.close();
-  await new Promise((r) => setTimeout(r, 1500));
+  clock.advance(1500);
   t.equal(await me(a, session), 200, 'a re-check is due but the provider is down: within the grace the teller goes on');
-  await new Promise((r) => setTimeout(r, 3500));
+  clock.advance(2000);
+  t.equal(await me(a, session), 200, 'still within the grace');
+  clock.advance(1500);
   const refused = await a.app.inject({ method: 'GET', url: '/api/me', cookies: { '__Host-kyc_session': session } });
   t.equal(refused.statusCode, 503, 'past the grace: refused, not let through');
   t.equal(refused.json().error.code, 'KYC_ERR_UNAVAILABLE');

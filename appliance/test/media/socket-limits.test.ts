@@ -39,7 +39,8 @@ t.test('sockets per party and per address are bounded', async (t) => {
     });
   const tellerSockets = [];
   for (let i = 0; i < 7; i++) tellerSockets.push(await connect());
-  await new Promise((r) => setTimeout(r, 300));
+  const retired = await Promise.all(tellerSockets.slice(0, 7 - perParty).map((s) => s.closed));
+  t.same(retired, Array(7 - perParty).fill(CLOSE_CODES.REPLACED), 'the oldest teller sockets are retired');
   t.equal(tellerSockets.filter((s) => s.ws.readyState === s.ws.OPEN).length, 4, 'the teller holds 4 (per party), all from one address');
   const customers = [];
   for (let i = 0; i < 3; i++) {

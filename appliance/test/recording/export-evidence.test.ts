@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { startTestAppliance, type TestAppliance } from '../helpers/appliance.js';
+import { exportFinished } from '../helpers/archive-cli.js';
 import { fixtureCallTimes, insertSession, sealFixtureRecording } from '../helpers/recording-fixtures.js';
 import { geolocationEvent, storeGeolocation } from '../../src/kyc/geolocation.js';
 import { identityRepository } from '../../src/kyc/identity-repository.js';
@@ -118,14 +119,8 @@ t.test('identity stills sealed by hash in the manifest; location and time burned
   let res = await a.app.inject({ method: 'POST', url: `/api/recordings/${sealed.recordingId}/exports`, headers: auditor, payload: { reason: 'regulator request 7' } });
   t.equal(res.statusCode, 202, 'export requested');
   const id = res.json().id as string;
-  for (;;) {
-    const v = (await a.app.inject({ method: 'GET', url: `/api/exports/${id}`, headers: auditor })).json() as { status: string; failureReason: string | null };
-    if (v.status === 'done' || v.status === 'failed') {
-      t.equal(v.status, 'done', v.failureReason ?? 'done');
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const v = await exportFinished(a, id, auditor);
+  t.equal(v.status, 'done', v.failureReason ?? 'done');
   res = await a.app.inject({ method: 'GET', url: `/api/exports/${id}/file`, headers: auditor });
   t.equal(res.statusCode, 200);
   const dir = await mkdtemp(join(tmpdir(), 'kyc-export-evidence-'));

@@ -6,6 +6,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startTestAppliance } from '../helpers/appliance.js';
+import { exportFinished } from '../helpers/archive-cli.js';
 import { fixtureCallTimes, insertSession, sealFixtureRecording } from '../helpers/recording-fixtures.js';
 
 t.test('exports wait in the job queue while nobody takes them, and a start recovers what a stop left', async (t) => {
@@ -18,14 +19,7 @@ t.test('exports wait in the job queue while nobody takes them, and a start recov
   const auditor = { authorization: `Bearer ${await a.tokenFor('auditor1')}` };
   const exports = a.runtime.ctx.exports;
   const statusOf = async (id: string) => (await a.app.inject({ method: 'GET', url: `/api/exports/${id}`, headers: auditor })).json() as { status: string; failureReason: string | null };
-  const finished = async (id: string) => {
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
-      const v = await statusOf(id);
-      if (v.status === 'done' || v.status === 'failed') return v;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return statusOf(id);
-  };
+  const finished = (id: string) => exportFinished(a, id, auditor);
   const jobs = async (id: string) =>
     (await su.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE name = 'recording.export' AND data->>'exportId' = $1`, [id])).rows.map((r) => r.state);
 

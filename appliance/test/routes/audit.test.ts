@@ -1,5 +1,6 @@
 import t from 'tap';
 import { newCaseBody, startTestAppliance } from '../helpers/appliance.js';
+import { waitFor } from '../helpers/recording-fixtures.js';
 import { leafHash, openSignedCheckpoint, verifyConsistency, verifyInclusion } from '../helpers/rfc9162.js';
 
 t.test('audit API: signed checkpoints and RFC 9162 proofs that verify independently', async (t) => {
@@ -14,17 +15,17 @@ t.test('audit API: signed checkpoints and RFC 9162 proofs that verify independen
     t.equal((await a.app.inject({ method: 'GET', url })).statusCode, 401, `anonymous: 401 on ${url}`);
   }
 
-  let note = '';
-  for (let i = 0; i < 100; i++) {
-    const res = await a.app.inject({ method: 'GET', url: '/api/audit/checkpoint', headers: auditor });
-    if (res.statusCode === 200 && Number(res.body.split('\n')[1]) >= 5) {
-      note = res.body;
-      t.match(String(res.headers['content-type']), /^text\/plain/);
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  t.ok(note, 'a signed checkpoint is served');
+  // the checkpointer signs in the background: wait for one covering the events so far
+  const served = await waitFor(
+    'a signed checkpoint of at least 5 leaves',
+    async () => {
+      const res = await a.app.inject({ method: 'GET', url: '/api/audit/checkpoint', headers: auditor });
+      return res.statusCode === 200 && Number(res.body.split('\n')[1]) >= 5 && res;
+    },
+    10_000,
+  );
+  t.match(String(served.headers['content-type']), /^text\/plain/, 'a signed checkpoint is served');
+  const note = served.body;
   const vkey = (await a.app.inject({ method: 'GET', url: '/api/audit/verifier-key', headers: admin })).body;
   t.match(vkey, /^kyc-appliance\.local\/audit\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+\n$/);
   const cp = openSignedCheckpoint(note, vkey);
@@ -47,11 +48,14 @@ t.test('audit API: signed checkpoints and RFC 9162 proofs that verify independen
 
   await a.app.inject({ method: 'POST', url: '/api/cases', headers: teller, payload: newCaseBody() });
   await a.auditEvents();
-  let later = cp;
-  for (let i = 0; i < 100 && later.size <= cp.size; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    later = openSignedCheckpoint((await a.app.inject({ method: 'GET', url: '/api/audit/checkpoint', headers: auditor })).body, vkey);
-  }
+  const later = await waitFor(
+    'a newer checkpoint',
+    async () => {
+      const next = openSignedCheckpoint((await a.app.inject({ method: 'GET', url: '/api/audit/checkpoint', headers: auditor })).body, vkey);
+      return next.size > cp.size && next;
+    },
+    10_000,
+  );
   t.ok(later.size > cp.size, 'a newer checkpoint');
   const cons = (await a.app.inject({ method: 'GET', url: `/api/audit/proof/consistency?from=${cp.size}&to=${later.size}`, headers: admin })).json();
   t.ok(

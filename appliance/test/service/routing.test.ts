@@ -2,6 +2,7 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import pg from 'pg';
 import { startTestAppliance } from '../helpers/appliance.js';
+import { ManualClock } from '../helpers/clock.js';
 import { asVisitor, seedKb, startVisit } from './helpers.js';
 
 /**
@@ -78,8 +79,10 @@ t.test('longest-idle routing, and the site assistant hook with its offline fallb
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => new Promise<void>((r) => hook.close(() => r())));
   const port = (hook.address() as { port: number }).port;
+  const clock = new ManualClock();
   const a = await startTestAppliance(t, {
     env: { KYC_ASSISTANT_URL: `http://127.0.0.1:${port}/answer`, KYC_ASSISTANT_TIMEOUT_MS: '300', KYC_QUEUE_ROUTING: 'longest_idle', KYC_SERVICE_VISITS_PER_MINUTE: '1000' },
+    clock,
   });
   await seedKb(a);
   const c = await startVisit(a, { lang: 'en', name: 'Ann Lee' });
@@ -105,7 +108,7 @@ t.test('longest-idle routing, and the site assistant hook with its offline fallb
       headers: { authorization: `Bearer ${await a.tokenFor(u)}` },
       payload: { status: 'available', skills: { products: ['VIDEO-WITNESS'], languages: ['en'] } },
     });
-    await new Promise((r) => setTimeout(r, 20));
+    clock.advance(1000);
   }
   t.equal((await a.app.inject(asVisitor(c, 'POST', '/transfer'))).statusCode, 200);
   const offers = (await a.app.inject({ method: 'GET', url: '/api/service/offers?waitMs=5000', headers: { authorization: `Bearer ${await a.tokenFor('teller2')}` } })).json();
