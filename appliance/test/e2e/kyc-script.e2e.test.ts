@@ -10,7 +10,7 @@ import t from 'tap';
 import pg from 'pg';
 import { startTestAppliance, WEB_BUILD } from '../helpers/appliance.js';
 import { waitForRecording } from '../helpers/live-appliance.js';
-import { openBrowser, watchPage } from '../helpers/ui-browser.js';
+import { customerJoinsAndIsAdmitted, openBrowser, watchPage } from '../helpers/ui-browser.js';
 import { signInThroughIdp, until } from '../harness/browser.js';
 import { createNetns } from '../harness/netns.js';
 import { startTestJanus } from '../harness/janus.js';
@@ -51,13 +51,7 @@ t.test('a wealth-management sale: script, confirmations, markers, gate, checklis
   const customer = await customerBrowser.newPage();
   // after the hang-up the session's files and script are no longer the customer's to read
   const customerProblems = watchPage(customer, a.baseUrl, { expected: [/^404 GET \/api\/sessions\/[0-9a-f-]+\/(files|kyc)/] });
-  await customer.goto(link);
-  await customer.getByTestId('join-code-input').fill(code);
-  await customer.getByTestId('join-code-submit').click();
-  await customer.getByTestId('device-check-ok').click({ timeout: 30_000 });
-  await customer.getByTestId('consent-accept').click();
-  await customer.getByTestId('waiting-room').waitFor();
-  await teller.getByTestId('admit-button').click({ timeout: 30_000 });
+  await customerJoinsAndIsAdmitted(customer, teller, link, code);
 
   // Both sides: "recording" with the elapsed time running.
   await teller.getByTestId('recording-indicator').waitFor({ timeout: 30_000 });

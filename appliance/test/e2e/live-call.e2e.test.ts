@@ -4,7 +4,7 @@
 // rising), chat both ways, hang up; the recording is then sealed. Needs root (ip netns) and `npm run build -w web`.
 import t from 'tap';
 import { startLiveAppliance, waitForRecording } from '../helpers/live-appliance.js';
-import { openBrowser, tellerOpensCaseAndInvites, TRACK_PEER_CONNECTIONS, waitDecodingRises } from '../helpers/ui-browser.js';
+import { customerJoinsAndIsAdmitted, openBrowser, tellerOpensCaseAndInvites, TRACK_PEER_CONNECTIONS, waitDecodingRises } from '../helpers/ui-browser.js';
 import { signInThroughIdp, until } from '../harness/browser.js';
 
 const VIDEOS = `[...document.querySelectorAll('[data-testid^="replay-video-"]')]`;
@@ -23,14 +23,7 @@ t.test('a recorded 1:1 video session through the real UI, Janus and appliance', 
   const customerBrowser = await openBrowser(t, a, { executablePath: chromium, viewport: { width: 390, height: 844 } });
   await customerBrowser.context.addInitScript(TRACK_PEER_CONNECTIONS);
   const customer = await customerBrowser.newPage();
-  await customer.goto(link);
-  await customer.getByTestId('join-code-input').fill(code);
-  await customer.getByTestId('join-code-submit').click();
-  await customer.getByTestId('device-check-ok').click({ timeout: 30_000 });
-  await customer.getByTestId('consent-accept').click();
-  await customer.getByTestId('waiting-room').waitFor();
-
-  await teller.getByTestId('admit-button').click({ timeout: 30_000 });
+  await customerJoinsAndIsAdmitted(customer, teller, link, code);
   await teller.getByTestId('remote-video').waitFor({ timeout: 30_000 });
   await customer.getByTestId('remote-video').waitFor({ timeout: 30_000 });
 

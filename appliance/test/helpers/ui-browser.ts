@@ -154,3 +154,14 @@ export async function tellerAcceptsOffer(teller: Page): Promise<{ caseId: string
   await teller.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
   return { caseId: new URL(teller.url()).pathname.split('/')[2] ?? '', error: null };
 }
+
+/** The invited customer's steps through the UI (link, code, device check, consent), then the teller admits them. */
+export async function customerJoinsAndIsAdmitted(customer: Page, teller: Page, link: string, code: string): Promise<void> {
+  await customer.goto(link);
+  await customer.getByTestId('join-code-input').fill(code);
+  await customer.getByTestId('join-code-submit').click();
+  await customer.getByTestId('device-check-ok').click({ timeout: 30_000 });
+  await customer.getByTestId('consent-accept').click();
+  await customer.getByTestId('waiting-room').waitFor();
+  await teller.getByTestId('admit-button').click({ timeout: 30_000 });
+}

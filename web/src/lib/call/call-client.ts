@@ -19,15 +19,11 @@ import type { MediaMode } from '../../../../appliance/src/domain/vocabulary.js';
 import type { CallClientOptions, CallEvents, CallState, CallStats, ChatMessage, MediaState } from './call-types.js';
 import { Emitter } from './emitter.js';
 import { addRemoteCandidate, closePcRef, markDescribed, newPcRef, newPeerConnection, type PcRef, type PublisherRef, type SubscriberRef } from './peer-connection.js';
+import { DEFAULT_CONSTRAINTS, openLocalMedia } from './local-media.js';
 import { CallError, SignalingSocket } from './signaling-socket.js';
 
 export { CallError } from './signaling-socket.js';
 export type { CallClientOptions, CallEvents, CallState, CallStats, ChatMessage, MediaState } from './call-types.js';
-
-const DEFAULT_CONSTRAINTS: MediaStreamConstraints = {
-  audio: true,
-  video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 20 } },
-};
 
 export class CallClient extends Emitter<CallEvents> {
   readonly #opts: CallClientOptions;
@@ -210,27 +206,11 @@ export class CallClient extends Emitter<CallEvents> {
 
   async #acquireMedia(): Promise<void> {
     const mode = this.mediaMode;
-    if (this.#opts.localStream) {
-      this.#local = this.#opts.localStream;
-    } else if (mode === 'chat') {
-      // text only: no device is opened; the party still receives the other's media and the chat
-      this.#local = new MediaStream();
-    } else {
-      const constraints = this.#opts.constraints ?? DEFAULT_CONSTRAINTS;
-      const wanted = mode === 'audio' ? { audio: constraints.audio ?? true } : constraints;
-      try {
-        this.#local = await navigator.mediaDevices.getUserMedia(wanted);
-      } catch (err) {
-        if (!wanted.video) throw err;
-        // No camera (or it is refused): an audio-only call is better than none.
-        try {
-          this.#local = await navigator.mediaDevices.getUserMedia({ audio: constraints.audio ?? true });
-        } catch {
-          // Nothing at all: the call continues with chat and the other party's media.
-          this.#local = new MediaStream();
-          this.emit('error', new CallError('no-media', 'no camera or microphone could be opened'));
-        }
-      }
+    if (this.#opts.localStream) this.#local = this.#opts.localStream;
+    else {
+      const opened = await openLocalMedia(mode, this.#opts.constraints);
+      this.#local = opened.stream;
+      if (opened.nothing) this.emit('error', new CallError('no-media', 'no camera or microphone could be opened'));
     }
     if (mode === 'chat') {
       this.#camera = null;
