@@ -4,9 +4,11 @@ import type {
   CaseKycView,
   CaseStepView,
   CustomerScriptView,
+  GeolocationReceived,
   LocalizedText,
   ProductDefinition,
   ProductDiff,
+  ProductUpdated,
   ProductView,
   ScriptStepDefinition,
   StepAction,
@@ -31,7 +33,7 @@ export function createProduct(p: ProductDefinition): Promise<ProductView> {
   return request<ProductView>('POST', '/api/admin/products', { body: p });
 }
 
-export function updateProduct(p: ProductDefinition): Promise<{ product: ProductView; diff: ProductDiff }> {
+export function updateProduct(p: ProductDefinition): Promise<ProductUpdated> {
   return request('PUT', `/api/admin/products/${enc(p.code)}`, { body: p });
 }
 
@@ -57,7 +59,7 @@ export function sendGeolocation(
   sessionId: string,
   token: string,
   g: { consent: 'granted' | 'refused' | 'unavailable'; latitude?: number; longitude?: number; accuracy?: number; capturedAt?: string },
-): Promise<{ receivedAt: string }> {
+): Promise<GeolocationReceived> {
   return request('POST', sessionPath(sessionId, '/geolocation', token), { body: g });
 }
 
