@@ -4,7 +4,7 @@
 // (the routes answer with it) and its type is `Static<>` of it.
 import { Type, type Static } from 'typebox';
 import { STEP_KINDS } from '../domain/product.js';
-import { DateTime, LiteralUnion, Nullable } from '../lib/schema.js';
+import { DateTime, ItemsOf, LiteralUnion, Nullable } from '../lib/schema.js';
 
 export { SCRIPT_LOCALES, STEP_KINDS } from '../domain/product.js';
 export type { LocalizedText, ProductDefinition, ProductView, ScriptLocale, ScriptStepDefinition, StepKind } from '../domain/product.js';
@@ -44,6 +44,10 @@ export const ProductViewSchema = Type.Object({
   createdBy: Type.String(),
   createdAt: DateTime,
 });
+
+/** GET /api/products and /api/products/:code/versions: products, each at one version. */
+export const ProductListSchema = ItemsOf(ProductViewSchema);
+export type ProductList = Static<typeof ProductListSchema>;
 
 /** One change between two versions of a product: a field of the product, or a step added/removed/changed. */
 export const ProductDiffEntrySchema = Type.Object({

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { ProductDiffSchema, ProductUpdatedSchema, ProductViewSchema } from '../kyc/kyc-api-types.js';
+import { ProductDiffSchema, ProductListSchema, ProductUpdatedSchema, ProductViewSchema } from '../kyc/kyc-api-types.js';
 import { checkProduct, normalizeProduct, productCatalogue, ProductBodySchema, type ProductBody } from '../kyc/products.js';
 import { authErrors, ErrorResponse } from './schemas.js';
 
@@ -28,7 +28,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
     '/api/products',
     {
       config: { access: anyone },
-      schema: { tags: ['products'], summary: 'The catalogue: every product at its current version', response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...authErrors } },
+      schema: { tags: ['products'], summary: 'The catalogue: every product at its current version', response: { 200: ProductListSchema, ...authErrors } },
     },
     async () => ({ items: await productCatalogue.listCurrent(ctx.pool) }),
   );
@@ -41,7 +41,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
         tags: ['products'],
         summary: 'Every version of a product, oldest first',
         params: CodeParams,
-        response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...errors },
+        response: { 200: ProductListSchema, ...errors },
       },
     },
     async (request) => ({ items: await productCatalogue.versions(ctx.pool, request.params.code) }),

@@ -8,6 +8,7 @@ import type {
   LocalizedText,
   ProductDefinition,
   ProductDiff,
+  ProductList,
   ProductUpdated,
   ProductView,
   ScriptStepDefinition,
@@ -18,11 +19,11 @@ export type { CaseKycView, CaseStepView, CustomerScriptView, LocalizedText, Prod
 const enc = encodeURIComponent;
 
 export async function listProducts(fetchFn?: typeof fetch): Promise<ProductView[]> {
-  return (await request<{ items: ProductView[] }>('GET', '/api/products', fetchFn ? { fetch: fetchFn } : {})).items;
+  return (await request<ProductList>('GET', '/api/products', fetchFn ? { fetch: fetchFn } : {})).items;
 }
 
 export async function productVersions(code: string): Promise<ProductView[]> {
-  return (await request<{ items: ProductView[] }>('GET', `/api/products/${enc(code)}/versions`)).items;
+  return (await request<ProductList>('GET', `/api/products/${enc(code)}/versions`)).items;
 }
 
 export function productDiff(code: string, from: number, to: number): Promise<ProductDiff> {
