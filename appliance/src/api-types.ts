@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox';
 import type { ConsentDocument } from './domain/consent.js';
 import { ROLES } from './domain/principal.js';
 import { CASE_STATUSES, INTEGRITY_FLAGS, JOIN_STEPS, MEDIA_MODES, RECORDING_STATUSES, REJECT_REASONS, SESSION_RECORDING_STATUSES } from './domain/vocabulary.js';
-import { DateTime, LiteralUnion, Nullable, StringEnum, Uuid } from './lib/schema.js';
+import { DateTime, ItemsOf, LiteralUnion, Nullable, StringEnum, Uuid } from './lib/schema.js';
 // The shapes the API answers with, declared once: each is a TypeBox schema (the routes validate and document with
 // it) and its type is `Static<>` of that schema (the services build it). The web UI imports the types by relative
 // path with `import type`, which is erased: its bundle gains nothing from here. Values the UI needs at run time live
@@ -86,6 +86,10 @@ export const CaseViewSchema = Type.Object({
   retention: Type.Optional(CaseRetentionSummarySchema),
 });
 export type CaseView = Static<typeof CaseViewSchema>;
+
+/** GET /api/cases: the signed-in teller's cases, newest first, and the cursor of the next page (null on the last). */
+export const CaseListSchema = Type.Object({ items: Type.Array(CaseViewSchema), nextCursor: Nullable(Type.String()) });
+export type CaseList = Static<typeof CaseListSchema>;
 
 /** POST /api/cases: a teller opens a case. */
 export const NewCaseSchema = Type.Object(
@@ -175,6 +179,10 @@ export const CallFileSchema = Type.Object({
   at: Type.String(),
 });
 export type CallFile = Static<typeof CallFileSchema>;
+
+/** GET /api/sessions/:id/files: the files exchanged during the call. */
+export const CallFileListSchema = ItemsOf(CallFileSchema);
+export type CallFileList = Static<typeof CallFileListSchema>;
 
 /** GET /readyz: one component's state; `required` false: the appliance reports ready without it. */
 export const ComponentStatusSchema = Type.Object({
@@ -274,6 +282,10 @@ export const PipelineRecordingSchema = Type.Object({
 });
 export type PipelineRecording = Static<typeof PipelineRecordingSchema>;
 
+/** GET /api/admin/recordings: the recordings in the seal pipeline, newest first. */
+export const PipelineRecordingListSchema = ItemsOf(PipelineRecordingSchema);
+export type PipelineRecordingList = Static<typeof PipelineRecordingListSchema>;
+
 /** Retention (GET /api/cases/:id/retention, /api/admin/retention, holds): no personal data, no media. */
 const RetentionAnchorSchema = Type.Union([Type.Literal('case_completed'), Type.Literal('contract_end')]);
 export type RetentionAnchorKind = Static<typeof RetentionAnchorSchema>;
@@ -339,6 +351,10 @@ export const RetentionOverviewSchema = Type.Object({
   lastRun: Nullable(RunViewSchema),
 });
 export type RetentionOverview = Static<typeof RetentionOverviewSchema>;
+
+/** POST /api/admin/retention/run: whether a run was queued for the worker. */
+export const RetentionRunQueuedSchema = Type.Object({ queued: Type.Boolean() });
+export type RetentionRunQueued = Static<typeof RetentionRunQueuedSchema>;
 
 // The operations dashboard. Party, direction, medium and warning code are declared as plain strings in the API
 // document (as they always were); the types name their values.

@@ -197,3 +197,14 @@ export type ExportView = Static<typeof ExportViewSchema>;
 /** POST /api/recordings/:id/exports: the queued job. */
 export const ExportRequestedSchema = Type.Object({ id: Uuid, status: ExportStatusSchema });
 export type ExportRequested = Static<typeof ExportRequestedSchema>;
+
+/** GET /api/audit/proof/inclusion: RFC 9162 inclusion proof of one leaf in the tree of `treeSize` leaves (hashes base64). */
+export const InclusionProofSchema = Type.Object({
+  leafIndex: Type.Integer(),
+  treeSize: Type.Integer(),
+  leafHash: Type.String(),
+  rootHash: Type.String(),
+  /** the audit path, leaf side first */
+  hashes: Type.Array(Type.String()),
+});
+export type InclusionProof = Static<typeof InclusionProofSchema>;

@@ -42,6 +42,18 @@ export const ConversationMessageSchema = Type.Object({
 });
 export type ConversationMessage = Static<typeof ConversationMessageSchema>;
 
+/** POST /api/service/visits: the visit, and the ticket the customer's tab sends in the named header. */
+export const VisitStartSchema = Type.Object({ ticket: Type.String(), ticketHeader: Type.String(), visit: VisitViewSchema });
+export type VisitStart = Static<typeof VisitStartSchema>;
+
+/** GET /api/service/visits/:id: the visit and its conversation with the assistant so far. */
+export const VisitWithConversationSchema = Type.Object({ visit: VisitViewSchema, conversation: Type.Array(ConversationMessageSchema) });
+export type VisitWithConversation = Static<typeof VisitWithConversationSchema>;
+
+/** POST /api/service/visits/:id/messages: the assistant's answer, the entry it cites, and whether it offers a person. */
+export const AssistantAnswerSchema = Type.Object({ text: Type.String(), citation: Nullable(CitationSchema), offerTransfer: Type.Boolean() });
+export type AssistantAnswer = Static<typeof AssistantAnswerSchema>;
+
 export const OfferViewSchema = Type.Object({
   id: Type.String(),
   visitId: Type.String(),
@@ -59,6 +71,15 @@ export const OfferViewSchema = Type.Object({
   mediaMode: MediaModeSchema,
 });
 export type OfferView = Static<typeof OfferViewSchema>;
+
+/** POST /api/service/offers/:id/accept: the case and invitation opened for the visit, and its conversation. */
+export const AcceptedOfferSchema = Type.Object({
+  caseId: Type.String(),
+  invitationId: Type.String(),
+  visitId: Type.String(),
+  conversation: Type.Array(ConversationMessageSchema),
+});
+export type AcceptedOffer = Static<typeof AcceptedOfferSchema>;
 
 export const PresenceViewSchema = Type.Object({
   status: Type.Unsafe<PresenceStatus>(Type.Union([Type.Literal('available'), Type.Literal('busy'), Type.Literal('away')])),

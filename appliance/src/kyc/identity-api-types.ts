@@ -8,6 +8,19 @@ import { Nullable, StringEnum } from '../lib/schema.js';
 export const CapturePurposeSchema = Type.Union([Type.Literal('id-front'), Type.Literal('id-back'), Type.Literal('face'), Type.Literal('liveness')]);
 export const ChallengeKindSchema = StringEnum(CHALLENGE_KINDS);
 
+/** What the customer's browser is asked to capture (the same message the call's socket sends). */
+export const CaptureRequestSchema = Type.Object({
+  type: Type.Literal('capture-request'),
+  requestId: Type.String(),
+  purpose: CapturePurposeSchema,
+  frames: Type.Integer(),
+  challenge: Type.Optional(Type.Object({ kind: ChallengeKindSchema, position: Type.Integer(), of: Type.Integer(), digits: Type.Optional(Type.String()) })),
+});
+
+/** GET /api/sessions/:id/identity/pending: the capture this browser is asked for now, or null. */
+export const PendingCaptureSchema = Type.Object({ request: Nullable(CaptureRequestSchema) });
+export type PendingCapture = Static<typeof PendingCaptureSchema>;
+
 /** POST /api/sessions/:id/identity/captures/:requestId: what the stills sent gave (the fields of their purpose). */
 export const CaptureResultSchema = Type.Object({
   kind: CapturePurposeSchema,

@@ -4,7 +4,7 @@
 // (the routes answer with it) and its type is `Static<>` of it.
 import { Type, type Static } from 'typebox';
 import { STEP_KINDS } from '../domain/product.js';
-import { DateTime, LiteralUnion, Nullable } from '../lib/schema.js';
+import { DateTime, ItemsOf, LiteralUnion, Nullable } from '../lib/schema.js';
 
 export { SCRIPT_LOCALES, STEP_KINDS } from '../domain/product.js';
 export type { LocalizedText, ProductDefinition, ProductView, ScriptLocale, ScriptStepDefinition, StepKind } from '../domain/product.js';
@@ -13,21 +13,58 @@ export const StepKindSchema = LiteralUnion(STEP_KINDS);
 const ScriptText = Type.String({ minLength: 1, maxLength: 4000 });
 export const LocalizedTextSchema = Type.Object({ 'zh-CN': ScriptText, en: ScriptText }, { additionalProperties: false });
 
-/** One change between two versions of a product: a field of the product, or a step added/removed/changed. */
-export interface ProductDiffEntry {
-  change: 'added' | 'removed' | 'changed' | 'moved';
-  /** `nameZh`, `retentionYears`, … or `steps.<stepId>` / `steps.<stepId>.<field>` */
-  path: string;
-  before: unknown;
-  after: unknown;
-}
+/** A step of a product's script, as an admin writes it (the request body) and as the catalogue answers it. */
+const StepId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' });
 
-export interface ProductDiff {
-  code: string;
-  from: number;
-  to: number;
-  changes: ProductDiffEntry[];
-}
+export const ScriptStepSchema = Type.Object(
+  {
+    id: StepId,
+    kind: StepKindSchema,
+    required: Type.Boolean(),
+    title: Type.Object({ 'zh-CN': Type.String({ minLength: 1, maxLength: 200 }), en: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+    text: Type.Optional(LocalizedTextSchema),
+    confirm: Type.Optional(Type.Boolean()),
+    pool: Type.Optional(Type.Array(Type.Object({ id: StepId, text: LocalizedTextSchema }, { additionalProperties: false }), { minItems: 1, maxItems: 100 })),
+    draw: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+    source: Type.Optional(Type.Union([Type.Literal('code'), Type.Literal('id-serial')])),
+    digits: Type.Optional(Type.Integer({ minimum: 4, maximum: 6 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A product at one version, as the catalogue answers it. */
+export const ProductViewSchema = Type.Object({
+  code: Type.String(),
+  version: Type.Integer(),
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  retentionYears: Type.Integer(),
+  requiresGeolocation: Type.Boolean(),
+  steps: Type.Array(ScriptStepSchema),
+  createdBy: Type.String(),
+  createdAt: DateTime,
+});
+
+/** GET /api/products and /api/products/:code/versions: products, each at one version. */
+export const ProductListSchema = ItemsOf(ProductViewSchema);
+export type ProductList = Static<typeof ProductListSchema>;
+
+/** One change between two versions of a product: a field of the product, or a step added/removed/changed. */
+export const ProductDiffEntrySchema = Type.Object({
+  change: Type.Union([Type.Literal('added'), Type.Literal('removed'), Type.Literal('changed'), Type.Literal('moved')]),
+  /** `nameZh`, `retentionYears`, … or `steps.<stepId>` / `steps.<stepId>.<field>` */
+  path: Type.String(),
+  before: Type.Unknown(),
+  after: Type.Unknown(),
+});
+export type ProductDiffEntry = Static<typeof ProductDiffEntrySchema>;
+
+export const ProductDiffSchema = Type.Object({ code: Type.String(), from: Type.Integer(), to: Type.Integer(), changes: Type.Array(ProductDiffEntrySchema) });
+export type ProductDiff = Static<typeof ProductDiffSchema>;
+
+/** PUT /api/admin/products/:code: the new version, and what changed from the one before. */
+export const ProductUpdatedSchema = Type.Object({ product: ProductViewSchema, diff: ProductDiffSchema });
+export type ProductUpdated = Static<typeof ProductUpdatedSchema>;
 
 const StepParty = Type.Union([Type.Literal('teller'), Type.Literal('customer'), Type.Literal('system')]);
 const Title = Type.Object({ 'zh-CN': Type.String(), en: Type.String() });
@@ -76,6 +113,10 @@ export const GeolocationViewSchema = Type.Object({
   receivedAt: DateTime,
 });
 export type GeolocationView = Static<typeof GeolocationViewSchema>;
+
+/** POST /api/sessions/:id/geolocation: when the appliance stored the customer's answer. */
+export const GeolocationReceivedSchema = Type.Object({ receivedAt: DateTime });
+export type GeolocationReceived = Static<typeof GeolocationReceivedSchema>;
 
 const identityEvidence = {
   idDocument: Type.Object({ front: Still, back: Still }),

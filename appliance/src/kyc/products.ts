@@ -4,28 +4,10 @@ import { Type, type Static } from 'typebox';
 import type { Queryable } from '../db/database.js';
 import { DomainError, type ErrorDetail } from '../domain/errors.js';
 import type { AuditWrite } from '../services/audited-transaction.js';
-import { LocalizedTextSchema, StepKindSchema, type ProductDefinition, type ProductDiff, type ProductDiffEntry, type ProductView, type ScriptStepDefinition } from './kyc-api-types.js';
+import { ScriptStepSchema, type ProductDefinition, type ProductDiff, type ProductDiffEntry, type ProductView, type ScriptStepDefinition } from './kyc-api-types.js';
 import { productRepository } from './product.repository.js';
 
-/** Request schemas of the catalogue (the response shapes are the types in kyc-api-types.ts). */
-const StepId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' });
-
-export const ScriptStepSchema = Type.Object(
-  {
-    id: StepId,
-    kind: StepKindSchema,
-    required: Type.Boolean(),
-    title: Type.Object({ 'zh-CN': Type.String({ minLength: 1, maxLength: 200 }), en: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-    text: Type.Optional(LocalizedTextSchema),
-    confirm: Type.Optional(Type.Boolean()),
-    pool: Type.Optional(Type.Array(Type.Object({ id: StepId, text: LocalizedTextSchema }, { additionalProperties: false }), { minItems: 1, maxItems: 100 })),
-    draw: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
-    source: Type.Optional(Type.Union([Type.Literal('code'), Type.Literal('id-serial')])),
-    digits: Type.Optional(Type.Integer({ minimum: 4, maximum: 6 })),
-  },
-  { additionalProperties: false },
-);
-
+/** The request body of the catalogue (its step schema and the answers' schemas are in kyc-api-types.ts). */
 export const ProductBodySchema = Type.Object(
   {
     code: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{1,39}$' }),

@@ -1,10 +1,13 @@
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 import { AUDIT_TEXT_MAX_CHARS, AUDIT_TEXT_PATTERN } from '@kyc/compliance';
 
 // Small TypeBox pieces every schema of the API uses, declared once (routes, API answer types and the KYC views).
 
 /** A value or null (JSON null, not an absent property). */
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+/** A list answer: `{ items: [...] }` of one item schema. */
+export const ItemsOf = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) });
 
 /** A UUID string (ids of cases, sessions, recordings, …). */
 export const Uuid = Type.String({ format: 'uuid' });

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { OpsViewSchema, PipelineRecordingSchema } from '../api-types.js';
+import { OpsViewSchema, PipelineRecordingListSchema } from '../api-types.js';
 import { RecordingService } from '../services/recording.service.js';
 import { AuditText, authErrors, ErrorResponse } from './schemas.js';
 
@@ -27,7 +27,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
         summary:
           'Recordings in the seal pipeline, newest first (at most 100): by status, or by default every one not yet sealed or whose plaintext is not yet removed; failed ones carry the reason and whether they will be retried',
         querystring: RecordingsQuery,
-        response: { 200: Type.Object({ items: Type.Array(PipelineRecordingSchema) }), 400: ErrorResponse, ...authErrors },
+        response: { 200: PipelineRecordingListSchema, 400: ErrorResponse, ...authErrors },
       },
     },
     async (request) => ({ items: await recordings.pipeline(ctx.pool, request.query.status ?? null, 100) }),

@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
+import { InclusionProofSchema } from '../archive-api-types.js';
 import { authErrors, DateTime, ErrorResponse, Nullable } from './schemas.js';
 
 const Index = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
@@ -71,10 +72,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext & { audi
         tags: ['audit'],
         summary: 'RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves (hashes base64)',
         querystring: Type.Object({ index: Index, size: Index }, { additionalProperties: false }),
-        response: {
-          200: Type.Object({ leafIndex: Type.Integer(), treeSize: Type.Integer(), leafHash: Type.String(), rootHash: Type.String(), hashes: Type.Array(Type.String()) }),
-          ...errors,
-        },
+        response: { 200: InclusionProofSchema, ...errors },
       },
     },
     async (request) => clientErrors(() => log.inclusionProof(request.query.index, request.query.size)),

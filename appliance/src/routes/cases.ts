@@ -4,8 +4,8 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { NewCaseSchema } from '../api-types.js';
-import { authErrors, CaseViewSchema, ErrorResponse, IdParams, Nullable } from './schemas.js';
+import { CaseListSchema, NewCaseSchema } from '../api-types.js';
+import { authErrors, CaseViewSchema, ErrorResponse, IdParams } from './schemas.js';
 import { RetentionService } from '../services/retention.service.js';
 
 const ListQuery = Type.Object(
@@ -62,11 +62,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
         tags: ['cases'],
         summary: "The signed-in teller's cases, newest first",
         querystring: ListQuery,
-        response: {
-          200: Type.Object({ items: Type.Array(CaseViewSchema), nextCursor: Nullable(Type.String()) }),
-          400: ErrorResponse,
-          ...authErrors,
-        },
+        response: { 200: CaseListSchema, 400: ErrorResponse, ...authErrors },
       },
     },
     async (request) => {

@@ -8,7 +8,7 @@ import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { callerOf } from '../http/auth.js';
 import { resolveSessionParty } from '../services/session-access.js';
-import { CallFileSchema } from '../api-types.js';
+import { CallFileListSchema, CallFileSchema } from '../api-types.js';
 import { SessionFiles } from '../services/session-files.js';
 import { authErrors, ErrorResponse, IdParams } from './schemas.js';
 
@@ -69,7 +69,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
         summary: "The session's files",
         params: IdParams,
         querystring: InvitationQuery,
-        response: { 200: Type.Object({ items: Type.Array(CallFileSchema) }), ...errors },
+        response: { 200: CallFileListSchema, ...errors },
       },
     },
     async (request) => {

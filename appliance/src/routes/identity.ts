@@ -6,30 +6,16 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { callerOf } from '../http/auth.js';
-import {
-  CapturePurposeSchema as Purpose,
-  CaptureResultSchema,
-  ChallengeKindSchema as ChallengeKind,
-  IdentityDetailViewSchema,
-  IdentityStillViewSchema,
-  LivenessStartedSchema,
-} from '../kyc/identity-api-types.js';
+import { CaptureRequestSchema, CaptureResultSchema, IdentityDetailViewSchema, IdentityStillViewSchema, LivenessStartedSchema, PendingCaptureSchema } from '../kyc/identity-api-types.js';
 import { loadIdentityDetail } from '../kyc/identity-evidence.js';
 import { STILL_LIMITS } from '../kyc/identity-image.js';
 import { IdentityService } from '../kyc/identity-service.js';
 import type { ServerMessage } from '../media/protocol.js';
 import { resolveSessionParty, type SessionParty } from '../services/session-access.js';
-import { authErrors, ErrorResponse, IdParams, Nullable, Uuid } from './schemas.js';
+import { authErrors, ErrorResponse, IdParams, Uuid } from './schemas.js';
 
 const CaptureParams = Type.Object({ id: Uuid, requestId: Uuid }, { additionalProperties: false });
 const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
-const CaptureRequestSchema = Type.Object({
-  type: Type.Literal('capture-request'),
-  requestId: Type.String(),
-  purpose: Purpose,
-  frames: Type.Integer(),
-  challenge: Type.Optional(Type.Object({ kind: ChallengeKind, position: Type.Integer(), of: Type.Integer(), digits: Type.Optional(Type.String()) })),
-});
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
 
 /**
@@ -109,7 +95,7 @@ export async function identityRoutes(app: FastifyInstance, ctx: AppContext): Pro
         summary: "What the customer's browser is asked to capture now (customer with ?invitation=, or the teller)",
         params: IdParams,
         querystring: InvitationQuery,
-        response: { 200: Type.Object({ request: Nullable(CaptureRequestSchema) }), ...errors },
+        response: { 200: PendingCaptureSchema, ...errors },
       },
     },
     async (request) => {

@@ -13,7 +13,7 @@ import { completableStep, completeStep, scriptOf, stepsOf } from '../kyc/steps.j
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
 import { resolveSessionParty } from '../services/session-access.js';
 import { authErrors, DateTime, ErrorResponse, IdParams, Uuid } from './schemas.js';
-import { CaseKycViewSchema, CustomerScriptViewSchema, StepActionSchema } from '../kyc/kyc-api-types.js';
+import { CaseKycViewSchema, CustomerScriptViewSchema, GeolocationReceivedSchema, StepActionSchema } from '../kyc/kyc-api-types.js';
 
 const StepParams = Type.Object({ id: Uuid, stepId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }) }, { additionalProperties: false });
 const InvitationQuery = Type.Object({ invitation: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })) }, { additionalProperties: false });
@@ -184,7 +184,7 @@ export async function kycRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         params: IdParams,
         querystring: InvitationQuery,
         body: GeolocationBody,
-        response: { 201: Type.Object({ receivedAt: DateTime }), ...errors },
+        response: { 201: GeolocationReceivedSchema, ...errors },
       },
     },
     async (request, reply) => {

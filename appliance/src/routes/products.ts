@@ -4,33 +4,10 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
-import { checkProduct, normalizeProduct, productCatalogue, ProductBodySchema, ScriptStepSchema, type ProductBody } from '../kyc/products.js';
-import { authErrors, DateTime, ErrorResponse } from './schemas.js';
+import { ProductDiffSchema, ProductListSchema, ProductUpdatedSchema, ProductViewSchema } from '../kyc/kyc-api-types.js';
+import { checkProduct, normalizeProduct, productCatalogue, ProductBodySchema, type ProductBody } from '../kyc/products.js';
+import { authErrors, ErrorResponse } from './schemas.js';
 
-const ProductViewSchema = Type.Object({
-  code: Type.String(),
-  version: Type.Integer(),
-  nameZh: Type.String(),
-  nameEn: Type.String(),
-  retentionYears: Type.Integer(),
-  requiresGeolocation: Type.Boolean(),
-  steps: Type.Array(ScriptStepSchema),
-  createdBy: Type.String(),
-  createdAt: DateTime,
-});
-const DiffSchema = Type.Object({
-  code: Type.String(),
-  from: Type.Integer(),
-  to: Type.Integer(),
-  changes: Type.Array(
-    Type.Object({
-      change: Type.Union([Type.Literal('added'), Type.Literal('removed'), Type.Literal('changed'), Type.Literal('moved')]),
-      path: Type.String(),
-      before: Type.Unknown(),
-      after: Type.Unknown(),
-    }),
-  ),
-});
 const CodeParams = Type.Object({ code: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{1,39}$' }) }, { additionalProperties: false });
 const DiffQuery = Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, ...authErrors };
@@ -51,7 +28,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
     '/api/products',
     {
       config: { access: anyone },
-      schema: { tags: ['products'], summary: 'The catalogue: every product at its current version', response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...authErrors } },
+      schema: { tags: ['products'], summary: 'The catalogue: every product at its current version', response: { 200: ProductListSchema, ...authErrors } },
     },
     async () => ({ items: await productCatalogue.listCurrent(ctx.pool) }),
   );
@@ -64,7 +41,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
         tags: ['products'],
         summary: 'Every version of a product, oldest first',
         params: CodeParams,
-        response: { 200: Type.Object({ items: Type.Array(ProductViewSchema) }), ...errors },
+        response: { 200: ProductListSchema, ...errors },
       },
     },
     async (request) => ({ items: await productCatalogue.versions(ctx.pool, request.params.code) }),
@@ -74,7 +51,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
     '/api/admin/products/:code/diff',
     {
       config: { access: { roles: ['admin', 'auditor'] as const } },
-      schema: { tags: ['products'], summary: 'What changed between two versions of a product', params: CodeParams, querystring: DiffQuery, response: { 200: DiffSchema, ...errors } },
+      schema: { tags: ['products'], summary: 'What changed between two versions of a product', params: CodeParams, querystring: DiffQuery, response: { 200: ProductDiffSchema, ...errors } },
     },
     async (request) => productCatalogue.diff(ctx.pool, request.params.code, request.query.from, request.query.to),
   );
@@ -101,7 +78,7 @@ export async function productRoutes(app: FastifyInstance, ctx: AppContext): Prom
         summary: 'Edit a product (admin): appends a new version; cases keep the version they were opened with',
         params: CodeParams,
         body: ProductBodySchema,
-        response: { 200: Type.Object({ product: ProductViewSchema, diff: DiffSchema }), ...errors },
+        response: { 200: ProductUpdatedSchema, ...errors },
       },
     },
     async (request) => {

@@ -5,7 +5,7 @@ import type { AppContext } from '../app-context.js';
 import { auditedTransaction } from '../http/audited-transaction.js';
 import { AppError } from '../http/errors.js';
 import { RetentionError, RetentionService } from '../services/retention.service.js';
-import { CaseRetentionViewSchema, HoldViewSchema, PolicyViewSchema, RetentionItemKindSchema, RetentionOverviewSchema } from '../api-types.js';
+import { CaseRetentionViewSchema, HoldViewSchema, PolicyViewSchema, RetentionItemKindSchema, RetentionOverviewSchema, RetentionRunQueuedSchema } from '../api-types.js';
 import { AuditText, authErrors, DateTime, ErrorResponse, IdParams, Uuid } from './schemas.js';
 
 /**
@@ -193,7 +193,7 @@ export async function retentionRoutes(app: FastifyInstance, ctx: AppContext): Pr
         tags: ['retention'],
         summary: 'Queues a retention run now, with a reason (202); one already waiting absorbs it; audited',
         body: ReasonBody,
-        response: { 202: Type.Object({ queued: Type.Boolean() }), 400: ErrorResponse, ...authErrors },
+        response: { 202: RetentionRunQueuedSchema, 400: ErrorResponse, ...authErrors },
       },
     },
     async (request, reply) => {

@@ -9,14 +9,16 @@ import { MediaModeSchema } from '../api-types.js';
 import { DEVICE_COOKIE } from '../services/invitation.service.js';
 import type { ServiceDesk } from '../services/service-desk.js';
 import {
+  AcceptedOfferSchema,
+  AssistantAnswerSchema,
   CallbackListSchema,
   CallbackViewSchema,
-  CitationSchema,
-  ConversationMessageSchema,
   OfferViewSchema,
   PresenceViewSchema,
   ServiceLangSchema,
+  VisitStartSchema,
   VisitViewSchema,
+  VisitWithConversationSchema,
 } from '../service-api-types.js';
 import { absentBodyAsEmpty, authErrors, ErrorResponse, IdParams, NO_NUL, Nullable, Uuid } from './schemas.js';
 
@@ -100,7 +102,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
           },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Object({ ticket: Type.String(), ticketHeader: Type.String(), visit: VisitViewSchema }), ...customerErrors },
+        response: { 201: VisitStartSchema, ...customerErrors },
       },
     },
     async (request, reply) => {
@@ -122,7 +124,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
         tags: ['service'],
         summary: 'The visit: state, queue position and estimated wait (poll it every few seconds), the join link once accepted',
         params: IdParams,
-        response: { 200: Type.Object({ visit: VisitViewSchema, conversation: Type.Array(ConversationMessageSchema) }), ...customerErrors },
+        response: { 200: VisitWithConversationSchema, ...customerErrors },
       },
     },
     async (request) => {
@@ -141,7 +143,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
         summary: "Ask the assistant; the answer cites the knowledge-base entry it used, or offers 'talk to a person'",
         params: IdParams,
         body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ text: Type.String(), citation: Nullable(CitationSchema), offerTransfer: Type.Boolean() }), ...customerErrors },
+        response: { 200: AssistantAnswerSchema, ...customerErrors },
       },
     },
     async (request) => {
@@ -293,10 +295,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext): Prom
           },
           { additionalProperties: false },
         ),
-        response: {
-          200: Type.Object({ caseId: Type.String(), invitationId: Type.String(), visitId: Type.String(), conversation: Type.Array(ConversationMessageSchema) }),
-          ...tellerErrors,
-        },
+        response: { 200: AcceptedOfferSchema, ...tellerErrors },
       },
     },
     async (request) => {

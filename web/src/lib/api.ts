@@ -4,10 +4,12 @@
 import type { MediaMode } from '../../../appliance/src/domain/vocabulary.js';
 import type {
   CallFile,
+  CallFileList,
   CallSessionView,
   CaseRetentionView,
   CaseReview,
   CaseStatus,
+  CaseList,
   CaseView,
   InvitationView,
   JoinStep,
@@ -18,8 +20,10 @@ import type {
   OpsSample,
   OpsView,
   PipelineRecording,
+  PipelineRecordingList,
   Readiness,
   RetentionOverview,
+  RetentionRunQueued,
   Role,
 } from '../../../appliance/src/api-types.js';
 export type {
@@ -176,7 +180,7 @@ export async function logout(): Promise<{ redirectTo: string }> {
 }
 
 export async function listCases(fetchFn?: Fetch): Promise<CaseView[]> {
-  const { items } = await request<{ items: CaseView[] }>('GET', '/api/cases', { fetch: fetchFn });
+  const { items } = await request<CaseList>('GET', '/api/cases', { fetch: fetchFn });
   return items;
 }
 
@@ -255,7 +259,7 @@ export function withParty(path: string, party: SessionParty): string {
 }
 
 export async function listSessionFiles(sessionId: string, party: SessionParty): Promise<SessionFile[]> {
-  const { items } = await request<{ items: SessionFile[] }>('GET', withParty(`/api/sessions/${encodeURIComponent(sessionId)}/files`, party));
+  const { items } = await request<CallFileList>('GET', withParty(`/api/sessions/${encodeURIComponent(sessionId)}/files`, party));
   return items;
 }
 
@@ -272,7 +276,7 @@ export function sessionFileUrl(fileId: string, party: SessionParty): string {
 
 /** Recordings not yet sealed, or sealed with plaintext still on disk; newest first. */
 export async function listPipelineRecordings(fetchFn?: Fetch): Promise<PipelineRecording[]> {
-  const { items } = await request<{ items: PipelineRecording[] }>('GET', '/api/admin/recordings', { fetch: fetchFn });
+  const { items } = await request<PipelineRecordingList>('GET', '/api/admin/recordings', { fetch: fetchFn });
   return items;
 }
 
@@ -287,8 +291,8 @@ export function getRetentionOverview(fetchFn?: Fetch): Promise<RetentionOverview
 }
 
 /** Queues a retention run now, with the administrator's reason (the worker runs it). */
-export function queueRetentionRun(reason: string): Promise<{ queued: boolean }> {
-  return request<{ queued: boolean }>('POST', '/api/admin/retention/run', { body: { reason } });
+export function queueRetentionRun(reason: string): Promise<RetentionRunQueued> {
+  return request<RetentionRunQueued>('POST', '/api/admin/retention/run', { body: { reason } });
 }
 
 /** The operations dashboard: current figures, the last hour of samples, warnings (admin only). */

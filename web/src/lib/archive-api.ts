@@ -2,7 +2,7 @@
 // checkpoint and proofs the timeline verifies in the browser.
 import { ApiError, CLIENT_ERROR_CODES, request, type CaseView } from '$lib/api.js';
 import type { ArchiveItem, ArchivePage, CaseQualityView, IntegrityFlag as ArchiveFlag, RecordingStatus, RejectReason } from '../../../appliance/src/api-types.js';
-import type { ArchiveQuery, ExportRequested, ExportView, MaskedField, Replay, Revealed, ReviewInput, Timeline } from '../../../appliance/src/archive-api-types.js';
+import type { ArchiveQuery, ExportRequested, ExportView, InclusionProof, MaskedField, Replay, Revealed, ReviewInput, Timeline } from '../../../appliance/src/archive-api-types.js';
 export type { CaseQualityView } from '../../../appliance/src/api-types.js';
 export { CASE_STATUSES, PROMPTING_OBSERVED, RECORDING_STATUSES, REJECT_REASONS } from '../../../appliance/src/domain/vocabulary.js';
 export type { ArchiveFlag, ArchiveItem, ArchivePage, RecordingStatus, RejectReason };
@@ -110,6 +110,6 @@ export function getVerifierKey(): Promise<string | null> {
   return getText('/api/audit/verifier-key');
 }
 
-export function getInclusionProof(index: number, size: number): Promise<{ hashes: string[]; rootHash: string; leafHash: string }> {
+export function getInclusionProof(index: number, size: number): Promise<InclusionProof> {
   return request('GET', `/api/audit/proof/inclusion?index=${index}&size=${size}`);
 }

@@ -1,7 +1,7 @@
 // Identity checks inside the call (ID stills, face match, liveness) and the evidence the auditor reviews.
 import { request, withParty, type SessionParty } from '$lib/api.js';
 import type { CaptureRequestMessage } from '../../../appliance/src/media/protocol.js';
-import type { CaptureResult, IdentityDetailView, LivenessStarted } from '../../../appliance/src/kyc/identity-api-types.js';
+import type { CaptureResult, IdentityDetailView, LivenessStarted, PendingCapture } from '../../../appliance/src/kyc/identity-api-types.js';
 export type { CaptureRequestMessage, CaptureResult, IdentityDetailView };
 export type { FaceCheckView, IdentityStillView, LivenessView, LivenessChallengeView } from '../../../appliance/src/kyc/identity-api-types.js';
 
@@ -35,7 +35,7 @@ export function stillUrl(stillId: string): string {
 
 /** Customer: what this browser is asked to capture now (after a reload or a missed message). */
 export async function pendingCapture(sessionId: string, party: SessionParty): Promise<CaptureRequestMessage | null> {
-  const { request: pending } = await request<{ request: CaptureRequestMessage | null }>('GET', withParty(sessionPath(sessionId, '/pending'), party));
+  const { request: pending } = await request<PendingCapture>('GET', withParty(sessionPath(sessionId, '/pending'), party));
   return pending;
 }
 

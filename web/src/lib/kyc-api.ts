@@ -4,9 +4,12 @@ import type {
   CaseKycView,
   CaseStepView,
   CustomerScriptView,
+  GeolocationReceived,
   LocalizedText,
   ProductDefinition,
   ProductDiff,
+  ProductList,
+  ProductUpdated,
   ProductView,
   ScriptStepDefinition,
   StepAction,
@@ -16,11 +19,11 @@ export type { CaseKycView, CaseStepView, CustomerScriptView, LocalizedText, Prod
 const enc = encodeURIComponent;
 
 export async function listProducts(fetchFn?: typeof fetch): Promise<ProductView[]> {
-  return (await request<{ items: ProductView[] }>('GET', '/api/products', fetchFn ? { fetch: fetchFn } : {})).items;
+  return (await request<ProductList>('GET', '/api/products', fetchFn ? { fetch: fetchFn } : {})).items;
 }
 
 export async function productVersions(code: string): Promise<ProductView[]> {
-  return (await request<{ items: ProductView[] }>('GET', `/api/products/${enc(code)}/versions`)).items;
+  return (await request<ProductList>('GET', `/api/products/${enc(code)}/versions`)).items;
 }
 
 export function productDiff(code: string, from: number, to: number): Promise<ProductDiff> {
@@ -31,7 +34,7 @@ export function createProduct(p: ProductDefinition): Promise<ProductView> {
   return request<ProductView>('POST', '/api/admin/products', { body: p });
 }
 
-export function updateProduct(p: ProductDefinition): Promise<{ product: ProductView; diff: ProductDiff }> {
+export function updateProduct(p: ProductDefinition): Promise<ProductUpdated> {
   return request('PUT', `/api/admin/products/${enc(p.code)}`, { body: p });
 }
 
@@ -57,7 +60,7 @@ export function sendGeolocation(
   sessionId: string,
   token: string,
   g: { consent: 'granted' | 'refused' | 'unavailable'; latitude?: number; longitude?: number; accuracy?: number; capturedAt?: string },
-): Promise<{ receivedAt: string }> {
+): Promise<GeolocationReceived> {
   return request('POST', sessionPath(sessionId, '/geolocation', token), { body: g });
 }
 

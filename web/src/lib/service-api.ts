@@ -2,6 +2,8 @@
 // device cookie), the teller's presence and offers, the admin's knowledge base and report.
 import { ApiError, request, type MediaMode } from './api.js';
 import type {
+  AcceptedOffer,
+  AssistantAnswer,
   CallbackList,
   CallbackView,
   Citation,
@@ -14,8 +16,10 @@ import type {
   PresenceView as Presence,
   ServiceLang,
   ServiceReport,
+  VisitStart,
   VisitState,
   VisitView,
+  VisitWithConversation,
 } from '../../../appliance/src/service-api-types.js';
 export type { CallbackList, CallbackView, Citation, ConversationMessage, KbEntry, Offer, Presence, PresenceStatus, ServiceLang, ServiceReport, VisitState, VisitView };
 
@@ -61,7 +65,7 @@ export function serviceProducts(): Promise<ServiceProduct[]> {
 }
 
 export async function startVisit(input: { productCode: string; lang: ServiceLang; name: string; phone?: string }): Promise<{ ticket: VisitTicket; visit: VisitView }> {
-  const res = await request<{ ticket: string; ticketHeader: string; visit: VisitView }>('POST', '/api/service/visits', { body: { ...input, consent: true } });
+  const res = await request<VisitStart>('POST', '/api/service/visits', { body: { ...input, consent: true } });
   const ticket = { id: res.visit.id, header: res.ticketHeader, ticket: res.ticket };
   sessionStorage.setItem(STORE, JSON.stringify(ticket));
   return { ticket, visit: res.visit };
@@ -70,11 +74,11 @@ export async function startVisit(input: { productCode: string; lang: ServiceLang
 const visitPath = (t: VisitTicket, tail = '') => `/api/service/visits/${encodeURIComponent(t.id)}${tail}`;
 const asVisitor = (t: VisitTicket) => ({ [t.header]: t.ticket });
 
-export function getVisit(t: VisitTicket): Promise<{ visit: VisitView; conversation: ConversationMessage[] }> {
+export function getVisit(t: VisitTicket): Promise<VisitWithConversation> {
   return request('GET', visitPath(t), { headers: asVisitor(t) });
 }
 
-export function ask(t: VisitTicket, text: string): Promise<{ text: string; citation: Citation | null; offerTransfer: boolean }> {
+export function ask(t: VisitTicket, text: string): Promise<AssistantAnswer> {
   return request('POST', visitPath(t, '/messages'), { headers: asVisitor(t), body: { text } });
 }
 
@@ -100,7 +104,7 @@ export function waitForOffers(waitMs: number): Promise<Offer[]> {
   return request('GET', `/api/service/offers?waitMs=${waitMs}`);
 }
 
-export function acceptOffer(id: string, details: { customerIdNumber: string; customerPhone?: string }): Promise<{ caseId: string }> {
+export function acceptOffer(id: string, details: { customerIdNumber: string; customerPhone?: string }): Promise<AcceptedOffer> {
   return request('POST', `/api/service/offers/${encodeURIComponent(id)}/accept`, { body: details });
 }
 
