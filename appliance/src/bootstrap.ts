@@ -7,7 +7,7 @@ import { createPool } from './db/database.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { CaseKeyStore, PiiCipher } from './lib/pii-cipher.js';
 import { ensureKeyFile, readSecretText } from './lib/secret-files.js';
-import { createJobBoss, requestSeal } from './recording/seal-queue.js';
+import { createJobBoss, jobSqlSettled, requestSeal } from './recording/seal-queue.js';
 import { openKeyring } from './recording/keyring.js';
 import { enqueueRetentionRun } from './recording/retention-queue.js';
 import { CallSessionService } from './services/call-session.service.js';
@@ -283,6 +283,7 @@ export async function createRuntime(
       await face.close();
       await worker?.stop();
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
+      await jobSqlSettled(boss);
       await keyring.close();
       await auditLog.close();
       await pool.end();

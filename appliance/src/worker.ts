@@ -10,7 +10,7 @@ import { loadConfigOrExit, type AppConfig } from './config/load.js';
 import { createPool } from './db/database.js';
 import { MediaTools } from './recording/media-tools.js';
 import { SealBusyError, failureReason, recordFailure, sealRecording, type SealContext } from './recording/seal-job.js';
-import { SEAL_QUEUE, createJobBoss, reconcileSeals, type SealJobData } from './recording/seal-queue.js';
+import { SEAL_QUEUE, createJobBoss, jobSqlSettled, reconcileSeals, type SealJobData } from './recording/seal-queue.js';
 import { ensureDataDir } from './recording/spool-dirs.js';
 import { ensureFirstKek, openKeyring } from './recording/keyring.js';
 import { RETENTION_QUEUE, enqueueRetentionRun, type RetentionJobData } from './recording/retention-queue.js';
@@ -160,6 +160,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await reconciling;
       for (const id of workerIds) await boss.offWork({ id });
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 30_000 });
+      await jobSqlSettled(boss);
       await own?.keyring.close();
     },
   };

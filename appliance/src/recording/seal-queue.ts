@@ -19,15 +19,40 @@ export interface SealRetryPolicy {
   retryDelaySeconds: number;
 }
 
+/** The statements each boss has running on the pool (see `jobSqlSettled`). */
+const running = new WeakMap<PgBoss, Set<Promise<unknown>>>();
+
 /** pg-boss on the appliance's pool: its schema is installed by migration, never by pg-boss at run time. */
 export function createJobBoss(pool: pg.Pool, opts: { supervise: boolean }): PgBoss {
-  return new PgBoss({
-    db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values as unknown[]) },
+  const inFlight = new Set<Promise<unknown>>();
+  const boss = new PgBoss({
+    db: {
+      executeSql: (text: string, values: unknown[]) => {
+        const q = pool.query(text, values as unknown[]);
+        inFlight.add(q);
+        void q.then(
+          () => inFlight.delete(q),
+          () => inFlight.delete(q),
+        );
+        return q;
+      },
+    },
     schema: JOB_SCHEMA,
     migrate: false,
     schedule: false,
     supervise: opts.supervise,
   });
+  running.set(boss, inFlight);
+  return boss;
+}
+
+/**
+ * Waits for the statements a stopped boss still has running. pg-boss completes or fails a job without awaiting it
+ * (after the handler returned), so its stop() can resolve before that statement ran: the pool must not end first.
+ */
+export async function jobSqlSettled(boss: PgBoss): Promise<void> {
+  const inFlight = running.get(boss);
+  while (inFlight && inFlight.size > 0) await Promise.allSettled([...inFlight]);
 }
 
 /** pg-boss running its SQL on `db` (a transaction's client: the job commits or rolls back with it). */
